@@ -1,0 +1,64 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
+# Each target builds the virtual environment from the lock file first, so a fresh clone needs only
+# Python 3.11, Node 20, git and make.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+
+export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
+
+.PHONY: venv run demo test test-unit test-integration test-e2e lint format typecheck lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	# The domain layer and the function folders import in the venv as Lambda sees them (the layer's
+	# python/ folder on the path), with no install step to forget after an edit.
+	printf '%s\n' "$(CURDIR)/layers/jevs/python" "$(CURDIR)" \
+		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jevs-source.pth"
+	touch $@
+
+run: $(STAMP)  ## start the whole system on this machine (Ctrl-C stops it)
+	$(BIN)/python -m infrastructure.local.stack
+
+demo: $(STAMP)  ## walk through the mission against the local stack (starts one if none runs)
+	$(BIN)/python -m infrastructure.local.demo
+
+test: $(STAMP) lint typecheck  ## every test tier, plus ruff and mypy
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -m integration
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest -m e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy layers/jevs/python functions infrastructure tests
+
+# Regenerate the lock file after changing dependencies in pyproject.toml (needs network to PyPI).
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet uv==0.13.9
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 -o requirements.lock
+	rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache cdk.out build

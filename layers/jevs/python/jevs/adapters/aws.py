@@ -1,0 +1,29 @@
+"""boto3 clients, built lazily and once per process (never at import time), with strict timeouts.
+
+The endpoint comes from boto3's own ``AWS_ENDPOINT_URL`` setting, which is how the local stack points
+every function at its moto server.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "max_attempts": 3},
+    # Account-based endpoints do not exist under moto; a regional endpoint serves both.
+    account_id_endpoint_mode="disabled",
+)
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CONFIG)

@@ -1,0 +1,379 @@
+"""The certificate store on DynamoDB (one table, see ``jevs.resources.RECORDS_TABLE``).
+
+Item layout, all under the certificate's partition ``CERTIFICATE#<number>``:
+
+| sort key | what |
+| --- | --- |
+| ``HEAD`` | the current record, with the listing attributes every index reads |
+| ``VERSION#000001`` | each version's content as submitted |
+| ``EVENT#00000001`` | each history event |
+| ``OUTBOX#<event>#<channel>`` | each message to relay, read from the stream |
+
+and idempotency records under ``IDEMPOTENCY#<party>#<key>``. AWS errors become domain errors here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from jevs.domain.canonical import digest
+from jevs.domain.errors import RetryableFailure
+from jevs.domain.history import HistoryEvent
+from jevs.domain.ports import (
+    CertificateNumberTaken,
+    CertificatePage,
+    Clock,
+    IdempotencyKeyTaken,
+    InvalidCursor,
+    ListingConstraints,
+)
+from jevs.domain.records import (
+    CertificateIssue,
+    CertificateRecord,
+    IdempotencyRecord,
+    OutboxMessage,
+    StoredVersion,
+)
+from jevs.resources import RECORDS_TABLE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+
+HEAD = "HEAD"
+# Listings walk the years back to JEVS's launch (December 2016) when no issue date bounds them.
+FIRST_LISTING_YEAR = 2016
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def certificate_key(number: str) -> str:
+    return f"CERTIFICATE#{number}"
+
+
+def version_key(version: int) -> str:
+    return f"VERSION#{version:06d}"
+
+
+def event_key(sequence: int) -> str:
+    return f"EVENT#{sequence:08d}"
+
+
+def outbox_key(sequence: int, channel: str) -> str:
+    return f"OUTBOX#{sequence:08d}#{channel}"
+
+
+def idempotency_key(party_id: str, key: str) -> str:
+    return f"IDEMPOTENCY#{party_id}#{key}"
+
+
+def _item(values: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
+    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _listing_key(issue_date: date, number: str) -> str:
+    return f"{issue_date.isoformat()}#{number}"
+
+
+def head_item(record: CertificateRecord) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": certificate_key(record.number),
+            "sk": HEAD,
+            "record": record.model_dump_json(),
+            "status": record.status.value,
+            "issuing_body": record.issuing_body,
+            "exporter_business_number": record.exporter_business_number,
+            "importing_country": record.importing_country,
+            "issue_year": str(record.content.issue_date.year),
+            "listing_key": _listing_key(record.content.issue_date, record.number),
+        }
+    )
+
+
+def _version_item(record: CertificateRecord) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": certificate_key(record.number),
+            "sk": version_key(record.version),
+            "version": record.version,
+            "content_hash": record.content_hash,
+            "content": record.content.model_dump_json(),
+        }
+    )
+
+
+def event_item(event: HistoryEvent) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": certificate_key(event.certificate_number),
+            "sk": event_key(event.sequence),
+            "event": event.model_dump_json(),
+        }
+    )
+
+
+def _outbox_item(message: OutboxMessage, sequence: int) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": certificate_key(message.certificate_number),
+            "sk": outbox_key(sequence, message.channel),
+            "channel": message.channel.value,
+            "message_id": message.message_id,
+            "message": message.model_dump_json(),
+        }
+    )
+
+
+def _idempotency_item(record: IdempotencyRecord) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": idempotency_key(record.party_id, record.key),
+            "sk": "IDEMPOTENCY",
+            "record": record.model_dump_json(),
+            # DynamoDB's time-to-live removes the record some time after this instant.
+            "expires_at": int(record.expires_at.timestamp()),
+        }
+    )
+
+
+def _put_new(table: str, item: dict[str, AttributeValueTypeDef]) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+class DynamoCertificateStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, clock: Clock) -> None:
+        self._client = client
+        self._table = table_name
+        self._clock = clock
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def create_certificate(self, issue: CertificateIssue) -> None:
+        """One TransactWriteItems call: five conditional puts, so a retry can never write twice."""
+        record, event = issue.record, issue.event
+        idempotency_put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": _idempotency_item(issue.idempotency),
+                # A record past its time-to-live may linger until DynamoDB deletes it: treat it as gone.
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(issue.idempotency.created_at.timestamp()))}},
+            }
+        }
+        items: list[Any] = [
+            idempotency_put,
+            _put_new(self._table, head_item(record)),
+            _put_new(self._table, _version_item(record)),
+            _put_new(self._table, event_item(event)),
+            *(_put_new(self._table, _outbox_item(message, event.sequence)) for message in issue.outbox),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _error_code(error) != "TransactionCanceledException":
+                raise _translated(error) from error
+            reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise IdempotencyKeyTaken(self._idempotency_record(issue.idempotency)) from None
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                existing = self.get_certificate(record.number)
+                if existing is not None:
+                    raise CertificateNumberTaken(existing) from None
+            # Another transaction touched the same items at the same moment, or DynamoDB was busy.
+            raise RetryableFailure(f"the submission's transaction was cancelled: {reasons}") from error
+
+    def _idempotency_record(self, wanted: IdempotencyRecord) -> IdempotencyRecord:
+        item = self._get(idempotency_key(wanted.party_id, wanted.key), "IDEMPOTENCY", consistent=True)
+        if item is None:  # deleted between the failed write and this read: the caller may simply retry
+            raise RetryableFailure("the idempotency record changed during the request")
+        return IdempotencyRecord.model_validate_json(item["record"])
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def get_certificate(self, number: str) -> CertificateRecord | None:
+        item = self._get(certificate_key(number), HEAD, consistent=True)
+        return CertificateRecord.model_validate_json(item["record"]) if item else None
+
+    def get_history(self, number: str) -> Sequence[HistoryEvent]:
+        return [HistoryEvent.model_validate_json(item["event"]) for item in self._partition(number, "EVENT#")]
+
+    def get_versions(self, number: str) -> Sequence[StoredVersion]:
+        return [
+            StoredVersion.model_validate(
+                {
+                    "version": int(item["version"]),
+                    "content_hash": item["content_hash"],
+                    "content": json.loads(item["content"]),
+                }
+            )
+            for item in self._partition(number, "VERSION#")
+        ]
+
+    def list_certificates(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
+        plan = _ListingPlan(constraints, self._clock.now().year)
+        position = plan.decode(cursor)
+        records: list[CertificateRecord] = []
+        while position is not None and len(records) < limit:
+            partition, start_key = position
+            request = plan.query(self._table, partition, limit - len(records), start_key)
+            try:
+                response = self._client.query(**request)
+            except ClientError as error:
+                raise _translated(error) from error
+            records.extend(CertificateRecord.model_validate_json(_plain(item)["record"]) for item in response["Items"])
+            if "LastEvaluatedKey" in response:
+                position = (partition, _plain(response["LastEvaluatedKey"]))
+            else:
+                position = plan.next_partition(partition)
+        return CertificatePage(records, plan.encode(position) if position is not None else None)
+
+    def _get(self, pk: str, sk: str, *, consistent: bool) -> dict[str, Any] | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=consistent
+            )
+        except ClientError as error:
+            raise _translated(error) from error
+        return _plain(response["Item"]) if "Item" in response else None
+
+    def _partition(self, number: str, prefix: str) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": _item({":pk": certificate_key(number), ":prefix": prefix}),
+            "ConsistentRead": True,
+        }
+        while True:
+            try:
+                response = self._client.query(**request)
+            except ClientError as error:
+                raise _translated(error) from error
+            yield from (_plain(item) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class _ListingPlan:
+    """Which index answers a listing, and how a cursor says where the next page starts.
+
+    The most selective constraint picks the index (issuing body, exporter, importing country); with
+    none of them the by-issue-year index is walked from the latest year back. The other constraints
+    become a filter. A cursor carries the index's partition, the last evaluated key and a digest of the
+    constraints, so it cannot be replayed against another listing.
+    """
+
+    def __init__(self, constraints: ListingConstraints, current_year: int) -> None:
+        self.constraints = constraints
+        by_key = (
+            ("by-issuing-body", constraints.issuing_body),
+            ("by-exporter", constraints.exporter_business_number),
+            ("by-importing-country", constraints.importing_country),
+        )
+        chosen = next(((name, value) for name, value in by_key if value is not None), None)
+        self.index = RECORDS_TABLE.index(chosen[0] if chosen else "by-issue-year")
+        if chosen:
+            self.partitions = [chosen[1]]
+        else:
+            newest = constraints.issued_to.year if constraints.issued_to else current_year
+            oldest = constraints.issued_from.year if constraints.issued_from else FIRST_LISTING_YEAR
+            self.partitions = [str(year) for year in range(newest, oldest - 1, -1)]
+        self._digest = digest(
+            {name: str(value) if value is not None else None for name, value in vars(constraints).items()}
+        )[:16]
+
+    def first(self) -> tuple[str, dict[str, Any] | None] | None:
+        return (self.partitions[0], None) if self.partitions else None
+
+    def next_partition(self, partition: str) -> tuple[str, dict[str, Any] | None] | None:
+        following = self.partitions.index(partition) + 1
+        return (self.partitions[following], None) if following < len(self.partitions) else None
+
+    def query(self, table: str, partition: str, limit: int, start_key: dict[str, Any] | None) -> QueryInputTypeDef:
+        names = {"#p": self.index.partition_key.name, "#l": self.index.sort_key.name}
+        values: dict[str, Any] = {":p": partition}
+        low = self.constraints.issued_from.isoformat() if self.constraints.issued_from else "0000"
+        high = self.constraints.issued_to.isoformat() + "#~" if self.constraints.issued_to else "9999"
+        values[":low"], values[":high"] = low, high
+        filters = []
+        for attribute, value in (
+            ("issuing_body", self.constraints.issuing_body),
+            ("exporter_business_number", self.constraints.exporter_business_number),
+            ("importing_country", self.constraints.importing_country),
+            ("status", self.constraints.status.value if self.constraints.status else None),
+        ):
+            if value is not None and attribute != self.index.partition_key.name:
+                names[f"#{attribute}"] = attribute
+                values[f":{attribute}"] = value
+                filters.append(f"#{attribute} = :{attribute}")
+        request: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": self.index.name,
+            "KeyConditionExpression": "#p = :p AND #l BETWEEN :low AND :high",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _item(values),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        if start_key is not None:
+            request["ExclusiveStartKey"] = _item(start_key)
+        return request  # type: ignore[return-value]
+
+    def encode(self, position: tuple[str, dict[str, Any] | None]) -> str:
+        partition, start_key = position
+        document = json.dumps({"p": partition, "k": start_key, "c": self._digest}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(document.encode()).decode().rstrip("=")
+
+    def decode(self, cursor: str | None) -> tuple[str, dict[str, Any] | None] | None:
+        if cursor is None:
+            return self.first()
+        try:
+            document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            partition, start_key, constraints_digest = document["p"], document["k"], document["c"]
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise InvalidCursor("the cursor is not one this API issued") from None
+        expected_keys = {"pk", "sk", self.index.partition_key.name, self.index.sort_key.name}
+        if (
+            constraints_digest != self._digest
+            or partition not in self.partitions
+            or (start_key is not None and (not isinstance(start_key, dict) or set(start_key) != expected_keys))
+            or (start_key is not None and start_key[self.index.partition_key.name] != partition)
+        ):
+            raise InvalidCursor("the cursor belongs to another listing")
+        return partition, start_key
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _translated(error: ClientError) -> Exception:
+    if _error_code(error) in _RETRYABLE_CODES:
+        return RetryableFailure(f"DynamoDB is busy: {_error_code(error)}")
+    return error

@@ -1,0 +1,31 @@
+"""The party registry from configuration: the deployment says which OAuth2 client stands for which party."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from jevs.domain.parties import Party
+
+
+class RegisteredClient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    client_id: str
+    party: Party
+
+
+_CLIENTS = TypeAdapter(list[RegisteredClient])
+
+
+class StaticPartyRegistry:
+    def __init__(self, clients: list[RegisteredClient]) -> None:
+        self._by_client = {client.client_id: client.party for client in clients}
+        if len(self._by_client) != len(clients):
+            raise ValueError("a client id is registered twice")
+
+    @classmethod
+    def from_json(cls, document: str | bytes) -> StaticPartyRegistry:
+        return cls(_CLIENTS.validate_json(document))
+
+    def party_for_client(self, client_id: str) -> Party | None:
+        return self._by_client.get(client_id)

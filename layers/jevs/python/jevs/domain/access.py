@@ -1,0 +1,84 @@
+"""Who may see what (DESIGN §1). A party that may not see a certificate is told it does not exist."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from jevs.domain.certificate import CertificateContent
+from jevs.domain.parties import Party, PartyType
+from jevs.domain.ports import ListingConstraints
+from jevs.domain.records import CertificateRecord
+
+
+class View(StrEnum):
+    # Everything, commercial details included: the owning exporter and the issuing body.
+    FULL = "FULL"
+    # The FTA form's data elements only: customs administrations.
+    FTA_FORM = "FTA_FORM"
+    # State and dates, no content: operations staff.
+    OPERATIONS = "OPERATIONS"
+
+
+def owns(party: Party, record: CertificateRecord) -> bool:
+    """The issuing body that issued it, or the exporter whose NZBN is box 1's."""
+    if party.type is PartyType.ISSUING_BODY:
+        return record.issuing_body == party.id
+    if party.type is PartyType.EXPORTER:
+        return record.exporter_business_number == party.business_number
+    return False
+
+
+def certificate_view(party: Party, record: CertificateRecord) -> View | None:
+    """The projection ``party`` gets of ``record``, or None when it may not see it at all."""
+    if owns(party, record):
+        return View.FULL
+    if party.type is PartyType.NZ_CUSTOMS:
+        return View.FTA_FORM
+    if party.type is PartyType.CN_CUSTOMS and record.importing_country == "CN":
+        return View.FTA_FORM
+    if party.type is PartyType.OPS:
+        return View.OPERATIONS
+    return None
+
+
+def project_content(record: CertificateRecord, view: View) -> CertificateContent | None:
+    """The certificate's data as ``view`` shows it."""
+    if view is View.FULL:
+        return record.content
+    if view is View.FTA_FORM:
+        return record.content.model_copy(update={"commercial": None})
+    return None
+
+
+def may_read_history(party: Party, record: CertificateRecord) -> bool:
+    return owns(party, record) or party.type is PartyType.NZ_CUSTOMS
+
+
+def visible_listing(party: Party, filters: ListingConstraints) -> ListingConstraints | None:
+    """Narrow ``filters`` to what ``party`` may list; None when the two cannot both hold."""
+    scope: dict[str, str] = {}
+    if party.type is PartyType.ISSUING_BODY:
+        scope["issuing_body"] = party.id
+    elif party.type is PartyType.EXPORTER:
+        assert party.business_number is not None  # guaranteed by Party's own validation
+        scope["exporter_business_number"] = party.business_number
+    elif party.type is PartyType.CN_CUSTOMS:
+        scope["importing_country"] = "CN"
+    fields = {
+        "issuing_body": filters.issuing_body,
+        "exporter_business_number": filters.exporter_business_number,
+        "importing_country": filters.importing_country,
+    }
+    for name, required in scope.items():
+        asked = fields[name]
+        if asked is not None and asked != required:
+            return None
+        fields[name] = required
+    return ListingConstraints(
+        issuing_body=fields["issuing_body"],
+        exporter_business_number=fields["exporter_business_number"],
+        importing_country=fields["importing_country"],
+        status=filters.status,
+        issued_from=filters.issued_from,
+        issued_to=filters.issued_to,
+    )

@@ -1,0 +1,25 @@
+"""Canonical bytes and digests for anything JEVS hashes or compares.
+
+The values JEVS hashes hold only strings, integers, booleans, nulls, lists and objects (decimals and
+dates travel as strings), so sorted keys, no insignificant whitespace and UTF-8 give the same bytes as
+RFC 8785 (JSON Canonicalization Scheme) would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def canonical_json(value: Any) -> bytes:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of the canonical JSON, as lowercase hex."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()

@@ -1,0 +1,315 @@
+"""The China–New Zealand FTA Certificate of Origin (DESIGN §2): its boxes, as submitted, with every rule
+that the data alone decides. Rules that need today's date live in ``issuance``.
+
+Partners code against this shape, so it rejects what it does not know (``extra="forbid"``), takes
+decimals only as strings (a JSON number would lose precision on the way) and names every field in
+snake_case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from jevs.domain.identifiers import (
+    CertificateNumber,
+    CountryCode,
+    CurrencyCode,
+    HsSubheading,
+    Locode,
+    Nzbn,
+    Rec20Unit,
+    check_unified_social_credit_code,
+)
+from jevs.reference import rec21_bulk_kinds, rec21_package_kinds
+
+MAX_ITEMS = 20
+# The remark the system prints on a certificate issued after shipment; partners may not type it.
+RETROSPECTIVE_REMARK = "ISSUED RETROSPECTIVELY"
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140), AfterValidator(_printable)
+]
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=350), AfterValidator(_printable)
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70), AfterValidator(_printable)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(_printable)
+]
+Remarks = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)]
+
+_DECIMAL_TEXT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
+
+
+def _decimal_from_string(value: object) -> Decimal:
+    """Decimals travel as strings such as "25000" or "25.5": at most 15 digits before the point and 6 after."""
+    if not isinstance(value, str):
+        raise ValueError('a decimal is given as a string, e.g. "25000" or "25.5"')
+    if not _DECIMAL_TEXT.fullmatch(value):
+        raise ValueError('a decimal is digits with an optional fraction, e.g. "25000" or "25.5"')
+    try:
+        return Decimal(value)
+    except InvalidOperation:  # unreachable after the pattern, kept so no bad value ever passes silently
+        raise ValueError("not a decimal") from None
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _percentage(value: Decimal) -> Decimal:
+    if not 0 < value <= 100:
+        raise ValueError("a percentage is greater than 0 and at most 100")
+    return value
+
+
+_DECIMAL_SCHEMA = {"type": "string", "pattern": _DECIMAL_TEXT.pattern, "examples": ["25000", "25.5"]}
+
+PositiveDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_from_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(_DECIMAL_SCHEMA),
+    AfterValidator(_positive),
+]
+Percentage = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_from_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(_DECIMAL_SCHEMA),
+    AfterValidator(_percentage),
+]
+
+
+class _Box(BaseModel):
+    """Every box of the form: unknown fields are an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Exporter(_Box):
+    """Box 1."""
+
+    name: Name
+    address: Address
+    country: Literal["NZ"] = Field(description="Certificates are issued in New Zealand for NZ exporters.")
+    business_number: Nzbn = Field(description="The exporter's NZBN: 13 digits with a GS1 check digit.")
+
+
+class ProducerDisclosure(StrEnum):
+    SAME = "SAME"
+    UNKNOWN = "UNKNOWN"
+    AVAILABLE_ON_REQUEST = "AVAILABLE_ON_REQUEST"
+
+
+class UndisclosedProducer(_Box):
+    """Box 2 when the producer is the exporter, is unknown, or is given to customs on request."""
+
+    disclosure: ProducerDisclosure
+
+
+class Producer(_Box):
+    name: Name
+    address: Address
+
+
+class ListedProducers(_Box):
+    """Box 2 when the producers are named."""
+
+    disclosure: Literal["LISTED"]
+    producers: list[Producer] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+ProducerBox = Annotated[UndisclosedProducer | ListedProducers, Field(union_mode="left_to_right")]
+
+
+class Consignee(_Box):
+    """Box 3."""
+
+    name: Name
+    address: Address
+    country: CountryCode
+    business_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)] | None = (
+        Field(default=None, description="For a consignee in China, its unified social credit code (18 characters).")
+    )
+
+    @field_validator("business_number")
+    @classmethod
+    def _chinese_consignee_has_a_valid_credit_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("country") == "CN":
+            return check_unified_social_credit_code(value)
+        return value
+
+
+class TransportMode(StrEnum):
+    SEA = "SEA"
+    AIR = "AIR"
+    RAIL = "RAIL"
+    ROAD = "ROAD"
+
+
+class Transport(_Box):
+    """Box 4: means of transport and route."""
+
+    departure_date: date
+    mode: TransportMode
+    vessel_or_flight: ShortText
+    port_of_loading: Locode
+    port_of_discharge: Locode
+
+
+class Packages(_Box):
+    """Box 9: number and kind of packages, or a bulk kind with no count."""
+
+    count: StrictInt | None = Field(default=None, ge=1, le=999_999_999)
+    kind: str = Field(description="A UN/ECE Recommendation 21 code, e.g. BG (bag), CT (carton), VY (bulk powder).")
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_is_a_rec21_code(cls, value: str) -> str:
+        if value not in rec21_package_kinds():
+            raise ValueError(f"{value!r} is not a UN/ECE Recommendation 21 package code")
+        return value
+
+    @model_validator(mode="after")
+    def _count_matches_kind(self) -> Packages:
+        bulk = self.kind in rec21_bulk_kinds()
+        if bulk and self.count is not None:
+            raise ValueError("goods in bulk have no package count")
+        if not bulk and self.count is None:
+            raise ValueError("count is required unless the kind is a bulk code")
+        return self
+
+
+class Quantity(_Box):
+    """Box 12: a quantity in a UN/ECE Recommendation 20 unit."""
+
+    value: PositiveDecimal
+    unit: Rec20Unit
+
+
+class ThirdPartyInvoicing(_Box):
+    name: Name
+    address: Address
+    country: CountryCode
+
+
+class Invoice(_Box):
+    """Box 13: number and date of the invoice, and the third party where one invoices."""
+
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+    date: date
+    third_party_invoicing: ThirdPartyInvoicing | None = None
+
+
+class OriginCriterion(StrEnum):
+    WO = "WO"  # wholly obtained
+    WP = "WP"  # produced entirely from originating materials
+    PSR = "PSR"  # product-specific rule
+
+
+class Item(_Box):
+    """Boxes 7 to 13 for one line of goods."""
+
+    item_number: StrictInt = Field(ge=1, le=MAX_ITEMS)
+    marks_and_numbers: LongText
+    packages: Packages
+    description: LongText
+    hs_code: HsSubheading
+    origin_criterion: OriginCriterion
+    rvc_percent: Percentage | None = Field(
+        default=None, description="The regional value content, for goods under a product-specific RVC rule."
+    )
+    quantity: Quantity
+    gross_weight_kg: PositiveDecimal
+    invoice: Invoice
+
+    @field_validator("rvc_percent")
+    @classmethod
+    def _rvc_only_under_a_product_specific_rule(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if value is not None and info.data.get("origin_criterion") not in (OriginCriterion.PSR, None):
+            raise ValueError("rvc_percent is given only with origin criterion PSR")
+        return value
+
+
+class InvoiceValue(_Box):
+    invoice_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+    amount: PositiveDecimal
+    currency: CurrencyCode
+
+
+class CommercialDetails(_Box):
+    """Commercially sensitive data an issuing body may file with a certificate. It is not part of the FTA
+    form: only the owning exporter and the issuing body ever read it back (DESIGN §1)."""
+
+    invoice_values: list[InvoiceValue] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+
+class CertificateContent(_Box):
+    """A certificate's data as its issuing body submits it (DESIGN §5)."""
+
+    certificate_number: CertificateNumber = Field(
+        description="NN.NNNN.NNNNN; the COO form of NZ export entries is accepted and stored dotted.",
+        examples=["11.1234.12345"],
+    )
+    issue_date: date
+    exporter: Exporter
+    producer: ProducerBox
+    consignee: Consignee
+    transport: Transport
+    remarks: Remarks = ""
+    items: list[Item] = Field(min_length=1, max_length=MAX_ITEMS)
+    commercial: CommercialDetails | None = None
+
+    @field_validator("items")
+    @classmethod
+    def _items_are_numbered_one_to_n(cls, items: list[Item]) -> list[Item]:
+        for position, item in enumerate(items, start=1):
+            if item.item_number != position:
+                raise ValueError(
+                    f"items are numbered 1 to {len(items)} in order; item {position} is numbered {item.item_number}"
+                )
+        return items
+
+    @field_validator("remarks")
+    @classmethod
+    def _retrospective_remark_is_not_typed(cls, remarks: str) -> str:
+        if RETROSPECTIVE_REMARK in remarks.upper():
+            raise ValueError(f"remarks may not contain {RETROSPECTIVE_REMARK!r}: the system adds it")
+        return remarks
+
+    @property
+    def importing_country(self) -> str:
+        return self.consignee.country

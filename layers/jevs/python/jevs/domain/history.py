@@ -1,0 +1,119 @@
+"""A certificate's history: append-only events, each carrying the hash of the one before (DESIGN §6.4).
+
+Editing, reordering or removing any stored event changes a hash the next event (or the certificate's
+own record of its latest event) has already fixed, so ``verify_chain`` finds the first place it breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from jevs.domain.canonical import digest
+
+GENESIS_HASH = "0" * 64
+
+DetailValue = str | int | bool | None
+
+
+class EventType(StrEnum):
+    CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
+
+
+class ChainHead(BaseModel):
+    """The latest event of a chain, as the certificate's own record remembers it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int = Field(ge=0)
+    hash: str
+
+
+class HistoryEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    certificate_number: str
+    sequence: int = Field(ge=1)
+    type: EventType
+    occurred_at: AwareDatetime
+    actor: str
+    version: int | None = None
+    details: dict[str, DetailValue] = Field(default_factory=dict)
+    previous_hash: str
+    hash: str
+
+    def computed_hash(self) -> str:
+        return digest(self.model_dump(mode="json", exclude={"hash"}))
+
+    @property
+    def head(self) -> ChainHead:
+        return ChainHead(sequence=self.sequence, hash=self.hash)
+
+
+def new_event(
+    *,
+    after: ChainHead | None,
+    certificate_number: str,
+    type: EventType,
+    occurred_at: datetime,
+    actor: str,
+    version: int | None = None,
+    details: Mapping[str, DetailValue] | None = None,
+) -> HistoryEvent:
+    """The event that follows ``after`` (or starts the chain), with its hash computed."""
+    unsigned = {
+        "certificate_number": certificate_number,
+        "sequence": (after.sequence if after else 0) + 1,
+        "type": type,
+        "occurred_at": occurred_at,
+        "actor": actor,
+        "version": version,
+        "details": dict(details or {}),
+        "previous_hash": after.hash if after else GENESIS_HASH,
+        "hash": "",
+    }
+    draft = HistoryEvent.model_validate(unsigned)
+    return draft.model_copy(update={"hash": draft.computed_hash()})
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    valid: bool
+    events_checked: int
+    # The sequence number of the first event that does not verify, and why.
+    broken_at: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(events: Sequence[HistoryEvent], head: ChainHead | None = None) -> ChainVerification:
+    """Check every link, and that the chain ends where the certificate's record says it does."""
+    previous_hash = GENESIS_HASH
+    for expected_sequence, event in enumerate(events, start=1):
+        if event.sequence != expected_sequence:
+            return ChainVerification(
+                False, expected_sequence - 1, expected_sequence, "an event is missing or out of order"
+            )
+        if event.previous_hash != previous_hash:
+            return ChainVerification(
+                False,
+                expected_sequence - 1,
+                event.sequence,
+                "previous_hash does not link to the event before",
+            )
+        if event.computed_hash() != event.hash:
+            return ChainVerification(
+                False, expected_sequence - 1, event.sequence, "the event's content does not match its hash"
+            )
+        previous_hash = event.hash
+    if head is not None and (head.sequence != len(events) or head.hash != previous_hash):
+        return ChainVerification(
+            False,
+            len(events),
+            len(events) + 1 if head.sequence > len(events) else head.sequence,
+            "the chain does not end at the certificate's recorded latest event",
+        )
+    return ChainVerification(True, len(events))

@@ -1,0 +1,109 @@
+"""Identifiers the FTA and its partners use, and how each is checked.
+
+Each check is a plain function that returns the normalised value or raises ``ValueError`` with a
+message a partner can act on; the pydantic types at the bottom wire them into the models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator, BeforeValidator
+from stdnum import ean
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from jevs.reference import hs2022_subheadings, rec20_units
+
+_DOTTED_NUMBER = re.compile(r"^(\d{2})\.(\d{4})\.(\d{5})$")
+# NZ export entries quote the certificate as COO followed by its eleven digits.
+_EXPORT_ENTRY_NUMBER = re.compile(r"^COO(\d{2})(\d{4})(\d{5})$")
+_LOCODE = re.compile(r"^([A-Z]{2})([A-Z2-9]{3})$")
+_HS_SUBHEADING = re.compile(r"^\d{6}$")
+
+
+def normalise_certificate_number(value: str) -> str:
+    """Return the NZ dotted form ``NN.NNNN.NNNNN`` of a certificate number given in either form."""
+    text = value.strip().upper()
+    if match := _DOTTED_NUMBER.match(text) or _EXPORT_ENTRY_NUMBER.match(text):
+        return ".".join(match.groups())
+    raise ValueError("a certificate number is NN.NNNN.NNNNN (e.g. 11.1234.12345) or COO followed by 11 digits")
+
+
+def export_entry_form(number: str) -> str:
+    """The ``COO…`` form NZ export entries quote, for a number in the dotted form."""
+    return "COO" + normalise_certificate_number(number).replace(".", "")
+
+
+def check_nzbn(value: str) -> str:
+    """A New Zealand Business Number: 13 digits whose last is the GS1 check digit."""
+    if not re.fullmatch(r"\d{13}", value):
+        raise ValueError("an NZBN is 13 digits")
+    if not ean.is_valid(value):
+        raise ValueError("the NZBN's check digit (GS1) is wrong")
+    return value
+
+
+def check_unified_social_credit_code(value: str) -> str:
+    """China's unified social credit code: 18 characters, the last a check character (GB 32100-2015)."""
+    try:
+        return str(uscc.validate(value))
+    except StdnumValidationError as error:
+        raise ValueError(f"not a valid unified social credit code: {error}") from None
+
+
+def check_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 country code."""
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
+        raise ValueError("a country is its ISO 3166-1 alpha-2 code, e.g. NZ or CN")
+    return value
+
+
+def check_currency(value: str) -> str:
+    """An ISO 4217 currency code."""
+    if len(value) != 3 or pycountry.currencies.get(alpha_3=value) is None:
+        raise ValueError("a currency is its ISO 4217 code, e.g. NZD")
+    return value
+
+
+def check_locode(value: str) -> str:
+    """A UN/LOCODE: the country's alpha-2 code and three letters or digits 2-9, e.g. NZAKL or CNSHA."""
+    match = _LOCODE.fullmatch(value)
+    if not match:
+        raise ValueError("a port is a UN/LOCODE: 2-letter country and 3 characters, e.g. NZAKL")
+    check_country(match.group(1))
+    return value
+
+
+def check_hs_subheading(value: str) -> str:
+    """A six-digit subheading that exists in HS 2022."""
+    if not _HS_SUBHEADING.fullmatch(value):
+        raise ValueError("an HS code is the 6 digits of a subheading, e.g. 040221")
+    if value not in hs2022_subheadings():
+        raise ValueError(f"{value} is not a subheading of HS 2022")
+    return value
+
+
+def check_unit(value: str) -> str:
+    """A unit of measure from UN/ECE Recommendation 20."""
+    if value not in rec20_units():
+        raise ValueError("a unit is a UN/ECE Recommendation 20 code, e.g. KGM, TNE, LTR, MTQ, C62")
+    return value
+
+
+def _upper_stripped(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+CertificateNumber = Annotated[str, BeforeValidator(_upper_stripped), AfterValidator(normalise_certificate_number)]
+Nzbn = Annotated[str, AfterValidator(check_nzbn)]
+UnifiedSocialCreditCode = Annotated[
+    str, BeforeValidator(_upper_stripped), AfterValidator(check_unified_social_credit_code)
+]
+CountryCode = Annotated[str, AfterValidator(check_country)]
+CurrencyCode = Annotated[str, AfterValidator(check_currency)]
+Locode = Annotated[str, AfterValidator(check_locode)]
+HsSubheading = Annotated[str, AfterValidator(check_hs_subheading)]
+Rec20Unit = Annotated[str, AfterValidator(check_unit)]

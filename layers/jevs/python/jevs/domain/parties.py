@@ -1,0 +1,49 @@
+"""Parties (DESIGN §1): every caller is one, named by the OAuth2 client it authenticates as."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jevs.domain.identifiers import Nzbn
+
+
+class PartyType(StrEnum):
+    ISSUING_BODY = "issuing_body"
+    EXPORTER = "exporter"
+    NZ_CUSTOMS = "nz_customs"
+    CN_CUSTOMS = "cn_customs"
+    OPS = "ops"
+
+
+class Party(BaseModel):
+    """Who is calling. Authorisation is decided from this, never from the request body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: PartyType
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1, max_length=140)
+    # An exporter is known by its NZBN; its party id is exp-<NZBN>.
+    business_number: Nzbn | None = None
+    # An issuing body certifies in a place (box 15).
+    place: str | None = None
+
+    @model_validator(mode="after")
+    def _identity_fits_the_type(self) -> Party:
+        if self.type is PartyType.EXPORTER:
+            if self.business_number is None or self.id != f"exp-{self.business_number}":
+                raise ValueError("an exporter has a business_number (NZBN) and the id exp-<NZBN>")
+        elif self.business_number is not None:
+            raise ValueError("only an exporter has a business_number")
+        if self.type is PartyType.ISSUING_BODY and not self.place:
+            raise ValueError("an issuing body has the place where it certifies")
+        return self
+
+
+class PartyRegistry(Protocol):
+    """Maps the OAuth2 client id an authorizer vouched for to the party it stands for."""
+
+    def party_for_client(self, client_id: str) -> Party | None: ...

@@ -1,0 +1,86 @@
+"""What the domain needs from the outside world, as protocols. Adapters implement them for AWS;
+tests implement them in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from jevs.domain.errors import DomainError
+from jevs.domain.history import HistoryEvent
+from jevs.domain.records import (
+    CertificateIssue,
+    CertificateRecord,
+    CertificateStatus,
+    IdempotencyRecord,
+    StoredVersion,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class CertificateNumberTaken(DomainError):
+    """The number is already stored. Carries the stored certificate so the caller can compare content."""
+
+    def __init__(self, existing: CertificateRecord) -> None:
+        super().__init__(existing.number)
+        self.existing = existing
+
+
+class IdempotencyKeyTaken(DomainError):
+    """The party already used this idempotency key. Carries the stored record and its first answer."""
+
+    def __init__(self, existing: IdempotencyRecord) -> None:
+        super().__init__(existing.key)
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class ListingConstraints:
+    """What a listing may return: the caller's visibility joined with its filters, all of which must hold."""
+
+    issuing_body: str | None = None
+    exporter_business_number: str | None = None
+    importing_country: str | None = None
+    status: CertificateStatus | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
+@dataclass(frozen=True)
+class CertificatePage:
+    records: Sequence[CertificateRecord]
+    # Opaque to the domain: the store encodes where the next page starts.
+    next_cursor: str | None
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that this store did not issue for this listing."""
+
+
+class CertificateStore(Protocol):
+    def create_certificate(self, issue: CertificateIssue) -> None:
+        """Write everything in ``issue`` at once, or nothing.
+
+        Raises ``IdempotencyKeyTaken`` when the party used the key before, else ``CertificateNumberTaken``
+        when the number exists; each carries what is stored.
+        """
+        ...
+
+    def get_certificate(self, number: str) -> CertificateRecord | None: ...
+
+    def get_history(self, number: str) -> Sequence[HistoryEvent]:
+        """Every event of the certificate, in sequence order."""
+        ...
+
+    def get_versions(self, number: str) -> Sequence[StoredVersion]: ...
+
+    def list_certificates(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
+        """Certificates meeting every constraint, newest issue date first."""
+        ...

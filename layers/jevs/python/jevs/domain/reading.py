@@ -1,0 +1,100 @@
+"""Reading certificates, lists of them and their history, each through the caller's view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jevs.domain.access import View, certificate_view, may_read_history, visible_listing
+from jevs.domain.canonical import digest
+from jevs.domain.errors import NotFound
+from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
+from jevs.domain.identifiers import normalise_certificate_number
+from jevs.domain.parties import Party
+from jevs.domain.ports import CertificatePage, CertificateStore, ListingConstraints
+from jevs.domain.records import CertificateRecord
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class VisibleCertificate:
+    record: CertificateRecord
+    view: View
+
+
+def _number_or_not_found(number: str) -> str:
+    try:
+        return normalise_certificate_number(number)
+    except ValueError:
+        raise NotFound(number) from None
+
+
+def read_certificate(party: Party, number: str, store: CertificateStore) -> VisibleCertificate:
+    record = store.get_certificate(_number_or_not_found(number))
+    view = certificate_view(party, record) if record else None
+    if record is None or view is None:
+        raise NotFound(number)
+    return VisibleCertificate(record, view)
+
+
+@dataclass(frozen=True)
+class VisiblePage:
+    certificates: list[VisibleCertificate]
+    next_cursor: str | None
+
+
+def list_certificates(
+    party: Party, filters: ListingConstraints, limit: int, cursor: str | None, store: CertificateStore
+) -> VisiblePage:
+    constraints = visible_listing(party, filters)
+    if constraints is None:
+        return VisiblePage([], None)
+    page: CertificatePage = store.list_certificates(constraints, min(limit, MAX_PAGE_SIZE), cursor)
+    visible = []
+    for record in page.records:
+        # The store applied the constraints; the view check is the domain's own word on every record.
+        view = certificate_view(party, record)
+        if view is not None:
+            visible.append(VisibleCertificate(record, view))
+    return VisiblePage(visible, page.next_cursor)
+
+
+@dataclass(frozen=True)
+class VerifiedHistory:
+    record: CertificateRecord
+    events: list[HistoryEvent]
+    verification: ChainVerification
+
+
+def read_history(party: Party, number: str, store: CertificateStore) -> VerifiedHistory:
+    """Every event with the chain verified, including that each version's stored content is the content
+    its event recorded."""
+    record = store.get_certificate(_number_or_not_found(number))
+    if record is None or not may_read_history(party, record):
+        raise NotFound(number)
+    events = list(store.get_history(record.number))
+    verification = verify_chain(events, record.history_head)
+    if verification.valid:
+        verification = _versions_match_events(record, events, store) or verification
+    return VerifiedHistory(record, events, verification)
+
+
+def _versions_match_events(
+    record: CertificateRecord, events: list[HistoryEvent], store: CertificateStore
+) -> ChainVerification | None:
+    recorded = {event.version: event for event in events if "content_hash" in event.details}
+    if digest(record.content) != record.content_hash or recorded.get(record.version) is None:
+        return ChainVerification(
+            False, len(events), None, "the certificate's current content does not match the history"
+        )
+    for version in store.get_versions(record.number):
+        event = recorded.get(version.version)
+        content_hash = digest(version.content)
+        if event is None or event.details["content_hash"] != content_hash or version.content_hash != content_hash:
+            return ChainVerification(
+                False,
+                len(events),
+                event.sequence if event else None,
+                f"version {version.version}'s stored content does not match the history",
+            )
+    return None

@@ -1,0 +1,117 @@
+"""What JEVS keeps about a certificate, and what one issue writes in a single transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from jevs.domain.certificate import CertificateContent
+from jevs.domain.history import ChainHead, HistoryEvent
+
+
+class CertificateStatus(StrEnum):
+    ISSUED = "ISSUED"
+    REPLACED = "REPLACED"
+    REVOKED = "REVOKED"
+
+
+class Usage(StrEnum):
+    UNUSED = "UNUSED"
+    USED = "USED"
+
+
+class CertificateRecord(BaseModel):
+    """A certificate's current state: its latest version's content and where its history ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str
+    version: int = Field(ge=1)
+    status: CertificateStatus
+    usage: Usage
+    # Box 15 as certified: the issuing body's party id, its name and place at the time of issue.
+    issuing_body: str
+    issuing_body_name: str
+    place_of_issue: str
+    content: CertificateContent
+    # Digest of the content as submitted: two submissions are the same certificate when these agree.
+    content_hash: str
+    retrospective: bool
+    valid_from: date
+    valid_until: date
+    recorded_at: AwareDatetime
+    history_head: ChainHead
+
+    @property
+    def exporter_business_number(self) -> str:
+        return self.content.exporter.business_number
+
+    @property
+    def importing_country(self) -> str:
+        return self.content.importing_country
+
+
+class OutboxChannel(StrEnum):
+    """Where a relayed message goes; each channel is one queue."""
+
+    DELIVERY_TO_CHINA = "delivery-to-china"
+
+
+class OutboxMessage(BaseModel):
+    """A message the change must send, written with the change and relayed from the table's stream."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A business key, so a relay that runs twice publishes a message consumers can deduplicate.
+    message_id: str
+    channel: OutboxChannel
+    kind: str
+    certificate_number: str
+    version: int
+    created_at: AwareDatetime
+
+
+class StoredAnswer(BaseModel):
+    """The first answer to an idempotent request, returned again for a retry with the same key and body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status_code: int
+    body: dict[str, Any]
+    location: str | None = None
+
+
+class IdempotencyRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    party_id: str
+    key: str
+    request_digest: str
+    answer: StoredAnswer
+    created_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
+class CertificateIssue(BaseModel):
+    """Everything one issue writes, all or nothing: the certificate, its first event, its outbox
+    messages and the idempotency record of the request that caused it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record: CertificateRecord
+    event: HistoryEvent
+    outbox: tuple[OutboxMessage, ...]
+    idempotency: IdempotencyRecord
+
+
+class StoredVersion(BaseModel):
+    """One version of a certificate as stored, for checking it against the history that recorded it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    content_hash: str
+    content: CertificateContent

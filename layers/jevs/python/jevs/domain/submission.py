@@ -1,0 +1,143 @@
+"""Submitting a certificate an issuing body issued in its own system (DESIGN §5, ``POST /v1/certificates``).
+
+One submission is one transaction: the certificate, its first history event, the message that will
+deliver it to China and the idempotency record of the request (DESIGN §6.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from jevs.domain.canonical import digest
+from jevs.domain.certificate import CertificateContent
+from jevs.domain.errors import Conflict, Forbidden
+from jevs.domain.history import EventType, new_event
+from jevs.domain.issuance import assess_validity
+from jevs.domain.parties import Party, PartyType
+from jevs.domain.ports import CertificateNumberTaken, CertificateStore, Clock, IdempotencyKeyTaken
+from jevs.domain.records import (
+    CertificateIssue,
+    CertificateRecord,
+    CertificateStatus,
+    IdempotencyRecord,
+    OutboxChannel,
+    OutboxMessage,
+    StoredAnswer,
+    Usage,
+)
+
+NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
+# How long a retry with the same Idempotency-Key gets the first answer back. A day covers every
+# partner's retry policy; after it, resubmitting the same content still answers with the stored
+# certificate (the number itself is the lasting idempotency key).
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+# Renders the answer the API gives for a certificate: (record, created) -> answer. It is stored with the
+# idempotency record so a retry gets the very same answer.
+AnswerFor = Callable[[CertificateRecord, bool], StoredAnswer]
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    answer: StoredAnswer
+    # True when this is the stored answer to an earlier request with the same key and body.
+    replayed: bool
+
+
+def submit_certificate(
+    *,
+    party: Party,
+    content: CertificateContent,
+    idempotency_key: str,
+    store: CertificateStore,
+    clock: Clock,
+    answer_for: AnswerFor,
+) -> SubmissionResult:
+    if party.type is not PartyType.ISSUING_BODY:
+        raise Forbidden("only an issuing body submits certificates")
+    assert party.place is not None  # an issuing body always has one (Party validates it)
+
+    now = clock.now()
+    validity = assess_validity(content, now.astimezone(NEW_ZEALAND).date())
+    content_hash = digest(content)
+    event = new_event(
+        after=None,
+        certificate_number=content.certificate_number,
+        type=EventType.CERTIFICATE_ISSUED,
+        occurred_at=now,
+        actor=party.id,
+        version=1,
+        details={
+            "content_hash": content_hash,
+            "status": CertificateStatus.ISSUED,
+            "retrospective": validity.retrospective,
+        },
+    )
+    record = CertificateRecord(
+        number=content.certificate_number,
+        version=1,
+        status=CertificateStatus.ISSUED,
+        usage=Usage.UNUSED,
+        issuing_body=party.id,
+        issuing_body_name=party.name,
+        place_of_issue=party.place,
+        content=content,
+        content_hash=content_hash,
+        retrospective=validity.retrospective,
+        valid_from=validity.valid_from,
+        valid_until=validity.valid_until,
+        recorded_at=now,
+        history_head=event.head,
+    )
+    answer = answer_for(record, True)
+    request_digest = digest({"party": party.id, "content": content})
+    issue = CertificateIssue(
+        record=record,
+        event=event,
+        outbox=_messages_for(record),
+        idempotency=IdempotencyRecord(
+            party_id=party.id,
+            key=idempotency_key,
+            request_digest=request_digest,
+            answer=answer,
+            created_at=now,
+            expires_at=now + IDEMPOTENCY_WINDOW,
+        ),
+    )
+    try:
+        store.create_certificate(issue)
+    except IdempotencyKeyTaken as taken:
+        if taken.existing.request_digest != request_digest:
+            raise Conflict(
+                "idempotency-key-reused",
+                f"Idempotency-Key {idempotency_key!r} was used for a different request",
+            ) from None
+        return SubmissionResult(taken.existing.answer, replayed=True)
+    except CertificateNumberTaken as taken:
+        existing = taken.existing
+        if existing.content_hash != content_hash or existing.issuing_body != party.id:
+            raise Conflict(
+                "certificate-number-exists",
+                f"certificate {content.certificate_number} already exists with other content",
+            ) from None
+        return SubmissionResult(answer_for(existing, False), replayed=False)
+    return SubmissionResult(answer, replayed=False)
+
+
+def _messages_for(record: CertificateRecord) -> tuple[OutboxMessage, ...]:
+    """A certificate for goods imported into China is delivered to China Customs (DESIGN §6.2)."""
+    if record.importing_country != "CN":
+        return ()
+    return (
+        OutboxMessage(
+            message_id=f"{record.number}/v{record.version}/{OutboxChannel.DELIVERY_TO_CHINA}",
+            channel=OutboxChannel.DELIVERY_TO_CHINA,
+            kind="certificate.version",
+            certificate_number=record.number,
+            version=record.version,
+            created_at=record.recorded_at,
+        ),
+    )
