@@ -11,12 +11,12 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 
 def canonical_json(value: Any) -> bytes:
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
+    # Models (also nested in dicts) become their JSON form first: decimals and dates as strings.
+    value = to_jsonable_python(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 

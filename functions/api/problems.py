@@ -1,0 +1,173 @@
+"""Every error the API answers, as RFC 9457 problem details, mapped in this one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from jevs.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    RetryableFailure,
+    RuleViolation,
+    Unauthenticated,
+)
+from jevs.domain.ports import InvalidCursor
+
+PROBLEM_JSON = "application/problem+json"
+logger = Logger(child=True)
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Where the problem is: a dotted path into the body (items[0].hs_code) or a header.")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with field-level errors for validation failures."""
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+def problem(status: int, code: str, title: str, detail: str, errors: Sequence[FieldError] = ()) -> Response[str]:
+    body = Problem(
+        type=f"urn:jevs:problem:{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        errors=[FieldProblem(field=error.field, message=error.message) for error in errors] or None,
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(status, PROBLEM_JSON, body.model_dump_json(exclude_none=True), headers=headers)
+
+
+def field_path(location: Iterable[Any]) -> str:
+    """Where a validation error is, as a partner reads it.
+
+    ('body', 'items', 0, 'hs_code') -> 'items[0].hs_code'; ('header', 'idempotency-key') -> 'header.Idempotency-Key'.
+    """
+    parts = list(location)
+    source = parts.pop(0) if parts and parts[0] in ("body", "header", "query", "path") else "body"
+    if source == "header":
+        return "header." + "-".join(word.capitalize() for word in str(parts[0]).split("-"))
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if source != "body":
+        return f"{source}.{path}"
+    return path or "body"
+
+
+def _field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
+    errors = []
+    for raw in raw_errors:
+        message = str(raw.get("msg", raw.get("type", "invalid")))
+        message = message.removeprefix("Value error, ")
+        if raw.get("type") == "json_invalid":
+            message = f"not valid JSON ({raw.get('ctx', {}).get('error', 'decode error')})"
+        errors.append(FieldError(field_path(raw.get("loc", ())), message))
+    return errors
+
+
+def invalid_request(error: RequestValidationError) -> Response[str]:
+    raw_errors = error.errors()
+    errors = _field_errors(raw_errors)
+    if any(raw.get("type") == "json_invalid" for raw in raw_errors):
+        return problem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", errors)
+    if all(tuple(raw.get("loc", ("body",)))[:1] != ("body",) for raw in raw_errors):
+        return problem(400, "invalid-request", "Invalid request", "A header or parameter is missing or wrong.", errors)
+    return problem(422, "validation-error", "Validation failed", f"{len(errors)} field(s) are invalid.", errors)
+
+
+def rule_violation(error: RuleViolation) -> Response[str]:
+    return problem(422, "rule-violation", "Rule violated", str(error), error.errors)
+
+
+def unauthenticated(error: Unauthenticated) -> Response[str]:
+    return problem(401, "unauthenticated", "Unauthenticated", "A valid bearer token of a registered party is required.")
+
+
+def forbidden(error: Forbidden) -> Response[str]:
+    return problem(403, "forbidden", "Forbidden", str(error))
+
+
+def not_found(error: NotFound) -> Response[str]:
+    return problem(404, "not-found", "Not found", f"No such resource: {error}.")
+
+
+def conflict(error: Conflict) -> Response[str]:
+    return problem(409, error.code, "Conflict", error.detail)
+
+
+def invalid_cursor(error: InvalidCursor) -> Response[str]:
+    return problem(400, "invalid-cursor", "Invalid cursor", str(error), [FieldError("query.cursor", str(error))])
+
+
+def retryable(error: RetryableFailure) -> Response[str]:
+    logger.warning("retryable failure", extra={"reason": str(error)})
+    response = problem(503, "try-again", "Service busy", "Please retry the same request; nothing was changed.")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def no_route(error: Exception) -> Response[str]:
+    return problem(404, "not-found", "Not found", "No such resource.")
+
+
+def register(app: APIGatewayRestResolver) -> None:
+    """Attach the handlers that turn domain and validation errors into problem responses."""
+    app.exception_handler(RequestValidationError)(invalid_request)
+    app.exception_handler(RuleViolation)(rule_violation)
+    app.exception_handler(Unauthenticated)(unauthenticated)
+    app.exception_handler(Forbidden)(forbidden)
+    app.exception_handler(NotFound)(not_found)
+    app.exception_handler(Conflict)(conflict)
+    app.exception_handler(InvalidCursor)(invalid_cursor)
+    app.exception_handler(RetryableFailure)(retryable)
+    app.not_found(no_route)
+
+
+def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str, Any] | None:
+    """What API Gateway's request checks would refuse before routing: a body over the size limit (413) or
+    a body that is not JSON (415). Returns the proxy response, or None to go on."""
+    body = event.get("body")
+    if body is None or event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
+        return None
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    if size > max_bytes:
+        response = problem(
+            413,
+            "payload-too-large",
+            "Payload too large",
+            f"The body is {size} bytes; the limit is {max_bytes}.",
+            [FieldError("body", f"at most {max_bytes} bytes")],
+        )
+    else:
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json")):
+            return None
+        response = problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "The body must be application/json.",
+            [FieldError("header.Content-Type", f"expected application/json, got {media_type or 'nothing'}")],
+        )
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": PROBLEM_JSON},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }

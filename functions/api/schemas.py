@@ -1,0 +1,185 @@
+"""Response bodies, rendered from domain records through the caller's view.
+
+A certificate's response is its data as submitted (DESIGN §5) plus what JEVS adds: status, usage,
+version, issuing body, validity and links. Which of the data appears is the domain's decision
+(``jevs.domain.access``); this module only renders it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import quote
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from jevs.domain.access import View, project_content
+from jevs.domain.certificate import CommercialDetails, Consignee, Exporter, Item, ProducerBox, Transport
+from jevs.domain.history import HistoryEvent
+from jevs.domain.issuance import Validity, printed_remarks
+from jevs.domain.reading import VerifiedHistory, VisibleCertificate
+from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
+
+CERTIFICATES_PATH = "/v1/certificates"
+
+
+def certificate_path(number: str) -> str:
+    return f"{CERTIFICATES_PATH}/{quote(number)}"
+
+
+class IssuingBodyOut(BaseModel):
+    """Box 15: who certified, where and when."""
+
+    id: str
+    name: str
+    place: str
+
+
+class CertificateLinks(BaseModel):
+    self: str
+    history: str | None = None
+
+
+class CertificateOut(BaseModel):
+    """A certificate as the caller may see it. Customs administrations get the FTA form's data without
+    the ``commercial`` block; operations staff get state and dates only (``view`` says which)."""
+
+    certificate_number: str
+    view: View
+    status: CertificateStatus
+    usage: Usage
+    version: int
+    issuing_body: IssuingBodyOut
+    issue_date: date
+    valid_from: date
+    valid_until: date
+    retrospective: bool
+    currently_valid: bool = Field(description="Issued, not replaced or revoked, and today is within validity.")
+    importing_country: str
+    exporter: Exporter | None = None
+    producer: ProducerBox | None = None
+    consignee: Consignee | None = None
+    transport: Transport | None = None
+    remarks: str | None = Field(default=None, description="Box 6 as printed, with the system's own remarks.")
+    items: list[Item] | None = None
+    commercial: CommercialDetails | None = None
+    recorded_at: AwareDatetime
+    links: CertificateLinks
+
+
+def render_certificate(visible: VisibleCertificate, today: date, *, with_history_link: bool) -> CertificateOut:
+    record, view = visible.record, visible.view
+    content = project_content(record, view)
+    validity = Validity(record.retrospective, record.valid_from, record.valid_until)
+    path = certificate_path(record.number)
+    return CertificateOut(
+        certificate_number=record.number,
+        view=view,
+        status=record.status,
+        usage=record.usage,
+        version=record.version,
+        issuing_body=IssuingBodyOut(id=record.issuing_body, name=record.issuing_body_name, place=record.place_of_issue),
+        issue_date=record.content.issue_date,
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+        retrospective=record.retrospective,
+        currently_valid=record.status is CertificateStatus.ISSUED and validity.covers(today),
+        importing_country=record.importing_country,
+        exporter=content.exporter if content else None,
+        producer=content.producer if content else None,
+        consignee=content.consignee if content else None,
+        transport=content.transport if content else None,
+        remarks=printed_remarks(content, validity) if content else None,
+        items=content.items if content else None,
+        commercial=content.commercial if content else None,
+        recorded_at=record.recorded_at,
+        links=CertificateLinks(self=path, history=f"{path}/history" if with_history_link else None),
+    )
+
+
+class CertificateSummary(BaseModel):
+    """One certificate in a listing."""
+
+    certificate_number: str
+    view: View
+    status: CertificateStatus
+    version: int
+    issuing_body: str
+    issue_date: date
+    valid_until: date
+    importing_country: str
+    exporter_name: str | None = None
+    consignee_name: str | None = None
+    links: CertificateLinks
+
+
+def summarise(visible: VisibleCertificate) -> CertificateSummary:
+    record, view = visible.record, visible.view
+    content = project_content(record, view)
+    return CertificateSummary(
+        certificate_number=record.number,
+        view=view,
+        status=record.status,
+        version=record.version,
+        issuing_body=record.issuing_body,
+        issue_date=record.content.issue_date,
+        valid_until=record.valid_until,
+        importing_country=record.importing_country,
+        exporter_name=content.exporter.name if content else None,
+        consignee_name=content.consignee.name if content else None,
+        links=CertificateLinks(self=certificate_path(record.number)),
+    )
+
+
+class CertificateList(BaseModel):
+    items: list[CertificateSummary]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; absent on the last.")
+
+
+class HistoryEventOut(BaseModel):
+    sequence: int
+    type: str
+    occurred_at: datetime
+    actor: str
+    version: int | None
+    details: dict[str, str | int | bool | None]
+    previous_hash: str
+    hash: str
+
+
+def render_event(event: HistoryEvent) -> HistoryEventOut:
+    return HistoryEventOut.model_validate(event.model_dump(exclude={"certificate_number"}))
+
+
+class ChainOut(BaseModel):
+    valid: bool
+    events_checked: int
+    broken_at: int | None = Field(default=None, description="Sequence of the first event that does not verify.")
+    reason: str | None = None
+    algorithm: str = Field(
+        default="sha256(canonical JSON of the event without its hash); genesis previous_hash is 64 zeros",
+        description="How each hash is computed, so anyone can re-verify the chain.",
+    )
+
+
+class HistoryOut(BaseModel):
+    certificate_number: str
+    events: list[HistoryEventOut]
+    chain: ChainOut
+    links: CertificateLinks
+
+
+def render_history(history: VerifiedHistory) -> HistoryOut:
+    record: CertificateRecord = history.record
+    verification = history.verification
+    path = certificate_path(record.number)
+    return HistoryOut(
+        certificate_number=record.number,
+        events=[render_event(event) for event in history.events],
+        chain=ChainOut(
+            valid=verification.valid,
+            events_checked=verification.events_checked,
+            broken_at=verification.broken_at,
+            reason=verification.reason,
+        ),
+        links=CertificateLinks(self=f"{path}/history"),
+    )
