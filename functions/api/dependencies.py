@@ -46,3 +46,9 @@ def use(replacement: Dependencies | None) -> None:
     """Swap the dependencies (unit tests with fakes); None restores the ones from the environment."""
     global _override
     _override = replacement
+
+
+def reset() -> None:
+    """Forget the built dependencies, so the next request builds them from the environment again."""
+    use(None)
+    _from_environment.cache_clear()

@@ -72,11 +72,14 @@ def field_path(location: Iterable[Any]) -> str:
 def _field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
     errors = []
     for raw in raw_errors:
-        message = str(raw.get("msg", raw.get("type", "invalid")))
-        message = message.removeprefix("Value error, ")
+        location = tuple(raw.get("loc", ()))
         if raw.get("type") == "json_invalid":
-            message = f"not valid JSON ({raw.get('ctx', {}).get('error', 'decode error')})"
-        errors.append(FieldError(field_path(raw.get("loc", ())), message))
+            # Powertools puts the character position where a field would be.
+            reason = raw.get("ctx", {}).get("error", "decode error")
+            errors.append(FieldError("body", f"not valid JSON: {reason} at character {location[-1]}"))
+            continue
+        message = str(raw.get("msg", raw.get("type", "invalid"))).removeprefix("Value error, ")
+        errors.append(FieldError(field_path(location), message))
     return errors
 
 

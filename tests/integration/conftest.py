@@ -21,8 +21,7 @@ ApiCall = Callable[..., dict[str, Any]]
 
 
 def _clear_cached_clients() -> None:
-    api_dependencies.use(None)
-    api_dependencies._from_environment.cache_clear()  # noqa: SLF001 (a fresh composition root per test)
+    api_dependencies.reset()
     aws.dynamodb.cache_clear()
     settings.cache_clear()
 
