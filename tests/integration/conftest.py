@@ -44,7 +44,7 @@ def call_api(aws_resources: None) -> ApiCall:
     """Invoke the API function with a proxy event; the response body is decoded when it is JSON."""
 
     def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response: dict[str, Any] = handler(api_event(method, path, **kwargs), LambdaContext())  # type: ignore[arg-type]
+        response: dict[str, Any] = handler(api_event(method, path, **kwargs), LambdaContext())
         headers = {name.lower(): values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}
         headers.update({name.lower(): value for name, value in (response.get("headers") or {}).items()})
         response["headers"] = headers
