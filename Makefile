@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo test test-unit test-integration test-e2e lint format typecheck lock clean
+.PHONY: venv run demo test test-unit test-integration test-e2e lint format typecheck synth lock clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,10 @@ format: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/jevs/python functions infrastructure tests
+
+synth: $(STAMP)  ## write the CloudFormation template of the AWS stack to cdk.out
+	$(BIN)/python -m infrastructure.app
+	@echo "template: cdk.out/Jevs.template.json"
 
 # Regenerate the lock file after changing dependencies in pyproject.toml (needs network to PyPI).
 lock:

@@ -1,0 +1,1 @@
+"""CDK constructs, one per concern, composed by ``JevsStack``. Each reads ``jevs.resources``."""
