@@ -45,7 +45,9 @@ MAX_ITEMS = 20
 # The remark the system prints on a certificate issued after shipment; partners may not type it.
 RETROSPECTIVE_REMARK = "ISSUED RETROSPECTIVELY"
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 control characters; line breaks and tabs are allowed only in multi-line text (addresses, remarks).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\t\n\r]")
 
 
 def _printable(value: str) -> str:
@@ -54,21 +56,28 @@ def _printable(value: str) -> str:
     return value
 
 
+def _single_line(value: str) -> str:
+    if _LINE_BREAKS.search(value):
+        raise ValueError("must be one line (no tabs or line breaks)")
+    return _printable(value)
+
+
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140), AfterValidator(_single_line)
 ]
 Address = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=350), AfterValidator(_printable)
 ]
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70), AfterValidator(_single_line)
 ]
 LongText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(_printable)
 ]
 Remarks = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)]
 
-_DECIMAL_TEXT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
+# ASCII digits, no leading zeros, so the string a partner sends is the string it reads back.
+_DECIMAL_TEXT = re.compile(r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$")
 
 
 def _decimal_from_string(value: object) -> Decimal:
@@ -129,15 +138,10 @@ class Exporter(_Box):
 
 
 class ProducerDisclosure(StrEnum):
-    SAME = "SAME"
+    SAME = "SAME"  # the exporter produced the goods
     UNKNOWN = "UNKNOWN"
-    AVAILABLE_ON_REQUEST = "AVAILABLE_ON_REQUEST"
-
-
-class UndisclosedProducer(_Box):
-    """Box 2 when the producer is the exporter, is unknown, or is given to customs on request."""
-
-    disclosure: ProducerDisclosure
+    AVAILABLE_ON_REQUEST = "AVAILABLE_ON_REQUEST"  # given to the importing customs when it asks
+    LISTED = "LISTED"  # named in ``producers``
 
 
 class Producer(_Box):
@@ -145,14 +149,27 @@ class Producer(_Box):
     address: Address
 
 
-class ListedProducers(_Box):
-    """Box 2 when the producers are named."""
+class ProducerBox(_Box):
+    """Box 2: the producer, named (``LISTED`` with ``producers``) or not."""
 
-    disclosure: Literal["LISTED"]
-    producers: list[Producer] = Field(min_length=1, max_length=MAX_ITEMS)
+    disclosure: ProducerDisclosure
+    producers: list[Producer] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
 
+    @field_validator("producers")
+    @classmethod
+    def _producers_listed_only_when_disclosed(
+        cls, producers: list[Producer] | None, info: ValidationInfo
+    ) -> list[Producer] | None:
+        listed = info.data.get("disclosure") is ProducerDisclosure.LISTED
+        if producers is not None and not listed:
+            raise ValueError("producers are given only with disclosure LISTED")
+        return producers
 
-ProducerBox = Annotated[UndisclosedProducer | ListedProducers, Field(union_mode="left_to_right")]
+    @model_validator(mode="after")
+    def _listed_producers_are_named(self) -> ProducerBox:
+        if self.disclosure is ProducerDisclosure.LISTED and not self.producers:
+            raise ValueError("disclosure LISTED needs the producers")
+        return self
 
 
 class Consignee(_Box):

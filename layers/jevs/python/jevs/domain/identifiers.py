@@ -17,11 +17,15 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from jevs.reference import hs2022_subheadings, rec20_units
 
-_DOTTED_NUMBER = re.compile(r"^(\d{2})\.(\d{4})\.(\d{5})$")
+_DOTTED_NUMBER = re.compile(r"^([0-9]{2})\.([0-9]{4})\.([0-9]{5})$")
 # NZ export entries quote the certificate as COO followed by its eleven digits.
-_EXPORT_ENTRY_NUMBER = re.compile(r"^COO(\d{2})(\d{4})(\d{5})$")
+_EXPORT_ENTRY_NUMBER = re.compile(r"^COO([0-9]{2})([0-9]{4})([0-9]{5})$")
+# Digits are ASCII only (never \d, which admits every script's digits and so a second spelling of a number).
 _LOCODE = re.compile(r"^([A-Z]{2})([A-Z2-9]{3})$")
-_HS_SUBHEADING = re.compile(r"^\d{6}$")
+_HS_SUBHEADING = re.compile(r"^[0-9]{6}$")
+# Codes are upper-case ASCII: "cn" would pass pycountry's case-blind lookup and then match nothing stored.
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def normalise_certificate_number(value: str) -> str:
@@ -39,7 +43,7 @@ def export_entry_form(number: str) -> str:
 
 def check_nzbn(value: str) -> str:
     """A New Zealand Business Number: 13 digits whose last is the GS1 check digit."""
-    if not re.fullmatch(r"\d{13}", value):
+    if not re.fullmatch(r"[0-9]{13}", value):
         raise ValueError("an NZBN is 13 digits")
     if not ean.is_valid(value):
         raise ValueError("the NZBN's check digit (GS1) is wrong")
@@ -56,14 +60,14 @@ def check_unified_social_credit_code(value: str) -> str:
 
 def check_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 country code."""
-    if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
+    if not _COUNTRY.fullmatch(value) or pycountry.countries.get(alpha_2=value) is None:
         raise ValueError("a country is its ISO 3166-1 alpha-2 code, e.g. NZ or CN")
     return value
 
 
 def check_currency(value: str) -> str:
     """An ISO 4217 currency code."""
-    if len(value) != 3 or pycountry.currencies.get(alpha_3=value) is None:
+    if not _CURRENCY.fullmatch(value) or pycountry.currencies.get(alpha_3=value) is None:
         raise ValueError("a currency is its ISO 4217 code, e.g. NZD")
     return value
 

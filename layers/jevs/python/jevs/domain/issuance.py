@@ -41,12 +41,13 @@ def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> 
     if issued > today_in_new_zealand:
         errors.append(FieldError("issue_date", f"a certificate cannot be dated after today ({today_in_new_zealand})"))
     retrospective = issued > shipped
-    if retrospective and issued > add_years(shipped, 1):
+    # Within one year of shipment: on the anniversary the year of validity from shipment is already over.
+    if retrospective and issued >= add_years(shipped, 1):
         errors.append(
             FieldError(
                 "issue_date",
                 "a certificate may be issued retrospectively only within one year of shipment "
-                f"(departure {shipped}, so by {add_years(shipped, 1)})",
+                f"(departure {shipped}, so before {add_years(shipped, 1)})",
             )
         )
     if errors:

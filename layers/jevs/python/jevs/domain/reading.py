@@ -49,7 +49,7 @@ def list_certificates(
     constraints = visible_listing(party, filters)
     if constraints is None:
         return VisiblePage([], None)
-    page: CertificatePage = store.list_certificates(constraints, min(limit, MAX_PAGE_SIZE), cursor)
+    page: CertificatePage = store.list_certificates(constraints, max(1, min(limit, MAX_PAGE_SIZE)), cursor)
     visible = []
     for record in page.records:
         # The store applied the constraints; the view check is the domain's own word on every record.
@@ -82,19 +82,26 @@ def read_history(party: Party, number: str, store: CertificateStore) -> Verified
 def _versions_match_events(
     record: CertificateRecord, events: list[HistoryEvent], store: CertificateStore
 ) -> ChainVerification | None:
-    recorded = {event.version: event for event in events if "content_hash" in event.details}
-    if digest(record.content) != record.content_hash or recorded.get(record.version) is None:
+    """Each version the history recorded is stored with the content it recorded, and the current record is
+    the latest of them: rewriting content and its stored hash together is still caught by the chain."""
+    recorded = {
+        event.version: event for event in events if event.version is not None and "content_hash" in event.details
+    }
+    current = recorded.get(record.version)
+    if current is None or current.details["content_hash"] != digest(record.content):
         return ChainVerification(
-            False, len(events), None, "the certificate's current content does not match the history"
+            False, len(events), None, "the certificate's current content is not the content its history recorded"
         )
-    for version in store.get_versions(record.number):
-        event = recorded.get(version.version)
-        content_hash = digest(version.content)
-        if event is None or event.details["content_hash"] != content_hash or version.content_hash != content_hash:
+    stored = {version.version: version for version in store.get_versions(record.number)}
+    for number, event in recorded.items():
+        version = stored.get(number)
+        if version is None or digest(version.content) != event.details["content_hash"]:
             return ChainVerification(
                 False,
                 len(events),
-                event.sequence if event else None,
-                f"version {version.version}'s stored content does not match the history",
+                event.sequence,
+                f"version {number}'s stored content is not what its history recorded",
             )
+    if set(stored) != set(recorded):
+        return ChainVerification(False, len(events), None, "a stored version has no event in the history")
     return None

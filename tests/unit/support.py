@@ -1,0 +1,82 @@
+"""Builders the unit tests share: the demo parties, certificates and the records JEVS keeps about them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from jevs.domain.canonical import digest
+from jevs.domain.certificate import CertificateContent
+from jevs.domain.history import EventType, new_event
+from jevs.domain.issuance import add_years
+from jevs.domain.parties import Party, PartyType
+from jevs.domain.records import CertificateRecord, CertificateStatus, StoredAnswer, Usage
+from tests.factories import certificate_payload, registered_clients
+
+# An issuing body that is registered nowhere in the demo: it issued none of the demo certificates.
+OTHER_ISSUING_BODY = Party(
+    type=PartyType.ISSUING_BODY, id="wlg-chamber", name="Wellington Chamber of Commerce", place="Wellington"
+)
+
+# A consignee outside China: its business number is whatever its own country uses.
+AUSTRALIAN_CONSIGNEE: dict[str, Any] = {
+    "name": "Sydney Fine Foods Pty Ltd",
+    "address": "1 George Street, Sydney NSW 2000",
+    "country": "AU",
+    "business_number": "ABN 51 824 753 556",
+}
+
+
+def party(client_id: str) -> Party:
+    """The party a demo OAuth2 client stands for (infrastructure/local/parties.json)."""
+    for client in registered_clients():
+        if client.client_id == client_id:
+            return client.party
+    raise LookupError(client_id)
+
+
+def certificate(**overrides: Any) -> CertificateContent:
+    """The example certificate of DESIGN §5, validated, with top-level fields replaced by ``overrides``."""
+    return CertificateContent.model_validate(certificate_payload(**overrides))
+
+
+def dated_certificate(*, issued: date, departed: date, remarks: str = "") -> CertificateContent:
+    transport = certificate_payload()["transport"] | {"departure_date": departed.isoformat()}
+    return certificate(issue_date=issued.isoformat(), transport=transport, remarks=remarks)
+
+
+def record_of(content: CertificateContent, issued_by: Party) -> CertificateRecord:
+    """The record of ``content`` as first issued by ``issued_by``, with its one history event."""
+    assert issued_by.place is not None
+    recorded_at = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+    content_hash = digest(content)
+    event = new_event(
+        after=None,
+        certificate_number=content.certificate_number,
+        type=EventType.CERTIFICATE_ISSUED,
+        occurred_at=recorded_at,
+        actor=issued_by.id,
+        version=1,
+        details={"content_hash": content_hash, "status": CertificateStatus.ISSUED, "retrospective": False},
+    )
+    return CertificateRecord(
+        number=content.certificate_number,
+        version=1,
+        status=CertificateStatus.ISSUED,
+        usage=Usage.UNUSED,
+        issuing_body=issued_by.id,
+        issuing_body_name=issued_by.name,
+        place_of_issue=issued_by.place,
+        content=content,
+        content_hash=content_hash,
+        retrospective=False,
+        valid_from=content.issue_date,
+        valid_until=add_years(content.issue_date, 1) - timedelta(days=1),
+        recorded_at=recorded_at,
+        history_head=event.head,
+    )
+
+
+def simple_answer(record: CertificateRecord, created: bool) -> StoredAnswer:
+    """What the API would answer, reduced to what the tests compare: 201 on creation, else 200."""
+    return StoredAnswer(status_code=201 if created else 200, body={"n": record.number})
