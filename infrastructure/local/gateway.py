@@ -1,0 +1,464 @@
+"""The local API Gateway: an HTTP server that does what the REST API and its Cognito authorizer do in AWS.
+
+For each request it
+- serves the token endpoint itself (Cognito's job in AWS, see ``tokens``),
+- refuses what API Gateway refuses before any function runs: a protected path without a valid bearer
+  token (401), a body over API Gateway's 10 MB payload limit (413),
+- otherwise builds the REST API proxy event (payload version 1.0) that API Gateway would send for the
+  ``ANY /`` and ``ANY /{proxy+}`` methods ``LambdaRestApi`` creates, with the authorizer's claims,
+  calls the API function in this process with a Lambda-like context, and sends its proxy response.
+
+Errors the gateway itself answers are RFC 9457 problem details, as the deployed API's gateway responses
+are configured to be (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
+
+logger = logging.getLogger(__name__)
+
+# API Gateway's own payload limit: bigger requests never reach the function.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# API Gateway's maximum integration timeout: a slower answer is replaced by 504.
+INTEGRATION_TIMEOUT_MS = 29_000
+# Paths with no authorizer on their methods (DESIGN §5: the spec, the docs, the keys, public verification).
+PUBLIC_PATHS = frozenset({"/docs", "/openapi.json", "/.well-known/jwks.json"})
+PUBLIC_PREFIXES = ("/v1/verify/",)
+
+PROBLEM_JSON = "application/problem+json"
+# Cognito's authorizer renders the time claims as dates, and every other claim as a string.
+_COGNITO_TIME_CLAIMS = frozenset({"exp", "iat"})
+_COGNITO_TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"
+# Hop-by-hop and framing headers are the server's business, not the function's.
+_GATEWAY_OWNED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+ProxyEvent = dict[str, Any]
+ProxyResponse = Mapping[str, Any]
+Handler = Callable[[ProxyEvent, LambdaContext], ProxyResponse]
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+@dataclass(frozen=True)
+class AwsIdentity:
+    """Where the API pretends to live: it shows in ARNs and in the event's request context."""
+
+    region: str = "ap-southeast-2"
+    account_id: str = "123456789012"
+    api_id: str = "jevslocal1"
+    stage: str = "local"
+    function_name: str = "jevs-api"
+    memory_limit_in_mb: int = 1024
+
+
+class LocalLambdaContext(LambdaContext):
+    """The context object the Python runtime passes a handler, for one invocation."""
+
+    def __init__(self, identity: AwsIdentity, request_id: str, timeout_ms: int = INTEGRATION_TIMEOUT_MS) -> None:
+        self._function_name = identity.function_name
+        self._function_version = "$LATEST"
+        self._invoked_function_arn = (
+            f"arn:aws:lambda:{identity.region}:{identity.account_id}:function:{identity.function_name}"
+        )
+        self._memory_limit_in_mb = identity.memory_limit_in_mb
+        self._aws_request_id = request_id
+        self._log_group_name = f"/aws/lambda/{identity.function_name}"
+        self._log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self._deadline = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]  # an instance method in Lambda
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    # The request target as received: path and query string.
+    target: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+    source_ip: str
+    protocol: str = "HTTP/1.1"
+
+    def header(self, name: str) -> str | None:
+        """The last value of a header, as API Gateway's single-value ``headers`` keeps it."""
+        wanted = name.lower()
+        values = [value for key, value in self.headers if key.lower() == wanted]
+        return values[-1] if values else None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+# Problem types the gateway answers, named as the API function names its own (functions/api/problems.py),
+# so a client sees one vocabulary whichever of the two refused it.
+_PROBLEMS = {
+    400: ("bad-request", "Bad request"),
+    500: ("internal-error", "Internal error"),
+    401: ("unauthenticated", "Unauthenticated"),
+    405: ("method-not-allowed", "Method not allowed"),
+    411: ("length-required", "Length required"),
+    413: ("payload-too-large", "Payload too large"),
+    502: ("bad-gateway", "Bad gateway"),
+    504: ("gateway-timeout", "Gateway timeout"),
+}
+
+
+def problem_response(status: int, detail: str, headers: Iterable[tuple[str, str]] = ()) -> HttpResponse:
+    """An RFC 9457 problem the gateway answers itself, before or instead of the function."""
+    code, title = _PROBLEMS[status]
+    document = {"type": f"urn:jevs:problem:{code}", "title": title, "status": status, "detail": detail}
+    return HttpResponse(status, [("Content-Type", PROBLEM_JSON), *headers], json.dumps(document).encode())
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]] | tuple[None, None]:
+    """API Gateway's two views of repeated names: the last value, and every value; both None when empty."""
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    if not multi:
+        return None, None
+    return {name: values[-1] for name, values in multi.items()}, multi
+
+
+def cognito_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """The claims as the Cognito authorizer puts them in ``requestContext.authorizer.claims``."""
+    rendered = {}
+    for name, value in claims.items():
+        if name in _COGNITO_TIME_CLAIMS and isinstance(value, int):
+            rendered[name] = datetime.fromtimestamp(value, UTC).strftime(_COGNITO_TIME_FORMAT)
+        else:
+            rendered[name] = value if isinstance(value, str) else json.dumps(value)
+    return rendered
+
+
+def proxy_event(
+    request: HttpRequest,
+    *,
+    identity: AwsIdentity,
+    request_id: str,
+    claims: Mapping[str, Any] | None,
+    host: str,
+    port: int,
+) -> ProxyEvent:
+    """The REST API proxy event (payload 1.0) API Gateway sends for ``request``."""
+    split = urlsplit(request.target)
+    path = split.path or "/"
+    now = datetime.now(UTC)
+    headers = [
+        *request.headers,
+        # API Gateway adds these on the way in.
+        ("X-Amzn-Trace-Id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}"),
+        ("X-Forwarded-For", request.source_ip),
+        ("X-Forwarded-Port", str(port)),
+        ("X-Forwarded-Proto", "http"),
+    ]
+    single_headers, multi_headers = _grouped(headers)
+    single_query, multi_query = _grouped(parse_qsl(split.query, keep_blank_values=True))
+    # LambdaRestApi wires the function to "/" and to "/{proxy+}" for everything under it.
+    resource, path_parameters = ("/", None) if path == "/" else ("/{proxy+}", {"proxy": unquote(path[1:])})
+    body: str | None = None
+    encoded = False
+    if request.body:
+        try:
+            body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body, encoded = base64.b64encode(request.body).decode("ascii"), True
+    user_agent = request.header("User-Agent")
+    request_context: dict[str, Any] = {
+        "resourceId": "proxy0",
+        "resourcePath": resource,
+        "httpMethod": request.method,
+        "extendedRequestId": base64.b32encode(uuid.uuid4().bytes[:10]).decode("ascii"),
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        # As through a custom domain (how partners reach the API, DESIGN §7): no stage in the path.
+        "path": path,
+        "accountId": identity.account_id,
+        "protocol": request.protocol,
+        "stage": identity.stage,
+        "domainPrefix": host,
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "requestId": request_id,
+        "identity": {
+            "cognitoIdentityPoolId": None,
+            "accountId": None,
+            "cognitoIdentityId": None,
+            "caller": None,
+            "sourceIp": request.source_ip,
+            "principalOrgId": None,
+            "accessKey": None,
+            "cognitoAuthenticationType": None,
+            "cognitoAuthenticationProvider": None,
+            "userArn": None,
+            "userAgent": user_agent,
+            "user": None,
+        },
+        "domainName": f"{host}:{port}",
+        "apiId": identity.api_id,
+    }
+    if claims is not None:
+        request_context["authorizer"] = {"claims": cognito_claims(claims)}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": request.method,
+        "headers": single_headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": single_query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": request_context,
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+
+
+class MalformedProxyResponse(ValueError):
+    """The function answered something API Gateway could not turn into an HTTP response."""
+
+
+def http_response(result: object) -> HttpResponse:
+    """API Gateway's reading of a proxy response: ``multiValueHeaders`` win over ``headers`` for a name."""
+    if not isinstance(result, Mapping):
+        raise MalformedProxyResponse(f"the response is a {type(result).__name__}, not an object")
+    status = result.get("statusCode")
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise MalformedProxyResponse(f"statusCode {status!r} is not an HTTP status")
+    single = result.get("headers") or {}
+    multi = result.get("multiValueHeaders") or {}
+    if not isinstance(single, Mapping) or not isinstance(multi, Mapping):
+        raise MalformedProxyResponse("headers and multiValueHeaders are objects")
+    headers: list[tuple[str, str]] = []
+    multi_names = {str(name).lower() for name in multi}
+    for name, value in single.items():
+        if str(name).lower() not in multi_names:
+            headers.append((str(name), str(value)))
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            raise MalformedProxyResponse(f"multiValueHeaders[{name!r}] is not a list")
+        headers.extend((str(name), str(value)) for value in values)
+    headers = [(name, value) for name, value in headers if name.lower() not in _GATEWAY_OWNED_HEADERS]
+    body = result.get("body")
+    if body is None:
+        payload = b""
+    elif not isinstance(body, str):
+        raise MalformedProxyResponse("body is not a string")
+    elif result.get("isBase64Encoded"):
+        try:
+            payload = base64.b64decode(body, validate=True)
+        except binascii.Error as error:
+            raise MalformedProxyResponse(f"body is not base64: {error}") from None
+    else:
+        payload = body.encode("utf-8")
+    return HttpResponse(status, headers, payload)
+
+
+class Gateway:
+    """The API Gateway stand-in, bound to ``host:port`` (0 picks a free port) as soon as it is made."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        clients: Iterable[Client],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        identity: AwsIdentity | None = None,
+    ) -> None:
+        self._handler = handler
+        self.identity = identity or AwsIdentity()
+        self._server = _GatewayServer((host, port), _RequestHandler, self)
+        self.host, self.port = host, int(self._server.server_address[1])
+        self.base_url = f"http://{host}:{self.port}"
+        self.tokens = TokenService(clients, issuer=f"{self.base_url}/oauth2")
+        # A Lambda execution environment runs one invocation at a time; the API function keeps
+        # per-invocation state in module globals (Powertools' resolver event, logger keys, metrics), so
+        # concurrent requests take turns rather than share one environment.
+        self._invocation = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}{TOKEN_PATH}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="jevs-gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        """Everything API Gateway (and Cognito's endpoint) would do with one request."""
+        path = urlsplit(request.target).path or "/"
+        if path == TOKEN_PATH:
+            return self._token_endpoint(request)
+        if path == JWKS_PATH and request.method in ("GET", "HEAD"):
+            return HttpResponse(200, [("Content-Type", "application/json")], json.dumps(self.tokens.jwks()).encode())
+        claims = None
+        if not is_public(path):
+            authorization = request.header("Authorization")
+            claims = self._authorize(authorization)
+            if claims is None:
+                # RFC 6750 §3.1: a presented token that fails is "invalid_token"; no token gets no error code.
+                challenge = 'Bearer realm="jevs", error="invalid_token"' if authorization else 'Bearer realm="jevs"'
+                return problem_response(
+                    401,
+                    "A valid bearer token is required: get one from POST /oauth2/token.",
+                    [("WWW-Authenticate", challenge)],
+                )
+        return self._invoke(request, claims)
+
+    def _token_endpoint(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return problem_response(405, "The token endpoint takes POST only.", [("Allow", "POST")])
+        answer = self.tokens.token_endpoint(
+            authorization=request.header("Authorization"),
+            content_type=request.header("Content-Type"),
+            body=request.body,
+        )
+        return HttpResponse(answer.status, list(answer.headers.items()), answer.body)
+
+    def _authorize(self, authorization: str | None) -> dict[str, Any] | None:
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return self.tokens.verify(token.strip())
+
+    def _invoke(self, request: HttpRequest, claims: Mapping[str, Any] | None) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        event = proxy_event(
+            request, identity=self.identity, request_id=request_id, claims=claims, host=self.host, port=self.port
+        )
+        try:
+            with self._invocation:
+                started = time.monotonic()
+                context = LocalLambdaContext(self.identity, request_id)
+                result = self._handler(event, context)
+                elapsed_ms = (time.monotonic() - started) * 1000
+            response = http_response(result)
+        except Exception:
+            # In AWS the traceback lands in the function's log group and the caller sees only a 502.
+            logger.exception("the API function failed (request %s)", request_id)
+            return problem_response(502, f"The API function failed; request id {request_id}.")
+        if elapsed_ms > INTEGRATION_TIMEOUT_MS:
+            return problem_response(504, f"The API function did not answer within {INTEGRATION_TIMEOUT_MS} ms.")
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
+
+
+class _GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler], gateway: Gateway) -> None:
+        self.gateway = gateway
+        super().__init__(address, handler_class)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer is routine, not worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.info("client %s went away", client_address[0])
+            return
+        super().handle_error(request, client_address)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    # Keep-alive, as clients expect of API Gateway; every response carries a Content-Length.
+    protocol_version = "HTTP/1.1"
+    server_version = "jevs-local-gateway"
+    # Seconds a connection may sit idle or stall mid-request before it is closed, so none holds a thread forever.
+    timeout = 60
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    # http.server dispatches on these names; every method takes the same path, as ANY does in API Gateway.
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        path = urlsplit(self.path).path
+        try:
+            response = self._read_and_respond()
+        except Exception:
+            logger.exception("the gateway failed on %s %s", self.command, path)
+            self.close_connection = True
+            response = problem_response(500, "The local gateway failed; see its log.")
+        self._send(response)
+        elapsed = (time.monotonic() - started) * 1000
+        logger.info("%s %s %d %.1fms", self.command, path, response.status, elapsed)
+
+    def _read_and_respond(self) -> HttpResponse:
+        if self.headers.get("Transfer-Encoding"):
+            # API Gateway needs the length up front too; every ordinary client sends it.
+            self.close_connection = True
+            return problem_response(411, "Send the body with a Content-Length header.")
+        length_header = self.headers.get("Content-Length", "0")
+        try:
+            length = int(length_header)
+            if length < 0:
+                raise ValueError(length_header)
+        except ValueError:
+            self.close_connection = True
+            return problem_response(400, f"Content-Length {length_header!r} is not a length.")
+        if length > MAX_BODY_BYTES:
+            # Answer without reading the body, and close: the rest of it is not worth receiving.
+            self.close_connection = True
+            return problem_response(413, f"The body is {length} bytes; API Gateway accepts at most {MAX_BODY_BYTES}.")
+        body = self.rfile.read(length) if length else b""
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=str(self.client_address[0]),
+            protocol=self.request_version,
+        )
+        return cast(_GatewayServer, self.server).gateway.respond(request)
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silenced: ``_handle`` logs one line per request with its duration."""
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # Malformed requests and idle keep-alive connections timing out: the client's business.
+        logger.info(format, *args)

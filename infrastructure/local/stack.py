@@ -1,0 +1,372 @@
+"""The whole of JEVS on one machine: ``python -m infrastructure.local.stack`` (``make run``).
+
+It starts a moto server holding every AWS resource of ``jevs.resources`` (the tables the CDK stack
+deploys, with the same names and keys), and the local API Gateway in front of the API function, which
+runs in this process against moto as it runs in Lambda against AWS. It prints where everything is,
+then serves until Ctrl-C or SIGTERM.
+
+Ports come from the environment:
+
+``JEVS_API_PORT``   the API, its docs and the token endpoint (default 8080)
+``JEVS_MOTO_PORT``  the moto server, i.e. the local AWS endpoint (default 4566)
+
+``0`` picks a free port (the end-to-end tests do).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Self
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from infrastructure.local.gateway import AwsIdentity, Gateway, Handler
+from infrastructure.local.provision import create_resources, function_environment
+from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
+from jevs.adapters import aws
+from jevs.resources import TABLES
+from jevs.settings import settings
+
+logger = logging.getLogger(__name__)
+
+API_PORT_VARIABLE = "JEVS_API_PORT"
+MOTO_PORT_VARIABLE = "JEVS_MOTO_PORT"
+DEFAULT_API_PORT = 8080
+# The port AWS emulators conventionally use (LocalStack's edge port), so tools set up for local AWS find moto.
+DEFAULT_MOTO_PORT = 4566
+HOST = "127.0.0.1"
+EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
+
+# Moto accepts any credentials; fixed ones keep a developer's real AWS credentials out of every request.
+_LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def configured_port(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 65_535:
+        raise ValueError(f"{variable}={raw!r} is not a port: give 1-65535, or 0 for any free port")
+    return int(raw)
+
+
+def _check_free(port: int, variable: str) -> None:
+    """Fail fast with a useful message: moto's threaded server would wait forever on a port it cannot bind."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise PortInUse(
+                f"{HOST}:{port} is in use ({error.strerror}); set {variable} to another port, or to 0 for any free one"
+            ) from None
+
+
+def _forget_cached_factories() -> None:
+    """Make the function build its clients and settings afresh from the environment on its next request.
+
+    They are built once per process and cached (STYLE: lazily, never at import). A process that ran
+    against other AWS before (another test tier in the same pytest run) or that runs a stack twice
+    would otherwise keep talking to a stale endpoint.
+    """
+    settings.cache_clear()
+    aws.dynamodb.cache_clear()
+    # The API function's composition root, if it has been imported at all.
+    api_dependencies = sys.modules.get("functions.api.dependencies")
+    if api_dependencies is not None:
+        api_dependencies.reset()
+
+
+def _api_handler() -> Handler:
+    # Imported only once the environment is set, as Lambda imports a handler inside its configured environment.
+    from functions.api.handler import handler
+
+    # Powertools' decorators leave the handler untyped; this is its Lambda signature.
+    typed: Handler = handler
+    return typed
+
+
+def function_environment_for(aws_url: str, clients: list[Client], region: str) -> dict[str, str]:
+    """The environment Lambda would give the API function, pointed at the local AWS."""
+    return {
+        "AWS_ENDPOINT_URL": aws_url,
+        **_LOCAL_CREDENTIALS,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        **function_environment(),
+        "JEVS_PARTIES": json.dumps([client.registration() for client in clients]),
+        "POWERTOOLS_SERVICE_NAME": "jevs-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "JEVS",
+    }
+
+
+class LocalStack:
+    """moto + the API behind the local gateway. ``with LocalStack() as stack:`` or ``start()``/``stop()``.
+
+    Ports left as None come from ``JEVS_API_PORT`` and ``JEVS_MOTO_PORT``; 0 picks a free one.
+
+    The API function runs in this process and reads its settings from ``os.environ``, so the stack puts
+    the function's environment there while it runs and the previous values back when it stops. A
+    process that does other work beside a running stack (a pytest session with other test tiers) passes
+    ``apply_environment=False`` and wraps each use in ``environment_applied()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_port: int | None = None,
+        moto_port: int | None = None,
+        handler: Handler | None = None,
+        parties_file: Path = PARTIES_FILE,
+        identity: AwsIdentity | None = None,
+        environment_overrides: Mapping[str, str] | None = None,
+        apply_environment: bool = True,
+    ) -> None:
+        self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
+        self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
+        self._handler = handler
+        # Extra settings for the function on top of its usual ones (e.g. a quieter log level).
+        self._environment_overrides = dict(environment_overrides or {})
+        self._apply_environment = apply_environment
+        self.identity = identity or AwsIdentity()
+        self.clients = load_clients(parties_file)
+        self.aws_url = ""
+        # What the function's environment is, once moto's address is known.
+        self.environment: dict[str, str] = {}
+        self._moto: ThreadedMotoServer | None = None
+        self._gateway: Gateway | None = None
+        # The values the function's environment replaced; None while it is not applied.
+        self._replaced: dict[str, str | None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        _check_free(self._moto_port, MOTO_PORT_VARIABLE)
+        _check_free(self._api_port, API_PORT_VARIABLE)
+        try:
+            self._start_moto()
+            self.environment = {
+                **function_environment_for(self.aws_url, self.clients, self.identity.region),
+                **self._environment_overrides,
+            }
+            if self._apply_environment:
+                self._apply()
+            self._provision()
+            with self.environment_applied():
+                handler = self._handler or _api_handler()
+            self._gateway = Gateway(handler, self.clients, host=HOST, port=self._api_port, identity=self.identity)
+            self._gateway.start()
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("local stack up: API %s, AWS %s", self.api_url, self.aws_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop the gateway, then moto, then restore the environment. Safe to call more than once."""
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self._restore()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @contextmanager
+    def environment_applied(self) -> Iterator[None]:
+        """The function's environment in ``os.environ`` for the duration (a no-op if it already is)."""
+        if self._replaced is not None:
+            yield
+            return
+        self._apply()
+        try:
+            yield
+        finally:
+            self._restore()
+
+    def _apply(self) -> None:
+        # A developer's own profile or session token must not ride along to moto.
+        unset = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+        self._replaced = {name: os.environ.get(name) for name in (*self.environment, *unset)}
+        for name in unset:
+            os.environ.pop(name, None)
+        os.environ.update(self.environment)
+        _forget_cached_factories()
+
+    def _restore(self) -> None:
+        if self._replaced is None:
+            return
+        for name, value in self._replaced.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._replaced = None
+        _forget_cached_factories()
+
+    def _start_moto(self) -> None:
+        # Werkzeug logs every request moto serves (each DynamoDB call) unless told otherwise.
+        werkzeug = logging.getLogger("werkzeug")
+        if werkzeug.level == logging.NOTSET:
+            werkzeug.setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self._moto_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.aws_url = f"http://{host}:{port}"
+
+    def _provision(self) -> None:
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=self.aws_url,
+            region_name=self.identity.region,
+            aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        create_resources(dynamodb)
+
+    # -- where things are ---------------------------------------------------------------------------
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            raise RuntimeError("the local stack is not running")
+        return self._gateway
+
+    @property
+    def api_url(self) -> str:
+        return self.gateway.base_url
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.api_url}{TOKEN_PATH}"
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.api_url}/docs"
+
+    @property
+    def openapi_url(self) -> str:
+        return f"{self.api_url}/openapi.json"
+
+    def client(self, client_id: str) -> Client:
+        for client in self.clients:
+            if client.client_id == client_id:
+                return client
+        raise KeyError(client_id)
+
+
+def banner(stack: LocalStack) -> str:
+    """What a newcomer needs to start calling the API, in the order they need it."""
+    issuer = next(client for client in stack.clients if client.party.get("type") == "issuing_body")
+    try:
+        example = os.path.relpath(EXAMPLE_CERTIFICATE)
+    except ValueError:  # another drive on Windows
+        example = str(EXAMPLE_CERTIFICATE)
+    number = json.loads(EXAMPLE_CERTIFICATE.read_text(encoding="utf-8"))["certificate_number"]
+    certificate_url = f"{stack.api_url}/v1/certificates/{number}"
+    width = max(len(client.client_id) for client in stack.clients)
+    secret_width = max(len(client.client_secret) for client in stack.clients)
+    parties = "\n".join(
+        f"  {client.client_id:<{width}}  {client.client_secret:<{secret_width}}  "
+        f"{client.party.get('type', ''):<13} {client.party.get('id', '')}"
+        for client in stack.clients
+    )
+    tables = ", ".join(table.name for table in TABLES)
+    bearer = '-H "Authorization: Bearer $TOKEN"'
+    credentials = f"{issuer.client_id}:{issuer.client_secret}"
+    default_url = f"http://{HOST}:{DEFAULT_API_PORT}"
+    demo = "make demo" if stack.api_url == default_url else f"JEVS_API_URL={stack.api_url} make demo"
+    return f"""
+JEVS is running on this machine.
+
+  API             {stack.api_url}
+  Swagger UI      {stack.docs_url}
+  OpenAPI 3.1     {stack.openapi_url}
+  Token endpoint  {stack.token_url}   (OAuth2 client credentials, HTTP Basic)
+  AWS (moto)      {stack.aws_url}   (tables: {tables})
+
+Demo parties (credentials for localhost only):
+  {"client id":<{width}}  {"client secret":<{secret_width}}  {"party type":<13} party id
+{parties}
+
+Try it (from the repository root):
+  # a token for the issuing body
+  curl -s -u {credentials} -d grant_type=client_credentials {stack.token_url}
+  # the same, kept in $TOKEN for the calls below
+  TOKEN=$(curl -s -u {credentials} -d grant_type=client_credentials {stack.token_url} \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  # submit the example certificate (the same Idempotency-Key and body again get the same answer)
+  curl -s -w '\\n' -X POST {stack.api_url}/v1/certificates {bearer} -H 'Content-Type: application/json' \\
+    -H 'Idempotency-Key: example-{number}' --data @{example}
+  # read it, then its history with the hash chain verified
+  curl -s -w '\\n' {certificate_url} {bearer}
+  curl -s -w '\\n' {certificate_url}/history {bearer}
+  # what the local DynamoDB holds (with the AWS CLI, if you have it)
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {stack.identity.region} \\
+    --endpoint-url {stack.aws_url} dynamodb scan --table-name {TABLES[0].name}
+
+`{demo}` walks through the whole mission against this stack. Ctrl-C stops everything.
+"""
+
+
+def main() -> int:
+    # Reads emit no business metric, and Powertools warns about that on every one: noise in a console.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    local_log = logging.getLogger("infrastructure.local")
+    local_log.setLevel(logging.INFO)
+    log_handler = logging.StreamHandler(sys.stderr)
+    log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    local_log.addHandler(log_handler)
+
+    stopping = threading.Event()
+
+    def request_stop(signal_number: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    # Installed before anything starts, so a Ctrl-C during start-up still ends in a clean stop.
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack = LocalStack().start()
+    except (ValueError, PortInUse, OSError) as error:
+        print(f"jevs: cannot start the local stack: {error}", file=sys.stderr)
+        return 1
+    try:
+        print(banner(stack), flush=True)
+        stopping.wait()
+        print("\nStopping...", flush=True)
+    finally:
+        stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""End-to-end tier: one local stack for the whole session, called over real HTTP as a partner calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from infrastructure.local.stack import LocalStack
+from infrastructure.local.tokens import TOKEN_PATH
+
+# Give it a demo client id (infrastructure/local/parties.json), get a bearer token for that party.
+TokenFor = Callable[[str], str]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    """moto and the API behind the local gateway, on free ports, with fresh moto state.
+
+    The session shares it, so each test makes its own certificate numbers. Other tiers may run in the
+    same session: the function's environment is in ``os.environ`` only while an e2e test runs.
+    """
+    with LocalStack(api_port=0, moto_port=0, apply_environment=False) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _function_environment(stack: LocalStack) -> Iterator[None]:
+    with stack.environment_applied():
+        yield
+
+
+@pytest.fixture(scope="session")
+def token_for(stack: LocalStack) -> TokenFor:
+    """A token from the stack's token endpoint (HTTP Basic, client credentials), one per client per session."""
+    tokens: dict[str, str] = {}
+
+    def token_for(client_id: str) -> str:
+        if client_id not in tokens:
+            client = stack.client(client_id)
+            response = httpx.post(
+                f"{stack.api_url}{TOKEN_PATH}",
+                data={"grant_type": "client_credentials"},
+                auth=(client.client_id, client.client_secret),
+                timeout=10,
+            )
+            response.raise_for_status()
+            tokens[client_id] = response.json()["access_token"]
+        return tokens[client_id]
+
+    return token_for
+
+
+@pytest.fixture
+def api(stack: LocalStack) -> Iterator[httpx.Client]:
+    """An HTTP client for the API's base URL; pass ``headers={"Authorization": f"Bearer {token_for(...)}"}``."""
+    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+        yield client
