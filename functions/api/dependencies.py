@@ -12,7 +12,7 @@ from jevs.adapters.dynamodb_store import DynamoCertificateStore
 from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.domain.parties import PartyRegistry
 from jevs.domain.ports import CertificateStore, Clock
-from jevs.settings import settings
+from jevs.settings import api_settings
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ _override: Dependencies | None = None
 
 @cache
 def _from_environment() -> Dependencies:
-    config = settings()
+    config = api_settings()
     clock = SystemClock()
     return Dependencies(
         store=DynamoCertificateStore(dynamodb(), config.records_table, clock),

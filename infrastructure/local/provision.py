@@ -1,14 +1,25 @@
-"""Create every resource of ``jevs.resources`` in whatever AWS the client points at: the local moto
+"""Create every resource of ``jevs.resources`` in whatever AWS the clients point at: the local moto
 server, or moto in process for the integration tests. The CDK stack builds the same definitions."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from collections.abc import Callable
+from typing import Any
 
-from jevs.resources import TABLES, TableDefinition
+from jevs.resources import (
+    BUCKETS,
+    QUEUES,
+    SIGNING_KEY,
+    STREAM_FAILURES_QUEUE,
+    TABLES,
+    QueueDefinition,
+    TableDefinition,
+)
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+DAY = 24 * 3600
+# Builds a boto3 client for a service name ("dynamodb", "sqs", ...), pointed where the caller wants.
+ClientFactory = Callable[[str], Any]
 
 
 def create_table_arguments(table: TableDefinition) -> dict[str, Any]:
@@ -45,7 +56,17 @@ def create_table_arguments(table: TableDefinition) -> dict[str, Any]:
     return arguments
 
 
-def create_resources(dynamodb: DynamoDBClient) -> None:
+def queue_attributes(queue: QueueDefinition, dead_letter_arn: str) -> dict[str, str]:
+    return {
+        "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+        "MessageRetentionPeriod": str(queue.retention_days * DAY),
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": queue.max_receive_count}
+        ),
+    }
+
+
+def _create_tables(dynamodb: Any) -> dict[str, str]:
     existing = set(dynamodb.list_tables()["TableNames"])
     for table in TABLES:
         if table.name in existing:
@@ -56,9 +77,56 @@ def create_resources(dynamodb: DynamoDBClient) -> None:
                 TableName=table.name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
+    return {table.environment_variable: table.name for table in TABLES}
 
 
-def function_environment(table_names: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment variables that tell the functions where their resources are."""
-    names = table_names or {}
-    return {table.environment_variable: names.get(table.logical_id, table.name) for table in TABLES}
+def _create_queues(sqs: Any) -> dict[str, str]:
+    environment = {}
+    for queue in QUEUES:
+        dead_letter_url = sqs.create_queue(
+            QueueName=queue.dead_letter_name,
+            Attributes={"MessageRetentionPeriod": str(queue.dead_letter_retention_days * DAY)},
+        )["QueueUrl"]
+        dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        url = sqs.create_queue(QueueName=queue.name, Attributes=queue_attributes(queue, dead_letter_arn))["QueueUrl"]
+        environment[queue.environment_variable] = url
+    sqs.create_queue(
+        QueueName=STREAM_FAILURES_QUEUE.name,
+        Attributes={"MessageRetentionPeriod": str(STREAM_FAILURES_QUEUE.retention_days * DAY)},
+    )
+    return environment
+
+
+def _create_buckets(s3: Any) -> dict[str, str]:
+    existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
+    for bucket in BUCKETS:
+        if bucket.local_name not in existing:
+            s3.create_bucket(
+                Bucket=bucket.local_name,
+                CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name},
+            )
+            s3.put_bucket_versioning(Bucket=bucket.local_name, VersioningConfiguration={"Status": "Enabled"})
+    return {bucket.environment_variable: bucket.local_name for bucket in BUCKETS}
+
+
+def _create_signing_key(kms: Any) -> dict[str, str]:
+    aliases = {alias["AliasName"] for alias in kms.list_aliases()["Aliases"]}
+    if SIGNING_KEY.alias not in aliases:
+        key = kms.create_key(
+            KeySpec=SIGNING_KEY.key_spec, KeyUsage="SIGN_VERIFY", Description="JEVS: signs what is sent to China"
+        )
+        kms.create_alias(AliasName=SIGNING_KEY.alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    return {SIGNING_KEY.environment_variable: SIGNING_KEY.alias}
+
+
+def create_resources(client: ClientFactory) -> dict[str, str]:
+    """Create every resource (keeping any that exist) and return the environment variables that tell the
+    functions where each one is, as the CDK stack tells them in AWS."""
+    return {
+        **_create_tables(client("dynamodb")),
+        **_create_queues(client("sqs")),
+        **_create_buckets(client("s3")),
+        **_create_signing_key(client("kms")),
+    }

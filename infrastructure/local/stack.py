@@ -27,17 +27,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Self
+from typing import Any, Self
 
 import boto3
 from moto.server import ThreadedMotoServer
 
+from functions import forget_cached_state
 from infrastructure.local.gateway import AwsIdentity, Gateway, Handler
-from infrastructure.local.provision import create_resources, function_environment
+from infrastructure.local.provision import create_resources
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
-from jevs.adapters import aws
 from jevs.resources import TABLES
-from jevs.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -81,18 +80,13 @@ def _check_free(port: int, variable: str) -> None:
 
 
 def _forget_cached_factories() -> None:
-    """Make the function build its clients and settings afresh from the environment on its next request.
+    """Make the functions build their clients and settings afresh from the environment on their next request.
 
     They are built once per process and cached (STYLE: lazily, never at import). A process that ran
     against other AWS before (another test tier in the same pytest run) or that runs a stack twice
     would otherwise keep talking to a stale endpoint.
     """
-    settings.cache_clear()
-    aws.dynamodb.cache_clear()
-    # The API function's composition root, if it has been imported at all.
-    api_dependencies = sys.modules.get("functions.api.dependencies")
-    if api_dependencies is not None:
-        api_dependencies.reset()
+    forget_cached_state()
 
 
 def _api_handler() -> Handler:
@@ -104,7 +98,9 @@ def _api_handler() -> Handler:
     return typed
 
 
-def function_environment_for(aws_url: str, clients: list[Client], region: str) -> dict[str, str]:
+def function_environment_for(
+    aws_url: str, clients: list[Client], region: str, resources: Mapping[str, str]
+) -> dict[str, str]:
     """The environment Lambda would give the API function, pointed at the local AWS."""
     return {
         "AWS_ENDPOINT_URL": aws_url,
@@ -112,7 +108,7 @@ def function_environment_for(aws_url: str, clients: list[Client], region: str) -
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        **function_environment(),
+        **resources,
         "JEVS_PARTIES": json.dumps([client.registration() for client in clients]),
         "POWERTOOLS_SERVICE_NAME": "jevs-api",
         "POWERTOOLS_METRICS_NAMESPACE": "JEVS",
@@ -164,13 +160,13 @@ class LocalStack:
         _check_free(self._api_port, API_PORT_VARIABLE)
         try:
             self._start_moto()
+            resources = self._provision()
             self.environment = {
-                **function_environment_for(self.aws_url, self.clients, self.identity.region),
+                **function_environment_for(self.aws_url, self.clients, self.identity.region, resources),
                 **self._environment_overrides,
             }
             if self._apply_environment:
                 self._apply()
-            self._provision()
             with self.environment_applied():
                 handler = self._handler or _api_handler()
             self._gateway = Gateway(handler, self.clients, host=HOST, port=self._api_port, identity=self.identity)
@@ -241,15 +237,17 @@ class LocalStack:
         host, port = self._moto.get_host_and_port()
         self.aws_url = f"http://{host}:{port}"
 
-    def _provision(self) -> None:
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=self.aws_url,
-            region_name=self.identity.region,
-            aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-        create_resources(dynamodb)
+    def _provision(self) -> dict[str, str]:
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,  # type: ignore[call-overload]  # any service name of jevs.resources
+                endpoint_url=self.aws_url,
+                region_name=self.identity.region,
+                aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+
+        return create_resources(client)
 
     # -- where things are ---------------------------------------------------------------------------
 

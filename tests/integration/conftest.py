@@ -10,31 +10,30 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.api import dependencies as api_dependencies
+from functions import forget_cached_state
 from functions.api.handler import handler
-from infrastructure.local.provision import create_resources, function_environment
-from jevs.adapters import aws
-from jevs.settings import settings
+from infrastructure.local.provision import create_resources
 from tests.factories import LambdaContext, api_event, parties_json
 
 ApiCall = Callable[..., dict[str, Any]]
 
 
 def _clear_cached_clients() -> None:
-    api_dependencies.reset()
-    aws.dynamodb.cache_clear()
-    settings.cache_clear()
+    forget_cached_state()
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service)  # type: ignore[call-overload]  # any service of jevs.resources
 
 
 @pytest.fixture
 def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fresh moto state with every resource of the shared definition, and the functions' environment."""
-    for name, value in function_environment().items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("JEVS_PARTIES", parties_json())
     _clear_cached_clients()
     with mock_aws():
-        create_resources(boto3.client("dynamodb"))
+        for name, value in create_resources(_client).items():
+            monkeypatch.setenv(name, value)
         yield
     _clear_cached_clients()
 

@@ -67,3 +67,144 @@ RECORDS_TABLE = TableDefinition(
 )
 
 TABLES: tuple[TableDefinition, ...] = (RECORDS_TABLE,)
+
+
+@dataclass(frozen=True)
+class QueueDefinition:
+    """A work queue and its dead-letter queue (DESIGN §6.2, §6.6)."""
+
+    logical_id: str
+    name: str
+    # The timeout of the function that consumes it: the queue's settings follow from it.
+    consumer_timeout_seconds: int
+    environment_variable: str
+    retention_days: int = 4
+    # After this many receives a message moves to the dead-letter queue.
+    max_receive_count: int = 5
+    # Longer than the source keeps messages, so nothing expires in the dead-letter queue first.
+    dead_letter_retention_days: int = 14
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        # AWS's guidance for Lambda consumers: at least six times the function's timeout, so a message
+        # is not received again while a retried batch is still being worked on.
+        return 6 * self.consumer_timeout_seconds
+
+    @property
+    def dead_letter_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+DELIVERY_QUEUE = QueueDefinition(
+    logical_id="DeliveryQueue",
+    name="jevs-delivery-to-china",
+    consumer_timeout_seconds=30,
+    environment_variable="JEVS_DELIVERY_QUEUE_URL",
+)
+DECLARATIONS_QUEUE = QueueDefinition(
+    logical_id="DeclarationsQueue",
+    name="jevs-declarations",
+    consumer_timeout_seconds=30,
+    environment_variable="JEVS_DECLARATIONS_QUEUE_URL",
+)
+NOTIFICATIONS_QUEUE = QueueDefinition(
+    logical_id="NotificationsQueue",
+    name="jevs-notifications",
+    # Rendering a PDF and sending an email take longer than a delivery.
+    consumer_timeout_seconds=60,
+    environment_variable="JEVS_NOTIFICATIONS_QUEUE_URL",
+)
+QUEUES: tuple[QueueDefinition, ...] = (DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE)
+
+
+@dataclass(frozen=True)
+class BucketDefinition:
+    logical_id: str
+    # The local stack's bucket name; in AWS, CloudFormation names buckets (names are global).
+    local_name: str
+    environment_variable: str
+    # Older versions of an object are kept this long, then expire.
+    noncurrent_version_days: int
+
+
+DOCUMENTS_BUCKET = BucketDefinition(
+    logical_id="DocumentsBucket",
+    local_name="jevs-documents",
+    environment_variable="JEVS_DOCUMENTS_BUCKET",
+    noncurrent_version_days=365,
+)
+EXCHANGE_BUCKET = BucketDefinition(
+    logical_id="ExchangeBucket",
+    local_name="jevs-nz-customs-exchange",
+    environment_variable="JEVS_EXCHANGE_BUCKET",
+    noncurrent_version_days=90,
+)
+BUCKETS: tuple[BucketDefinition, ...] = (DOCUMENTS_BUCKET, EXCHANGE_BUCKET)
+
+
+@dataclass(frozen=True)
+class SigningKeyDefinition:
+    """The asymmetric key JEVS signs what it sends to China with (ES256, DESIGN §6.3)."""
+
+    logical_id: str
+    alias: str
+    key_spec: Literal["ECC_NIST_P256"]
+    environment_variable: str
+
+
+SIGNING_KEY = SigningKeyDefinition(
+    logical_id="SigningKey",
+    alias="alias/jevs-signing",
+    key_spec="ECC_NIST_P256",
+    environment_variable="JEVS_SIGNING_KEY_ID",
+)
+
+
+@dataclass(frozen=True)
+class FunctionDefinition:
+    logical_id: str
+    # The folder under functions/; the handler is functions.<folder>.handler.handler.
+    folder: str
+    timeout_seconds: int
+    memory_mb: int
+    description: str
+
+    @property
+    def handler(self) -> str:
+        return f"functions.{self.folder}.handler.handler"
+
+
+API_FUNCTION = FunctionDefinition(
+    logical_id="ApiFunction",
+    folder="api",
+    timeout_seconds=10,
+    memory_mb=1024,
+    description="JEVS HTTPS API: certificates, parties, projections",
+)
+OUTBOX_RELAY_FUNCTION = FunctionDefinition(
+    logical_id="OutboxRelayFunction",
+    folder="outbox_relay",
+    timeout_seconds=30,
+    memory_mb=256,
+    description="JEVS outbox relay: publishes outbox records from the table's stream to their queues",
+)
+FUNCTIONS: tuple[FunctionDefinition, ...] = (API_FUNCTION, OUTBOX_RELAY_FUNCTION)
+
+# How the outbox relay reads the table's stream (DESIGN §6.1): small batches, a poison record isolated by
+# halving the batch, a bounded number of retries, then the record's coordinates to a dead-letter queue.
+STREAM_BATCH_SIZE = 25
+STREAM_MAX_RETRIES = 10
+STREAM_MAX_RECORD_AGE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class FailureQueueDefinition:
+    """Where the stream's event source mapping sends the coordinates of records it gave up on: a
+    dead-letter queue for the stream, read by operators (and by the redrive of DESIGN §6.2)."""
+
+    logical_id: str
+    name: str
+    retention_days: int = 14
+
+
+STREAM_FAILURES_QUEUE = FailureQueueDefinition(logical_id="StreamFailuresQueue", name="jevs-outbox-stream-failures")

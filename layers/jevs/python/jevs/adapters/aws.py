@@ -14,6 +14,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(
     connect_timeout=2,
@@ -27,3 +28,14 @@ _CONFIG = Config(
 @cache
 def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def sqs() -> SQSClient:
+    return boto3.client("sqs", config=_CONFIG)
+
+
+def forget_clients() -> None:
+    """Build clients afresh on next use (a process whose AWS endpoint changed: tests, the local stack)."""
+    dynamodb.cache_clear()
+    sqs.cache_clear()

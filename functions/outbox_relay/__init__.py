@@ -1,0 +1,1 @@
+"""The outbox relay: DynamoDB stream records in, one SQS message per new outbox record out."""
