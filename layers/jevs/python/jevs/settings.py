@@ -21,7 +21,7 @@ class ApiSettings(_JevsSettings):
     records_table: str = Field(min_length=3, description="The DynamoDB table of certificates and their history.")
     # JSON: [{"client_id": "...", "party": {"type": "...", "id": "...", "name": "...", ...}}, ...]
     parties: str = Field(min_length=2, description="The party registry: which OAuth2 client stands for which party.")
-    max_request_bytes: int = Field(default=131_072, gt=0, description="Larger request bodies are refused with 413.")
+    max_request_bytes: int = Field(default=65_536, gt=0, description="Larger request bodies are refused with 413.")
 
 
 class RelaySettings(_JevsSettings):

@@ -1,0 +1,81 @@
+"""The outbox relay, fed the records table's real stream records, publishes each new outbox record once
+to its queue, and reports a record it could not publish as a batch item failure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.outbox_relay.handler import handler
+from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE
+from tests.factories import ISSUING_BODY, LambdaContext, certificate_payload
+from tests.integration.conftest import ApiCall
+
+pytestmark = pytest.mark.integration
+
+
+def stream_event() -> dict[str, Any]:
+    """Every record of the table's stream so far, as Lambda's event source mapping delivers them."""
+    streams = boto3.client("dynamodbstreams")
+    stream_arn = boto3.client("dynamodb").describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
+    records = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += streams.get_records(ShardIterator=iterator)["Records"]
+    # Lambda adds the stream's ARN to each record; GetRecords does not carry it.
+    return {"Records": [{**record, "eventSourceARN": stream_arn} for record in records]}
+
+
+def delivery_messages() -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=DELIVERY_QUEUE.name)["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
+
+
+def submit(call_api: ApiCall, number: str) -> None:
+    response = call_api(
+        "POST",
+        "/v1/certificates",
+        body=certificate_payload(certificate_number=number),
+        client_id=ISSUING_BODY,
+        headers={"Idempotency-Key": number},
+    )
+    assert response["statusCode"] == 201
+
+
+def test_each_new_outbox_record_becomes_one_message_on_its_queue(call_api: ApiCall) -> None:
+    submit(call_api, "11.1234.00001")
+    submit(call_api, "11.1234.00002")
+
+    result = handler(stream_event(), LambdaContext(function_name="jevs-outbox-relay"))
+
+    assert result == {"batchItemFailures": []}
+    messages = delivery_messages()
+    assert sorted(message["message_id"] for message in messages) == [
+        "11.1234.00001/v1/delivery-to-china",
+        "11.1234.00002/v1/delivery-to-china",
+    ]
+    assert all(message["kind"] == "certificate.version" and message["version"] == 1 for message in messages)
+
+
+def test_a_record_that_cannot_be_published_is_reported_for_retry(call_api: ApiCall) -> None:
+    submit(call_api, "11.1234.00003")
+    event = stream_event()
+    # The queue is gone: SQS refuses, and the record must not be acknowledged.
+    sqs = boto3.client("sqs")
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=DELIVERY_QUEUE.name)["QueueUrl"])
+
+    result = handler(event, LambdaContext(function_name="jevs-outbox-relay"))
+
+    outbox = [
+        record["dynamodb"]["SequenceNumber"]
+        for record in event["Records"]
+        if record["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
+    ]
+    assert result == {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in outbox]}
