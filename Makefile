@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo test test-unit test-integration test-e2e lint format typecheck synth lock clean
+.PHONY: venv run demo test test-unit test-integration test-e2e lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -52,16 +52,29 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/jevs/python functions infrastructure tests
 
-synth: $(STAMP)  ## write the CloudFormation template of the AWS stack to cdk.out
+synth: build  ## write the CloudFormation template of the AWS stack to cdk.out
 	$(BIN)/python -m infrastructure.app
 	@echo "template: cdk.out/Jevs.template.json"
 
-# Regenerate the lock file after changing dependencies in pyproject.toml (needs network to PyPI).
+build: $(STAMP)  ## build every Lambda asset into build/ (no Docker; needs python3.13 and PyPI)
+	$(BIN)/python -m infrastructure.build
+
+# What the Lambda runtime already ships (boto3 and its dependencies): left out of the dependencies layer.
+# infrastructure/build.py checks requirements-lambda.lock's header against its own copy of this list.
+LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
+
+# Regenerate the lock files after changing dependencies in pyproject.toml (needs network to PyPI).
+# requirements-lambda.lock is the dependencies layer: the runtime set only, for the Lambda runtime's Python
+# and CPU (LAMBDA_PYTHON, LAMBDA_ARCHITECTURE in infrastructure/build.py), wheels only, and constrained by
+# requirements.lock so that Lambda runs exactly the versions the tests ran.
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet uv==0.13.9
 	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
 		--python-version 3.11 -o requirements.lock
+	.venv-lock/bin/uv pip compile pyproject.toml --generate-hashes --only-binary :all: --no-python-downloads \
+		--python-version 3.13 --python-platform aarch64-manylinux2014 -c requirements.lock \
+		$(foreach p,$(LAMBDA_RUNTIME_PROVIDED),--no-emit-package $(p)) -o requirements-lambda.lock
 	rm -rf .venv-lock
 
 clean:

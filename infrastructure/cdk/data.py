@@ -1,8 +1,9 @@
-"""Data: the records table, encrypted with a key of our own, recoverable to any second of the last 35 days."""
+"""Data: the records table from the shared definition, encrypted with the data key, recoverable to any
+second of the last 35 days, protected from deletion, with the stream the outbox relay reads."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -21,16 +22,9 @@ def _attribute(key: KeyAttribute) -> dynamodb.Attribute:
 
 
 class DataConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
-            self,
-            "DataKey",
-            description="JEVS: encrypts certificate records at rest",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            pending_window=Duration.days(30),
-        )
+        self.key = key
         self.records_table = self._table(RECORDS_TABLE)
 
     def _table(self, definition: TableDefinition) -> dynamodb.Table:

@@ -1,0 +1,227 @@
+"""The HTTPS API: API Gateway REST API in front of the API function, a Cognito authorizer on everything but
+the public routes, a WAF that limits body size and filters known-bad input, usage plans that throttle each
+party, access logs, and an optional custom domain with mutual TLS."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infrastructure.cdk.config import StackConfig
+from infrastructure.cdk.identity import IdentityConstruct
+
+# Routes anyone may call without a token (DESIGN §5).
+PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{proxy+}")
+# The same limit the API function enforces (jevs.settings.ApiSettings.max_request_bytes): WAF refuses larger
+# bodies before they cost an invocation.
+MAX_BODY_BYTES = 65_536
+STAGE = "live"
+
+
+class ApiConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        identity: IdentityConstruct,
+        function: lambda_.IFunction,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.api = apigateway.RestApi(
+            self,
+            "Api",
+            rest_api_name="jevs",
+            description="JEVS: certificates of origin between New Zealand and China",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # With a custom domain, partners come through it only, where mutual TLS is enforced.
+            disable_execute_api_endpoint=config.custom_domain is not None,
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            api_key_source_type=apigateway.ApiKeySourceType.HEADER,
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                # Errors only, and never request or response bodies: logs carry ids and outcomes (DESIGN §1).
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                throttling_rate_limit=200,
+                throttling_burst_limit=400,
+            ),
+        )
+        integration = apigateway.LambdaIntegration(function, proxy=True)
+        authorizer = apigateway.CognitoUserPoolsAuthorizer(
+            self, "Authorizer", cognito_user_pools=[identity.user_pool], authorizer_name="jevs-partners"
+        )
+        protected = apigateway.MethodOptions(
+            authorizer=authorizer,
+            authorization_type=apigateway.AuthorizationType.COGNITO,
+            # Client-credentials tokens are access tokens, which the authorizer accepts only with scopes.
+            authorization_scopes=identity.oauth_scopes,
+            api_key_required=True,
+        )
+        self.api.root.add_proxy(default_integration=integration, default_method_options=protected, any_method=True)
+        for route in PUBLIC_ROUTES:
+            resource = self.api.root.resource_for_path(route)
+            resource.add_method("GET", integration, authorization_type=apigateway.AuthorizationType.NONE)
+        self._usage_plans(config)
+        self._gateway_responses()
+        self._firewall()
+        if config.custom_domain is not None:
+            self._custom_domain(config)
+
+    def _usage_plans(self, config: StackConfig) -> None:
+        """One API key and usage plan per party: each is throttled on its own, and 429 says so."""
+        for partner in config.parties:
+            plan = self.api.add_usage_plan(
+                f"Plan-{partner.party.id}",
+                name=f"jevs-{partner.party.id}",
+                throttle=apigateway.ThrottleSettings(
+                    rate_limit=partner.throttle.rate_per_second, burst_limit=partner.throttle.burst
+                ),
+                api_stages=[apigateway.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+            )
+            plan.add_api_key(self.api.add_api_key(f"Key-{partner.party.id}", api_key_name=f"jevs-{partner.party.id}"))
+
+    def _gateway_responses(self) -> None:
+        """Errors API Gateway answers itself are problem details too, as the function's are."""
+        problems = {
+            apigateway.ResponseType.UNAUTHORIZED: ("401", "unauthenticated", "Unauthenticated"),
+            apigateway.ResponseType.ACCESS_DENIED: ("403", "forbidden", "Forbidden"),
+            apigateway.ResponseType.INVALID_API_KEY: ("403", "invalid-api-key", "Invalid API key"),
+            apigateway.ResponseType.THROTTLED: ("429", "throttled", "Too many requests"),
+            apigateway.ResponseType.QUOTA_EXCEEDED: ("429", "throttled", "Too many requests"),
+            apigateway.ResponseType.REQUEST_TOO_LARGE: ("413", "payload-too-large", "Payload too large"),
+            apigateway.ResponseType.WAF_FILTERED: ("403", "forbidden", "Refused by the firewall"),
+        }
+        for response_type, (status, code, title) in problems.items():
+            template = (
+                f'{{"type":"urn:jevs:problem:{code}","title":"{title}","status":{status},'
+                '"detail":$context.error.messageString}'
+            )
+            self.api.add_gateway_response(
+                f"Problem{response_type.response_type}",
+                type=response_type,
+                status_code=status,
+                templates={"application/problem+json": template, "application/json": template},
+            )
+
+    def _firewall(self) -> None:
+        def managed(name: str, priority: int, count_only: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS",
+                        name=name,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                            )
+                            for rule in count_only
+                        ]
+                        or None,
+                    )
+                ),
+                visibility_config=self._visibility(name),
+            )
+
+        too_large = wafv2.CfnWebACL.RuleProperty(
+            name="BodyOverLimit",
+            priority=0,
+            action=wafv2.CfnWebACL.RuleActionProperty(
+                block=wafv2.CfnWebACL.BlockActionProperty(
+                    custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=413)
+                )
+            ),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                        body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+                    ),
+                    comparison_operator="GT",
+                    size=MAX_BODY_BYTES,
+                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                )
+            ),
+            visibility_config=self._visibility("BodyOverLimit"),
+        )
+        acl = wafv2.CfnWebACL(
+            self,
+            "Firewall",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=self._visibility("jevs-api"),
+            # Inspect up to 64 KiB of each body, so the size rule sees the whole of any acceptable one.
+            association_config=wafv2.CfnWebACL.AssociationConfigProperty(
+                request_body={
+                    "API_GATEWAY": wafv2.CfnWebACL.RequestBodyAssociatedResourceTypeConfigProperty(
+                        default_size_inspection_limit="KB_64"
+                    )
+                }
+            ),
+            rules=[
+                too_large,
+                # The common rule set's 8 KB body rule would refuse a certificate of many items: our own
+                # size rule above replaces it.
+                managed("AWSManagedRulesCommonRuleSet", 1, count_only=("SizeRestrictions_BODY",)),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self, "FirewallAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
+
+    @staticmethod
+    def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+        return wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=False
+        )
+
+    def _custom_domain(self, config: StackConfig) -> None:
+        domain = config.custom_domain
+        assert domain is not None
+        truststore_bucket, _, truststore_key = domain.truststore_uri.removeprefix("s3://").partition("/")
+        self.domain = apigateway.DomainName(
+            self,
+            "Domain",
+            domain_name=domain.name,
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", domain.certificate_arn),
+            endpoint_type=apigateway.EndpointType.REGIONAL,
+            security_policy=apigateway.SecurityPolicy.TLS_1_2,
+            # Customs administrations present client certificates that chain to this truststore.
+            mtls=apigateway.MTLSConfig(
+                bucket=s3.Bucket.from_bucket_name(self, "Truststore", truststore_bucket), key=truststore_key
+            ),
+        )
+        self.domain.add_base_path_mapping(self.api, stage=self.api.deployment_stage)

@@ -1,0 +1,85 @@
+"""The stack's settings, read from CDK context (``cdk.json`` or ``-c key=value``) into one checked model.
+
+- ``jevs:parties``: the partner parties; each becomes a Cognito app client, an API key and a usage plan
+- ``jevs:authDomainPrefix``: the Cognito domain prefix of the token endpoint
+  (``https://<prefix>.auth.<region>.amazoncognito.com/oauth2/token``)
+- ``jevs:chinaCustomsEndpoint``: the URL China Customs receives certificates at
+- ``jevs:chinaClientCertificateSecretName``: the Secrets Manager secret with the client certificate and key
+  for mutual TLS to China
+- ``jevs:senderEmail``: the SES identity certificates are emailed from
+- ``jevs:alarmEmail``: where alarms are emailed (optional)
+- ``jevs:domainName``, ``jevs:certificateArn``, ``jevs:truststoreUri``: the custom domain, its ACM certificate
+  and the S3 URI of the mutual-TLS truststore (all three, or none)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from jevs.domain.parties import Party
+
+
+class Throttle(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_per_second: float = Field(gt=0)
+    burst: int = Field(gt=0)
+
+
+class PartnerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    party: Party
+    throttle: Throttle
+
+
+class CustomDomain(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=3)
+    certificate_arn: str = Field(pattern=r"^arn:aws[a-z-]*:acm:")
+    truststore_uri: str = Field(pattern=r"^s3://")
+
+
+class StackConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parties: list[PartnerConfig] = Field(min_length=1)
+    auth_domain_prefix: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+    china_customs_endpoint: HttpUrl
+    china_client_certificate_secret_name: str | None = None
+    sender_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    custom_domain: CustomDomain | None = None
+
+    @model_validator(mode="after")
+    def _party_ids_are_unique(self) -> StackConfig:
+        ids = [partner.party.id for partner in self.parties]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a party id appears twice in jevs:parties")
+        return self
+
+
+_KEYS = {
+    "parties": "jevs:parties",
+    "auth_domain_prefix": "jevs:authDomainPrefix",
+    "china_customs_endpoint": "jevs:chinaCustomsEndpoint",
+    "china_client_certificate_secret_name": "jevs:chinaClientCertificateSecretName",
+    "sender_email": "jevs:senderEmail",
+    "alarm_email": "jevs:alarmEmail",
+}
+
+
+def read_config(context: Any) -> StackConfig:
+    """``context`` is a construct's ``node``: ``try_get_context`` reads cdk.json and ``-c`` overrides."""
+    values = {field: context.try_get_context(key) for field, key in _KEYS.items()}
+    domain = {
+        "name": context.try_get_context("jevs:domainName"),
+        "certificate_arn": context.try_get_context("jevs:certificateArn"),
+        "truststore_uri": context.try_get_context("jevs:truststoreUri"),
+    }
+    if any(domain.values()):
+        values["custom_domain"] = domain
+    return StackConfig.model_validate({field: value for field, value in values.items() if value is not None})

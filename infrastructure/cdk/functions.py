@@ -1,0 +1,101 @@
+"""A JEVS Lambda function: the asset ``make build`` made, the layers, and its own role and log group.
+
+Every function gets a role of its own that starts empty (grants are added by the construct that wires the
+function to a resource, naming only that resource and only the actions it calls), a log group of its own
+encrypted with the data key, JSON logs, arm64 and the runtime ``infrastructure.build`` compiles for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infrastructure.build import ASSET_PATHS, DEPENDENCIES_LAYER, DOMAIN_LAYER, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
+from jevs.resources import FunctionDefinition
+
+# The build byte-compiles for this Python; the runtime must be the same one (see infrastructure/build.py).
+RUNTIME = {"3.13": lambda_.Runtime.PYTHON_3_13, "3.14": lambda_.Runtime.PYTHON_3_14}[LAMBDA_PYTHON]
+ARCHITECTURE = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}[LAMBDA_ARCHITECTURE]
+LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+
+
+class Layers(Construct):
+    """The two layers every function uses: third-party dependencies, and the JEVS domain."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.dependencies = self._layer("Dependencies", DEPENDENCIES_LAYER, "JEVS third-party dependencies")
+        self.domain = self._layer("Domain", DOMAIN_LAYER, "JEVS domain, adapters and reference data")
+
+    def _layer(self, construct_id: str, asset: str, description: str) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            construct_id,
+            code=lambda_.Code.from_asset(str(ASSET_PATHS[asset])),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=description,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    @property
+    def all(self) -> Sequence[lambda_.ILayerVersion]:
+        return [self.dependencies, self.domain]
+
+
+class JevsFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        definition: FunctionDefinition,
+        layers: Layers,
+        key: kms.IKey,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.definition = definition
+        name = f"jevs-{definition.folder.replace('_', '-')}"
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: only what this function calls",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=LOG_RETENTION,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=name,
+            description=definition.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=definition.handler,
+            code=lambda_.Code.from_asset(str(ASSET_PATHS[f"functions/{definition.folder}"])),
+            layers=list(layers.all),
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            timeout=Duration.seconds(definition.timeout_seconds),
+            memory_size=definition.memory_mb,
+            environment={
+                **environment,
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": "JEVS",
+            },
+        )
+        self.log_group.grant(self.role, "logs:CreateLogStream", "logs:PutLogEvents")

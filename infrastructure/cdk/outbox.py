@@ -1,0 +1,71 @@
+"""The outbox relay: the records table's stream feeds it; it publishes each new outbox record to its queue.
+
+The stream is read with bisection on error (a poison record is isolated), bounded retries and record age,
+partial batch responses, and an on-failure destination that keeps the coordinates of any record given up on.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infrastructure.cdk.functions import JevsFunction, Layers
+from jevs.resources import (
+    DELIVERY_QUEUE,
+    OUTBOX_RELAY_FUNCTION,
+    STREAM_BATCH_SIZE,
+    STREAM_MAX_RECORD_AGE_SECONDS,
+    STREAM_MAX_RETRIES,
+)
+
+
+class OutboxConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.Table,
+        queues: dict[str, sqs.Queue],
+        failures: sqs.Queue,
+        layers: Layers,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        delivery = queues[DELIVERY_QUEUE.logical_id]
+        self.relay = JevsFunction(
+            self,
+            "Relay",
+            definition=OUTBOX_RELAY_FUNCTION,
+            layers=layers,
+            key=key,
+            environment={DELIVERY_QUEUE.environment_variable: delivery.queue_url},
+        )
+        delivery.grant(self.relay.role, "sqs:SendMessage")
+        key.grant(self.relay.role, "kms:GenerateDataKey", "kms:Decrypt")
+        self.relay.function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=STREAM_BATCH_SIZE,
+                bisect_batch_on_error=True,
+                retry_attempts=STREAM_MAX_RETRIES,
+                max_record_age=Duration.seconds(STREAM_MAX_RECORD_AGE_SECONDS),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(failures),
+                # Only outbox records interest the relay; the rest of the stream never invokes it.
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                            "dynamodb": {"Keys": {"sk": {"S": lambda_.FilterRule.begins_with("OUTBOX#")}}},
+                        }
+                    )
+                ],
+            )
+        )
