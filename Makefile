@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo test test-unit test-integration test-e2e lint format typecheck synth build lock clean
+.PHONY: venv run demo test test-unit test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,9 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
+
+test-infrastructure: $(STAMP)
+	$(BIN)/python -m pytest -m infrastructure
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
