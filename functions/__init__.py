@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 
 # Modules that cache what they build from the environment; each offers reset().
-_COMPOSITION_ROOTS = ("functions.api.dependencies", "functions.outbox_relay.handler")
+_COMPOSITION_ROOTS = (
+    "functions.api.dependencies",
+    "functions.outbox_relay.handler",
+    "functions.dispatcher.handler",
+    "functions.reconciler.handler",
+)
 
 
 def forget_cached_state() -> None:

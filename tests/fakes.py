@@ -6,6 +6,8 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from jevs.domain.delivery import Delivery, DeliveryState
+from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.ports import (
     CertificateNumberTaken,
@@ -35,6 +37,8 @@ class InMemoryCertificateStore:
         self.events: dict[str, list[HistoryEvent]] = {}
         self.outbox: list[object] = []
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.deliveries: dict[tuple[str, int], Delivery] = {}
+        self.pending_since: dict[tuple[str, int], datetime] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -57,6 +61,9 @@ class InMemoryCertificateStore:
             ]
             self.events[number] = [issue.event]
             self.outbox.extend(issue.outbox)
+            for delivery in issue.deliveries:
+                self.deliveries[(number, delivery.version)] = delivery
+                self.pending_since[(number, delivery.version)] = delivery.updated_at
 
     def get_certificate(self, number: str) -> CertificateRecord | None:
         return self.records.get(number)
@@ -91,3 +98,39 @@ class InMemoryCertificateStore:
         page = ordered[start : start + limit]
         following = start + limit
         return CertificatePage(page, str(following) if following < len(ordered) else None)
+
+    def get_delivery(self, number: str, version: int) -> Delivery | None:
+        return self.deliveries.get((number, version))
+
+    def get_deliveries(self, number: str) -> Sequence[Delivery]:
+        return [delivery for (owner, _), delivery in sorted(self.deliveries.items()) if owner == number]
+
+    def record_delivery(
+        self, previous: Delivery, delivery: Delivery, change: tuple[CertificateRecord, HistoryEvent] | None
+    ) -> None:
+        with self._lock:
+            key = (delivery.certificate_number, delivery.version)
+            stored = self.deliveries[key]
+            if (stored.attempts, stored.state) != (previous.attempts, previous.state):
+                raise RetryableFailure("the delivery changed meanwhile")
+            if change is not None:
+                record, event = change
+                if self.records[record.number].history_head.sequence != event.sequence - 1:
+                    raise RetryableFailure("the history changed meanwhile")
+                self.records[record.number] = record
+                self.events[record.number].append(event)
+            self.deliveries[key] = delivery
+            self.pending_since[key] = delivery.updated_at
+
+    def pending_deliveries(self, pending_before: datetime, limit: int) -> Sequence[Delivery]:
+        pending = [
+            (self.pending_since[key], delivery)
+            for key, delivery in self.deliveries.items()
+            if delivery.state is DeliveryState.PENDING and self.pending_since[key] < pending_before
+        ]
+        return [delivery for _, delivery in sorted(pending, key=lambda pair: pair[0])][:limit]
+
+    def requeued(self, delivery: Delivery, at: datetime) -> None:
+        key = (delivery.certificate_number, delivery.version)
+        if self.deliveries[key].state is DeliveryState.PENDING:
+            self.pending_since[key] = at

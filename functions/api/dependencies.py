@@ -3,24 +3,33 @@ container on first use (never at import time) and replaceable in tests through `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
+from typing import Any
 
-from jevs.adapters.aws import dynamodb
+from jevs.adapters.aws import dynamodb, kms, sqs
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.dynamodb_store import DynamoCertificateStore
+from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
+from jevs.adapters.redrive import redrive
 from jevs.domain.parties import PartyRegistry
-from jevs.domain.ports import CertificateStore, Clock
+from jevs.domain.ports import Clock, RecordStore
+from jevs.domain.records import OutboxMessage
 from jevs.settings import api_settings
 
 
 @dataclass(frozen=True)
 class Dependencies:
-    store: CertificateStore
+    store: RecordStore
     parties: PartyRegistry
     clock: Clock
     max_request_bytes: int
+    # Publishes the signing key's public half (/.well-known/jwks.json).
+    jwks: Callable[[], dict[str, Any]]
+    # Moves parked deliveries back to the delivery queue, resuming each before it is sent.
+    redrive: Callable[[Callable[[OutboxMessage], None]], list[OutboxMessage]]
 
 
 _override: Dependencies | None = None
@@ -30,11 +39,19 @@ _override: Dependencies | None = None
 def _from_environment() -> Dependencies:
     config = api_settings()
     clock = SystemClock()
+    signer = KmsSigner(kms(), config.signing_key_id)
     return Dependencies(
         store=DynamoCertificateStore(dynamodb(), config.records_table, clock),
         parties=StaticPartyRegistry.from_json(config.parties),
         clock=clock,
         max_request_bytes=config.max_request_bytes,
+        jwks=signer.jwks,
+        redrive=partial(
+            redrive,
+            sqs(),
+            dead_letter_url=config.delivery_dead_letter_queue_url,
+            source_url=config.delivery_queue_url,
+        ),
     )
 
 

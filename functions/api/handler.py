@@ -26,19 +26,30 @@ from functions.api.schemas import (
     CERTIFICATES_PATH,
     CertificateList,
     CertificateOut,
+    DeliveryList,
     HistoryOut,
+    RedriveOut,
     certificate_path,
     render_certificate,
+    render_deliveries,
     render_history,
     summarise,
 )
-from jevs.domain.access import View, may_read_history
+from jevs.domain.access import View, may_operate, may_read_history
 from jevs.domain.certificate import CertificateContent
-from jevs.domain.errors import Unauthenticated
+from jevs.domain.dispatch import resume_parked
+from jevs.domain.errors import Forbidden, Unauthenticated
 from jevs.domain.parties import Party
 from jevs.domain.ports import ListingConstraints
-from jevs.domain.reading import MAX_PAGE_SIZE, VisibleCertificate, list_certificates, read_certificate, read_history
-from jevs.domain.records import CertificateRecord, CertificateStatus, StoredAnswer
+from jevs.domain.reading import (
+    MAX_PAGE_SIZE,
+    VisibleCertificate,
+    list_certificates,
+    read_certificate,
+    read_deliveries,
+    read_history,
+)
+from jevs.domain.records import CertificateRecord, CertificateStatus, OutboxMessage, StoredAnswer
 from jevs.domain.submission import submit_certificate
 
 NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
@@ -198,6 +209,49 @@ def history(number: CertificateNumberPath) -> Response[str]:
     party = caller()
     verified = read_history(party, number, dependencies().store)
     return json_response(200, render_history(verified).model_dump_json(exclude_none=True))
+
+
+@app.get(
+    f"{CERTIFICATES_PATH}/<number>/delivery",
+    summary="The delivery to China Customs of each version: state, attempts, last error, receipt",
+    tags=["delivery"],
+    responses={200: {"description": "Deliveries", "content": {"application/json": {"model": DeliveryList}}}},
+)
+def deliveries(number: CertificateNumberPath) -> Response[str]:
+    party = caller()
+    visible = read_deliveries(party, number, dependencies().store)
+    return json_response(200, render_deliveries(visible).model_dump_json(exclude_none=True))
+
+
+@app.post(
+    "/v1/ops/deliveries/redrive",
+    summary="Operations: move every parked delivery back to the delivery queue, resuming it",
+    tags=["operations"],
+    responses={200: {"description": "What was redriven", "content": {"application/json": {"model": RedriveOut}}}},
+)
+def redrive_parked(idempotency_key: IdempotencyKey) -> Response[str]:
+    party = caller()
+    if not may_operate(party):
+        raise Forbidden("only operations redrive deliveries")
+    deps = dependencies()
+
+    def resume(message: OutboxMessage) -> None:
+        resume_parked(message.certificate_number, message.version, store=deps.store, clock=deps.clock)
+
+    moved = deps.redrive(resume)
+    logger.info("redrive", extra={"count": len(moved)})
+    body = RedriveOut(count=len(moved), redriven=[f"{m.certificate_number}/v{m.version}" for m in moved])
+    return json_response(200, body.model_dump_json())
+
+
+@app.get("/.well-known/jwks.json", include_in_schema=True, summary="The keys that verify what JEVS signs")
+def jwks() -> Response[str]:
+    return Response(
+        200,
+        "application/jwk-set+json",
+        json.dumps(dependencies().jwks()),
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @app.get("/openapi.json", include_in_schema=False)

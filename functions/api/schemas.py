@@ -14,9 +14,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from jevs.domain.access import View, project_content
 from jevs.domain.certificate import CommercialDetails, Consignee, Exporter, Item, ProducerBox, Transport
+from jevs.domain.delivery import DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.issuance import Validity, printed_remarks
-from jevs.domain.reading import VerifiedHistory, VisibleCertificate
+from jevs.domain.reading import VerifiedHistory, VisibleCertificate, VisibleDeliveries
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
 
 CERTIFICATES_PATH = "/v1/certificates"
@@ -183,3 +184,37 @@ def render_history(history: VerifiedHistory) -> HistoryOut:
         ),
         links=CertificateLinks(self=f"{path}/history"),
     )
+
+
+class DeliveryOut(BaseModel):
+    version: int
+    state: DeliveryState
+    attempts: int
+    last_error: str | None = None
+    receipt_id: str | None = Field(default=None, description="China Customs' receipt, once delivered.")
+    rejection_reason: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    delivered_at: AwareDatetime | None = None
+
+
+class DeliveryList(BaseModel):
+    certificate_number: str
+    deliveries: list[DeliveryOut]
+    links: CertificateLinks
+
+
+def render_deliveries(visible: VisibleDeliveries) -> DeliveryList:
+    return DeliveryList(
+        certificate_number=visible.record.number,
+        deliveries=[
+            DeliveryOut.model_validate(delivery.model_dump(exclude={"certificate_number"}))
+            for delivery in visible.deliveries
+        ],
+        links=CertificateLinks(self=f"{certificate_path(visible.record.number)}/delivery"),
+    )
+
+
+class RedriveOut(BaseModel):
+    count: int
+    redriven: list[str] = Field(description="certificate number/version of each delivery put back on the queue")

@@ -92,6 +92,7 @@ def _create_queues(sqs: Any) -> dict[str, str]:
         ]
         url = sqs.create_queue(QueueName=queue.name, Attributes=queue_attributes(queue, dead_letter_arn))["QueueUrl"]
         environment[queue.environment_variable] = url
+        environment[queue.dead_letter_environment_variable] = dead_letter_url
     sqs.create_queue(
         QueueName=STREAM_FAILURES_QUEUE.name,
         Attributes={"MessageRetentionPeriod": str(STREAM_FAILURES_QUEUE.retention_days * DAY)},

@@ -132,7 +132,14 @@ def test_a_valid_certificate_is_stored_with_its_history_and_outbox_in_one_transa
     assert (body["certificate_number"], body["status"], body["version"], body["view"]) == (NUMBER, "ISSUED", 1, "FULL")
     assert body["valid_until"] == "2027-11-19"
     sort_keys = sorted(item["sk"]["S"] for item in stored_items())
-    assert sort_keys == ["EVENT#00000001", "HEAD", "IDEMPOTENCY", "OUTBOX#00000001#delivery-to-china", "VERSION#000001"]
+    assert sort_keys == [
+        "DELIVERY#000001",
+        "EVENT#00000001",
+        "HEAD",
+        "IDEMPOTENCY",
+        "OUTBOX#00000001#delivery-to-china",
+        "VERSION#000001",
+    ]
 
 
 def test_the_same_post_twice_with_one_key_stores_one_certificate_and_answers_the_same(call_api: ApiCall) -> None:

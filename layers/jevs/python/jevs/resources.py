@@ -59,6 +59,8 @@ RECORDS_TABLE = TableDefinition(
         IndexDefinition("by-importing-country", KeyAttribute("importing_country"), _LISTING_KEY),
         # NZ Customs and ops list everything: one partition per issue year keeps partitions bounded.
         IndexDefinition("by-issue-year", KeyAttribute("issue_year"), _LISTING_KEY),
+        # Sparse: only deliveries still PENDING carry these, so reconciliation reads just those, oldest first.
+        IndexDefinition("by-pending-delivery", KeyAttribute("pending_delivery"), KeyAttribute("pending_since")),
     ),
     # The outbox relay reads new outbox records from the stream (DESIGN §6.1).
     stream_view="NEW_AND_OLD_IMAGES",
@@ -93,6 +95,10 @@ class QueueDefinition:
     @property
     def dead_letter_name(self) -> str:
         return f"{self.name}-dlq"
+
+    @property
+    def dead_letter_environment_variable(self) -> str:
+        return self.environment_variable.replace("_QUEUE_URL", "_DEAD_LETTER_QUEUE_URL")
 
 
 DELIVERY_QUEUE = QueueDefinition(
@@ -181,6 +187,24 @@ API_FUNCTION = FunctionDefinition(
     memory_mb=1024,
     description="JEVS HTTPS API: certificates, parties, projections",
 )
+DISPATCHER_FUNCTION = FunctionDefinition(
+    logical_id="DispatcherFunction",
+    folder="dispatcher",
+    timeout_seconds=DELIVERY_QUEUE.consumer_timeout_seconds,
+    memory_mb=512,
+    description="JEVS dispatcher: signs and delivers each certificate version to China Customs",
+)
+RECONCILER_FUNCTION = FunctionDefinition(
+    logical_id="ReconcilerFunction",
+    folder="reconciler",
+    timeout_seconds=60,
+    memory_mb=256,
+    description="JEVS reconciliation: queues again every delivery China has not acknowledged in time",
+)
+# How often reconciliation runs; the bound it applies is jevs.domain.dispatch.RECONCILIATION_BOUND.
+RECONCILIATION_SCHEDULE_MINUTES = 5
+# The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
+DISPATCHER_MAX_CONCURRENCY = 10
 OUTBOX_RELAY_FUNCTION = FunctionDefinition(
     logical_id="OutboxRelayFunction",
     folder="outbox_relay",
@@ -188,7 +212,12 @@ OUTBOX_RELAY_FUNCTION = FunctionDefinition(
     memory_mb=256,
     description="JEVS outbox relay: publishes outbox records from the table's stream to their queues",
 )
-FUNCTIONS: tuple[FunctionDefinition, ...] = (API_FUNCTION, OUTBOX_RELAY_FUNCTION)
+FUNCTIONS: tuple[FunctionDefinition, ...] = (
+    API_FUNCTION,
+    OUTBOX_RELAY_FUNCTION,
+    DISPATCHER_FUNCTION,
+    RECONCILER_FUNCTION,
+)
 
 # How the outbox relay reads the table's stream (DESIGN §6.1): small batches, a poison record isolated by
 # halving the batch, a bounded number of retries, then the record's coordinates to a dead-letter queue.

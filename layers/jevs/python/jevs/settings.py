@@ -22,10 +22,43 @@ class ApiSettings(_JevsSettings):
     # JSON: [{"client_id": "...", "party": {"type": "...", "id": "...", "name": "...", ...}}, ...]
     parties: str = Field(min_length=2, description="The party registry: which OAuth2 client stands for which party.")
     max_request_bytes: int = Field(default=65_536, gt=0, description="Larger request bodies are refused with 413.")
+    signing_key_id: str = Field(
+        min_length=3, description="The KMS key whose public half /.well-known/jwks.json serves."
+    )
+    delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
+    delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
 
 
 class RelaySettings(_JevsSettings):
     delivery_queue_url: str = Field(min_length=8, description="Where certificates to deliver to China go.")
+
+
+class DispatcherSettings(_JevsSettings):
+    records_table: str = Field(min_length=3)
+    signing_key_id: str = Field(min_length=3, description="The KMS key (id, ARN or alias) that signs for China.")
+    china_customs_endpoint: str = Field(pattern=r"^https?://", description="Where China Customs receives messages.")
+    # A Secrets Manager secret {"certificate": PEM, "private_key": PEM} for mutual TLS; none: plain TLS.
+    china_client_certificate_secret: str | None = None
+    china_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    china_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The delivery queue's maxReceiveCount: on the last receive a failure parks the delivery.
+    delivery_max_receives: int = Field(default=5, ge=1)
+
+
+class ReconcilerSettings(_JevsSettings):
+    records_table: str = Field(min_length=3)
+    delivery_queue_url: str = Field(min_length=8)
+    reconciliation_bound_seconds: int = Field(default=900, ge=60)
+
+
+@cache
+def dispatcher_settings() -> DispatcherSettings:
+    return DispatcherSettings()  # values come from the environment
+
+
+@cache
+def reconciler_settings() -> ReconcilerSettings:
+    return ReconcilerSettings()  # values come from the environment
 
 
 @cache
@@ -40,5 +73,5 @@ def relay_settings() -> RelaySettings:
 
 def forget_settings() -> None:
     """Parse the environment again on next use (a process that changes it: tests, the local stack)."""
-    api_settings.cache_clear()
-    relay_settings.cache_clear()
+    for parsed in (api_settings, relay_settings, dispatcher_settings, reconciler_settings):
+        parsed.cache_clear()

@@ -14,6 +14,8 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(
@@ -35,7 +37,17 @@ def sqs() -> SQSClient:
     return boto3.client("sqs", config=_CONFIG)
 
 
+@cache
+def kms() -> KMSClient:
+    return boto3.client("kms", config=_CONFIG)
+
+
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=_CONFIG)
+
+
 def forget_clients() -> None:
     """Build clients afresh on next use (a process whose AWS endpoint changed: tests, the local stack)."""
-    dynamodb.cache_clear()
-    sqs.cache_clear()
+    for factory in (dynamodb, sqs, kms, secretsmanager):
+        factory.cache_clear()

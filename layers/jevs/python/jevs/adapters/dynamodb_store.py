@@ -8,6 +8,7 @@ Item layout, all under the certificate's partition ``CERTIFICATE#<number>``:
 | ``VERSION#000001`` | each version's content as submitted |
 | ``EVENT#00000001`` | each history event |
 | ``OUTBOX#<event>#<channel>`` | each message to relay, read from the stream |
+| ``DELIVERY#000001`` | each version's delivery to China; while PENDING it is in the by-pending-delivery index |
 
 and idempotency records under ``IDEMPOTENCY#<party>#<key>``. AWS errors become domain errors here and
 nowhere else.
@@ -19,13 +20,14 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from jevs.domain.canonical import digest
+from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.ports import (
@@ -82,6 +84,29 @@ def outbox_key(sequence: int, channel: str) -> str:
     return f"OUTBOX#{sequence:08d}#{channel}"
 
 
+def delivery_sort_key(version: int) -> str:
+    return f"DELIVERY#{version:06d}"
+
+
+PENDING = "PENDING"
+
+
+def delivery_item(delivery: Delivery, pending_since: datetime | None = None) -> dict[str, AttributeValueTypeDef]:
+    pending = delivery.state is DeliveryState.PENDING
+    return _item(
+        {
+            "pk": certificate_key(delivery.certificate_number),
+            "sk": delivery_sort_key(delivery.version),
+            "delivery": delivery.model_dump_json(),
+            "attempts": delivery.attempts,
+            "state": delivery.state.value,
+            # The sparse index holds only what is still to deliver.
+            "pending_delivery": PENDING if pending else None,
+            "pending_since": (pending_since or delivery.updated_at).isoformat() if pending else None,
+        }
+    )
+
+
 def idempotency_key(party_id: str, key: str) -> str:
     return f"IDEMPOTENCY#{party_id}#{key}"
 
@@ -109,6 +134,8 @@ def head_item(record: CertificateRecord) -> dict[str, AttributeValueTypeDef]:
             "exporter_business_number": record.exporter_business_number,
             "importing_country": record.importing_country,
             "issue_year": str(record.content.issue_date.year),
+            # What a change of history is conditioned on: nobody appended an event since it was read.
+            "history_sequence": record.history_head.sequence,
             "listing_key": _listing_key(record.content.issue_date, record.number),
         }
     )
@@ -190,6 +217,7 @@ class DynamoCertificateStore:
             _put_new(self._table, _version_item(record)),
             _put_new(self._table, event_item(event)),
             *(_put_new(self._table, _outbox_item(message, event.sequence)) for message in issue.outbox),
+            *(_put_new(self._table, delivery_item(delivery)) for delivery in issue.deliveries),
         ]
         try:
             self._client.transact_write_items(TransactItems=items)
@@ -250,6 +278,91 @@ class DynamoCertificateStore:
             else:
                 position = plan.next_partition(partition)
         return CertificatePage(records, plan.encode(position) if position is not None else None)
+
+    # -- deliveries ------------------------------------------------------------------------------
+
+    def get_delivery(self, number: str, version: int) -> Delivery | None:
+        item = self._get(certificate_key(number), delivery_sort_key(version), consistent=True)
+        return Delivery.model_validate_json(item["delivery"]) if item else None
+
+    def get_deliveries(self, number: str) -> Sequence[Delivery]:
+        return [Delivery.model_validate_json(item["delivery"]) for item in self._partition(number, "DELIVERY#")]
+
+    def record_delivery(
+        self, previous: Delivery, delivery: Delivery, change: tuple[CertificateRecord, HistoryEvent] | None
+    ) -> None:
+        """One transaction: the delivery (if nobody counted an attempt since ``previous``), and with a change
+        of state its event and the record's new chain head (if nobody appended an event meanwhile)."""
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": delivery_item(delivery),
+                    "ConditionExpression": "attempts = :attempts AND #state = :state",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": _item(
+                        {":attempts": previous.attempts, ":state": previous.state.value}
+                    ),
+                }
+            }
+        ]
+        if change is not None:
+            record, event = change
+            items.append(_put_new(self._table, event_item(event)))
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": head_item(record),
+                        "ConditionExpression": "history_sequence = :previous",
+                        "ExpressionAttributeValues": _item({":previous": event.sequence - 1}),
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _error_code(error) == "TransactionCanceledException":
+                raise RetryableFailure(f"{delivery.idempotency_key} changed while it was being recorded") from error
+            raise _translated(error) from error
+
+    def pending_deliveries(self, pending_before: datetime, limit: int) -> Sequence[Delivery]:
+        index = RECORDS_TABLE.index("by-pending-delivery")
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index.name,
+            "KeyConditionExpression": "#p = :p AND #s < :before",
+            "ExpressionAttributeNames": {"#p": index.partition_key.name, "#s": index.sort_key.name},
+            "ExpressionAttributeValues": _item({":p": PENDING, ":before": pending_before.isoformat()}),
+            "Limit": limit,
+        }
+        found: list[Delivery] = []
+        while len(found) < limit:
+            try:
+                response = self._client.query(**request)
+            except ClientError as error:
+                raise _translated(error) from error
+            found += [Delivery.model_validate_json(_plain(item)["delivery"]) for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
+
+    def requeued(self, delivery: Delivery, at: datetime) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_item(
+                    {"pk": certificate_key(delivery.certificate_number), "sk": delivery_sort_key(delivery.version)}
+                ),
+                UpdateExpression="SET pending_since = :at",
+                # Only while still pending: a delivery that completed meanwhile stays out of the index.
+                ConditionExpression="pending_delivery = :pending",
+                ExpressionAttributeValues=_item({":at": at.isoformat(), ":pending": PENDING}),
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise _translated(error) from error
 
     def _get(self, pk: str, sk: str, *, consistent: bool) -> dict[str, Any] | None:
         try:

@@ -82,3 +82,14 @@ def visible_listing(party: Party, filters: ListingConstraints) -> ListingConstra
         issued_from=filters.issued_from,
         issued_to=filters.issued_to,
     )
+
+
+def may_read_deliveries(party: Party, record: CertificateRecord) -> bool:
+    """Delivery states to China: the issuing body that issued the certificate, and operations."""
+    issued_it = party.type is PartyType.ISSUING_BODY and record.issuing_body == party.id
+    return issued_it or party.type is PartyType.OPS
+
+
+def may_operate(party: Party) -> bool:
+    """Redrive, replay, reconcile: operations only."""
+    return party.type is PartyType.OPS

@@ -22,6 +22,11 @@ DetailValue = str | int | bool | None
 
 class EventType(StrEnum):
     CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
+    # Delivery to China (DESIGN §3): every change of state is an event.
+    DELIVERY_ACKNOWLEDGED = "DELIVERY_ACKNOWLEDGED"
+    DELIVERY_REJECTED = "DELIVERY_REJECTED"
+    DELIVERY_PARKED = "DELIVERY_PARKED"
+    DELIVERY_RESUMED = "DELIVERY_RESUMED"
 
 
 class ChainHead(BaseModel):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from jevs.domain.delivery import Decision, Delivery
 from jevs.domain.errors import DomainError
 from jevs.domain.history import HistoryEvent
 from jevs.domain.records import (
@@ -15,6 +16,7 @@ from jevs.domain.records import (
     CertificateRecord,
     CertificateStatus,
     IdempotencyRecord,
+    OutboxMessage,
     StoredVersion,
 )
 
@@ -84,3 +86,39 @@ class CertificateStore(Protocol):
     def list_certificates(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
         """Certificates meeting every constraint, newest issue date first."""
         ...
+
+
+class DeliveryStore(Protocol):
+    def get_delivery(self, number: str, version: int) -> Delivery | None: ...
+
+    def get_deliveries(self, number: str) -> Sequence[Delivery]: ...
+
+    def record_delivery(
+        self, previous: Delivery, delivery: Delivery, change: tuple[CertificateRecord, HistoryEvent] | None
+    ) -> None:
+        """Store ``delivery`` in place of ``previous`` and, with it, the history event of a change of state
+        and the record whose chain head it moves; all or nothing. Raises ``RetryableFailure`` when another
+        writer changed either first (the caller reads again and decides again)."""
+        ...
+
+    def pending_deliveries(self, pending_before: datetime, limit: int) -> Sequence[Delivery]:
+        """PENDING deliveries last (re)queued before ``pending_before``, oldest first."""
+        ...
+
+    def requeued(self, delivery: Delivery, at: datetime) -> None:
+        """Note that reconciliation queued ``delivery`` again at ``at``."""
+        ...
+
+
+class ChinaSender(Protocol):
+    def send(self, body: bytes, idempotency_key: str) -> Decision:
+        """Sign ``body`` and POST it to China Customs; what the answer (or its absence) means."""
+        ...
+
+
+class OutboxPublisher(Protocol):
+    def publish(self, message: OutboxMessage) -> None: ...
+
+
+class RecordStore(CertificateStore, DeliveryStore, Protocol):
+    """The records table: certificates, their history and their deliveries."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jevs.domain.access import View, certificate_view, may_read_history, visible_listing
+from jevs.domain.access import View, certificate_view, may_read_deliveries, may_read_history, visible_listing
 from jevs.domain.canonical import digest
+from jevs.domain.delivery import Delivery
 from jevs.domain.errors import NotFound
 from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
 from jevs.domain.identifiers import normalise_certificate_number
 from jevs.domain.parties import Party
-from jevs.domain.ports import CertificatePage, CertificateStore, ListingConstraints
+from jevs.domain.ports import CertificatePage, CertificateStore, ListingConstraints, RecordStore
 from jevs.domain.records import CertificateRecord
 
 MAX_PAGE_SIZE = 100
@@ -105,3 +106,16 @@ def _versions_match_events(
     if set(stored) != set(recorded):
         return ChainVerification(False, len(events), None, "a stored version has no event in the history")
     return None
+
+
+@dataclass(frozen=True)
+class VisibleDeliveries:
+    record: CertificateRecord
+    deliveries: list[Delivery]
+
+
+def read_deliveries(party: Party, number: str, store: RecordStore) -> VisibleDeliveries:
+    record = store.get_certificate(_number_or_not_found(number))
+    if record is None or not may_read_deliveries(party, record):
+        raise NotFound(number)
+    return VisibleDeliveries(record, list(store.get_deliveries(record.number)))

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.delivery import Delivery
 from jevs.domain.history import ChainHead, HistoryEvent
 
 
@@ -104,6 +105,8 @@ class CertificateIssue(BaseModel):
     record: CertificateRecord
     event: HistoryEvent
     outbox: tuple[OutboxMessage, ...]
+    # One PENDING delivery per message to China, so reconciliation can find any that never arrives.
+    deliveries: tuple[Delivery, ...]
     idempotency: IdempotencyRecord
 
 

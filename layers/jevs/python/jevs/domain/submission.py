@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.delivery import Delivery, DeliveryState, delivery_key
 from jevs.domain.errors import Conflict, Forbidden
 from jevs.domain.history import EventType, new_event
 from jevs.domain.issuance import assess_validity
@@ -94,10 +95,22 @@ def submit_certificate(
     )
     answer = answer_for(record, True)
     request_digest = digest({"party": party.id, "content": content})
+    outbox = _messages_for(record)
     issue = CertificateIssue(
         record=record,
         event=event,
-        outbox=_messages_for(record),
+        outbox=outbox,
+        deliveries=tuple(
+            Delivery(
+                certificate_number=message.certificate_number,
+                version=message.version,
+                state=DeliveryState.PENDING,
+                created_at=now,
+                updated_at=now,
+            )
+            for message in outbox
+            if message.channel is OutboxChannel.DELIVERY_TO_CHINA
+        ),
         idempotency=IdempotencyRecord(
             party_id=party.id,
             key=idempotency_key,
@@ -133,7 +146,7 @@ def _messages_for(record: CertificateRecord) -> tuple[OutboxMessage, ...]:
         return ()
     return (
         OutboxMessage(
-            message_id=f"{record.number}/v{record.version}/{OutboxChannel.DELIVERY_TO_CHINA}",
+            message_id=f"{delivery_key(record.number, record.version)}/{OutboxChannel.DELIVERY_TO_CHINA}",
             channel=OutboxChannel.DELIVERY_TO_CHINA,
             kind="certificate.version",
             certificate_number=record.number,

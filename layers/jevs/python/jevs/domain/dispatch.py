@@ -1,0 +1,175 @@
+"""Delivering certificates to China Customs, once in effect (DESIGN §6.2).
+
+``dispatch`` sends one (certificate, version) and records what came of it before the message is
+acknowledged: a crash after China accepted but before the record only means the message comes again, is
+sent again under the same idempotency key, and China's answer (its stored receipt) is recorded then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from jevs.domain.china_message import china_message, message_body
+from jevs.domain.delivery import FINAL_STATES, Decision, Delivery, DeliveryState, Outcome, backoff_seconds
+from jevs.domain.errors import NotFound
+from jevs.domain.history import EventType, new_event
+from jevs.domain.ports import ChinaSender, Clock, OutboxPublisher, RecordStore
+from jevs.domain.records import OutboxChannel, OutboxMessage
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    delivery: Delivery
+    # True when the message may be acknowledged: delivered, rejected, or already done before.
+    settled: bool
+    # When not settled: seconds until the next attempt.
+    retry_in_seconds: int | None = None
+
+
+def dispatch(
+    message: OutboxMessage,
+    *,
+    receive_count: int,
+    max_receives: int,
+    store: RecordStore,
+    sender: ChinaSender,
+    clock: Clock,
+) -> DispatchResult:
+    """One attempt at delivering ``message``'s version. ``receive_count`` is how often the queue has handed
+    this message out; on the last receive a failure parks the delivery (the queue then dead-letters it)."""
+    number, version = message.certificate_number, message.version
+    delivery = store.get_delivery(number, version)
+    record = store.get_certificate(number)
+    if delivery is None or record is None:
+        raise NotFound(f"{number} v{version}: no delivery to make")
+    if delivery.state in FINAL_STATES:
+        return DispatchResult(delivery, settled=True)
+    if record.version != version:
+        raise NotFound(f"{number} v{version}: the stored version is {record.version}")
+
+    decision = sender.send(message_body(china_message(record)), delivery.idempotency_key)
+    now = clock.now()
+    event_type: EventType | None
+    attempts = delivery.attempts + 1
+    if decision.outcome is Outcome.DELIVERED:
+        updated = delivery.model_copy(
+            update={
+                "state": DeliveryState.DELIVERED,
+                "attempts": attempts,
+                "receipt_id": decision.receipt_id,
+                "delivered_at": now,
+                "updated_at": now,
+            }
+        )
+        event_type, settled = EventType.DELIVERY_ACKNOWLEDGED, True
+    elif decision.outcome is Outcome.REJECTED:
+        updated = delivery.model_copy(
+            update={
+                "state": DeliveryState.REJECTED,
+                "attempts": attempts,
+                "rejection_reason": decision.reason,
+                "updated_at": now,
+            }
+        )
+        event_type, settled = EventType.DELIVERY_REJECTED, True
+    else:
+        parked = receive_count >= max_receives
+        updated = delivery.model_copy(
+            update={
+                "state": DeliveryState.PARKED if parked else DeliveryState.PENDING,
+                "attempts": attempts,
+                "last_error": decision.reason,
+                "updated_at": now,
+            }
+        )
+        event_type, settled = (EventType.DELIVERY_PARKED if parked else None), False
+
+    change = None
+    if event_type is not None:
+        event = new_event(
+            after=record.history_head,
+            certificate_number=number,
+            type=event_type,
+            occurred_at=now,
+            actor="jevs-dispatcher",
+            version=version,
+            details=_details(updated, decision),
+        )
+        change = (record.model_copy(update={"history_head": event.head}), event)
+    store.record_delivery(delivery, updated, change)
+    retry_in = None if settled else backoff_seconds(attempts, decision.retry_after_seconds)
+    return DispatchResult(updated, settled=settled, retry_in_seconds=retry_in)
+
+
+def _details(delivery: Delivery, decision: Decision) -> dict[str, str | int | bool | None]:
+    return {
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "receipt_id": delivery.receipt_id,
+        "reason": None if delivery.state is DeliveryState.DELIVERED else decision.reason,
+    }
+
+
+def resume_parked(number: str, version: int, *, store: RecordStore, clock: Clock) -> Delivery | None:
+    """A redrive brings a parked delivery back to PENDING (with an event). None if it was not parked."""
+    delivery = store.get_delivery(number, version)
+    record = store.get_certificate(number)
+    if delivery is None or record is None or delivery.state is not DeliveryState.PARKED:
+        return None
+    now = clock.now()
+    resumed = delivery.model_copy(update={"state": DeliveryState.PENDING, "updated_at": now})
+    event = new_event(
+        after=record.history_head,
+        certificate_number=number,
+        type=EventType.DELIVERY_RESUMED,
+        occurred_at=now,
+        actor="ops",
+        version=version,
+        details={"state": DeliveryState.PENDING.value, "attempts": delivery.attempts},
+    )
+    store.record_delivery(delivery, resumed, (record.model_copy(update={"history_head": event.head}), event))
+    return resumed
+
+
+# A delivery normally completes in seconds; its five attempts with backoff (2 + 4 + 8 + 16 s plus the
+# receive waits) end well within five minutes. One still PENDING fifteen minutes after it was queued has lost
+# its message (or the dispatcher is down): reconciliation queues it again, then waits another bound.
+RECONCILIATION_BOUND = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    requeued: Sequence[Delivery]
+
+    @property
+    def count(self) -> int:
+        return len(self.requeued)
+
+
+def reconcile(
+    *,
+    store: RecordStore,
+    publisher: OutboxPublisher,
+    clock: Clock,
+    bound: timedelta = RECONCILIATION_BOUND,
+    limit: int = 500,
+) -> ReconciliationReport:
+    """Queue again every delivery still PENDING ``bound`` after it was last queued (DESIGN §6.2)."""
+    now = clock.now()
+    requeued = []
+    for delivery in store.pending_deliveries(now - bound, limit):
+        publisher.publish(
+            OutboxMessage(
+                message_id=f"{delivery.idempotency_key}/{OutboxChannel.DELIVERY_TO_CHINA}",
+                channel=OutboxChannel.DELIVERY_TO_CHINA,
+                kind="certificate.version",
+                certificate_number=delivery.certificate_number,
+                version=delivery.version,
+                created_at=now,
+            )
+        )
+        store.requeued(delivery, now)
+        requeued.append(delivery)
+    return ReconciliationReport(requeued)
