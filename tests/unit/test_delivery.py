@@ -18,7 +18,7 @@ from jevs.domain.delivery import (
     decide,
     transport_failure,
 )
-from jevs.domain.dispatch import RECONCILIATION_BOUND, DispatchResult, reconcile, resume_parked
+from jevs.domain.dispatch import RECONCILIATION_BOUND, DispatchResult, dispatch, reconcile, resume_parked
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import EventType, verify_chain
 from jevs.domain.records import OutboxChannel, OutboxMessage
