@@ -47,6 +47,7 @@ class Dependencies:
     sender: HttpChinaSender
     clock: SystemClock
     max_receives: int
+    queue_url: str
 
 
 @cache
@@ -65,6 +66,7 @@ def dependencies() -> Dependencies:
         sender=sender,
         clock=clock,
         max_receives=settings.delivery_max_receives,
+        queue_url=settings.delivery_queue_url,
     )
 
 
@@ -112,16 +114,12 @@ def deliver(record: SQSRecord) -> None:
     else:
         # Back off: the message reappears after the chosen delay, not after the queue's long visibility.
         sqs().change_message_visibility(
-            QueueUrl=_queue_url(record.event_source_arn),
+            QueueUrl=deps.queue_url,
             ReceiptHandle=record.receipt_handle,
             VisibilityTimeout=result.retry_in_seconds or 0,
         )
         logger.info("will retry", extra={**log, "error": delivery.last_error, "in_seconds": result.retry_in_seconds})
     raise DeliveryNotSettled(delivery.last_error or "not delivered")
-
-
-def _queue_url(queue_arn: str) -> str:
-    return sqs().get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -88,10 +88,23 @@ class ApiConstruct(Construct):
             authorization_scopes=identity.oauth_scopes,
             api_key_required=True,
         )
+        # The root first: a proxy at the root also adds ANY to "/" when "/" has none, and that one would take the
+        # root's (empty) method options, leaving "/" open to anyone without a token or an API key.
+        self.api.root.add_method(
+            "ANY",
+            integration,
+            authorizer=protected.authorizer,
+            authorization_type=protected.authorization_type,
+            authorization_scopes=protected.authorization_scopes,
+            api_key_required=protected.api_key_required,
+        )
         self.api.root.add_proxy(default_integration=integration, default_method_options=protected, any_method=True)
-        for route in PUBLIC_ROUTES:
-            resource = self.api.root.resource_for_path(route)
-            resource.add_method("GET", integration, authorization_type=apigateway.AuthorizationType.NONE)
+        self.public_methods = [
+            self.api.root.resource_for_path(route).add_method(
+                "GET", integration, authorization_type=apigateway.AuthorizationType.NONE
+            )
+            for route in PUBLIC_ROUTES
+        ]
         self._usage_plans(config)
         self._gateway_responses()
         self._firewall()

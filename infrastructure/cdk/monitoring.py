@@ -114,8 +114,14 @@ class MonitoringConstruct(Construct):
         queues: dict[str, sqs.Queue],
         dead_letter_queues: dict[str, sqs.Queue],
     ) -> cloudwatch.Dashboard:
-        def business(name: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(namespace="JEVS", metric_name=name, statistic="Sum", period=FIVE_MINUTES)
+        def business(name: str, service: str | None = None) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="JEVS",
+                metric_name=name,
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                dimensions_map={"service": service} if service else None,
+            )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name="jevs-operations")
         dashboard.add_widgets(
@@ -124,7 +130,12 @@ class MonitoringConstruct(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Certificates submitted and relayed",
-                left=[business("CertificatesSubmitted"), business("OutboxMessagesRelayed")],
+                left=[
+                    business("CertificatesSubmitted", "jevs-api"),
+                    business("OutboxMessagesRelayed", "jevs-outbox-relay"),
+                    business("DeliveriesDelivered", "jevs-dispatcher"),
+                    business("DeliveriesRequeued", "jevs-reconciler"),
+                ],
                 width=8,
             ),
             cloudwatch.GraphWidget(

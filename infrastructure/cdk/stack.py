@@ -7,9 +7,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infrastructure.cdk.acknowledgements import acknowledge
 from infrastructure.cdk.api import ApiConstruct
 from infrastructure.cdk.config import read_config
 from infrastructure.cdk.data import DataConstruct
+from infrastructure.cdk.delivery import DeliveryConstruct
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.identity import IdentityConstruct
 from infrastructure.cdk.keys import KeysConstruct
@@ -17,7 +19,7 @@ from infrastructure.cdk.messaging import MessagingConstruct
 from infrastructure.cdk.monitoring import MonitoringConstruct
 from infrastructure.cdk.outbox import OutboxConstruct
 from infrastructure.cdk.storage import StorageConstruct
-from jevs.resources import API_FUNCTION, RECORDS_TABLE
+from jevs.resources import API_FUNCTION, DELIVERY_QUEUE, RECORDS_TABLE, SIGNING_KEY
 
 
 class JevsStack(Stack):
@@ -33,6 +35,8 @@ class JevsStack(Stack):
         layers = Layers(self, "Layers")
 
         table = self.data.records_table
+        delivery_queue = self.messaging.queues[DELIVERY_QUEUE.logical_id]
+        delivery_dead_letters = self.messaging.dead_letter_queues[DELIVERY_QUEUE.logical_id]
         self.api_function = JevsFunction(
             self,
             "ApiFunction",
@@ -42,6 +46,9 @@ class JevsStack(Stack):
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 "JEVS_PARTIES": self.identity.party_registry_json,
+                SIGNING_KEY.environment_variable: self.keys.signing_key.key_arn,
+                DELIVERY_QUEUE.environment_variable: delivery_queue.queue_url,
+                DELIVERY_QUEUE.dead_letter_environment_variable: delivery_dead_letters.queue_url,
             },
         )
         # Exactly what the API's store calls: reads, queries of the listing indexes, and the conditional
@@ -54,6 +61,11 @@ class JevsStack(Stack):
             "dynamodb:ConditionCheckItem",
         )
         key.grant(self.api_function.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        # /.well-known/jwks.json publishes the signing key's public half.
+        self.keys.signing_key.grant(self.api_function.role, "kms:GetPublicKey")
+        # The operations redrive moves parked deliveries from the dead-letter queue back to the queue.
+        delivery_dead_letters.grant(self.api_function.role, "sqs:ReceiveMessage", "sqs:DeleteMessage")
+        delivery_queue.grant(self.api_function.role, "sqs:SendMessage")
 
         self.api = ApiConstruct(
             self, "Api", config=config, identity=self.identity, function=self.api_function.function, key=key
@@ -67,13 +79,23 @@ class JevsStack(Stack):
             layers=layers,
             key=key,
         )
+        self.delivery = DeliveryConstruct(
+            self,
+            "Delivery",
+            config=config,
+            table=table,
+            queue=delivery_queue,
+            signing_key=self.keys.signing_key,
+            data_key=key,
+            layers=layers,
+        )
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
             key=key,
             alarm_email=config.alarm_email,
             api=self.api.api,
-            functions=[self.api_function, self.outbox.relay],
+            functions=[self.api_function, self.outbox.relay, self.delivery.dispatcher, self.delivery.reconciler],
             queues=self.messaging.queues,
             dead_letter_queues=self.messaging.dead_letter_queues,
             stream_failures=self.messaging.stream_failures,
@@ -81,3 +103,4 @@ class JevsStack(Stack):
         CfnOutput(self, "ApiUrl", value=self.api.api.url, description="The API (execute-api endpoint)")
         CfnOutput(self, "TokenUrl", value=self.identity.token_url, description="OAuth2 token endpoint for partners")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
+        acknowledge(self)

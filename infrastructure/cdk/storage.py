@@ -15,6 +15,8 @@ class StorageConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         # Server access logs cannot go to a KMS-encrypted bucket; S3-managed keys are what AWS supports.
+        # ACLs stay off: S3's log delivery is allowed by the bucket policy (cdk.json's
+        # @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy), for each source bucket's own prefix only.
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -22,7 +24,7 @@ class StorageConstruct(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
                 s3.LifecycleRule(expiration=Duration.days(400), noncurrent_version_expiration=Duration.days(30))
             ],

@@ -43,6 +43,7 @@ class DispatcherSettings(_JevsSettings):
     china_read_timeout_seconds: float = Field(default=10.0, gt=0)
     # The delivery queue's maxReceiveCount: on the last receive a failure parks the delivery.
     delivery_max_receives: int = Field(default=5, ge=1)
+    delivery_queue_url: str = Field(min_length=8, description="The queue whose messages' visibility sets backoff.")
 
 
 class ReconcilerSettings(_JevsSettings):

@@ -1,0 +1,122 @@
+"""The cdk-nag (AwsSolutions) findings JEVS accepts on purpose, each on the construct it concerns, with the reason.
+
+Everything else cdk-nag finds fails the infrastructure tests, which synthesise with the pack registered as a
+validation plugin (tests/infrastructure/test_nag.py). An acknowledgement sits on the narrowest construct the
+finding is about, never on the whole stack, so a new resource of the same kind is checked afresh; the one
+exception is the runtime of every ``JevsFunction``, which is one constant for them all.
+
+Ids carry the plugin's namespace (``AwsSolutions::``): CDK then lists each acknowledged finding with its reason
+in the cloud assembly's validation report, an audit trail of what was accepted and why.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import IConstruct
+
+from infrastructure.cdk.functions import RUNTIME, JevsFunction
+from jevs.resources import RECORDS_TABLE
+
+if TYPE_CHECKING:
+    from infrastructure.cdk.stack import JevsStack
+
+NAMESPACE = "AwsSolutions"
+
+# Why each public route is public: who calls it without a partner's credentials.
+_PUBLIC_PURPOSES = {
+    "/docs": "the API's documentation (Swagger UI), for partners' developers before they hold credentials",
+    "/openapi.json": "the OpenAPI document that page and partners' code generators read",
+    "/.well-known/jwks.json": "the public key set receivers (China Customs) verify JEVS's ES256 signatures with",
+    "/v1/verify/{proxy+}": "verification of a certificate by whoever holds it (a customs officer, an importer)",
+}
+
+
+def _acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{NAMESPACE}::{NAMESPACE}-{rule}", reason=reason))
+
+
+def acknowledge(stack: JevsStack) -> None:
+    """Attach every deliberate acknowledgement to its construct; called once, at the end of ``JevsStack``."""
+    _functions(stack)
+    _api(stack)
+    _messaging(stack)
+
+
+def _functions(stack: JevsStack) -> None:
+    for function in (node for node in stack.node.find_all() if isinstance(node, JevsFunction)):
+        _acknowledge(
+            function.function,
+            "L1",
+            f"{RUNTIME.name}, not the newest Python runtime CDK offers: the build byte-compiles every asset with the "
+            "runtime's own interpreter (bytecode is specific to a minor version) and the build machines have Python "
+            "3.13 only; infrastructure.build.LAMBDA_PYTHON moves all functions and layers together when they get 3.14.",
+        )
+
+    table = stack.data.records_table.node.default_child
+    assert isinstance(table, dynamodb.CfnTable)
+    indexes = ", ".join(index.name for index in RECORDS_TABLE.indexes)
+    _acknowledge(
+        stack.api_function.role,
+        f"IAM5[Resource::<{stack.get_logical_id(table)}.Arn>/index/*]",
+        f"The API lists certificates through the records table's listing indexes ({indexes}); index/* is those "
+        "indexes of this one table, and the actions are only GetItem, Query, PutItem and ConditionCheckItem.",
+    )
+
+    relay = stack.outbox.relay.role
+    _acknowledge(
+        relay,
+        "IAM5[Resource::*]",
+        "dynamodb:ListStreams, granted by the DynamoDB event source, has no resource-level permissions, so its "
+        "Resource must be '*'; every other statement of the relay's policy names its table stream, queue or key.",
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        _acknowledge(
+            relay,
+            f"IAM5[Action::{action}]",
+            f"CDK's own grant for sending to the KMS-encrypted stream-failures queue (the event source's on-failure "
+            f"destination, SqsDlq.bind -> Queue.grantSendMessages) writes {action}; the statement names the data key's "
+            "ARN alone and holds no key administration, only what sending to a queue encrypted with that key needs.",
+        )
+
+
+def _api(stack: JevsStack) -> None:
+    api = stack.api.api
+    rest_api = api.node.default_child
+    assert rest_api is not None
+    _acknowledge(
+        rest_api,
+        "APIG2",
+        "No API Gateway request validator: the API is one Lambda proxy, and the function validates every request "
+        "body against its pydantic model, answering 400/422 as problem details (API Gateway's validator would need "
+        "the same schemas twice and answer in another format). WAF refuses oversized bodies before that.",
+    )
+    for method in stack.api.public_methods:
+        route = method.resource.path
+        reason = (
+            f"GET {route} is public by design (DESIGN §5): {_PUBLIC_PURPOSES[route]}. It carries no party data and "
+            "changes nothing; every other method, '/' included, needs a Cognito token with a JEVS scope and an API key."
+        )
+        _acknowledge(method, "APIG4", reason)
+        _acknowledge(method, "COG4", reason)
+    cloud_watch_role = api.node.find_child("CloudWatchRole")
+    _acknowledge(
+        cloud_watch_role,
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "The account-wide role API Gateway writes execution and access logs with (AWS::ApiGateway::Account); AWS "
+        "documents this managed policy for exactly that role, and API Gateway, not a function, assumes it.",
+    )
+
+
+def _messaging(stack: JevsStack) -> None:
+    failures = stack.messaging.stream_failures.node.default_child
+    assert failures is not None
+    _acknowledge(
+        failures,
+        "SQS3",
+        "This queue is itself a dead-letter queue: the on-failure destination of the records table's stream event "
+        "source mapping, which cdk-nag does not recognise (it looks only for RedrivePolicy references). Its "
+        "messages are operator-read and alarmed (Monitoring StreamFailuresNotEmpty); a DLQ of a DLQ adds nothing.",
+    )

@@ -1,0 +1,114 @@
+"""Delivery to China Customs: the dispatcher on the delivery queue and the scheduled reconciliation.
+
+The dispatcher signs with the signing key and posts to the China Customs endpoint (a setting); its queue's
+event source mapping reports partial batch failures and caps concurrency so China's endpoint is not
+flooded. The reconciler runs every few minutes and queues again what China has not acknowledged.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infrastructure.cdk.config import StackConfig
+from infrastructure.cdk.functions import JevsFunction, Layers
+from jevs.resources import (
+    DELIVERY_QUEUE,
+    DISPATCHER_FUNCTION,
+    DISPATCHER_MAX_CONCURRENCY,
+    RECONCILER_FUNCTION,
+    RECONCILIATION_SCHEDULE_MINUTES,
+    RECORDS_TABLE,
+    SIGNING_KEY,
+)
+
+
+class DeliveryConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        table: dynamodb.Table,
+        queue: sqs.Queue,
+        signing_key: kms.IKey,
+        data_key: kms.IKey,
+        layers: Layers,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        environment = {
+            RECORDS_TABLE.environment_variable: table.table_name,
+            SIGNING_KEY.environment_variable: signing_key.key_arn,
+            "JEVS_CHINA_CUSTOMS_ENDPOINT": str(config.china_customs_endpoint),
+            DELIVERY_QUEUE.environment_variable: queue.queue_url,
+            "JEVS_DELIVERY_MAX_RECEIVES": str(DELIVERY_QUEUE.max_receive_count),
+        }
+        secret = None
+        if config.china_client_certificate_secret_name:
+            secret = secretsmanager.Secret.from_secret_name_v2(
+                self, "ChinaClientCertificate", config.china_client_certificate_secret_name
+            )
+            environment["JEVS_CHINA_CLIENT_CERTIFICATE_SECRET"] = secret.secret_arn
+        self.dispatcher = JevsFunction(
+            self, "Dispatcher", definition=DISPATCHER_FUNCTION, layers=layers, key=data_key, environment=environment
+        )
+        role = self.dispatcher.role
+        # Reads the certificate and its delivery; records the outcome, its event and the chain head at once.
+        # The table itself only (no index): written as a statement because table.grant adds index/* as well.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+                resources=[table.table_arn],
+            )
+        )
+        data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        signing_key.grant(role, "kms:Sign", "kms:GetPublicKey")
+        queue.grant(role, "sqs:ChangeMessageVisibility")
+        if secret is not None:
+            secret.grant_read(role)
+        self.dispatcher.function.add_event_source(
+            sources.SqsEventSource(
+                queue,
+                batch_size=10,
+                report_batch_item_failures=True,
+                max_concurrency=DISPATCHER_MAX_CONCURRENCY,
+            )
+        )
+
+        self.reconciler = JevsFunction(
+            self,
+            "Reconciler",
+            definition=RECONCILER_FUNCTION,
+            layers=layers,
+            key=data_key,
+            environment={
+                RECORDS_TABLE.environment_variable: table.table_name,
+                DELIVERY_QUEUE.environment_variable: queue.queue_url,
+            },
+        )
+        # Reads the sparse index of pending deliveries; notes each requeue on the delivery.
+        pending_index = RECORDS_TABLE.index("by-pending-delivery").name
+        self.reconciler.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{pending_index}"])
+        )
+        self.reconciler.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn])
+        )
+        data_key.grant(self.reconciler.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        queue.grant(self.reconciler.role, "sqs:SendMessage")
+        self.schedule = events.Rule(
+            self,
+            "ReconciliationSchedule",
+            description="JEVS: queue again every delivery China has not acknowledged in time",
+            schedule=events.Schedule.rate(Duration.minutes(RECONCILIATION_SCHEDULE_MINUTES)),
+            targets=[targets.LambdaFunction(self.reconciler.function, retry_attempts=2)],
+        )

@@ -1,0 +1,214 @@
+"""Feeding the functions on one machine exactly the events Lambda would (DESIGN §7): DynamoDB stream
+records to the outbox relay, SQS batches with partial failures to the dispatcher, and scheduled events to
+the reconciler. Each poller is a thread; ``stop()`` ends it within a poll interval."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], Any]
+ContextFactory = Callable[[str], Any]
+
+
+class _Poller(ABC):
+    def __init__(self, name: str, interval_seconds: float) -> None:
+        self.name = name
+        self.interval = interval_seconds
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"poller-{name}", daemon=True)
+        # How many times the function was invoked: tests wait on it.
+        self.invocations = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = self.poll_once()
+            except Exception:
+                # A failing poll must not end local delivery; Lambda would retry too.
+                logger.exception("%s poll failed", self.name)
+                busy = False
+            if not busy:
+                self._stopping.wait(self.interval)
+
+    @abstractmethod
+    def poll_once(self) -> bool:
+        """Do one round; True when there was work (poll again at once)."""
+
+
+class StreamPoller(_Poller):
+    """Reads every shard of a table's stream and hands the records to a function, as Lambda's event source
+    mapping does: in order per shard, retrying from the first failed record a function reports."""
+
+    def __init__(
+        self, *, streams: Any, stream_arn: str, handler: Handler, context: ContextFactory, interval_seconds: float = 0.2
+    ) -> None:
+        super().__init__("stream", interval_seconds)
+        self._streams = streams
+        self._arn = stream_arn
+        self._handler = handler
+        self._context = context
+        self._iterators: dict[str, str | None] = {}
+
+    def poll_once(self) -> bool:
+        busy = False
+        for shard in self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = self._iterators[shard_id]
+            if iterator is None:
+                continue
+            response = self._streams.get_records(ShardIterator=iterator, Limit=100)
+            records = response.get("Records", [])
+            self._iterators[shard_id] = response.get("NextShardIterator")
+            if not records:
+                continue
+            busy = True
+            event = {"Records": [{**record, "eventSourceARN": self._arn} for record in records]}
+            self.invocations += 1
+            result = self._handler(event, self._context("jevs-outbox-relay")) or {}
+            failures = [failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])]
+            if failures:
+                # Lambda starts the next batch at the first failed record.
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="AT_SEQUENCE_NUMBER",
+                    SequenceNumber=min(failures, key=int),
+                )["ShardIterator"]
+                busy = False
+        return busy
+
+
+class QueuePoller(_Poller):
+    """Receives batches from a queue and hands them to a function as an SQS event; deletes what the function
+    did not report as failed, leaves the rest to reappear (or to dead-letter) as SQS decides."""
+
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        function_name: str,
+        handler: Handler,
+        context: ContextFactory,
+        batch_size: int = 10,
+        interval_seconds: float = 0.2,
+    ) -> None:
+        super().__init__(function_name, interval_seconds)
+        self._sqs = sqs
+        self._url = queue_url
+        self._arn = queue_arn
+        self._function_name = function_name
+        self._handler = handler
+        self._context = context
+        self._batch_size = batch_size
+
+    def poll_once(self) -> bool:
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return False
+        event = {"Records": [self._record(message) for message in messages]}
+        self.invocations += 1
+        result = self._handler(event, self._context(self._function_name)) or {}
+        failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+        done = [
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+            for index, message in enumerate(messages)
+            if message["MessageId"] not in failed
+        ]
+        if done:
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=done)
+        return True
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        attributes = message.get("MessageAttributes", {})
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType", "String")}
+                for name, value in attributes.items()
+            },
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._arn,
+            "awsRegion": self._arn.split(":")[3],
+        }
+
+
+class Schedule(_Poller):
+    """Invokes a function with EventBridge's scheduled event every ``interval_seconds``."""
+
+    def __init__(
+        self,
+        *,
+        rule_name: str,
+        function_name: str,
+        handler: Handler,
+        context: ContextFactory,
+        interval_seconds: float,
+        account: str,
+        region: str,
+    ) -> None:
+        super().__init__(rule_name, interval_seconds)
+        self._function_name = function_name
+        self._handler = handler
+        self._context = context
+        self._account = account
+        self._region = region
+
+    def poll_once(self) -> bool:
+        self.invocations += 1
+        self._handler(self.event(), self._context(self._function_name))
+        return False
+
+    def event(self) -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self._account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self._region,
+            "resources": [f"arn:aws:events:{self._region}:{self._account}:rule/{self.name}"],
+            "detail": {},
+        }
+
+
+def wait_until(condition: Callable[[], bool], timeout_seconds: float, interval: float = 0.1) -> bool:
+    """Poll ``condition`` until it holds or the time is up; whether it held."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()

@@ -1,0 +1,148 @@
+"""Reading a synthesised CloudFormation template: resources by type, and what Ref / Fn::GetAtt point at."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+Resources = dict[str, dict[str, Any]]
+
+# CloudFormation's defaults where the template leaves a property out.
+SQS_DEFAULT_VISIBILITY_TIMEOUT = 30
+SQS_DEFAULT_RETENTION = 4 * 24 * 3600
+LAMBDA_DEFAULT_TIMEOUT = 3
+
+
+def resources(template: dict[str, Any], resource_type: str) -> Resources:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = template["Resources"][logical_id].get("Properties", {})
+    return props
+
+
+def target(value: Any) -> tuple[str, str | None] | None:
+    """``{"Ref": id}`` → (id, None); ``{"Fn::GetAtt": [id, attribute]}`` → (id, attribute); else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        if "Ref" in value:
+            return value["Ref"], None
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return logical_id, attribute
+    return None
+
+
+def target_id(value: Any) -> str | None:
+    found = target(value)
+    return found[0] if found else None
+
+
+def references(value: Any) -> Iterator[tuple[str, str | None]]:
+    """Every Ref and Fn::GetAtt anywhere in ``value`` (inside Fn::Join and the like too)."""
+    found = target(value)
+    if found is not None:
+        if not found[0].startswith("AWS::"):  # pseudo parameters are not resources
+            yield found
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def one(found: Resources, what: str) -> tuple[str, dict[str, Any]]:
+    assert len(found) == 1, f"expected one {what}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def queue_by_name(template: dict[str, Any], name: str) -> str:
+    """The logical id of the queue with this QueueName."""
+    logical_id, _ = one(
+        {
+            logical_id: queue
+            for logical_id, queue in resources(template, "AWS::SQS::Queue").items()
+            if queue["Properties"].get("QueueName") == name
+        },
+        f"queue {name}",
+    )
+    return logical_id
+
+
+def function_by_handler(template: dict[str, Any], handler: str) -> str:
+    logical_id, _ = one(
+        {
+            logical_id: function
+            for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+            if function["Properties"].get("Handler") == handler
+        },
+        f"function {handler}",
+    )
+    return logical_id
+
+
+def data_key(template: dict[str, Any]) -> str:
+    """The symmetric key everything at rest is encrypted with (the other key only signs)."""
+    logical_id, _ = one(
+        {
+            logical_id: key
+            for logical_id, key in resources(template, "AWS::KMS::Key").items()
+            if key["Properties"].get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
+        },
+        "symmetric KMS key",
+    )
+    return logical_id
+
+
+def sqs_visibility_problems(template: dict[str, Any]) -> list[str]:
+    """Every SQS event source mapping whose queue's visibility timeout is under six times the timeout of the
+    function it invokes (AWS's guidance: otherwise a batch still being retried is delivered again)."""
+    problems = []
+    for logical_id, mapping in resources(template, "AWS::Lambda::EventSourceMapping").items():
+        source = target(mapping["Properties"]["EventSourceArn"])
+        if source is None or template["Resources"][source[0]]["Type"] != "AWS::SQS::Queue":
+            continue
+        queue = properties(template, source[0])
+        function = properties(template, target_id(mapping["Properties"]["FunctionName"]) or "")
+        visibility = queue.get("VisibilityTimeout", SQS_DEFAULT_VISIBILITY_TIMEOUT)
+        timeout = function.get("Timeout", LAMBDA_DEFAULT_TIMEOUT)
+        if visibility < 6 * timeout:
+            problems.append(f"{logical_id}: visibility {visibility} s < 6 × function timeout {timeout} s")
+    return problems
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return as_list(document.get("Statement", []))
+
+
+def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every permissions policy in the template, identity and resource policies alike (trust policies aside)."""
+    documents = {
+        "AWS::IAM::Policy": "PolicyDocument",
+        "AWS::IAM::ManagedPolicy": "PolicyDocument",
+        "AWS::KMS::Key": "KeyPolicy",
+        "AWS::SQS::QueuePolicy": "PolicyDocument",
+        "AWS::S3::BucketPolicy": "PolicyDocument",
+        "AWS::SNS::TopicPolicy": "PolicyDocument",
+    }
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] in documents and documents[resource["Type"]] in props:
+            yield logical_id, props[documents[resource["Type"]]]
+        if resource["Type"] == "AWS::IAM::Role":
+            for inline in props.get("Policies", []):
+                yield logical_id, inline["PolicyDocument"]
+
+
+def filter_patterns(mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    return [json.loads(item["Pattern"]) for item in mapping["Properties"].get("FilterCriteria", {}).get("Filters", [])]

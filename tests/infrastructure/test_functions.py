@@ -1,0 +1,83 @@
+"""Every function: the runtime the build compiles for, arm64, a role and a log group of its own, JSON logs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from aws_cdk import aws_logs as logs
+
+from infrastructure.cdk.functions import ARCHITECTURE, LOG_RETENTION, RUNTIME
+from jevs.resources import FUNCTIONS, FunctionDefinition
+from tests.infrastructure.support import function_by_handler, properties, references, resources, target, target_id
+
+pytestmark = pytest.mark.infrastructure
+
+_ids = [definition.logical_id for definition in FUNCTIONS]
+
+
+def _function(template: dict[str, Any], definition: FunctionDefinition) -> dict[str, Any]:
+    return properties(template, function_by_handler(template, definition.handler))
+
+
+def test_the_stack_deploys_exactly_the_defined_functions(template: dict[str, Any]) -> None:
+    handlers = [function["Properties"]["Handler"] for function in resources(template, "AWS::Lambda::Function").values()]
+
+    assert sorted(handlers) == sorted(definition.handler for definition in FUNCTIONS)
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_function_runs_the_runtime_the_build_compiles_for_on_arm64(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    function = _function(template, definition)
+
+    assert function["Runtime"] == RUNTIME.name
+    assert function["Architectures"] == [ARCHITECTURE.name] == ["arm64"]
+    assert function["Timeout"] == definition.timeout_seconds
+    assert function["MemorySize"] == definition.memory_mb
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_function_logs_json_to_its_own_encrypted_log_group_with_retention(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    logging = _function(template, definition)["LoggingConfig"]
+    log_group = target_id(logging["LogGroup"])
+    assert log_group is not None
+
+    assert logging["LogFormat"] == "JSON"
+    assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert LOG_RETENTION == logs.RetentionDays.ONE_YEAR
+    assert properties(template, log_group)["RetentionInDays"] == 365
+    assert template["Resources"][log_group]["DeletionPolicy"] == "Retain"
+
+
+def test_no_two_functions_share_a_log_group_or_a_role(template: dict[str, Any]) -> None:
+    functions = [function["Properties"] for function in resources(template, "AWS::Lambda::Function").values()]
+    log_groups = Counter(target_id(function["LoggingConfig"]["LogGroup"]) for function in functions)
+    roles = Counter(target_id(function["Role"]) for function in functions)
+
+    assert set(log_groups.values()) == {1}
+    assert set(roles.values()) == {1}
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_functions_role_is_its_own_and_only_lambda_assumes_it(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    role = target(_function(template, definition)["Role"])
+    assert role is not None
+    assert role[1] == "Arn"
+    trust = properties(template, role[0])["AssumeRolePolicyDocument"]["Statement"]
+
+    assert trust == [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}]
+    # Nothing else in the template uses the role: not another function, not an event rule, not a state machine.
+    users = {
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::Role")
+        and role[0] in {logical_id for logical_id, _ in references(resource.get("Properties", {}))}
+    }
+    assert users == {function_by_handler(template, definition.handler)}

@@ -1,0 +1,392 @@
+"""What the template guarantees about data at rest and access: one customer-managed key for everything stored,
+least-privilege roles, a table that survives mistakes, buckets that are private, versioned and logged."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from jevs.resources import (
+    API_FUNCTION,
+    BUCKETS,
+    DELIVERY_QUEUE,
+    DISPATCHER_FUNCTION,
+    FUNCTIONS,
+    OUTBOX_RELAY_FUNCTION,
+    QUEUES,
+    RECONCILER_FUNCTION,
+    SIGNING_KEY,
+    STREAM_FAILURES_QUEUE,
+)
+from tests.infrastructure.conftest import Synthesis
+from tests.infrastructure.support import (
+    as_list,
+    data_key,
+    function_by_handler,
+    one,
+    policy_documents,
+    properties,
+    queue_by_name,
+    references,
+    resources,
+    statements,
+    target,
+    target_id,
+)
+
+pytestmark = pytest.mark.infrastructure
+
+# A whole service's actions, or every action.
+_BROAD_ACTION = re.compile(r"^(\*|[a-z0-9-]+:\*)$")
+# The only actions with a wildcard an Allow may hold: CDK's own KMS grants (Queue.grantSendMessages, used by the
+# stream mapping's on-failure destination) write these suffix wildcards. See infrastructure/cdk/acknowledgements.py.
+_CDK_SUFFIX_WILDCARDS = {"kms:GenerateDataKey*", "kms:ReEncrypt*"}
+
+
+def _is_data_key(template: dict[str, Any], value: Any) -> bool:
+    return target(value) in {(data_key(template), "Arn"), (data_key(template), None)}
+
+
+def _account_root_administers_key(template: dict[str, Any], logical_id: str, statement: dict[str, Any]) -> bool:
+    """KMS's default key policy: the account's root may use every kms: action, so that IAM policies can delegate
+    use of the key at all. Without it the key would be unmanageable; it grants nothing to anyone by itself."""
+    if template["Resources"][logical_id]["Type"] != "AWS::KMS::Key":
+        return False
+    principal = statement.get("Principal", {}).get("AWS", {})
+    join = principal.get("Fn::Join", ["", []])[1] if isinstance(principal, dict) else []
+    return statement.get("Action") == "kms:*" and bool(join) and join[-1] == ":root"
+
+
+# --- encryption at rest ------------------------------------------------------------------------------------------
+
+
+def test_the_data_key_rotates(template: dict[str, Any]) -> None:
+    assert properties(template, data_key(template))["EnableKeyRotation"] is True
+
+
+def test_the_table_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
+    _, table = one(resources(template, "AWS::DynamoDB::Table"), "table")
+    encryption = table["Properties"]["SSESpecification"]
+
+    assert encryption["SSEEnabled"] is True
+    assert encryption["SSEType"] == "KMS"
+    assert _is_data_key(template, encryption["KMSMasterKeyId"])
+
+
+def test_every_queue_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
+    queues = resources(template, "AWS::SQS::Queue")
+    assert len(queues) == 2 * len(QUEUES) + 1  # work queues, their dead-letter queues, the stream failures queue
+    for logical_id, queue in queues.items():
+        assert _is_data_key(template, queue["Properties"].get("KmsMasterKeyId")), logical_id
+
+
+def test_every_queue_refuses_plain_http(template: dict[str, Any]) -> None:
+    guarded = {
+        target_id(queue)
+        for policy in resources(template, "AWS::SQS::QueuePolicy").values()
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+        if statement["Effect"] == "Deny" and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for queue in policy["Properties"]["Queues"]
+    }
+
+    assert guarded == set(resources(template, "AWS::SQS::Queue"))
+
+
+def test_both_data_buckets_are_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
+    encrypted = []
+    for logical_id, bucket in resources(template, "AWS::S3::Bucket").items():
+        default = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        if default["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms":
+            assert _is_data_key(template, default["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]), logical_id
+            assert default["BucketKeyEnabled"] is True, logical_id
+            encrypted.append(logical_id)
+
+    assert len(encrypted) == len(BUCKETS)
+
+
+def test_every_log_group_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
+    log_groups = resources(template, "AWS::Logs::LogGroup")
+    assert len(log_groups) == len(FUNCTIONS) + 1  # each function's, and the API's access logs
+    for logical_id, log_group in log_groups.items():
+        assert _is_data_key(template, log_group["Properties"].get("KmsKeyId")), logical_id
+
+
+def test_the_alarm_topic_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
+    _, topic = one(resources(template, "AWS::SNS::Topic"), "topic")
+
+    assert _is_data_key(template, topic["Properties"]["KmsMasterKeyId"])
+
+
+def test_the_signing_key_is_an_ecc_p256_signing_key_under_its_alias(synthesis: Synthesis) -> None:
+    synthesis.template.has_resource_properties("AWS::KMS::Key", {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})
+    signing = one(
+        {
+            logical_id: key
+            for logical_id, key in resources(synthesis.json, "AWS::KMS::Key").items()
+            if key["Properties"].get("KeyUsage") == "SIGN_VERIFY"
+        },
+        "signing key",
+    )[0]
+    synthesis.template.has_resource_properties(
+        "AWS::KMS::Alias", {"AliasName": SIGNING_KEY.alias, "TargetKeyId": {"Fn::GetAtt": [signing, "Arn"]}}
+    )
+
+
+# --- the table ---------------------------------------------------------------------------------------------------
+
+
+def test_the_table_can_be_restored_to_any_second_and_cannot_be_deleted(synthesis: Synthesis) -> None:
+    synthesis.template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "DeletionProtectionEnabled": True,
+                }
+            ),
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+
+
+# --- IAM ---------------------------------------------------------------------------------------------------------
+
+
+def test_no_policy_allows_every_action_or_every_action_of_a_service(template: dict[str, Any]) -> None:
+    broad = []
+    for logical_id, document in policy_documents(template):
+        for statement in statements(document):
+            if statement["Effect"] != "Allow" or _account_root_administers_key(template, logical_id, statement):
+                continue
+            assert "NotAction" not in statement, logical_id
+            actions = as_list(statement["Action"])
+            broad += [f"{logical_id}: {action}" for action in actions if _BROAD_ACTION.match(action)]
+
+    assert broad == []
+
+
+def test_the_only_wildcard_actions_are_cdks_own_kms_grants(template: dict[str, Any]) -> None:
+    wildcards = {
+        action
+        for logical_id, document in policy_documents(template)
+        for statement in statements(document)
+        if statement["Effect"] == "Allow" and not _account_root_administers_key(template, logical_id, statement)
+        for action in as_list(statement["Action"])
+        if "*" in action
+    }
+
+    assert wildcards <= _CDK_SUFFIX_WILDCARDS
+
+
+def _function_permissions(template: dict[str, Any], handler: str) -> list[dict[str, Any]]:
+    """Every statement of the policies attached to the function's role; the role itself has none inline."""
+    role = target_id(properties(template, function_by_handler(template, handler))["Role"])
+    assert role is not None
+    role_properties = properties(template, role)
+    assert not role_properties.get("ManagedPolicyArns"), "no managed policies: grants only"
+    assert not role_properties.get("Policies")
+    attached = [
+        policy["Properties"]["PolicyDocument"]
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+    ]
+    return [statement for document in attached for statement in statements(document)]
+
+
+def _named_resources(template: dict[str, Any], handler: str) -> set[tuple[str, str | None]]:
+    """What the function's statements name, as (logical id, attribute); '*' only where nothing else is possible."""
+    named: set[tuple[str, str | None]] = set()
+    for statement in _function_permissions(template, handler):
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                # ListStreams has no resource-level permissions; nothing else may name every resource.
+                assert as_list(statement["Action"]) == ["dynamodb:ListStreams"], statement
+                continue
+            found = set(references(resource))
+            assert found, f"a literal resource {resource!r}"
+            named |= found
+    return named
+
+
+def _log_group_of(template: dict[str, Any], handler: str) -> str:
+    log_group = target_id(properties(template, function_by_handler(template, handler))["LoggingConfig"]["LogGroup"])
+    assert log_group is not None
+    return log_group
+
+
+def signing_key(template: dict[str, Any]) -> str:
+    keys = {
+        logical_id: key
+        for logical_id, key in resources(template, "AWS::KMS::Key").items()
+        if key["Properties"].get("KeySpec") == "ECC_NIST_P256"
+    }
+    return one(keys, "signing key")[0]
+
+
+def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_and_the_delivery_queues(
+    template: dict[str, Any],
+) -> None:
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+
+    assert _named_resources(template, API_FUNCTION.handler) == {
+        (table, "Arn"),  # the table, and table/index/* (its listing indexes)
+        (data_key(template), "Arn"),
+        (signing_key(template), "Arn"),  # GetPublicKey only, for /.well-known/jwks.json
+        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),  # the operations redrive sends here
+        (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),  # and takes from here
+        (_log_group_of(template, API_FUNCTION.handler), "Arn"),
+    }
+
+
+def test_the_dispatcher_may_use_only_the_table_its_queue_and_both_keys(template: dict[str, Any]) -> None:
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+
+    assert _named_resources(template, DISPATCHER_FUNCTION.handler) == {
+        (table, "Arn"),
+        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
+        (data_key(template), "Arn"),
+        (signing_key(template), "Arn"),
+        (_log_group_of(template, DISPATCHER_FUNCTION.handler), "Arn"),
+    }
+    signing = {
+        action
+        for statement in _function_permissions(template, DISPATCHER_FUNCTION.handler)
+        if (signing_key(template), "Arn") in set(references(statement["Resource"]))
+        for action in as_list(statement["Action"])
+    }
+    assert signing == {"kms:Sign", "kms:GetPublicKey"}
+
+
+def test_the_reconciler_may_use_only_the_pending_index_the_table_its_queue_and_the_data_key(
+    template: dict[str, Any],
+) -> None:
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+
+    assert _named_resources(template, RECONCILER_FUNCTION.handler) == {
+        (table, "Arn"),  # UpdateItem on the table, Query on its by-pending-delivery index only
+        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
+        (data_key(template), "Arn"),
+        (_log_group_of(template, RECONCILER_FUNCTION.handler), "Arn"),
+    }
+
+
+def test_the_outbox_relay_may_use_only_the_stream_its_queues_and_the_data_key(template: dict[str, Any]) -> None:
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+
+    assert _named_resources(template, OUTBOX_RELAY_FUNCTION.handler) == {
+        (table, "StreamArn"),  # the stream only: the relay never reads or writes the table itself
+        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
+        (queue_by_name(template, STREAM_FAILURES_QUEUE.name), "Arn"),
+        (data_key(template), "Arn"),
+        (_log_group_of(template, OUTBOX_RELAY_FUNCTION.handler), "Arn"),
+    }
+
+
+def test_the_api_function_never_deletes_nor_scans(template: dict[str, Any]) -> None:
+    actions = {action for s in _function_permissions(template, API_FUNCTION.handler) for action in as_list(s["Action"])}
+
+    assert {action for action in actions if action.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+    }
+
+
+# --- buckets -----------------------------------------------------------------------------------------------------
+
+
+def _access_logs_bucket(template: dict[str, Any]) -> str:
+    destinations = {
+        target_id(bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"])
+        for bucket in resources(template, "AWS::S3::Bucket").values()
+        if "LoggingConfiguration" in bucket["Properties"]
+    }
+    assert len(destinations) == 1, destinations
+    destination = destinations.pop()
+    assert destination is not None
+    return destination
+
+
+def _buckets(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    buckets = {
+        logical_id: bucket["Properties"] for logical_id, bucket in resources(template, "AWS::S3::Bucket").items()
+    }
+    assert len(buckets) == len(BUCKETS) + 1  # the data buckets and their access-log bucket
+    return buckets
+
+
+def test_every_bucket_blocks_public_access(template: dict[str, Any]) -> None:
+    for logical_id, bucket in _buckets(template).items():
+        assert bucket["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, logical_id
+        assert "AccessControl" not in bucket, f"{logical_id}: no ACLs (log delivery is allowed by bucket policy)"
+
+
+def test_every_bucket_is_versioned_and_expires_old_versions(template: dict[str, Any]) -> None:
+    for logical_id, bucket in _buckets(template).items():
+        assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}, logical_id
+        rules = bucket["LifecycleConfiguration"]["Rules"]
+        assert rules, logical_id
+        assert all(rule["Status"] == "Enabled" and "NoncurrentVersionExpiration" in rule for rule in rules), logical_id
+
+
+def test_every_bucket_refuses_plain_http(template: dict[str, Any]) -> None:
+    policies = {
+        target_id(policy["Properties"]["Bucket"]): statements(policy["Properties"]["PolicyDocument"])
+        for policy in resources(template, "AWS::S3::BucketPolicy").values()
+    }
+    for logical_id in _buckets(template):
+        assert {
+            "Action": "s3:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": [
+                {"Fn::GetAtt": [logical_id, "Arn"]},
+                {"Fn::Join": ["", [{"Fn::GetAtt": [logical_id, "Arn"]}, "/*"]]},
+            ],
+        } in policies.get(logical_id, []), logical_id
+
+
+def test_both_data_buckets_log_access_to_the_access_log_bucket(template: dict[str, Any]) -> None:
+    """Every bucket but the access-log bucket itself, which cannot log to itself (its writes would loop)."""
+    access_logs = _access_logs_bucket(template)
+    logged = {
+        logical_id
+        for logical_id, bucket in resources(template, "AWS::S3::Bucket").items()
+        if target_id(bucket["Properties"].get("LoggingConfiguration", {}).get("DestinationBucketName")) == access_logs
+    }
+
+    assert logged == set(resources(template, "AWS::S3::Bucket")) - {access_logs}
+    assert len(logged) == len(BUCKETS)
+
+
+def test_s3_may_deliver_access_logs_only_from_our_buckets(template: dict[str, Any]) -> None:
+    access_logs = _access_logs_bucket(template)
+    _, policy = one(
+        {
+            logical_id: policy
+            for logical_id, policy in resources(template, "AWS::S3::BucketPolicy").items()
+            if target_id(policy["Properties"]["Bucket"]) == access_logs
+        },
+        "access-log bucket policy",
+    )
+    deliveries = [
+        statement
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+        if statement.get("Principal") == {"Service": "logging.s3.amazonaws.com"}
+    ]
+
+    sources = {target_id(statement["Condition"]["ArnLike"]["aws:SourceArn"]) for statement in deliveries}
+    assert sources == set(resources(template, "AWS::S3::Bucket")) - {access_logs}
+    assert all(statement["Action"] == "s3:PutObject" for statement in deliveries)
