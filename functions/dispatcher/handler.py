@@ -48,6 +48,7 @@ class Dependencies:
     clock: SystemClock
     max_receives: int
     queue_url: str
+    backoff_base_seconds: int
 
 
 @cache
@@ -67,6 +68,7 @@ def dependencies() -> Dependencies:
         clock=clock,
         max_receives=settings.delivery_max_receives,
         queue_url=settings.delivery_queue_url,
+        backoff_base_seconds=settings.delivery_backoff_base_seconds,
     )
 
 
@@ -94,6 +96,7 @@ def deliver(record: SQSRecord) -> None:
         store=deps.store,
         sender=deps.sender,
         clock=deps.clock,
+        backoff_base_seconds=deps.backoff_base_seconds,
     )
     delivery = result.delivery
     log = {"delivery": delivery.idempotency_key, "state": delivery.state, "attempts": delivery.attempts}

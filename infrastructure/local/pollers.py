@@ -19,11 +19,14 @@ Handler = Callable[[dict[str, Any], Any], Any]
 ContextFactory = Callable[[str], Any]
 
 
-class _Poller(ABC):
-    def __init__(self, name: str, interval_seconds: float) -> None:
+class Poller(ABC):
+    def __init__(self, name: str, interval_seconds: float, gate: threading.Event | None = None) -> None:
         self.name = name
         self.interval = interval_seconds
+        # Polls only while the gate is open: while the functions' environment is in place.
+        self.gate = gate or _always_open()
         self._stopping = threading.Event()
+        self._paused = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"poller-{name}", daemon=True)
         # How many times the function was invoked: tests wait on it.
         self.invocations = 0
@@ -31,12 +34,22 @@ class _Poller(ABC):
     def start(self) -> None:
         self._thread.start()
 
+    def pause(self) -> None:
+        """No new round until ``resume()`` (a round under way finishes); as if the function were disabled."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self.gate.is_set() or self._paused.is_set():
+                self._stopping.wait(self.interval)
+                continue
             try:
                 busy = self.poll_once()
             except Exception:
@@ -51,14 +64,21 @@ class _Poller(ABC):
         """Do one round; True when there was work (poll again at once)."""
 
 
-class StreamPoller(_Poller):
+class StreamPoller(Poller):
     """Reads every shard of a table's stream and hands the records to a function, as Lambda's event source
     mapping does: in order per shard, retrying from the first failed record a function reports."""
 
     def __init__(
-        self, *, streams: Any, stream_arn: str, handler: Handler, context: ContextFactory, interval_seconds: float = 0.2
+        self,
+        *,
+        streams: Any,
+        stream_arn: str,
+        handler: Handler,
+        context: ContextFactory,
+        interval_seconds: float = 0.2,
+        gate: threading.Event | None = None,
     ) -> None:
-        super().__init__("stream", interval_seconds)
+        super().__init__("stream", interval_seconds, gate)
         self._streams = streams
         self._arn = stream_arn
         self._handler = handler
@@ -98,7 +118,7 @@ class StreamPoller(_Poller):
         return busy
 
 
-class QueuePoller(_Poller):
+class QueuePoller(Poller):
     """Receives batches from a queue and hands them to a function as an SQS event; deletes what the function
     did not report as failed, leaves the rest to reappear (or to dead-letter) as SQS decides."""
 
@@ -113,8 +133,9 @@ class QueuePoller(_Poller):
         context: ContextFactory,
         batch_size: int = 10,
         interval_seconds: float = 0.2,
+        gate: threading.Event | None = None,
     ) -> None:
-        super().__init__(function_name, interval_seconds)
+        super().__init__(function_name, interval_seconds, gate)
         self._sqs = sqs
         self._url = queue_url
         self._arn = queue_arn
@@ -164,7 +185,7 @@ class QueuePoller(_Poller):
         }
 
 
-class Schedule(_Poller):
+class Schedule(Poller):
     """Invokes a function with EventBridge's scheduled event every ``interval_seconds``."""
 
     def __init__(
@@ -177,8 +198,9 @@ class Schedule(_Poller):
         interval_seconds: float,
         account: str,
         region: str,
+        gate: threading.Event | None = None,
     ) -> None:
-        super().__init__(rule_name, interval_seconds)
+        super().__init__(rule_name, interval_seconds, gate)
         self._function_name = function_name
         self._handler = handler
         self._context = context
@@ -202,6 +224,12 @@ class Schedule(_Poller):
             "resources": [f"arn:aws:events:{self._region}:{self._account}:rule/{self.name}"],
             "detail": {},
         }
+
+
+def _always_open() -> threading.Event:
+    gate = threading.Event()
+    gate.set()
+    return gate
 
 
 def wait_until(condition: Callable[[], bool], timeout_seconds: float, interval: float = 0.1) -> bool:

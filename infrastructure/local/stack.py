@@ -22,21 +22,26 @@ import signal
 import socket
 import sys
 import threading
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 
 import boto3
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from functions import forget_cached_state
-from infrastructure.local.gateway import AwsIdentity, Gateway, Handler
+from infrastructure.local.china_customs import ChinaCustomsSimulator
+from infrastructure.local.gateway import AwsIdentity, Gateway, Handler, LocalLambdaContext
+from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
 from infrastructure.local.provision import create_resources
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
-from jevs.resources import TABLES
+from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE, TABLES
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,10 @@ MOTO_PORT_VARIABLE = "JEVS_MOTO_PORT"
 DEFAULT_API_PORT = 8080
 # The port AWS emulators conventionally use (LocalStack's edge port), so tools set up for local AWS find moto.
 DEFAULT_MOTO_PORT = 4566
+CHINA_ENDPOINT_VARIABLE = "JEVS_CHINA_CUSTOMS_ENDPOINT"
+# How often the local schedule runs reconciliation (EventBridge runs it every few minutes in AWS).
+RECONCILE_EVERY_VARIABLE = "JEVS_RECONCILE_EVERY_SECONDS"
+DEFAULT_RECONCILE_EVERY_SECONDS = 60
 HOST = "127.0.0.1"
 EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
 
@@ -63,6 +72,14 @@ def configured_port(variable: str, default: int) -> int:
     if not raw.isdigit() or int(raw) > 65_535:
         raise ValueError(f"{variable}={raw!r} is not a port: give 1-65535, or 0 for any free port")
     return int(raw)
+
+
+def configured_seconds(variable: str, default: float) -> float:
+    raw = os.environ.get(variable, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{variable}={raw!r} is not a number of seconds") from None
 
 
 def _check_free(port: int, variable: str) -> None:
@@ -136,6 +153,7 @@ class LocalStack:
         identity: AwsIdentity | None = None,
         environment_overrides: Mapping[str, str] | None = None,
         apply_environment: bool = True,
+        reconcile_every_seconds: float | None = None,
     ) -> None:
         self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
         self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
@@ -143,6 +161,7 @@ class LocalStack:
         # Extra settings for the function on top of its usual ones (e.g. a quieter log level).
         self._environment_overrides = dict(environment_overrides or {})
         self._apply_environment = apply_environment
+        self._reconcile_every = reconcile_every_seconds
         self.identity = identity or AwsIdentity()
         self.clients = load_clients(parties_file)
         self.aws_url = ""
@@ -150,6 +169,13 @@ class LocalStack:
         self.environment: dict[str, str] = {}
         self._moto: ThreadedMotoServer | None = None
         self._gateway: Gateway | None = None
+        # China Customs: the stack's own simulator, unless JEVS_CHINA_CUSTOMS_ENDPOINT names another endpoint
+        # (a partner's test system), read before the stack puts the functions' environment in place.
+        self._china_endpoint = os.environ.get(CHINA_ENDPOINT_VARIABLE)
+        self.china: ChinaCustomsSimulator | None = None
+        self.pollers: dict[str, Poller] = {}
+        # Open while the functions' environment is in os.environ: the pollers invoke functions only then.
+        self._active = threading.Event()
         # The values the function's environment replaced; None while it is not applied.
         self._replaced: dict[str, str | None] | None = None
 
@@ -171,6 +197,8 @@ class LocalStack:
                 handler = self._handler or _api_handler()
             self._gateway = Gateway(handler, self.clients, host=HOST, port=self._api_port, identity=self.identity)
             self._gateway.start()
+            self._start_china_customs()
+            self._start_pollers()
         except BaseException:
             self.stop()
             raise
@@ -178,7 +206,14 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        """Stop the gateway, then moto, then restore the environment. Safe to call more than once."""
+        """Stop the pollers, the gateway, China Customs, then moto, then restore the environment. Safe to call
+        more than once."""
+        for poller in self.pollers.values():
+            poller.stop()
+        self.pollers = {}
+        if self.china is not None:
+            self.china.stop()
+            self.china = None
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
@@ -215,8 +250,10 @@ class LocalStack:
             os.environ.pop(name, None)
         os.environ.update(self.environment)
         _forget_cached_factories()
+        self._active.set()
 
     def _restore(self) -> None:
+        self._active.clear()
         if self._replaced is None:
             return
         for name, value in self._replaced.items():
@@ -248,6 +285,83 @@ class LocalStack:
             )
 
         return create_resources(client)
+
+    def _start_china_customs(self) -> None:
+        if self._china_endpoint:
+            endpoint = self._china_endpoint
+        else:
+            # It verifies every signature against the JWKS JEVS publishes, fetched over HTTP like a partner.
+            self.china = ChinaCustomsSimulator(f"{self.api_url}/.well-known/jwks.json", host=HOST).start()
+            endpoint = self.china.endpoint_url
+        self._extend_environment({CHINA_ENDPOINT_VARIABLE: endpoint})
+
+    def _extend_environment(self, additions: Mapping[str, str]) -> None:
+        for name, value in additions.items():
+            self.environment.setdefault(name, value)
+        if self._replaced is not None:
+            for name in additions:
+                self._replaced.setdefault(name, os.environ.get(name))
+            os.environ.update({name: self.environment[name] for name in additions})
+            _forget_cached_factories()
+
+    def _start_pollers(self) -> None:
+        """What Lambda's event source mappings and EventBridge do in AWS: feed each function its events."""
+        from functions.dispatcher.handler import handler as dispatcher
+        from functions.outbox_relay.handler import handler as relay
+        from functions.reconciler.handler import handler as reconciler
+
+        def context(function_name: str) -> LocalLambdaContext:
+            return LocalLambdaContext(
+                replace(self.identity, function_name=function_name), str(uuid.uuid4()), timeout_ms=30_000
+            )
+
+        dynamodb = self.aws_client("dynamodb")
+        stream_arn = dynamodb.describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
+        sqs = self.aws_client("sqs")
+        queue_url = self.environment[DELIVERY_QUEUE.environment_variable]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.pollers = {
+            "relay": StreamPoller(
+                streams=self.aws_client("dynamodbstreams"),
+                stream_arn=stream_arn,
+                handler=relay,
+                context=context,
+                gate=self._active,
+            ),
+            "dispatcher": QueuePoller(
+                sqs=sqs,
+                queue_url=queue_url,
+                queue_arn=queue_arn,
+                function_name="jevs-dispatcher",
+                handler=dispatcher,
+                context=context,
+                gate=self._active,
+            ),
+            "reconciler": Schedule(
+                rule_name="jevs-reconciliation",
+                function_name="jevs-reconciler",
+                handler=reconciler,
+                context=context,
+                interval_seconds=self._reconcile_every
+                or configured_seconds(RECONCILE_EVERY_VARIABLE, DEFAULT_RECONCILE_EVERY_SECONDS),
+                account=self.identity.account_id,
+                region=self.identity.region,
+                gate=self._active,
+            ),
+        }
+        for poller in self.pollers.values():
+            poller.start()
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client for the stack's moto server."""
+        return boto3.client(
+            service,  # type: ignore[call-overload]  # any service of jevs.resources
+            endpoint_url=self.aws_url,
+            region_name=self.identity.region,
+            aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
 
     # -- where things are ---------------------------------------------------------------------------
 

@@ -44,12 +44,14 @@ class DispatcherSettings(_JevsSettings):
     # The delivery queue's maxReceiveCount: on the last receive a failure parks the delivery.
     delivery_max_receives: int = Field(default=5, ge=1)
     delivery_queue_url: str = Field(min_length=8, description="The queue whose messages' visibility sets backoff.")
+    # The first retry waits about this long, doubling with each attempt (jevs.domain.delivery.backoff_seconds).
+    delivery_backoff_base_seconds: int = Field(default=2, ge=0)
 
 
 class ReconcilerSettings(_JevsSettings):
     records_table: str = Field(min_length=3)
     delivery_queue_url: str = Field(min_length=8)
-    reconciliation_bound_seconds: int = Field(default=900, ge=60)
+    reconciliation_bound_seconds: int = Field(default=900, ge=0)
 
 
 @cache

@@ -114,9 +114,14 @@ MAX_BACKOFF_SECONDS = 900
 BASE_BACKOFF_SECONDS = 2
 
 
-def backoff_seconds(attempt: int, retry_after: int | None = None, rng: random.Random | None = None) -> int:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential with full jitter,
-    never less than the receiver's Retry-After, never more than MAX_BACKOFF_SECONDS."""
-    ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** max(0, attempt - 1))
+def backoff_seconds(
+    attempt: int,
+    retry_after: int | None = None,
+    rng: random.Random | None = None,
+    base_seconds: int = BASE_BACKOFF_SECONDS,
+) -> int:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential with jitter (between
+    half and all of the step), never less than the receiver's Retry-After, never more than MAX_BACKOFF_SECONDS."""
+    ceiling = min(MAX_BACKOFF_SECONDS, base_seconds * 2 ** max(0, attempt - 1))
     jittered = (rng or random).randint(ceiling // 2, ceiling)
     return min(MAX_BACKOFF_SECONDS, max(jittered, retry_after or 0))

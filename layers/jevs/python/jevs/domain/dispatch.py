@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from jevs.domain.china_message import china_message, message_body
-from jevs.domain.delivery import FINAL_STATES, Decision, Delivery, DeliveryState, Outcome, backoff_seconds
+from jevs.domain.delivery import (
+    BASE_BACKOFF_SECONDS,
+    FINAL_STATES,
+    Decision,
+    Delivery,
+    DeliveryState,
+    Outcome,
+    backoff_seconds,
+)
 from jevs.domain.errors import NotFound
 from jevs.domain.history import EventType, new_event
 from jevs.domain.ports import ChinaSender, Clock, OutboxPublisher, RecordStore
@@ -36,6 +44,7 @@ def dispatch(
     store: RecordStore,
     sender: ChinaSender,
     clock: Clock,
+    backoff_base_seconds: int = BASE_BACKOFF_SECONDS,
 ) -> DispatchResult:
     """One attempt at delivering ``message``'s version. ``receive_count`` is how often the queue has handed
     this message out; on the last receive a failure parks the delivery (the queue then dead-letters it)."""
@@ -99,7 +108,9 @@ def dispatch(
         )
         change = (record.model_copy(update={"history_head": event.head}), event)
     store.record_delivery(delivery, updated, change)
-    retry_in = None if settled else backoff_seconds(attempts, decision.retry_after_seconds)
+    retry_in = (
+        None if settled else backoff_seconds(attempts, decision.retry_after_seconds, base_seconds=backoff_base_seconds)
+    )
     return DispatchResult(updated, settled=settled, retry_in_seconds=retry_in)
 
 
