@@ -34,7 +34,8 @@ from jevs.settings import dispatcher_settings
 
 logger = Logger(service="jevs-dispatcher")
 metrics = Metrics(namespace="JEVS", service="jevs-dispatcher")
-processor = BatchProcessor(event_type=EventType.SQS)
+# Every record failing is still a partial response (all reported), not a function error: retries stay per record.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class DeliveryNotSettled(Exception):

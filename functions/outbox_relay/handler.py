@@ -24,7 +24,8 @@ from jevs.settings import relay_settings
 
 logger = Logger(service="jevs-outbox-relay")
 metrics = Metrics(namespace="JEVS", service="jevs-outbox-relay")
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Every record failing is still a partial response (all reported), not a function error.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 @cache

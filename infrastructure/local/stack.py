@@ -33,9 +33,12 @@ from typing import Any, Self
 
 import boto3
 from botocore.config import Config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from functions import forget_cached_state
+from infrastructure.local import moto_speedup
 from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.gateway import AwsIdentity, Gateway, Handler, LocalLambdaContext
 from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
@@ -59,6 +62,28 @@ EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
 
 # Moto accepts any credentials; fixed ones keep a developer's real AWS credentials out of every request.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class SerialMotoServer(ThreadedMotoServer):
+    """moto's server, answering one request at a time.
+
+    moto's backends are not thread-safe: a DynamoDB transaction deep-copies the table while another request
+    thread changes it ("dictionary changed size during iteration"), which the threaded server allows once
+    the pollers, the gateway and the dispatcher call it at once. DynamoDB serialises conflicting writes
+    itself; serving moto's requests in turn gives the local stack the same guarantee.
+    """
+
+    def _server_entry(self) -> None:
+        moto_speedup.apply()
+        self._server = make_server(
+            self._ip_address,
+            self._port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=False,
+            request_handler=MotoRequestHandler,
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class PortInUse(RuntimeError):
@@ -269,7 +294,7 @@ class LocalStack:
         werkzeug = logging.getLogger("werkzeug")
         if werkzeug.level == logging.NOTSET:
             werkzeug.setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self._moto_port, verbose=False)
+        self._moto = SerialMotoServer(ip_address=HOST, port=self._moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_url = f"http://{host}:{port}"

@@ -9,6 +9,7 @@ import pytest
 
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH
+from jevs.resources import DELIVERY_QUEUE
 
 # Give it a demo client id (infrastructure/local/parties.json), get a bearer token for that party.
 TokenFor = Callable[[str], str]
@@ -21,7 +22,25 @@ def stack() -> Iterator[LocalStack]:
     The session shares it, so each test makes its own certificate numbers. Other tiers may run in the
     same session: the function's environment is in ``os.environ`` only while an e2e test runs.
     """
-    with LocalStack(api_port=0, moto_port=0, apply_environment=False) as running:
+    with LocalStack(
+        api_port=0,
+        moto_port=0,
+        apply_environment=False,
+        # Faster than production so fault tests take seconds: a 1 s read timeout against China, retries
+        # without backoff, reconciliation of anything pending over a second, run by the tests themselves.
+        environment_overrides={
+            "JEVS_CHINA_READ_TIMEOUT_SECONDS": "1",
+            "JEVS_DELIVERY_BACKOFF_BASE_SECONDS": "0",
+            "JEVS_RECONCILIATION_BOUND_SECONDS": "1",
+        },
+        reconcile_every_seconds=3600,
+    ) as running:
+        # A dispatcher that crashes leaves its message invisible for the queue's visibility timeout (3 min);
+        # 2 s here, so the tests see the message come back without waiting minutes.
+        sqs = running.aws_client("sqs")
+        sqs.set_queue_attributes(
+            QueueUrl=running.environment[DELIVERY_QUEUE.environment_variable], Attributes={"VisibilityTimeout": "2"}
+        )
         yield running
 
 

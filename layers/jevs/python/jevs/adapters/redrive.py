@@ -20,8 +20,9 @@ MAX_MESSAGES_PER_REDRIVE = 1000
 
 
 def redrive(
-    client: SQSClient, *, dead_letter_url: str, source_url: str, before_send: Callable[[OutboxMessage], None]
+    client: SQSClient, before_send: Callable[[OutboxMessage], None], *, dead_letter_url: str, source_url: str
 ) -> list[OutboxMessage]:
+    """Move every message (up to MAX_MESSAGES_PER_REDRIVE) back, calling ``before_send`` with each first."""
     moved: list[OutboxMessage] = []
     while len(moved) < MAX_MESSAGES_PER_REDRIVE:
         batch = client.receive_message(

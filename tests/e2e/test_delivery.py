@@ -1,0 +1,239 @@
+"""Guaranteed delivery to China Customs on the local stack (DESIGN §6.2–6.3): signed, once in effect, never
+lost, through faults, outages, crashes and lost messages."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from joserfc import jws
+from joserfc.jwk import KeySet
+
+from infrastructure.local.china_customs import ChinaCustomsSimulator
+from infrastructure.local.pollers import Schedule, wait_until
+from infrastructure.local.stack import LocalStack
+from jevs.adapters.dynamodb_store import DynamoCertificateStore
+from jevs.domain.delivery import DeliveryState
+from jevs.domain.jws import b64url
+from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE
+from tests.factories import certificate_payload
+
+pytestmark = pytest.mark.e2e
+
+TokenFor = Callable[[str], str]
+ISSUER, OPS = "local-akl-chamber", "local-ops"
+
+
+@pytest.fixture
+def china(stack: LocalStack) -> Iterator[ChinaCustomsSimulator]:
+    assert stack.china is not None, "the e2e stack delivers to its own simulator"
+    stack.china.reset()
+    yield stack.china
+    stack.china.faults.clear()
+
+
+class Partner:
+    """The issuing body and operations, calling the API over HTTP."""
+
+    def __init__(self, stack: LocalStack, token_for: TokenFor) -> None:
+        self.stack = stack
+        self.http = httpx.Client(base_url=stack.api_url, timeout=10)
+        self.token_for = token_for
+
+    def headers(self, client_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token_for(client_id)}"}
+
+    def submit(self, number: str) -> None:
+        response = self.http.post(
+            "/v1/certificates",
+            json=certificate_payload(certificate_number=number),
+            headers={**self.headers(ISSUER), "Idempotency-Key": number},
+        )
+        assert response.status_code == 201, response.text
+
+    def delivery(self, number: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/certificates/{number}/delivery", headers=self.headers(ISSUER))
+        assert response.status_code == 200, response.text
+        deliveries: list[dict[str, Any]] = response.json()["deliveries"]
+        return deliveries[0]
+
+    def redrive(self) -> dict[str, Any]:
+        response = self.http.post(
+            "/v1/ops/deliveries/redrive", headers={**self.headers(OPS), "Idempotency-Key": "redrive"}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def partner(stack: LocalStack, token_for: TokenFor) -> Iterator[Partner]:
+    caller = Partner(stack, token_for)
+    yield caller
+    caller.http.close()
+
+
+def states(stack: LocalStack, numbers: list[str]) -> dict[str, DeliveryState]:
+    """Every delivery's state, read from the table as operators would."""
+    store = DynamoCertificateStore(stack.aws_client("dynamodb"), RECORDS_TABLE.name, clock=_NoClock())
+    found = {}
+    for number in numbers:
+        delivery = store.get_delivery(number, 1)
+        assert delivery is not None
+        found[number] = delivery.state
+    return found
+
+
+class _NoClock:
+    def now(self) -> Any:
+        raise AssertionError("reading needs no clock")
+
+
+def numbers(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}.{serial:05d}" for serial in range(1, count + 1)]
+
+
+def test_a_certificate_reaches_china_signed_with_the_fta_form_only(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    partner.submit("21.0001.00001")
+
+    assert wait_until(lambda: partner.delivery("21.0001.00001")["state"] == "DELIVERED", 15)
+    [received] = china.received
+    assert received.idempotency_key == "21.0001.00001/v1"
+    assert partner.delivery("21.0001.00001")["receipt_id"] == received.receipt_id
+    assert "commercial" not in received.body["certificate"]
+    assert received.body["certificate"]["items"][0]["hs_code"] == "040221"
+
+
+def test_the_signature_verifies_with_the_public_jwks_alone(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    partner.submit("21.0001.00002")
+    assert wait_until(lambda: bool(china.received), 15)
+    [received] = china.received
+
+    # Only what anyone can fetch: the published key set, and what was sent.
+    key_set = KeySet.import_key_set(httpx.get(f"{stack.api_url}/.well-known/jwks.json", timeout=5).json())
+    header, empty, signature = received.headers["x-jws-signature"].split(".")
+    verified = jws.deserialize_compact(f"{header}.{b64url(received.body_bytes)}.{signature}", key_set)
+
+    assert empty == ""
+    assert json.loads(verified.payload) == received.body
+    assert verified.protected["alg"] == "ES256"
+    assert verified.protected["kid"] in {key["kid"] for key in key_set.as_dict()["keys"]}
+
+
+def test_a_fault_campaign_ends_with_every_version_delivered_exactly_once(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given China failing a quarter of calls, timing out on some, storing some while the answer is lost,
+    # and a dispatcher that crashes after China accepted but before it recorded that, ten times
+    crashes = {"left": 10}
+    record_delivery = DynamoCertificateStore.record_delivery
+
+    def crash_after_posting(self: DynamoCertificateStore, previous: Any, delivery: Any, change: Any) -> None:
+        if delivery.state is DeliveryState.DELIVERED and crashes["left"] > 0:
+            crashes["left"] -= 1
+            raise RuntimeError("dispatcher crashed after China accepted, before recording")
+        record_delivery(self, previous, delivery, change)
+
+    monkeypatch.setattr(DynamoCertificateStore, "record_delivery", crash_after_posting)
+    china.faults.fail_fraction(0.25, seed=7).delay(1.5, fraction=0.05, seed=11).accept_then_fail(10)
+    campaign = numbers("22.0002", 200)
+
+    # When two hundred certificates are issued
+    for number in campaign:
+        partner.submit(number)
+    wait_until(lambda: all(state is not DeliveryState.PENDING for state in states(stack, campaign).values()), 180, 1)
+    # (a delivery unlucky enough to fail five times in a row is parked; operations redrive it, as in production)
+    china.faults.clear()
+    partner.redrive()
+
+    # Then every version is delivered, and China holds each exactly once
+    assert wait_until(lambda: set(states(stack, campaign).values()) == {DeliveryState.DELIVERED}, 120, 1), states(
+        stack, campaign
+    )
+    received = china.received
+    assert sorted(message.idempotency_key for message in received) == sorted(f"{n}/v1" for n in campaign)
+    assert len({message.receipt_id for message in received}) == len(campaign)
+    stats = china.stats
+    assert stats.conflicts == 0
+    assert stats.failed_injected > 0
+    assert stats.duplicates >= 10  # the lost answers and the crashes were sent again and deduplicated
+    assert crashes["left"] == 0
+
+
+def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given China down for good
+    china.faults.fail_fraction(1.0)
+    outage = numbers("23.0003", 3)
+
+    for number in outage:
+        partner.submit(number)
+
+    # Then each delivery is parked and its message waits in the dead-letter queue, which is what the alarm watches
+    assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.PARKED}, 60, 0.5)
+    sqs = stack.aws_client("sqs")
+    dead_letters = stack.environment[DELIVERY_QUEUE.dead_letter_environment_variable]
+
+    def parked_messages() -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    # moto moves a message on the receive after the last one: the queue poller makes that receive
+    assert wait_until(lambda: parked_messages() == len(outage), 30, 0.5)
+    assert china.received == []
+
+    # When China is back and operations redrive
+    china.faults.clear()
+    moved = partner.redrive()
+
+    # Then every parked delivery is delivered, once
+    assert sorted(moved["redriven"]) == sorted(f"{n}/v1" for n in outage)
+    assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.DELIVERED}, 30, 0.5)
+    assert sorted(message.idempotency_key for message in china.received) == sorted(f"{n}/v1" for n in outage)
+    assert parked_messages() == 0
+
+
+def test_reconciliation_resends_a_version_whose_message_was_lost(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given a certificate whose delivery message is lost before the dispatcher sees it
+    dispatcher = stack.pollers["dispatcher"]
+    dispatcher.pause()
+    sqs = stack.aws_client("sqs")
+    queue = stack.environment[DELIVERY_QUEUE.environment_variable]
+    try:
+        partner.submit("24.0004.00001")
+        assert wait_until(lambda: bool(sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages")), 15)
+        sqs.purge_queue(QueueUrl=queue)
+    finally:
+        dispatcher.resume()
+    assert partner.delivery("24.0004.00001")["state"] == "PENDING"
+
+    # When reconciliation runs after its bound (1 s in the e2e stack) has passed
+    time.sleep(1.2)
+    report = reconciliation_run(stack)
+
+    # Then it reports the version and queues it again, and China receives it
+    assert "24.0004.00001/v1" in report["requeued"]
+    assert wait_until(lambda: partner.delivery("24.0004.00001")["state"] == "DELIVERED", 15)
+    assert [m.idempotency_key for m in china.received] == ["24.0004.00001/v1"]
+
+
+def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
+    """One run of the scheduled reconciler, with the event EventBridge sends."""
+    from functions.reconciler.handler import handler
+    from infrastructure.local.gateway import LocalLambdaContext
+
+    schedule = stack.pollers["reconciler"]
+    assert isinstance(schedule, Schedule)
+    result: dict[str, Any] = handler(schedule.event(), LocalLambdaContext(stack.identity, "reconcile"))
+    return result
