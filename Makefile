@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo test test-unit test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: venv run demo redrive test test-unit test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,9 @@ run: $(STAMP)  ## start the whole system on this machine (Ctrl-C stops it)
 
 demo: $(STAMP)  ## walk through the mission against the local stack (starts one if none runs)
 	$(BIN)/python -m infrastructure.local.demo
+
+redrive: $(STAMP)  ## operations: put parked deliveries back onto the delivery queue (of the running stack)
+	$(BIN)/python -m infrastructure.local.ops redrive
 
 test: $(STAMP) lint typecheck  ## every test tier, plus ruff and mypy
 	$(BIN)/python -m pytest

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -116,21 +117,28 @@ class Walkthrough:
             self._print(f"     body: {_one_line(step.json_body)}")
         if step.form is not None:
             self._print(f"     form: {'&'.join(f'{key}={value}' for key, value in step.form.items())}")
-        try:
-            response = self.http.request(
-                step.method,
-                step.path,
-                headers=headers,
-                json=step.json_body,
-                data=dict(step.form) if step.form is not None else None,
-                auth=step.basic_auth,
+        deadline = time.monotonic() + step.keep_asking_seconds
+        while True:
+            try:
+                response = self.http.request(
+                    step.method,
+                    step.path,
+                    headers=headers,
+                    json=step.json_body,
+                    data=dict(step.form) if step.form is not None else None,
+                    auth=step.basic_auth,
+                )
+            except httpx.HTTPError as error:
+                self._print(f"     -> no answer: {error!r}   FAILED")
+                return StepResult(step, None, f"no answer: {error!r}")
+            problem = (
+                None if response.status_code == step.expect else f"expected {step.expect}, got {response.status_code}"
             )
-        except httpx.HTTPError as error:
-            self._print(f"     -> no answer: {error!r}   FAILED")
-            return StepResult(step, None, f"no answer: {error!r}")
-        problem = None if response.status_code == step.expect else f"expected {step.expect}, got {response.status_code}"
-        if problem is None and step.check is not None:
-            problem = step.check(self, response)
+            if problem is None and step.check is not None:
+                problem = step.check(self, response)
+            if problem is None or time.monotonic() >= deadline:
+                break
+            time.sleep(1)
         if step.remember_as is not None:
             self.answers[step.remember_as] = response
         verdict = "ok" if problem is None else f"FAILED: {problem}"
@@ -174,6 +182,9 @@ class Step:
     show: Show | None = None
     # Keep the answer for later steps' checks.
     remember_as: str | None = None
+    # For what happens asynchronously (delivery to China): ask again, once a second, until the check
+    # passes or this many seconds have gone by.
+    keep_asking_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -529,9 +540,79 @@ def certificate_steps(scenario: Scenario) -> list[Step]:
 
 # Later capabilities (goods registrations, declarations and matching, delivery to China, verification)
 # add their section here, in the order the mission tells the story.
+def delivery_steps(scenario: Scenario) -> list[Step]:
+    number = scenario.certificate_number
+    return [
+        Step(
+            "JEVS publishes the public key China verifies its signatures with",
+            "GET",
+            "/.well-known/jwks.json",
+            200,
+            check=has_fields("keys"),
+        ),
+        Step(
+            "The certificate reaches China Customs, signed; China's receipt is kept (waits for delivery)",
+            "GET",
+            f"/v1/certificates/{number}/delivery",
+            200,
+            caller=ISSUING_BODY,
+            check=delivered,
+            keep_asking_seconds=30,
+        ),
+        Step(
+            "Operations see the same delivery state, and no certificate content",
+            "GET",
+            f"/v1/certificates/{number}/delivery",
+            200,
+            caller=OPS,
+            check=delivered,
+        ),
+        Step(
+            "Another exporter may not see deliveries at all",
+            "GET",
+            f"/v1/certificates/{number}/delivery",
+            404,
+            caller=OTHER_EXPORTER,
+            check=is_problem("not-found"),
+        ),
+        Step(
+            "The history now records China's acknowledgement, still a valid chain",
+            "GET",
+            f"/v1/certificates/{number}/history",
+            200,
+            caller=ISSUING_BODY,
+            check=all_of(chain_is_valid, has_event("DELIVERY_ACKNOWLEDGED")),
+            show=history,
+        ),
+        Step(
+            "Operations redrive parked deliveries (none are parked: nothing moves)",
+            "POST",
+            "/v1/ops/deliveries/redrive",
+            200,
+            caller=OPS,
+            headers={"Idempotency-Key": scenario.idempotency_key("redrive")},
+        ),
+    ]
+
+
+def delivered(walk: Walkthrough, response: httpx.Response) -> str | None:
+    deliveries = _json(response).get("deliveries") or [{}]
+    state = deliveries[0].get("state")
+    return None if state == "DELIVERED" else f"delivery is {state}"
+
+
+def has_event(event_type: str) -> Check:
+    def check(walk: Walkthrough, response: httpx.Response) -> str | None:
+        types = [event.get("type") for event in _json(response).get("events", [])]
+        return None if event_type in types else f"no {event_type} event in {types}"
+
+    return check
+
+
 SECTIONS: tuple[tuple[str, Callable[[Scenario], list[Step]]], ...] = (
     ("Parties get their tokens", token_steps),
     ("A certificate from submission to history", certificate_steps),
+    ("Delivery to China Customs: signed, acknowledged, recorded", delivery_steps),
 )
 
 

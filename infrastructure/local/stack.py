@@ -436,6 +436,11 @@ def banner(stack: LocalStack) -> str:
         for client in stack.clients
     )
     tables = ", ".join(table.name for table in TABLES)
+    china = (
+        f"{stack.china.endpoint_url}   (simulator; faults at {stack.china.url}/_control/faults)"
+        if stack.china is not None
+        else f"{stack.environment.get(CHINA_ENDPOINT_VARIABLE)}   (from {CHINA_ENDPOINT_VARIABLE})"
+    )
     bearer = '-H "Authorization: Bearer $TOKEN"'
     credentials = f"{issuer.client_id}:{issuer.client_secret}"
     default_url = f"http://{HOST}:{DEFAULT_API_PORT}"
@@ -448,6 +453,7 @@ JEVS is running on this machine.
   OpenAPI 3.1     {stack.openapi_url}
   Token endpoint  {stack.token_url}   (OAuth2 client credentials, HTTP Basic)
   AWS (moto)      {stack.aws_url}   (tables: {tables})
+  China Customs   {china}
 
 Demo parties (credentials for localhost only):
   {"client id":<{width}}  {"client secret":<{secret_width}}  {"party type":<13} party id
@@ -469,7 +475,8 @@ Try it (from the repository root):
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {stack.identity.region} \\
     --endpoint-url {stack.aws_url} dynamodb scan --table-name {TABLES[0].name}
 
-`{demo}` walks through the whole mission against this stack. Ctrl-C stops everything.
+`{demo}` walks through the whole mission against this stack; `make redrive` puts parked deliveries back.
+Ctrl-C stops everything.
 """
 
 

@@ -3,6 +3,7 @@ lost, through faults, outages, crashes and lost messages."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -237,3 +238,19 @@ def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
     assert isinstance(schedule, Schedule)
     result: dict[str, Any] = handler(schedule.event(), LocalLambdaContext(stack.identity, "reconcile"))
     return result
+
+
+def test_the_ops_command_shows_deliveries_and_redrives(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrastructure.local import ops
+
+    partner.submit("25.0005.00001")
+    assert wait_until(lambda: partner.delivery("25.0005.00001")["state"] == "DELIVERED", 15)
+    monkeypatch.setenv("JEVS_API_URL", stack.api_url)
+    shown, redriven = io.StringIO(), io.StringIO()
+
+    assert ops.main(["delivery", "25.0005.00001"], out=shown) == 0
+    assert ops.main(["redrive"], out=redriven) == 0
+    assert json.loads(shown.getvalue())["deliveries"][0]["state"] == "DELIVERED"
+    assert json.loads(redriven.getvalue()) == {"count": 0, "redriven": []}
