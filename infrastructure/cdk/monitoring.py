@@ -80,6 +80,23 @@ class MonitoringConstruct(Construct):
                 threshold=1,
                 description=f"{function.function.function_name} was throttled",
             )
+        # DESIGN §6.2: a delivery China rejected, or one parked after its retries, is alarmed.
+        for metric_name, description in (
+            ("DeliveriesRejected", "China Customs rejected a certificate (not retried)"),
+            ("DeliveriesParked", "A delivery to China spent its retries and waits in the dead-letter queue"),
+        ):
+            self._alarm(
+                metric_name,
+                cloudwatch.Metric(
+                    namespace="JEVS",
+                    metric_name=metric_name,
+                    dimensions_map={"service": "jevs-dispatcher"},
+                    statistic="Sum",
+                    period=FIVE_MINUTES,
+                ),
+                threshold=1,
+                description=description,
+            )
         self._alarm(
             "Api5xx", api.metric_server_error(period=FIVE_MINUTES), threshold=1, description="The API answered 5xx"
         )

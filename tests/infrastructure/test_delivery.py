@@ -1,0 +1,75 @@
+"""The delivery to China in the template: the dispatcher on its queue, the reconciliation schedule, and the
+alarms on rejected and parked deliveries (DESIGN §6.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jevs.resources import (
+    DELIVERY_QUEUE,
+    DISPATCHER_FUNCTION,
+    DISPATCHER_MAX_CONCURRENCY,
+    RECONCILER_FUNCTION,
+    RECONCILIATION_SCHEDULE_MINUTES,
+)
+from tests.infrastructure.support import function_by_handler, properties, queue_by_name, resources, target_id
+
+pytestmark = pytest.mark.infrastructure
+
+
+def test_the_dispatcher_consumes_the_delivery_queue_with_partial_failures_and_capped_concurrency(
+    template: dict[str, Any],
+) -> None:
+    dispatcher = function_by_handler(template, DISPATCHER_FUNCTION.handler)
+    [mapping] = [
+        mapping["Properties"]
+        for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if target_id(mapping["Properties"]["FunctionName"]) == dispatcher
+    ]
+
+    assert target_id(mapping["EventSourceArn"]) == queue_by_name(template, DELIVERY_QUEUE.name)
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": DISPATCHER_MAX_CONCURRENCY}
+    queue = properties(template, queue_by_name(template, DELIVERY_QUEUE.name))
+    assert queue["VisibilityTimeout"] >= 6 * properties(template, dispatcher)["Timeout"]
+
+
+def test_the_dispatcher_learns_the_china_endpoint_and_signing_key_from_its_environment(
+    template: dict[str, Any],
+) -> None:
+    variables = properties(template, function_by_handler(template, DISPATCHER_FUNCTION.handler))["Environment"][
+        "Variables"
+    ]
+
+    assert variables["JEVS_CHINA_CUSTOMS_ENDPOINT"].startswith("https://")
+    assert "JEVS_SIGNING_KEY_ID" in variables
+    assert variables["JEVS_DELIVERY_MAX_RECEIVES"] == str(DELIVERY_QUEUE.max_receive_count)
+
+
+def test_reconciliation_runs_on_a_schedule(template: dict[str, Any]) -> None:
+    reconciler = function_by_handler(template, RECONCILER_FUNCTION.handler)
+    rules = [
+        rule["Properties"]
+        for rule in resources(template, "AWS::Events::Rule").values()
+        if any(target_id(target["Arn"]) == reconciler for target in rule["Properties"]["Targets"])
+    ]
+
+    assert [rule["ScheduleExpression"] for rule in rules] == [f"rate({RECONCILIATION_SCHEDULE_MINUTES} minutes)"]
+    assert rules[0]["State"] == "ENABLED"
+
+
+@pytest.mark.parametrize("metric", ["DeliveriesRejected", "DeliveriesParked"])
+def test_a_rejected_or_parked_delivery_raises_an_alarm(template: dict[str, Any], metric: str) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == metric
+    ]
+
+    assert len(alarms) == 1
+    assert alarms[0]["Namespace"] == "JEVS"
+    assert alarms[0]["Dimensions"] == [{"Name": "service", "Value": "jevs-dispatcher"}]
+    assert alarms[0]["Threshold"] == 1
+    assert alarms[0]["AlarmActions"]
