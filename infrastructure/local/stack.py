@@ -65,12 +65,13 @@ _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "
 
 
 class SerialMotoServer(ThreadedMotoServer):
-    """moto's server, answering one request at a time.
+    """moto's server, handling one request at a time.
 
     moto's backends are not thread-safe: a DynamoDB transaction deep-copies the table while another request
     thread changes it ("dictionary changed size during iteration"), which the threaded server allows once
     the pollers, the gateway and the dispatcher call it at once. DynamoDB serialises conflicting writes
-    itself; serving moto's requests in turn gives the local stack the same guarantee.
+    itself; handling moto's requests in turn gives the local stack the same guarantee. Connections are
+    still accepted on threads, so one client's idle keep-alive connection never blocks the others.
     """
 
     def _server_entry(self) -> None:
@@ -78,12 +79,25 @@ class SerialMotoServer(ThreadedMotoServer):
         self._server = make_server(
             self._ip_address,
             self._port,
-            DomainDispatcherApplication(create_backend_app),
-            threaded=False,
+            _OneRequestAtATime(DomainDispatcherApplication(create_backend_app)),
+            threaded=True,
             request_handler=MotoRequestHandler,
         )
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+class _OneRequestAtATime:
+    """A WSGI application that lets one request at a time into the application it wraps."""
+
+    def __init__(self, application: Any) -> None:
+        self._application = application
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self._lock:
+            # The whole body is produced inside the lock: moto builds it from the backend's state.
+            return list(self._application(environ, start_response))
 
 
 class PortInUse(RuntimeError):
