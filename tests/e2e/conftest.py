@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -15,12 +16,12 @@ from jevs.resources import DELIVERY_QUEUE
 TokenFor = Callable[[str], str]
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    """moto and the API behind the local gateway, on free ports, with fresh moto state.
+@contextmanager
+def e2e_stack() -> Iterator[LocalStack]:
+    """moto and the API behind the local gateway, on free ports, with fresh moto state, tuned for tests.
 
-    The session shares it, so each test makes its own certificate numbers. Other tiers may run in the
-    same session: the function's environment is in ``os.environ`` only while an e2e test runs.
+    Other tiers may run in the same session: the functions' environment is in ``os.environ`` only while an
+    e2e test runs (see ``_function_environment``), and the pollers run only then.
     """
     with LocalStack(
         api_port=0,
@@ -44,15 +45,21 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    """One stack for the session: each test makes its own certificate numbers."""
+    with e2e_stack() as running:
+        yield running
+
+
 @pytest.fixture(autouse=True)
 def _function_environment(stack: LocalStack) -> Iterator[None]:
     with stack.environment_applied():
         yield
 
 
-@pytest.fixture(scope="session")
-def token_for(stack: LocalStack) -> TokenFor:
-    """A token from the stack's token endpoint (HTTP Basic, client credentials), one per client per session."""
+def token_source(stack: LocalStack) -> TokenFor:
+    """Tokens from the stack's token endpoint (HTTP Basic, client credentials), one per client."""
     tokens: dict[str, str] = {}
 
     def token_for(client_id: str) -> str:
@@ -69,6 +76,12 @@ def token_for(stack: LocalStack) -> TokenFor:
         return tokens[client_id]
 
     return token_for
+
+
+@pytest.fixture(scope="session")
+def token_for(stack: LocalStack) -> TokenFor:
+    """A token for a demo client id, one per client per session."""
+    return token_source(stack)
 
 
 @pytest.fixture

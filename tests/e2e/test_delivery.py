@@ -21,12 +21,32 @@ from jevs.adapters.dynamodb_store import DynamoCertificateStore
 from jevs.domain.delivery import DeliveryState
 from jevs.domain.jws import b64url
 from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE
+from tests.e2e.conftest import e2e_stack, token_source
 from tests.factories import certificate_payload
 
 pytestmark = pytest.mark.e2e
 
 TokenFor = Callable[[str], str]
 ISSUER, OPS = "local-akl-chamber", "local-ops"
+
+
+# This module runs on a stack of its own, so the load of its fault campaign (last in the module) is gone
+# before other modules use the session's stack.
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with e2e_stack() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def token_for(stack: LocalStack) -> TokenFor:
+    return token_source(stack)
+
+
+@pytest.fixture(autouse=True)
+def _function_environment(stack: LocalStack) -> Iterator[None]:
+    with stack.environment_applied():
+        yield
 
 
 @pytest.fixture
@@ -129,46 +149,6 @@ def test_the_signature_verifies_with_the_public_jwks_alone(
     assert verified.protected["kid"] in {key["kid"] for key in key_set.as_dict()["keys"]}
 
 
-def test_a_fault_campaign_ends_with_every_version_delivered_exactly_once(
-    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given China failing a quarter of calls, timing out on some, storing some while the answer is lost,
-    # and a dispatcher that crashes after China accepted but before it recorded that, ten times
-    crashes = {"left": 10}
-    record_delivery = DynamoCertificateStore.record_delivery
-
-    def crash_after_posting(self: DynamoCertificateStore, previous: Any, delivery: Any, change: Any) -> None:
-        if delivery.state is DeliveryState.DELIVERED and crashes["left"] > 0:
-            crashes["left"] -= 1
-            raise RuntimeError("dispatcher crashed after China accepted, before recording")
-        record_delivery(self, previous, delivery, change)
-
-    monkeypatch.setattr(DynamoCertificateStore, "record_delivery", crash_after_posting)
-    china.faults.fail_fraction(0.25, seed=7).delay(1.5, fraction=0.05, seed=11).accept_then_fail(10)
-    campaign = numbers("22.0002", 200)
-
-    # When two hundred certificates are issued
-    for number in campaign:
-        partner.submit(number)
-    wait_until(lambda: all(state is not DeliveryState.PENDING for state in states(stack, campaign).values()), 180, 1)
-    # (a delivery unlucky enough to fail five times in a row is parked; operations redrive it, as in production)
-    china.faults.clear()
-    partner.redrive()
-
-    # Then every version is delivered, and China holds each exactly once
-    assert wait_until(lambda: set(states(stack, campaign).values()) == {DeliveryState.DELIVERED}, 120, 1), states(
-        stack, campaign
-    )
-    received = china.received
-    assert sorted(message.idempotency_key for message in received) == sorted(f"{n}/v1" for n in campaign)
-    assert len({message.receipt_id for message in received}) == len(campaign)
-    stats = china.stats
-    assert stats.conflicts == 0
-    assert stats.failed_injected > 0
-    assert stats.duplicates >= 10  # the lost answers and the crashes were sent again and deduplicated
-    assert crashes["left"] == 0
-
-
 def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
     stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
 ) -> None:
@@ -254,3 +234,43 @@ def test_the_ops_command_shows_deliveries_and_redrives(
     assert ops.main(["redrive"], out=redriven) == 0
     assert json.loads(shown.getvalue())["deliveries"][0]["state"] == "DELIVERED"
     assert json.loads(redriven.getvalue()) == {"count": 0, "redriven": []}
+
+
+def test_a_fault_campaign_ends_with_every_version_delivered_exactly_once(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given China failing a quarter of calls, timing out on some, storing some while the answer is lost,
+    # and a dispatcher that crashes after China accepted but before it recorded that, ten times
+    crashes = {"left": 10}
+    record_delivery = DynamoCertificateStore.record_delivery
+
+    def crash_after_posting(self: DynamoCertificateStore, previous: Any, delivery: Any, change: Any) -> None:
+        if delivery.state is DeliveryState.DELIVERED and crashes["left"] > 0:
+            crashes["left"] -= 1
+            raise RuntimeError("dispatcher crashed after China accepted, before recording")
+        record_delivery(self, previous, delivery, change)
+
+    monkeypatch.setattr(DynamoCertificateStore, "record_delivery", crash_after_posting)
+    china.faults.fail_fraction(0.25, seed=7).delay(1.5, fraction=0.05, seed=11).accept_then_fail(10)
+    campaign = numbers("22.0002", 200)
+
+    # When two hundred certificates are issued
+    for number in campaign:
+        partner.submit(number)
+    wait_until(lambda: all(state is not DeliveryState.PENDING for state in states(stack, campaign).values()), 180, 1)
+    # (a delivery unlucky enough to fail five times in a row is parked; operations redrive it, as in production)
+    china.faults.clear()
+    partner.redrive()
+
+    # Then every version is delivered, and China holds each exactly once
+    assert wait_until(lambda: set(states(stack, campaign).values()) == {DeliveryState.DELIVERED}, 120, 1), states(
+        stack, campaign
+    )
+    received = china.received
+    assert sorted(message.idempotency_key for message in received) == sorted(f"{n}/v1" for n in campaign)
+    assert len({message.receipt_id for message in received}) == len(campaign)
+    stats = china.stats
+    assert stats.conflicts == 0
+    assert stats.failed_injected > 0
+    assert stats.duplicates >= 10  # the lost answers and the crashes were sent again and deduplicated
+    assert crashes["left"] == 0
