@@ -32,6 +32,7 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 
 import boto3
+import httpx
 from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
@@ -312,6 +313,9 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_url = f"http://{host}:{port}"
+        # moto keeps its state per process, not per server: a stack started after another in the same process
+        # (the test session) would find the earlier one's resources. Each stack starts from nothing.
+        httpx.post(f"{self.aws_url}/moto-api/reset", timeout=10).raise_for_status()
 
     def _provision(self) -> dict[str, str]:
         def client(service: str) -> Any:
