@@ -83,9 +83,15 @@ class Partner:
         return deliveries[0]
 
     def redrive(self) -> dict[str, Any]:
-        response = self.http.post(
-            "/v1/ops/deliveries/redrive", headers={**self.headers(OPS), "Idempotency-Key": "redrive"}
-        )
+        """Redrive as operations tooling does: a 503 (a delivery changed meanwhile; nothing was lost, the rest
+        stays parked) is retried, as its Retry-After says."""
+        for _ in range(10):
+            response = self.http.post(
+                "/v1/ops/deliveries/redrive", headers={**self.headers(OPS), "Idempotency-Key": "redrive"}
+            )
+            if response.status_code != 503:
+                break
+            time.sleep(int(response.headers.get("Retry-After", "1")))
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
