@@ -32,7 +32,14 @@ def redrive(
             break
         for message in batch:
             outbox = OutboxMessage.model_validate_json(message["Body"])
-            before_send(outbox)
+            try:
+                before_send(outbox)
+            except Exception:
+                # Leave it parked and visible at once, so the next redrive finds it.
+                client.change_message_visibility(
+                    QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+                raise
             client.send_message(
                 QueueUrl=source_url, MessageBody=message["Body"], MessageAttributes=message.get("MessageAttributes", {})
             )
