@@ -79,7 +79,7 @@ lock:
 	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
 		--python-version 3.11 -o requirements.lock
 	.venv-lock/bin/uv pip compile pyproject.toml --generate-hashes --only-binary :all: --no-python-downloads \
-		--python-version 3.13 --python-platform aarch64-manylinux2014 -c requirements.lock \
+		--python-version 3.13 --python-platform aarch64-manylinux_2_28 -c requirements.lock \
 		$(foreach p,$(LAMBDA_RUNTIME_PROVIDED),--no-emit-package $(p)) -o requirements-lambda.lock
 	rm -rf .venv-lock
 

@@ -43,13 +43,15 @@ from pathlib import Path
 LAMBDA_PYTHON = "3.13"
 LAMBDA_ARCHITECTURE = "arm64"
 
-# The names pip, uv and ELF headers give the architecture. manylinux2014 (glibc 2.17) is older than the
-# runtime's Amazon Linux 2023 (glibc 2.34), so every wheel it accepts loads there.
+# The names pip, uv and ELF headers give the architecture. manylinux_2_28 (glibc 2.28) is older than the
+# runtime's Amazon Linux 2023 (glibc 2.34), so every wheel it accepts loads there; some dependencies
+# (rapidfuzz) publish no older aarch64 wheels.
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 _ELF_MACHINES = {"aarch64": 183, "x86_64": 62}
 MACHINE = _MACHINES[LAMBDA_ARCHITECTURE]
-PIP_PLATFORM = f"manylinux2014_{MACHINE}"
-UV_PLATFORM = f"{MACHINE}-manylinux2014"
+# pip takes each accepted tag once: the 2.28 tag and the older 2.17 (manylinux2014) ones below it.
+PIP_PLATFORMS = (f"manylinux_2_28_{MACHINE}", f"manylinux2014_{MACHINE}")
+UV_PLATFORM = f"{MACHINE}-manylinux_2_28"
 
 # Distributions the Lambda Python runtime already has (boto3 and everything it depends on); requirements-lambda.lock
 # leaves them out. The Makefile's LAMBDA_RUNTIME_PROVIDED, which writes the lock, holds the same list.
@@ -234,7 +236,7 @@ def _install_dependencies(root: Path, staging: Path) -> None:
             "--disable-pip-version-check",
             "--no-input",
             "--progress-bar=off",
-            f"--platform={PIP_PLATFORM}",
+            *(f"--platform={platform}" for platform in PIP_PLATFORMS),
             "--only-binary=:all:",
             f"--python-version={LAMBDA_PYTHON}",
             "--implementation=cp",
