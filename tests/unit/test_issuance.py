@@ -40,8 +40,8 @@ def test_a_certificate_issued_after_departure_is_retrospective_and_valid_for_one
     content = dated_certificate(issued=date(2026, 11, 20), departed=date(2026, 6, 1))
     # When its validity is assessed
     validity = assess_validity(content, TODAY)
-    # Then it is retrospective, valid from issue until the day before shipment's anniversary
-    assert validity == Validity(retrospective=True, valid_from=date(2026, 11, 20), valid_until=date(2027, 5, 31))
+    # Then it is retrospective, valid from shipment until the day before shipment's anniversary
+    assert validity == Validity(retrospective=True, valid_from=date(2026, 6, 1), valid_until=date(2027, 5, 31))
 
 
 def test_a_retrospective_certificate_issued_the_day_before_the_shipment_anniversary_is_accepted() -> None:

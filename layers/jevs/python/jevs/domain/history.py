@@ -27,6 +27,8 @@ class EventType(StrEnum):
     DELIVERY_REJECTED = "DELIVERY_REJECTED"
     DELIVERY_PARKED = "DELIVERY_PARKED"
     DELIVERY_RESUMED = "DELIVERY_RESUMED"
+    # Matching (DESIGN §4): a declaration quoting the certificate was decided; a matched CN import uses it.
+    DECLARATION_DECIDED = "DECLARATION_DECIDED"
 
 
 class ChainHead(BaseModel):

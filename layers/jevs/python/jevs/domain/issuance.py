@@ -52,10 +52,12 @@ def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> 
         )
     if errors:
         raise RuleViolation(errors)
+    # Issued retrospectively, it covers the goods from shipment: an import declared before the certificate
+    # was issued may still claim the preference.
     starts = shipped if retrospective else issued
     return Validity(
         retrospective=retrospective,
-        valid_from=issued,
+        valid_from=starts,
         valid_until=add_years(starts, 1) - timedelta(days=1),
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.declarations import DeclarationRecord, MatchResult, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import ChainHead, HistoryEvent
 
@@ -45,6 +46,15 @@ class CertificateRecord(BaseModel):
     valid_until: date
     recorded_at: AwareDatetime
     history_head: ChainHead
+    # Lifecycle links (DESIGN §2): the certificate that replaced this one, and for a certified true copy the
+    # original it was made from (the copy and its original share one usage ledger).
+    replaced_by: str | None = None
+    certified_true_copy_of: str | None = None
+
+    @property
+    def usage_root(self) -> str:
+        """The number whose usage ledger this certificate draws on."""
+        return self.certified_true_copy_of or self.number
 
     @property
     def exporter_business_number(self) -> str:
@@ -59,6 +69,8 @@ class OutboxChannel(StrEnum):
     """Where a relayed message goes; each channel is one queue."""
 
     DELIVERY_TO_CHINA = "delivery-to-china"
+    DECLARATIONS = "declarations"
+    NOTIFICATIONS = "notifications"
 
 
 class OutboxMessage(BaseModel):
@@ -71,8 +83,11 @@ class OutboxMessage(BaseModel):
     channel: OutboxChannel
     kind: str
     certificate_number: str
+    # The certificate version the message is about; 0 for a message about a declaration.
     version: int
     created_at: AwareDatetime
+    # Set for a message about a declaration (to match it, or to send its result to the declarant).
+    declaration_id: str | None = None
 
 
 class StoredAnswer(BaseModel):
@@ -118,3 +133,41 @@ class StoredVersion(BaseModel):
     version: int
     content_hash: str
     content: CertificateContent
+
+
+class DeclarationLodgement(BaseModel):
+    """Everything lodging a declaration writes at once: the declaration (RECEIVED), the message that queues
+    it for matching, and the idempotency record of the request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    declaration: DeclarationRecord
+    outbox: OutboxMessage
+    idempotency: IdempotencyRecord
+
+
+class CertificateMatch(BaseModel):
+    """A declaration's result as its certificate keeps it, for the exporter and the issuing body to read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    declaration_id: str
+    declarant: str
+    result: MatchResult
+
+
+class MatchRecording(BaseModel):
+    """Everything one match decision writes, all or nothing (DESIGN §4): the decided declaration, and when a
+    certificate was found its new chain head (with usage), history event and kept result; the usage ledger
+    when the result uses the certificate; the messages that take the result to the declarant and, for China,
+    the PENDING delivery that reconciliation watches."""
+
+    model_config = ConfigDict(frozen=True)
+
+    declaration: DeclarationRecord
+    certificate: tuple[CertificateRecord, HistoryEvent, CertificateMatch] | None
+    # The ledger to store, and the revision it must still have (0: none stored yet).
+    ledger: UsageLedger | None
+    ledger_revision_read: int
+    outbox: tuple[OutboxMessage, ...]
+    deliveries: tuple[Delivery, ...]

@@ -1,0 +1,223 @@
+"""Customs declarations that quote a certificate, and what matching decided about them (DESIGN §3, §4).
+
+NZ Customs lodges export entries, China Customs lodges import declarations; which one a declaration is
+follows from the caller, never from the body. A declaration is stored ``RECEIVED`` and decided
+asynchronously by the matching function (``jevs.domain.matching``); the usage ledger records what each
+certificate has already been used for, so the decision and the usage are written together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+
+from jevs.domain.certificate import Name, Quantity
+from jevs.domain.identifiers import CertificateNumber, CountryCode
+from jevs.domain.parties import Party, PartyType
+
+# A declaration quotes at most this many lines: far above a 20-item certificate split across tariff lines,
+# far below what would make one message or one transaction heavy.
+MAX_LINES = 100
+
+
+class Declarant(StrEnum):
+    """Which customs lodged the declaration, and so which rules of §4 apply."""
+
+    NZ_EXPORT_ENTRY = "NZ_EXPORT_ENTRY"
+    CN_IMPORT_DECLARATION = "CN_IMPORT_DECLARATION"
+
+    @property
+    def id_prefix(self) -> str:
+        return "NZEX" if self is Declarant.NZ_EXPORT_ENTRY else "CNIM"
+
+
+def declarant_for(party: Party) -> Declarant | None:
+    """The kind of declaration a party lodges, or None for a party that lodges none."""
+    return {
+        PartyType.NZ_CUSTOMS: Declarant.NZ_EXPORT_ENTRY,
+        PartyType.CN_CUSTOMS: Declarant.CN_IMPORT_DECLARATION,
+    }.get(party.type)
+
+
+class DeclarationStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    MATCHED = "MATCHED"
+    MISMATCHED = "MISMATCHED"
+    CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
+    CERTIFICATE_NOT_VALID = "CERTIFICATE_NOT_VALID"
+    CERTIFICATE_ALREADY_USED = "CERTIFICATE_ALREADY_USED"
+
+
+class Severity(StrEnum):
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+_DECLARATION_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,34}$")
+# A national tariff code: China declares 10 digits, NZ 8 digits plus a 3-digit statistical key.
+_NATIONAL_CODE = re.compile(r"^[0-9]{6,12}$")
+
+
+def _declaration_number(value: str) -> str:
+    if not _DECLARATION_NUMBER.fullmatch(value):
+        raise ValueError("a declaration number is 1 to 35 capital letters, digits and hyphens")
+    return value
+
+
+def _national_code(value: str) -> str:
+    compact = value.replace(".", "").replace(" ", "")
+    if not _NATIONAL_CODE.fullmatch(compact):
+        raise ValueError("a tariff code is 6 to 12 digits (dots and spaces are ignored)")
+    return compact
+
+
+DeclarationNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+TariffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
+InvoiceNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeclarationLine(_Part):
+    """One line of a declaration: which certificate item it claims, and what is declared for it."""
+
+    line_number: StrictInt = Field(ge=1, le=999)
+    certificate_item_number: StrictInt = Field(ge=1, le=99)
+    hs_code: TariffCode = Field(description="The national tariff code as declared (CN 10 digits, NZ 8 + 3).")
+    origin_country: CountryCode
+    quantity: Quantity
+    invoice_number: InvoiceNumber
+
+    @field_validator("hs_code")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        return _national_code(value)
+
+
+class DeclarationContent(_Part):
+    """A declaration as the declaring customs lodges it (DESIGN §5)."""
+
+    declaration_number: DeclarationNumber = Field(examples=["223320261000123456"])
+    certificate_number: CertificateNumber = Field(
+        description="NN.NNNN.NNNNN or the export entry form COONNNNNNNNNNN; stored dotted.",
+        examples=["11.1234.12345", "COO11123412345"],
+    )
+    declared_on: date
+    exporter_name: Name
+    importer_name: Name
+    lines: list[DeclarationLine] = Field(min_length=1, max_length=MAX_LINES)
+
+    @field_validator("declaration_number")
+    @classmethod
+    def _number_form(cls, value: str) -> str:
+        return _declaration_number(value)
+
+    @field_validator("lines")
+    @classmethod
+    def _line_numbers_unique(cls, lines: list[DeclarationLine]) -> list[DeclarationLine]:
+        seen: set[int] = set()
+        for line in lines:
+            if line.line_number in seen:
+                raise ValueError(f"line number {line.line_number} appears more than once")
+            seen.add(line.line_number)
+        return lines
+
+
+def declaration_id(declarant: Declarant, declaration_number: str) -> str:
+    """Stable for the same declaration from the same customs: lodging it again finds the first one."""
+    return f"{declarant.id_prefix}-{declaration_number}"
+
+
+class Discrepancy(_Part):
+    """One detail that does not agree. ``line_number`` is None for the declaration's own fields."""
+
+    line_number: int | None
+    field: str
+    certificate_value: str | None
+    declared_value: str | None
+    severity: Severity
+
+
+class MatchResult(_Part):
+    """What matching decided (DESIGN §5: the result the declarant reads and receives)."""
+
+    declaration_number: str
+    certificate_number: str
+    status: DeclarationStatus
+    discrepancies: tuple[Discrepancy, ...] = ()
+    decided_at: AwareDatetime
+    replacement_certificate_number: str | None = None
+
+
+class DeclarationRecord(_Part):
+    """A declaration as stored: who lodged it, what it says, and once decided, the result."""
+
+    id: str
+    declarant: Declarant
+    declarant_party: str
+    content: DeclarationContent
+    content_hash: str
+    status: DeclarationStatus
+    received_at: AwareDatetime
+    result: MatchResult | None = None
+
+
+class LedgerSide(StrEnum):
+    """Usage is counted apart for each side: NZ export entries draw on the certificate as goods leave, one
+    CN import declaration uses it as they arrive."""
+
+    EXPORT = "EXPORT"
+    IMPORT = "IMPORT"
+
+
+def side_of(declarant: Declarant) -> LedgerSide:
+    return LedgerSide.EXPORT if declarant is Declarant.NZ_EXPORT_ENTRY else LedgerSide.IMPORT
+
+
+class UsageLedger(_Part):
+    """What a certificate (with its certified true copy, if any) has been used for.
+
+    One ledger per original certificate: a copy and its original share it, which is what stops both from
+    being used. Every change raises ``revision``, and the store writes a change only if the revision it
+    read is still the stored one, so two declarations racing for one certificate cannot both win.
+    """
+
+    # The original certificate's number: the one a certified true copy was made from, or the certificate.
+    root_number: str
+    revision: int = Field(default=0, ge=0)
+    # The CN import declaration that used the certificate, and which certificate (original or copy) it quoted.
+    used_by_declaration: str | None = None
+    used_certificate_number: str | None = None
+    # Quantities already drawn, per side and certificate item number.
+    drawn: Mapping[LedgerSide, Mapping[int, Decimal]] = Field(default_factory=dict)
+
+    def drawn_quantity(self, side: LedgerSide, item_number: int) -> Decimal:
+        return self.drawn.get(side, {}).get(item_number, Decimal(0))
+
+    @property
+    def used(self) -> bool:
+        return self.used_by_declaration is not None
+
+
+def result_document(record: DeclarationRecord) -> dict[str, object]:
+    """A declaration as its declarant reads it (DESIGN §5): its id and status and, once decided, the result."""
+    document: dict[str, object] = {
+        "declaration_id": record.id,
+        "declaration_number": record.content.declaration_number,
+        "certificate_number": record.content.certificate_number,
+        "declarant": record.declarant.value,
+        "status": record.status.value,
+        "received_at": record.received_at.isoformat(),
+    }
+    if record.result is not None:
+        # Every discrepancy keeps all its fields (a declaration-level one has line_number null).
+        document.update(record.result.model_dump(mode="json"))
+    return document
