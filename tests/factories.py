@@ -14,6 +14,7 @@ from typing import Any
 from jevs.adapters.party_registry import RegisteredClient
 
 EXAMPLE_CERTIFICATE = Path(__file__).parent.parent / "infrastructure" / "local" / "examples" / "certificate.json"
+EXAMPLE_DECLARATION = EXAMPLE_CERTIFICATE.with_name("declaration.json")
 PARTIES_FILE = Path(__file__).parent.parent / "infrastructure" / "local" / "parties.json"
 
 
@@ -28,6 +29,33 @@ def certificate_payload(**overrides: Any) -> dict[str, Any]:
     payload = copy.deepcopy(_example())
     payload.update(overrides)
     return payload
+
+
+def declaration_payload(**overrides: Any) -> dict[str, Any]:
+    """The example import declaration of DESIGN §5 (it matches the example certificate); fields replaced."""
+    payload: dict[str, Any] = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
+    payload.update(overrides)
+    return payload
+
+
+def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:ap-southeast-2:123456789012:queue") -> dict[str, Any]:
+    """An SQS event as Lambda's event source mapping delivers it, one record per body, first receive."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
 
 
 def item_payload(item_number: int, **overrides: Any) -> dict[str, Any]:

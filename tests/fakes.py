@@ -6,17 +6,27 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.ports import (
     CertificateNumberTaken,
     CertificatePage,
+    DeclarationNumberTaken,
     IdempotencyKeyTaken,
     InvalidCursor,
     ListingConstraints,
 )
-from jevs.domain.records import CertificateIssue, CertificateRecord, IdempotencyRecord, StoredVersion
+from jevs.domain.records import (
+    CertificateIssue,
+    CertificateMatch,
+    CertificateRecord,
+    DeclarationLodgement,
+    IdempotencyRecord,
+    MatchRecording,
+    StoredVersion,
+)
 
 
 class FixedClock:
@@ -39,6 +49,11 @@ class InMemoryCertificateStore:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.deliveries: dict[tuple[str, int], Delivery] = {}
         self.pending_since: dict[tuple[str, int], datetime] = {}
+        self.declarations: dict[str, DeclarationRecord] = {}
+        self.ledgers: dict[str, UsageLedger] = {}
+        self.matches: dict[str, list[CertificateMatch]] = {}
+        self.result_deliveries: dict[str, Delivery] = {}
+        self.result_pending_since: dict[str, datetime] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -102,6 +117,61 @@ class InMemoryCertificateStore:
     def get_delivery(self, number: str, version: int) -> Delivery | None:
         return self.deliveries.get((number, version))
 
+    def get_result_delivery(self, declaration_id: str) -> Delivery | None:
+        return self.result_deliveries.get(declaration_id)
+
+    # -- declarations ----------------------------------------------------------------------------
+
+    def lodge_declaration(self, lodgement: DeclarationLodgement) -> None:
+        with self._lock:
+            key = (lodgement.idempotency.party_id, lodgement.idempotency.key)
+            existing_key = self.idempotency.get(key)
+            if existing_key and existing_key.expires_at > lodgement.idempotency.created_at:
+                raise IdempotencyKeyTaken(existing_key)
+            if lodgement.declaration.id in self.declarations:
+                raise DeclarationNumberTaken(self.declarations[lodgement.declaration.id])
+            self.writes += 1
+            self.idempotency[key] = lodgement.idempotency
+            self.declarations[lodgement.declaration.id] = lodgement.declaration
+            self.outbox.append(lodgement.outbox)
+
+    def get_declaration(self, declaration_id: str) -> DeclarationRecord | None:
+        return self.declarations.get(declaration_id)
+
+    def get_usage_ledger(self, root_number: str) -> UsageLedger | None:
+        return self.ledgers.get(root_number)
+
+    def record_match(self, recording: MatchRecording) -> None:
+        with self._lock:
+            declaration = recording.declaration
+            if self.declarations[declaration.id].status is not DeclarationStatus.RECEIVED:
+                raise RetryableFailure("the declaration was decided meanwhile")
+            if recording.certificate is not None:
+                record, event, _ = recording.certificate
+                if self.records[record.number].history_head.sequence != event.sequence - 1:
+                    raise RetryableFailure("the history changed meanwhile")
+            if recording.ledger is not None:
+                stored = self.ledgers.get(recording.ledger.root_number)
+                if (stored.revision if stored else 0) != recording.ledger_revision_read:
+                    raise RetryableFailure("the ledger changed meanwhile")
+            self.writes += 1
+            self.declarations[declaration.id] = declaration
+            if recording.certificate is not None:
+                record, event, match = recording.certificate
+                self.records[record.number] = record
+                self.events[record.number].append(event)
+                self.matches.setdefault(record.number, []).append(match)
+            if recording.ledger is not None:
+                self.ledgers[recording.ledger.root_number] = recording.ledger
+            self.outbox.extend(recording.outbox)
+            for delivery in recording.deliveries:
+                assert delivery.declaration_id is not None
+                self.result_deliveries[delivery.declaration_id] = delivery
+                self.result_pending_since[delivery.declaration_id] = delivery.updated_at
+
+    def get_certificate_matches(self, number: str) -> Sequence[CertificateMatch]:
+        return list(self.matches.get(number, []))
+
     def get_deliveries(self, number: str) -> Sequence[Delivery]:
         return [delivery for (owner, _), delivery in sorted(self.deliveries.items()) if owner == number]
 
@@ -109,6 +179,13 @@ class InMemoryCertificateStore:
         self, previous: Delivery, delivery: Delivery, change: tuple[CertificateRecord, HistoryEvent] | None
     ) -> None:
         with self._lock:
+            if delivery.declaration_id is not None:
+                stored_result = self.result_deliveries[delivery.declaration_id]
+                if (stored_result.attempts, stored_result.state) != (previous.attempts, previous.state):
+                    raise RetryableFailure("the delivery changed meanwhile")
+                self.result_deliveries[delivery.declaration_id] = delivery
+                self.result_pending_since[delivery.declaration_id] = delivery.updated_at
+                return
             key = (delivery.certificate_number, delivery.version)
             stored = self.deliveries[key]
             if (stored.attempts, stored.state) != (previous.attempts, previous.state):
@@ -127,10 +204,18 @@ class InMemoryCertificateStore:
             (self.pending_since[key], delivery)
             for key, delivery in self.deliveries.items()
             if delivery.state is DeliveryState.PENDING and self.pending_since[key] < pending_before
+        ] + [
+            (self.result_pending_since[key], delivery)
+            for key, delivery in self.result_deliveries.items()
+            if delivery.state is DeliveryState.PENDING and self.result_pending_since[key] < pending_before
         ]
         return [delivery for _, delivery in sorted(pending, key=lambda pair: pair[0])][:limit]
 
     def requeued(self, delivery: Delivery, at: datetime) -> None:
+        if delivery.declaration_id is not None:
+            if self.result_deliveries[delivery.declaration_id].state is DeliveryState.PENDING:
+                self.result_pending_since[delivery.declaration_id] = at
+            return
         key = (delivery.certificate_number, delivery.version)
         if self.deliveries[key].state is DeliveryState.PENDING:
             self.pending_since[key] = at

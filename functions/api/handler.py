@@ -24,21 +24,30 @@ from functions.api import problems
 from functions.api.dependencies import dependencies
 from functions.api.schemas import (
     CERTIFICATES_PATH,
+    DECLARATIONS_PATH,
     CertificateList,
     CertificateOut,
+    DeclarationOut,
     DeliveryList,
     HistoryOut,
+    MatchList,
     RedriveOut,
     certificate_path,
+    declaration_path,
     render_certificate,
+    render_declaration,
     render_deliveries,
     render_history,
+    render_matches,
     summarise,
 )
 from jevs.domain.access import View, may_operate, may_read_history
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.declarations import DeclarationContent, DeclarationRecord
+from jevs.domain.declaring import lodge_declaration, read_declaration
 from jevs.domain.dispatch import resume_parked
 from jevs.domain.errors import Forbidden, Unauthenticated
+from jevs.domain.idempotency import SubmissionResult
 from jevs.domain.parties import Party
 from jevs.domain.ports import ListingConstraints
 from jevs.domain.reading import (
@@ -48,6 +57,7 @@ from jevs.domain.reading import (
     read_certificate,
     read_deliveries,
     read_history,
+    read_matches,
 )
 from jevs.domain.records import CertificateRecord, CertificateStatus, OutboxMessage, StoredAnswer
 from jevs.domain.submission import submit_certificate
@@ -108,6 +118,15 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
     return Response(status, "application/json", body, headers=headers)
 
 
+def stored_answer_response(result: SubmissionResult) -> Response[str]:
+    """The answer an idempotent POST stored, with its Location, marked when it replays an earlier request."""
+    headers = {"Location": result.answer.location} if result.answer.location else {}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    body = json.dumps(result.answer.body, separators=(",", ":"), ensure_ascii=False)
+    return json_response(result.answer.status_code, body, headers)
+
+
 @app.post(
     CERTIFICATES_PATH,
     summary="Submit a certificate issued by the caller's own system",
@@ -144,12 +163,7 @@ def submit(certificate: Annotated[CertificateContent, Body()], idempotency_key: 
     if result.answer.status_code == 201 and not result.replayed:
         metrics.add_metric(name="CertificatesSubmitted", unit=MetricUnit.Count, value=1)
     logger.info("certificate submitted", extra={"status": result.answer.status_code, "replayed": result.replayed})
-    headers = {"Location": result.answer.location} if result.answer.location else {}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(
-        result.answer.status_code, json.dumps(result.answer.body, separators=(",", ":"), ensure_ascii=False), headers
-    )
+    return stored_answer_response(result)
 
 
 @app.get(
@@ -236,12 +250,82 @@ def redrive_parked(idempotency_key: IdempotencyKey) -> Response[str]:
     deps = dependencies()
 
     def resume(message: OutboxMessage) -> None:
-        resume_parked(message.certificate_number, message.version, store=deps.store, clock=deps.clock)
+        resume_parked(message, store=deps.store, clock=deps.clock)
 
     moved = deps.redrive(resume)
     logger.info("redrive", extra={"count": len(moved)})
-    body = RedriveOut(count=len(moved), redriven=[f"{m.certificate_number}/v{m.version}" for m in moved])
+    redriven = [
+        f"{m.declaration_id}/result" if m.declaration_id is not None else f"{m.certificate_number}/v{m.version}"
+        for m in moved
+    ]
+    body = RedriveOut(count=len(moved), redriven=redriven)
     return json_response(200, body.model_dump_json())
+
+
+@app.get(
+    f"{CERTIFICATES_PATH}/<number>/match-results",
+    summary="The certificate's usage and the result of every declaration that quoted it (its owner only)",
+    tags=["declarations"],
+    responses={200: {"description": "Match results", "content": {"application/json": {"model": MatchList}}}},
+)
+def match_results(number: CertificateNumberPath) -> Response[str]:
+    party = caller()
+    visible = read_matches(party, number, dependencies().store)
+    return json_response(200, render_matches(visible).model_dump_json())
+
+
+DeclarationIdPath = Annotated[
+    str, Path(description="The id the lodgement answered, e.g. CNIM-223320261000123456.", max_length=64)
+]
+
+
+@app.post(
+    DECLARATIONS_PATH,
+    summary="Lodge an export entry (NZ Customs) or an import declaration (China Customs) for matching",
+    tags=["declarations"],
+    responses={
+        202: {"description": "Received; matched shortly", "content": {"application/json": {"model": DeclarationOut}}},
+        200: {
+            "description": "Already lodged with the same content: the first lodgement, and its result once decided",
+            "content": {"application/json": {"model": DeclarationOut}},
+        },
+    },
+)
+def lodge(declaration: Annotated[DeclarationContent, Body()], idempotency_key: IdempotencyKey) -> Response[str]:
+    party = caller()
+    deps = dependencies()
+
+    def answer_for(record: DeclarationRecord, created: bool) -> StoredAnswer:
+        return StoredAnswer(
+            status_code=202 if created else 200,
+            body=render_declaration(record).model_dump(mode="json"),
+            location=declaration_path(record.id),
+        )
+
+    result = lodge_declaration(
+        party=party,
+        content=declaration,
+        idempotency_key=idempotency_key,
+        store=deps.store,
+        clock=deps.clock,
+        answer_for=answer_for,
+    )
+    if result.answer.status_code == 202 and not result.replayed:
+        metrics.add_metric(name="DeclarationsLodged", unit=MetricUnit.Count, value=1)
+    logger.info("declaration lodged", extra={"status": result.answer.status_code, "replayed": result.replayed})
+    return stored_answer_response(result)
+
+
+@app.get(
+    f"{DECLARATIONS_PATH}/<declaration_id>",
+    summary="A declaration's status and, once decided, its match result (the customs that lodged it)",
+    tags=["declarations"],
+    responses={200: {"description": "The declaration", "content": {"application/json": {"model": DeclarationOut}}}},
+)
+def read_one_declaration(declaration_id: DeclarationIdPath) -> Response[str]:
+    party = caller()
+    record = read_declaration(party, declaration_id, dependencies().store)
+    return json_response(200, render_declaration(record).model_dump_json())
 
 
 @app.get("/.well-known/jwks.json", include_in_schema=True, summary="The keys that verify what JEVS signs")

@@ -14,13 +14,21 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from jevs.domain.access import View, project_content
 from jevs.domain.certificate import CommercialDetails, Consignee, Exporter, Item, ProducerBox, Transport
+from jevs.domain.declarations import (
+    Declarant,
+    DeclarationRecord,
+    DeclarationStatus,
+    Discrepancy,
+    result_document,
+)
 from jevs.domain.delivery import DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.issuance import Validity, printed_remarks
-from jevs.domain.reading import VerifiedHistory, VisibleCertificate, VisibleDeliveries
+from jevs.domain.reading import VerifiedHistory, VisibleCertificate, VisibleDeliveries, VisibleMatches
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
 
 CERTIFICATES_PATH = "/v1/certificates"
+DECLARATIONS_PATH = "/v1/declarations"
 
 
 def certificate_path(number: str) -> str:
@@ -217,4 +225,78 @@ def render_deliveries(visible: VisibleDeliveries) -> DeliveryList:
 
 class RedriveOut(BaseModel):
     count: int
-    redriven: list[str] = Field(description="certificate number/version of each delivery put back on the queue")
+    redriven: list[str] = Field(
+        description="each delivery put back on the queue: certificate number/version, or declaration id/result"
+    )
+
+
+def declaration_path(declaration_id: str) -> str:
+    return f"{DECLARATIONS_PATH}/{quote(declaration_id)}"
+
+
+class DeclarationLinks(BaseModel):
+    self: str
+    certificate: str
+
+
+class DeclarationOut(BaseModel):
+    """A declaration and, once matching decided it, the result (DESIGN §5)."""
+
+    declaration_id: str = Field(description="The declarant's prefix (NZEX, CNIM) and the declaration number.")
+    declaration_number: str
+    certificate_number: str
+    declarant: Declarant
+    status: DeclarationStatus
+    received_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    discrepancies: list[Discrepancy] | None = Field(
+        default=None, description="Every detail that does not agree, once decided (empty when all agree)."
+    )
+    replacement_certificate_number: str | None = Field(
+        default=None, description="When the certificate quoted was replaced: the one that replaced it."
+    )
+    links: DeclarationLinks
+
+
+def render_declaration(record: DeclarationRecord) -> DeclarationOut:
+    return DeclarationOut.model_validate(
+        {
+            **result_document(record),
+            "links": {
+                "self": declaration_path(record.id),
+                "certificate": certificate_path(record.content.certificate_number),
+            },
+        }
+    )
+
+
+class CertificateMatchOut(BaseModel):
+    declaration_id: str
+    declarant: str
+    status: DeclarationStatus
+    discrepancies: list[Discrepancy]
+    decided_at: AwareDatetime
+    replacement_certificate_number: str | None = None
+
+
+class MatchList(BaseModel):
+    """The certificate's usage and the result of every declaration that quoted it, for its owner."""
+
+    certificate_number: str
+    usage: Usage
+    matches: list[CertificateMatchOut]
+    links: CertificateLinks
+
+
+def render_matches(visible: VisibleMatches) -> MatchList:
+    return MatchList(
+        certificate_number=visible.record.number,
+        usage=visible.record.usage,
+        matches=[
+            CertificateMatchOut.model_validate(
+                {"declaration_id": match.declaration_id, "declarant": match.declarant, **match.result.model_dump()}
+            )
+            for match in visible.matches
+        ],
+        links=CertificateLinks(self=f"{certificate_path(visible.record.number)}/match-results"),
+    )

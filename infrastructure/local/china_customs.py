@@ -58,7 +58,12 @@ DEFAULT_PORT = 8090
 SIGNATURE_HEADER = "X-JWS-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ACCEPTED_ALGORITHM = "ES256"
-REQUIRED_FIELDS = ("message_type", "message_id", "certificate_number", "version")
+# What China files each kind of message under: a certificate version, or the match result of an import
+# declaration it lodged with JEVS.
+REQUIRED_FIELDS = {
+    "certificate.version": ("message_id", "certificate_number", "version"),
+    "declaration.result": ("message_id", "declaration_number", "certificate_number", "status"),
+}
 # Far above any certificate (20 items at most), far below anything that could hurt the process.
 MAX_BODY_BYTES = 1024 * 1024
 JWKS_TIMEOUT_SECONDS = 5.0
@@ -584,7 +589,11 @@ def _required_fields(body: bytes) -> dict[str, Any] | str:
     if not isinstance(document, dict):
         return "the body is not a JSON object"
     problems = []
-    for name in REQUIRED_FIELDS:
+    message_type = document.get("message_type")
+    required = REQUIRED_FIELDS.get(message_type) if isinstance(message_type, str) else None
+    if required is None:
+        return f"message_type must be one of {', '.join(REQUIRED_FIELDS)}"
+    for name in required:
         value = document.get(name)
         if name == "version":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -101,7 +101,7 @@ _numbers = iter(range(10_000, 99_999))
 def certificate_message(number: str | None = None, version: int = 1, **extra: Any) -> dict[str, Any]:
     number = number or f"11.1234.{next(_numbers)}"
     return {
-        "message_type": "CERTIFICATE_ISSUED",
+        "message_type": "certificate.version",
         "message_id": f"msg-{number}-v{version}",
         "certificate_number": number,
         "version": version,
@@ -382,9 +382,17 @@ def _closed_port() -> int:
     [
         (b"not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
-        (encode({"message_type": "CERTIFICATE_ISSUED", "certificate_number": "11.1234.1", "version": 1}), "message_id"),
+        (
+            encode({"message_type": "certificate.version", "certificate_number": "11.1234.1", "version": 1}),
+            "message_id",
+        ),
         (encode({**certificate_message(), "version": "1"}), "version must be a positive integer"),
         (encode({**certificate_message(), "version": True}), "version must be a positive integer"),
+        (encode({**certificate_message(), "message_type": "CERTIFICATE_ISSUED"}), "message_type must be one of"),
+        (
+            encode({"message_type": "declaration.result", "message_id": "CNIM-1/result", "certificate_number": "1"}),
+            "declaration_number",
+        ),
     ],
 )
 def test_a_signed_body_without_the_fields_china_files_by_is_a_bad_request(

@@ -1,4 +1,5 @@
-"""AWS round trips per operation (DESIGN §8): a submission is one DynamoDB write, a replay one more read."""
+"""AWS round trips per operation (DESIGN §8): a submission is one DynamoDB write, a replay one more read; a
+lodged declaration is one write, and matching it three reads and one write, however large the table."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import pytest
 
 from jevs.adapters import aws
-from tests.factories import ISSUING_BODY, certificate_payload, item_payload
+from tests.factories import CN_CUSTOMS, ISSUING_BODY, certificate_payload, item_payload
 from tests.integration.conftest import ApiCall
+from tests.integration.declarations_support import lodge, run_matcher
 
 pytestmark = pytest.mark.integration
 
@@ -57,5 +59,46 @@ def test_the_cost_of_a_submission_does_not_grow_with_the_table(call_api: ApiCall
     dynamodb_calls.clear()
 
     assert submit(call_api, certificate_payload(certificate_number="11.1234.99999"), "key-last") == 201
+
+    assert dynamodb_calls == Counter({"TransactWriteItems": 1})
+
+
+# -- matching -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stored_certificates", "lines"), [(1, 1), (30, 1), (30, 20)])
+def test_matching_a_declaration_costs_three_reads_and_one_write_whatever_the_table_or_its_size(
+    call_api: ApiCall, dynamodb_calls: Counter[str], stored_certificates: int, lines: int
+) -> None:
+    # Given a table holding many certificates, and a declaration of one or twenty lines quoting one of them
+    items = [item_payload(n, quantity={"value": "100", "unit": "KGM"}) for n in range(1, lines + 1)]
+    for serial in range(stored_certificates):
+        submit(call_api, certificate_payload(certificate_number=f"11.1234.{serial:05d}", items=items), f"c-{serial}")
+    declaration_lines = [
+        {
+            "line_number": n,
+            "certificate_item_number": n,
+            "hs_code": "0402211000",
+            "origin_country": "NZ",
+            "quantity": {"value": "100", "unit": "KGM"},
+            "invoice_number": "INV-2026-0042",
+        }
+        for n in range(1, lines + 1)
+    ]
+    lodge(call_api, certificate_number="11.1234.00000", lines=declaration_lines)
+    dynamodb_calls.clear()
+
+    # When the matching function decides it
+    assert run_matcher("CNIM-223320261000123456") == {"batchItemFailures": []}
+
+    # Then it read the declaration, the certificate and its ledger, and wrote one transaction
+    assert dynamodb_calls == Counter({"GetItem": 3, "TransactWriteItems": 1})
+    assert (
+        call_api("GET", "/v1/declarations/CNIM-223320261000123456", client_id=CN_CUSTOMS)["json"]["status"] == "MATCHED"
+    )
+
+
+def test_lodging_a_declaration_costs_one_transactional_write(call_api: ApiCall, dynamodb_calls: Counter[str]) -> None:
+    assert lodge(call_api)["statusCode"] == 202
 
     assert dynamodb_calls == Counter({"TransactWriteItems": 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 
@@ -9,6 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jevs.domain.declarations import DeclarationContent
+from jevs.domain.declaring import RESULT_KIND, lodge_declaration, match_declaration
 from jevs.domain.delivery import (
     MAX_BACKOFF_SECONDS,
     Decision,
@@ -21,8 +24,9 @@ from jevs.domain.delivery import (
 from jevs.domain.dispatch import RECONCILIATION_BOUND, DispatchResult, dispatch, reconcile, resume_parked
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import EventType, verify_chain
-from jevs.domain.records import OutboxChannel, OutboxMessage
+from jevs.domain.records import OutboxChannel, OutboxMessage, StoredAnswer
 from jevs.domain.submission import submit_certificate
+from tests.factories import declaration_payload
 from tests.fakes import FixedClock, InMemoryCertificateStore
 from tests.unit.support import certificate, party, simple_answer
 
@@ -227,12 +231,12 @@ def test_a_concurrent_change_is_not_overwritten(store: InMemoryCertificateStore,
 def test_a_redrive_resumes_a_parked_delivery(store: InMemoryCertificateStore, clock: FixedClock) -> None:
     attempt(store, clock, ScriptedSender(BUSY), 5)
 
-    resumed = resume_parked(NUMBER, 1, store=store, clock=clock)
+    resumed = resume_parked(message(), store=store, clock=clock)
 
     assert resumed is not None
     assert resumed.state is DeliveryState.PENDING
     assert store.get_history(NUMBER)[-1].type is EventType.DELIVERY_RESUMED
-    assert resume_parked(NUMBER, 1, store=store, clock=clock) is None
+    assert resume_parked(message(), store=store, clock=clock) is None
 
 
 class Published:
@@ -263,3 +267,68 @@ def test_reconciliation_leaves_delivered_versions_alone(store: InMemoryCertifica
     clock.advance(RECONCILIATION_BOUND * 2)
 
     assert reconcile(store=store, publisher=Published(), clock=clock).count == 0
+
+
+# -- match results to China -----------------------------------------------------------------------------
+
+
+def decided_import_declaration(store: InMemoryCertificateStore, clock: FixedClock) -> OutboxMessage:
+    """A CN import declaration quoting the stored certificate, lodged and decided; its result's message."""
+    lodged = lodge_declaration(
+        party=party("local-cn-customs"),
+        content=DeclarationContent.model_validate(declaration_payload()),
+        idempotency_key="d",
+        store=store,
+        clock=clock,
+        answer_for=lambda record, created: StoredAnswer(status_code=202, body={"id": record.id}),
+    )
+    declaration_id = str(lodged.answer.body["id"])
+    match_declaration(declaration_id, store=store, certificates=store, clock=clock)
+    (message,) = (m for m in store.outbox if isinstance(m, OutboxMessage) and m.kind == RESULT_KIND)
+    return message
+
+
+def test_a_match_result_is_delivered_to_china_under_its_own_key_outside_the_certificate_history(
+    store: InMemoryCertificateStore, clock: FixedClock
+) -> None:
+    message = decided_import_declaration(store, clock)
+    events_before = len(store.get_history(NUMBER))
+    sender = ScriptedSender(DELIVERED)
+
+    result = dispatch(message, receive_count=1, max_receives=5, store=store, sender=sender, clock=clock)
+
+    assert result.settled
+    assert result.delivery.state is DeliveryState.DELIVERED
+    ((body, key),) = sender.sent
+    assert key == "CNIM-223320261000123456/result"
+    sent = json.loads(body)
+    assert (sent["message_type"], sent["status"], sent["declaration_number"]) == (
+        "declaration.result",
+        "MATCHED",
+        "223320261000123456",
+    )
+    assert len(store.get_history(NUMBER)) == events_before
+    # The certificate's own delivery is untouched by its result's.
+    certificate_delivery = store.get_delivery(NUMBER, 1)
+    assert certificate_delivery is not None
+    assert certificate_delivery.state is DeliveryState.PENDING
+
+
+def test_a_parked_match_result_is_resumed_and_a_lost_one_reconciled(
+    store: InMemoryCertificateStore, clock: FixedClock
+) -> None:
+    message = decided_import_declaration(store, clock)
+    dispatch(message, receive_count=5, max_receives=5, store=store, sender=ScriptedSender(BUSY), clock=clock)
+    parked = store.get_result_delivery("CNIM-223320261000123456")
+    assert parked is not None
+    assert parked.state is DeliveryState.PARKED
+
+    resumed = resume_parked(message, store=store, clock=clock)
+    clock.advance(RECONCILIATION_BOUND + timedelta(seconds=1))
+    published = Published()
+    reconcile(store=store, publisher=published, clock=clock)
+
+    assert resumed is not None
+    assert resumed.state is DeliveryState.PENDING
+    requeued = {(m.kind, m.declaration_id) for m in published.messages}
+    assert ("declaration.result", "CNIM-223320261000123456") in requeued

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.errors import Conflict, Forbidden, RuleViolation
 from jevs.domain.history import GENESIS_HASH, EventType, verify_chain
+from jevs.domain.idempotency import IDEMPOTENCY_WINDOW, SubmissionResult
 from jevs.domain.parties import Party
 from jevs.domain.records import CertificateStatus, OutboxChannel, OutboxMessage, Usage
-from jevs.domain.submission import IDEMPOTENCY_WINDOW, SubmissionResult, submit_certificate
+from jevs.domain.submission import submit_certificate
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OPS, OTHER_EXPORTER
 from tests.fakes import FixedClock, InMemoryCertificateStore
 from tests.unit.support import AUSTRALIAN_CONSIGNEE, OTHER_ISSUING_BODY, certificate, party, simple_answer

@@ -212,11 +212,27 @@ OUTBOX_RELAY_FUNCTION = FunctionDefinition(
     memory_mb=256,
     description="JEVS outbox relay: publishes outbox records from the table's stream to their queues",
 )
+MATCHER_FUNCTION = FunctionDefinition(
+    logical_id="MatcherFunction",
+    folder="matcher",
+    timeout_seconds=DECLARATIONS_QUEUE.consumer_timeout_seconds,
+    memory_mb=512,
+    description="JEVS matching: decides each customs declaration against its certificate and usage ledger",
+)
+NOTIFIER_FUNCTION = FunctionDefinition(
+    logical_id="NotifierFunction",
+    folder="notifier",
+    timeout_seconds=NOTIFICATIONS_QUEUE.consumer_timeout_seconds,
+    memory_mb=512,
+    description="JEVS notifications: files match results for NZ Customs in the exchange bucket",
+)
 FUNCTIONS: tuple[FunctionDefinition, ...] = (
     API_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
     DISPATCHER_FUNCTION,
     RECONCILER_FUNCTION,
+    MATCHER_FUNCTION,
+    NOTIFIER_FUNCTION,
 )
 
 # How the outbox relay reads the table's stream (DESIGN §6.1): small batches, a poison record isolated by

@@ -31,6 +31,8 @@ class ApiSettings(_JevsSettings):
 
 class RelaySettings(_JevsSettings):
     delivery_queue_url: str = Field(min_length=8, description="Where certificates to deliver to China go.")
+    declarations_queue_url: str = Field(min_length=8, description="Where declarations to match go.")
+    notifications_queue_url: str = Field(min_length=8, description="Where notifications to partners go.")
 
 
 class DispatcherSettings(_JevsSettings):
@@ -52,6 +54,25 @@ class ReconcilerSettings(_JevsSettings):
     records_table: str = Field(min_length=3)
     delivery_queue_url: str = Field(min_length=8)
     reconciliation_bound_seconds: int = Field(default=900, ge=0)
+
+
+class MatcherSettings(_JevsSettings):
+    records_table: str = Field(min_length=3)
+
+
+class NotifierSettings(_JevsSettings):
+    records_table: str = Field(min_length=3)
+    exchange_bucket: str = Field(min_length=3, description="The bucket NZ Customs collects its files from.")
+
+
+@cache
+def matcher_settings() -> MatcherSettings:
+    return MatcherSettings()  # values come from the environment
+
+
+@cache
+def notifier_settings() -> NotifierSettings:
+    return NotifierSettings()  # values come from the environment
 
 
 @cache
@@ -76,5 +97,12 @@ def relay_settings() -> RelaySettings:
 
 def forget_settings() -> None:
     """Parse the environment again on next use (a process that changes it: tests, the local stack)."""
-    for parsed in (api_settings, relay_settings, dispatcher_settings, reconciler_settings):
+    for parsed in (
+        api_settings,
+        relay_settings,
+        dispatcher_settings,
+        reconciler_settings,
+        matcher_settings,
+        notifier_settings,
+    ):
         parsed.cache_clear()

@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -43,11 +44,16 @@ def kms() -> KMSClient:
 
 
 @cache
+def s3() -> S3Client:
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
 def secretsmanager() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=_CONFIG)
 
 
 def forget_clients() -> None:
     """Build clients afresh on next use (a process whose AWS endpoint changed: tests, the local stack)."""
-    for factory in (dynamodb, sqs, kms, secretsmanager):
+    for factory in (dynamodb, sqs, kms, s3, secretsmanager):
         factory.cache_clear()

@@ -9,6 +9,17 @@ Item layout, all under the certificate's partition ``CERTIFICATE#<number>``:
 | ``EVENT#00000001`` | each history event |
 | ``OUTBOX#<event>#<channel>`` | each message to relay, read from the stream |
 | ``DELIVERY#000001`` | each version's delivery to China; while PENDING it is in the by-pending-delivery index |
+| ``USAGE`` | the usage ledger (on the original only: a certified true copy draws on its original's) |
+| ``MATCH#<declaration id>`` | the result of each declaration that quoted the certificate |
+
+each declaration under ``DECLARATION#<id>``:
+
+| sort key | what |
+| --- | --- |
+| ``DECLARATION`` | the declaration, and once decided its result |
+| ``OUTBOX#00000000#declarations`` | the message that queues it for matching |
+| ``OUTBOX#00000001#<channel>`` | the message that takes its result to the declarant |
+| ``DELIVERY#RESULT`` | for a CN import, its result's delivery to China (in the pending index while PENDING) |
 
 and idempotency records under ``IDEMPOTENCY#<party>#<key>``. AWS errors become domain errors here and
 nowhere else.
@@ -27,6 +38,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from jevs.domain.canonical import digest
+from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import HistoryEvent
@@ -34,14 +46,18 @@ from jevs.domain.ports import (
     CertificateNumberTaken,
     CertificatePage,
     Clock,
+    DeclarationNumberTaken,
     IdempotencyKeyTaken,
     InvalidCursor,
     ListingConstraints,
 )
 from jevs.domain.records import (
     CertificateIssue,
+    CertificateMatch,
     CertificateRecord,
+    DeclarationLodgement,
     IdempotencyRecord,
+    MatchRecording,
     OutboxMessage,
     StoredVersion,
 )
@@ -88,15 +104,39 @@ def delivery_sort_key(version: int) -> str:
     return f"DELIVERY#{version:06d}"
 
 
+def declaration_key(declaration_id: str) -> str:
+    return f"DECLARATION#{declaration_id}"
+
+
+DECLARATION = "DECLARATION"
+USAGE = "USAGE"
+RESULT_DELIVERY = "DELIVERY#RESULT"
+# Outbox sequence numbers of a declaration's two messages: queued for matching, then its result.
+DECLARATION_RECEIVED_SEQUENCE = 0
+DECLARATION_RESULT_SEQUENCE = 1
+
+
+def match_key(declaration_id: str) -> str:
+    return f"MATCH#{declaration_id}"
+
+
+def delivery_keys(delivery: Delivery) -> tuple[str, str]:
+    """Where a delivery is stored: a certificate version's under the certificate, a result's under its declaration."""
+    if delivery.declaration_id is not None:
+        return declaration_key(delivery.declaration_id), RESULT_DELIVERY
+    return certificate_key(delivery.certificate_number), delivery_sort_key(delivery.version)
+
+
 PENDING = "PENDING"
 
 
 def delivery_item(delivery: Delivery, pending_since: datetime | None = None) -> dict[str, AttributeValueTypeDef]:
     pending = delivery.state is DeliveryState.PENDING
+    pk, sk = delivery_keys(delivery)
     return _item(
         {
-            "pk": certificate_key(delivery.certificate_number),
-            "sk": delivery_sort_key(delivery.version),
+            "pk": pk,
+            "sk": sk,
             "delivery": delivery.model_dump_json(),
             "attempts": delivery.attempts,
             "state": delivery.state.value,
@@ -164,9 +204,14 @@ def event_item(event: HistoryEvent) -> dict[str, AttributeValueTypeDef]:
 
 
 def _outbox_item(message: OutboxMessage, sequence: int) -> dict[str, AttributeValueTypeDef]:
+    partition = (
+        declaration_key(message.declaration_id)
+        if message.declaration_id is not None
+        else certificate_key(message.certificate_number)
+    )
     return _item(
         {
-            "pk": certificate_key(message.certificate_number),
+            "pk": partition,
             "sk": outbox_key(sequence, message.channel),
             "channel": message.channel.value,
             "message_id": message.message_id,
@@ -187,6 +232,36 @@ def _idempotency_item(record: IdempotencyRecord) -> dict[str, AttributeValueType
     )
 
 
+def declaration_item(record: DeclarationRecord) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": declaration_key(record.id),
+            "sk": DECLARATION,
+            "declaration": record.model_dump_json(),
+            "status": record.status.value,
+            "declarant_party": record.declarant_party,
+            "certificate_number": record.content.certificate_number,
+        }
+    )
+
+
+def ledger_item(ledger: UsageLedger) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": certificate_key(ledger.root_number),
+            "sk": USAGE,
+            "ledger": ledger.model_dump_json(),
+            "revision": ledger.revision,
+        }
+    )
+
+
+def _match_item(number: str, match: CertificateMatch) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {"pk": certificate_key(number), "sk": match_key(match.declaration_id), "match": match.model_dump_json()}
+    )
+
+
 def _put_new(table: str, item: dict[str, AttributeValueTypeDef]) -> dict[str, Any]:
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
 
@@ -202,37 +277,137 @@ class DynamoCertificateStore:
     def create_certificate(self, issue: CertificateIssue) -> None:
         """One TransactWriteItems call: five conditional puts, so a retry can never write twice."""
         record, event = issue.record, issue.event
-        idempotency_put = {
-            "Put": {
-                "TableName": self._table,
-                "Item": _idempotency_item(issue.idempotency),
-                # A record past its time-to-live may linger until DynamoDB deletes it: treat it as gone.
-                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                "ExpressionAttributeValues": {":now": {"N": str(int(issue.idempotency.created_at.timestamp()))}},
-            }
-        }
         items: list[Any] = [
-            idempotency_put,
+            self._idempotency_put(issue.idempotency),
             _put_new(self._table, head_item(record)),
             _put_new(self._table, _version_item(record)),
             _put_new(self._table, event_item(event)),
             *(_put_new(self._table, _outbox_item(message, event.sequence)) for message in issue.outbox),
             *(_put_new(self._table, delivery_item(delivery)) for delivery in issue.deliveries),
         ]
+        reasons = self._write_new(items)
+        if reasons is None:
+            return
+        if reasons[0] == "ConditionalCheckFailed":
+            raise IdempotencyKeyTaken(self._idempotency_record(issue.idempotency))
+        if reasons[1] == "ConditionalCheckFailed":
+            existing = self.get_certificate(record.number)
+            if existing is not None:
+                raise CertificateNumberTaken(existing)
+        # Another transaction touched the same items at the same moment, or DynamoDB was busy.
+        raise RetryableFailure(f"the submission's transaction was cancelled: {reasons}")
+
+    def _write_new(self, items: list[Any]) -> list[str] | None:
+        """One transaction whose first item is the idempotency record and second the new resource: None when
+        written, else each item's cancellation reason (so the caller can say which already existed)."""
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
             if _error_code(error) != "TransactionCanceledException":
                 raise _translated(error) from error
             reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise IdempotencyKeyTaken(self._idempotency_record(issue.idempotency)) from None
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                existing = self.get_certificate(record.number)
-                if existing is not None:
-                    raise CertificateNumberTaken(existing) from None
-            # Another transaction touched the same items at the same moment, or DynamoDB was busy.
-            raise RetryableFailure(f"the submission's transaction was cancelled: {reasons}") from error
+            return reasons + ["None"] * (len(items) - len(reasons))
+        return None
+
+    def _idempotency_put(self, record: IdempotencyRecord) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _idempotency_item(record),
+                # A record past its time-to-live may linger until DynamoDB deletes it: treat it as gone.
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(record.created_at.timestamp()))}},
+            }
+        }
+
+    # -- declarations ----------------------------------------------------------------------------
+
+    def lodge_declaration(self, lodgement: DeclarationLodgement) -> None:
+        """One TransactWriteItems call: the idempotency record, the declaration and its outbox message."""
+        declaration = lodgement.declaration
+        items: list[Any] = [
+            self._idempotency_put(lodgement.idempotency),
+            _put_new(self._table, declaration_item(declaration)),
+            _put_new(self._table, _outbox_item(lodgement.outbox, DECLARATION_RECEIVED_SEQUENCE)),
+        ]
+        reasons = self._write_new(items)
+        if reasons is None:
+            return
+        if reasons[0] == "ConditionalCheckFailed":
+            raise IdempotencyKeyTaken(self._idempotency_record(lodgement.idempotency))
+        if reasons[1] == "ConditionalCheckFailed":
+            existing = self.get_declaration(declaration.id)
+            if existing is not None:
+                raise DeclarationNumberTaken(existing)
+        raise RetryableFailure(f"the lodgement's transaction was cancelled: {reasons}")
+
+    def get_declaration(self, declaration_id: str) -> DeclarationRecord | None:
+        item = self._get(declaration_key(declaration_id), DECLARATION, consistent=True)
+        return DeclarationRecord.model_validate_json(item["declaration"]) if item else None
+
+    def get_usage_ledger(self, root_number: str) -> UsageLedger | None:
+        item = self._get(certificate_key(root_number), USAGE, consistent=True)
+        return UsageLedger.model_validate_json(item["ledger"]) if item else None
+
+    def record_match(self, recording: MatchRecording) -> None:
+        """One TransactWriteItems call, each write conditioned on what the decision read:
+
+        - the declaration is still RECEIVED (a second matcher on the same message decides nothing twice);
+        - the certificate's history has not moved (a revocation or replacement meanwhile is seen);
+        - the usage ledger still has the revision read (two declarations racing for one certificate, or for a
+          certified true copy and its original, cannot both use it, nor draw more than it certifies).
+        """
+        declaration = recording.declaration
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": declaration_item(declaration),
+                    "ConditionExpression": "#status = :received",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _item({":received": DeclarationStatus.RECEIVED.value}),
+                }
+            }
+        ]
+        if recording.certificate is not None:
+            record, event, match = recording.certificate
+            items += [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": head_item(record),
+                        "ConditionExpression": "history_sequence = :previous",
+                        "ExpressionAttributeValues": _item({":previous": event.sequence - 1}),
+                    }
+                },
+                _put_new(self._table, event_item(event)),
+                _put_new(self._table, _match_item(record.number, match)),
+            ]
+        if recording.ledger is not None:
+            ledger_put: dict[str, Any] = {"TableName": self._table, "Item": ledger_item(recording.ledger)}
+            if recording.ledger_revision_read == 0:
+                ledger_put["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                ledger_put["ConditionExpression"] = "#revision = :read"
+                ledger_put["ExpressionAttributeNames"] = {"#revision": "revision"}
+                ledger_put["ExpressionAttributeValues"] = _item({":read": recording.ledger_revision_read})
+            items.append({"Put": ledger_put})
+        items += [
+            _put_new(self._table, _outbox_item(message, DECLARATION_RESULT_SEQUENCE)) for message in recording.outbox
+        ]
+        items += [_put_new(self._table, delivery_item(delivery)) for delivery in recording.deliveries]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _error_code(error) == "TransactionCanceledException":
+                raise RetryableFailure(
+                    f"{declaration.id}: what the decision read changed before it was recorded"
+                ) from error
+            raise _translated(error) from error
+
+    def get_certificate_matches(self, number: str) -> Sequence[CertificateMatch]:
+        matches = [CertificateMatch.model_validate_json(item["match"]) for item in self._partition(number, "MATCH#")]
+        return sorted(matches, key=lambda match: match.result.decided_at)
 
     def _idempotency_record(self, wanted: IdempotencyRecord) -> IdempotencyRecord:
         item = self._get(idempotency_key(wanted.party_id, wanted.key), "IDEMPOTENCY", consistent=True)
@@ -283,6 +458,10 @@ class DynamoCertificateStore:
 
     def get_delivery(self, number: str, version: int) -> Delivery | None:
         item = self._get(certificate_key(number), delivery_sort_key(version), consistent=True)
+        return Delivery.model_validate_json(item["delivery"]) if item else None
+
+    def get_result_delivery(self, declaration_id: str) -> Delivery | None:
+        item = self._get(declaration_key(declaration_id), RESULT_DELIVERY, consistent=True)
         return Delivery.model_validate_json(item["delivery"]) if item else None
 
     def get_deliveries(self, number: str) -> Sequence[Delivery]:
@@ -350,11 +529,10 @@ class DynamoCertificateStore:
 
     def requeued(self, delivery: Delivery, at: datetime) -> None:
         try:
+            pk, sk = delivery_keys(delivery)
             self._client.update_item(
                 TableName=self._table,
-                Key=_item(
-                    {"pk": certificate_key(delivery.certificate_number), "sk": delivery_sort_key(delivery.version)}
-                ),
+                Key=_item({"pk": pk, "sk": sk}),
                 UpdateExpression="SET pending_since = :at",
                 # Only while still pending: a delivery that completed meanwhile stays out of the index.
                 ConditionExpression="pending_delivery = :pending",

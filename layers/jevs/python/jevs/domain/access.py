@@ -90,6 +90,12 @@ def may_read_deliveries(party: Party, record: CertificateRecord) -> bool:
     return issued_it or party.type is PartyType.OPS
 
 
+def may_read_matches(party: Party, record: CertificateRecord) -> bool:
+    """The results of declarations that quoted a certificate: its owner (the exporter and the issuing body,
+    DESIGN §1). Each customs reads its own declarations' results at /v1/declarations instead."""
+    return owns(party, record)
+
+
 def may_operate(party: Party) -> bool:
     """Redrive, replay, reconcile: operations only."""
     return party.type is PartyType.OPS

@@ -11,11 +11,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from jevs.domain.access import View, project_content
 from jevs.domain.canonical import canonical_json
 from jevs.domain.certificate import CertificateContent
-from jevs.domain.delivery import delivery_key
+from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Discrepancy
+from jevs.domain.delivery import delivery_key, result_delivery_key
 from jevs.domain.issuance import Validity, printed_remarks
 from jevs.domain.records import CertificateRecord, CertificateStatus
 
 MESSAGE_TYPE = "certificate.version"
+RESULT_MESSAGE_TYPE = "declaration.result"
 
 
 class Certification(BaseModel):
@@ -71,6 +73,39 @@ def china_message(record: CertificateRecord) -> ChinaCertificateMessage:
     )
 
 
-def message_body(message: ChinaCertificateMessage) -> bytes:
+class ChinaResultMessage(BaseModel):
+    """The match result of a CN import declaration, sent back to China Customs (DESIGN §4)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_type: str = RESULT_MESSAGE_TYPE
+    message_id: str
+    declaration_number: str
+    certificate_number: str
+    # The certificate version the declaration was matched against; 0 when no certificate was found.
+    version: int
+    status: DeclarationStatus
+    discrepancies: tuple[Discrepancy, ...]
+    decided_at: AwareDatetime
+    replacement_certificate_number: str | None = None
+
+
+def china_result_message(declaration: DeclarationRecord, version: int) -> ChinaResultMessage:
+    result = declaration.result
+    if result is None:
+        raise ValueError(f"declaration {declaration.id} has no result to send")
+    return ChinaResultMessage(
+        message_id=result_delivery_key(declaration.id),
+        declaration_number=result.declaration_number,
+        certificate_number=result.certificate_number,
+        version=version,
+        status=result.status,
+        discrepancies=result.discrepancies,
+        decided_at=result.decided_at,
+        replacement_certificate_number=result.replacement_certificate_number,
+    )
+
+
+def message_body(message: ChinaCertificateMessage | ChinaResultMessage) -> bytes:
     """Canonical JSON without the null fields: the same bytes for the same version, every time."""
     return canonical_json(message.model_dump(mode="json", exclude_none=True))

@@ -1,4 +1,5 @@
-"""Delivery of each (certificate, version) to China Customs (DESIGN §3, §6.2).
+"""Delivery of each (certificate, version) to China Customs (DESIGN §3, §6.2), and of each match result
+China's import declarations receive (DESIGN §4), through the same signed channel.
 
 ``PENDING`` → ``DELIVERED`` (China's receipt kept), ``REJECTED`` (China said no; never retried) or
 ``PARKED`` (retries spent; the message waits in the dead-letter queue until a redrive). This module
@@ -26,12 +27,15 @@ FINAL_STATES = frozenset({DeliveryState.DELIVERED, DeliveryState.REJECTED})
 
 
 class Delivery(BaseModel):
-    """Where one version of a certificate stands on its way to China."""
+    """Where one version of a certificate, or one match result, stands on its way to China."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     certificate_number: str
-    version: int = Field(ge=1)
+    # The certificate version delivered; for a match result, the version matched (0: no certificate found).
+    version: int = Field(ge=0)
+    # Set for a match result: the CN import declaration it answers.
+    declaration_id: str | None = None
     state: DeliveryState
     attempts: int = Field(default=0, ge=0)
     last_error: str | None = None
@@ -43,12 +47,18 @@ class Delivery(BaseModel):
 
     @property
     def idempotency_key(self) -> str:
-        """The business key China deduplicates on: the same for every attempt at this version."""
+        """The business key China deduplicates on: the same for every attempt at this version (or result)."""
+        if self.declaration_id is not None:
+            return result_delivery_key(self.declaration_id)
         return delivery_key(self.certificate_number, self.version)
 
 
 def delivery_key(certificate_number: str, version: int) -> str:
     return f"{certificate_number}/v{version}"
+
+
+def result_delivery_key(declaration_id: str) -> str:
+    return f"{declaration_id}/result"
 
 
 class Outcome(StrEnum):

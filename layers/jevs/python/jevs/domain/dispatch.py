@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from jevs.domain.china_message import china_message, message_body
+from jevs.domain.china_message import (
+    MESSAGE_TYPE,
+    RESULT_MESSAGE_TYPE,
+    china_message,
+    china_result_message,
+    message_body,
+)
 from jevs.domain.delivery import (
     BASE_BACKOFF_SECONDS,
     FINAL_STATES,
@@ -24,7 +30,7 @@ from jevs.domain.delivery import (
 from jevs.domain.errors import NotFound
 from jevs.domain.history import EventType, new_event
 from jevs.domain.ports import ChinaSender, Clock, OutboxPublisher, RecordStore
-from jevs.domain.records import OutboxChannel, OutboxMessage
+from jevs.domain.records import CertificateRecord, OutboxChannel, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -46,21 +52,59 @@ def dispatch(
     clock: Clock,
     backoff_base_seconds: int = BASE_BACKOFF_SECONDS,
 ) -> DispatchResult:
-    """One attempt at delivering ``message``'s version. ``receive_count`` is how often the queue has handed
-    this message out; on the last receive a failure parks the delivery (the queue then dead-letters it)."""
-    number, version = message.certificate_number, message.version
-    delivery = store.get_delivery(number, version)
-    record = store.get_certificate(number)
-    if delivery is None or record is None:
-        raise NotFound(f"{number} v{version}: no delivery to make")
-    if delivery.state in FINAL_STATES:
-        return DispatchResult(delivery, settled=True)
-    if record.version != version:
-        raise NotFound(f"{number} v{version}: the stored version is {record.version}")
+    """One attempt at delivering ``message``'s version (or match result). ``receive_count`` is how often the
+    queue has handed this message out; on the last receive a failure parks the delivery (the queue then
+    dead-letters it)."""
+    record: CertificateRecord | None = None
+    if message.declaration_id is not None:
+        delivery = store.get_result_delivery(message.declaration_id)
+        declaration = store.get_declaration(message.declaration_id)
+        if delivery is None or declaration is None:
+            raise NotFound(f"{message.declaration_id}: no result to deliver")
+        if delivery.state in FINAL_STATES:
+            return DispatchResult(delivery, settled=True)
+        body = message_body(china_result_message(declaration, delivery.version))
+    else:
+        number, version = message.certificate_number, message.version
+        delivery = store.get_delivery(number, version)
+        record = store.get_certificate(number)
+        if delivery is None or record is None:
+            raise NotFound(f"{number} v{version}: no delivery to make")
+        if delivery.state in FINAL_STATES:
+            return DispatchResult(delivery, settled=True)
+        if record.version != version:
+            raise NotFound(f"{number} v{version}: the stored version is {record.version}")
+        body = message_body(china_message(record))
 
-    decision = sender.send(message_body(china_message(record)), delivery.idempotency_key)
+    decision = sender.send(body, delivery.idempotency_key)
     now = clock.now()
-    event_type: EventType | None
+    updated, event_type, settled = _outcome(delivery, decision, now, parked=receive_count >= max_receives)
+    change = None
+    # A certificate's delivery is part of its history; a match result's is recorded on the declaration only.
+    if event_type is not None and record is not None:
+        event = new_event(
+            after=record.history_head,
+            certificate_number=record.number,
+            type=event_type,
+            occurred_at=now,
+            actor="jevs-dispatcher",
+            version=record.version,
+            details=_details(updated, decision),
+        )
+        change = (record.model_copy(update={"history_head": event.head}), event)
+    store.record_delivery(delivery, updated, change)
+    retry_in = (
+        None
+        if settled
+        else backoff_seconds(updated.attempts, decision.retry_after_seconds, base_seconds=backoff_base_seconds)
+    )
+    return DispatchResult(updated, settled=settled, retry_in_seconds=retry_in)
+
+
+def _outcome(
+    delivery: Delivery, decision: Decision, now: datetime, *, parked: bool
+) -> tuple[Delivery, EventType | None, bool]:
+    """The delivery after this attempt, the history event its change of state is, and whether it is settled."""
     attempts = delivery.attempts + 1
     if decision.outcome is Outcome.DELIVERED:
         updated = delivery.model_copy(
@@ -72,8 +116,8 @@ def dispatch(
                 "updated_at": now,
             }
         )
-        event_type, settled = EventType.DELIVERY_ACKNOWLEDGED, True
-    elif decision.outcome is Outcome.REJECTED:
+        return updated, EventType.DELIVERY_ACKNOWLEDGED, True
+    if decision.outcome is Outcome.REJECTED:
         updated = delivery.model_copy(
             update={
                 "state": DeliveryState.REJECTED,
@@ -82,36 +126,16 @@ def dispatch(
                 "updated_at": now,
             }
         )
-        event_type, settled = EventType.DELIVERY_REJECTED, True
-    else:
-        parked = receive_count >= max_receives
-        updated = delivery.model_copy(
-            update={
-                "state": DeliveryState.PARKED if parked else DeliveryState.PENDING,
-                "attempts": attempts,
-                "last_error": decision.reason,
-                "updated_at": now,
-            }
-        )
-        event_type, settled = (EventType.DELIVERY_PARKED if parked else None), False
-
-    change = None
-    if event_type is not None:
-        event = new_event(
-            after=record.history_head,
-            certificate_number=number,
-            type=event_type,
-            occurred_at=now,
-            actor="jevs-dispatcher",
-            version=version,
-            details=_details(updated, decision),
-        )
-        change = (record.model_copy(update={"history_head": event.head}), event)
-    store.record_delivery(delivery, updated, change)
-    retry_in = (
-        None if settled else backoff_seconds(attempts, decision.retry_after_seconds, base_seconds=backoff_base_seconds)
+        return updated, EventType.DELIVERY_REJECTED, True
+    updated = delivery.model_copy(
+        update={
+            "state": DeliveryState.PARKED if parked else DeliveryState.PENDING,
+            "attempts": attempts,
+            "last_error": decision.reason,
+            "updated_at": now,
+        }
     )
-    return DispatchResult(updated, settled=settled, retry_in_seconds=retry_in)
+    return updated, (EventType.DELIVERY_PARKED if parked else None), False
 
 
 def _details(delivery: Delivery, decision: Decision) -> dict[str, str | int | bool | None]:
@@ -123,8 +147,17 @@ def _details(delivery: Delivery, decision: Decision) -> dict[str, str | int | bo
     }
 
 
-def resume_parked(number: str, version: int, *, store: RecordStore, clock: Clock) -> Delivery | None:
-    """A redrive brings a parked delivery back to PENDING (with an event). None if it was not parked."""
+def resume_parked(message: OutboxMessage, *, store: RecordStore, clock: Clock) -> Delivery | None:
+    """A redrive brings the parked delivery of ``message`` back to PENDING (a certificate's with an event).
+    None if it was not parked."""
+    if message.declaration_id is not None:
+        parked = store.get_result_delivery(message.declaration_id)
+        if parked is None or parked.state is not DeliveryState.PARKED:
+            return None
+        resumed = parked.model_copy(update={"state": DeliveryState.PENDING, "updated_at": clock.now()})
+        store.record_delivery(parked, resumed, None)
+        return resumed
+    number, version = message.certificate_number, message.version
     delivery = store.get_delivery(number, version)
     record = store.get_certificate(number)
     if delivery is None or record is None or delivery.state is not DeliveryState.PARKED:
@@ -175,10 +208,11 @@ def reconcile(
             OutboxMessage(
                 message_id=f"{delivery.idempotency_key}/{OutboxChannel.DELIVERY_TO_CHINA}",
                 channel=OutboxChannel.DELIVERY_TO_CHINA,
-                kind="certificate.version",
+                kind=RESULT_MESSAGE_TYPE if delivery.declaration_id is not None else MESSAGE_TYPE,
                 certificate_number=delivery.certificate_number,
                 version=delivery.version,
                 created_at=now,
+                declaration_id=delivery.declaration_id,
             )
         )
         store.requeued(delivery, now)

@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Decision, Delivery
 from jevs.domain.errors import DomainError
 from jevs.domain.history import HistoryEvent
 from jevs.domain.records import (
     CertificateIssue,
+    CertificateMatch,
     CertificateRecord,
     CertificateStatus,
+    DeclarationLodgement,
     IdempotencyRecord,
+    MatchRecording,
     OutboxMessage,
     StoredVersion,
 )
@@ -88,8 +92,41 @@ class CertificateStore(Protocol):
         ...
 
 
+class DeclarationNumberTaken(DomainError):
+    """The declarant already lodged this declaration number. Carries what is stored."""
+
+    def __init__(self, existing: DeclarationRecord) -> None:
+        super().__init__(existing.id)
+        self.existing = existing
+
+
+class DeclarationStore(Protocol):
+    def lodge_declaration(self, lodgement: DeclarationLodgement) -> None:
+        """Write the lodgement at once, or nothing. Raises ``IdempotencyKeyTaken`` when the party used the key
+        before, else ``DeclarationNumberTaken`` when the declaration exists; each carries what is stored."""
+        ...
+
+    def get_declaration(self, declaration_id: str) -> DeclarationRecord | None: ...
+
+    def get_usage_ledger(self, root_number: str) -> UsageLedger | None: ...
+
+    def record_match(self, recording: MatchRecording) -> None:
+        """Write the decision at once, or nothing. Raises ``RetryableFailure`` when another writer got there
+        first (the declaration was decided, the certificate's history or its ledger moved): the caller reads
+        again and decides again."""
+        ...
+
+    def get_certificate_matches(self, number: str) -> Sequence[CertificateMatch]:
+        """The results of every declaration that quoted the certificate, oldest first."""
+        ...
+
+
 class DeliveryStore(Protocol):
     def get_delivery(self, number: str, version: int) -> Delivery | None: ...
+
+    def get_result_delivery(self, declaration_id: str) -> Delivery | None:
+        """The delivery of a CN import declaration's match result to China."""
+        ...
 
     def get_deliveries(self, number: str) -> Sequence[Delivery]: ...
 
@@ -120,5 +157,5 @@ class OutboxPublisher(Protocol):
     def publish(self, message: OutboxMessage) -> None: ...
 
 
-class RecordStore(CertificateStore, DeliveryStore, Protocol):
-    """The records table: certificates, their history and their deliveries."""
+class RecordStore(CertificateStore, DeliveryStore, DeclarationStore, Protocol):
+    """The records table: certificates, their history, deliveries, declarations and usage."""

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jevs.domain.access import View, certificate_view, may_read_deliveries, may_read_history, visible_listing
+from jevs.domain.access import (
+    View,
+    certificate_view,
+    may_read_deliveries,
+    may_read_history,
+    may_read_matches,
+    visible_listing,
+)
 from jevs.domain.canonical import digest
 from jevs.domain.delivery import Delivery
 from jevs.domain.errors import NotFound
@@ -12,7 +20,7 @@ from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
 from jevs.domain.identifiers import normalise_certificate_number
 from jevs.domain.parties import Party
 from jevs.domain.ports import CertificatePage, CertificateStore, ListingConstraints, RecordStore
-from jevs.domain.records import CertificateRecord
+from jevs.domain.records import CertificateMatch, CertificateRecord
 
 MAX_PAGE_SIZE = 100
 
@@ -119,3 +127,17 @@ def read_deliveries(party: Party, number: str, store: RecordStore) -> VisibleDel
     if record is None or not may_read_deliveries(party, record):
         raise NotFound(number)
     return VisibleDeliveries(record, list(store.get_deliveries(record.number)))
+
+
+@dataclass(frozen=True)
+class VisibleMatches:
+    record: CertificateRecord
+    matches: Sequence[CertificateMatch]
+
+
+def read_matches(party: Party, number: str, store: RecordStore) -> VisibleMatches:
+    """The match results of every declaration that quoted the certificate, for its owner."""
+    record = store.get_certificate(_number_or_not_found(number))
+    if record is None or not may_read_matches(party, record):
+        raise NotFound(number)
+    return VisibleMatches(record, list(store.get_certificate_matches(record.number)))

@@ -7,8 +7,6 @@ deliver it to China and the idempotency record of the request (DESIGN §6.1).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from jevs.domain.canonical import digest
@@ -16,6 +14,7 @@ from jevs.domain.certificate import CertificateContent
 from jevs.domain.delivery import Delivery, DeliveryState, delivery_key
 from jevs.domain.errors import Conflict, Forbidden
 from jevs.domain.history import EventType, new_event
+from jevs.domain.idempotency import SubmissionResult, idempotency_record, replay
 from jevs.domain.issuance import assess_validity
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.ports import CertificateNumberTaken, CertificateStore, Clock, IdempotencyKeyTaken
@@ -23,7 +22,6 @@ from jevs.domain.records import (
     CertificateIssue,
     CertificateRecord,
     CertificateStatus,
-    IdempotencyRecord,
     OutboxChannel,
     OutboxMessage,
     StoredAnswer,
@@ -31,21 +29,10 @@ from jevs.domain.records import (
 )
 
 NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
-# How long a retry with the same Idempotency-Key gets the first answer back. A day covers every
-# partner's retry policy; after it, resubmitting the same content still answers with the stored
-# certificate (the number itself is the lasting idempotency key).
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 # Renders the answer the API gives for a certificate: (record, created) -> answer. It is stored with the
 # idempotency record so a retry gets the very same answer.
 AnswerFor = Callable[[CertificateRecord, bool], StoredAnswer]
-
-
-@dataclass(frozen=True)
-class SubmissionResult:
-    answer: StoredAnswer
-    # True when this is the stored answer to an earlier request with the same key and body.
-    replayed: bool
 
 
 def submit_certificate(
@@ -94,7 +81,6 @@ def submit_certificate(
         history_head=event.head,
     )
     answer = answer_for(record, True)
-    request_digest = digest({"party": party.id, "content": content})
     outbox = _messages_for(record)
     issue = CertificateIssue(
         record=record,
@@ -111,24 +97,18 @@ def submit_certificate(
             for message in outbox
             if message.channel is OutboxChannel.DELIVERY_TO_CHINA
         ),
-        idempotency=IdempotencyRecord(
+        idempotency=idempotency_record(
             party_id=party.id,
             key=idempotency_key,
-            request_digest=request_digest,
+            request={"party": party.id, "content": content},
             answer=answer,
-            created_at=now,
-            expires_at=now + IDEMPOTENCY_WINDOW,
+            now=now,
         ),
     )
     try:
         store.create_certificate(issue)
     except IdempotencyKeyTaken as taken:
-        if taken.existing.request_digest != request_digest:
-            raise Conflict(
-                "idempotency-key-reused",
-                f"Idempotency-Key {idempotency_key!r} was used for a different request",
-            ) from None
-        return SubmissionResult(taken.existing.answer, replayed=True)
+        return replay(taken, issue.idempotency)
     except CertificateNumberTaken as taken:
         existing = taken.existing
         if existing.content_hash != content_hash or existing.issuing_body != party.id:

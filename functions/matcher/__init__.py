@@ -1,0 +1,1 @@
+"""The matcher: the declarations queue's consumer, deciding each declaration against its certificate."""

@@ -1,0 +1,1 @@
+"""The notifier: the notifications queue's consumer, taking results and files to NZ partners."""

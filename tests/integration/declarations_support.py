@@ -1,0 +1,62 @@
+"""Driving declarations through the functions as Lambda would, against moto in process: the outbox
+messages a lodgement or a decision wrote, fed to the consumer of their queue as an SQS event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from functions.matcher.handler import handler as matcher
+from functions.notifier.handler import handler as notifier
+from jevs.resources import RECORDS_TABLE
+from tests.factories import CN_CUSTOMS, ISSUING_BODY, LambdaContext, certificate_payload, declaration_payload, sqs_event
+from tests.integration.conftest import ApiCall
+
+
+def outbox_bodies(declaration_id: str, sequence: int) -> list[str]:
+    """The outbox messages stored under a declaration: sequence 0 queues it for matching, 1 sends its result."""
+    response = boto3.client("dynamodb").query(
+        TableName=RECORDS_TABLE.name,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"DECLARATION#{declaration_id}"},
+            ":prefix": {"S": f"OUTBOX#{sequence:08d}#"},
+        },
+    )
+    return [item["message"]["S"] for item in response["Items"]]
+
+
+def submit_certificate(call_api: ApiCall, **overrides: Any) -> dict[str, Any]:
+    body = certificate_payload(**overrides)
+    response = call_api(
+        "POST",
+        "/v1/certificates",
+        body=body,
+        client_id=ISSUING_BODY,
+        headers={"Idempotency-Key": f"c-{body['certificate_number']}"},
+    )
+    assert response["statusCode"] == 201, response
+    return body
+
+
+def lodge(call_api: ApiCall, client_id: str = CN_CUSTOMS, key: str | None = None, **overrides: Any) -> dict[str, Any]:
+    body = declaration_payload(**overrides)
+    return call_api(
+        "POST",
+        "/v1/declarations",
+        body=body,
+        client_id=client_id,
+        headers={"Idempotency-Key": key or f"d-{body['declaration_number']}"},
+    )
+
+
+def run_matcher(declaration_id: str) -> dict[str, Any]:
+    """The matching function on the message that queued ``declaration_id``."""
+    result: dict[str, Any] = matcher(sqs_event(outbox_bodies(declaration_id, 0)), LambdaContext("jevs-matcher"))
+    return result
+
+
+def run_notifier(declaration_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = notifier(sqs_event(outbox_bodies(declaration_id, 1)), LambdaContext("jevs-notifier"))
+    return result

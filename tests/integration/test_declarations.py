@@ -1,0 +1,175 @@
+"""Declarations end to end through the functions (DESIGN §4, §5): lodged over the API, matched by the
+matching function, the result readable by the declarant, kept on the certificate for its owner, in the
+certificate's history, and on its way back to the declarant."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.notifier.handler import result_key
+from jevs.resources import EXCHANGE_BUCKET
+from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OTHER_EXPORTER, declaration_payload
+from tests.integration.conftest import ApiCall
+from tests.integration.declarations_support import lodge, outbox_bodies, run_matcher, run_notifier, submit_certificate
+
+pytestmark = pytest.mark.integration
+
+CN_ID = "CNIM-223320261000123456"
+
+
+def test_a_lodged_declaration_is_received_and_read_by_its_declarant_only(call_api: ApiCall) -> None:
+    response = lodge(call_api)
+
+    assert response["statusCode"] == 202
+    assert response["headers"]["location"] == f"/v1/declarations/{CN_ID}"
+    assert response["json"]["status"] == "RECEIVED"
+    assert response["json"]["declarant"] == "CN_IMPORT_DECLARATION"
+    read = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)
+    assert (read["statusCode"], read["json"]["status"]) == (200, "RECEIVED")
+    for other in (NZ_CUSTOMS, ISSUING_BODY, EXPORTER):
+        assert call_api("GET", f"/v1/declarations/{CN_ID}", client_id=other)["statusCode"] == 404
+
+
+def test_only_customs_lodge_declarations(call_api: ApiCall) -> None:
+    assert lodge(call_api, client_id=EXPORTER)["statusCode"] == 403
+    assert lodge(call_api, client_id=ISSUING_BODY)["statusCode"] == 403
+
+
+def test_the_same_declaration_sent_again_finds_the_first(call_api: ApiCall) -> None:
+    first = lodge(call_api, key="k-1")
+    replay = lodge(call_api, key="k-1")
+    resent = lodge(call_api, key="k-2")
+    changed = lodge(call_api, key="k-3", declared_on="2026-12-06")
+    key_reused = lodge(call_api, key="k-1", declared_on="2026-12-06")
+
+    assert (replay["statusCode"], replay["headers"]["idempotent-replayed"]) == (202, "true")
+    assert (resent["statusCode"], resent["json"]["declaration_id"]) == (200, first["json"]["declaration_id"])
+    assert changed["statusCode"] == 409
+    assert changed["json"]["type"].endswith("declaration-number-exists")
+    assert key_reused["statusCode"] == 409
+
+
+def test_an_invalid_declaration_is_refused_with_field_errors(call_api: ApiCall) -> None:
+    bad_line = {**declaration_payload()["lines"][0], "hs_code": "04A2"}
+    response = lodge(call_api, lines=[bad_line], unknown="x")
+
+    assert response["statusCode"] == 422
+    fields = {error["field"] for error in response["json"]["errors"]}
+    assert any("hs_code" in field for field in fields)
+    assert any("unknown" in field for field in fields)
+
+
+def test_an_export_entry_may_quote_the_coo_form(call_api: ApiCall) -> None:
+    submit_certificate(call_api)
+    response = lodge(call_api, client_id=NZ_CUSTOMS, certificate_number="COO11123412345", declaration_number="EX1")
+
+    assert response["statusCode"] == 202
+    assert response["json"]["certificate_number"] == "11.1234.12345"
+    assert response["json"]["declaration_id"] == "NZEX-EX1"
+
+
+def test_a_matched_import_declaration_uses_the_certificate_in_one_decision(call_api: ApiCall) -> None:
+    submit_certificate(call_api)
+    lodge(call_api)
+
+    assert run_matcher(CN_ID) == {"batchItemFailures": []}
+
+    result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
+    assert (result["status"], result["discrepancies"]) == ("MATCHED", [])
+    assert "decided_at" in result
+    owner_view = call_api("GET", "/v1/certificates/11.1234.12345/match-results", client_id=EXPORTER)
+    assert owner_view["json"]["usage"] == "USED"
+    assert [(m["declaration_id"], m["status"]) for m in owner_view["json"]["matches"]] == [(CN_ID, "MATCHED")]
+    assert call_api("GET", "/v1/certificates/11.1234.12345/match-results", client_id=ISSUING_BODY)["statusCode"] == 200
+    for stranger in (OTHER_EXPORTER, CN_CUSTOMS, NZ_CUSTOMS):
+        assert call_api("GET", "/v1/certificates/11.1234.12345/match-results", client_id=stranger)["statusCode"] == 404
+    history = call_api("GET", "/v1/certificates/11.1234.12345/history", client_id=ISSUING_BODY)["json"]
+    decided = history["events"][-1]
+    assert decided["type"] == "DECLARATION_DECIDED"
+    details = decided["details"]
+    assert (details["declaration_id"], details["status"], details["usage"]) == (CN_ID, "MATCHED", "USED")
+    assert history["chain"]["valid"]
+    # The result goes back to China through the signed delivery channel, as a delivery of its own.
+    (message,) = (json.loads(body) for body in outbox_bodies(CN_ID, 1))
+    assert (message["channel"], message["kind"], message["declaration_id"]) == (
+        "delivery-to-china",
+        "declaration.result",
+        CN_ID,
+    )
+
+
+def test_a_second_import_declaration_finds_the_certificate_used(call_api: ApiCall) -> None:
+    submit_certificate(call_api)
+    lodge(call_api)
+    lodge(call_api, declaration_number="223320261000999999")
+    run_matcher(CN_ID)
+
+    run_matcher("CNIM-223320261000999999")
+
+    second = call_api("GET", "/v1/declarations/CNIM-223320261000999999", client_id=CN_CUSTOMS)["json"]
+    assert second["status"] == "CERTIFICATE_ALREADY_USED"
+
+
+def test_a_declaration_matched_twice_is_decided_once(call_api: ApiCall) -> None:
+    submit_certificate(call_api)
+    lodge(call_api)
+
+    run_matcher(CN_ID)
+    run_matcher(CN_ID)
+
+    history = call_api("GET", "/v1/certificates/11.1234.12345/history", client_id=ISSUING_BODY)["json"]
+    assert [event["type"] for event in history["events"]].count("DECLARATION_DECIDED") == 1
+    result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
+    assert result["status"] == "MATCHED"
+
+
+def test_a_mismatch_lists_each_discrepancy(call_api: ApiCall) -> None:
+    submit_certificate(call_api)
+    line = {**declaration_payload()["lines"][0], "hs_code": "0402290000", "quantity": {"value": "26000", "unit": "KGM"}}
+    lodge(call_api, lines=[line], importer_name="Beijing Grain Imports Ltd")
+
+    run_matcher(CN_ID)
+
+    result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
+    assert result["status"] == "MISMATCHED"
+    found = {(d["line_number"], d["field"], d["severity"]) for d in result["discrepancies"]}
+    assert found == {
+        (None, "importer_name", "ERROR"),
+        (1, "hs_code", "ERROR"),
+        (1, "quantity", "ERROR"),
+    }
+    usage = call_api("GET", "/v1/certificates/11.1234.12345", client_id=ISSUING_BODY)["json"]["usage"]
+    assert usage == "UNUSED"
+
+
+def test_a_declaration_quoting_no_certificate_is_answered_not_found(call_api: ApiCall) -> None:
+    lodge(call_api, certificate_number="11.9999.99999")
+
+    run_matcher(CN_ID)
+
+    result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
+    assert result["status"] == "CERTIFICATE_NOT_FOUND"
+
+
+def test_an_export_entry_result_is_filed_for_nz_customs_and_never_sent_to_china(call_api: ApiCall) -> None:
+    submit_certificate(call_api)
+    lodge(call_api, client_id=NZ_CUSTOMS, certificate_number="COO11123412345", declaration_number="EX1")
+    run_matcher("NZEX-EX1")
+
+    assert run_notifier("NZEX-EX1") == {"batchItemFailures": []}
+
+    (message,) = (json.loads(body) for body in outbox_bodies("NZEX-EX1", 1))
+    assert message["channel"] == "notifications"
+    bucket = boto3.client("s3").list_buckets()["Buckets"]
+    name = next(b["Name"] for b in bucket if b["Name"] == EXCHANGE_BUCKET.local_name)
+    filed: dict[str, Any] = json.loads(
+        boto3.client("s3").get_object(Bucket=name, Key=result_key("NZEX-EX1"))["Body"].read()
+    )
+    assert (filed["declaration_id"], filed["status"], filed["declarant"]) == ("NZEX-EX1", "MATCHED", "NZ_EXPORT_ENTRY")
+    # An export entry does not use the certificate in China.
+    usage = call_api("GET", "/v1/certificates/11.1234.12345", client_id=ISSUING_BODY)["json"]["usage"]
+    assert usage == "UNUSED"
