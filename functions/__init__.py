@@ -10,6 +10,8 @@ _COMPOSITION_ROOTS = (
     "functions.outbox_relay.handler",
     "functions.dispatcher.handler",
     "functions.reconciler.handler",
+    "functions.matcher.handler",
+    "functions.notifier.handler",
 )
 
 

@@ -31,7 +31,13 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 @cache
 def publisher() -> SqsOutboxPublisher:
     settings = relay_settings()
-    return SqsOutboxPublisher(sqs(), {OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url})
+    # Every channel has its queue (DESIGN §6.1): deliveries to China, declarations to match, notifications.
+    queue_urls = {
+        OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url,
+        OutboxChannel.DECLARATIONS: settings.declarations_queue_url,
+        OutboxChannel.NOTIFICATIONS: settings.notifications_queue_url,
+    }
+    return SqsOutboxPublisher(sqs(), queue_urls)
 
 
 def relay(record: DynamoDBRecord) -> None:

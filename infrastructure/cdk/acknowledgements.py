@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from infrastructure.cdk.functions import RUNTIME, JevsFunction
-from jevs.resources import RECORDS_TABLE
+from infrastructure.cdk.matching import NZ_CUSTOMS_PREFIX
+from jevs.resources import EXCHANGE_BUCKET, RECORDS_TABLE
 
 if TYPE_CHECKING:
     from infrastructure.cdk.stack import JevsStack
@@ -80,6 +82,16 @@ def _functions(stack: JevsStack) -> None:
             f"destination, SqsDlq.bind -> Queue.grantSendMessages) writes {action}; the statement names the data key's "
             "ARN alone and holds no key administration, only what sending to a queue encrypted with that key needs.",
         )
+
+    bucket = stack.storage.buckets[EXCHANGE_BUCKET.logical_id].node.default_child
+    assert isinstance(bucket, s3.CfnBucket)
+    _acknowledge(
+        stack.matching.notifier.role,
+        f"IAM5[Resource::<{stack.get_logical_id(bucket)}.Arn>/{NZ_CUSTOMS_PREFIX}*]",
+        f"The notifier files each match result as a new object under the exchange bucket's {NZ_CUSTOMS_PREFIX} "
+        "prefix, one key per declaration that is not known before it runs; the wildcard is that prefix of this one "
+        "bucket, and the only action is s3:PutObject (no read, list or delete).",
+    )
 
 
 def _api(stack: JevsStack) -> None:

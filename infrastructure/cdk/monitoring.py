@@ -17,11 +17,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infrastructure.cdk.functions import JevsFunction
+from jevs.domain.declarations import DeclarationStatus
 
 FIVE_MINUTES = Duration.minutes(5)
 # A work queue whose oldest message waits longer than this is not keeping up.
 OLDEST_MESSAGE_ALARM_SECONDS = 300
 API_P99_LATENCY_ALARM_MS = 3000
+# The Powertools service (POWERTOOLS_SERVICE_NAME) the matcher's metrics carry as their "service" dimension.
+MATCHER_SERVICE = "jevs-matcher"
 
 
 class MonitoringConstruct(Construct):
@@ -140,6 +143,16 @@ class MonitoringConstruct(Construct):
                 dimensions_map={"service": service} if service else None,
             )
 
+        def decided(status: DeclarationStatus) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="JEVS",
+                metric_name="DeclarationsDecided",
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                dimensions_map={"service": MATCHER_SERVICE, "status": status.value},
+                label=status.value,
+            )
+
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name="jevs-operations")
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=4),
@@ -194,6 +207,16 @@ class MonitoringConstruct(Construct):
                     for queue in dead_letter_queues.values()
                 ],
                 width=8,
+            ),
+        )
+        # Matching outcomes are business results, not failures: graphed, never alarmed (a mismatch is the
+        # system working). Each decided status is its own line.
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Declarations decided, by status",
+                left=[decided(status) for status in DeclarationStatus if status is not DeclarationStatus.RECEIVED],
+                stacked=True,
+                width=24,
             ),
         )
         dashboard.add_widgets(

@@ -16,12 +16,17 @@ from constructs import Construct
 
 from infrastructure.cdk.functions import JevsFunction, Layers
 from jevs.resources import (
+    DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
+    NOTIFICATIONS_QUEUE,
     OUTBOX_RELAY_FUNCTION,
     STREAM_BATCH_SIZE,
     STREAM_MAX_RECORD_AGE_SECONDS,
     STREAM_MAX_RETRIES,
 )
+
+# The queues the relay publishes to, one per jevs.domain.records.OutboxChannel (jevs.settings.RelaySettings).
+RELAYED_QUEUES = (DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE)
 
 
 class OutboxConstruct(Construct):
@@ -37,16 +42,18 @@ class OutboxConstruct(Construct):
         key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        delivery = queues[DELIVERY_QUEUE.logical_id]
+        # One queue per outbox channel: deliveries to China, declarations to match, notifications to partners.
+        channels = [(definition, queues[definition.logical_id]) for definition in RELAYED_QUEUES]
         self.relay = JevsFunction(
             self,
             "Relay",
             definition=OUTBOX_RELAY_FUNCTION,
             layers=layers,
             key=key,
-            environment={DELIVERY_QUEUE.environment_variable: delivery.queue_url},
+            environment={definition.environment_variable: queue.queue_url for definition, queue in channels},
         )
-        delivery.grant(self.relay.role, "sqs:SendMessage")
+        for _, queue in channels:
+            queue.grant(self.relay.role, "sqs:SendMessage")
         key.grant(self.relay.role, "kms:GenerateDataKey", "kms:Decrypt")
         self.relay.function.add_event_source(
             sources.DynamoEventSource(

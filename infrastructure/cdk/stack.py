@@ -15,11 +15,20 @@ from infrastructure.cdk.delivery import DeliveryConstruct
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.identity import IdentityConstruct
 from infrastructure.cdk.keys import KeysConstruct
+from infrastructure.cdk.matching import MatchingConstruct
 from infrastructure.cdk.messaging import MessagingConstruct
 from infrastructure.cdk.monitoring import MonitoringConstruct
 from infrastructure.cdk.outbox import OutboxConstruct
 from infrastructure.cdk.storage import StorageConstruct
-from jevs.resources import API_FUNCTION, DELIVERY_QUEUE, RECORDS_TABLE, SIGNING_KEY
+from jevs.resources import (
+    API_FUNCTION,
+    DECLARATIONS_QUEUE,
+    DELIVERY_QUEUE,
+    EXCHANGE_BUCKET,
+    NOTIFICATIONS_QUEUE,
+    RECORDS_TABLE,
+    SIGNING_KEY,
+)
 
 
 class JevsStack(Stack):
@@ -89,13 +98,30 @@ class JevsStack(Stack):
             data_key=key,
             layers=layers,
         )
+        self.matching = MatchingConstruct(
+            self,
+            "Matching",
+            table=table,
+            declarations=self.messaging.queues[DECLARATIONS_QUEUE.logical_id],
+            notifications=self.messaging.queues[NOTIFICATIONS_QUEUE.logical_id],
+            exchange_bucket=self.storage.buckets[EXCHANGE_BUCKET.logical_id],
+            data_key=key,
+            layers=layers,
+        )
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
             key=key,
             alarm_email=config.alarm_email,
             api=self.api.api,
-            functions=[self.api_function, self.outbox.relay, self.delivery.dispatcher, self.delivery.reconciler],
+            functions=[
+                self.api_function,
+                self.outbox.relay,
+                self.delivery.dispatcher,
+                self.delivery.reconciler,
+                self.matching.matcher,
+                self.matching.notifier,
+            ],
             queues=self.messaging.queues,
             dead_letter_queues=self.messaging.dead_letter_queues,
             stream_failures=self.messaging.stream_failures,

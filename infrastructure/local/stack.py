@@ -42,10 +42,22 @@ from functions import forget_cached_state
 from infrastructure.local import moto_speedup
 from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.gateway import AwsIdentity, Gateway, Handler, LocalLambdaContext
+from infrastructure.local.pollers import Handler as EventHandler
 from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
 from infrastructure.local.provision import create_resources
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
-from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE, TABLES
+from jevs.resources import (
+    DECLARATIONS_QUEUE,
+    DELIVERY_QUEUE,
+    DISPATCHER_FUNCTION,
+    MATCHER_FUNCTION,
+    NOTIFICATIONS_QUEUE,
+    NOTIFIER_FUNCTION,
+    RECORDS_TABLE,
+    TABLES,
+    FunctionDefinition,
+    QueueDefinition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -350,6 +362,8 @@ class LocalStack:
     def _start_pollers(self) -> None:
         """What Lambda's event source mappings and EventBridge do in AWS: feed each function its events."""
         from functions.dispatcher.handler import handler as dispatcher
+        from functions.matcher.handler import handler as matcher
+        from functions.notifier.handler import handler as notifier
         from functions.outbox_relay.handler import handler as relay
         from functions.reconciler.handler import handler as reconciler
 
@@ -361,8 +375,21 @@ class LocalStack:
         dynamodb = self.aws_client("dynamodb")
         stream_arn = dynamodb.describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
         sqs = self.aws_client("sqs")
-        queue_url = self.environment[DELIVERY_QUEUE.environment_variable]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        def queue_poller(queue: QueueDefinition, function: FunctionDefinition, handler: EventHandler) -> QueuePoller:
+            # What the function's SQS event source mapping does in AWS: batches of 10, partial failures.
+            queue_url = self.environment[queue.environment_variable]
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+            return QueuePoller(
+                sqs=sqs,
+                queue_url=queue_url,
+                queue_arn=attributes["QueueArn"],
+                function_name=f"jevs-{function.folder.replace('_', '-')}",
+                handler=handler,
+                context=context,
+                gate=self._active,
+            )
+
         self.pollers = {
             "relay": StreamPoller(
                 streams=self.aws_client("dynamodbstreams"),
@@ -371,15 +398,9 @@ class LocalStack:
                 context=context,
                 gate=self._active,
             ),
-            "dispatcher": QueuePoller(
-                sqs=sqs,
-                queue_url=queue_url,
-                queue_arn=queue_arn,
-                function_name="jevs-dispatcher",
-                handler=dispatcher,
-                context=context,
-                gate=self._active,
-            ),
+            "dispatcher": queue_poller(DELIVERY_QUEUE, DISPATCHER_FUNCTION, dispatcher),
+            "matcher": queue_poller(DECLARATIONS_QUEUE, MATCHER_FUNCTION, matcher),
+            "notifier": queue_poller(NOTIFICATIONS_QUEUE, NOTIFIER_FUNCTION, notifier),
             "reconciler": Schedule(
                 rule_name="jevs-reconciliation",
                 function_name="jevs-reconciler",

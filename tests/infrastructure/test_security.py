@@ -280,7 +280,7 @@ def test_the_outbox_relay_may_use_only_the_stream_its_queues_and_the_data_key(te
 
     assert _named_resources(template, OUTBOX_RELAY_FUNCTION.handler) == {
         (table, "StreamArn"),  # the stream only: the relay never reads or writes the table itself
-        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
+        *((queue_by_name(template, queue.name), "Arn") for queue in QUEUES),  # one per outbox channel
         (queue_by_name(template, STREAM_FAILURES_QUEUE.name), "Arn"),
         (data_key(template), "Arn"),
         (_log_group_of(template, OUTBOX_RELAY_FUNCTION.handler), "Arn"),
