@@ -66,7 +66,14 @@ class Poller(ABC):
 
 class StreamPoller(Poller):
     """Reads every shard of a table's stream and hands the records to a function, as Lambda's event source
-    mapping does: in order per shard, retrying from the first failed record a function reports."""
+    mapping does: in order per shard, retrying from the first failed record a function reports.
+
+    It keeps its place as a sequence number, not as a shard iterator, and asks for a fresh iterator each
+    round. moto rolls a failed transaction back by replacing the whole table with a copy, stream shard
+    included, and an iterator taken before that keeps reading the discarded shard, which never grows again:
+    the relay would stop at the first transaction cancelled by a condition (a replayed submission, a lost
+    race). A sequence number means the same place in the live shard.
+    """
 
     def __init__(
         self,
@@ -83,37 +90,36 @@ class StreamPoller(Poller):
         self._arn = stream_arn
         self._handler = handler
         self._context = context
-        self._iterators: dict[str, str | None] = {}
+        # Per shard: where the next read starts, as (iterator type, sequence number); absent: the start.
+        self._positions: dict[str, tuple[str, str]] = {}
+
+    def _iterator(self, shard_id: str) -> str:
+        position = self._positions.get(shard_id)
+        request: dict[str, str] = {"StreamArn": self._arn, "ShardId": shard_id}
+        if position is None:
+            request["ShardIteratorType"] = "TRIM_HORIZON"
+        else:
+            request["ShardIteratorType"], request["SequenceNumber"] = position
+        iterator: str = self._streams.get_shard_iterator(**request)["ShardIterator"]
+        return iterator
 
     def poll_once(self) -> bool:
         busy = False
         for shard in self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            iterator = self._iterators[shard_id]
-            if iterator is None:
-                continue
-            response = self._streams.get_records(ShardIterator=iterator, Limit=100)
+            response = self._streams.get_records(ShardIterator=self._iterator(shard_id), Limit=100)
             records = response.get("Records", [])
-            self._iterators[shard_id] = response.get("NextShardIterator")
             if not records:
                 continue
             busy = True
+            self._positions[shard_id] = ("AFTER_SEQUENCE_NUMBER", records[-1]["dynamodb"]["SequenceNumber"])
             event = {"Records": [{**record, "eventSourceARN": self._arn} for record in records]}
             self.invocations += 1
             result = self._handler(event, self._context("jevs-outbox-relay")) or {}
             failures = [failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])]
             if failures:
                 # Lambda starts the next batch at the first failed record.
-                self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self._arn,
-                    ShardId=shard_id,
-                    ShardIteratorType="AT_SEQUENCE_NUMBER",
-                    SequenceNumber=min(failures, key=int),
-                )["ShardIterator"]
+                self._positions[shard_id] = ("AT_SEQUENCE_NUMBER", min(failures, key=int))
                 busy = False
         return busy
 
