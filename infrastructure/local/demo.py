@@ -28,6 +28,7 @@ import httpx
 from infrastructure.local.stack import EXAMPLE_CERTIFICATE, LocalStack
 from infrastructure.local.tokens import TOKEN_PATH, Client, load_clients
 
+EXAMPLE_DECLARATION = EXAMPLE_CERTIFICATE.with_name("declaration.json")
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
 
@@ -84,6 +85,14 @@ class Scenario:
 
     def idempotency_key(self, purpose: str) -> str:
         return f"demo-{self.run_id}-{purpose}"
+
+    def declaration(self, number: str, **changes: Any) -> dict[str, Any]:
+        """The example import declaration (DESIGN §5) quoting this run's certificate, declared today."""
+        document: dict[str, Any] = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
+        document.update(declaration_number=number, certificate_number=self.certificate_number)
+        document["declared_on"] = self.today.isoformat()
+        document.update(changes)
+        return document
 
 
 class Walkthrough:
@@ -538,8 +547,8 @@ def certificate_steps(scenario: Scenario) -> list[Step]:
     ]
 
 
-# Later capabilities (goods registrations, declarations and matching, delivery to China, verification)
-# add their section here, in the order the mission tells the story.
+# Later capabilities (goods registrations, verification) add their section to SECTIONS, in the order the
+# mission tells the story.
 def delivery_steps(scenario: Scenario) -> list[Step]:
     number = scenario.certificate_number
     return [
@@ -609,10 +618,172 @@ def has_event(event_type: str) -> Check:
     return check
 
 
+def matching_steps(scenario: Scenario) -> list[Step]:
+    number = scenario.certificate_number
+    mismatched, matched, other = (f"CN{scenario.run_id}{suffix}" for suffix in ("01", "02", "03"))
+    entry = f"NZ{scenario.run_id}01"
+    wrong_line = {
+        **scenario.declaration(mismatched)["lines"][0],
+        "hs_code": "0402291000",
+        "quantity": {"value": "30000", "unit": "KGM"},
+    }
+    return [
+        Step(
+            "China Customs lodges an import declaration with a wrong HS code and too much milk powder",
+            "POST",
+            "/v1/declarations",
+            202,
+            caller=CN_CUSTOMS,
+            json_body=scenario.declaration(mismatched, lines=[wrong_line]),
+            headers={"Idempotency-Key": scenario.idempotency_key("declare-mismatched")},
+            check=has_fields("declaration_id", "status"),
+            show=pick("declaration_id", "status", "links"),
+        ),
+        Step(
+            "Matching finds the discrepancies, line by line (waits for the decision)",
+            "GET",
+            f"/v1/declarations/CNIM-{mismatched}",
+            200,
+            caller=CN_CUSTOMS,
+            check=decided_as("MISMATCHED", "hs_code", "quantity"),
+            show=pick("status", "discrepancies"),
+            keep_asking_seconds=30,
+        ),
+        Step(
+            "China Customs lodges a declaration that agrees (names written its own way, a 10-digit tariff code)",
+            "POST",
+            "/v1/declarations",
+            202,
+            caller=CN_CUSTOMS,
+            json_body=scenario.declaration(matched),
+            headers={"Idempotency-Key": scenario.idempotency_key("declare-matched")},
+            show=pick("declaration_id", "status"),
+        ),
+        Step(
+            "It is MATCHED: the goods clear; the certificate is now used (waits for the decision)",
+            "GET",
+            f"/v1/declarations/CNIM-{matched}",
+            200,
+            caller=CN_CUSTOMS,
+            check=decided_as("MATCHED"),
+            show=pick("status", "discrepancies", "decided_at"),
+            keep_asking_seconds=30,
+        ),
+        Step(
+            "The same declaration sent again finds the first, with its result",
+            "POST",
+            "/v1/declarations",
+            200,
+            caller=CN_CUSTOMS,
+            json_body=scenario.declaration(matched),
+            headers={"Idempotency-Key": scenario.idempotency_key("declare-matched-again")},
+            check=decided_as("MATCHED"),
+            show=pick("declaration_id", "status"),
+        ),
+        Step(
+            "Another import declaration may not use the same certificate",
+            "POST",
+            "/v1/declarations",
+            202,
+            caller=CN_CUSTOMS,
+            json_body=scenario.declaration(other),
+            headers={"Idempotency-Key": scenario.idempotency_key("declare-other")},
+        ),
+        Step(
+            "... it is CERTIFICATE_ALREADY_USED (waits for the decision)",
+            "GET",
+            f"/v1/declarations/CNIM-{other}",
+            200,
+            caller=CN_CUSTOMS,
+            check=decided_as("CERTIFICATE_ALREADY_USED"),
+            show=pick("status", "discrepancies"),
+            keep_asking_seconds=30,
+        ),
+        Step(
+            "NZ Customs lodges the export entry, quoting the certificate in its COO form",
+            "POST",
+            "/v1/declarations",
+            202,
+            caller=NZ_CUSTOMS,
+            json_body=scenario.declaration(
+                entry,
+                certificate_number="COO" + number.replace(".", ""),
+                lines=[{**scenario.declaration(entry)["lines"][0], "hs_code": "04022110000"}],
+            ),
+            headers={"Idempotency-Key": scenario.idempotency_key("export-entry")},
+            show=pick("declaration_id", "certificate_number", "status"),
+        ),
+        Step(
+            "... MATCHED; its result goes to NZ Customs' exchange bucket, never to China (waits)",
+            "GET",
+            f"/v1/declarations/NZEX-{entry}",
+            200,
+            caller=NZ_CUSTOMS,
+            check=decided_as("MATCHED"),
+            show=pick("status", "declarant"),
+            keep_asking_seconds=30,
+        ),
+        Step(
+            "China Customs may not read NZ Customs' export entry",
+            "GET",
+            f"/v1/declarations/NZEX-{entry}",
+            404,
+            caller=CN_CUSTOMS,
+            check=is_problem("not-found"),
+        ),
+        Step(
+            "The exporter sees every result on its certificate, and its usage",
+            "GET",
+            f"/v1/certificates/{number}/match-results",
+            200,
+            caller=EXPORTER,
+            check=has_fields("usage", "matches"),
+            show=match_summary,
+        ),
+        Step(
+            "The history records each decision, still a valid chain",
+            "GET",
+            f"/v1/certificates/{number}/history",
+            200,
+            caller=ISSUING_BODY,
+            check=all_of(chain_is_valid, has_event("DECLARATION_DECIDED")),
+            show=history,
+        ),
+    ]
+
+
+def decided_as(status: str, *fields: str) -> Check:
+    """The declaration is decided with ``status``, with discrepancies on at least ``fields``."""
+
+    def check(walk: Walkthrough, response: httpx.Response) -> str | None:
+        body = _json(response)
+        if not isinstance(body, dict) or body.get("status") != status:
+            return f"status is {body.get('status') if isinstance(body, dict) else body}, expected {status}"
+        found = {d.get("field") for d in body.get("discrepancies") or [] if isinstance(d, dict)}
+        missing = [name for name in fields if name not in found]
+        return f"no discrepancy on {', '.join(missing)}" if missing else None
+
+    return check
+
+
+def match_summary(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    matches = [m for m in body.get("matches") or [] if isinstance(m, dict)]
+    return {
+        "usage": body.get("usage"),
+        "matches": [
+            f"{m.get('declaration_id')}  {m.get('status')}  {len(m.get('discrepancies') or [])} discrepancies"
+            for m in matches
+        ],
+    }
+
+
 SECTIONS: tuple[tuple[str, Callable[[Scenario], list[Step]]], ...] = (
     ("Parties get their tokens", token_steps),
     ("A certificate from submission to history", certificate_steps),
     ("Delivery to China Customs: signed, acknowledged, recorded", delivery_steps),
+    ("Matching: customs declarations against the certificate", matching_steps),
 )
 
 

@@ -1,0 +1,158 @@
+"""Matching on the local stack, over HTTP as customs call it (DESIGN §4): a declaration is lodged (202),
+relayed from the table's stream to the declarations queue, decided by the matching function, and its result
+goes back to the declarant: China receives it signed through the delivery channel, NZ Customs finds it in
+the exchange bucket."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from functions.notifier.handler import result_key
+from infrastructure.local.stack import LocalStack
+from jevs.resources import EXCHANGE_BUCKET
+from tests.e2e.conftest import TokenFor, token_source
+from tests.factories import certificate_payload, declaration_payload
+
+pytestmark = pytest.mark.e2e
+
+ISSUER, EXPORTER = "local-akl-chamber", "local-kauri-dairy"
+NZ_CUSTOMS, CN_CUSTOMS = "local-nz-customs", "local-cn-customs"
+_serials = itertools.count(1)
+
+
+class Customs:
+    """Issuing body and customs administrations, calling the API over HTTP."""
+
+    def __init__(self, stack: LocalStack, token_for: TokenFor) -> None:
+        self.stack = stack
+        self.http = httpx.Client(base_url=stack.api_url, timeout=10)
+        self.token_for = token_for
+
+    def headers(self, client_id: str, key: str | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token_for(client_id)}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return headers
+
+    def certificate(self) -> str:
+        number = f"11.5555.{next(_serials):05d}"
+        response = self.http.post(
+            "/v1/certificates",
+            json=certificate_payload(certificate_number=number),
+            headers=self.headers(ISSUER, number),
+        )
+        assert response.status_code == 201, response.text
+        return number
+
+    def lodge(self, client_id: str, **fields: Any) -> httpx.Response:
+        body = declaration_payload(**fields)
+        return self.http.post(
+            "/v1/declarations", json=body, headers=self.headers(client_id, f"{client_id}-{body['declaration_number']}")
+        )
+
+    def decided(self, client_id: str, location: str, timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.http.get(location, headers=self.headers(client_id))
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            if body["status"] != "RECEIVED" or time.monotonic() > deadline:
+                return body
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def customs(stack: LocalStack) -> Iterator[Customs]:
+    caller = Customs(stack, token_source(stack))
+    yield caller
+    caller.http.close()
+
+
+def declaration_number() -> str:
+    return f"2233202610{next(_serials):08d}"
+
+
+def test_a_matching_import_declaration_is_matched_and_china_receives_the_signed_result(
+    stack: LocalStack, customs: Customs
+) -> None:
+    number = customs.certificate()
+    lodged = customs.lodge(CN_CUSTOMS, certificate_number=number, declaration_number=declaration_number())
+    assert lodged.status_code == 202, lodged.text
+
+    result = customs.decided(CN_CUSTOMS, lodged.headers["Location"])
+
+    assert (result["status"], result["discrepancies"]) == ("MATCHED", [])
+    declaration_id = result["declaration_id"]
+    assert stack.china is not None
+    (received,) = stack.china.wait_for(
+        lambda messages: any(m.idempotency_key == f"{declaration_id}/result" for m in messages), timeout=15
+    )[-1:]
+    assert received.body["message_type"] == "declaration.result"
+    assert (received.body["status"], received.body["certificate_number"]) == ("MATCHED", number)
+    owner = customs.http.get(f"/v1/certificates/{number}/match-results", headers=customs.headers(EXPORTER)).json()
+    assert owner["usage"] == "USED"
+    assert [m["status"] for m in owner["matches"]] == ["MATCHED"]
+
+
+def test_a_mismatched_declaration_lists_its_discrepancies(customs: Customs) -> None:
+    number = customs.certificate()
+    line = {**declaration_payload()["lines"][0], "hs_code": "0402291000", "quantity": {"value": "25", "unit": "TNE"}}
+    lodged = customs.lodge(
+        CN_CUSTOMS,
+        certificate_number=number,
+        declaration_number=declaration_number(),
+        lines=[line],
+        exporter_name="Kauri Diary Co-operative Ltd",
+    )
+
+    result = customs.decided(CN_CUSTOMS, lodged.headers["Location"])
+
+    assert result["status"] == "MISMATCHED"
+    found = {(d["line_number"], d["field"], d["severity"]) for d in result["discrepancies"]}
+    assert found == {(None, "exporter_name", "WARNING"), (1, "hs_code", "ERROR"), (1, "quantity.unit", "ERROR")}
+
+
+def test_an_export_entry_quoting_the_coo_form_is_matched_and_filed_for_nz_customs(
+    stack: LocalStack, customs: Customs
+) -> None:
+    number = customs.certificate()
+    entry = f"EX{next(_serials):06d}"
+    lodged = customs.lodge(NZ_CUSTOMS, certificate_number="COO" + number.replace(".", ""), declaration_number=entry)
+    assert lodged.status_code == 202, lodged.text
+
+    result = customs.decided(NZ_CUSTOMS, lodged.headers["Location"])
+
+    assert result["status"] == "MATCHED"
+    s3 = stack.aws_client("s3")
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            filed = json.loads(
+                s3.get_object(Bucket=EXCHANGE_BUCKET.local_name, Key=result_key(f"NZEX-{entry}"))["Body"].read()
+            )
+            break
+        except s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, "NZ Customs' result file never arrived"
+            time.sleep(0.1)
+    assert (filed["status"], filed["certificate_number"]) == ("MATCHED", number)
+
+
+def test_two_import_declarations_lodged_at_once_for_one_certificate_one_wins(customs: Customs) -> None:
+    number = customs.certificate()
+    numbers = [declaration_number(), declaration_number()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        lodged = list(
+            pool.map(lambda n: customs.lodge(CN_CUSTOMS, certificate_number=number, declaration_number=n), numbers)
+        )
+
+    statuses = sorted(customs.decided(CN_CUSTOMS, response.headers["Location"])["status"] for response in lodged)
+
+    assert statuses == ["CERTIFICATE_ALREADY_USED", "MATCHED"]
