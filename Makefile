@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo redrive test test-unit test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: venv run demo redrive bench test test-unit test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -56,7 +56,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/jevs/python functions infrastructure tests
+	$(BIN)/mypy layers/jevs/python functions infrastructure tests benchmarks
+
+bench: $(STAMP)  ## the figures of DESIGN §8 that have a benchmark (printed, never asserted)
+	$(BIN)/python -m benchmarks.matching
 
 synth: build  ## write the CloudFormation template of the AWS stack to cdk.out
 	$(BIN)/python -m infrastructure.app

@@ -1,0 +1,115 @@
+"""Matching figures (DESIGN §8): lines per second of pure rule work and how it grows with lines per
+declaration, and the AWS round trips of one match as the table grows.
+
+    python -m benchmarks.matching        (or: make bench)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from infrastructure.local.provision import create_resources
+from jevs.adapters import aws
+from jevs.adapters.clock import SystemClock
+from jevs.adapters.dynamodb_store import DynamoCertificateStore
+from jevs.domain.declarations import Declarant, DeclarationContent
+from jevs.domain.declaring import lodge_declaration, match_declaration
+from jevs.domain.matching import decide_match
+from jevs.domain.records import StoredAnswer
+from jevs.domain.submission import submit_certificate
+from jevs.resources import RECORDS_TABLE
+from tests.factories import declaration_payload, item_payload
+from tests.unit.matching_support import line_payload, lodged, record
+from tests.unit.support import certificate, party, simple_answer
+
+DECIDED_AT = datetime(2026, 12, 6, tzinfo=UTC)
+ITEMS = 20
+
+
+def rule_throughput(lines: int, seconds: float = 1.0) -> tuple[float, float]:
+    """(declarations per second, lines per second) deciding a declaration of ``lines`` lines against a
+    20-item certificate, each line claiming a small share of one item, all matched."""
+    items = [item_payload(n, quantity={"value": "100000", "unit": "KGM"}) for n in range(1, ITEMS + 1)]
+    certificate_record = record(certificate(items=items))
+    declaration = lodged(
+        Declarant.CN_IMPORT_DECLARATION,
+        lines=[
+            line_payload(n, certificate_item_number=(n - 1) % ITEMS + 1, quantity={"value": "10", "unit": "KGM"})
+            for n in range(1, lines + 1)
+        ],
+    )
+    done, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        decision = decide_match(declaration, certificate_record, None, DECIDED_AT)
+        done += 1
+    assert decision.result.status.value == "MATCHED"
+    return done / elapsed, done * lines / elapsed
+
+
+@contextmanager
+def local_aws() -> Iterator[None]:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-2")
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+    with mock_aws():
+        aws.forget_clients()
+        create_resources(lambda service: boto3.client(service))  # type: ignore[call-overload]
+        yield
+    aws.forget_clients()
+
+
+def round_trips(stored: int) -> Counter[str]:
+    """DynamoDB calls to match one declaration with ``stored`` certificates in the table."""
+    with local_aws():
+        clock = SystemClock()
+        store = DynamoCertificateStore(aws.dynamodb(), RECORDS_TABLE.name, clock)
+        issuer = party("local-akl-chamber")
+        for serial in range(stored):
+            submit_certificate(
+                party=issuer,
+                content=certificate(certificate_number=f"11.1234.{serial:05d}"),
+                idempotency_key=f"k{serial}",
+                store=store,
+                clock=clock,
+                answer_for=simple_answer,
+            )
+        lodged_answer = lodge_declaration(
+            party=party("local-cn-customs"),
+            content=DeclarationContent.model_validate(declaration_payload(certificate_number="11.1234.00000")),
+            idempotency_key="d",
+            store=store,
+            clock=clock,
+            answer_for=lambda declared, created: StoredAnswer(status_code=202, body={"id": declared.id}),
+        )
+        calls: Counter[str] = Counter()
+
+        def count(model: Any, **_: Any) -> None:
+            calls[model.name] += 1
+
+        aws.dynamodb().meta.events.register("before-call.dynamodb.*", count)
+        match_declaration(str(lodged_answer.answer.body["id"]), store=store, certificates=store, clock=clock)
+        return calls
+
+
+def main() -> None:
+    print("Matching: pure rule work (one 20-item certificate, every line matched)")
+    print(f"  {'lines':>6} {'declarations/s':>15} {'lines/s':>12} {'µs/line':>9}")
+    for lines in (1, 5, 20, 100):
+        per_second, lines_per_second = rule_throughput(lines)
+        print(f"  {lines:>6} {per_second:>15,.0f} {lines_per_second:>12,.0f} {1e6 / lines_per_second:>9.1f}")
+    print("\nMatching: DynamoDB round trips of one match, as the table grows")
+    for stored in (1, 100):
+        calls = round_trips(stored)
+        print(f"  {stored:>4} certificates stored: {dict(sorted(calls.items()))}")
+
+
+if __name__ == "__main__":
+    main()
