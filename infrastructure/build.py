@@ -180,6 +180,10 @@ def find_lambda_python() -> Path:
     )
 
 
+# Data the layer never reads, left out of it: pycountry's translations of country and currency names
+# (about 20 MiB of .mo files; JEVS prints names in English only, and pycountry falls back to them).
+UNUSED_DATA = ("pycountry/locales",)
+
 # --- the lock -----------------------------------------------------------------------------------------------
 
 
@@ -251,6 +255,8 @@ def _install_dependencies(root: Path, staging: Path) -> None:
     )
     # Console scripts: their first line names this machine's interpreter, and Lambda never runs them.
     shutil.rmtree(target / "bin", ignore_errors=True)
+    for unused in UNUSED_DATA:
+        shutil.rmtree(target / unused, ignore_errors=True)
     present = {_normalise(p.name.split("-")[0]) for p in target.glob("*.dist-info")}
     if provided := present & {_normalise(name) for name in RUNTIME_PROVIDED}:
         raise BuildError(f"the dependencies layer would carry what the runtime ships: {sorted(provided)}")
