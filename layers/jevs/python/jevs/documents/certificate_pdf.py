@@ -1,0 +1,494 @@
+"""The certificate of origin as a PDF, in the layout of the China–New Zealand FTA form (DESIGN §2), for
+``GET /v1/certificates/{number}/document`` and the email to the applicant.
+
+What the paper prints is fixed first, as data (``printed_data``): the FTA form's data elements (never the
+commercial block), the number and version, box 15's certification, the printed remarks and the validity.
+Its digest travels in the QR code's verification URL, so the public verification endpoint can tell whether
+a paper in someone's hand still says what JEVS certified. The PDF is drawn from exactly that data.
+
+The same record always gives the same bytes (reportlab's invariant mode, and the document date taken from
+the record), so a retry stores the same document.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from itertools import groupby
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+import pycountry
+
+# reportlab ships no type information; everything it returns is Any here.
+from reportlab.graphics.barcode.qr import QrCodeWidget  # type: ignore[import-untyped, unused-ignore]
+from reportlab.graphics.shapes import Drawing  # type: ignore[import-untyped, unused-ignore]
+from reportlab.lib import colors  # type: ignore[import-untyped, unused-ignore]
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT  # type: ignore[import-untyped, unused-ignore]
+from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped, unused-ignore]
+from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped, unused-ignore]
+from reportlab.lib.units import mm  # type: ignore[import-untyped, unused-ignore]
+from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped, unused-ignore]
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped, unused-ignore]
+from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from jevs.domain.access import View, project_content
+from jevs.domain.canonical import digest
+from jevs.domain.certificate import (
+    CertificateContent,
+    Consignee,
+    Item,
+    OriginCriterion,
+    Producer,
+    ProducerDisclosure,
+)
+from jevs.domain.issuance import Validity, printed_remarks
+from jevs.domain.records import CertificateRecord
+from jevs.reference import rec21_package_kinds
+
+TITLE = "CERTIFICATE OF ORIGIN — Form for China-New Zealand Free Trade Agreement"
+CERTIFICATION_TEXT = (
+    "It is hereby certified, on the basis of control carried out, that the declaration by the exporter is correct."
+)
+EXPORTER_DECLARATION_TEXT = "Not required for exports from New Zealand to China"
+ELECTRONIC_CERTIFICATION_TEXT = "Electronically certified by JEVS; verify at the QR code"
+
+# Listed producers beyond this many go to a continuation sheet, so box 2 never outgrows the first page.
+PRODUCERS_IN_BOX = 3
+# The QR code's drawing, quiet zone included: a version 6 symbol (a typical verification URL) is then
+# about 32 mm across, which phone cameras and scanners read from paper without trouble.
+QR_SIZE_MM = 38
+
+_PAGE_WIDTH, _PAGE_HEIGHT = A4
+_MARGIN = 12 * mm
+_WIDTH = _PAGE_WIDTH - 2 * _MARGIN
+# Boxes 7 to 13, in the proportions of the paper form.
+_ITEM_COLUMNS_MM = (13, 27, 47, 16, 18, 33, 32)
+
+_LABEL = ParagraphStyle("label", fontName="Helvetica-Bold", fontSize=6.5, leading=8, spaceAfter=1.5)
+_TEXT = ParagraphStyle("text", fontName="Helvetica", fontSize=8.5, leading=10.5)
+_ITEM = ParagraphStyle("item", fontName="Helvetica", fontSize=7.5, leading=9)
+_ITEM_CENTRED = ParagraphStyle("item-centred", parent=_ITEM, alignment=TA_CENTER)
+_SMALL = ParagraphStyle("small", fontName="Helvetica", fontSize=6.5, leading=8)
+_NUMBER = ParagraphStyle("number", fontName="Helvetica-Bold", fontSize=13, leading=16, alignment=TA_RIGHT)
+_TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=10, leading=12.5, alignment=TA_CENTER)
+_CENTRED = ParagraphStyle("centred", parent=_TEXT, alignment=TA_CENTER)
+
+_GRID: list[tuple[Any, ...]] = [
+    ("GRID", (0, 0), (-1, -1), 0.75, colors.black),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), 4),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+    ("TOPPADDING", (0, 0), (-1, -1), 3),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+]
+
+
+@dataclass(frozen=True)
+class _Printed:
+    """Everything the paper shows, in one place: ``printed_data`` and the drawing both read it."""
+
+    number: str
+    version: int
+    # The FTA form's data elements (View.FTA_FORM): no commercial details.
+    form: CertificateContent
+    issuing_body_name: str
+    place_of_issue: str
+    issue_date: date
+    remarks: str
+    validity: Validity
+
+
+def _printed(record: CertificateRecord) -> _Printed:
+    form = project_content(record, View.FTA_FORM)
+    assert form is not None  # the FTA form view always has content
+    validity = Validity(record.retrospective, record.valid_from, record.valid_until)
+    return _Printed(
+        number=record.number,
+        version=record.version,
+        form=form,
+        issuing_body_name=record.issuing_body_name,
+        place_of_issue=record.place_of_issue,
+        issue_date=form.issue_date,
+        remarks=printed_remarks(form, validity),
+        validity=validity,
+    )
+
+
+def _data(printed: _Printed) -> dict[str, object]:
+    return {
+        "certificate_number": printed.number,
+        "version": printed.version,
+        # Absent and null are the same on paper: an optional field added to the form later leaves the digest
+        # of every certificate already printed as it was.
+        "form": printed.form.model_dump(mode="json", exclude={"commercial"}, exclude_none=True),
+        "certification": {
+            "issuing_body_name": printed.issuing_body_name,
+            "place_of_issue": printed.place_of_issue,
+            "issue_date": printed.issue_date.isoformat(),
+        },
+        "printed_remarks": printed.remarks,
+        "validity": {
+            "retrospective": printed.validity.retrospective,
+            "valid_from": printed.validity.valid_from.isoformat(),
+            "valid_until": printed.validity.valid_until.isoformat(),
+        },
+    }
+
+
+def printed_data(record: CertificateRecord) -> dict[str, object]:
+    """Exactly what the PDF prints, as JSON-ready data: boxes 1 to 13 of the FTA form (no commercial
+    details), the number and version, box 15 (issuing body's name, place, date), the printed remarks (with
+    ``ISSUED RETROSPECTIVELY`` when so issued) and the validity."""
+    return _data(_printed(record))
+
+
+def printed_digest(record: CertificateRecord) -> str:
+    """SHA-256 (lowercase hex) of the canonical JSON of ``printed_data``: what the QR code's URL carries."""
+    return digest(printed_data(record))
+
+
+def verification_url(base_url: str, record: CertificateRecord) -> str:
+    """The public verification URL of ``record``, with the digest of what its paper prints."""
+    return f"{_verify_at(base_url, record.number)}?digest={printed_digest(record)}"
+
+
+def _verify_at(base_url: str, number: str) -> str:
+    return f"{base_url.rstrip('/')}/v1/verify/{quote(number, safe='')}"
+
+
+def render_certificate_pdf(record: CertificateRecord, *, verification_base_url: str) -> bytes:
+    """The certificate as an A4 PDF in the FTA form's layout, with box 15's QR code for verification."""
+    printed = _printed(record)
+    story: list[Any] = [_boxes_1_to_6(printed), _items_table(printed.form.items)]
+    producers = printed.form.producer.producers or []
+    if len(producers) > PRODUCERS_IN_BOX:
+        story += _producer_continuation(producers)
+    story += [
+        Spacer(1, 3 * mm),
+        KeepTogether([_boxes_14_and_15(printed, record, verification_base_url)]),
+    ]
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=18 * mm,
+        bottomMargin=14 * mm,
+        title=f"Certificate of Origin {printed.number}",
+        author=printed.issuing_body_name,
+        subject=(
+            f"China–New Zealand FTA certificate of origin {printed.number}, version {printed.version}, "
+            f"issued {printed.issue_date.isoformat()} in {printed.place_of_issue}"
+        ),
+        creator="JEVS",
+        keywords=["certificate of origin", "China-New Zealand FTA", printed.number],
+        lang="en",
+        invariant=1,
+        pageCompression=1,
+    )
+    first_page, later_pages = _page_decorations(printed, record.recorded_at)
+    document.build(story, onFirstPage=first_page, onLaterPages=later_pages)
+    return buffer.getvalue()
+
+
+# --- text ----------------------------------------------------------------------------------------------
+
+
+@cache
+def _fallback_font() -> str:
+    """A font for what Helvetica cannot show (Chinese names, most non-Latin-1 letters). Adobe's CID font
+    is referenced, not embedded: the text is always right and searchable; viewers draw it with their own
+    Chinese font."""
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+def _in_winansi(character: str) -> bool:
+    try:
+        character.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _markup(text: str) -> str:
+    """``text`` as paragraph markup: escaped, and any run Helvetica cannot show set in the fallback font."""
+    runs = []
+    for shown, characters in groupby(text, key=_in_winansi):
+        run = escape("".join(characters))
+        runs.append(run if shown else f'<font name="{_fallback_font()}">{run}</font>')
+    return "".join(runs)
+
+
+def _multiline(text: str, most_lines: int) -> str:
+    """Multi-line text (addresses, remarks, marks) with its line breaks, unless it has so many that they
+    would only stretch the box: then one wrapped paragraph."""
+    lines = [_markup(line.strip()) for line in text.splitlines() if line.strip()]
+    return ("<br/>" if len(lines) <= most_lines else ", ").join(lines)
+
+
+def _country(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return _markup(str(country.name)) if country is not None else code
+
+
+def _box(label: str, *lines: str) -> list[Any]:
+    return [Paragraph(label, _LABEL), *(Paragraph(line, _TEXT) for line in lines if line)]
+
+
+# --- boxes 1 to 6 --------------------------------------------------------------------------------------
+
+
+def _boxes_1_to_6(printed: _Printed) -> Any:
+    form = printed.form
+    exporter = form.exporter
+    box_1 = _box(
+        "1. Exporter's name, address and country",
+        f"<b>{_markup(exporter.name)}</b>",
+        _multiline(exporter.address, 6),
+        _country(exporter.country),
+        f"NZBN {exporter.business_number}",
+    )
+    title = [
+        Paragraph(f"Certificate No. {printed.number}", _NUMBER),
+        Spacer(1, 2 * mm),
+        Paragraph(escape(TITLE).replace(" — ", " —<br/>"), _TITLE),
+        Paragraph("Issued in New Zealand", _CENTRED),
+        Spacer(1, 1.5 * mm),
+        Paragraph(
+            f"Version {printed.version} · valid from {printed.validity.valid_from.isoformat()} "
+            f"until {printed.validity.valid_until.isoformat()}",
+            ParagraphStyle("validity", parent=_SMALL, alignment=TA_CENTER),
+        ),
+    ]
+    transport = form.transport
+    box_4 = _box(
+        "4. Means of transport and route (as far as known)",
+        f"Departure date: {transport.departure_date.isoformat()}",
+        f"Means of transport: {transport.mode.value}",
+        f"Vessel / flight / voyage: {_markup(transport.vessel_or_flight)}",
+        f"Port of loading: {transport.port_of_loading}",
+        f"Port of discharge: {transport.port_of_discharge}",
+    )
+    box_6 = _box("6. Remarks", _multiline(printed.remarks, 12))
+    rows: list[list[Any]] = [
+        [box_1, title],
+        [_box("2. Producer's name and address, if known", *_producer_lines(form)), _box_5()],
+        [_box("3. Consignee's name, address and country", *_consignee_lines(form.consignee)), ""],
+        [box_4, box_6],
+    ]
+    table = Table(rows, colWidths=[_WIDTH / 2, _WIDTH / 2])
+    table.setStyle(TableStyle([*_GRID, ("SPAN", (1, 1), (1, 2))]))
+    return table
+
+
+def _producer_lines(form: CertificateContent) -> list[str]:
+    box = form.producer
+    if box.disclosure is not ProducerDisclosure.LISTED:
+        return [box.disclosure.value.replace("_", " ")]
+    producers = box.producers or []
+    if len(producers) > PRODUCERS_IN_BOX:
+        return [f"LISTED: {len(producers)} producers, named on the continuation sheet after box 13"]
+    return [f"<b>{_markup(producer.name)}</b><br/>{_multiline(producer.address, 4)}" for producer in producers]
+
+
+def _consignee_lines(consignee: Consignee) -> list[str]:
+    lines = [f"<b>{_markup(consignee.name)}</b>", _multiline(consignee.address, 6), _country(consignee.country)]
+    if consignee.business_number is not None:
+        label = "Unified social credit code" if consignee.country == "CN" else "Business number"
+        lines.append(f"{label}: {_markup(consignee.business_number)}")
+    return lines
+
+
+def _box_5() -> list[Any]:
+    """For the importing customs: left blank on the certificate (its decision is recorded in JEVS)."""
+    return [
+        Paragraph("5. For official use only", _LABEL),
+        _checkbox("Preferential treatment given under the China-New Zealand Free Trade Agreement"),
+        Spacer(1, 1.5 * mm),
+        _checkbox("Preferential treatment not given (please state reasons)"),
+        Spacer(1, 16 * mm),
+        Paragraph("." * 70, _SMALL),
+        Paragraph("Signature of authorised signatory of the importing country", _SMALL),
+    ]
+
+
+def _checkbox(text: str) -> Any:
+    """An empty tick box and its text."""
+    side = 3 * mm
+    box = Table([[""]], colWidths=[side], rowHeights=[side])
+    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.75, colors.black)]))
+    row = Table([[box, Paragraph(text, _TEXT)]], colWidths=[side + 2 * mm, _WIDTH / 2 - side - 10 * mm])
+    row.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (0, 0), 1),
+                ("TOPPADDING", (1, 0), (1, 0), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    row.hAlign = "LEFT"
+    return row
+
+
+# --- boxes 7 to 13 -------------------------------------------------------------------------------------
+
+
+_ITEM_HEADINGS = (
+    "7. Item number (max. 20)",
+    "8. Marks and numbers on packages",
+    "9. Number and kind of packages; description of goods",
+    "10. HS code (six-digit code)",
+    "11. Origin criterion",
+    "12. Gross weight or other quantity",
+    "13. Number and date of invoice",
+)
+
+
+def _items_table(items: Sequence[Item]) -> Any:
+    rows: list[list[Any]] = [[Paragraph(heading, _LABEL) for heading in _ITEM_HEADINGS]]
+    rows += [_item_row(item) for item in items]
+    table = Table(rows, colWidths=[width * mm for width in _ITEM_COLUMNS_MM], repeatRows=1)
+    table.setStyle(TableStyle([*_GRID, ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE"))]))
+    return table
+
+
+def _item_row(item: Item) -> list[Any]:
+    kind = item.packages.kind
+    kind_name = _markup(rec21_package_kinds().get(kind, kind))
+    packages = f"In bulk ({kind}, {kind_name})" if item.packages.count is None else f"{item.packages.count} {kind}"
+    if item.packages.count is not None:
+        packages += f" ({kind_name})"
+    criterion = item.origin_criterion.value
+    if item.origin_criterion is OriginCriterion.PSR and item.rvc_percent is not None:
+        criterion += f"<br/>RVC {item.rvc_percent}%"
+    invoice = f"{_markup(item.invoice.number)}<br/>{item.invoice.date.isoformat()}"
+    third_party = item.invoice.third_party_invoicing
+    if third_party is not None:
+        invoice += (
+            f"<br/><i>Third-party invoicing:</i> {_markup(third_party.name)}, "
+            f"{_multiline(third_party.address, 1)}, {_country(third_party.country)}"
+        )
+    return [
+        Paragraph(str(item.item_number), _ITEM_CENTRED),
+        Paragraph(_multiline(item.marks_and_numbers, 6), _ITEM),
+        Paragraph(f"<b>{packages}</b><br/>{_multiline(item.description, 6)}", _ITEM),
+        Paragraph(item.hs_code, _ITEM_CENTRED),
+        Paragraph(criterion, _ITEM_CENTRED),
+        Paragraph(
+            f"{item.quantity.value} {item.quantity.unit}<br/>Gross weight: {item.gross_weight_kg} kg",
+            _ITEM,
+        ),
+        Paragraph(invoice, _ITEM),
+    ]
+
+
+def _producer_continuation(producers: Sequence[Producer]) -> list[Any]:
+    """Box 2 continued, when more producers are listed than the box holds."""
+    rows: list[list[Any]] = [[Paragraph(heading, _LABEL) for heading in ("No.", "Producer's name", "Address")]]
+    rows += [
+        [Paragraph(str(number), _ITEM), Paragraph(_markup(p.name), _ITEM), Paragraph(_multiline(p.address, 4), _ITEM)]
+        for number, p in enumerate(producers, start=1)
+    ]
+    table = Table(rows, colWidths=[11 * mm, 70 * mm, _WIDTH - 81 * mm], repeatRows=1)
+    table.setStyle(TableStyle(_GRID))
+    return [Spacer(1, 3 * mm), Paragraph("Continuation sheet — box 2: producers", _LABEL), table]
+
+
+# --- boxes 14 and 15 -----------------------------------------------------------------------------------
+
+
+def _boxes_14_and_15(printed: _Printed, record: CertificateRecord, verification_base_url: str) -> Any:
+    box_14 = _box("14. Declaration by the exporter", f"{EXPORTER_DECLARATION_TEXT}.")
+    box_15_width = _WIDTH * 0.62
+    qr_size = QR_SIZE_MM * mm
+    certification = [
+        Paragraph("15. Certification", _LABEL),
+        Paragraph(CERTIFICATION_TEXT, _TEXT),
+        Spacer(1, 2.5 * mm),
+        Paragraph(f"<b>{_markup(printed.issuing_body_name)}</b>", _TEXT),
+        Paragraph(
+            f"Place and date of issue: {_markup(printed.place_of_issue)}, {printed.issue_date.isoformat()}", _TEXT
+        ),
+        Spacer(1, 2.5 * mm),
+        Paragraph(ELECTRONIC_CERTIFICATION_TEXT, _TEXT),
+        Spacer(1, 1 * mm),
+        Paragraph(f"Verify at {escape(_verify_at(verification_base_url, printed.number))}", _SMALL),
+    ]
+    printed_hash = printed_digest(record)
+    digest_line = Paragraph(f'Printed-data digest (SHA-256): <font name="Courier">{printed_hash}</font>', _SMALL)
+    box_15 = Table(
+        [[certification, _qr(verification_url(verification_base_url, record), qr_size)], [digest_line, ""]],
+        colWidths=[box_15_width - qr_size - 8, qr_size],
+        style=TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("SPAN", (0, 1), (1, 1)),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        ),
+    )
+    table = Table([[box_14, box_15]], colWidths=[_WIDTH - box_15_width, box_15_width])
+    table.setStyle(TableStyle(_GRID))
+    return table
+
+
+def _qr(value: str, size: float) -> Any:
+    """The QR code of ``value`` (error correction M, the standard 4-module quiet zone) in a square drawing."""
+    widget = QrCodeWidget(value, barLevel="M", barBorder=4, barWidth=size, barHeight=size)
+    drawing = Drawing(size, size)
+    drawing.add(widget)
+    return drawing
+
+
+# --- every page ----------------------------------------------------------------------------------------
+
+
+def _page_decorations(printed: _Printed, recorded_at: datetime) -> tuple[Callable[..., None], Callable[..., None]]:
+    # The document's date is when JEVS recorded the certificate: the same on every rendering of the record.
+    stamp = recorded_at.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+
+    def footer(canvas: Any, document: Any) -> None:
+        canvas.setFont("Helvetica", 6.5)
+        canvas.setFillColor(colors.HexColor("#444444"))
+        canvas.drawString(_MARGIN, 8 * mm, f"Certificate No. {printed.number} · version {printed.version}")
+        canvas.drawRightString(_PAGE_WIDTH - _MARGIN, 8 * mm, f"Page {document.page}")
+
+    def first_page(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setDateFormatter(lambda *_date: stamp)
+        footer(canvas, document)
+        canvas.restoreState()
+
+    def later_pages(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        top = _PAGE_HEIGHT - 11 * mm
+        canvas.setFont("Helvetica-Bold", 8.5)
+        canvas.drawString(_MARGIN, top, TITLE)
+        canvas.drawRightString(_PAGE_WIDTH - _MARGIN, top, f"Certificate No. {printed.number} (continued)")
+        canvas.setLineWidth(0.5)
+        canvas.line(_MARGIN, top - 2 * mm, _PAGE_WIDTH - _MARGIN, top - 2 * mm)
+        footer(canvas, document)
+        canvas.restoreState()
+
+    return first_page, later_pages
