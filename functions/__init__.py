@@ -12,6 +12,7 @@ _COMPOSITION_ROOTS = (
     "functions.reconciler.handler",
     "functions.matcher.handler",
     "functions.notifier.handler",
+    "functions.overseer.handler",
 )
 
 

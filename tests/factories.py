@@ -7,9 +7,11 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jevs.adapters.party_registry import RegisteredClient
 
@@ -56,6 +58,72 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:ap-southeast-2:12
             for index, body in enumerate(bodies)
         ]
     }
+
+
+def today_in_new_zealand() -> date:
+    """The day JEVS dates what it issues (a machine on UTC may still be on yesterday)."""
+    return datetime.now(ZoneInfo("Pacific/Auckland")).date()
+
+
+# -- hosted issuing (tests/integration/hosted_support.py drives these through the API) ----------------------
+
+
+def goods_payload(**overrides: Any) -> dict[str, Any]:
+    goods: dict[str, Any] = {
+        "issuing_body": "akl-chamber",
+        "hs_code": "040221",
+        "description": "Whole milk powder, 26% fat, in 25 kg bags",
+        "origin_criterion": "WO",
+        "producer": {"disclosure": "SAME"},
+        "evidence": {
+            "statement": "Milk from our own farms in Waikato, dried at our Te Rapa plant.",
+            "currency": "NZD",
+            "cost_build_up": [{"component": "raw milk", "origin_country": "NZ", "value": "3.10"}],
+            "suppliers": ["Kauri Dairy farms"],
+        },
+    }
+    goods.update(overrides)
+    return goods
+
+
+def signatory_payload(**overrides: Any) -> dict[str, Any]:
+    person = {
+        "issuing_body": "akl-chamber",
+        "name": "Aroha Ngata",
+        "position": "Export Manager",
+        "email": "aroha.ngata@kauri-dairy.example.nz",
+        "phone": "+64 9 555 0100",
+    }
+    person.update(overrides)
+    return person
+
+
+def application_payload(signatory_id: str, registration_ids: list[str], **overrides: Any) -> dict[str, Any]:
+    example = certificate_payload()
+    item = example["items"][0]
+    application: dict[str, Any] = {
+        "issuing_body": "akl-chamber",
+        "signatory_id": signatory_id,
+        "exporter": example["exporter"],
+        "producer": example["producer"],
+        "consignee": example["consignee"],
+        "transport": {**example["transport"], "departure_date": today_in_new_zealand().isoformat()},
+        "remarks": "",
+        "items": [
+            {
+                "item_number": n,
+                "goods_registration_id": registration_id,
+                "marks_and_numbers": item["marks_and_numbers"],
+                "packages": item["packages"],
+                "quantity": item["quantity"],
+                "gross_weight_kg": item["gross_weight_kg"],
+                "invoice": item["invoice"],
+            }
+            for n, registration_id in enumerate(registration_ids, start=1)
+        ],
+    }
+    application.update(overrides)
+    return application
 
 
 def item_payload(item_number: int, **overrides: Any) -> dict[str, Any]:

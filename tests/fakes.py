@@ -6,14 +6,16 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from jevs.domain.applications import Application
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
-from jevs.domain.errors import RetryableFailure
+from jevs.domain.errors import Conflict, RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.ports import (
     CertificateNumberTaken,
     CertificatePage,
     DeclarationNumberTaken,
+    HostedRecord,
     IdempotencyKeyTaken,
     InvalidCursor,
     ListingConstraints,
@@ -27,6 +29,7 @@ from jevs.domain.records import (
     MatchRecording,
     StoredVersion,
 )
+from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 
 
 class FixedClock:
@@ -54,6 +57,8 @@ class InMemoryCertificateStore:
         self.matches: dict[str, list[CertificateMatch]] = {}
         self.result_deliveries: dict[str, Delivery] = {}
         self.result_pending_since: dict[str, datetime] = {}
+        self.hosted: dict[str, HostedRecord] = {}
+        self.counters: dict[tuple[str, int], int] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -65,6 +70,18 @@ class InMemoryCertificateStore:
                 raise IdempotencyKeyTaken(existing_key)
             if issue.record.number in self.records:
                 raise CertificateNumberTaken(self.records[issue.record.number])
+            stored_application = self.hosted.get(issue.application.id) if issue.application is not None else None
+            if issue.application is not None and not (
+                isinstance(stored_application, Application) and stored_application.open
+            ):
+                raise Conflict("application-decided", f"{issue.application.id} was decided meanwhile")
+            if issue.counter is not None:
+                counter = (issue.counter.issuing_body, issue.counter.year)
+                if self.counters.get(counter, 0) != issue.counter.previous:
+                    raise RetryableFailure("another certification took the number")
+                self.counters[counter] = issue.counter.last
+            if issue.application is not None:
+                self.hosted[issue.application.id] = issue.application
             self.writes += 1
             number = issue.record.number
             self.idempotency[key] = issue.idempotency
@@ -79,6 +96,62 @@ class InMemoryCertificateStore:
             for delivery in issue.deliveries:
                 self.deliveries[(number, delivery.version)] = delivery
                 self.pending_since[(number, delivery.version)] = delivery.updated_at
+
+    # -- hosted issuing --------------------------------------------------------------------------
+
+    def add_registration(self, record: HostedRecord, idempotency: IdempotencyRecord) -> None:
+        with self._lock:
+            key = (idempotency.party_id, idempotency.key)
+            existing_key = self.idempotency.get(key)
+            if existing_key and existing_key.expires_at > idempotency.created_at:
+                raise IdempotencyKeyTaken(existing_key)
+            self.writes += 1
+            self.idempotency[key] = idempotency
+            self.hosted[record.id] = record
+
+    def replace_registration(self, previous: HostedRecord, updated: HostedRecord) -> None:
+        with self._lock:
+            if self.hosted[previous.id].status != previous.status:
+                raise Conflict("already-decided", f"{previous.id} changed meanwhile")
+            self.writes += 1
+            self.hosted[updated.id] = updated
+
+    def get_goods_registration(self, registration_id: str) -> GoodsRegistration | None:
+        found = self.hosted.get(registration_id)
+        return found if isinstance(found, GoodsRegistration) else None
+
+    def get_signatory(self, signatory_id: str) -> Signatory | None:
+        found = self.hosted.get(signatory_id)
+        return found if isinstance(found, Signatory) else None
+
+    def get_application(self, application_id: str) -> Application | None:
+        found = self.hosted.get(application_id)
+        return found if isinstance(found, Application) else None
+
+    def exporter_records(self, exporter_business_number: str, kind: RegistrationKind) -> Sequence[object]:
+        return [
+            record
+            for record in self.hosted.values()
+            if record.exporter_business_number == exporter_business_number and record.id.startswith(f"{kind.value}-")
+        ]
+
+    def work_queue(self, issuing_body: str, kind: RegistrationKind) -> Sequence[object]:
+        return [
+            record
+            for record in self.hosted.values()
+            if record.issuing_body == issuing_body and record.id.startswith(f"{kind.value}-")
+        ]
+
+    def last_serial(self, issuing_body: str, year: int) -> int:
+        return self.counters.get((issuing_body, year), 0)
+
+    def open_applications_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
+        due = [
+            record
+            for record in self.hosted.values()
+            if isinstance(record, Application) and record.open and record.due_at < moment
+        ]
+        return sorted(due, key=lambda record: record.due_at)[:limit]
 
     def get_certificate(self, number: str) -> CertificateRecord | None:
         return self.records.get(number)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
 
-from jevs.adapters.aws import dynamodb, kms, sqs
+from jevs.adapters.aws import dynamodb, kms, s3, sqs
 from jevs.adapters.clock import SystemClock
+from jevs.adapters.document_archive import S3DocumentArchive
 from jevs.adapters.dynamodb_store import DynamoCertificateStore
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
@@ -30,6 +31,9 @@ class Dependencies:
     jwks: Callable[[], dict[str, Any]]
     # Moves parked deliveries back to the delivery queue, resuming each before it is sent.
     redrive: Callable[[Callable[[OutboxMessage], None]], list[OutboxMessage]]
+    # Reads a certificate version's PDF: (number, version) -> bytes, None while not rendered yet.
+    pdf: Callable[[str, int], bytes | None]
+    # Parties by id (the issuing body an exporter names).
 
 
 _override: Dependencies | None = None
@@ -40,9 +44,10 @@ def _from_environment() -> Dependencies:
     config = api_settings()
     clock = SystemClock()
     signer = KmsSigner(kms(), config.signing_key_id)
+    registry = StaticPartyRegistry.from_json(config.parties)
     return Dependencies(
         store=DynamoCertificateStore(dynamodb(), config.records_table, clock),
-        parties=StaticPartyRegistry.from_json(config.parties),
+        parties=registry,
         clock=clock,
         max_request_bytes=config.max_request_bytes,
         jwks=signer.jwks,
@@ -52,6 +57,7 @@ def _from_environment() -> Dependencies:
             dead_letter_url=config.delivery_dead_letter_queue_url,
             source_url=config.delivery_queue_url,
         ),
+        pdf=S3DocumentArchive(s3(), config.documents_bucket).get_pdf,
     )
 
 

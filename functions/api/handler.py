@@ -22,6 +22,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import problems
 from functions.api.dependencies import dependencies
+from functions.api.issuing_schemas import (
+    APPLICATIONS_PATH,
+    GOODS_PATH,
+    SIGNATORIES_PATH,
+    ApplicationList,
+    ApplicationOut,
+    GoodsRegistrationList,
+    GoodsRegistrationOut,
+    SignatoryList,
+    SignatoryOut,
+    render_application,
+    render_goods,
+    render_signatory,
+)
 from functions.api.schemas import (
     CERTIFICATES_PATH,
     DECLARATIONS_PATH,
@@ -32,6 +46,7 @@ from functions.api.schemas import (
     HistoryOut,
     MatchList,
     RedriveOut,
+    VerificationOut,
     certificate_path,
     declaration_path,
     render_certificate,
@@ -42,14 +57,29 @@ from functions.api.schemas import (
     summarise,
 )
 from jevs.domain.access import View, may_operate, may_read_history
+from jevs.domain.applications import Application, ApplicationLodgement, RejectionRequest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import DeclarationContent, DeclarationRecord
 from jevs.domain.declaring import lodge_declaration, read_declaration
 from jevs.domain.dispatch import resume_parked
-from jevs.domain.errors import Forbidden, Unauthenticated
+from jevs.domain.errors import Forbidden, NotFound, RetryableFailure, Unauthenticated
+from jevs.domain.hosted_issuing import (
+    certify_application,
+    decide_goods,
+    decide_signatory,
+    list_records,
+    lodge_application,
+    lodge_goods,
+    lodge_signatory,
+    read_application,
+    read_goods,
+    read_signatory,
+    reject_application,
+    withdraw_application,
+)
 from jevs.domain.idempotency import SubmissionResult
 from jevs.domain.parties import Party
-from jevs.domain.ports import ListingConstraints
+from jevs.domain.ports import HostedRecord, ListingConstraints
 from jevs.domain.reading import (
     MAX_PAGE_SIZE,
     VisibleCertificate,
@@ -58,8 +88,17 @@ from jevs.domain.reading import (
     read_deliveries,
     read_history,
     read_matches,
+    verify_certificate,
 )
 from jevs.domain.records import CertificateRecord, CertificateStatus, OutboxMessage, StoredAnswer
+from jevs.domain.registrations import (
+    ApprovalDecision,
+    GoodsLodgement,
+    GoodsRegistration,
+    RegistrationKind,
+    Signatory,
+    SignatoryLodgement,
+)
 from jevs.domain.submission import submit_certificate
 
 NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
@@ -326,6 +365,335 @@ def read_one_declaration(declaration_id: DeclarationIdPath) -> Response[str]:
     party = caller()
     record = read_declaration(party, declaration_id, dependencies().store)
     return json_response(200, render_declaration(record).model_dump_json())
+
+
+# -- hosted issuing (DESIGN §5): goods registrations, signatories, applications, certification --------------
+
+
+def _created(record: HostedRecord) -> StoredAnswer:
+    """The 201 answer to a lodgement, stored for idempotent retries."""
+    if isinstance(record, GoodsRegistration):
+        body, path = render_goods(record).model_dump(mode="json"), f"{GOODS_PATH}/{record.id}"
+    elif isinstance(record, Signatory):
+        body, path = render_signatory(record).model_dump(mode="json"), f"{SIGNATORIES_PATH}/{record.id}"
+    else:
+        body = render_application(record, past_due=False).model_dump(mode="json")
+        path = f"{APPLICATIONS_PATH}/{record.id}"
+    return StoredAnswer(status_code=201, body=body, location=path)
+
+
+RecordIdPath = Annotated[str, Path(max_length=64, description="The id the lodgement answered.")]
+
+
+@app.post(
+    GOODS_PATH,
+    summary="Exporter: lodge goods (HS code, origin criterion, producer, confidential evidence) for approval",
+    tags=["hosted issuing"],
+    responses={201: {"description": "Lodged", "content": {"application/json": {"model": GoodsRegistrationOut}}}},
+)
+def lodge_goods_registration(
+    goods: Annotated[GoodsLodgement, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    deps = dependencies()
+    result = lodge_goods(
+        party=caller(),
+        goods=goods,
+        idempotency_key=idempotency_key,
+        store=deps.store,
+        parties=deps.parties,
+        clock=deps.clock,
+        answer_for=_created,
+    )
+    return stored_answer_response(result)
+
+
+@app.get(
+    GOODS_PATH,
+    summary="An exporter's goods registrations, or those lodged with the calling issuing body",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Oldest first", "content": {"application/json": {"model": GoodsRegistrationList}}}},
+)
+def list_goods() -> Response[str]:
+    records = [
+        r
+        for r in list_records(caller(), RegistrationKind.GOODS, dependencies().store)
+        if isinstance(r, GoodsRegistration)
+    ]
+    return json_response(200, GoodsRegistrationList(items=[render_goods(r) for r in records]).model_dump_json())
+
+
+@app.get(
+    f"{GOODS_PATH}/<registration_id>",
+    summary="One goods registration, with its evidence (the exporter and its issuing body only)",
+    tags=["hosted issuing"],
+    responses={200: {"description": "It", "content": {"application/json": {"model": GoodsRegistrationOut}}}},
+)
+def read_goods_registration(registration_id: RecordIdPath) -> Response[str]:
+    record = read_goods(caller(), registration_id, dependencies().store)
+    return json_response(200, render_goods(record).model_dump_json())
+
+
+@app.post(
+    f"{GOODS_PATH}/<registration_id>/approval",
+    summary="Issuing body: approve the goods until a date, or refuse them with reasons",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Decided", "content": {"application/json": {"model": GoodsRegistrationOut}}}},
+)
+def decide_goods_registration(
+    registration_id: RecordIdPath, decision: Annotated[ApprovalDecision, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    deps = dependencies()
+    record = decide_goods(
+        party=caller(), registration_id=registration_id, decision=decision, store=deps.store, clock=deps.clock
+    )
+    return json_response(200, render_goods(record).model_dump_json())
+
+
+@app.post(
+    SIGNATORIES_PATH,
+    summary="Exporter: register a person who signs its applications",
+    tags=["hosted issuing"],
+    responses={201: {"description": "Lodged", "content": {"application/json": {"model": SignatoryOut}}}},
+)
+def lodge_signatory_registration(
+    signatory: Annotated[SignatoryLodgement, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    deps = dependencies()
+    result = lodge_signatory(
+        party=caller(),
+        person=signatory,
+        idempotency_key=idempotency_key,
+        store=deps.store,
+        parties=deps.parties,
+        clock=deps.clock,
+        answer_for=_created,
+    )
+    return stored_answer_response(result)
+
+
+@app.get(
+    SIGNATORIES_PATH,
+    summary="An exporter's signatories, or those registered with the calling issuing body",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Oldest first", "content": {"application/json": {"model": SignatoryList}}}},
+)
+def list_signatories() -> Response[str]:
+    records = [
+        r for r in list_records(caller(), RegistrationKind.SIGNATORY, dependencies().store) if isinstance(r, Signatory)
+    ]
+    return json_response(200, SignatoryList(items=[render_signatory(r) for r in records]).model_dump_json())
+
+
+@app.get(
+    f"{SIGNATORIES_PATH}/<signatory_id>",
+    summary="One signatory, with contact details (the exporter and its issuing body only)",
+    tags=["hosted issuing"],
+    responses={200: {"description": "It", "content": {"application/json": {"model": SignatoryOut}}}},
+)
+def read_one_signatory(signatory_id: RecordIdPath) -> Response[str]:
+    record = read_signatory(caller(), signatory_id, dependencies().store)
+    return json_response(200, render_signatory(record).model_dump_json())
+
+
+@app.post(
+    f"{SIGNATORIES_PATH}/<signatory_id>/approval",
+    summary="Issuing body: approve the signatory, or refuse with reasons",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Decided", "content": {"application/json": {"model": SignatoryOut}}}},
+)
+def decide_signatory_registration(
+    signatory_id: RecordIdPath, decision: Annotated[ApprovalDecision, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    deps = dependencies()
+    record = decide_signatory(
+        party=caller(), signatory_id=signatory_id, decision=decision, store=deps.store, clock=deps.clock
+    )
+    return json_response(200, render_signatory(record).model_dump_json())
+
+
+def _past_due(record: Application) -> bool:
+    return record.open and dependencies().clock.now() > record.due_at
+
+
+@app.post(
+    APPLICATIONS_PATH,
+    summary="Exporter: apply for a certificate, quoting approved goods registrations and an approved signatory",
+    tags=["hosted issuing"],
+    responses={
+        201: {"description": "Lodged, with its due time", "content": {"application/json": {"model": ApplicationOut}}}
+    },
+)
+def lodge_certificate_application(
+    application: Annotated[ApplicationLodgement, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    deps = dependencies()
+    result = lodge_application(
+        party=caller(),
+        lodged=application,
+        idempotency_key=idempotency_key,
+        store=deps.store,
+        parties=deps.parties,
+        clock=deps.clock,
+        answer_for=_created,
+    )
+    if not result.replayed:
+        metrics.add_metric(name="ApplicationsLodged", unit=MetricUnit.Count, value=1)
+    return stored_answer_response(result)
+
+
+@app.get(
+    APPLICATIONS_PATH,
+    summary="An exporter's applications, or those lodged with the calling issuing body (past_due=true: overdue only)",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Oldest first", "content": {"application/json": {"model": ApplicationList}}}},
+)
+def list_applications(past_due: Annotated[bool, Query()] = False) -> Response[str]:
+    records = [
+        r
+        for r in list_records(caller(), RegistrationKind.APPLICATION, dependencies().store)
+        if isinstance(r, Application)
+    ]
+    rendered = [render_application(r, past_due=_past_due(r)) for r in records]
+    items = [r for r in rendered if r.past_due] if past_due else rendered
+    return json_response(200, ApplicationList(items=items).model_dump_json())
+
+
+@app.get(
+    f"{APPLICATIONS_PATH}/<application_id>",
+    summary="One application: status, due time, decision and certificate",
+    tags=["hosted issuing"],
+    responses={200: {"description": "It", "content": {"application/json": {"model": ApplicationOut}}}},
+)
+def read_one_application(application_id: RecordIdPath) -> Response[str]:
+    record = read_application(caller(), application_id, dependencies().store)
+    return json_response(200, render_application(record, past_due=_past_due(record)).model_dump_json())
+
+
+def _processing_time(record: Application) -> None:
+    """How long the issuing body took, and whether within the one working day (DESIGN §2)."""
+    if record.decided_at is not None:
+        minutes = (record.decided_at - record.lodged_at).total_seconds() / 60
+        metrics.add_metric(name="ApplicationProcessingMinutes", unit=MetricUnit.Count, value=minutes)
+        metrics.add_metric(name="ApplicationsDecidedLate", unit=MetricUnit.Count, value=int(not record.decided_in_time))
+
+
+@app.post(
+    f"{APPLICATIONS_PATH}/<application_id>/certification",
+    summary="Issuing body: certify the application; the certificate is issued with the next number",
+    tags=["hosted issuing"],
+    responses={201: {"description": "The certificate", "content": {"application/json": {"model": CertificateOut}}}},
+)
+def certify(application_id: RecordIdPath, idempotency_key: IdempotencyKey) -> Response[str]:
+    party = caller()
+    deps = dependencies()
+    today = today_in_new_zealand()
+
+    def answer_for(record: CertificateRecord, created: bool) -> StoredAnswer:
+        body = render_certificate(VisibleCertificate(record, View.FULL), today, with_history_link=True)
+        return StoredAnswer(
+            status_code=201 if created else 200,
+            body=body.model_dump(mode="json", exclude_none=True),
+            location=certificate_path(record.number),
+        )
+
+    result = certify_application(
+        party=party,
+        application_id=application_id,
+        idempotency_key=idempotency_key,
+        store=deps.store,
+        clock=deps.clock,
+        answer_for=answer_for,
+    )
+    if not result.replayed:
+        certified = deps.store.get_application(application_id)
+        if certified is not None:
+            _processing_time(certified)
+        metrics.add_metric(name="CertificatesCertified", unit=MetricUnit.Count, value=1)
+    return stored_answer_response(result)
+
+
+@app.post(
+    f"{APPLICATIONS_PATH}/<application_id>/rejection",
+    summary="Issuing body: reject the application with reasons",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Rejected", "content": {"application/json": {"model": ApplicationOut}}}},
+)
+def reject(
+    application_id: RecordIdPath, rejection: Annotated[RejectionRequest, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    deps = dependencies()
+    record = reject_application(
+        party=caller(), application_id=application_id, reasons=rejection.reasons, store=deps.store, clock=deps.clock
+    )
+    _processing_time(record)
+    return json_response(200, render_application(record, past_due=False).model_dump_json())
+
+
+@app.post(
+    f"{APPLICATIONS_PATH}/<application_id>/withdrawal",
+    summary="Exporter: withdraw the application before a decision",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Withdrawn", "content": {"application/json": {"model": ApplicationOut}}}},
+)
+def withdraw(application_id: RecordIdPath, idempotency_key: IdempotencyKey) -> Response[str]:
+    deps = dependencies()
+    record = withdraw_application(party=caller(), application_id=application_id, store=deps.store, clock=deps.clock)
+    return json_response(200, render_application(record, past_due=False).model_dump_json())
+
+
+@app.get(
+    f"{CERTIFICATES_PATH}/<number>/document",
+    summary="The certificate as a PDF in the FTA's layout (its owner and issuing body)",
+    tags=["certificates"],
+    responses={200: {"description": "The PDF", "content": {"application/pdf": {}}}},
+)
+def document(number: CertificateNumberPath):  # type: ignore[no-untyped-def]
+    # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
+    party = caller()
+    visible = read_certificate(party, number, dependencies().store)
+    if visible.view is not View.FULL:
+        raise NotFound(number)
+    pdf = dependencies().pdf(visible.record.number, visible.record.version)
+    if pdf is None:
+        raise RetryableFailure(f"the PDF of {visible.record.number} is being rendered")
+    return Response(
+        200,
+        "application/pdf",
+        pdf,
+        headers={"Content-Disposition": f'inline; filename="certificate-{visible.record.number}.pdf"'},
+    )
+
+
+@app.get(
+    "/v1/verify/<number>",
+    summary="Public: is this certificate valid, who issued it, and does the printed digest match",
+    tags=["verification"],
+    responses={200: {"description": "The verification", "content": {"application/json": {"model": VerificationOut}}}},
+)
+def verify(
+    number: CertificateNumberPath,
+    digest: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{64}$", description="The digest the QR code carries.")
+    ] = None,
+) -> Response[str]:
+    # Imported here: only verification and the documents function need the PDF's printed data (and reportlab).
+    from jevs.documents.certificate_pdf import printed_digest
+
+    checked = verify_certificate(
+        number, digest, store=dependencies().store, today=today_in_new_zealand(), digest_of=printed_digest
+    )
+    record = checked.record
+    body = VerificationOut(
+        certificate_number=record.number,
+        status=record.status,
+        currently_valid=checked.currently_valid,
+        issuing_body=record.issuing_body_name,
+        issue_date=record.content.issue_date,
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+        digest_matches=checked.digest_matches,
+    )
+    return json_response(200, body.model_dump_json(), headers={"Cache-Control": "no-store"})
 
 
 @app.get("/.well-known/jwks.json", include_in_schema=True, summary="The keys that verify what JEVS signs")

@@ -300,3 +300,18 @@ def render_matches(visible: VisibleMatches) -> MatchList:
         ],
         links=CertificateLinks(self=f"{certificate_path(visible.record.number)}/match-results"),
     )
+
+
+class VerificationOut(BaseModel):
+    """Public verification: validity and who issued it, never the certificate's content."""
+
+    certificate_number: str
+    status: CertificateStatus
+    currently_valid: bool = Field(description="Issued, not replaced or revoked, and today is within validity.")
+    issuing_body: str
+    issue_date: date
+    valid_from: date
+    valid_until: date
+    digest_matches: bool | None = Field(
+        description="Whether the digest given (from the printed QR code) is that of the data JEVS holds."
+    )

@@ -20,7 +20,14 @@ from constructs import IConstruct
 
 from infrastructure.cdk.functions import RUNTIME, JevsFunction
 from infrastructure.cdk.matching import NZ_CUSTOMS_PREFIX
-from jevs.resources import EXCHANGE_BUCKET, RECORDS_TABLE
+from jevs.resources import (
+    CERTIFICATE_DOCUMENTS_PREFIX,
+    DOCUMENTS_BUCKET,
+    EMAIL_MARKERS_PREFIX,
+    EXCHANGE_BUCKET,
+    NZ_CUSTOMS_CERTIFICATES_PREFIX,
+    RECORDS_TABLE,
+)
 
 if TYPE_CHECKING:
     from infrastructure.cdk.stack import JevsStack
@@ -43,6 +50,7 @@ def _acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
 def acknowledge(stack: JevsStack) -> None:
     """Attach every deliberate acknowledgement to its construct; called once, at the end of ``JevsStack``."""
     _functions(stack)
+    _documents(stack)
     _api(stack)
     _messaging(stack)
 
@@ -91,6 +99,48 @@ def _functions(stack: JevsStack) -> None:
         f"The notifier files each match result as a new object under the exchange bucket's {NZ_CUSTOMS_PREFIX} "
         "prefix, one key per declaration that is not known before it runs; the wildcard is that prefix of this one "
         "bucket, and the only action is s3:PutObject (no read, list or delete).",
+    )
+
+
+def _bucket_arn(stack: JevsStack, definition_id: str) -> str:
+    bucket = stack.storage.buckets[definition_id].node.default_child
+    assert isinstance(bucket, s3.CfnBucket)
+    return f"<{stack.get_logical_id(bucket)}.Arn>"
+
+
+def _documents(stack: JevsStack) -> None:
+    """Each certificate version's objects have keys made of its number and version, unknown before it is issued:
+    grants name a prefix of one bucket, and the action each function needs there."""
+    documents = _bucket_arn(stack, DOCUMENTS_BUCKET.logical_id)
+    exchange = _bucket_arn(stack, EXCHANGE_BUCKET.logical_id)
+    notifier = stack.matching.notifier.role
+    _acknowledge(
+        notifier,
+        f"IAM5[Resource::{documents}/{CERTIFICATE_DOCUMENTS_PREFIX}*]",
+        f"The notifier stores each certificate version's PDF as {CERTIFICATE_DOCUMENTS_PREFIX}<number>/v<version>.pdf "
+        "in the documents bucket, a key that exists only once the version is issued; the wildcard is that prefix of "
+        "this one bucket, and the only action is s3:PutObject (no read, list or delete).",
+    )
+    _acknowledge(
+        notifier,
+        f"IAM5[Resource::{documents}/{EMAIL_MARKERS_PREFIX}*]",
+        f"The notifier writes {EMAIL_MARKERS_PREFIX}<number>/v<version>.json once a hosted certificate's email went "
+        "out, so a redelivered notification does not email the applicant twice; the wildcard is that prefix of this "
+        "one bucket, and the only action is s3:PutObject.",
+    )
+    _acknowledge(
+        notifier,
+        f"IAM5[Resource::{exchange}/{NZ_CUSTOMS_CERTIFICATES_PREFIX}*]",
+        f"The notifier files NZ Customs' data file of each certificate version as {NZ_CUSTOMS_CERTIFICATES_PREFIX}"
+        "<number>/v<version>.json in the exchange bucket, a key unknown before the version is issued; the wildcard is "
+        "that prefix of this one bucket, and the only action is s3:PutObject.",
+    )
+    _acknowledge(
+        stack.api_function.role,
+        f"IAM5[Resource::{documents}/{CERTIFICATE_DOCUMENTS_PREFIX}*]",
+        "GET /v1/certificates/{number}/document reads the PDF of the version asked for, under the documents bucket's "
+        f"{CERTIFICATE_DOCUMENTS_PREFIX} prefix, after the domain has decided the caller may see the certificate; the "
+        "wildcard is that prefix of this one bucket, and the only action is s3:GetObject (no list, write or delete).",
     )
 
 

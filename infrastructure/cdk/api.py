@@ -55,6 +55,9 @@ class ApiConstruct(Construct):
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             api_key_source_type=apigateway.ApiKeySourceType.HEADER,
+            # GET /v1/certificates/{number}/document answers a PDF: the function returns it base64-encoded, and API
+            # Gateway sends the bytes to a client that accepts application/pdf.
+            binary_media_types=["application/pdf"],
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),

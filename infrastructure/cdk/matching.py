@@ -1,10 +1,12 @@
-"""Matching of customs declarations (DESIGN §4): the matcher on the declarations queue, and the notifier that
-files each result for NZ Customs in the exchange bucket.
+"""Matching of customs declarations (DESIGN §4): the matcher on the declarations queue, and the notifier on the
+notifications queue, which files each result for NZ Customs in the exchange bucket.
 
 The matcher reads a declaration, its certificate and the certificate's usage ledger, and writes the result,
 the usage and its history event in one transaction on the records table; the notifier reads a decided
-declaration and writes it as a JSON object under the bucket's ``nz-customs/`` prefix. Both event source
-mappings report partial batch failures, so a failed message is retried alone and dead-lettered alone.
+declaration and writes it as a JSON object under the bucket's ``nz-customs/declaration-results/`` prefix. Both
+event source mappings report partial batch failures, so a failed message is retried alone and dead-lettered
+alone. The notifier also makes each certificate version's documents: ``IssuingConstruct`` grants it what that
+takes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jevs.resources import (
     EXCHANGE_BUCKET,
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
+    NZ_CUSTOMS_RESULTS_PREFIX,
     RECORDS_TABLE,
 )
 
@@ -33,8 +36,8 @@ BATCH_SIZE = 10
 MATCHER_MAX_CONCURRENCY = 5
 # Filing a result is one small S3 write; the same modest cap keeps a backlog from starving other functions.
 NOTIFIER_MAX_CONCURRENCY = 5
-# Where the notifier files results for NZ Customs in the exchange bucket; it may write nowhere else.
-NZ_CUSTOMS_PREFIX = "nz-customs/"
+# Where the notifier files results for NZ Customs in the exchange bucket.
+NZ_CUSTOMS_PREFIX = NZ_CUSTOMS_RESULTS_PREFIX
 
 
 class MatchingConstruct(Construct):
@@ -91,7 +94,7 @@ class MatchingConstruct(Construct):
         self.notifier.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn])
         )
-        # Files the result for NZ Customs, under its prefix only; never reads, lists or deletes.
+        # Files the result for NZ Customs, under the results prefix only; never reads, lists or deletes.
         self.notifier.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"], resources=[exchange_bucket.arn_for_objects(f"{NZ_CUSTOMS_PREFIX}*")]

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infrastructure.cdk.functions import JevsFunction
 from jevs.domain.declarations import DeclarationStatus
+from jevs.resources import OVERSEER_SCHEDULE_MINUTES
 
 FIVE_MINUTES = Duration.minutes(5)
 # A work queue whose oldest message waits longer than this is not keeping up.
@@ -25,6 +26,11 @@ OLDEST_MESSAGE_ALARM_SECONDS = 300
 API_P99_LATENCY_ALARM_MS = 3000
 # The Powertools service (POWERTOOLS_SERVICE_NAME) the matcher's metrics carry as their "service" dimension.
 MATCHER_SERVICE = "jevs-matcher"
+OVERSEER_SERVICE = "jevs-overseer"
+API_SERVICE = "jevs-api"
+# The overseer reports every OVERSEER_SCHEDULE_MINUTES; a window of two runs always holds one report, so the
+# alarm neither misses a run's count nor flaps to OK on a window that happened to hold none.
+PAST_DUE_PERIOD = Duration.minutes(2 * OVERSEER_SCHEDULE_MINUTES)
 
 
 class MonitoringConstruct(Construct):
@@ -100,6 +106,20 @@ class MonitoringConstruct(Construct):
                 threshold=1,
                 description=description,
             )
+        # DESIGN §2: applications are processed within one working day. Any still undecided past its due time
+        # is alarmed (the overseer counts them on every run, zero included, so the alarm clears by itself).
+        self._alarm(
+            "ApplicationsPastDue",
+            cloudwatch.Metric(
+                namespace="JEVS",
+                metric_name="ApplicationsPastDue",
+                dimensions_map={"service": OVERSEER_SERVICE},
+                statistic="Maximum",
+                period=PAST_DUE_PERIOD,
+            ),
+            threshold=1,
+            description="An application is still undecided past its one-working-day due time",
+        )
         self._alarm(
             "Api5xx", api.metric_server_error(period=FIVE_MINUTES), threshold=1, description="The API answered 5xx"
         )
@@ -159,12 +179,14 @@ class MonitoringConstruct(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Certificates submitted and relayed",
+                title="Certificates submitted, relayed, delivered, documented",
                 left=[
                     business("CertificatesSubmitted", "jevs-api"),
                     business("OutboxMessagesRelayed", "jevs-outbox-relay"),
                     business("DeliveriesDelivered", "jevs-dispatcher"),
                     business("DeliveriesRequeued", "jevs-reconciler"),
+                    business("DocumentsRendered", "jevs-notifier"),
+                    business("EmailsSent", "jevs-notifier"),
                 ],
                 width=8,
             ),
@@ -217,6 +239,40 @@ class MonitoringConstruct(Construct):
                 left=[decided(status) for status in DeclarationStatus if status is not DeclarationStatus.RECEIVED],
                 stacked=True,
                 width=24,
+            ),
+        )
+        # The one-working-day promise: how long applications take to be decided, and how many wait past due.
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Applications: processing time (minutes) p50 / p99 / max",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="JEVS",
+                        metric_name="ApplicationProcessingMinutes",
+                        dimensions_map={"service": API_SERVICE},
+                        statistic=statistic,
+                        period=FIVE_MINUTES,
+                        label=statistic,
+                    )
+                    for statistic in ("p50", "p99", "Maximum")
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Applications past due, and decided late",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="JEVS",
+                        metric_name="ApplicationsPastDue",
+                        dimensions_map={"service": OVERSEER_SERVICE},
+                        statistic="Maximum",
+                        period=PAST_DUE_PERIOD,
+                        label="undecided past due",
+                    ),
+                    business("ApplicationsFlaggedPastDue", OVERSEER_SERVICE),
+                    business("ApplicationsDecidedLate", API_SERVICE),
+                ],
+                width=12,
             ),
         )
         dashboard.add_widgets(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infrastructure.cdk.acknowledgements import acknowledge
@@ -14,6 +15,7 @@ from infrastructure.cdk.data import DataConstruct
 from infrastructure.cdk.delivery import DeliveryConstruct
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.identity import IdentityConstruct
+from infrastructure.cdk.issuing import IssuingConstruct
 from infrastructure.cdk.keys import KeysConstruct
 from infrastructure.cdk.matching import MatchingConstruct
 from infrastructure.cdk.messaging import MessagingConstruct
@@ -22,8 +24,10 @@ from infrastructure.cdk.outbox import OutboxConstruct
 from infrastructure.cdk.storage import StorageConstruct
 from jevs.resources import (
     API_FUNCTION,
+    CERTIFICATE_DOCUMENTS_PREFIX,
     DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
+    DOCUMENTS_BUCKET,
     EXCHANGE_BUCKET,
     NOTIFICATIONS_QUEUE,
     RECORDS_TABLE,
@@ -44,6 +48,8 @@ class JevsStack(Stack):
         layers = Layers(self, "Layers")
 
         table = self.data.records_table
+        documents_bucket = self.storage.buckets[DOCUMENTS_BUCKET.logical_id]
+        exchange_bucket = self.storage.buckets[EXCHANGE_BUCKET.logical_id]
         delivery_queue = self.messaging.queues[DELIVERY_QUEUE.logical_id]
         delivery_dead_letters = self.messaging.dead_letter_queues[DELIVERY_QUEUE.logical_id]
         self.api_function = JevsFunction(
@@ -58,6 +64,7 @@ class JevsStack(Stack):
                 SIGNING_KEY.environment_variable: self.keys.signing_key.key_arn,
                 DELIVERY_QUEUE.environment_variable: delivery_queue.queue_url,
                 DELIVERY_QUEUE.dead_letter_environment_variable: delivery_dead_letters.queue_url,
+                DOCUMENTS_BUCKET.environment_variable: documents_bucket.bucket_name,
             },
         )
         # Exactly what the API's store calls: reads, queries of the listing indexes, and the conditional
@@ -75,6 +82,19 @@ class JevsStack(Stack):
         # The operations redrive moves parked deliveries from the dead-letter queue back to the queue.
         delivery_dead_letters.grant(self.api_function.role, "sqs:ReceiveMessage", "sqs:DeleteMessage")
         delivery_queue.grant(self.api_function.role, "sqs:SendMessage")
+        # GET /v1/certificates/{number}/document serves the PDFs the notifier stored; it reads nothing else there.
+        self.api_function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[documents_bucket.arn_for_objects(f"{CERTIFICATE_DOCUMENTS_PREFIX}*")],
+            )
+        )
+        # A PDF not rendered yet must read as missing (S3's NoSuchKey, answered 404) rather than as denied: S3 tells
+        # the two apart only for a caller that may list the bucket. The keys there are certificate numbers and
+        # versions, which the API reads from the table anyway.
+        self.api_function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[documents_bucket.bucket_arn])
+        )
 
         self.api = ApiConstruct(
             self, "Api", config=config, identity=self.identity, function=self.api_function.function, key=key
@@ -104,7 +124,24 @@ class JevsStack(Stack):
             table=table,
             declarations=self.messaging.queues[DECLARATIONS_QUEUE.logical_id],
             notifications=self.messaging.queues[NOTIFICATIONS_QUEUE.logical_id],
-            exchange_bucket=self.storage.buckets[EXCHANGE_BUCKET.logical_id],
+            exchange_bucket=exchange_bucket,
+            data_key=key,
+            layers=layers,
+        )
+        # The PDF's QR code opens the public verification endpoint: through the custom domain when there is one
+        # (the execute-api endpoint is then disabled), else the stage's own URL.
+        verification_base_url = (
+            f"https://{config.custom_domain.name}" if config.custom_domain is not None else self.api.api.url
+        )
+        self.issuing = IssuingConstruct(
+            self,
+            "Issuing",
+            config=config,
+            table=table,
+            notifier=self.matching.notifier,
+            documents_bucket=documents_bucket,
+            exchange_bucket=exchange_bucket,
+            verification_base_url=verification_base_url,
             data_key=key,
             layers=layers,
         )
@@ -121,6 +158,7 @@ class JevsStack(Stack):
                 self.delivery.reconciler,
                 self.matching.matcher,
                 self.matching.notifier,
+                self.issuing.overseer,
             ],
             queues=self.messaging.queues,
             dead_letter_queues=self.messaging.dead_letter_queues,

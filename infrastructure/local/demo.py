@@ -116,14 +116,21 @@ class Walkthrough:
 
     def run_step(self, step: Step, number: int) -> StepResult:
         self._print(f"\n[{number:2d}] {step.title}")
-        self._print(f"     {step.method} {step.path}{self._caller(step)}")
+        try:
+            # A later step may name what an earlier one created (an id, a link): resolved now, not when built.
+            path = step.path(self) if callable(step.path) else step.path
+            json_body = step.json_body(self) if callable(step.json_body) else step.json_body
+        except (KeyError, TypeError, ValueError) as missing:
+            self._print(f"     -> cannot be built: an earlier answer is missing ({missing!r})   FAILED")
+            return StepResult(step, None, f"an earlier answer is missing: {missing!r}")
+        self._print(f"     {step.method} {path}{self._caller(step)}")
         headers = dict(step.headers)
         for name, value in headers.items():
             self._print(f"     {name}: {value}")
         if step.caller is not None and step.caller in self.tokens:
             headers["Authorization"] = f"Bearer {self.tokens[step.caller]}"
-        if step.json_body is not None:
-            self._print(f"     body: {_one_line(step.json_body)}")
+        if json_body is not None:
+            self._print(f"     body: {_one_line(json_body)}")
         if step.form is not None:
             self._print(f"     form: {'&'.join(f'{key}={value}' for key, value in step.form.items())}")
         deadline = time.monotonic() + step.keep_asking_seconds
@@ -131,9 +138,9 @@ class Walkthrough:
             try:
                 response = self.http.request(
                     step.method,
-                    step.path,
+                    path,
                     headers=headers,
-                    json=step.json_body,
+                    json=json_body,
                     data=dict(step.form) if step.form is not None else None,
                     auth=step.basic_auth,
                 )
@@ -179,10 +186,12 @@ Show = Callable[[Any], Any]
 class Step:
     title: str
     method: str
-    path: str
+    # A path, or how to make it from earlier answers (see ``from_answer``).
+    path: str | Callable[[Walkthrough], str]
     expect: int
     # The client whose bearer token goes with the request; None sends none.
     caller: str | None = None
+    # A JSON body, or how to make it from earlier answers.
     json_body: Any = None
     form: Mapping[str, str] | None = None
     basic_auth: tuple[str, str] | None = None
@@ -384,6 +393,8 @@ def _one_line(value: Any, limit: int = 160) -> str:
 
 
 def _shown_body(response: httpx.Response, show: Show | None) -> str:
+    if response.headers.get("content-type", "").startswith("application/pdf"):
+        return f"       (a PDF of {len(response.content):,} bytes)"
     body = _json(response)
     if body is None:
         text = response.text.strip()
@@ -752,6 +763,188 @@ def matching_steps(scenario: Scenario) -> list[Step]:
     ]
 
 
+def answered(remembered: str, *keys: str) -> Callable[[Walkthrough], str]:
+    """A value from an earlier answer's JSON body, e.g. ``answered("goods", "links", "decision")``."""
+
+    def value(walk: Walkthrough) -> str:
+        found: Any = walk.answers[remembered].json()
+        for key in keys:
+            found = found[key]
+        return str(found)
+
+    return value
+
+
+def hosted_steps(scenario: Scenario) -> list[Step]:
+    today = scenario.today
+    certificate = scenario.certificate()
+    goods = {
+        "issuing_body": "akl-chamber",
+        "hs_code": "040221",
+        "description": "Whole milk powder, 26% fat, in 25 kg bags",
+        "origin_criterion": "WO",
+        "producer": {"disclosure": "SAME"},
+        "evidence": {
+            "statement": "Milk from our own Waikato farms, dried at our Te Rapa plant.",
+            "currency": "NZD",
+            "cost_build_up": [{"component": "raw milk", "origin_country": "NZ", "value": "3.10"}],
+        },
+    }
+    signatory = {
+        "issuing_body": "akl-chamber",
+        "name": "Aroha Ngata",
+        "position": "Export Manager",
+        "email": "aroha.ngata@kauri-dairy.example.nz",
+        "phone": "+64 9 555 0100",
+    }
+    item = certificate["items"][0]
+
+    def application(walk: Walkthrough, registration: str = "goods") -> dict[str, Any]:
+        return {
+            "issuing_body": "akl-chamber",
+            "signatory_id": answered("signatory", "id")(walk),
+            **{box: certificate[box] for box in ("exporter", "producer", "consignee", "transport", "remarks")},
+            "items": [
+                {
+                    "item_number": 1,
+                    "goods_registration_id": answered(registration, "id")(walk),
+                    **{
+                        key: item[key]
+                        for key in ("marks_and_numbers", "packages", "quantity", "gross_weight_kg", "invoice")
+                    },
+                }
+            ],
+        }
+
+    def key(purpose: str) -> dict[str, str]:
+        return {"Idempotency-Key": scenario.idempotency_key(purpose)}
+
+    return [
+        Step(
+            "The exporter registers its goods with the chamber, with the evidence of origin (confidential)",
+            "POST",
+            "/v1/goods-registrations",
+            201,
+            caller=EXPORTER,
+            json_body=goods,
+            headers=key("goods"),
+            show=pick("id", "status", "links"),
+            remember_as="goods",
+        ),
+        Step(
+            "The chamber approves the goods for a year",
+            "POST",
+            answered("goods", "links", "decision"),
+            200,
+            caller=ISSUING_BODY,
+            json_body={"decision": "APPROVED", "valid_until": (today + timedelta(days=365)).isoformat()},
+            headers=key("goods-approval"),
+            show=pick("id", "status", "approved_until"),
+        ),
+        Step(
+            "Another exporter may not see those goods or their evidence",
+            "GET",
+            answered("goods", "links", "self"),
+            404,
+            caller=OTHER_EXPORTER,
+            check=is_problem("not-found"),
+        ),
+        Step(
+            "The exporter registers the person who signs its applications",
+            "POST",
+            "/v1/signatories",
+            201,
+            caller=EXPORTER,
+            json_body=signatory,
+            headers=key("signatory"),
+            show=pick("id", "status"),
+            remember_as="signatory",
+        ),
+        Step(
+            "The chamber approves the signatory",
+            "POST",
+            answered("signatory", "links", "decision"),
+            200,
+            caller=ISSUING_BODY,
+            json_body={"decision": "APPROVED"},
+            headers=key("signatory-approval"),
+            show=pick("id", "status"),
+        ),
+        Step(
+            "Goods lodged but not yet approved ...",
+            "POST",
+            "/v1/goods-registrations",
+            201,
+            caller=EXPORTER,
+            json_body={**goods, "hs_code": "040510", "description": "Butter, 82% fat"},
+            headers=key("goods-unapproved"),
+            show=pick("id", "status"),
+            remember_as="unapproved",
+        ),
+        Step(
+            "... cannot be applied for: the application is refused, naming the registration",
+            "POST",
+            "/v1/applications",
+            422,
+            caller=EXPORTER,
+            json_body=lambda walk: application(walk, "unapproved"),
+            headers=key("application-refused"),
+            check=all_of(is_problem(), names_field("goods_registration_id")),
+        ),
+        Step(
+            "The exporter applies for a certificate; it is due within one NZ working day",
+            "POST",
+            "/v1/applications",
+            201,
+            caller=EXPORTER,
+            json_body=application,
+            headers=key("application"),
+            show=pick("id", "status", "lodged_at", "due_at"),
+            remember_as="application",
+        ),
+        Step(
+            "The chamber certifies it: the certificate is issued with the next number",
+            "POST",
+            lambda walk: f"{answered('application', 'links', 'self')(walk)}/certification",
+            201,
+            caller=ISSUING_BODY,
+            headers=key("certification"),
+            show=pick("certificate_number", "status", "issue_date", "valid_until"),
+            remember_as="certified",
+        ),
+        Step(
+            "The application shows its certificate and that it met the one-working-day promise",
+            "GET",
+            answered("application", "links", "self"),
+            200,
+            caller=EXPORTER,
+            show=pick("status", "certificate_number", "due_at", "decided_at", "met_due_time"),
+        ),
+        Step(
+            "The exporter downloads the PDF certificate (waits for it to be rendered)",
+            "GET",
+            lambda walk: f"/v1/certificates/{answered('certified', 'certificate_number')(walk)}/document",
+            200,
+            caller=EXPORTER,
+            check=is_pdf,
+            keep_asking_seconds=30,
+        ),
+        Step(
+            "Anyone scanning the QR code checks the certificate: valid, and who issued it",
+            "GET",
+            lambda walk: f"/v1/verify/{answered('certified', 'certificate_number')(walk)}",
+            200,
+            show=pick("certificate_number", "currently_valid", "issuing_body", "issue_date"),
+        ),
+    ]
+
+
+def is_pdf(walk: Walkthrough, response: httpx.Response) -> str | None:
+    if response.headers.get("content-type", "").split(";")[0] != "application/pdf":
+        return f"content type {response.headers.get('content-type')}, not application/pdf"
+    return None if response.content.startswith(b"%PDF") else "the body is not a PDF"
+
+
 def decided_as(status: str, *fields: str) -> Check:
     """The declaration is decided with ``status``, with discrepancies on at least ``fields``."""
 
@@ -784,6 +977,7 @@ SECTIONS: tuple[tuple[str, Callable[[Scenario], list[Step]]], ...] = (
     ("A certificate from submission to history", certificate_steps),
     ("Delivery to China Customs: signed, acknowledged, recorded", delivery_steps),
     ("Matching: customs declarations against the certificate", matching_steps),
+    ("Hosted issuing: goods, signatory, application, certificate, PDF", hosted_steps),
 )
 
 

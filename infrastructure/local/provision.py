@@ -18,6 +18,10 @@ from jevs.resources import (
 )
 
 DAY = 24 * 3600
+# The address certificates are emailed from on one machine (the CDK stack takes jevs:senderEmail): verified in
+# moto's SES, which then accepts mail from it and keeps every message it was given (nothing leaves the machine).
+LOCAL_SENDER_EMAIL = "certificates@jevs.localhost"
+SENDER_EMAIL_VARIABLE = "JEVS_SENDER_EMAIL"
 # Builds a boto3 client for a service name ("dynamodb", "sqs", ...), pointed where the caller wants.
 ClientFactory = Callable[[str], Any]
 
@@ -122,6 +126,13 @@ def _create_signing_key(kms: Any) -> dict[str, str]:
     return {SIGNING_KEY.environment_variable: SIGNING_KEY.alias}
 
 
+def _verify_sender(sesv2: Any) -> dict[str, str]:
+    identities = {identity["IdentityName"] for identity in sesv2.list_email_identities().get("EmailIdentities", [])}
+    if LOCAL_SENDER_EMAIL not in identities:
+        sesv2.create_email_identity(EmailIdentity=LOCAL_SENDER_EMAIL)
+    return {SENDER_EMAIL_VARIABLE: LOCAL_SENDER_EMAIL}
+
+
 def create_resources(client: ClientFactory) -> dict[str, str]:
     """Create every resource (keeping any that exist) and return the environment variables that tell the
     functions where each one is, as the CDK stack tells them in AWS."""
@@ -130,4 +141,5 @@ def create_resources(client: ClientFactory) -> dict[str, str]:
         **_create_queues(client("sqs")),
         **_create_buckets(client("s3")),
         **_create_signing_key(client("kms")),
+        **_verify_sender(client("sesv2")),
     }

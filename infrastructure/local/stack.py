@@ -5,10 +5,12 @@ deploys, with the same names and keys), and the local API Gateway in front of th
 runs in this process against moto as it runs in Lambda against AWS. It prints where everything is,
 then serves until Ctrl-C or SIGTERM.
 
-Ports come from the environment:
+Ports and the local schedules come from the environment:
 
 ``JEVS_API_PORT``   the API, its docs and the token endpoint (default 8080)
 ``JEVS_MOTO_PORT``  the moto server, i.e. the local AWS endpoint (default 4566)
+``JEVS_RECONCILE_EVERY_SECONDS``  how often reconciliation runs (default 60)
+``JEVS_OVERSEE_EVERY_SECONDS``    how often the past-due check of applications runs (default 60)
 
 ``0`` picks a free port (the end-to-end tests do).
 """
@@ -36,6 +38,7 @@ import httpx
 from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from moto.ses.models import RawMessage, ses_backends
 from werkzeug.serving import make_server
 
 from functions import forget_cached_state
@@ -44,7 +47,7 @@ from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.gateway import AwsIdentity, Gateway, Handler, LocalLambdaContext
 from infrastructure.local.pollers import Handler as EventHandler
 from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
-from infrastructure.local.provision import create_resources
+from infrastructure.local.provision import LOCAL_SENDER_EMAIL, create_resources
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
 from jevs.resources import (
     DECLARATIONS_QUEUE,
@@ -53,6 +56,7 @@ from jevs.resources import (
     MATCHER_FUNCTION,
     NOTIFICATIONS_QUEUE,
     NOTIFIER_FUNCTION,
+    OVERSEER_FUNCTION,
     RECORDS_TABLE,
     TABLES,
     FunctionDefinition,
@@ -70,6 +74,11 @@ CHINA_ENDPOINT_VARIABLE = "JEVS_CHINA_CUSTOMS_ENDPOINT"
 # How often the local schedule runs reconciliation (EventBridge runs it every few minutes in AWS).
 RECONCILE_EVERY_VARIABLE = "JEVS_RECONCILE_EVERY_SECONDS"
 DEFAULT_RECONCILE_EVERY_SECONDS = 60
+# How often the local schedule runs the past-due check of applications (every 15 minutes in AWS).
+OVERSEE_EVERY_VARIABLE = "JEVS_OVERSEE_EVERY_SECONDS"
+DEFAULT_OVERSEE_EVERY_SECONDS = 60
+# The public base URL the PDF's QR code points at: the local gateway's, known once it listens.
+VERIFICATION_BASE_URL_VARIABLE = "JEVS_VERIFICATION_BASE_URL"
 HOST = "127.0.0.1"
 EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
 
@@ -206,6 +215,7 @@ class LocalStack:
         environment_overrides: Mapping[str, str] | None = None,
         apply_environment: bool = True,
         reconcile_every_seconds: float | None = None,
+        oversee_every_seconds: float | None = None,
     ) -> None:
         self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
         self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
@@ -214,6 +224,7 @@ class LocalStack:
         self._environment_overrides = dict(environment_overrides or {})
         self._apply_environment = apply_environment
         self._reconcile_every = reconcile_every_seconds
+        self._oversee_every = oversee_every_seconds
         self.identity = identity or AwsIdentity()
         self.clients = load_clients(parties_file)
         self.aws_url = ""
@@ -249,6 +260,7 @@ class LocalStack:
                 handler = self._handler or _api_handler()
             self._gateway = Gateway(handler, self.clients, host=HOST, port=self._api_port, identity=self.identity)
             self._gateway.start()
+            self._extend_environment({VERIFICATION_BASE_URL_VARIABLE: self.api_url})
             self._start_china_customs()
             self._start_pollers()
         except BaseException:
@@ -365,6 +377,7 @@ class LocalStack:
         from functions.matcher.handler import handler as matcher
         from functions.notifier.handler import handler as notifier
         from functions.outbox_relay.handler import handler as relay
+        from functions.overseer.handler import handler as overseer
         from functions.reconciler.handler import handler as reconciler
 
         def context(function_name: str) -> LocalLambdaContext:
@@ -412,6 +425,17 @@ class LocalStack:
                 region=self.identity.region,
                 gate=self._active,
             ),
+            "overseer": Schedule(
+                rule_name="jevs-past-due",
+                function_name=f"jevs-{OVERSEER_FUNCTION.folder}",
+                handler=overseer,
+                context=context,
+                interval_seconds=self._oversee_every
+                or configured_seconds(OVERSEE_EVERY_VARIABLE, DEFAULT_OVERSEE_EVERY_SECONDS),
+                account=self.identity.account_id,
+                region=self.identity.region,
+                gate=self._active,
+            ),
         }
         for poller in self.pollers.values():
             poller.start()
@@ -426,6 +450,17 @@ class LocalStack:
             aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=Config(account_id_endpoint_mode="disabled"),
         )
+
+    def sent_emails(self) -> list[str]:
+        """Every email the functions sent through the local SES, oldest first, each as the raw MIME message it was
+        sent as (``email.message_from_string(raw, policy=email.policy.default)`` reads one). moto keeps them in
+        this process, where its server runs; nothing is delivered anywhere."""
+        if self._moto is None:
+            raise RuntimeError("the local stack is not running")
+        account = self.aws_client("sts").get_caller_identity()["Account"]
+        # SES v2's SendEmail is served by the SES backend, which keeps the raw messages it accepted.
+        backend = ses_backends[account][self.identity.region]
+        return [message.raw_data for message in backend.sent_messages if isinstance(message, RawMessage)]
 
     # -- where things are ---------------------------------------------------------------------------
 
@@ -493,6 +528,7 @@ JEVS is running on this machine.
   Token endpoint  {stack.token_url}   (OAuth2 client credentials, HTTP Basic)
   AWS (moto)      {stack.aws_url}   (tables: {tables})
   China Customs   {china}
+  Email (SES)     from {LOCAL_SENDER_EMAIL}, kept by moto in this process (nothing is delivered)
 
 Demo parties (credentials for localhost only):
   {"client id":<{width}}  {"client secret":<{secret_width}}  {"party type":<13} party id

@@ -146,3 +146,84 @@ def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
 
 def filter_patterns(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(item["Pattern"]) for item in mapping["Properties"].get("FilterCriteria", {}).get("Filters", [])]
+
+
+Grants = dict[tuple[str, str | None], set[str]]
+# How ``resource_key`` names an ARN CloudFormation builds from pseudo parameters and one resource's Ref (an SES
+# identity's ARN, arn:<partition>:ses:<region>:<account>:identity/<name>): (logical id, this).
+BUILT_ARN = "built ARN"
+
+
+def resource_key(resource: Any) -> tuple[str, str | None]:
+    """A statement's resource as (logical id, attribute); an ARN built from one (``<bucket>/prefix*``) as
+    (logical id, the suffix); an ARN built around one resource's Ref as (logical id, ``BUILT_ARN``); '*' as
+    ("*", None). A literal ARN fails: the stack names its own resources."""
+    if resource == "*":
+        return "*", None
+    found = target(resource)
+    if found is not None:
+        return found
+    join = resource.get("Fn::Join") if isinstance(resource, dict) else None
+    assert join is not None, f"a resource not built from the template's own: {resource!r}"
+    assert join[0] == "", resource
+    head, *tail = join[1]
+    arn = target(head)
+    if arn is None:
+        named = [found for found in references(join[1]) if found[1] is None]
+        assert len(named) == 1, f"an ARN built around other than one resource: {resource!r}"
+        return named[0][0], BUILT_ARN
+    assert arn[1] == "Arn", resource
+    assert all(isinstance(part, str) for part in tail), resource
+    return arn[0], "".join(tail)
+
+
+def function_grants(template: dict[str, Any], handler: str) -> Grants:
+    """Each resource the function's role names → every action allowed on it. Allows only; no managed or inline
+    policies on the role (conditions are left to the caller: ``function_statements``)."""
+    grants: Grants = {}
+    for statement in function_statements(template, handler):
+        assert statement["Effect"] == "Allow", statement
+        assert "NotAction" not in statement, statement
+        assert "NotResource" not in statement, statement
+        for resource in as_list(statement["Resource"]):
+            grants.setdefault(resource_key(resource), set()).update(as_list(statement["Action"]))
+    return grants
+
+
+def function_statements(template: dict[str, Any], handler: str) -> list[dict[str, Any]]:
+    """Every statement of the policies attached to the role of the function with this handler."""
+    role = target_id(properties(template, function_by_handler(template, handler))["Role"])
+    assert role is not None
+    role_properties = properties(template, role)
+    assert not role_properties.get("ManagedPolicyArns")
+    assert not role_properties.get("Policies")
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+    ]
+
+
+def bucket_by_local_name(template: dict[str, Any], local_name: str) -> str:
+    """The logical id of a data bucket: its access logs go under its local name (``StorageConstruct``)."""
+    logical_id, _ = one(
+        {
+            logical_id: bucket
+            for logical_id, bucket in resources(template, "AWS::S3::Bucket").items()
+            if bucket["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == f"{local_name}/"
+        },
+        f"bucket {local_name}",
+    )
+    return logical_id
+
+
+def dashboard_widgets(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard's widgets: its body is JSON joined around references, each inside a JSON string."""
+    _, dashboard = one(resources(template, "AWS::CloudWatch::Dashboard"), "dashboard")
+    body = dashboard["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    widgets: list[dict[str, Any]] = json.loads("".join(part if isinstance(part, str) else "ref" for part in parts))[
+        "widgets"
+    ]
+    return widgets

@@ -26,21 +26,19 @@ from jevs.resources import (
 from jevs.settings import MatcherSettings, NotifierSettings, RelaySettings
 from tests.infrastructure.conftest import Synthesis
 from tests.infrastructure.support import (
-    as_list,
+    Grants,
     data_key,
     function_by_handler,
+    function_grants,
     one,
     properties,
     queue_by_name,
     resources,
-    statements,
     target,
     target_id,
 )
 
 pytestmark = pytest.mark.infrastructure
-
-Grants = dict[tuple[str, str | None], set[str]]
 
 # What consuming a queue through an event source mapping takes; CDK's SqsEventSource grants exactly these.
 _CONSUME = {
@@ -77,43 +75,9 @@ def _log_group(template: dict[str, Any], definition: FunctionDefinition) -> str:
     return log_group
 
 
-def _resource_key(resource: Any) -> tuple[str, str | None]:
-    """A statement's resource as (logical id, attribute); an ARN built from one (``<bucket>/prefix*``) as
-    (logical id, the suffix); '*' as ("*", None). A literal ARN fails: the stack names its own resources."""
-    if resource == "*":
-        return "*", None
-    found = target(resource)
-    if found is not None:
-        return found
-    join = resource.get("Fn::Join") if isinstance(resource, dict) else None
-    assert join is not None, f"a resource not built from the template's own: {resource!r}"
-    assert join[0] == "", resource
-    head, *tail = join[1]
-    arn = target(head)
-    assert arn is not None, resource
-    assert arn[1] == "Arn", resource
-    assert all(isinstance(part, str) for part in tail), resource
-    return arn[0], "".join(tail)
-
-
 def _grants(template: dict[str, Any], definition: FunctionDefinition) -> Grants:
-    """Each resource the function's role names → every action allowed on it. Allows only, no conditions."""
-    role = target_id(properties(template, function_by_handler(template, definition.handler))["Role"])
-    assert role is not None
-    role_properties = properties(template, role)
-    assert not role_properties.get("ManagedPolicyArns")
-    assert not role_properties.get("Policies")
-    grants: Grants = {}
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role} not in policy["Properties"]["Roles"]:
-            continue
-        for statement in statements(policy["Properties"]["PolicyDocument"]):
-            assert statement["Effect"] == "Allow", statement
-            assert "NotAction" not in statement, statement
-            assert "NotResource" not in statement, statement
-            for resource in as_list(statement["Resource"]):
-                grants.setdefault(_resource_key(resource), set()).update(as_list(statement["Action"]))
-    return grants
+    """Each resource the function's role names → every action allowed on it. Allows only."""
+    return function_grants(template, definition.handler)
 
 
 def _variables(template: dict[str, Any], definition: FunctionDefinition) -> dict[str, Any]:
@@ -193,20 +157,17 @@ def test_the_matcher_may_read_and_put_on_the_table_only_and_consume_its_queue(te
     }
 
 
-def test_the_notifier_may_read_the_table_and_only_put_objects_under_the_nz_customs_prefix(
-    synthesis: Synthesis,
-) -> None:
+def test_the_notifier_files_results_only_under_the_nz_customs_results_prefix(synthesis: Synthesis) -> None:
+    """Its whole policy, documents included, is asserted in test_issuing; here: what filing results takes."""
     template = synthesis.json
+    grants = _grants(template, NOTIFIER_FUNCTION)
 
-    assert NZ_CUSTOMS_PREFIX == "nz-customs/"
-    assert _grants(template, NOTIFIER_FUNCTION) == {
-        (_table(template), "Arn"): {"dynamodb:GetItem"},
-        # Objects under nz-customs/ of the exchange bucket; not the bucket (no listing), not another prefix.
-        (_exchange_bucket(synthesis), f"/{NZ_CUSTOMS_PREFIX}*"): {"s3:PutObject"},
-        (data_key(template), "Arn"): {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
-        (queue_by_name(template, NOTIFICATIONS_QUEUE.name), "Arn"): _CONSUME,
-        (_log_group(template, NOTIFIER_FUNCTION), "Arn"): _LOGS,
-    }
+    assert NZ_CUSTOMS_PREFIX == "nz-customs/declaration-results/"
+    assert grants[(_table(template), "Arn")] == {"dynamodb:GetItem"}
+    # Objects under the results prefix of the exchange bucket; not the bucket (no listing), not another prefix.
+    assert grants[(_exchange_bucket(synthesis), f"/{NZ_CUSTOMS_PREFIX}*")] == {"s3:PutObject"}
+    assert (_exchange_bucket(synthesis), "Arn") not in grants
+    assert grants[(queue_by_name(template, NOTIFICATIONS_QUEUE.name), "Arn")] == _CONSUME
 
 
 # --- the relay feeds both ----------------------------------------------------------------------------------------

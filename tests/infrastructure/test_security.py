@@ -14,6 +14,7 @@ from jevs.resources import (
     BUCKETS,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
+    DOCUMENTS_BUCKET,
     FUNCTIONS,
     OUTBOX_RELAY_FUNCTION,
     QUEUES,
@@ -24,6 +25,7 @@ from jevs.resources import (
 from tests.infrastructure.conftest import Synthesis
 from tests.infrastructure.support import (
     as_list,
+    bucket_by_local_name,
     data_key,
     function_by_handler,
     one,
@@ -239,6 +241,8 @@ def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_an
         (signing_key(template), "Arn"),  # GetPublicKey only, for /.well-known/jwks.json
         (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),  # the operations redrive sends here
         (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),  # and takes from here
+        # GET .../document: GetObject under certificates/, and ListBucket so a PDF not rendered yet reads as 404.
+        (bucket_by_local_name(template, DOCUMENTS_BUCKET.local_name), "Arn"),
         (_log_group_of(template, API_FUNCTION.handler), "Arn"),
     }
 

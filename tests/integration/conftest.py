@@ -16,6 +16,8 @@ from infrastructure.local.provision import create_resources
 from tests.factories import LambdaContext, api_event, parties_json
 
 ApiCall = Callable[..., dict[str, Any]]
+# The public API's base URL the notifier puts in each PDF's QR code (the local stack gives its gateway's).
+VERIFICATION_BASE_URL = "https://jevs.example.test/live"
 
 
 def _clear_cached_clients() -> None:
@@ -30,6 +32,7 @@ def _client(service: str) -> Any:
 def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fresh moto state with every resource of the shared definition, and the functions' environment."""
     monkeypatch.setenv("JEVS_PARTIES", parties_json())
+    monkeypatch.setenv("JEVS_VERIFICATION_BASE_URL", VERIFICATION_BASE_URL)
     _clear_cached_clients()
     with mock_aws():
         for name, value in create_resources(_client).items():

@@ -138,6 +138,7 @@ def test_a_valid_certificate_is_stored_with_its_history_and_outbox_in_one_transa
         "HEAD",
         "IDEMPOTENCY",
         "OUTBOX#00000001#delivery-to-china",
+        "OUTBOX#00000001#notifications",
         "VERSION#000001",
     ]
 

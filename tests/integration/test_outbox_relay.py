@@ -67,7 +67,8 @@ def test_each_new_outbox_record_becomes_one_message_on_its_queue(call_api: ApiCa
 def test_a_record_that_cannot_be_published_is_reported_for_retry(call_api: ApiCall) -> None:
     submit(call_api, "11.1234.00003")
     event = stream_event()
-    # The queue is gone: SQS refuses, and the record must not be acknowledged.
+    # The delivery queue is gone: SQS refuses, and that record must not be acknowledged (the documents
+    # message, on the notifications queue, goes through).
     sqs = boto3.client("sqs")
     sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=DELIVERY_QUEUE.name)["QueueUrl"])
 
@@ -77,5 +78,7 @@ def test_a_record_that_cannot_be_published_is_reported_for_retry(call_api: ApiCa
         record["dynamodb"]["SequenceNumber"]
         for record in event["Records"]
         if record["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
+        and record["dynamodb"]["Keys"]["sk"]["S"].endswith("#delivery-to-china")
     ]
+    assert len(outbox) == 1
     assert result == {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in outbox]}

@@ -92,11 +92,23 @@ def test_a_submission_starts_the_history_with_one_linked_event(
     assert verify_chain([event], record.history_head).valid
 
 
-def test_a_submission_for_a_chinese_consignee_writes_one_delivery_message(
+def documents_message(clock: FixedClock) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=f"{NUMBER}/v1/notifications",
+        channel=OutboxChannel.NOTIFICATIONS,
+        kind="certificate.documents",
+        certificate_number=NUMBER,
+        version=1,
+        created_at=clock.now(),
+    )
+
+
+def test_a_submission_for_a_chinese_consignee_writes_its_documents_and_one_delivery_message(
     store: InMemoryCertificateStore, clock: FixedClock
 ) -> None:
     submit(certificate(), store, clock)
     assert store.outbox == [
+        documents_message(clock),
         OutboxMessage(
             message_id=f"{NUMBER}/v1/delivery-to-china",
             channel=OutboxChannel.DELIVERY_TO_CHINA,
@@ -104,16 +116,16 @@ def test_a_submission_for_a_chinese_consignee_writes_one_delivery_message(
             certificate_number=NUMBER,
             version=1,
             created_at=clock.now(),
-        )
+        ),
     ]
 
 
-def test_a_submission_for_a_consignee_outside_china_writes_no_message(
+def test_a_submission_for_a_consignee_outside_china_writes_only_its_documents(
     store: InMemoryCertificateStore, clock: FixedClock
 ) -> None:
     submit(certificate(consignee=AUSTRALIAN_CONSIGNEE), store, clock)
     assert list(store.records) == [NUMBER]
-    assert store.outbox == []
+    assert store.outbox == [documents_message(clock)]
 
 
 def test_a_consignee_country_in_lower_case_is_refused_before_anything_is_stored() -> None:

@@ -61,6 +61,10 @@ RECORDS_TABLE = TableDefinition(
         IndexDefinition("by-issue-year", KeyAttribute("issue_year"), _LISTING_KEY),
         # Sparse: only deliveries still PENDING carry these, so reconciliation reads just those, oldest first.
         IndexDefinition("by-pending-delivery", KeyAttribute("pending_delivery"), KeyAttribute("pending_since")),
+        # Hosted issuing: what waits for an issuing body (goods registrations, signatories, applications),
+        # oldest first; and, sparse, every application still undecided by its due time.
+        IndexDefinition("by-work-queue", KeyAttribute("work_queue"), KeyAttribute("work_key")),
+        IndexDefinition("by-open-application", KeyAttribute("open_application"), KeyAttribute("due_at")),
     ),
     # The outbox relay reads new outbox records from the stream (DESIGN §6.1).
     stream_view="NEW_AND_OLD_IMAGES",
@@ -147,6 +151,26 @@ EXCHANGE_BUCKET = BucketDefinition(
 )
 BUCKETS: tuple[BucketDefinition, ...] = (DOCUMENTS_BUCKET, EXCHANGE_BUCKET)
 
+# Where each certificate version's objects live. The notifier writes them, the API reads the PDFs, and the CDK
+# stack grants each function exactly these prefixes. Keys are business keys (number and version), so writing a
+# version's objects again replaces them with the same bytes, never adds a second copy.
+CERTIFICATE_DOCUMENTS_PREFIX = "certificates/"  # documents bucket: the PDF of each version
+EMAIL_MARKERS_PREFIX = "sent/"  # documents bucket: written once the applicant's email of a version went out
+NZ_CUSTOMS_CERTIFICATES_PREFIX = "nz-customs/certificates/"  # exchange bucket: NZ Customs' data file
+NZ_CUSTOMS_RESULTS_PREFIX = "nz-customs/declaration-results/"  # exchange bucket: its export entries' results
+
+
+def certificate_document_key(number: str, version: int) -> str:
+    return f"{CERTIFICATE_DOCUMENTS_PREFIX}{number}/v{version}.pdf"
+
+
+def email_marker_key(number: str, version: int) -> str:
+    return f"{EMAIL_MARKERS_PREFIX}{number}/v{version}.json"
+
+
+def nz_customs_certificate_key(number: str, version: int) -> str:
+    return f"{NZ_CUSTOMS_CERTIFICATES_PREFIX}{number}/v{version}.json"
+
 
 @dataclass(frozen=True)
 class SigningKeyDefinition:
@@ -224,8 +248,17 @@ NOTIFIER_FUNCTION = FunctionDefinition(
     folder="notifier",
     timeout_seconds=NOTIFICATIONS_QUEUE.consumer_timeout_seconds,
     memory_mb=512,
-    description="JEVS notifications: files match results for NZ Customs in the exchange bucket",
+    description="JEVS notifications: certificate PDFs, applicants' emails and NZ Customs' files",
 )
+OVERSEER_FUNCTION = FunctionDefinition(
+    logical_id="OverseerFunction",
+    folder="overseer",
+    timeout_seconds=60,
+    memory_mb=256,
+    description="JEVS overseer: flags applications still undecided past their one-working-day due time",
+)
+# How often the past-due check runs: an application is flagged at most this long after its due time.
+OVERSEER_SCHEDULE_MINUTES = 15
 FUNCTIONS: tuple[FunctionDefinition, ...] = (
     API_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
@@ -233,6 +266,7 @@ FUNCTIONS: tuple[FunctionDefinition, ...] = (
     RECONCILER_FUNCTION,
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
+    OVERSEER_FUNCTION,
 )
 
 # How the outbox relay reads the table's stream (DESIGN §6.1): small batches, a poison record isolated by

@@ -27,6 +27,7 @@ class ApiSettings(_JevsSettings):
     )
     delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
     delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
+    documents_bucket: str = Field(min_length=3, description="Where the certificate PDFs are (read only).")
 
 
 class RelaySettings(_JevsSettings):
@@ -63,6 +64,19 @@ class MatcherSettings(_JevsSettings):
 class NotifierSettings(_JevsSettings):
     records_table: str = Field(min_length=3)
     exchange_bucket: str = Field(min_length=3, description="The bucket NZ Customs collects its files from.")
+    documents_bucket: str = Field(min_length=3, description="Where each certificate version's PDF is kept.")
+    sender_email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+$", description="The SES identity applicants' certificates are emailed from."
+    )
+    verification_base_url: str = Field(
+        pattern=r"^https?://", description="The public API's base URL: the PDF's QR code opens its /v1/verify."
+    )
+
+
+class OverseerSettings(_JevsSettings):
+    records_table: str = Field(min_length=3)
+    # At most this many past-due applications are read (and flagged) per run; the rest wait for the next.
+    past_due_limit: int = Field(default=500, ge=1)
 
 
 @cache
@@ -73,6 +87,11 @@ def matcher_settings() -> MatcherSettings:
 @cache
 def notifier_settings() -> NotifierSettings:
     return NotifierSettings()  # values come from the environment
+
+
+@cache
+def overseer_settings() -> OverseerSettings:
+    return OverseerSettings()  # values come from the environment
 
 
 @cache
@@ -104,5 +123,6 @@ def forget_settings() -> None:
         reconciler_settings,
         matcher_settings,
         notifier_settings,
+        overseer_settings,
     ):
         parsed.cache_clear()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(
@@ -53,7 +54,12 @@ def secretsmanager() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=_CONFIG)
 
 
+@cache
+def sesv2() -> SESV2Client:
+    return boto3.client("sesv2", config=_CONFIG)
+
+
 def forget_clients() -> None:
     """Build clients afresh on next use (a process whose AWS endpoint changed: tests, the local stack)."""
-    for factory in (dynamodb, sqs, kms, s3, secretsmanager):
+    for factory in (dynamodb, sqs, kms, s3, secretsmanager, sesv2):
         factory.cache_clear()

@@ -21,8 +21,11 @@ each declaration under ``DECLARATION#<id>``:
 | ``OUTBOX#00000001#<channel>`` | the message that takes its result to the declarant |
 | ``DELIVERY#RESULT`` | for a CN import, its result's delivery to China (in the pending index while PENDING) |
 
-and idempotency records under ``IDEMPOTENCY#<party>#<key>``. AWS errors become domain errors here and
-nowhere else.
+hosted issuing under the exporter, ``EXPORTER#<NZBN>``, with sort keys ``GR#<id>`` (goods registrations),
+``SG#<id>`` (signatories) and ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body
+and, while an application is undecided, in the by-open-application index by due time; each issuing body's
+number counter under ``COUNTER#<issuing body>#<year>``; and idempotency records under
+``IDEMPOTENCY#<party>#<key>``. AWS errors become domain errors here and nowhere else.
 """
 
 from __future__ import annotations
@@ -37,16 +40,18 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from jevs.domain.applications import Application, ApplicationStatus
 from jevs.domain.canonical import digest
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
-from jevs.domain.errors import RetryableFailure
+from jevs.domain.errors import Conflict, RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.ports import (
     CertificateNumberTaken,
     CertificatePage,
     Clock,
     DeclarationNumberTaken,
+    HostedRecord,
     IdempotencyKeyTaken,
     InvalidCursor,
     ListingConstraints,
@@ -58,9 +63,11 @@ from jevs.domain.records import (
     DeclarationLodgement,
     IdempotencyRecord,
     MatchRecording,
+    NumberCounter,
     OutboxMessage,
     StoredVersion,
 )
+from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, exporter_of
 from jevs.resources import RECORDS_TABLE
 
 if TYPE_CHECKING:
@@ -262,6 +269,58 @@ def _match_item(number: str, match: CertificateMatch) -> dict[str, AttributeValu
     )
 
 
+_HOSTED_MODELS: dict[RegistrationKind, type[GoodsRegistration] | type[Signatory] | type[Application]] = {
+    RegistrationKind.GOODS: GoodsRegistration,
+    RegistrationKind.SIGNATORY: Signatory,
+    RegistrationKind.APPLICATION: Application,
+}
+OPEN = "OPEN"
+
+
+def exporter_key(business_number: str) -> str:
+    return f"EXPORTER#{business_number}"
+
+
+def _kind_of(record: HostedRecord) -> RegistrationKind:
+    if isinstance(record, GoodsRegistration):
+        return RegistrationKind.GOODS
+    if isinstance(record, Signatory):
+        return RegistrationKind.SIGNATORY
+    return RegistrationKind.APPLICATION
+
+
+def hosted_item(record: HostedRecord) -> dict[str, AttributeValueTypeDef]:
+    kind = _kind_of(record)
+    undecided = isinstance(record, Application) and record.status is ApplicationStatus.SUBMITTED
+    return _item(
+        {
+            "pk": exporter_key(record.exporter_business_number),
+            "sk": f"{kind.value}#{record.id}",
+            "record": record.model_dump_json(),
+            "status": record.status.value,
+            "work_queue": f"{record.issuing_body}#{kind.value}",
+            "work_key": f"{record.lodged_at.isoformat()}#{record.id}",
+            # Sparse: only undecided applications, so the past-due check reads just those.
+            "open_application": OPEN if undecided else None,
+            "due_at": record.due_at.isoformat() if isinstance(record, Application) and undecided else None,
+        }
+    )
+
+
+def _hosted_record(kind: RegistrationKind, item: Mapping[str, Any]) -> HostedRecord:
+    return _HOSTED_MODELS[kind].model_validate_json(item["record"])
+
+
+def counter_item(counter: NumberCounter) -> dict[str, AttributeValueTypeDef]:
+    return _item(
+        {
+            "pk": f"COUNTER#{counter.issuing_body}#{counter.year}",
+            "sk": "COUNTER",
+            "last": counter.last,
+        }
+    )
+
+
 def _put_new(table: str, item: dict[str, AttributeValueTypeDef]) -> dict[str, Any]:
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
 
@@ -285,11 +344,20 @@ class DynamoCertificateStore:
             *(_put_new(self._table, _outbox_item(message, event.sequence)) for message in issue.outbox),
             *(_put_new(self._table, delivery_item(delivery)) for delivery in issue.deliveries),
         ]
+        if issue.application is not None:
+            items.append(self._replace_if_status(issue.application, ApplicationStatus.SUBMITTED.value))
+        if issue.counter is not None:
+            items.append(self._counter_put(issue.counter))
         reasons = self._write_new(items)
         if reasons is None:
             return
         if reasons[0] == "ConditionalCheckFailed":
             raise IdempotencyKeyTaken(self._idempotency_record(issue.idempotency))
+        if issue.counter is not None and reasons[-1] == "ConditionalCheckFailed":
+            # Another certification took the next number first: the caller reads the counter again.
+            raise RetryableFailure(f"{issue.counter.issuing_body}'s number {record.number} was taken meanwhile")
+        if issue.application is not None and reasons[-1 - (issue.counter is not None)] == "ConditionalCheckFailed":
+            raise Conflict("application-decided", f"application {issue.application.id} was decided meanwhile")
         if reasons[1] == "ConditionalCheckFailed":
             existing = self.get_certificate(record.number)
             if existing is not None:
@@ -308,6 +376,118 @@ class DynamoCertificateStore:
             reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
             return reasons + ["None"] * (len(items) - len(reasons))
         return None
+
+    def _counter_put(self, counter: NumberCounter) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._table, "Item": counter_item(counter)}
+        if counter.previous == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#last = :previous"
+            put["ExpressionAttributeNames"] = {"#last": "last"}
+            put["ExpressionAttributeValues"] = _item({":previous": counter.previous})
+        return {"Put": put}
+
+    def _replace_if_status(self, record: HostedRecord, status: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": hosted_item(record),
+                "ConditionExpression": "#status = :status",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": _item({":status": status}),
+            }
+        }
+
+    # -- hosted issuing --------------------------------------------------------------------------
+
+    def add_registration(self, record: HostedRecord, idempotency: IdempotencyRecord) -> None:
+        reasons = self._write_new([self._idempotency_put(idempotency), _put_new(self._table, hosted_item(record))])
+        if reasons is None:
+            return
+        if reasons[0] == "ConditionalCheckFailed":
+            raise IdempotencyKeyTaken(self._idempotency_record(idempotency))
+        raise RetryableFailure(f"storing {record.id} was cancelled: {reasons}")
+
+    def replace_registration(self, previous: HostedRecord, updated: HostedRecord) -> None:
+        try:
+            self._client.transact_write_items(
+                TransactItems=[self._replace_if_status(updated, previous.status.value)]  # type: ignore[list-item]
+            )
+        except ClientError as error:
+            if _error_code(error) == "TransactionCanceledException":
+                raise Conflict("already-decided", f"{previous.id} changed meanwhile: read it again") from error
+            raise _translated(error) from error
+
+    def _hosted(self, kind: RegistrationKind, record_id: str) -> HostedRecord | None:
+        business_number = exporter_of(record_id)
+        if business_number is None or not record_id.startswith(f"{kind.value}-"):
+            return None
+        item = self._get(exporter_key(business_number), f"{kind.value}#{record_id}", consistent=True)
+        return _hosted_record(kind, item) if item else None
+
+    def get_goods_registration(self, registration_id: str) -> GoodsRegistration | None:
+        found = self._hosted(RegistrationKind.GOODS, registration_id)
+        return found if isinstance(found, GoodsRegistration) else None
+
+    def get_signatory(self, signatory_id: str) -> Signatory | None:
+        found = self._hosted(RegistrationKind.SIGNATORY, signatory_id)
+        return found if isinstance(found, Signatory) else None
+
+    def get_application(self, application_id: str) -> Application | None:
+        found = self._hosted(RegistrationKind.APPLICATION, application_id)
+        return found if isinstance(found, Application) else None
+
+    def exporter_records(self, exporter_business_number: str, kind: RegistrationKind) -> Sequence[object]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": _item(
+                {":pk": exporter_key(exporter_business_number), ":prefix": f"{kind.value}#"}
+            ),
+            "ConsistentRead": True,
+        }
+        records = [_hosted_record(kind, item) for item in self._query_all(request)]
+        return sorted(records, key=lambda record: record.lodged_at)
+
+    def work_queue(self, issuing_body: str, kind: RegistrationKind) -> Sequence[object]:
+        index = RECORDS_TABLE.index("by-work-queue")
+        request = {
+            "TableName": self._table,
+            "IndexName": index.name,
+            "KeyConditionExpression": "#q = :q",
+            "ExpressionAttributeNames": {"#q": index.partition_key.name},
+            "ExpressionAttributeValues": _item({":q": f"{issuing_body}#{kind.value}"}),
+        }
+        return [_hosted_record(kind, item) for item in self._query_all(request)]
+
+    def last_serial(self, issuing_body: str, year: int) -> int:
+        item = self._get(f"COUNTER#{issuing_body}#{year}", "COUNTER", consistent=True)
+        return int(item["last"]) if item else 0
+
+    def open_applications_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
+        index = RECORDS_TABLE.index("by-open-application")
+        request = {
+            "TableName": self._table,
+            "IndexName": index.name,
+            "KeyConditionExpression": "#o = :open AND #d < :moment",
+            "ExpressionAttributeNames": {"#o": index.partition_key.name, "#d": index.sort_key.name},
+            "ExpressionAttributeValues": _item({":open": OPEN, ":moment": moment.isoformat()}),
+        }
+        found = [_hosted_record(RegistrationKind.APPLICATION, item) for item in self._query_all(request, limit)]
+        return [record for record in found if isinstance(record, Application)]
+
+    def _query_all(self, request: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while limit is None or len(items) < limit:
+            try:
+                response = self._client.query(**request)
+            except ClientError as error:
+                raise _translated(error) from error
+            items += [_plain(item) for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                break
+            request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+        return items if limit is None else items[:limit]
 
     def _idempotency_put(self, record: IdempotencyRecord) -> dict[str, Any]:
         return {

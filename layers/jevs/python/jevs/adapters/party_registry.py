@@ -22,6 +22,7 @@ class StaticPartyRegistry:
         self._by_client = {client.client_id: client.party for client in clients}
         if len(self._by_client) != len(clients):
             raise ValueError("a client id is registered twice")
+        self._by_id = {party.id: party for party in self._by_client.values()}
 
     @classmethod
     def from_json(cls, document: str | bytes) -> StaticPartyRegistry:
@@ -29,3 +30,6 @@ class StaticPartyRegistry:
 
     def party_for_client(self, client_id: str) -> Party | None:
         return self._by_client.get(client_id)
+
+    def party(self, party_id: str) -> Party | None:
+        return self._by_id.get(party_id)

@@ -28,8 +28,12 @@ class Party(BaseModel):
     name: str = Field(min_length=1, max_length=140)
     # An exporter is known by its NZBN; its party id is exp-<NZBN>.
     business_number: Nzbn | None = None
-    # An issuing body certifies in a place (box 15).
+    # An issuing body certifies in a place (box 15), in a region whose anniversary day is a holiday there
+    # (an ISO 3166-2:NZ code as the holidays library knows it, e.g. AUK), and numbers the certificates it
+    # issues through JEVS with its two-digit prefix (NN of NN.NNNN.NNNNN).
     place: str | None = None
+    region: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    certificate_prefix: str | None = Field(default=None, pattern=r"^[0-9]{2}$")
 
     @model_validator(mode="after")
     def _identity_fits_the_type(self) -> Party:
@@ -40,6 +44,8 @@ class Party(BaseModel):
             raise ValueError("only an exporter has a business_number")
         if self.type is PartyType.ISSUING_BODY and not self.place:
             raise ValueError("an issuing body has the place where it certifies")
+        if self.type is not PartyType.ISSUING_BODY and (self.region or self.certificate_prefix):
+            raise ValueError("only an issuing body has a region and a certificate prefix")
         return self
 
 
@@ -47,3 +53,7 @@ class PartyRegistry(Protocol):
     """Maps the OAuth2 client id an authorizer vouched for to the party it stands for."""
 
     def party_for_client(self, client_id: str) -> Party | None: ...
+
+    def party(self, party_id: str) -> Party | None:
+        """The party with this id (an issuing body an exporter names, for instance)."""
+        ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from jevs.domain.applications import Application
 from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Decision, Delivery
 from jevs.domain.errors import DomainError
@@ -23,6 +24,7 @@ from jevs.domain.records import (
     OutboxMessage,
     StoredVersion,
 )
+from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 
 
 class Clock(Protocol):
@@ -121,6 +123,50 @@ class DeclarationStore(Protocol):
         ...
 
 
+HostedRecord = GoodsRegistration | Signatory | Application
+
+
+class HostedStore(Protocol):
+    """Goods registrations, signatories and applications, each under its exporter; what waits for an issuing
+    body; and the issuing bodies' number counters."""
+
+    def add_registration(
+        self, record: GoodsRegistration | Signatory | Application, idempotency: IdempotencyRecord
+    ) -> None:
+        """Store a new record with the idempotency record of the request; raises ``IdempotencyKeyTaken``."""
+        ...
+
+    def replace_registration(
+        self,
+        previous: GoodsRegistration | Signatory | Application,
+        updated: GoodsRegistration | Signatory | Application,
+    ) -> None:
+        """Store ``updated`` if the stored record still has ``previous``'s status; else raises ``Conflict``."""
+        ...
+
+    def get_goods_registration(self, registration_id: str) -> GoodsRegistration | None: ...
+
+    def get_signatory(self, signatory_id: str) -> Signatory | None: ...
+
+    def get_application(self, application_id: str) -> Application | None: ...
+
+    def exporter_records(self, exporter_business_number: str, kind: RegistrationKind) -> Sequence[object]:
+        """Every record of ``kind`` of an exporter, oldest first."""
+        ...
+
+    def work_queue(self, issuing_body: str, kind: RegistrationKind) -> Sequence[object]:
+        """Every record of ``kind`` lodged with ``issuing_body``, oldest first."""
+        ...
+
+    def last_serial(self, issuing_body: str, year: int) -> int:
+        """The last certificate serial ``issuing_body`` allocated in ``year`` (0: none yet)."""
+        ...
+
+    def open_applications_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
+        """Applications still SUBMITTED whose due time is before ``moment``, most overdue first."""
+        ...
+
+
 class DeliveryStore(Protocol):
     def get_delivery(self, number: str, version: int) -> Delivery | None: ...
 
@@ -157,5 +203,5 @@ class OutboxPublisher(Protocol):
     def publish(self, message: OutboxMessage) -> None: ...
 
 
-class RecordStore(CertificateStore, DeliveryStore, DeclarationStore, Protocol):
-    """The records table: certificates, their history, deliveries, declarations and usage."""
+class RecordStore(CertificateStore, DeliveryStore, DeclarationStore, HostedStore, Protocol):
+    """The records table: certificates, their history, deliveries, declarations, usage and hosted issuing."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from jevs.domain.access import (
     View,
@@ -20,7 +21,7 @@ from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
 from jevs.domain.identifiers import normalise_certificate_number
 from jevs.domain.parties import Party
 from jevs.domain.ports import CertificatePage, CertificateStore, ListingConstraints, RecordStore
-from jevs.domain.records import CertificateMatch, CertificateRecord
+from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus
 
 MAX_PAGE_SIZE = 100
 
@@ -141,3 +142,28 @@ def read_matches(party: Party, number: str, store: RecordStore) -> VisibleMatche
     if record is None or not may_read_matches(party, record):
         raise NotFound(number)
     return VisibleMatches(record, list(store.get_certificate_matches(record.number)))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What anyone may learn about a certificate (DESIGN §5, ``GET /v1/verify/{number}``): nothing commercial."""
+
+    record: CertificateRecord
+    currently_valid: bool
+    # Whether the digest printed on the paper (its QR code) is the digest of what JEVS holds; None if none given.
+    digest_matches: bool | None
+
+
+def verify_certificate(
+    number: str,
+    printed: str | None,
+    *,
+    store: CertificateStore,
+    today: date,
+    digest_of: Callable[[CertificateRecord], str],
+) -> Verification:
+    record = store.get_certificate(_number_or_not_found(number))
+    if record is None:
+        raise NotFound(number)
+    valid = record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
+    return Verification(record, valid, None if printed is None else printed == digest_of(record))

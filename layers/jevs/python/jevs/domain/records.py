@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from jevs.domain.applications import Application
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import DeclarationRecord, MatchResult, UsageLedger
 from jevs.domain.delivery import Delivery
@@ -50,6 +51,8 @@ class CertificateRecord(BaseModel):
     # original it was made from (the copy and its original share one usage ledger).
     replaced_by: str | None = None
     certified_true_copy_of: str | None = None
+    # Hosted issuing: the application the certificate was certified from (its applicant gets the PDF).
+    application_id: str | None = None
 
     @property
     def usage_root(self) -> str:
@@ -111,6 +114,18 @@ class IdempotencyRecord(BaseModel):
     expires_at: AwareDatetime
 
 
+class NumberCounter(BaseModel):
+    """The last serial an issuing body allocated in a year: NN.YYYY.SSSSS numbers are gapless and unique."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuing_body: str
+    year: int
+    last: int = Field(ge=0, le=99_999)
+    # The value read before this allocation; the write is conditioned on it.
+    previous: int = Field(ge=0)
+
+
 class CertificateIssue(BaseModel):
     """Everything one issue writes, all or nothing: the certificate, its first event, its outbox
     messages and the idempotency record of the request that caused it."""
@@ -123,6 +138,10 @@ class CertificateIssue(BaseModel):
     # One PENDING delivery per message to China, so reconciliation can find any that never arrives.
     deliveries: tuple[Delivery, ...]
     idempotency: IdempotencyRecord
+    # Hosted issuing: the application certified (stored only if still SUBMITTED), and the issuing body's
+    # number counter moved to the number allocated (stored only if nobody allocated one meanwhile).
+    application: Application | None = None
+    counter: NumberCounter | None = None
 
 
 class StoredVersion(BaseModel):

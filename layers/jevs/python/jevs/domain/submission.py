@@ -7,12 +7,14 @@ deliver it to China and the idempotency record of the request (DESIGN §6.1).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from jevs.domain.applications import Application
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.delivery import Delivery, DeliveryState, delivery_key
-from jevs.domain.errors import Conflict, Forbidden
+from jevs.domain.errors import Conflict, Forbidden, RetryableFailure
 from jevs.domain.history import EventType, new_event
 from jevs.domain.idempotency import SubmissionResult, idempotency_record, replay
 from jevs.domain.issuance import assess_validity
@@ -22,6 +24,7 @@ from jevs.domain.records import (
     CertificateIssue,
     CertificateRecord,
     CertificateStatus,
+    NumberCounter,
     OutboxChannel,
     OutboxMessage,
     StoredAnswer,
@@ -46,6 +49,31 @@ def submit_certificate(
 ) -> SubmissionResult:
     if party.type is not PartyType.ISSUING_BODY:
         raise Forbidden("only an issuing body submits certificates")
+    return issue_certificate(
+        party=party, content=content, idempotency_key=idempotency_key, store=store, clock=clock, answer_for=answer_for
+    )
+
+
+@dataclass(frozen=True)
+class HostedIssue:
+    """What certifying an application adds to the issue: the application, decided, and the number counter."""
+
+    application: Application
+    counter: NumberCounter
+
+
+def issue_certificate(
+    *,
+    party: Party,
+    content: CertificateContent,
+    idempotency_key: str,
+    store: CertificateStore,
+    clock: Clock,
+    answer_for: AnswerFor,
+    hosted: HostedIssue | None = None,
+) -> SubmissionResult:
+    """Issue ``content`` as version 1 of a certificate of ``party``'s: the one path every certificate takes,
+    submitted from an issuing body's own system or certified from an application in JEVS."""
     assert party.place is not None  # an issuing body always has one (Party validates it)
 
     now = clock.now()
@@ -79,6 +107,7 @@ def submit_certificate(
         valid_until=validity.valid_until,
         recorded_at=now,
         history_head=event.head,
+        application_id=hosted.application.id if hosted is not None else None,
     )
     answer = answer_for(record, True)
     outbox = _messages_for(record)
@@ -104,12 +133,17 @@ def submit_certificate(
             answer=answer,
             now=now,
         ),
+        application=hosted.application if hosted is not None else None,
+        counter=hosted.counter if hosted is not None else None,
     )
     try:
         store.create_certificate(issue)
     except IdempotencyKeyTaken as taken:
         return replay(taken, issue.idempotency)
     except CertificateNumberTaken as taken:
+        if hosted is not None:
+            # JEVS allocated this number: another certification holds it, so this one takes the next.
+            raise RetryableFailure(f"certificate number {content.certificate_number} is taken") from None
         existing = taken.existing
         if existing.content_hash != content_hash or existing.issuing_body != party.id:
             raise Conflict(
@@ -120,11 +154,24 @@ def submit_certificate(
     return SubmissionResult(answer, replayed=False)
 
 
+DOCUMENTS_KIND = "certificate.documents"
+
+
 def _messages_for(record: CertificateRecord) -> tuple[OutboxMessage, ...]:
-    """A certificate for goods imported into China is delivered to China Customs (DESIGN §6.2)."""
+    """Every certificate version gets its documents (the PDF, NZ Customs' data file, and for a hosted one the
+    applicant's email); one for goods imported into China is delivered to China Customs (DESIGN §6.2)."""
+    documents = OutboxMessage(
+        message_id=f"{delivery_key(record.number, record.version)}/{OutboxChannel.NOTIFICATIONS}",
+        channel=OutboxChannel.NOTIFICATIONS,
+        kind=DOCUMENTS_KIND,
+        certificate_number=record.number,
+        version=record.version,
+        created_at=record.recorded_at,
+    )
     if record.importing_country != "CN":
-        return ()
+        return (documents,)
     return (
+        documents,
         OutboxMessage(
             message_id=f"{delivery_key(record.number, record.version)}/{OutboxChannel.DELIVERY_TO_CHINA}",
             channel=OutboxChannel.DELIVERY_TO_CHINA,

@@ -1,0 +1,162 @@
+"""Goods registrations and signatories: what an exporter registers with its issuing body before it may
+apply for certificates through JEVS (DESIGN §1, §2: "Certificates will only be certified listing goods with a
+current approved goods registration. Signatories will need to be registered").
+
+The exporter lodges; the issuing body it names approves (goods until a date) or refuses with reasons. The
+evidence behind a goods registration (cost build-up, suppliers) is commercially sensitive: only the exporter
+and that issuing body ever read it (``jevs.domain.access`` decides who reads what).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from jevs.domain.certificate import (
+    LongText,
+    Name,
+    OriginCriterion,
+    Percentage,
+    PositiveDecimal,
+    ProducerBox,
+    ShortText,
+)
+from jevs.domain.identifiers import CountryCode, CurrencyCode, HsSubheading
+
+PartyId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class RegistrationStatus(StrEnum):
+    LODGED = "LODGED"
+    APPROVED = "APPROVED"
+    REFUSED = "REFUSED"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CostComponent(_Input):
+    component: ShortText
+    origin_country: CountryCode
+    value: PositiveDecimal
+
+
+class Evidence(_Input):
+    """Why the goods originate: confidential to the exporter and its issuing body."""
+
+    statement: LongText = Field(description="How the goods meet their origin criterion.")
+    currency: CurrencyCode | None = None
+    cost_build_up: list[CostComponent] = Field(default_factory=list, max_length=50)
+    suppliers: list[Name] = Field(default_factory=list, max_length=50)
+
+
+class GoodsLodgement(_Input):
+    """``POST /v1/goods-registrations``: goods an exporter will ship under certificates."""
+
+    issuing_body: PartyId = Field(description="The issuing body that is to approve the goods, e.g. akl-chamber.")
+    hs_code: HsSubheading
+    description: LongText
+    origin_criterion: OriginCriterion
+    rvc_percent: Percentage | None = Field(default=None, description="Only under a product-specific RVC rule.")
+    producer: ProducerBox
+    evidence: Evidence
+
+    @model_validator(mode="after")
+    def _rvc_only_under_a_product_specific_rule(self) -> GoodsLodgement:
+        if self.rvc_percent is not None and self.origin_criterion is not OriginCriterion.PSR:
+            raise ValueError("rvc_percent is given only with origin criterion PSR")
+        return self
+
+
+class SignatoryLodgement(_Input):
+    """``POST /v1/signatories``: a person who signs the exporter's applications. Contact details are seen
+    only by the exporter and its issuing body."""
+
+    issuing_body: PartyId
+    name: Name
+    position: ShortText
+    email: Email
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
+
+
+class Verdict(StrEnum):
+    APPROVED = "APPROVED"
+    REFUSED = "REFUSED"
+
+
+class ApprovalDecision(_Input):
+    """An issuing body's answer: approve (goods: until a date) or refuse with reasons."""
+
+    decision: Verdict
+    valid_until: date | None = Field(default=None, description="Goods registrations: the approval's last day.")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _reasons_for_a_refusal(self) -> ApprovalDecision:
+        if self.decision is Verdict.REFUSED and not self.reasons:
+            raise ValueError("a refusal gives its reasons")
+        if self.decision is Verdict.REFUSED and self.valid_until is not None:
+            raise ValueError("valid_until is given only with an approval")
+        return self
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    exporter: str
+    exporter_business_number: str
+    issuing_body: str
+    status: RegistrationStatus
+    lodged_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    decided_by: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+class GoodsRegistration(_Stored):
+    goods: GoodsLodgement
+    approved_until: date | None = None
+
+    def current_on(self, day: date) -> bool:
+        """Approved, and the approval has not run out by ``day``."""
+        return (
+            self.status is RegistrationStatus.APPROVED
+            and self.approved_until is not None
+            and day <= self.approved_until
+        )
+
+
+class Signatory(_Stored):
+    person: SignatoryLodgement
+
+    @property
+    def approved(self) -> bool:
+        return self.status is RegistrationStatus.APPROVED
+
+
+class RegistrationKind(StrEnum):
+    GOODS = "GR"
+    SIGNATORY = "SG"
+    APPLICATION = "AP"
+
+
+def new_id(kind: RegistrationKind, exporter_business_number: str) -> str:
+    """An id that names its exporter (so the store finds the exporter's partition from the id alone) and is
+    unguessable (ids are not secrets, but a guessed id must not even reach the access check cheaply)."""
+    return f"{kind.value}-{exporter_business_number}-{secrets.token_hex(6).upper()}"
+
+
+def exporter_of(record_id: str) -> str | None:
+    """The NZBN an id names, or None for something that is not one of our ids."""
+    parts = record_id.split("-")
+    if len(parts) != 3 or parts[0] not in {kind.value for kind in RegistrationKind} or not parts[1].isdigit():
+        return None
+    return parts[1]

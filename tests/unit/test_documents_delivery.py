@@ -1,0 +1,247 @@
+"""A certificate version's documents with in-memory buckets and mail (issue 6): what is stored where, who is
+emailed, and that a message handled again neither emails twice nor skips an email that failed."""
+
+from __future__ import annotations
+
+import email
+import json
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+
+from jevs.documents.delivery import DocumentsOutcome, certificate_email, deliver_documents
+from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
+from jevs.domain.errors import NotFound
+from jevs.domain.records import CertificateRecord
+from jevs.domain.registrations import RegistrationKind, new_id
+from jevs.resources import certificate_document_key, email_marker_key, nz_customs_certificate_key
+from tests.factories import application_payload, certificate_payload
+from tests.fakes import FixedClock
+from tests.unit.support import certificate, party, record_of
+
+pytestmark = pytest.mark.unit
+
+NUMBER = "11.1234.12345"
+SENDER = "certificates@jevs.example.test"
+APPLICANT = "aroha.ngata@kauri-dairy.example.nz"
+BASE_URL = "https://jevs.example.test"
+NZBN = "9429041234563"
+
+
+class Bucket:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type)
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+
+class Mail:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.sent: list[tuple[bytes, str, str]] = []
+        self.fail = fail
+
+    def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
+        if self.fail:
+            raise ConnectionError("the mail service timed out")
+        self.sent.append((raw, sender, recipient))
+        return f"message-{len(self.sent)}"
+
+
+class Records:
+    def __init__(self, record: CertificateRecord, application: Application | None = None) -> None:
+        self.record = record
+        self.application = application
+
+    def get_certificate(self, number: str) -> CertificateRecord | None:
+        return self.record if number == self.record.number else None
+
+    def get_application(self, application_id: str) -> Application | None:
+        found = self.application
+        return found if found is not None and found.id == application_id else None
+
+
+def the_record(**overrides: object) -> CertificateRecord:
+    return record_of(certificate(**overrides), party("local-akl-chamber"))
+
+
+def the_application(record: CertificateRecord) -> Application:
+    payload = application_payload(new_id(RegistrationKind.SIGNATORY, NZBN), [new_id(RegistrationKind.GOODS, NZBN)])
+    return Application(
+        id=new_id(RegistrationKind.APPLICATION, NZBN),
+        exporter=f"exp-{NZBN}",
+        exporter_business_number=NZBN,
+        issuing_body="akl-chamber",
+        status=ApplicationStatus.CERTIFIED,
+        lodged_at=record.recorded_at,
+        due_at=record.recorded_at,
+        application=ApplicationLodgement.model_validate(payload),
+        applicant_email=APPLICANT,
+        decided_at=record.recorded_at,
+        certificate_number=record.number,
+    )
+
+
+def hosted() -> tuple[CertificateRecord, Application]:
+    record = the_record()
+    application = the_application(record)
+    return record.model_copy(update={"application_id": application.id}), application
+
+
+def deliver(records: Records, documents: Bucket, exchange: Bucket, mail: Mail, version: int = 1) -> DocumentsOutcome:
+    return deliver_documents(
+        NUMBER,
+        version,
+        records=records,
+        documents=documents,
+        exchange=exchange,
+        mailer=mail,
+        clock=FixedClock(),
+        sender=SENDER,
+        verification_base_url=BASE_URL,
+    )
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_a_version_gets_its_pdf_and_nz_customs_file_and_no_email_when_not_hosted() -> None:
+    documents, exchange, mail = Bucket(), Bucket(), Mail()
+
+    outcome = deliver(Records(the_record()), documents, exchange, mail)
+
+    assert outcome == DocumentsOutcome(
+        NUMBER, 1, document_key=certificate_document_key(NUMBER, 1), data_file_key=nz_customs_certificate_key(NUMBER, 1)
+    )
+    pdf, pdf_type = documents.objects[certificate_document_key(NUMBER, 1)]
+    assert (pdf[:5], pdf_type) == (b"%PDF-", "application/pdf")
+    data, data_type = exchange.objects[nz_customs_certificate_key(NUMBER, 1)]
+    assert data_type == "application/json"
+    assert json.loads(data)["certificate_number"] == NUMBER
+    assert mail.sent == []
+    assert list(documents.objects) == [certificate_document_key(NUMBER, 1)]
+
+
+def test_nz_customs_file_holds_the_fta_form_without_commercial_details() -> None:
+    commercial = {"invoice_values": [{"invoice_number": "INV-2026-0042", "amount": "112500.00", "currency": "NZD"}]}
+    exchange = Bucket()
+
+    deliver(Records(the_record(commercial=commercial)), Bucket(), exchange, Mail())
+
+    data = exchange.objects[nz_customs_certificate_key(NUMBER, 1)][0]
+    filed = json.loads(data)
+    assert filed["certificate"]["consignee"]["name"] == certificate_payload()["consignee"]["name"]
+    assert "commercial" not in data.decode()
+    assert "112500" not in data.decode()
+
+
+def test_a_hosted_version_emails_its_applicant_once_and_marks_it() -> None:
+    record, application = hosted()
+    documents, mail = Bucket(), Mail()
+
+    first = deliver(Records(record, application), documents, Bucket(), mail)
+    again = deliver(Records(record, application), documents, Bucket(), mail)
+
+    assert (first.emailed_application, first.emailed_before) == (application.id, False)
+    assert (again.emailed_application, again.emailed_before) == (None, True)
+    assert [(sender, recipient) for _, sender, recipient in mail.sent] == [(SENDER, APPLICANT)]
+    marker = json.loads(documents.objects[email_marker_key(NUMBER, 1)][0])
+    assert marker == {
+        "application_id": application.id,
+        "certificate_number": NUMBER,
+        "message_id": "message-1",
+        "sent_at": FixedClock().now().isoformat(),
+        "version": 1,
+    }
+
+
+def test_an_email_that_failed_is_sent_when_the_message_comes_back() -> None:
+    record, application = hosted()
+    documents = Bucket()
+
+    with pytest.raises(ConnectionError):
+        deliver(Records(record, application), documents, Bucket(), Mail(fail=True))
+    assert not documents.exists(email_marker_key(NUMBER, 1))
+    mail = Mail()
+    retried = deliver(Records(record, application), documents, Bucket(), mail)
+
+    assert retried.emailed_application == application.id
+    assert len(mail.sent) == 1
+
+
+def test_the_email_names_the_certificate_and_carries_the_pdf() -> None:
+    record, application = hosted()
+    documents, mail = Bucket(), Mail()
+    deliver(Records(record, application), documents, Bucket(), mail)
+
+    message = parsed(mail.sent[0][0])
+
+    assert message["To"] == APPLICANT
+    assert SENDER in message["From"]
+    assert message["Subject"] == f"Certificate of origin {NUMBER} certified"
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert f"Certificate of origin: {NUMBER} (version 1)" in text
+    assert "Auckland Business Chamber" in text
+    assert f"{BASE_URL}/v1/verify/{NUMBER}?digest=" in text
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"certificate-{NUMBER}.pdf"
+    assert attachment.get_content() == documents.objects[certificate_document_key(NUMBER, 1)][0]
+
+
+def test_the_email_stays_seven_bit_whatever_the_names_hold() -> None:
+    exporter = {**certificate_payload()["exporter"], "name": "Kāpiti Dairy Co-operative Limited"}
+    consignee = {**certificate_payload()["consignee"], "name": "上海港湾食品有限公司"}
+    record = the_record(exporter=exporter, consignee=consignee)
+
+    raw = certificate_email(
+        record, the_application(record), sender=SENDER, pdf=b"%PDF-1.4", verification_base_url=BASE_URL
+    )
+
+    assert raw.isascii()
+    assert b"\r\n" in raw
+    body = parsed(raw).get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Kāpiti Dairy Co-operative Limited" in text
+    assert "上海港湾食品有限公司" in text
+
+
+def test_a_message_about_a_superseded_version_makes_nothing() -> None:
+    documents, exchange, mail = Bucket(), Bucket(), Mail()
+    record = the_record().model_copy(update={"version": 2})
+
+    outcome = deliver(Records(record), documents, exchange, mail, version=1)
+
+    assert outcome.superseded
+    assert (documents.objects, exchange.objects, mail.sent) == ({}, {}, [])
+
+
+@pytest.mark.parametrize("stored_version", [None, 1])
+def test_a_version_not_readable_yet_is_not_found(stored_version: int | None) -> None:
+    """The message is retried: the certificate (or that version of it) is not readable yet."""
+    record = the_record()
+    records = Records(record if stored_version else record.model_copy(update={"number": "11.9999.99999"}))
+
+    with pytest.raises(NotFound):
+        deliver(records, Bucket(), Bucket(), Mail(), version=2)
+
+
+def test_a_hosted_version_whose_application_is_missing_sends_nothing() -> None:
+    record, _ = hosted()
+    documents, mail = Bucket(), Mail()
+
+    with pytest.raises(NotFound):
+        deliver(Records(record), documents, Bucket(), mail)
+
+    assert mail.sent == []
+    assert not documents.exists(email_marker_key(NUMBER, 1))
