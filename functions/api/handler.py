@@ -69,8 +69,7 @@ from jevs.domain.hosted_issuing import (
     decide_signatory,
     list_records,
     lodge_application,
-    lodge_goods,
-    lodge_signatory,
+    lodge_registration,
     read_application,
     read_goods,
     read_signatory,
@@ -395,9 +394,9 @@ def lodge_goods_registration(
     goods: Annotated[GoodsLodgement, Body()], idempotency_key: IdempotencyKey
 ) -> Response[str]:
     deps = dependencies()
-    result = lodge_goods(
+    result = lodge_registration(
         party=caller(),
-        goods=goods,
+        lodged=goods,
         idempotency_key=idempotency_key,
         store=deps.store,
         parties=deps.parties,
@@ -459,9 +458,9 @@ def lodge_signatory_registration(
     signatory: Annotated[SignatoryLodgement, Body()], idempotency_key: IdempotencyKey
 ) -> Response[str]:
     deps = dependencies()
-    result = lodge_signatory(
+    result = lodge_registration(
         party=caller(),
-        person=signatory,
+        lodged=signatory,
         idempotency_key=idempotency_key,
         store=deps.store,
         parties=deps.parties,

@@ -18,8 +18,7 @@ from jevs.domain.hosted_issuing import (
     decide_goods,
     decide_signatory,
     lodge_application,
-    lodge_goods,
-    lodge_signatory,
+    lodge_registration,
     withdraw_application,
 )
 from jevs.domain.ports import HostedRecord
@@ -58,9 +57,9 @@ def certificate_answer(record: CertificateRecord, created: bool) -> StoredAnswer
 
 
 def goods(store: InMemoryCertificateStore, clock: FixedClock, *, until_days: int = 30, by: Any = EXPORTER) -> str:
-    lodged = lodge_goods(
+    lodged = lodge_registration(
         party=by,
-        goods=GoodsLodgement.model_validate(goods_payload()),
+        lodged=GoodsLodgement.model_validate(goods_payload()),
         idempotency_key=f"g-{len(store.hosted)}",
         store=store,
         parties=REGISTRY,
@@ -75,9 +74,9 @@ def goods(store: InMemoryCertificateStore, clock: FixedClock, *, until_days: int
 
 
 def signatory(store: InMemoryCertificateStore, clock: FixedClock, *, approve: bool = True) -> str:
-    lodged = lodge_signatory(
+    lodged = lodge_registration(
         party=EXPORTER,
-        person=SignatoryLodgement.model_validate(signatory_payload()),
+        lodged=SignatoryLodgement.model_validate(signatory_payload()),
         idempotency_key=f"s-{len(store.hosted)}",
         store=store,
         parties=REGISTRY,

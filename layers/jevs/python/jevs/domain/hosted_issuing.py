@@ -82,55 +82,34 @@ def _store_new(
 # -- goods registrations and signatories ------------------------------------------------------------------
 
 
-def lodge_goods(
+def lodge_registration(
     *,
     party: Party,
-    goods: GoodsLodgement,
+    lodged: GoodsLodgement | SignatoryLodgement,
     idempotency_key: str,
     store: RecordStore,
     parties: PartyRegistry,
     clock: Clock,
     answer_for: RecordAnswer,
 ) -> SubmissionResult:
+    """An exporter registers goods, or a signatory, with the issuing body it names: LODGED until decided."""
     nzbn = _exporter(party)
-    _issuing_body(parties, goods.issuing_body, "issuing_body")
-    record = GoodsRegistration(
-        id=new_id(RegistrationKind.GOODS, nzbn),
-        exporter=party.id,
-        exporter_business_number=nzbn,
-        issuing_body=goods.issuing_body,
-        status=RegistrationStatus.LODGED,
-        lodged_at=clock.now(),
-        goods=goods,
-    )
-    request = {"party": party.id, "goods": goods}
-    return _store_new(
-        record, party=party, request=request, idempotency_key=idempotency_key, store=store, answer_for=answer_for
-    )
-
-
-def lodge_signatory(
-    *,
-    party: Party,
-    person: SignatoryLodgement,
-    idempotency_key: str,
-    store: RecordStore,
-    parties: PartyRegistry,
-    clock: Clock,
-    answer_for: RecordAnswer,
-) -> SubmissionResult:
-    nzbn = _exporter(party)
-    _issuing_body(parties, person.issuing_body, "issuing_body")
-    record = Signatory(
-        id=new_id(RegistrationKind.SIGNATORY, nzbn),
-        exporter=party.id,
-        exporter_business_number=nzbn,
-        issuing_body=person.issuing_body,
-        status=RegistrationStatus.LODGED,
-        lodged_at=clock.now(),
-        person=person,
-    )
-    request = {"party": party.id, "signatory": person}
+    _issuing_body(parties, lodged.issuing_body, "issuing_body")
+    common = {
+        "exporter": party.id,
+        "exporter_business_number": nzbn,
+        "issuing_body": lodged.issuing_body,
+        "status": RegistrationStatus.LODGED,
+        "lodged_at": clock.now(),
+    }
+    record: GoodsRegistration | Signatory
+    if isinstance(lodged, GoodsLodgement):
+        record = GoodsRegistration.model_validate(
+            {**common, "id": new_id(RegistrationKind.GOODS, nzbn), "goods": lodged}
+        )
+    else:
+        record = Signatory.model_validate({**common, "id": new_id(RegistrationKind.SIGNATORY, nzbn), "person": lodged})
+    request = {"party": party.id, "lodged": lodged}
     return _store_new(
         record, party=party, request=request, idempotency_key=idempotency_key, store=store, answer_for=answer_for
     )
