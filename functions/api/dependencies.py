@@ -10,7 +10,7 @@ from typing import Any
 
 from jevs.adapters.aws import dynamodb, kms, s3, sqs
 from jevs.adapters.clock import SystemClock
-from jevs.adapters.document_archive import S3DocumentArchive
+from jevs.adapters.documents import S3ObjectStore
 from jevs.adapters.dynamodb_store import DynamoCertificateStore
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
@@ -18,6 +18,7 @@ from jevs.adapters.redrive import redrive
 from jevs.domain.parties import PartyRegistry
 from jevs.domain.ports import Clock, RecordStore
 from jevs.domain.records import OutboxMessage
+from jevs.resources import certificate_document_key
 from jevs.settings import api_settings
 
 
@@ -45,6 +46,7 @@ def _from_environment() -> Dependencies:
     clock = SystemClock()
     signer = KmsSigner(kms(), config.signing_key_id)
     registry = StaticPartyRegistry.from_json(config.parties)
+    documents = S3ObjectStore(s3(), config.documents_bucket)
     return Dependencies(
         store=DynamoCertificateStore(dynamodb(), config.records_table, clock),
         parties=registry,
@@ -57,7 +59,7 @@ def _from_environment() -> Dependencies:
             dead_letter_url=config.delivery_dead_letter_queue_url,
             source_url=config.delivery_queue_url,
         ),
-        pdf=S3DocumentArchive(s3(), config.documents_bucket).get_pdf,
+        pdf=lambda number, version: documents.get(certificate_document_key(number, version)),
     )
 
 

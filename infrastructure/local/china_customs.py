@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import random
-import signal
 import socket
 import sys
 import threading
@@ -36,8 +35,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
+from http.server import BaseHTTPRequestHandler
+from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import urlsplit
 
@@ -45,6 +44,8 @@ import httpx
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key
+
+from infrastructure.local.serving import QuietThreadingServer, log_to_console, stop_on_signal
 
 logger = logging.getLogger(__name__)
 
@@ -847,21 +848,14 @@ def _changed_settings(settings: FaultSettings) -> dict[str, Any]:
     return {name: value for name, value in settings.as_json().items() if defaults[name] != value}
 
 
-class _SimulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _SimulatorServer(QuietThreadingServer):
+    # A sender that times out and hangs up mid-answer is routine here (that is what delays are for).
 
     def __init__(
         self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler], simulator: ChinaCustomsSimulator
     ) -> None:
         self.simulator = simulator
         super().__init__(address, handler_class)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A sender that times out and hangs up mid-answer is routine here (that is what delays are for).
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            logger.info("client %s went away", client_address[0])
-            return
-        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -968,19 +962,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
     arguments = parser.parse_args(argv)
 
-    local_log = logging.getLogger("infrastructure.local")
-    local_log.setLevel(logging.INFO)
-    log_handler = logging.StreamHandler(sys.stderr)
-    log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    local_log.addHandler(log_handler)
-
-    stopping = threading.Event()
-
-    def request_stop(signal_number: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    log_to_console()
+    stopping = stop_on_signal()
     try:
         simulator = ChinaCustomsSimulator(arguments.jwks_url, host=arguments.host, port=arguments.port).start()
     except OSError as error:

@@ -18,19 +18,19 @@ import base64
 import binascii
 import json
 import logging
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from infrastructure.local.serving import QuietThreadingServer
 from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
 
 logger = logging.getLogger(__name__)
@@ -376,19 +376,10 @@ class Gateway:
         return response
 
 
-class _GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _GatewayServer(QuietThreadingServer):
     def __init__(self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler], gateway: Gateway) -> None:
         self.gateway = gateway
         super().__init__(address, handler_class)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer is routine, not worth a traceback.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            logger.info("client %s went away", client_address[0])
-            return
-        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
@@ -30,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Self
 
 import boto3
@@ -48,6 +47,7 @@ from infrastructure.local.gateway import AwsIdentity, Gateway, Handler, LocalLam
 from infrastructure.local.pollers import Handler as EventHandler
 from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
 from infrastructure.local.provision import LOCAL_SENDER_EMAIL, create_resources
+from infrastructure.local.serving import log_to_console, stop_on_signal
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
 from jevs.resources import (
     DECLARATIONS_QUEUE,
@@ -558,20 +558,8 @@ Ctrl-C stops everything.
 def main() -> int:
     # Reads emit no business metric, and Powertools warns about that on every one: noise in a console.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    local_log = logging.getLogger("infrastructure.local")
-    local_log.setLevel(logging.INFO)
-    log_handler = logging.StreamHandler(sys.stderr)
-    log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    local_log.addHandler(log_handler)
-
-    stopping = threading.Event()
-
-    def request_stop(signal_number: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    # Installed before anything starts, so a Ctrl-C during start-up still ends in a clean stop.
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    log_to_console()
+    stopping = stop_on_signal()
     try:
         stack = LocalStack().start()
     except (ValueError, PortInUse, OSError) as error:

@@ -50,6 +50,17 @@ class S3ObjectStore:
         except ClientError as error:
             raise _translated(error, f"storing {key}") from error
 
+    def get(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is none (the reader may list the bucket, so a missing key
+        answers NoSuchKey rather than AccessDenied)."""
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise _translated(error, f"reading {key}") from error
+        return response["Body"].read()
+
     def exists(self, key: str) -> bool:
         try:
             listed = self._client.list_objects_v2(Bucket=self._bucket, Prefix=key, MaxKeys=1)

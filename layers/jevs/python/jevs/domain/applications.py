@@ -28,6 +28,7 @@ from jevs.domain.certificate import (
     Quantity,
     Remarks,
     Transport,
+    numbered_one_to_n,
 )
 from jevs.domain.errors import FieldError, RuleViolation
 from jevs.domain.registrations import GoodsRegistration, PartyId, Reason
@@ -76,12 +77,7 @@ class ApplicationLodgement(_Input):
     @field_validator("items")
     @classmethod
     def _items_are_numbered_one_to_n(cls, items: list[ApplicationItem]) -> list[ApplicationItem]:
-        for position, item in enumerate(items, start=1):
-            if item.item_number != position:
-                raise ValueError(
-                    f"items are numbered 1 to {len(items)} in order; item {position} is {item.item_number}"
-                )
-        return items
+        return numbered_one_to_n(items)
 
 
 class RejectionRequest(_Input):

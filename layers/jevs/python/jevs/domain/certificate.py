@@ -12,7 +12,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -230,6 +230,24 @@ class Packages(_Box):
         return self
 
 
+class _Numbered(Protocol):
+    @property
+    def item_number(self) -> int: ...
+
+
+NumberedT = TypeVar("NumberedT", bound=_Numbered)
+
+
+def numbered_one_to_n(items: list[NumberedT]) -> list[NumberedT]:
+    """Box 7: items are numbered 1, 2, 3 ... in order (a certificate's, and an application's for one)."""
+    for position, item in enumerate(items, start=1):
+        if item.item_number != position:
+            raise ValueError(
+                f"items are numbered 1 to {len(items)} in order; item {position} is numbered {item.item_number}"
+            )
+    return items
+
+
 class Quantity(_Box):
     """Box 12: a quantity in a UN/ECE Recommendation 20 unit."""
 
@@ -313,12 +331,7 @@ class CertificateContent(_Box):
     @field_validator("items")
     @classmethod
     def _items_are_numbered_one_to_n(cls, items: list[Item]) -> list[Item]:
-        for position, item in enumerate(items, start=1):
-            if item.item_number != position:
-                raise ValueError(
-                    f"items are numbered 1 to {len(items)} in order; item {position} is numbered {item.item_number}"
-                )
-        return items
+        return numbered_one_to_n(items)
 
     @field_validator("remarks")
     @classmethod
