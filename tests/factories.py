@@ -48,7 +48,12 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:ap-southeast-2:12
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": f"handle-{index}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795990000000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795990000001",
+                },
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",

@@ -19,7 +19,7 @@ from jevs.domain.errors import (
     RuleViolation,
     Unauthenticated,
 )
-from jevs.domain.ports import InvalidCursor
+from jevs.service.unit_of_work import InvalidCursor
 
 PROBLEM_JSON = "application/problem+json"
 logger = Logger(child=True)

@@ -1,82 +1,86 @@
 """The matching function, on the declarations queue (DESIGN §4).
 
-Each SQS record names one lodged declaration. The decision, the certificate's usage and history event and
-the messages that take the result back to the declarant are written in one transaction before the record
-is acknowledged; a record that fails is reported as a batch item failure and comes back, and after the
-queue's last receive it waits in the dead-letter queue. A declaration decided before is not decided again.
+Each SQS record names one lodged declaration. The decision, the certificate's usage and history event and the
+messages that take the result back to the declarant are committed together before the record is acknowledged;
+a record that fails is reported as a batch item failure and comes back, and after the queue's last receive it
+waits in the dead-letter queue. A declaration decided before is not decided again.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import logging
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
 
-from jevs.adapters.aws import dynamodb
-from jevs.adapters.clock import SystemClock
-from jevs.adapters.dynamodb_store import DynamoCertificateStore
-from jevs.domain.declaring import match_declaration
-from jevs.domain.records import OutboxMessage
-from jevs.settings import matcher_settings
+from jevs import bootstrap
+from jevs.bootstrap import Handler, MatcherDependencies
+from jevs.domain.messages import MatchDeclaration
+from jevs.service.declarations import match_declaration
+from jevs.settings import MatcherSettings
 
 SERVICE = "jevs-matcher"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="JEVS", service=SERVICE)
-# Every record failing is still a partial response (all reported), not a function error: retries stay per record.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@cache
-def store() -> DynamoCertificateStore:
-    return DynamoCertificateStore(dynamodb(), matcher_settings().records_table, SystemClock())
+class DeclarationRecord(SqsRecordModel):
+    body: Json[MatchDeclaration]
 
 
-def match(record: SQSRecord) -> None:
-    message = OutboxMessage.model_validate_json(record.body)
-    if message.declaration_id is None:
-        raise ValueError(f"message {message.message_id} names no declaration")
-    records = store()
-    try:
-        decided = match_declaration(message.declaration_id, store=records, certificates=records, clock=SystemClock())
-    except Exception:
-        # The record is reported as a batch item failure and comes back; the log says which and why.
-        logger.exception("not decided", extra={"declaration": message.declaration_id})
-        raise
-    result = decided.result
-    assert result is not None  # a decided declaration always has its result
-    # Counted by outcome: mismatches are business answers, not faults, and dashboards show their share.
-    with single_metric(
-        name="DeclarationsDecided",
-        unit=MetricUnit.Count,
-        value=1,
-        namespace="JEVS",
-        default_dimensions={"service": SERVICE},
-    ) as metric:
-        metric.add_dimension(name="status", value=result.status.value)
-    latency_ms = (result.decided_at - decided.received_at).total_seconds() * 1000
-    metrics.add_metric(name="MatchLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-    logger.info(
-        "decided",
-        extra={
-            "declaration": decided.id,
-            "certificate": result.certificate_number,
-            "status": result.status,
-            "discrepancies": len(result.discrepancies),
-        },
+def make_handler(dependencies: MatcherDependencies) -> Handler:
+    # Every record failing is still a partial response (all reported), not a function error: retries stay per record.
+    processor = BatchProcessor(
+        event_type=EventType.SQS,
+        model=DeclarationRecord,
+        raise_on_entire_batch_failure=False,
+        logger=logging.getLogger(SERVICE),
     )
 
+    def match(record: DeclarationRecord) -> None:
+        message = record.body
+        try:
+            decided = match_declaration(message, dependencies.unit_of_work(None))
+        except Exception:
+            # The record is reported as a batch item failure and comes back; the log says which and why.
+            logger.exception("not decided", extra={"declaration": message.declaration_id})
+            raise
+        result = decided.result
+        assert result is not None  # a decided declaration always has its result
+        # Counted by outcome: mismatches are business answers, not faults, and dashboards show their share.
+        with single_metric(
+            name="DeclarationsDecided",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace="JEVS",
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            metric.add_dimension(name="status", value=result.status.value)
+        latency_ms = (result.decided_at - decided.received_at).total_seconds() * 1000
+        metrics.add_metric(name="MatchLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+        logger.info(
+            "decided",
+            extra={
+                "declaration": decided.id,
+                "certificate": result.certificate_number,
+                "status": result.status,
+                "discrepancies": len(result.discrepancies),
+            },
+        )
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(raise_on_empty_metrics=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=match, processor=processor, context=context)
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    def handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        return process_partial_response(event=event, record_handler=match, processor=processor, context=context)
+
+    typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
+    return typed
 
 
-def reset() -> None:
-    store.cache_clear()
+handler = bootstrap.lambda_entry(MatcherSettings, bootstrap.matcher, make_handler)

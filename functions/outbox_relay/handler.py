@@ -7,7 +7,7 @@ retries are spent, sends its coordinates to the stream's failure queue: no outbo
 
 from __future__ import annotations
 
-from functools import cache
+import logging
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,43 +17,42 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jevs.adapters.aws import sqs
-from jevs.adapters.outbox import SqsOutboxPublisher, outbox_message
-from jevs.domain.records import OutboxChannel
-from jevs.settings import relay_settings
+from jevs import bootstrap
+from jevs.adapters.table.items import outbox_message_of
+from jevs.bootstrap import Handler, RelayDependencies
+from jevs.settings import RelaySettings
 
 logger = Logger(service="jevs-outbox-relay")
 metrics = Metrics(namespace="JEVS", service="jevs-outbox-relay")
-# Every record failing is still a partial response (all reported), not a function error.
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
-@cache
-def publisher() -> SqsOutboxPublisher:
-    settings = relay_settings()
-    # Every channel has its queue (DESIGN §6.1): deliveries to China, declarations to match, notifications.
-    queue_urls = {
-        OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url,
-        OutboxChannel.DECLARATIONS: settings.declarations_queue_url,
-        OutboxChannel.NOTIFICATIONS: settings.notifications_queue_url,
-    }
-    return SqsOutboxPublisher(sqs(), queue_urls)
+def make_handler(dependencies: RelayDependencies) -> Handler:
+    # Every record failing is still a partial response (all reported), not a function error.
+    processor = BatchProcessor(
+        event_type=EventType.DynamoDBStreams,
+        raise_on_entire_batch_failure=False,
+        logger=logging.getLogger("jevs-outbox-relay"),
+    )
+
+    def relay(record: DynamoDBRecord) -> None:
+        # Only INSERTs count: an outbox record is written once and never changed, and its removal (by time to
+        # live) must not publish it again.
+        if record.raw_event.get("eventName") != "INSERT" or record.dynamodb is None:
+            return
+        message = outbox_message_of(record.dynamodb.new_image)
+        if message is None:
+            return
+        dependencies.publisher.publish(message)
+        metrics.add_metric(name="OutboxMessagesRelayed", unit=MetricUnit.Count, value=1)
+        logger.info("relayed", extra={"message_id": message.message_id, "channel": message.channel})
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    def handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        return process_partial_response(event=event, record_handler=relay, processor=processor, context=context)
+
+    typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
+    return typed
 
 
-def relay(record: DynamoDBRecord) -> None:
-    message = outbox_message(record.raw_event)
-    if message is None:
-        return
-    publisher().publish(message)
-    metrics.add_metric(name="OutboxMessagesRelayed", unit=MetricUnit.Count, value=1)
-    logger.info("relayed", extra={"message_id": message.message_id, "channel": message.channel})
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(raise_on_empty_metrics=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=relay, processor=processor, context=context)
-
-
-def reset() -> None:
-    publisher.cache_clear()
+handler = bootstrap.lambda_entry(RelaySettings, bootstrap.relay, make_handler)

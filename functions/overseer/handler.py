@@ -1,58 +1,51 @@
 """The past-due check, run by an EventBridge schedule (DESIGN §2: applications are processed within one New
-Zealand working day). Every application still undecided after its due time is flagged once; the count of
-those waiting is a metric the stack alarms on, and the log lists them (ids, issuing body, due time)."""
+Zealand working day). Every application still undecided after its due time is flagged once; the count of those
+waiting is a metric the stack alarms on, and the log lists them (ids, issuing body, due time)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jevs.adapters.aws import dynamodb
-from jevs.adapters.clock import SystemClock
-from jevs.adapters.dynamodb_store import DynamoCertificateStore
-from jevs.domain.overseeing import flag_past_due
-from jevs.settings import overseer_settings
+from jevs import bootstrap
+from jevs.bootstrap import Handler, OverseerDependencies
+from jevs.service.applications import flag_past_due
+from jevs.settings import OverseerSettings
 
 logger = Logger(service="jevs-overseer")
 metrics = Metrics(namespace="JEVS", service="jevs-overseer")
 
 
-@cache
-def _parts() -> tuple[DynamoCertificateStore, SystemClock, int]:
-    settings = overseer_settings()
-    clock = SystemClock()
-    return DynamoCertificateStore(dynamodb(), settings.records_table, clock), clock, settings.past_due_limit
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(raise_on_empty_metrics=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    store, clock, limit = _parts()
-    report = flag_past_due(store, clock, limit)
-    # Emitted on every run, zero included: the alarm clears on a zero, not on missing data.
-    metrics.add_metric(name="ApplicationsPastDue", unit=MetricUnit.Count, value=report.count)
-    metrics.add_metric(name="ApplicationsFlaggedPastDue", unit=MetricUnit.Count, value=len(report.newly_flagged))
-    past_due = [
-        {
-            "application": application.id,
-            "issuing_body": application.issuing_body,
-            "due_at": application.due_at.isoformat(),
+def make_handler(dependencies: OverseerDependencies) -> Handler:
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        report = flag_past_due(dependencies.unit_of_work(None), dependencies.past_due_limit)
+        # Emitted on every run, zero included: the alarm clears on a zero, not on missing data.
+        metrics.add_metric(name="ApplicationsPastDue", unit=MetricUnit.Count, value=report.count)
+        metrics.add_metric(name="ApplicationsFlaggedPastDue", unit=MetricUnit.Count, value=len(report.newly_flagged))
+        past_due = [
+            {
+                "application": application.id,
+                "issuing_body": application.issuing_body,
+                "due_at": application.due_at.isoformat(),
+            }
+            for application in report.past_due
+        ]
+        flagged = [application.id for application in report.newly_flagged]
+        logger.info("past due", extra={"past_due": past_due, "count": report.count, "flagged": flagged})
+        return {
+            "checked_at": report.checked_at.isoformat(),
+            "count": report.count,
+            "past_due": past_due,
+            "flagged": flagged,
         }
-        for application in report.past_due
-    ]
-    flagged = [application.id for application in report.newly_flagged]
-    logger.info("past due", extra={"past_due": past_due, "count": report.count, "flagged": flagged})
-    return {
-        "checked_at": report.checked_at.isoformat(),
-        "count": report.count,
-        "past_due": past_due,
-        "flagged": flagged,
-    }
+
+    typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
+    return typed
 
 
-def reset() -> None:
-    _parts.cache_clear()
+handler = bootstrap.lambda_entry(OverseerSettings, bootstrap.overseer, make_handler)

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from jevs.resources import (
     BUCKETS,
+    DECLARATIONS_QUEUE,
+    DELIVERY_QUEUE,
+    DOCUMENTS_BUCKET,
+    EXCHANGE_BUCKET,
+    NOTIFICATIONS_QUEUE,
     QUEUES,
+    RECORDS_TABLE,
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
     TABLES,
@@ -133,13 +140,62 @@ def _verify_sender(sesv2: Any) -> dict[str, str]:
     return {SENDER_EMAIL_VARIABLE: LOCAL_SENDER_EMAIL}
 
 
-def create_resources(client: ClientFactory) -> dict[str, str]:
-    """Create every resource (keeping any that exist) and return the environment variables that tell the
-    functions where each one is, as the CDK stack tells them in AWS."""
-    return {
+@dataclass(frozen=True)
+class QueueUrls:
+    queue: str
+    dead_letters: str
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """Where each resource of ``jevs.resources`` is in the AWS the clients pointed at: what the CDK stack tells
+    each function through its environment, and what the local stack builds each function's settings from."""
+
+    records_table: str
+    queues: dict[str, QueueUrls]
+    buckets: dict[str, str]
+    signing_key_id: str
+    sender_email: str
+
+    @property
+    def delivery(self) -> QueueUrls:
+        return self.queues[DELIVERY_QUEUE.name]
+
+    @property
+    def declarations(self) -> QueueUrls:
+        return self.queues[DECLARATIONS_QUEUE.name]
+
+    @property
+    def notifications(self) -> QueueUrls:
+        return self.queues[NOTIFICATIONS_QUEUE.name]
+
+    @property
+    def documents_bucket(self) -> str:
+        return self.buckets[DOCUMENTS_BUCKET.logical_id]
+
+    @property
+    def exchange_bucket(self) -> str:
+        return self.buckets[EXCHANGE_BUCKET.logical_id]
+
+
+def create_resources(client: ClientFactory) -> Provisioned:
+    """Create every resource (keeping any that exist) and say where each one is."""
+    environment = {
         **_create_tables(client("dynamodb")),
         **_create_queues(client("sqs")),
         **_create_buckets(client("s3")),
         **_create_signing_key(client("kms")),
         **_verify_sender(client("sesv2")),
     }
+    return Provisioned(
+        records_table=environment[RECORDS_TABLE.environment_variable],
+        queues={
+            queue.name: QueueUrls(
+                environment[queue.environment_variable], environment[queue.dead_letter_environment_variable]
+            )
+            for queue in QUEUES
+        },
+        buckets={bucket.logical_id: environment[bucket.environment_variable] for bucket in BUCKETS},
+        signing_key_id=environment[SIGNING_KEY.environment_variable],
+        sender_email=environment[SENDER_EMAIL_VARIABLE],
+    )

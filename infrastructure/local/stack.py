@@ -1,9 +1,10 @@
 """The whole of JEVS on one machine: ``python -m infrastructure.local.stack`` (``make run``).
 
 It starts a moto server holding every AWS resource of ``jevs.resources`` (the tables the CDK stack
-deploys, with the same names and keys), and the local API Gateway in front of the API function, which
-runs in this process against moto as it runs in Lambda against AWS. It prints where everything is,
-then serves until Ctrl-C or SIGTERM.
+deploys, with the same names and keys), builds every function from settings of its own
+(``infrastructure.local.functions``), puts the local API Gateway in front of the API function and pollers in
+front of the others, all in this process against moto as they run in Lambda against AWS. It prints where
+everything is, then serves until Ctrl-C or SIGTERM.
 
 Ports and the local schedules come from the environment:
 
@@ -40,27 +41,24 @@ from moto.server import ThreadedMotoServer
 from moto.ses.models import RawMessage, ses_backends
 from werkzeug.serving import make_server
 
-from functions import forget_cached_state
 from infrastructure.local import moto_speedup
 from infrastructure.local.china_customs import ChinaCustomsSimulator
-from infrastructure.local.gateway import AwsIdentity, Gateway, Handler, LocalLambdaContext
+from infrastructure.local.functions import FunctionSet, LocalOptions, build_functions
+from infrastructure.local.gateway import AwsIdentity, Gateway, LocalLambdaContext
 from infrastructure.local.pollers import Handler as EventHandler
 from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
-from infrastructure.local.provision import LOCAL_SENDER_EMAIL, create_resources
+from infrastructure.local.provision import LOCAL_SENDER_EMAIL, Provisioned, create_resources
 from infrastructure.local.serving import log_to_console, stop_on_signal
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
+from jevs.adapters.aws import AwsClients, AwsEndpoint
 from jevs.resources import (
-    DECLARATIONS_QUEUE,
-    DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     MATCHER_FUNCTION,
-    NOTIFICATIONS_QUEUE,
     NOTIFIER_FUNCTION,
     OVERSEER_FUNCTION,
     RECORDS_TABLE,
     TABLES,
     FunctionDefinition,
-    QueueDefinition,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,8 +75,6 @@ DEFAULT_RECONCILE_EVERY_SECONDS = 60
 # How often the local schedule runs the past-due check of applications (every 15 minutes in AWS).
 OVERSEE_EVERY_VARIABLE = "JEVS_OVERSEE_EVERY_SECONDS"
 DEFAULT_OVERSEE_EVERY_SECONDS = 60
-# The public base URL the PDF's QR code points at: the local gateway's, known once it listens.
-VERIFICATION_BASE_URL_VARIABLE = "JEVS_VERIFICATION_BASE_URL"
 HOST = "127.0.0.1"
 EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
 
@@ -157,51 +153,15 @@ def _check_free(port: int, variable: str) -> None:
             ) from None
 
 
-def _forget_cached_factories() -> None:
-    """Make the functions build their clients and settings afresh from the environment on their next request.
-
-    They are built once per process and cached (STYLE: lazily, never at import). A process that ran
-    against other AWS before (another test tier in the same pytest run) or that runs a stack twice
-    would otherwise keep talking to a stale endpoint.
-    """
-    forget_cached_state()
-
-
-def _api_handler() -> Handler:
-    # Imported only once the environment is set, as Lambda imports a handler inside its configured environment.
-    from functions.api.handler import handler
-
-    # Powertools' decorators leave the handler untyped; this is its Lambda signature.
-    typed: Handler = handler
-    return typed
-
-
-def function_environment_for(
-    aws_url: str, clients: list[Client], region: str, resources: Mapping[str, str]
-) -> dict[str, str]:
-    """The environment Lambda would give the API function, pointed at the local AWS."""
-    return {
-        "AWS_ENDPOINT_URL": aws_url,
-        **_LOCAL_CREDENTIALS,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_REGION": region,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        **resources,
-        "JEVS_PARTIES": json.dumps([client.registration() for client in clients]),
-        "POWERTOOLS_SERVICE_NAME": "jevs-api",
-        "POWERTOOLS_METRICS_NAMESPACE": "JEVS",
-    }
-
-
 class LocalStack:
-    """moto + the API behind the local gateway. ``with LocalStack() as stack:`` or ``start()``/``stop()``.
+    """moto, every function, the gateway in front of the API and pollers in front of the rest.
+    ``with LocalStack() as stack:`` or ``start()``/``stop()``.
 
-    Ports left as None come from ``JEVS_API_PORT`` and ``JEVS_MOTO_PORT``; 0 picks a free one.
-
-    The API function runs in this process and reads its settings from ``os.environ``, so the stack puts
-    the function's environment there while it runs and the previous values back when it stops. A
-    process that does other work beside a running stack (a pytest session with other test tiers) passes
-    ``apply_environment=False`` and wraps each use in ``environment_applied()``.
+    Ports left as None come from ``JEVS_API_PORT`` and ``JEVS_MOTO_PORT``; 0 picks a free one. Each function
+    gets settings of its own (``infrastructure.local.functions``); ``overrides`` changes a setting for every
+    function that has it (the tests shorten timeouts). The pollers feed the functions only while the stack is
+    ``active`` (from the start unless ``start_active=False``): a process that does other work beside a running
+    stack, such as a pytest session with other tiers, opens it per use with ``active()``.
     """
 
     def __init__(
@@ -209,38 +169,34 @@ class LocalStack:
         *,
         api_port: int | None = None,
         moto_port: int | None = None,
-        handler: Handler | None = None,
         parties_file: Path = PARTIES_FILE,
         identity: AwsIdentity | None = None,
-        environment_overrides: Mapping[str, str] | None = None,
-        apply_environment: bool = True,
+        overrides: Mapping[str, Any] | None = None,
+        start_active: bool = True,
         reconcile_every_seconds: float | None = None,
         oversee_every_seconds: float | None = None,
     ) -> None:
         self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
         self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
-        self._handler = handler
-        # Extra settings for the function on top of its usual ones (e.g. a quieter log level).
-        self._environment_overrides = dict(environment_overrides or {})
-        self._apply_environment = apply_environment
+        self._overrides = dict(overrides or {})
+        self._start_active = start_active
         self._reconcile_every = reconcile_every_seconds
         self._oversee_every = oversee_every_seconds
         self.identity = identity or AwsIdentity()
         self.clients = load_clients(parties_file)
         self.aws_url = ""
-        # What the function's environment is, once moto's address is known.
-        self.environment: dict[str, str] = {}
         self._moto: ThreadedMotoServer | None = None
         self._gateway: Gateway | None = None
+        self._resources: Provisioned | None = None
+        self._functions: FunctionSet | None = None
         # China Customs: the stack's own simulator, unless JEVS_CHINA_CUSTOMS_ENDPOINT names another endpoint
-        # (a partner's test system), read before the stack puts the functions' environment in place.
+        # (a partner's test system).
         self._china_endpoint = os.environ.get(CHINA_ENDPOINT_VARIABLE)
         self.china: ChinaCustomsSimulator | None = None
+        self.china_endpoint = ""
         self.pollers: dict[str, Poller] = {}
-        # Open while the functions' environment is in os.environ: the pollers invoke functions only then.
+        # Open while the pollers may invoke the functions.
         self._active = threading.Event()
-        # The values the function's environment replaced; None while it is not applied.
-        self._replaced: dict[str, str | None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -249,19 +205,23 @@ class LocalStack:
         _check_free(self._api_port, API_PORT_VARIABLE)
         try:
             self._start_moto()
-            resources = self._provision()
-            self.environment = {
-                **function_environment_for(self.aws_url, self.clients, self.identity.region, resources),
-                **self._environment_overrides,
-            }
-            if self._apply_environment:
-                self._apply()
-            with self.environment_applied():
-                handler = self._handler or _api_handler()
-            self._gateway = Gateway(handler, self.clients, host=HOST, port=self._api_port, identity=self.identity)
-            self._gateway.start()
-            self._extend_environment({VERIFICATION_BASE_URL_VARIABLE: self.api_url})
+            self._resources = create_resources(self.aws_client)
+            # The gateway listens first: the functions learn its URL (the PDF's QR code, China's JWKS).
+            self._gateway = Gateway(
+                self._invoke_api, self.clients, host=HOST, port=self._api_port, identity=self.identity
+            )
             self._start_china_customs()
+            options = LocalOptions(
+                parties=json.dumps([client.registration() for client in self.clients]),
+                china_customs_endpoint=self.china_endpoint,
+                verification_base_url=self.api_url,
+                overrides=self._overrides,
+            )
+            aws = AwsClients(AwsEndpoint(self.aws_url, self.identity.region))
+            self._functions = build_functions(self._resources, options, aws)
+            self._gateway.start()
+            if self._start_active:
+                self._active.set()
             self._start_pollers()
         except BaseException:
             self.stop()
@@ -270,8 +230,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        """Stop the pollers, the gateway, China Customs, then moto, then restore the environment. Safe to call
-        more than once."""
+        """Stop the pollers, the gateway, China Customs, then moto. Safe to call more than once."""
+        self._active.clear()
         for poller in self.pollers.values():
             poller.stop()
         self.pollers = {}
@@ -284,7 +244,6 @@ class LocalStack:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
-        self._restore()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -295,38 +254,19 @@ class LocalStack:
         self.stop()
 
     @contextmanager
-    def environment_applied(self) -> Iterator[None]:
-        """The function's environment in ``os.environ`` for the duration (a no-op if it already is)."""
-        if self._replaced is not None:
+    def active(self) -> Iterator[None]:
+        """The pollers feed the functions for the duration (a no-op if they already do)."""
+        if self._active.is_set():
             yield
             return
-        self._apply()
+        self._active.set()
         try:
             yield
         finally:
-            self._restore()
+            self._active.clear()
 
-    def _apply(self) -> None:
-        # A developer's own profile or session token must not ride along to moto.
-        unset = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-        self._replaced = {name: os.environ.get(name) for name in (*self.environment, *unset)}
-        for name in unset:
-            os.environ.pop(name, None)
-        os.environ.update(self.environment)
-        _forget_cached_factories()
-        self._active.set()
-
-    def _restore(self) -> None:
-        self._active.clear()
-        if self._replaced is None:
-            return
-        for name, value in self._replaced.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._replaced = None
-        _forget_cached_factories()
+    def _invoke_api(self, event: dict[str, Any], context: Any) -> Any:
+        return self.functions.api(event, context)
 
     def _start_moto(self) -> None:
         # Werkzeug logs every request moto serves (each DynamoDB call) unless told otherwise.
@@ -341,44 +281,17 @@ class LocalStack:
         # (the test session) would find the earlier one's resources. Each stack starts from nothing.
         httpx.post(f"{self.aws_url}/moto-api/reset", timeout=10).raise_for_status()
 
-    def _provision(self) -> dict[str, str]:
-        def client(service: str) -> Any:
-            return boto3.client(
-                service,  # type: ignore[call-overload]  # any service name of jevs.resources
-                endpoint_url=self.aws_url,
-                region_name=self.identity.region,
-                aws_access_key_id=_LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=_LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
-
-        return create_resources(client)
-
     def _start_china_customs(self) -> None:
         if self._china_endpoint:
-            endpoint = self._china_endpoint
-        else:
-            # It verifies every signature against the JWKS JEVS publishes, fetched over HTTP like a partner.
-            self.china = ChinaCustomsSimulator(f"{self.api_url}/.well-known/jwks.json", host=HOST).start()
-            endpoint = self.china.endpoint_url
-        self._extend_environment({CHINA_ENDPOINT_VARIABLE: endpoint})
-
-    def _extend_environment(self, additions: Mapping[str, str]) -> None:
-        for name, value in additions.items():
-            self.environment.setdefault(name, value)
-        if self._replaced is not None:
-            for name in additions:
-                self._replaced.setdefault(name, os.environ.get(name))
-            os.environ.update({name: self.environment[name] for name in additions})
-            _forget_cached_factories()
+            self.china_endpoint = self._china_endpoint
+            return
+        # It verifies every signature against the JWKS JEVS publishes, fetched over HTTP like a partner.
+        self.china = ChinaCustomsSimulator(f"{self.api_url}/.well-known/jwks.json", host=HOST).start()
+        self.china_endpoint = self.china.endpoint_url
 
     def _start_pollers(self) -> None:
         """What Lambda's event source mappings and EventBridge do in AWS: feed each function its events."""
-        from functions.dispatcher.handler import handler as dispatcher
-        from functions.matcher.handler import handler as matcher
-        from functions.notifier.handler import handler as notifier
-        from functions.outbox_relay.handler import handler as relay
-        from functions.overseer.handler import handler as overseer
-        from functions.reconciler.handler import handler as reconciler
+        functions, resources = self.functions, self.resources
 
         def context(function_name: str) -> LocalLambdaContext:
             return LocalLambdaContext(
@@ -389,9 +302,8 @@ class LocalStack:
         stream_arn = dynamodb.describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
         sqs = self.aws_client("sqs")
 
-        def queue_poller(queue: QueueDefinition, function: FunctionDefinition, handler: EventHandler) -> QueuePoller:
+        def queue_poller(queue_url: str, function: FunctionDefinition, handler: EventHandler) -> QueuePoller:
             # What the function's SQS event source mapping does in AWS: batches of 10, partial failures.
-            queue_url = self.environment[queue.environment_variable]
             attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
             return QueuePoller(
                 sqs=sqs,
@@ -407,17 +319,17 @@ class LocalStack:
             "relay": StreamPoller(
                 streams=self.aws_client("dynamodbstreams"),
                 stream_arn=stream_arn,
-                handler=relay,
+                handler=functions.relay,
                 context=context,
                 gate=self._active,
             ),
-            "dispatcher": queue_poller(DELIVERY_QUEUE, DISPATCHER_FUNCTION, dispatcher),
-            "matcher": queue_poller(DECLARATIONS_QUEUE, MATCHER_FUNCTION, matcher),
-            "notifier": queue_poller(NOTIFICATIONS_QUEUE, NOTIFIER_FUNCTION, notifier),
+            "dispatcher": queue_poller(resources.delivery.queue, DISPATCHER_FUNCTION, functions.dispatcher),
+            "matcher": queue_poller(resources.declarations.queue, MATCHER_FUNCTION, functions.matcher),
+            "notifier": queue_poller(resources.notifications.queue, NOTIFIER_FUNCTION, functions.notifier),
             "reconciler": Schedule(
                 rule_name="jevs-reconciliation",
                 function_name="jevs-reconciler",
-                handler=reconciler,
+                handler=functions.reconciler,
                 context=context,
                 interval_seconds=self._reconcile_every
                 or configured_seconds(RECONCILE_EVERY_VARIABLE, DEFAULT_RECONCILE_EVERY_SECONDS),
@@ -428,7 +340,7 @@ class LocalStack:
             "overseer": Schedule(
                 rule_name="jevs-past-due",
                 function_name=f"jevs-{OVERSEER_FUNCTION.folder}",
-                handler=overseer,
+                handler=functions.overseer,
                 context=context,
                 interval_seconds=self._oversee_every
                 or configured_seconds(OVERSEE_EVERY_VARIABLE, DEFAULT_OVERSEE_EVERY_SECONDS),
@@ -463,6 +375,18 @@ class LocalStack:
         return [message.raw_data for message in backend.sent_messages if isinstance(message, RawMessage)]
 
     # -- where things are ---------------------------------------------------------------------------
+
+    @property
+    def resources(self) -> Provisioned:
+        if self._resources is None:
+            raise RuntimeError("the local stack is not running")
+        return self._resources
+
+    @property
+    def functions(self) -> FunctionSet:
+        if self._functions is None:
+            raise RuntimeError("the local stack is not running")
+        return self._functions
 
     @property
     def gateway(self) -> Gateway:
@@ -513,7 +437,7 @@ def banner(stack: LocalStack) -> str:
     china = (
         f"{stack.china.endpoint_url}   (simulator; faults at {stack.china.url}/_control/faults)"
         if stack.china is not None
-        else f"{stack.environment.get(CHINA_ENDPOINT_VARIABLE)}   (from {CHINA_ENDPOINT_VARIABLE})"
+        else f"{stack.china_endpoint}   (from {CHINA_ENDPOINT_VARIABLE})"
     )
     bearer = '-H "Authorization: Bearer $TOKEN"'
     credentials = f"{issuer.client_id}:{issuer.client_secret}"

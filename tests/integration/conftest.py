@@ -1,4 +1,6 @@
-"""Integration tier: the real handlers with real-shaped events, against moto in process."""
+"""Integration tier: the real handlers with real-shaped events, against moto in process. Every function is built
+by the composition root from settings of its own, exactly as the local stack builds them
+(``infrastructure.local.functions``)."""
 
 from __future__ import annotations
 
@@ -10,18 +12,20 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions import forget_cached_state
-from functions.api.handler import handler
-from infrastructure.local.provision import create_resources
+from infrastructure.local.functions import FunctionSet, LocalOptions, build_functions
+from infrastructure.local.provision import Provisioned, create_resources
+from jevs.adapters.aws import AwsClients
+from jevs.adapters.clock import SystemClock
+from jevs.adapters.table.dynamodb import DynamoTable
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.resources import RECORDS_TABLE
 from tests.factories import LambdaContext, api_event, parties_json
 
 ApiCall = Callable[..., dict[str, Any]]
 # The public API's base URL the notifier puts in each PDF's QR code (the local stack gives its gateway's).
 VERIFICATION_BASE_URL = "https://jevs.example.test/live"
-
-
-def _clear_cached_clients() -> None:
-    forget_cached_state()
+# No test of this tier reaches China: the dispatcher's own tests use the e2e tier's simulator.
+CHINA_CUSTOMS_ENDPOINT = "https://china-customs.example.test/jevs/v1/certificates"
 
 
 def _client(service: str) -> Any:
@@ -29,24 +33,40 @@ def _client(service: str) -> Any:
 
 
 @pytest.fixture
-def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fresh moto state with every resource of the shared definition, and the functions' environment."""
-    monkeypatch.setenv("JEVS_PARTIES", parties_json())
-    monkeypatch.setenv("JEVS_VERIFICATION_BASE_URL", VERIFICATION_BASE_URL)
-    _clear_cached_clients()
+def aws_resources() -> Iterator[Provisioned]:
+    """Fresh moto state with every resource of the shared definition."""
     with mock_aws():
-        for name, value in create_resources(_client).items():
-            monkeypatch.setenv(name, value)
-        yield
-    _clear_cached_clients()
+        yield create_resources(_client)
+
+
+def local_options() -> LocalOptions:
+    return LocalOptions(
+        parties=parties_json(),
+        china_customs_endpoint=CHINA_CUSTOMS_ENDPOINT,
+        verification_base_url=VERIFICATION_BASE_URL,
+    )
 
 
 @pytest.fixture
-def call_api(aws_resources: None) -> ApiCall:
+def functions(aws_resources: Provisioned) -> FunctionSet:
+    """Every function's handler, built from its own settings against moto in process."""
+    return build_functions(aws_resources, local_options(), AwsClients())
+
+
+@pytest.fixture
+def records(aws_resources: Provisioned) -> TableUnitOfWork:
+    """A unit of work over the records table in moto, for tests that read (or plant) records directly."""
+    return TableUnitOfWork(
+        DynamoTable(boto3.client("dynamodb"), RECORDS_TABLE, aws_resources.records_table), SystemClock()
+    )
+
+
+@pytest.fixture
+def call_api(functions: FunctionSet) -> ApiCall:
     """Invoke the API function with a proxy event; the response body is decoded when it is JSON."""
 
     def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response: dict[str, Any] = handler(api_event(method, path, **kwargs), LambdaContext())
+        response: dict[str, Any] = functions.api(api_event(method, path, **kwargs), LambdaContext())
         headers = {name.lower(): values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}
         headers.update({name.lower(): value for name, value in (response.get("headers") or {}).items()})
         response["headers"] = headers

@@ -7,24 +7,24 @@ from typing import Any
 
 import boto3
 
-from functions.matcher.handler import handler as matcher
-from functions.notifier.handler import handler as notifier
+from infrastructure.local.functions import FunctionSet
+from jevs.domain.messages import FileExportResult, MatchDeclaration, OutboxMessage
 from jevs.resources import RECORDS_TABLE
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, LambdaContext, certificate_payload, declaration_payload, sqs_event
 from tests.integration.conftest import ApiCall
 
 
-def outbox_bodies(declaration_id: str, sequence: int) -> list[str]:
-    """The outbox messages stored under a declaration: sequence 0 queues it for matching, 1 sends its result."""
+def outbox_bodies(declaration_id: str, kind: type[OutboxMessage]) -> list[str]:
+    """The outbox messages of ``kind`` stored under a declaration: the one that queues it for matching, or the
+    one that takes its result back."""
     response = boto3.client("dynamodb").query(
         TableName=RECORDS_TABLE.name,
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={
-            ":pk": {"S": f"DECLARATION#{declaration_id}"},
-            ":prefix": {"S": f"OUTBOX#{sequence:08d}#"},
-        },
+        ExpressionAttributeValues={":pk": {"S": f"DECLARATION#{declaration_id}"}, ":prefix": {"S": "OUTBOX#"}},
     )
-    return [item["message"]["S"] for item in response["Items"]]
+    bodies = [item["message"]["S"] for item in response["Items"]]
+    wanted = kind.model_fields["kind"].default
+    return [body for body in bodies if f'"kind":"{wanted}"' in body]
 
 
 def submit_certificate(call_api: ApiCall, **overrides: Any) -> dict[str, Any]:
@@ -51,12 +51,14 @@ def lodge(call_api: ApiCall, client_id: str = CN_CUSTOMS, key: str | None = None
     )
 
 
-def run_matcher(declaration_id: str) -> dict[str, Any]:
+def run_matcher(functions: FunctionSet, declaration_id: str) -> dict[str, Any]:
     """The matching function on the message that queued ``declaration_id``."""
-    result: dict[str, Any] = matcher(sqs_event(outbox_bodies(declaration_id, 0)), LambdaContext("jevs-matcher"))
+    event = sqs_event(outbox_bodies(declaration_id, MatchDeclaration))
+    result: dict[str, Any] = functions.matcher(event, LambdaContext("jevs-matcher"))
     return result
 
 
-def run_notifier(declaration_id: str) -> dict[str, Any]:
-    result: dict[str, Any] = notifier(sqs_event(outbox_bodies(declaration_id, 1)), LambdaContext("jevs-notifier"))
+def run_notifier(functions: FunctionSet, declaration_id: str) -> dict[str, Any]:
+    event = sqs_event(outbox_bodies(declaration_id, FileExportResult))
+    result: dict[str, Any] = functions.notifier(event, LambdaContext("jevs-notifier"))
     return result

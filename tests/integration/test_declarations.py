@@ -10,8 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.notifier.handler import result_key
+from infrastructure.local.functions import FunctionSet
+from jevs.domain.messages import OUTBOX_MESSAGE, DeliverMatchResult, FileExportResult, OutboxChannel
 from jevs.resources import EXCHANGE_BUCKET
+from jevs.service.documents import result_key
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OTHER_EXPORTER, declaration_payload
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, outbox_bodies, run_matcher, run_notifier, submit_certificate
@@ -72,11 +74,13 @@ def test_an_export_entry_may_quote_the_coo_form(call_api: ApiCall) -> None:
     assert response["json"]["declaration_id"] == "NZEX-EX1"
 
 
-def test_a_matched_import_declaration_uses_the_certificate_in_one_decision(call_api: ApiCall) -> None:
+def test_a_matched_import_declaration_uses_the_certificate_in_one_decision(
+    functions: FunctionSet, call_api: ApiCall
+) -> None:
     submit_certificate(call_api)
     lodge(call_api)
 
-    assert run_matcher(CN_ID) == {"batchItemFailures": []}
+    assert run_matcher(functions, CN_ID) == {"batchItemFailures": []}
 
     result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
     assert (result["status"], result["discrepancies"]) == ("MATCHED", [])
@@ -94,32 +98,29 @@ def test_a_matched_import_declaration_uses_the_certificate_in_one_decision(call_
     assert (details["declaration_id"], details["status"], details["usage"]) == (CN_ID, "MATCHED", "USED")
     assert history["chain"]["valid"]
     # The result goes back to China through the signed delivery channel, as a delivery of its own.
-    (message,) = (json.loads(body) for body in outbox_bodies(CN_ID, 1))
-    assert (message["channel"], message["kind"], message["declaration_id"]) == (
-        "delivery-to-china",
-        "declaration.result",
-        CN_ID,
-    )
+    (message,) = (OUTBOX_MESSAGE.validate_json(body) for body in outbox_bodies(CN_ID, DeliverMatchResult))
+    assert isinstance(message, DeliverMatchResult)
+    assert (message.channel, message.declaration_id) == (OutboxChannel.DELIVERY_TO_CHINA, CN_ID)
 
 
-def test_a_second_import_declaration_finds_the_certificate_used(call_api: ApiCall) -> None:
+def test_a_second_import_declaration_finds_the_certificate_used(functions: FunctionSet, call_api: ApiCall) -> None:
     submit_certificate(call_api)
     lodge(call_api)
     lodge(call_api, declaration_number="223320261000999999")
-    run_matcher(CN_ID)
+    run_matcher(functions, CN_ID)
 
-    run_matcher("CNIM-223320261000999999")
+    run_matcher(functions, "CNIM-223320261000999999")
 
     second = call_api("GET", "/v1/declarations/CNIM-223320261000999999", client_id=CN_CUSTOMS)["json"]
     assert second["status"] == "CERTIFICATE_ALREADY_USED"
 
 
-def test_a_declaration_matched_twice_is_decided_once(call_api: ApiCall) -> None:
+def test_a_declaration_matched_twice_is_decided_once(functions: FunctionSet, call_api: ApiCall) -> None:
     submit_certificate(call_api)
     lodge(call_api)
 
-    run_matcher(CN_ID)
-    run_matcher(CN_ID)
+    run_matcher(functions, CN_ID)
+    run_matcher(functions, CN_ID)
 
     history = call_api("GET", "/v1/certificates/11.1234.12345/history", client_id=ISSUING_BODY)["json"]
     assert [event["type"] for event in history["events"]].count("DECLARATION_DECIDED") == 1
@@ -127,12 +128,12 @@ def test_a_declaration_matched_twice_is_decided_once(call_api: ApiCall) -> None:
     assert result["status"] == "MATCHED"
 
 
-def test_a_mismatch_lists_each_discrepancy(call_api: ApiCall) -> None:
+def test_a_mismatch_lists_each_discrepancy(functions: FunctionSet, call_api: ApiCall) -> None:
     submit_certificate(call_api)
     line = {**declaration_payload()["lines"][0], "hs_code": "0402290000", "quantity": {"value": "26000", "unit": "KGM"}}
     lodge(call_api, lines=[line], importer_name="Beijing Grain Imports Ltd")
 
-    run_matcher(CN_ID)
+    run_matcher(functions, CN_ID)
 
     result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
     assert result["status"] == "MISMATCHED"
@@ -146,24 +147,27 @@ def test_a_mismatch_lists_each_discrepancy(call_api: ApiCall) -> None:
     assert usage == "UNUSED"
 
 
-def test_a_declaration_quoting_no_certificate_is_answered_not_found(call_api: ApiCall) -> None:
+def test_a_declaration_quoting_no_certificate_is_answered_not_found(functions: FunctionSet, call_api: ApiCall) -> None:
     lodge(call_api, certificate_number="11.9999.99999")
 
-    run_matcher(CN_ID)
+    run_matcher(functions, CN_ID)
 
     result = call_api("GET", f"/v1/declarations/{CN_ID}", client_id=CN_CUSTOMS)["json"]
     assert result["status"] == "CERTIFICATE_NOT_FOUND"
 
 
-def test_an_export_entry_result_is_filed_for_nz_customs_and_never_sent_to_china(call_api: ApiCall) -> None:
+def test_an_export_entry_result_is_filed_for_nz_customs_and_never_sent_to_china(
+    functions: FunctionSet, call_api: ApiCall
+) -> None:
     submit_certificate(call_api)
     lodge(call_api, client_id=NZ_CUSTOMS, certificate_number="COO11123412345", declaration_number="EX1")
-    run_matcher("NZEX-EX1")
+    run_matcher(functions, "NZEX-EX1")
 
-    assert run_notifier("NZEX-EX1") == {"batchItemFailures": []}
+    assert run_notifier(functions, "NZEX-EX1") == {"batchItemFailures": []}
 
-    (message,) = (json.loads(body) for body in outbox_bodies("NZEX-EX1", 1))
-    assert message["channel"] == "notifications"
+    (message,) = (OUTBOX_MESSAGE.validate_json(body) for body in outbox_bodies("NZEX-EX1", FileExportResult))
+    assert message.channel is OutboxChannel.NOTIFICATIONS
+    assert outbox_bodies("NZEX-EX1", DeliverMatchResult) == []
     bucket = boto3.client("s3").list_buckets()["Buckets"]
     name = next(b["Name"] for b in bucket if b["Name"] == EXCHANGE_BUCKET.local_name)
     filed: dict[str, Any] = json.loads(

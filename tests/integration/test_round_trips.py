@@ -8,24 +8,32 @@ from typing import Any
 
 import pytest
 
-from jevs.adapters import aws
+from infrastructure.local.functions import FunctionSet, build_functions
+from infrastructure.local.provision import Provisioned
+from jevs.adapters.aws import AwsClients
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, certificate_payload, item_payload
-from tests.integration.conftest import ApiCall
+from tests.integration.conftest import ApiCall, local_options
 from tests.integration.declarations_support import lodge, run_matcher
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def dynamodb_calls(call_api: ApiCall) -> Counter[str]:
-    """Counts every DynamoDB API call the functions make, by operation name."""
-    calls: Counter[str] = Counter()
+def dynamodb_calls() -> Counter[str]:
+    """Every DynamoDB API call the functions make, by operation name."""
+    return Counter()
+
+
+@pytest.fixture
+def functions(aws_resources: Provisioned, dynamodb_calls: Counter[str]) -> FunctionSet:
+    """The functions, over AWS clients that count each DynamoDB call into ``dynamodb_calls``."""
 
     def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
+        dynamodb_calls[model.name] += 1
 
-    aws.dynamodb().meta.events.register("before-call.dynamodb.*", count)
-    return calls
+    aws = AwsClients()
+    aws.dynamodb.meta.events.register("before-call.dynamodb.*", count)
+    return build_functions(aws_resources, local_options(), aws)
 
 
 def submit(call_api: ApiCall, body: dict[str, Any], key: str) -> int:
@@ -68,7 +76,7 @@ def test_the_cost_of_a_submission_does_not_grow_with_the_table(call_api: ApiCall
 
 @pytest.mark.parametrize(("stored_certificates", "lines"), [(1, 1), (30, 1), (30, 20)])
 def test_matching_a_declaration_costs_three_reads_and_one_write_whatever_the_table_or_its_size(
-    call_api: ApiCall, dynamodb_calls: Counter[str], stored_certificates: int, lines: int
+    functions: FunctionSet, call_api: ApiCall, dynamodb_calls: Counter[str], stored_certificates: int, lines: int
 ) -> None:
     # Given a table holding many certificates, and a declaration of one or twenty lines quoting one of them
     items = [item_payload(n, quantity={"value": "100", "unit": "KGM"}) for n in range(1, lines + 1)]
@@ -89,7 +97,7 @@ def test_matching_a_declaration_costs_three_reads_and_one_write_whatever_the_tab
     dynamodb_calls.clear()
 
     # When the matching function decides it
-    assert run_matcher("CNIM-223320261000123456") == {"batchItemFailures": []}
+    assert run_matcher(functions, "CNIM-223320261000123456") == {"batchItemFailures": []}
 
     # Then it read the declaration, the certificate and its ledger, and wrote one transaction
     assert dynamodb_calls == Counter({"GetItem": 3, "TransactWriteItems": 1})

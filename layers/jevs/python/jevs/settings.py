@@ -1,23 +1,36 @@
-"""Configuration, parsed once per function from the environment at the edge. Nothing deeper reads
-``os.environ``; a missing setting fails loudly when a function starts, never with a silent default.
-
-Each function has its own model, holding only what it uses (the CDK stack gives each function exactly
-these variables; ``jevs.resources`` names them).
+"""Each function's settings, as a model holding only what that function uses. In Lambda they are read once
+from the environment (``from_environment``: ``JEVS_<FIELD>``, which the CDK stack sets from
+``jevs.resources``); the local stack and the tests build them directly. Nothing deeper reads ``os.environ``, and
+a missing setting fails loudly when a function starts, never with a silent default.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import os
+from collections.abc import Mapping
+from typing import Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+PREFIX = "JEVS_"
 
 
-class _JevsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JEVS_", frozen=True, extra="ignore")
+class FunctionSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """The environment variable of each field."""
+        return {name: f"{PREFIX}{name.upper()}" for name in cls.model_fields}
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Self:
+        return cls.model_validate(
+            {name: environ[variable] for name, variable in cls.variables().items() if variable in environ}
+        )
 
 
-class ApiSettings(_JevsSettings):
+class ApiSettings(FunctionSettings):
     records_table: str = Field(min_length=3, description="The DynamoDB table of certificates and their history.")
     # JSON: [{"client_id": "...", "party": {"type": "...", "id": "...", "name": "...", ...}}, ...]
     parties: str = Field(min_length=2, description="The party registry: which OAuth2 client stands for which party.")
@@ -30,13 +43,13 @@ class ApiSettings(_JevsSettings):
     documents_bucket: str = Field(min_length=3, description="Where the certificate PDFs are (read only).")
 
 
-class RelaySettings(_JevsSettings):
+class RelaySettings(FunctionSettings):
     delivery_queue_url: str = Field(min_length=8, description="Where certificates to deliver to China go.")
     declarations_queue_url: str = Field(min_length=8, description="Where declarations to match go.")
     notifications_queue_url: str = Field(min_length=8, description="Where notifications to partners go.")
 
 
-class DispatcherSettings(_JevsSettings):
+class DispatcherSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     signing_key_id: str = Field(min_length=3, description="The KMS key (id, ARN or alias) that signs for China.")
     china_customs_endpoint: str = Field(pattern=r"^https?://", description="Where China Customs receives messages.")
@@ -51,17 +64,17 @@ class DispatcherSettings(_JevsSettings):
     delivery_backoff_base_seconds: int = Field(default=2, ge=0)
 
 
-class ReconcilerSettings(_JevsSettings):
+class ReconcilerSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     delivery_queue_url: str = Field(min_length=8)
     reconciliation_bound_seconds: int = Field(default=900, ge=0)
 
 
-class MatcherSettings(_JevsSettings):
+class MatcherSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
 
 
-class NotifierSettings(_JevsSettings):
+class NotifierSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     exchange_bucket: str = Field(min_length=3, description="The bucket NZ Customs collects its files from.")
     documents_bucket: str = Field(min_length=3, description="Where each certificate version's PDF is kept.")
@@ -73,56 +86,7 @@ class NotifierSettings(_JevsSettings):
     )
 
 
-class OverseerSettings(_JevsSettings):
+class OverseerSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     # At most this many past-due applications are read (and flagged) per run; the rest wait for the next.
     past_due_limit: int = Field(default=500, ge=1)
-
-
-@cache
-def matcher_settings() -> MatcherSettings:
-    return MatcherSettings()  # values come from the environment
-
-
-@cache
-def notifier_settings() -> NotifierSettings:
-    return NotifierSettings()  # values come from the environment
-
-
-@cache
-def overseer_settings() -> OverseerSettings:
-    return OverseerSettings()  # values come from the environment
-
-
-@cache
-def dispatcher_settings() -> DispatcherSettings:
-    return DispatcherSettings()  # values come from the environment
-
-
-@cache
-def reconciler_settings() -> ReconcilerSettings:
-    return ReconcilerSettings()  # values come from the environment
-
-
-@cache
-def api_settings() -> ApiSettings:
-    return ApiSettings()  # values come from the environment
-
-
-@cache
-def relay_settings() -> RelaySettings:
-    return RelaySettings()  # values come from the environment
-
-
-def forget_settings() -> None:
-    """Parse the environment again on next use (a process that changes it: tests, the local stack)."""
-    for parsed in (
-        api_settings,
-        relay_settings,
-        dispatcher_settings,
-        reconciler_settings,
-        matcher_settings,
-        notifier_settings,
-        overseer_settings,
-    ):
-        parsed.cache_clear()

@@ -1,13 +1,14 @@
-"""boto3 clients, built lazily and once per process (never at import time), with strict timeouts.
+"""boto3 clients for one function, built lazily (never at import time) and once, with strict timeouts.
 
-The endpoint comes from boto3's own ``AWS_ENDPOINT_URL`` setting, which is how the local stack points
-every function at its moto server.
+Where they point is the composition root's choice: in Lambda, boto3's defaults (the function's region and
+role); on one machine, the local stack's moto server with its dummy credentials (``AwsEndpoint``).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -29,37 +30,59 @@ _CONFIG = Config(
 )
 
 
-@cache
-def dynamodb() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=_CONFIG)
+@dataclass(frozen=True)
+class AwsEndpoint:
+    """An AWS other than the real one (the local stack's moto server), and the credentials it takes."""
+
+    url: str
+    region: str
+    # moto takes any credentials: fixed dummies keep a developer's real ones out of every request.
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"  # noqa: S105
 
 
-@cache
-def sqs() -> SQSClient:
-    return boto3.client("sqs", config=_CONFIG)
+class AwsClients:
+    def __init__(self, endpoint: AwsEndpoint | None = None) -> None:
+        self._endpoint = endpoint
 
+    def _client(self, service: str) -> Any:
+        if self._endpoint is None:
+            return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            config=_CONFIG,
+            endpoint_url=self._endpoint.url,
+            region_name=self._endpoint.region,
+            aws_access_key_id=self._endpoint.access_key_id,
+            aws_secret_access_key=self._endpoint.secret_access_key,
+        )
 
-@cache
-def kms() -> KMSClient:
-    return boto3.client("kms", config=_CONFIG)
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb")
+        return client
 
+    @cached_property
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self._client("sqs")
+        return client
 
-@cache
-def s3() -> S3Client:
-    return boto3.client("s3", config=_CONFIG)
+    @cached_property
+    def kms(self) -> KMSClient:
+        client: KMSClient = self._client("kms")
+        return client
 
+    @cached_property
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
+        return client
 
-@cache
-def secretsmanager() -> SecretsManagerClient:
-    return boto3.client("secretsmanager", config=_CONFIG)
+    @cached_property
+    def secretsmanager(self) -> SecretsManagerClient:
+        client: SecretsManagerClient = self._client("secretsmanager")
+        return client
 
-
-@cache
-def sesv2() -> SESV2Client:
-    return boto3.client("sesv2", config=_CONFIG)
-
-
-def forget_clients() -> None:
-    """Build clients afresh on next use (a process whose AWS endpoint changed: tests, the local stack)."""
-    for factory in (dynamodb, sqs, kms, s3, secretsmanager, sesv2):
-        factory.cache_clear()
+    @cached_property
+    def sesv2(self) -> SESV2Client:
+        client: SESV2Client = self._client("sesv2")
+        return client

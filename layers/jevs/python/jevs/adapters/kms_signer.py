@@ -6,37 +6,30 @@ new kid with no registry to keep, and a receiver that meets an unknown kid knows
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
+from joserfc.jwk import ECKey
 
+from jevs.adapters.jws import sign_detached
 from jevs.domain.errors import RetryableFailure
-from jevs.domain.jws import b64url, sign_detached
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 
 def public_jwk(der_public_key: bytes) -> dict[str, str]:
-    """The JWK of a P-256 public key (SubjectPublicKeyInfo DER, as KMS GetPublicKey returns it), with its kid."""
+    """The JWK of a P-256 public key (SubjectPublicKeyInfo DER, as KMS GetPublicKey returns it), with its kid:
+    the key's RFC 7638 thumbprint."""
     key = load_der_public_key(der_public_key)
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise ValueError("the signing key is not an ECC_NIST_P256 key")
-    numbers = key.public_numbers()
-    jwk = {
-        "crv": "P-256",
-        "kty": "EC",
-        "x": b64url(numbers.x.to_bytes(32, "big")),
-        "y": b64url(numbers.y.to_bytes(32, "big")),
-    }
-    # RFC 7638: the SHA-256 of the required members, sorted, without whitespace.
-    thumbprint = hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()).digest()
-    return {**jwk, "kid": b64url(thumbprint), "use": "sig", "alg": "ES256"}
+    jwk = ECKey.import_key(key)
+    members = {name: str(value) for name, value in jwk.as_dict().items()}
+    return {**members, "kid": jwk.thumbprint(), "use": "sig", "alg": "ES256"}
 
 
 class KmsSigner:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.parties import Party, PartyType
-from jevs.domain.ports import ListingConstraints
-from jevs.domain.records import CertificateRecord
+from jevs.domain.records import CertificateRecord, CertificateStatus
+
+
+@dataclass(frozen=True)
+class ListingConstraints:
+    """What a listing may return: the caller's visibility joined with its filters, all of which must hold."""
+
+    issuing_body: str | None = None
+    exporter_business_number: str | None = None
+    importing_country: str | None = None
+    status: CertificateStatus | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
 
 
 class View(StrEnum):

@@ -7,8 +7,8 @@ working day, or rejects with reasons; the exporter may withdraw before a decisio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,8 +30,8 @@ from jevs.domain.certificate import (
     Transport,
     numbered_one_to_n,
 )
-from jevs.domain.errors import FieldError, RuleViolation
-from jevs.domain.registrations import GoodsRegistration, PartyId, Reason
+from jevs.domain.errors import Conflict, FieldError, RuleViolation
+from jevs.domain.registrations import GoodsRegistration, PartyId, RegistrationStatus, Signatory
 
 # What a certificate is validated with before it has its number: the rules see a well-formed one.
 PROVISIONAL_NUMBER = "00.0000.00000"
@@ -80,10 +80,6 @@ class ApplicationLodgement(_Input):
         return numbered_one_to_n(items)
 
 
-class RejectionRequest(_Input):
-    reasons: list[Reason] = Field(min_length=1, max_length=20)
-
-
 class Application(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -113,6 +109,77 @@ class Application(BaseModel):
     def decided_in_time(self) -> bool | None:
         """Decided by its due time; None while undecided."""
         return None if self.decided_at is None else self.decided_at <= self.due_at
+
+    def past_due(self, now: datetime) -> bool:
+        """Still undecided after its due time."""
+        return self.open and now > self.due_at
+
+    def _decided(self, status: ApplicationStatus, by: str, at: datetime, **more: object) -> Application:
+        """Every decision is once only (DESIGN §3): an application decided or withdrawn stays so."""
+        if not self.open:
+            raise Conflict("application-decided", f"application {self.id} is already {self.status.value}")
+        return self.model_copy(update={"status": status, "decided_at": at, "decided_by": by, **more})
+
+    def certified(self, by: str, at: datetime, certificate_number: str) -> Application:
+        return self._decided(ApplicationStatus.CERTIFIED, by, at, certificate_number=certificate_number)
+
+    def rejected(self, by: str, at: datetime, reasons: Sequence[str]) -> Application:
+        return self._decided(ApplicationStatus.REJECTED, by, at, reasons=tuple(reasons))
+
+    def withdrawn(self, by: str, at: datetime) -> Application:
+        return self._decided(ApplicationStatus.WITHDRAWN, by, at)
+
+    def flagged_past_due(self, at: datetime) -> Application:
+        """Flagged once by the scheduled check; only an undecided application is past due."""
+        if not self.open:
+            raise Conflict("application-decided", f"application {self.id} is already {self.status.value}")
+        return self.model_copy(update={"flagged_past_due_at": at})
+
+
+def check_quoted(
+    lodged: ApplicationLodgement,
+    exporter_business_number: str,
+    day: date,
+    signatory: Signatory | None,
+    goods: Mapping[str, GoodsRegistration],
+) -> dict[str, GoodsRegistration]:
+    """The signatory and every goods registration an application quotes (as found: None or absent when
+    there is none) must be the exporter's, registered with the same issuing body, and approved (goods: current
+    on ``day``). Returns the goods by id; raises ``RuleViolation`` naming each field the rules refuse."""
+    problems: list[FieldError] = []
+    quoted = lodged.signatory_id
+    if signatory is None or signatory.exporter_business_number != exporter_business_number:
+        problems.append(FieldError("signatory_id", f"{quoted} is not a signatory of this exporter"))
+    elif signatory.issuing_body != lodged.issuing_body:
+        problems.append(FieldError("signatory_id", f"{quoted} is registered with another issuing body"))
+    elif not signatory.approved:
+        problems.append(FieldError("signatory_id", f"{quoted} is not an approved signatory"))
+    current: dict[str, GoodsRegistration] = {}
+    for index, item in enumerate(lodged.items):
+        field = f"items[{index}].goods_registration_id"
+        found = goods.get(item.goods_registration_id)
+        if found is None or found.exporter_business_number != exporter_business_number:
+            problems.append(
+                FieldError(field, f"{item.goods_registration_id} is not a goods registration of this exporter")
+            )
+        elif found.issuing_body != lodged.issuing_body:
+            problems.append(FieldError(field, f"{found.id} is registered with another issuing body"))
+        elif found.status is not RegistrationStatus.APPROVED:
+            problems.append(FieldError(field, f"{found.id} is not approved ({found.status.value})"))
+        elif not found.current_on(day):
+            problems.append(FieldError(field, f"{found.id}'s approval ended on {found.approved_until}"))
+        else:
+            current[found.id] = found
+    if problems:
+        raise RuleViolation(problems)
+    return current
+
+
+def certificate_number(prefix: str, year: int, serial: int) -> str:
+    """NN.YYYY.SSSSS: the issuing body's prefix, the year of issue, the serial within that year."""
+    if not 1 <= serial <= 99_999:
+        raise RuleViolation([FieldError("certificate_number", f"serial {serial} is outside 1..99999 for {year}")])
+    return f"{prefix}.{year:04d}.{serial:05d}"
 
 
 def certificate_content(

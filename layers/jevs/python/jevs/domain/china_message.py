@@ -12,8 +12,8 @@ from jevs.domain.access import View, project_content
 from jevs.domain.canonical import canonical_json
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Discrepancy
-from jevs.domain.delivery import delivery_key, result_delivery_key
 from jevs.domain.issuance import Validity, printed_remarks
+from jevs.domain.messages import certificate_delivery_key, result_delivery_key
 from jevs.domain.records import CertificateRecord, CertificateStatus
 
 MESSAGE_TYPE = "certificate.version"
@@ -54,7 +54,7 @@ def china_message(record: CertificateRecord) -> ChinaCertificateMessage:
     assert form is not None  # the FTA form view always has content
     validity = Validity(record.retrospective, record.valid_from, record.valid_until)
     return ChinaCertificateMessage(
-        message_id=delivery_key(record.number, record.version),
+        message_id=certificate_delivery_key(record.number, record.version),
         certificate_number=record.number,
         version=record.version,
         status=record.status,

@@ -11,9 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, ToChina
 
 
 class DeliveryState(StrEnum):
@@ -27,15 +30,11 @@ FINAL_STATES = frozenset({DeliveryState.DELIVERED, DeliveryState.REJECTED})
 
 
 class Delivery(BaseModel):
-    """Where one version of a certificate, or one match result, stands on its way to China."""
+    """Where one message to China (a certificate version, or a match result) stands on its way there."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    certificate_number: str
-    # The certificate version delivered; for a match result, the version matched (0: no certificate found).
-    version: int = Field(ge=0)
-    # Set for a match result: the CN import declaration it answers.
-    declaration_id: str | None = None
+    message: ToChina
     state: DeliveryState
     attempts: int = Field(default=0, ge=0)
     last_error: str | None = None
@@ -45,20 +44,42 @@ class Delivery(BaseModel):
     updated_at: AwareDatetime
     delivered_at: AwareDatetime | None = None
 
+    @classmethod
+    def pending(cls, message: DeliverCertificate | DeliverMatchResult, at: datetime) -> Delivery:
+        """A message just written to the outbox: PENDING until China answers, watched by reconciliation."""
+        return cls(message=message, state=DeliveryState.PENDING, created_at=at, updated_at=at)
+
     @property
     def idempotency_key(self) -> str:
         """The business key China deduplicates on: the same for every attempt at this version (or result)."""
-        if self.declaration_id is not None:
-            return result_delivery_key(self.declaration_id)
-        return delivery_key(self.certificate_number, self.version)
+        return self.message.delivery_key
 
+    @property
+    def settled(self) -> bool:
+        return self.state in FINAL_STATES
 
-def delivery_key(certificate_number: str, version: int) -> str:
-    return f"{certificate_number}/v{version}"
+    def attempted(self, decision: Decision, at: datetime, *, last_receive: bool) -> Delivery:
+        """The delivery after one more attempt that China answered with ``decision``: delivered, rejected, or
+        still pending (parked on the queue's last receive)."""
+        attempts = self.attempts + 1
+        if decision.outcome is Outcome.DELIVERED:
+            changes: dict[str, object] = {
+                "state": DeliveryState.DELIVERED,
+                "receipt_id": decision.receipt_id,
+                "delivered_at": at,
+            }
+        elif decision.outcome is Outcome.REJECTED:
+            changes = {"state": DeliveryState.REJECTED, "rejection_reason": decision.reason}
+        else:
+            changes = {
+                "state": DeliveryState.PARKED if last_receive else DeliveryState.PENDING,
+                "last_error": decision.reason,
+            }
+        return self.model_copy(update={**changes, "attempts": attempts, "updated_at": at})
 
-
-def result_delivery_key(declaration_id: str) -> str:
-    return f"{declaration_id}/result"
+    def resumed(self, at: datetime) -> Delivery:
+        """A parked delivery put back on the queue by a redrive."""
+        return self.model_copy(update={"state": DeliveryState.PENDING, "updated_at": at})
 
 
 class Outcome(StrEnum):

@@ -57,8 +57,9 @@ from jevs.domain.declarations import (
     UsageLedger,
     side_of,
 )
+from jevs.domain.history import EventType
 from jevs.domain.names import NameAgreement, compare_names
-from jevs.domain.records import CertificateRecord, CertificateStatus
+from jevs.domain.records import CertificateChange, CertificateRecord, CertificateStatus, Usage
 
 # The country every good on a China–NZ FTA certificate issued in New Zealand originates in.
 ORIGIN_COUNTRY = "NZ"
@@ -356,3 +357,30 @@ def plain(value: Decimal) -> str:
     """A decimal as partners write it: no exponent, no trailing zeros ("25000", "12.5")."""
     text = format(value.normalize(), "f")
     return "0" if text == "-0" else text
+
+
+MATCHER = "jevs-matcher"
+
+
+def certificate_after(certificate: CertificateRecord, decided: DeclarationRecord, at: datetime) -> CertificateChange:
+    """The certificate once a declaration quoting it is decided: a ``DECLARATION_DECIDED`` event in its
+    history and, for a matched CN import declaration, its usage ``USED`` (DESIGN §4)."""
+    result = decided.result
+    if result is None:
+        raise ValueError(f"declaration {decided.id} is not decided")
+    used_now = decided.declarant is Declarant.CN_IMPORT_DECLARATION and result.status is DeclarationStatus.MATCHED
+    usage = Usage.USED if used_now else certificate.usage
+    return certificate.changed(
+        EventType.DECLARATION_DECIDED,
+        at=at,
+        actor=MATCHER,
+        details={
+            "declaration_id": decided.id,
+            "declarant": decided.declarant.value,
+            "status": result.status.value,
+            "errors": sum(1 for found in result.discrepancies if found.severity is Severity.ERROR),
+            "warnings": sum(1 for found in result.discrepancies if found.severity is Severity.WARNING),
+            "usage": usage.value,
+        },
+        usage=usage,
+    )

@@ -1,18 +1,28 @@
-"""What JEVS keeps about a certificate, and what one issue writes in a single transaction."""
+"""What JEVS keeps about a certificate: its current state, and how that state changes (DESIGN §2, §3, §6.4).
+
+A certificate is an aggregate. It is issued once (``CertificateRecord.issue``), and every later change goes
+through ``CertificateRecord.changed``, which appends the event to the history and moves the record's chain
+head with it, so no caller ever updates a head by hand.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from jevs.domain.applications import Application
+from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
-from jevs.domain.declarations import DeclarationRecord, MatchResult, UsageLedger
+from jevs.domain.declarations import MatchResult
 from jevs.domain.delivery import Delivery
-from jevs.domain.history import ChainHead, HistoryEvent
+from jevs.domain.history import ChainHead, DetailValue, EventType, HistoryEvent, new_event
+from jevs.domain.issuance import assess_validity
+from jevs.domain.messages import DeliverCertificate, MakeDocuments
+from jevs.domain.new_zealand import new_zealand_date
+from jevs.domain.parties import Party
 
 
 class CertificateStatus(StrEnum):
@@ -67,81 +77,106 @@ class CertificateRecord(BaseModel):
     def importing_country(self) -> str:
         return self.content.importing_country
 
+    @classmethod
+    def issue(
+        cls, content: CertificateContent, *, issuer: Party, at: datetime, application_id: str | None = None
+    ) -> Issue:
+        """Version 1 of a certificate ``issuer`` certifies: the record, its first event and the messages it
+        sends. Raises ``RuleViolation`` when the dates of issue break a rule (``assess_validity``)."""
+        assert issuer.place is not None  # an issuing body always has one (Party validates it)
+        validity = assess_validity(content, new_zealand_date(at))
+        content_hash = digest(content)
+        event = new_event(
+            after=None,
+            certificate_number=content.certificate_number,
+            type=EventType.CERTIFICATE_ISSUED,
+            occurred_at=at,
+            actor=issuer.id,
+            version=1,
+            details={
+                "content_hash": content_hash,
+                "status": CertificateStatus.ISSUED,
+                "retrospective": validity.retrospective,
+            },
+        )
+        record = cls(
+            number=content.certificate_number,
+            version=1,
+            status=CertificateStatus.ISSUED,
+            usage=Usage.UNUSED,
+            issuing_body=issuer.id,
+            issuing_body_name=issuer.name,
+            place_of_issue=issuer.place,
+            content=content,
+            content_hash=content_hash,
+            retrospective=validity.retrospective,
+            valid_from=validity.valid_from,
+            valid_until=validity.valid_until,
+            recorded_at=at,
+            history_head=event.head,
+            application_id=application_id,
+        )
+        return Issue(record, event)
 
-class OutboxChannel(StrEnum):
-    """Where a relayed message goes; each channel is one queue."""
-
-    DELIVERY_TO_CHINA = "delivery-to-china"
-    DECLARATIONS = "declarations"
-    NOTIFICATIONS = "notifications"
-
-
-class OutboxMessage(BaseModel):
-    """A message the change must send, written with the change and relayed from the table's stream."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # A business key, so a relay that runs twice publishes a message consumers can deduplicate.
-    message_id: str
-    channel: OutboxChannel
-    kind: str
-    certificate_number: str
-    # The certificate version the message is about; 0 for a message about a declaration.
-    version: int
-    created_at: AwareDatetime
-    # Set for a message about a declaration (to match it, or to send its result to the declarant).
-    declaration_id: str | None = None
+    def changed(
+        self,
+        type: EventType,
+        *,
+        at: datetime,
+        actor: str,
+        details: dict[str, DetailValue],
+        **updates: Any,
+    ) -> CertificateChange:
+        """The record after an event of ``type``: the event appended, the head moved, ``updates`` applied."""
+        event = new_event(
+            after=self.history_head,
+            certificate_number=self.number,
+            type=type,
+            occurred_at=at,
+            actor=actor,
+            version=self.version,
+            details=details,
+        )
+        return CertificateChange(self.model_copy(update={**updates, "history_head": event.head}), event)
 
 
-class StoredAnswer(BaseModel):
-    """The first answer to an idempotent request, returned again for a retry with the same key and body."""
-
-    model_config = ConfigDict(frozen=True)
-
-    status_code: int
-    body: dict[str, Any]
-    location: str | None = None
-
-
-class IdempotencyRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    party_id: str
-    key: str
-    request_digest: str
-    answer: StoredAnswer
-    created_at: AwareDatetime
-    expires_at: AwareDatetime
-
-
-class NumberCounter(BaseModel):
-    """The last serial an issuing body allocated in a year: NN.YYYY.SSSSS numbers are gapless and unique."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    issuing_body: str
-    year: int
-    last: int = Field(ge=0, le=99_999)
-    # The value read before this allocation; the write is conditioned on it.
-    previous: int = Field(ge=0)
-
-
-class CertificateIssue(BaseModel):
-    """Everything one issue writes, all or nothing: the certificate, its first event, its outbox
-    messages and the idempotency record of the request that caused it."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True)
+class Issue:
+    """A certificate version as issued: the record, its first event, and what it sends."""
 
     record: CertificateRecord
     event: HistoryEvent
-    outbox: tuple[OutboxMessage, ...]
-    # One PENDING delivery per message to China, so reconciliation can find any that never arrives.
-    deliveries: tuple[Delivery, ...]
-    idempotency: IdempotencyRecord
-    # Hosted issuing: the application certified (stored only if still SUBMITTED), and the issuing body's
-    # number counter moved to the number allocated (stored only if nobody allocated one meanwhile).
-    application: Application | None = None
-    counter: NumberCounter | None = None
+
+    @property
+    def documents(self) -> MakeDocuments:
+        """Every version gets its documents: the PDF, NZ Customs' data file, the applicant's email."""
+        record = self.record
+        return MakeDocuments(certificate_number=record.number, version=record.version, created_at=record.recorded_at)
+
+    @property
+    def to_china(self) -> Delivery | None:
+        """A certificate for goods imported into China is delivered to China Customs (DESIGN §6.2): the PENDING
+        delivery that reconciliation watches, carrying its message. None for any other importing country."""
+        record = self.record
+        if record.importing_country != "CN":
+            return None
+        message = DeliverCertificate(
+            certificate_number=record.number, version=record.version, created_at=record.recorded_at
+        )
+        return Delivery.pending(message, record.recorded_at)
+
+
+@dataclass(frozen=True)
+class CertificateChange:
+    """A certificate after one event: the record as it is now, and the event that made it so."""
+
+    record: CertificateRecord
+    event: HistoryEvent
+
+    @property
+    def sequence_before(self) -> int:
+        """The head's sequence the change was made from: it is stored only if the head is still there."""
+        return self.event.sequence - 1
 
 
 class StoredVersion(BaseModel):
@@ -154,17 +189,6 @@ class StoredVersion(BaseModel):
     content: CertificateContent
 
 
-class DeclarationLodgement(BaseModel):
-    """Everything lodging a declaration writes at once: the declaration (RECEIVED), the message that queues
-    it for matching, and the idempotency record of the request."""
-
-    model_config = ConfigDict(frozen=True)
-
-    declaration: DeclarationRecord
-    outbox: OutboxMessage
-    idempotency: IdempotencyRecord
-
-
 class CertificateMatch(BaseModel):
     """A declaration's result as its certificate keeps it, for the exporter and the issuing body to read."""
 
@@ -175,18 +199,14 @@ class CertificateMatch(BaseModel):
     result: MatchResult
 
 
-class MatchRecording(BaseModel):
-    """Everything one match decision writes, all or nothing (DESIGN §4): the decided declaration, and when a
-    certificate was found its new chain head (with usage), history event and kept result; the usage ledger
-    when the result uses the certificate; the messages that take the result to the declarant and, for China,
-    the PENDING delivery that reconciliation watches."""
+class NumberCounter(BaseModel):
+    """The last serial an issuing body allocated in a year: NN.YYYY.SSSSS numbers are gapless and unique."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    declaration: DeclarationRecord
-    certificate: tuple[CertificateRecord, HistoryEvent, CertificateMatch] | None
-    # The ledger to store, and the revision it must still have (0: none stored yet).
-    ledger: UsageLedger | None
-    ledger_revision_read: int
-    outbox: tuple[OutboxMessage, ...]
-    deliveries: tuple[Delivery, ...]
+    issuing_body: str
+    year: int
+    last: int = Field(ge=0, le=99_999)
+
+    def next(self) -> NumberCounter:
+        return self.model_copy(update={"last": self.last + 1})

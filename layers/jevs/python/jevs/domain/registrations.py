@@ -10,9 +10,9 @@ and that issuing body ever read it (``jevs.domain.access`` decides who reads wha
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -25,7 +25,9 @@ from jevs.domain.certificate import (
     ProducerBox,
     ShortText,
 )
+from jevs.domain.errors import Conflict, FieldError, RuleViolation
 from jevs.domain.identifiers import CountryCode, CurrencyCode, HsSubheading
+from jevs.domain.new_zealand import new_zealand_date
 
 PartyId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -120,10 +122,38 @@ class _Stored(BaseModel):
     decided_by: str | None = None
     reasons: tuple[str, ...] = ()
 
+    def _decided(self, decision: ApprovalDecision, by: str, at: datetime, **more: object) -> Self:
+        """Decisions are once only (DESIGN §3): a second one, whatever it says, is a conflict naming the first."""
+        if self.status is not RegistrationStatus.LODGED:
+            raise Conflict(
+                "already-decided",
+                f"{self.id} was already {self.status.value} by {self.decided_by} at "
+                f"{self.decided_at.isoformat() if self.decided_at else 'an unknown time'}",
+            )
+        return self.model_copy(
+            update={
+                "status": RegistrationStatus(decision.decision.value),
+                "decided_at": at,
+                "decided_by": by,
+                "reasons": tuple(decision.reasons),
+                **more,
+            }
+        )
+
 
 class GoodsRegistration(_Stored):
     goods: GoodsLodgement
     approved_until: date | None = None
+
+    def decided(self, decision: ApprovalDecision, by: str, at: datetime) -> GoodsRegistration:
+        """Approved until a date (today or later in New Zealand), or refused with reasons."""
+        if decision.decision is Verdict.APPROVED:
+            today = new_zealand_date(at)
+            if decision.valid_until is None:
+                raise RuleViolation([FieldError("valid_until", "an approval of goods says until when")])
+            if decision.valid_until < today:
+                raise RuleViolation([FieldError("valid_until", f"must be today ({today}) or later")])
+        return self._decided(decision, by, at, approved_until=decision.valid_until)
 
     def current_on(self, day: date) -> bool:
         """Approved, and the approval has not run out by ``day``."""
@@ -136,6 +166,11 @@ class GoodsRegistration(_Stored):
 
 class Signatory(_Stored):
     person: SignatoryLodgement
+
+    def decided(self, decision: ApprovalDecision, by: str, at: datetime) -> Signatory:
+        if decision.valid_until is not None:
+            raise RuleViolation([FieldError("valid_until", "a signatory's approval has no end date")])
+        return self._decided(decision, by, at)
 
     @property
     def approved(self) -> bool:

@@ -40,11 +40,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
+from jevs.domain.new_zealand import NEW_ZEALAND
 
 # The library's New Zealand subdivision codes, the only accepted values of ``region`` besides ``None``.
 REGIONS: frozenset[str] = frozenset(holidays.list_supported_countries(include_aliases=False)["NZ"])

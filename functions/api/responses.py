@@ -1,4 +1,5 @@
-"""Response bodies, rendered from domain records through the caller's view.
+"""Response bodies, rendered from domain records through the caller's view. Routes return these models and
+the event handler serialises them, so what the OpenAPI document declares is what is sent.
 
 A certificate's response is its data as submitted (DESIGN §5) plus what JEVS adds: status, usage,
 version, issuing body, validity and links. Which of the data appears is the domain's decision
@@ -8,11 +9,22 @@ version, issuing body, validity and links. Which of the data appears is the doma
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
+from functions.api.requests import ApplicationLodgement, GoodsLodgement, SignatoryLodgement
 from jevs.domain.access import View, project_content
+from jevs.domain.applications import Application, ApplicationStatus
 from jevs.domain.certificate import CommercialDetails, Consignee, Exporter, Item, ProducerBox, Transport
 from jevs.domain.declarations import (
     Declarant,
@@ -24,8 +36,16 @@ from jevs.domain.declarations import (
 from jevs.domain.delivery import DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.issuance import Validity, printed_remarks
-from jevs.domain.reading import VerifiedHistory, VisibleCertificate, VisibleDeliveries, VisibleMatches
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
+from jevs.domain.registrations import GoodsRegistration, RegistrationStatus, Signatory
+from jevs.service.certificates import (
+    Verification,
+    VerifiedHistory,
+    VisibleCertificate,
+    VisibleDeliveries,
+    VisibleMatches,
+)
+from jevs.service.delivery import Redriven
 
 CERTIFICATES_PATH = "/v1/certificates"
 DECLARATIONS_PATH = "/v1/declarations"
@@ -33,6 +53,21 @@ DECLARATIONS_PATH = "/v1/declarations"
 
 def certificate_path(number: str) -> str:
     return f"{CERTIFICATES_PATH}/{quote(number)}"
+
+
+class OmitsAbsent(BaseModel):
+    """A body whose absent values are left out rather than sent as null, in it and every model inside it
+    (values of free-form maps, such as an event's details, are kept as they are)."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):  # type: ignore[no-untyped-def]
+        # No return annotation on purpose: one would replace the model's schema in the OpenAPI document.
+        if info.context and info.context.get(_INSIDE):
+            return handler(self)
+        return self.model_dump(mode=info.mode, by_alias=info.by_alias, exclude_none=True, context={_INSIDE: True})
+
+
+_INSIDE = "omits-absent"
 
 
 class IssuingBodyOut(BaseModel):
@@ -48,7 +83,7 @@ class CertificateLinks(BaseModel):
     history: str | None = None
 
 
-class CertificateOut(BaseModel):
+class CertificateOut(OmitsAbsent):
     """A certificate as the caller may see it. Customs administrations get the FTA form's data without
     the ``commercial`` block; operations staff get state and dates only (``view`` says which)."""
 
@@ -139,7 +174,7 @@ def summarise(visible: VisibleCertificate) -> CertificateSummary:
     )
 
 
-class CertificateList(BaseModel):
+class CertificateList(OmitsAbsent):
     items: list[CertificateSummary]
     next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; absent on the last.")
 
@@ -170,7 +205,7 @@ class ChainOut(BaseModel):
     )
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(OmitsAbsent):
     certificate_number: str
     events: list[HistoryEventOut]
     chain: ChainOut
@@ -206,7 +241,7 @@ class DeliveryOut(BaseModel):
     delivered_at: AwareDatetime | None = None
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(OmitsAbsent):
     certificate_number: str
     deliveries: list[DeliveryOut]
     links: CertificateLinks
@@ -216,7 +251,17 @@ def render_deliveries(visible: VisibleDeliveries) -> DeliveryList:
     return DeliveryList(
         certificate_number=visible.record.number,
         deliveries=[
-            DeliveryOut.model_validate(delivery.model_dump(exclude={"certificate_number"}))
+            DeliveryOut(
+                version=delivery.message.version,
+                state=delivery.state,
+                attempts=delivery.attempts,
+                last_error=delivery.last_error,
+                receipt_id=delivery.receipt_id,
+                rejection_reason=delivery.rejection_reason,
+                created_at=delivery.created_at,
+                updated_at=delivery.updated_at,
+                delivered_at=delivery.delivered_at,
+            )
             for delivery in visible.deliveries
         ],
         links=CertificateLinks(self=f"{certificate_path(visible.record.number)}/delivery"),
@@ -314,4 +359,149 @@ class VerificationOut(BaseModel):
     valid_until: date
     digest_matches: bool | None = Field(
         description="Whether the digest given (from the printed QR code) is that of the data JEVS holds."
+    )
+
+
+def render_verification(verification: Verification) -> VerificationOut:
+    record = verification.record
+    return VerificationOut(
+        certificate_number=record.number,
+        status=record.status,
+        currently_valid=verification.currently_valid,
+        issuing_body=record.issuing_body_name,
+        issue_date=record.content.issue_date,
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+        digest_matches=verification.digest_matches,
+    )
+
+
+def render_redriven(redriven: Redriven) -> RedriveOut:
+    return RedriveOut(count=redriven.count, redriven=[message.delivery_key for message in redriven.messages])
+
+
+# -- hosted issuing: goods registrations, signatories and applications, each as its exporter and its issuing body
+# read it (both may see all of it: DESIGN §1), with links --------------------------------------------------------
+
+GOODS_PATH = "/v1/goods-registrations"
+SIGNATORIES_PATH = "/v1/signatories"
+APPLICATIONS_PATH = "/v1/applications"
+
+
+class RecordLinks(BaseModel):
+    self: str
+    decision: str | None = Field(default=None, description="Where the issuing body posts its decision.")
+    certificate: str | None = None
+
+
+class _LodgedOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    exporter: str
+    exporter_business_number: str
+    issuing_body: str
+
+
+class GoodsRegistrationOut(_LodgedOut):
+    status: RegistrationStatus
+    lodged_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    decided_by: str | None = None
+    reasons: tuple[str, ...] = ()
+    goods: GoodsLodgement
+    approved_until: date | None = None
+    links: RecordLinks
+
+
+class SignatoryOut(_LodgedOut):
+    status: RegistrationStatus
+    lodged_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    decided_by: str | None = None
+    reasons: tuple[str, ...] = ()
+    person: SignatoryLodgement
+    links: RecordLinks
+
+
+class ApplicationOut(_LodgedOut):
+    status: ApplicationStatus
+    lodged_at: AwareDatetime
+    due_at: AwareDatetime
+    application: ApplicationLodgement
+    applicant_email: str
+    decided_at: AwareDatetime | None = None
+    decided_by: str | None = None
+    reasons: tuple[str, ...] = ()
+    certificate_number: str | None = None
+    flagged_past_due_at: AwareDatetime | None = None
+    met_due_time: bool | None = Field(default=None, description="Decided by the due time; null while undecided.")
+    past_due: bool = Field(description="Undecided after its due time.")
+    links: RecordLinks
+
+
+class GoodsRegistrationList(BaseModel):
+    items: list[GoodsRegistrationOut]
+
+
+class SignatoryList(BaseModel):
+    items: list[SignatoryOut]
+
+
+class ApplicationList(BaseModel):
+    items: list[ApplicationOut]
+
+
+def _lodged(record: GoodsRegistration | Signatory | Application) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "exporter": record.exporter,
+        "exporter_business_number": record.exporter_business_number,
+        "issuing_body": record.issuing_body,
+        "status": record.status,
+        "lodged_at": record.lodged_at,
+        "decided_at": record.decided_at,
+        "decided_by": record.decided_by,
+        "reasons": record.reasons,
+    }
+
+
+def render_registration(record: GoodsRegistration | Signatory) -> GoodsRegistrationOut | SignatoryOut:
+    if isinstance(record, GoodsRegistration):
+        return render_goods(record)
+    return render_signatory(record)
+
+
+def render_goods(record: GoodsRegistration) -> GoodsRegistrationOut:
+    path = f"{GOODS_PATH}/{quote(record.id)}"
+    return GoodsRegistrationOut(
+        **_lodged(record),
+        goods=GoodsLodgement.of(record.goods),
+        approved_until=record.approved_until,
+        links=RecordLinks(self=path, decision=f"{path}/approval"),
+    )
+
+
+def render_signatory(record: Signatory) -> SignatoryOut:
+    path = f"{SIGNATORIES_PATH}/{quote(record.id)}"
+    return SignatoryOut(
+        **_lodged(record),
+        person=SignatoryLodgement.of(record.person),
+        links=RecordLinks(self=path, decision=f"{path}/approval"),
+    )
+
+
+def render_application(record: Application, now: datetime) -> ApplicationOut:
+    path = f"{APPLICATIONS_PATH}/{quote(record.id)}"
+    certificate = certificate_path(record.certificate_number) if record.certificate_number else None
+    return ApplicationOut(
+        **_lodged(record),
+        due_at=record.due_at,
+        application=ApplicationLodgement.of(record.application),
+        applicant_email=record.applicant_email,
+        certificate_number=record.certificate_number,
+        flagged_past_due_at=record.flagged_past_due_at,
+        met_due_time=record.decided_in_time,
+        past_due=record.past_due(now),
+        links=RecordLinks(self=path, decision=f"{path}/certification", certificate=certificate),
     )

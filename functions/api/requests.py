@@ -1,0 +1,92 @@
+"""Request bodies, as partners send them (DESIGN §5).
+
+Each is the API's own class, converted explicitly into what the use case takes (``to_domain``); its docstring is
+its description in the OpenAPI document. Where the wire
+shape is the domain's own input (the certificate form, a declaration, a lodgement), the class extends the
+domain's model: the rules stay in one place, the class name (and so the OpenAPI component) is the wire's, and a
+future version of the API can change its shape here without touching the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jevs.domain import applications, certificate, declarations, registrations
+from jevs.domain.registrations import Reason
+
+
+class _Extends(BaseModel):
+    """An API body that is a domain input as it stands."""
+
+    def _converted(self, domain: type[BaseModel]) -> BaseModel:
+        # Through JSON: decimals travel as strings, as the domain's rules require of them.
+        return domain.model_validate(self.model_dump(mode="json"))
+
+    @classmethod
+    def of(cls, domain: BaseModel) -> Self:
+        """The API's view of a domain input (a lodgement inside a stored record, shown back to its owner)."""
+        return cls.model_validate(domain.model_dump(mode="json"))
+
+
+class CertificateContent(certificate.CertificateContent, _Extends):
+    """A certificate's data as its issuing body submits it (DESIGN §5)."""
+
+    def to_domain(self) -> certificate.CertificateContent:
+        converted = self._converted(certificate.CertificateContent)
+        assert isinstance(converted, certificate.CertificateContent)
+        return converted
+
+
+class DeclarationContent(declarations.DeclarationContent, _Extends):
+    """A declaration as the declaring customs lodges it (DESIGN §5)."""
+
+    def to_domain(self) -> declarations.DeclarationContent:
+        converted = self._converted(declarations.DeclarationContent)
+        assert isinstance(converted, declarations.DeclarationContent)
+        return converted
+
+
+class GoodsLodgement(registrations.GoodsLodgement, _Extends):
+    """``POST /v1/goods-registrations``: goods an exporter will ship under certificates."""
+
+    def to_domain(self) -> registrations.GoodsLodgement:
+        converted = self._converted(registrations.GoodsLodgement)
+        assert isinstance(converted, registrations.GoodsLodgement)
+        return converted
+
+
+class SignatoryLodgement(registrations.SignatoryLodgement, _Extends):
+    """``POST /v1/signatories``: a person who signs the exporter's applications. Contact details are seen
+    only by the exporter and its issuing body."""
+
+    def to_domain(self) -> registrations.SignatoryLodgement:
+        converted = self._converted(registrations.SignatoryLodgement)
+        assert isinstance(converted, registrations.SignatoryLodgement)
+        return converted
+
+
+class ApprovalDecision(registrations.ApprovalDecision, _Extends):
+    """An issuing body's answer: approve (goods: until a date) or refuse with reasons."""
+
+    def to_domain(self) -> registrations.ApprovalDecision:
+        converted = self._converted(registrations.ApprovalDecision)
+        assert isinstance(converted, registrations.ApprovalDecision)
+        return converted
+
+
+class ApplicationLodgement(applications.ApplicationLodgement, _Extends):
+    """``POST /v1/applications``: everything else the certificate needs, checked by the certificate's rules."""
+
+    def to_domain(self) -> applications.ApplicationLodgement:
+        converted = self._converted(applications.ApplicationLodgement)
+        assert isinstance(converted, applications.ApplicationLodgement)
+        return converted
+
+
+# ``POST /v1/applications/{id}/rejection`` (no docstring: it would become the schema's description).
+class RejectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reasons: list[Reason] = Field(min_length=1, max_length=20)

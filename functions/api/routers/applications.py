@@ -1,0 +1,144 @@
+"""``/v1/applications``: hosted issuing's applications, certified with the next number or rejected by the
+issuing body, or withdrawn by the exporter (DESIGN §2, §3, §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.api.edge import caller, dependencies, idempotent, metrics, unit_of_work
+from functions.api.requests import ApplicationLodgement, RejectionRequest
+from functions.api.responses import (
+    APPLICATIONS_PATH,
+    ApplicationList,
+    ApplicationOut,
+    CertificateOut,
+    certificate_path,
+    render_application,
+    render_certificate,
+)
+from functions.api.routers.parameters import IdempotencyKey, RecordIdPath
+from jevs.domain.access import View
+from jevs.domain.applications import Application
+from jevs.domain.new_zealand import new_zealand_date
+from jevs.service import applications
+from jevs.service.applications import Certified, DecideApplication, LodgeApplication, RejectApplication
+from jevs.service.certificates import VisibleCertificate
+
+router = Router()  # type: ignore[no-untyped-call]
+
+
+def _now_rendered(record: Application) -> ApplicationOut:
+    return render_application(record, dependencies(router).clock.now())
+
+
+def lodged_answer(record: Application) -> Response[ApplicationOut]:
+    location = {"Location": f"{APPLICATIONS_PATH}/{record.id}"}
+    return Response(201, "application/json", _now_rendered(record), location)
+
+
+def decided_answer(record: Application) -> Response[ApplicationOut]:
+    return Response(200, "application/json", _now_rendered(record))
+
+
+def certified_answer(certified: Certified) -> Response[CertificateOut]:
+    record = certified.submitted.record
+    today = new_zealand_date(dependencies(router).clock.now())
+    body = render_certificate(VisibleCertificate(record, View.FULL), today, with_history_link=True)
+    return Response(201, "application/json", body, {"Location": certificate_path(record.number)})
+
+
+def _processing_time(record: Application) -> None:
+    """How long the issuing body took, and whether within the one working day (DESIGN §2)."""
+    if record.decided_at is not None:
+        minutes = (record.decided_at - record.lodged_at).total_seconds() / 60
+        metrics.add_metric(name="ApplicationProcessingMinutes", unit=MetricUnit.Count, value=minutes)
+        metrics.add_metric(name="ApplicationsDecidedLate", unit=MetricUnit.Count, value=int(not record.decided_in_time))
+
+
+@router.post(
+    APPLICATIONS_PATH,
+    summary="Exporter: apply for a certificate, quoting approved goods registrations and an approved signatory",
+    tags=["hosted issuing"],
+    responses={
+        201: {"description": "Lodged, with its due time", "content": {"application/json": {"model": ApplicationOut}}}
+    },
+    middlewares=[idempotent],
+)
+def lodge_certificate_application(
+    application: Annotated[ApplicationLodgement, Body()], idempotency_key: IdempotencyKey
+) -> Response[ApplicationOut]:
+    command = LodgeApplication(caller(router), application.to_domain())
+    record = applications.lodge_application(command, unit_of_work(router, lodged_answer), dependencies(router).parties)
+    metrics.add_metric(name="ApplicationsLodged", unit=MetricUnit.Count, value=1)
+    return lodged_answer(record)
+
+
+@router.get(
+    APPLICATIONS_PATH,
+    summary="An exporter's applications, or those lodged with the calling issuing body (past_due=true: overdue only)",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Oldest first", "content": {"application/json": {"model": ApplicationList}}}},
+)
+def list_applications(past_due: Annotated[bool, Query()] = False) -> ApplicationList:
+    records = applications.list_applications(caller(router), unit_of_work(router))
+    now = dependencies(router).clock.now()
+    items = [render_application(record, now) for record in records if not past_due or record.past_due(now)]
+    return ApplicationList(items=items)
+
+
+@router.get(
+    f"{APPLICATIONS_PATH}/<application_id>",
+    summary="One application: status, due time, decision and certificate",
+    tags=["hosted issuing"],
+    responses={200: {"description": "It", "content": {"application/json": {"model": ApplicationOut}}}},
+)
+def read_one_application(application_id: RecordIdPath) -> ApplicationOut:
+    return _now_rendered(applications.read_application(caller(router), application_id, unit_of_work(router)))
+
+
+@router.post(
+    f"{APPLICATIONS_PATH}/<application_id>/certification",
+    summary="Issuing body: certify the application; the certificate is issued with the next number",
+    tags=["hosted issuing"],
+    responses={201: {"description": "The certificate", "content": {"application/json": {"model": CertificateOut}}}},
+    middlewares=[idempotent],
+)
+def certify(application_id: RecordIdPath, idempotency_key: IdempotencyKey) -> Response[CertificateOut]:
+    command = DecideApplication(caller(router), application_id)
+    certified = applications.certify_application(command, unit_of_work(router, certified_answer))
+    _processing_time(certified.application)
+    metrics.add_metric(name="CertificatesCertified", unit=MetricUnit.Count, value=1)
+    return certified_answer(certified)
+
+
+@router.post(
+    f"{APPLICATIONS_PATH}/<application_id>/rejection",
+    summary="Issuing body: reject the application with reasons",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Rejected", "content": {"application/json": {"model": ApplicationOut}}}},
+    middlewares=[idempotent],
+)
+def reject(
+    application_id: RecordIdPath, rejection: Annotated[RejectionRequest, Body()], idempotency_key: IdempotencyKey
+) -> Response[ApplicationOut]:
+    command = RejectApplication(caller(router), application_id, tuple(rejection.reasons))
+    rejected = applications.reject_application(command, unit_of_work(router, decided_answer))
+    _processing_time(rejected)
+    return decided_answer(rejected)
+
+
+@router.post(
+    f"{APPLICATIONS_PATH}/<application_id>/withdrawal",
+    summary="Exporter: withdraw the application before a decision",
+    tags=["hosted issuing"],
+    responses={200: {"description": "Withdrawn", "content": {"application/json": {"model": ApplicationOut}}}},
+    middlewares=[idempotent],
+)
+def withdraw(application_id: RecordIdPath, idempotency_key: IdempotencyKey) -> Response[ApplicationOut]:
+    command = DecideApplication(caller(router), application_id)
+    return decided_answer(applications.withdraw_application(command, unit_of_work(router, decided_answer)))

@@ -1,0 +1,170 @@
+"""``/v1/certificates``: submit, read, list, and what each certificate keeps (history, deliveries, match
+results, its PDF)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
+from functions.api.requests import CertificateContent
+from functions.api.responses import (
+    CERTIFICATES_PATH,
+    CertificateList,
+    CertificateOut,
+    DeliveryList,
+    HistoryOut,
+    MatchList,
+    certificate_path,
+    render_certificate,
+    render_deliveries,
+    render_history,
+    render_matches,
+    summarise,
+)
+from functions.api.routers.parameters import CertificateNumberPath, IdempotencyKey
+from jevs.domain.access import ListingConstraints, View, may_read_history
+from jevs.domain.errors import RetryableFailure
+from jevs.domain.new_zealand import new_zealand_date
+from jevs.domain.records import CertificateStatus
+from jevs.resources import certificate_document_key
+from jevs.service import certificates
+from jevs.service.certificates import (
+    MAX_PAGE_SIZE,
+    ListCertificates,
+    SubmitCertificate,
+    Submitted,
+    VisibleCertificate,
+)
+
+router = Router()  # type: ignore[no-untyped-call]
+
+
+def today() -> date:
+    return new_zealand_date(dependencies(router).clock.now())
+
+
+def submitted_answer(submitted: Submitted) -> Response[CertificateOut]:
+    """201 with the certificate as stored, or 200 with the one stored before (the same certificate again)."""
+    body = render_certificate(VisibleCertificate(submitted.record, View.FULL), today(), with_history_link=True)
+    location = {"Location": certificate_path(submitted.record.number)}
+    return Response(201 if submitted.created else 200, "application/json", body, location)
+
+
+@router.post(
+    CERTIFICATES_PATH,
+    summary="Submit a certificate issued by the caller's own system",
+    tags=["certificates"],
+    responses={
+        201: {"description": "Stored", "content": {"application/json": {"model": CertificateOut}}},
+        200: {
+            "description": "Already stored with the same content",
+            "content": {"application/json": {"model": CertificateOut}},
+        },
+    },
+    middlewares=[idempotent],
+)
+def submit(
+    certificate: Annotated[CertificateContent, Body()], idempotency_key: IdempotencyKey
+) -> Response[CertificateOut]:
+    command = SubmitCertificate(caller(router), certificate.to_domain())
+    submitted = certificates.submit_certificate(command, unit_of_work(router, submitted_answer))
+    if submitted.created:
+        metrics.add_metric(name="CertificatesSubmitted", unit=MetricUnit.Count, value=1)
+    logger.info("certificate submitted", extra={"new": submitted.created})
+    return submitted_answer(submitted)
+
+
+@router.get(
+    f"{CERTIFICATES_PATH}/<number>",
+    summary="Read a certificate, as the caller may see it",
+    tags=["certificates"],
+    responses={200: {"description": "The certificate", "content": {"application/json": {"model": CertificateOut}}}},
+)
+def read(number: CertificateNumberPath) -> CertificateOut:
+    party = caller(router)
+    visible = certificates.read_certificate(party, number, unit_of_work(router))
+    return render_certificate(visible, today(), with_history_link=may_read_history(party, visible.record))
+
+
+@router.get(
+    CERTIFICATES_PATH,
+    summary="List the certificates the caller may see, newest first",
+    tags=["certificates"],
+    responses={
+        200: {"description": "A page of certificates", "content": {"application/json": {"model": CertificateList}}}
+    },
+)
+def list_visible(
+    status: Annotated[CertificateStatus | None, Query()] = None,
+    exporter: Annotated[str | None, Query(description="The exporter's NZBN.", pattern=r"^\d{13}$")] = None,
+    issuing_body: Annotated[str | None, Query(max_length=64)] = None,
+    importing_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    issued_from: Annotated[date | None, Query()] = None,
+    issued_to: Annotated[date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> CertificateList:
+    filters = ListingConstraints(
+        issuing_body=issuing_body,
+        exporter_business_number=exporter,
+        importing_country=importing_country,
+        status=status,
+        issued_from=issued_from,
+        issued_to=issued_to,
+    )
+    page = certificates.list_certificates(
+        ListCertificates(caller(router), filters, limit, cursor), unit_of_work(router)
+    )
+    return CertificateList(items=[summarise(visible) for visible in page.certificates], next_cursor=page.next_cursor)
+
+
+@router.get(
+    f"{CERTIFICATES_PATH}/<number>/history",
+    summary="Every event of a certificate, with its hash chain verified",
+    tags=["certificates"],
+    responses={200: {"description": "The history", "content": {"application/json": {"model": HistoryOut}}}},
+)
+def history(number: CertificateNumberPath) -> HistoryOut:
+    return render_history(certificates.read_history(caller(router), number, unit_of_work(router)))
+
+
+@router.get(
+    f"{CERTIFICATES_PATH}/<number>/delivery",
+    summary="The delivery to China Customs of each version: state, attempts, last error, receipt",
+    tags=["delivery"],
+    responses={200: {"description": "Deliveries", "content": {"application/json": {"model": DeliveryList}}}},
+)
+def deliveries(number: CertificateNumberPath) -> DeliveryList:
+    return render_deliveries(certificates.read_deliveries(caller(router), number, unit_of_work(router)))
+
+
+@router.get(
+    f"{CERTIFICATES_PATH}/<number>/match-results",
+    summary="The certificate's usage and the result of every declaration that quoted it (its owner only)",
+    tags=["declarations"],
+    responses={200: {"description": "Match results", "content": {"application/json": {"model": MatchList}}}},
+)
+def match_results(number: CertificateNumberPath) -> MatchList:
+    return render_matches(certificates.read_matches(caller(router), number, unit_of_work(router)))
+
+
+@router.get(
+    f"{CERTIFICATES_PATH}/<number>/document",
+    summary="The certificate as a PDF in the FTA's layout (its owner and issuing body)",
+    tags=["certificates"],
+    responses={200: {"description": "The PDF", "content": {"application/pdf": {}}}},
+)
+def document(number: CertificateNumberPath):  # type: ignore[no-untyped-def]
+    # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
+    record = certificates.document_of(caller(router), number, unit_of_work(router))
+    pdf = dependencies(router).documents.get(certificate_document_key(record.number, record.version))
+    if pdf is None:
+        raise RetryableFailure(f"the PDF of {record.number} is being rendered")
+    disposition = {"Content-Disposition": f'inline; filename="certificate-{record.number}.pdf"'}
+    return Response(200, "application/pdf", pdf, headers=disposition)

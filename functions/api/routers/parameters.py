@@ -1,0 +1,22 @@
+"""Parameters several routers share, with the documentation partners read in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A key the client makes per request: a retry with the same key and body gets the first answer.",
+    ),
+]
+CertificateNumberPath = Annotated[
+    str, Path(description="NN.NNNN.NNNNN, or the COO form NZ export entries quote.", examples=["11.1234.12345"])
+]
+RecordIdPath = Annotated[str, Path(max_length=64, description="The id the lodgement answered.")]

@@ -1,0 +1,314 @@
+"""Where each record lives in the records table, and its item. The item layout:
+
+each certificate under ``CERTIFICATE#<number>``:
+
+| sort key | what |
+| --- | --- |
+| ``HEAD`` | the current record, with the listing attributes every index reads |
+| ``VERSION#000001`` | each version's content as submitted |
+| ``EVENT#00000001`` | each history event |
+| ``OUTBOX#<message id>`` | each message to relay, read from the stream |
+| ``DELIVERY#000001`` | each version's delivery to China; while PENDING it is in the by-pending-delivery index |
+| ``USAGE`` | the usage ledger (on the original only: a certified true copy draws on its original's) |
+| ``MATCH#<declaration id>`` | the result of each declaration that quoted the certificate |
+
+each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, and once decided its result),
+``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT`` (its result's delivery to China);
+hosted issuing under the exporter, ``EXPORTER#<NZBN>``: ``GR#<id>`` (goods registrations), ``SG#<id>``
+(signatories), ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body and, while an
+application is undecided, in the by-open-application index by due time; each issuing body's number counter
+under ``COUNTER#<issuing body>#<year>``; idempotency records under ``IDEMPOTENCY#<party>#<key>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from jevs.adapters.table.model import Item, Key
+from jevs.domain.applications import Application, ApplicationStatus
+from jevs.domain.declarations import DeclarationRecord, UsageLedger
+from jevs.domain.delivery import Delivery, DeliveryState
+from jevs.domain.history import HistoryEvent
+from jevs.domain.messages import (
+    OUTBOX_MESSAGE,
+    DeliverCertificate,
+    DeliverMatchResult,
+    FileExportResult,
+    MatchDeclaration,
+    OutboxMessage,
+)
+from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
+from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
+from jevs.service.idempotency import IdempotencyRecord
+
+HEAD = "HEAD"
+DECLARATION = "DECLARATION"
+USAGE = "USAGE"
+COUNTER = "COUNTER"
+IDEMPOTENCY = "IDEMPOTENCY"
+RESULT_DELIVERY = "DELIVERY#RESULT"
+PENDING = "PENDING"
+OPEN = "OPEN"
+OUTBOX_PREFIX = "OUTBOX#"
+EVENT_PREFIX = "EVENT#"
+VERSION_PREFIX = "VERSION#"
+DELIVERY_PREFIX = "DELIVERY#"
+MATCH_PREFIX = "MATCH#"
+
+
+def _item(values: Mapping[str, Any]) -> Item:
+    """Attributes with a value: a None is simply not stored (so sparse indexes leave the item out)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def certificate_partition(number: str) -> str:
+    return f"CERTIFICATE#{number}"
+
+
+def declaration_partition(declaration_id: str) -> str:
+    return f"DECLARATION#{declaration_id}"
+
+
+def exporter_partition(business_number: str) -> str:
+    return f"EXPORTER#{business_number}"
+
+
+def listing_key(record: CertificateRecord) -> str:
+    return f"{record.content.issue_date.isoformat()}#{record.number}"
+
+
+# -- certificates -------------------------------------------------------------------------------------------
+
+
+def head_key(number: str) -> Key:
+    return certificate_partition(number), HEAD
+
+
+def head_item(record: CertificateRecord) -> Item:
+    return _item(
+        {
+            "pk": certificate_partition(record.number),
+            "sk": HEAD,
+            "record": record.model_dump_json(),
+            "status": record.status.value,
+            "issuing_body": record.issuing_body,
+            "exporter_business_number": record.exporter_business_number,
+            "importing_country": record.importing_country,
+            "issue_year": str(record.content.issue_date.year),
+            # What a change of history is conditioned on: nobody appended an event since it was read.
+            "history_sequence": record.history_head.sequence,
+            "listing_key": listing_key(record),
+        }
+    )
+
+
+def certificate_of(item: Item) -> CertificateRecord:
+    return CertificateRecord.model_validate_json(item["record"])
+
+
+def version_item(record: CertificateRecord) -> Item:
+    return {
+        "pk": certificate_partition(record.number),
+        "sk": f"{VERSION_PREFIX}{record.version:06d}",
+        "version": record.version,
+        "content_hash": record.content_hash,
+        "content": record.content.model_dump_json(),
+    }
+
+
+def version_of(item: Item) -> StoredVersion:
+    return StoredVersion.model_validate(
+        {"version": int(item["version"]), "content_hash": item["content_hash"], "content": json.loads(item["content"])}
+    )
+
+
+def event_item(event: HistoryEvent) -> Item:
+    return {
+        "pk": certificate_partition(event.certificate_number),
+        "sk": f"{EVENT_PREFIX}{event.sequence:08d}",
+        "event": event.model_dump_json(),
+    }
+
+
+def event_of(item: Item) -> HistoryEvent:
+    return HistoryEvent.model_validate_json(item["event"])
+
+
+def match_item(number: str, match: CertificateMatch) -> Item:
+    return {
+        "pk": certificate_partition(number),
+        "sk": f"{MATCH_PREFIX}{match.declaration_id}",
+        "match": match.model_dump_json(),
+    }
+
+
+def match_of(item: Item) -> CertificateMatch:
+    return CertificateMatch.model_validate_json(item["match"])
+
+
+def ledger_key(root_number: str) -> Key:
+    return certificate_partition(root_number), USAGE
+
+
+def ledger_item(ledger: UsageLedger) -> Item:
+    return {**_ledger_key_item(ledger.root_number), "ledger": ledger.model_dump_json(), "revision": ledger.revision}
+
+
+def _ledger_key_item(root_number: str) -> Item:
+    pk, sk = ledger_key(root_number)
+    return {"pk": pk, "sk": sk}
+
+
+def ledger_of(item: Item) -> UsageLedger:
+    return UsageLedger.model_validate_json(item["ledger"])
+
+
+# -- the outbox and deliveries -------------------------------------------------------------------------------
+
+
+def outbox_item(message: OutboxMessage) -> Item:
+    """Under the partition of what the message is about, so one partition holds a record's whole story."""
+    if isinstance(message, DeliverMatchResult | MatchDeclaration | FileExportResult):
+        partition = declaration_partition(message.declaration_id)
+    else:
+        partition = certificate_partition(message.certificate_number)
+    return {
+        "pk": partition,
+        "sk": f"{OUTBOX_PREFIX}{message.message_id}",
+        "channel": message.channel.value,
+        "message_id": message.message_id,
+        "message": message.model_dump_json(),
+    }
+
+
+def outbox_message_of(item: Mapping[str, Any]) -> OutboxMessage | None:
+    """The message an outbox item carries, or None for any other item."""
+    if not str(item.get("sk", "")).startswith(OUTBOX_PREFIX):
+        return None
+    return OUTBOX_MESSAGE.validate_json(item["message"])
+
+
+def delivery_key(message: DeliverCertificate | DeliverMatchResult) -> Key:
+    """A certificate version's delivery under the certificate, a match result's under its declaration."""
+    if isinstance(message, DeliverMatchResult):
+        return declaration_partition(message.declaration_id), RESULT_DELIVERY
+    return certificate_partition(message.certificate_number), f"{DELIVERY_PREFIX}{message.version:06d}"
+
+
+def delivery_item(delivery: Delivery, pending_since: datetime | None = None) -> Item:
+    pending = delivery.state is DeliveryState.PENDING
+    pk, sk = delivery_key(delivery.message)
+    return _item(
+        {
+            "pk": pk,
+            "sk": sk,
+            "delivery": delivery.model_dump_json(),
+            "attempts": delivery.attempts,
+            "state": delivery.state.value,
+            # The sparse index holds only what is still to deliver.
+            "pending_delivery": PENDING if pending else None,
+            "pending_since": (pending_since or delivery.updated_at).isoformat() if pending else None,
+        }
+    )
+
+
+def delivery_of(item: Item) -> Delivery:
+    return Delivery.model_validate_json(item["delivery"])
+
+
+# -- declarations ----------------------------------------------------------------------------------------------
+
+
+def declaration_key(declaration_id: str) -> Key:
+    return declaration_partition(declaration_id), DECLARATION
+
+
+def declaration_item(record: DeclarationRecord) -> Item:
+    return {
+        "pk": declaration_partition(record.id),
+        "sk": DECLARATION,
+        "declaration": record.model_dump_json(),
+        "status": record.status.value,
+        "declarant_party": record.declarant_party,
+        "certificate_number": record.content.certificate_number,
+    }
+
+
+def declaration_of(item: Item) -> DeclarationRecord:
+    return DeclarationRecord.model_validate_json(item["declaration"])
+
+
+# -- hosted issuing --------------------------------------------------------------------------------------------
+
+HostedRecord = GoodsRegistration | Signatory | Application
+HOSTED_KINDS: dict[type[HostedRecord], RegistrationKind] = {
+    GoodsRegistration: RegistrationKind.GOODS,
+    Signatory: RegistrationKind.SIGNATORY,
+    Application: RegistrationKind.APPLICATION,
+}
+HOSTED_MODELS: dict[RegistrationKind, type[HostedRecord]] = {kind: model for model, kind in HOSTED_KINDS.items()}
+
+
+def hosted_key(kind: RegistrationKind, business_number: str, record_id: str) -> Key:
+    return exporter_partition(business_number), f"{kind.value}#{record_id}"
+
+
+def work_queue(issuing_body: str, kind: RegistrationKind) -> str:
+    return f"{issuing_body}#{kind.value}"
+
+
+def hosted_item(record: HostedRecord) -> Item:
+    kind = HOSTED_KINDS[type(record)]
+    undecided = isinstance(record, Application) and record.status is ApplicationStatus.SUBMITTED
+    pk, sk = hosted_key(kind, record.exporter_business_number, record.id)
+    return _item(
+        {
+            "pk": pk,
+            "sk": sk,
+            "record": record.model_dump_json(),
+            "status": record.status.value,
+            "work_queue": work_queue(record.issuing_body, kind),
+            "work_key": f"{record.lodged_at.isoformat()}#{record.id}",
+            # Sparse: only undecided applications, so the past-due check reads just those.
+            "open_application": OPEN if undecided else None,
+            "due_at": record.due_at.isoformat() if isinstance(record, Application) and undecided else None,
+        }
+    )
+
+
+def hosted_of(kind: RegistrationKind, item: Item) -> HostedRecord:
+    return HOSTED_MODELS[kind].model_validate_json(item["record"])
+
+
+def counter_key(issuing_body: str, year: int) -> Key:
+    return f"COUNTER#{issuing_body}#{year}", COUNTER
+
+
+def counter_item(counter: NumberCounter) -> Item:
+    pk, sk = counter_key(counter.issuing_body, counter.year)
+    return {"pk": pk, "sk": sk, "last": counter.last}
+
+
+# -- idempotency --------------------------------------------------------------------------------------------
+
+
+def idempotency_key(party_id: str, key: str) -> Key:
+    return f"IDEMPOTENCY#{party_id}#{key}", IDEMPOTENCY
+
+
+def idempotency_item(record: IdempotencyRecord) -> Item:
+    pk, sk = idempotency_key(record.party_id, record.key)
+    return {
+        "pk": pk,
+        "sk": sk,
+        "record": record.model_dump_json(),
+        # DynamoDB's time-to-live removes the record some time after this instant.
+        "expires_at": int(record.expires_at.timestamp()),
+    }
+
+
+def idempotency_record_of(item: Item) -> IdempotencyRecord:
+    return IdempotencyRecord.model_validate_json(item["record"])

@@ -1,0 +1,151 @@
+"""What the repositories say to the records table, whichever table answers: DynamoDB (``dynamodb``) or an
+in-memory one with the same semantics (``memory``).
+
+Items are plain dictionaries (strings, integers, booleans; no None). Every write has a name, ``<kind> <id>``
+(``certificate 11.2026.00001``, ``counter akl-chamber/2026``), and may carry a condition; a batch of writes
+is one transaction, and when a condition fails the table raises ``Refused`` with the names of the writes
+whose conditions failed. That is the one place where a transaction's failure is decoded: a new use case
+names its writes and reads the names back, and never learns the positions DynamoDB reports them by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Item = dict[str, Any]
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class WriteName:
+    """What a write is about: a kind of record and the record's id. Shown as ``<kind> <id>``."""
+
+    kind: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+# -- conditions a write may carry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Absent:
+    """No item is stored under the write's key."""
+
+
+@dataclass(frozen=True)
+class Equals:
+    attribute: str
+    value: str | int
+
+
+@dataclass(frozen=True)
+class Below:
+    """The attribute is stored and less than ``value``."""
+
+    attribute: str
+    value: str | int
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    conditions: tuple[Condition, ...]
+
+
+Condition = Absent | Equals | Below | AnyOf | AllOf
+
+
+# -- writes ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Put:
+    name: WriteName
+    item: Item
+    condition: Condition | None = None
+
+    @property
+    def key(self) -> Key:
+        return str(self.item["pk"]), str(self.item["sk"])
+
+
+@dataclass(frozen=True)
+class Update:
+    """Set some attributes of an item that exists (the condition is checked first)."""
+
+    name: WriteName
+    key: Key
+    values: Mapping[str, Any]
+    condition: Condition | None = None
+
+
+Write = Put | Update
+
+
+# -- queries --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BeginsWith:
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Between:
+    low: str
+    high: str
+
+
+@dataclass(frozen=True)
+class Before:
+    value: str
+
+
+SortCondition = BeginsWith | Between | Before
+
+
+@dataclass(frozen=True)
+class Query:
+    """Items of one partition of the table (``index`` None) or of one of its indexes, in sort-key order.
+
+    ``limit`` bounds how many items are examined (before ``matching`` filters them), as DynamoDB does; a page
+    that stopped early carries the key to start the next one after.
+    """
+
+    partition: str
+    index: str | None = None
+    sort: SortCondition | None = None
+    # Attribute equalities every returned item meets.
+    matching: Mapping[str, str] = field(default_factory=dict)
+    newest_first: bool = False
+    limit: int | None = None
+    start_after: Item | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Item]
+    # Where the next page starts, or None when the partition is exhausted.
+    last_key: Item | None
+
+
+class Table(Protocol):
+    def get(self, key: Key) -> Item | None:
+        """The item under ``key`` (strongly consistent), or None."""
+        ...
+
+    def query(self, query: Query) -> Page: ...
+
+    def write(self, writes: Sequence[Write]) -> None:
+        """All the writes or none. Raises ``jevs.service.unit_of_work.Refused`` naming the writes whose
+        conditions failed, ``RetryableFailure`` when the table was busy or another transaction got in the way."""
+        ...

@@ -1,0 +1,322 @@
+"""One repository per aggregate over the records table: reads go to the table, writes are staged in the unit of
+work as named writes (``model.Write``) and stored by its commit. Keys and items come from ``items``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+
+from jevs.adapters.table import items
+from jevs.adapters.table.listing import list_certificates
+from jevs.adapters.table.model import (
+    Absent,
+    AllOf,
+    AnyOf,
+    Before,
+    BeginsWith,
+    Below,
+    Equals,
+    Item,
+    Put,
+    Query,
+    Table,
+    Update,
+    Write,
+    WriteName,
+)
+from jevs.domain.access import ListingConstraints
+from jevs.domain.applications import Application
+from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
+from jevs.domain.delivery import Delivery
+from jevs.domain.history import HistoryEvent
+from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, OutboxMessage
+from jevs.domain.records import (
+    CertificateChange,
+    CertificateMatch,
+    CertificateRecord,
+    Issue,
+    NumberCounter,
+    StoredVersion,
+)
+from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, exporter_of
+from jevs.service.idempotency import IdempotencyRecord
+from jevs.service.unit_of_work import CertificatePage
+
+Stage = Callable[[Write], None]
+Now = Callable[[], datetime]
+
+
+def _all(table: Table, query: Query, limit: int | None = None) -> Iterator[Item]:
+    """Every item a query finds, page after page (at most ``limit``)."""
+    found = 0
+    while True:
+        page = table.query(query)
+        for item in page.items:
+            if limit is not None and found >= limit:
+                return
+            found += 1
+            yield item
+        if page.last_key is None:
+            return
+        query = Query(**{**vars(query), "start_after": page.last_key})
+
+
+def _partition(table: Table, partition: str, prefix: str) -> Iterator[Item]:
+    return _all(table, Query(partition=partition, sort=BeginsWith(prefix)))
+
+
+def _put_new(kind: str, id_: str, item: Item) -> Put:
+    return Put(WriteName(kind, id_), item, Absent())
+
+
+class TableCertificates:
+    def __init__(self, table: Table, stage: Stage, now: Now) -> None:
+        self._table, self._stage, self._now = table, stage, now
+
+    def get(self, number: str) -> CertificateRecord | None:
+        item = self._table.get(items.head_key(number))
+        return items.certificate_of(item) if item else None
+
+    def history(self, number: str) -> Sequence[HistoryEvent]:
+        return [
+            items.event_of(item)
+            for item in _partition(self._table, items.certificate_partition(number), items.EVENT_PREFIX)
+        ]
+
+    def versions(self, number: str) -> Sequence[StoredVersion]:
+        return [
+            items.version_of(item)
+            for item in _partition(self._table, items.certificate_partition(number), items.VERSION_PREFIX)
+        ]
+
+    def matches(self, number: str) -> Sequence[CertificateMatch]:
+        found = [
+            items.match_of(item)
+            for item in _partition(self._table, items.certificate_partition(number), items.MATCH_PREFIX)
+        ]
+        return sorted(found, key=lambda match: match.result.decided_at)
+
+    def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
+        return list_certificates(self._table, constraints, limit, cursor, self._now().year)
+
+    def add(self, issue: Issue) -> None:
+        record = issue.record
+        self._stage(_put_new("certificate", record.number, items.head_item(record)))
+        self._stage(_put_new("version", f"{record.number}/v{record.version}", items.version_item(record)))
+        self._stage_event(issue.event)
+
+    def change(self, change: CertificateChange) -> None:
+        record = change.record
+        self._stage(
+            Put(
+                WriteName("certificate", record.number),
+                items.head_item(record),
+                Equals("history_sequence", change.sequence_before),
+            )
+        )
+        self._stage_event(change.event)
+
+    def _stage_event(self, event: HistoryEvent) -> None:
+        self._stage(_put_new("event", f"{event.certificate_number}#{event.sequence}", items.event_item(event)))
+
+    def keep_match(self, number: str, match: CertificateMatch) -> None:
+        self._stage(_put_new("match", match.declaration_id, items.match_item(number, match)))
+
+
+class TableDeclarations:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, declaration_id: str) -> DeclarationRecord | None:
+        item = self._table.get(items.declaration_key(declaration_id))
+        return items.declaration_of(item) if item else None
+
+    def add(self, declaration: DeclarationRecord) -> None:
+        self._stage(_put_new("declaration", declaration.id, items.declaration_item(declaration)))
+
+    def decide(self, decided: DeclarationRecord) -> None:
+        # A second matcher on the same message decides nothing twice.
+        received = Equals("status", DeclarationStatus.RECEIVED.value)
+        self._stage(Put(WriteName("declaration", decided.id), items.declaration_item(decided), received))
+
+
+class TableUsageLedgers:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, root_number: str) -> UsageLedger | None:
+        item = self._table.get(items.ledger_key(root_number))
+        return items.ledger_of(item) if item else None
+
+    def put(self, ledger: UsageLedger, *, revision_read: int) -> None:
+        # Two declarations racing for one certificate (or for a certified true copy and its original) cannot
+        # both draw on it, nor draw more than it certifies.
+        condition = Absent() if revision_read == 0 else Equals("revision", revision_read)
+        self._stage(Put(WriteName("ledger", ledger.root_number), items.ledger_item(ledger), condition))
+
+
+_KIND_OF_ID = {kind.value: kind for kind in RegistrationKind}
+
+
+def _hosted(table: Table, kind: RegistrationKind, record_id: str) -> items.HostedRecord | None:
+    business_number = exporter_of(record_id)
+    if business_number is None or not record_id.startswith(f"{kind.value}-"):
+        return None
+    item = table.get(items.hosted_key(kind, business_number, record_id))
+    return items.hosted_of(kind, item) if item else None
+
+
+def _of_exporter(table: Table, kind: RegistrationKind, business_number: str) -> list[items.HostedRecord]:
+    found = [
+        items.hosted_of(kind, item)
+        for item in _partition(table, items.exporter_partition(business_number), f"{kind.value}#")
+    ]
+    return sorted(found, key=lambda record: record.lodged_at)
+
+
+def _lodged_with(table: Table, kind: RegistrationKind, issuing_body: str) -> list[items.HostedRecord]:
+    query = Query(partition=items.work_queue(issuing_body, kind), index="by-work-queue")
+    return [items.hosted_of(kind, item) for item in _all(table, query)]
+
+
+def _replace(kind: str, previous: items.HostedRecord, updated: items.HostedRecord) -> Put:
+    return Put(WriteName(kind, updated.id), items.hosted_item(updated), Equals("status", previous.status.value))
+
+
+class TableRegistrations:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, registration_id: str) -> GoodsRegistration | Signatory | None:
+        kind = _KIND_OF_ID.get(registration_id.split("-", 1)[0])
+        if kind not in (RegistrationKind.GOODS, RegistrationKind.SIGNATORY):
+            return None
+        found = _hosted(self._table, kind, registration_id)
+        return found if isinstance(found, GoodsRegistration | Signatory) else None
+
+    def of_exporter(
+        self, kind: type[GoodsRegistration] | type[Signatory], exporter_business_number: str
+    ) -> Sequence[GoodsRegistration | Signatory]:
+        found = _of_exporter(self._table, items.HOSTED_KINDS[kind], exporter_business_number)
+        return [record for record in found if isinstance(record, GoodsRegistration | Signatory)]
+
+    def lodged_with(
+        self, kind: type[GoodsRegistration] | type[Signatory], issuing_body: str
+    ) -> Sequence[GoodsRegistration | Signatory]:
+        found = _lodged_with(self._table, items.HOSTED_KINDS[kind], issuing_body)
+        return [record for record in found if isinstance(record, GoodsRegistration | Signatory)]
+
+    def add(self, record: GoodsRegistration | Signatory) -> None:
+        self._stage(_put_new("registration", record.id, items.hosted_item(record)))
+
+    def replace(self, previous: GoodsRegistration | Signatory, updated: GoodsRegistration | Signatory) -> None:
+        self._stage(_replace("registration", previous, updated))
+
+
+class TableApplications:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, application_id: str) -> Application | None:
+        found = _hosted(self._table, RegistrationKind.APPLICATION, application_id)
+        return found if isinstance(found, Application) else None
+
+    def of_exporter(self, exporter_business_number: str) -> Sequence[Application]:
+        found = _of_exporter(self._table, RegistrationKind.APPLICATION, exporter_business_number)
+        return [record for record in found if isinstance(record, Application)]
+
+    def lodged_with(self, issuing_body: str) -> Sequence[Application]:
+        found = _lodged_with(self._table, RegistrationKind.APPLICATION, issuing_body)
+        return [record for record in found if isinstance(record, Application)]
+
+    def open_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
+        query = Query(partition=items.OPEN, index="by-open-application", sort=Before(moment.isoformat()))
+        found = [items.hosted_of(RegistrationKind.APPLICATION, item) for item in _all(self._table, query, limit)]
+        return [record for record in found if isinstance(record, Application)]
+
+    def add(self, application: Application) -> None:
+        self._stage(_put_new("application", application.id, items.hosted_item(application)))
+
+    def replace(self, previous: Application, updated: Application) -> None:
+        self._stage(_replace("application", previous, updated))
+
+
+class TableCounters:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, issuing_body: str, year: int) -> NumberCounter:
+        item = self._table.get(items.counter_key(issuing_body, year))
+        return NumberCounter(issuing_body=issuing_body, year=year, last=int(item["last"]) if item else 0)
+
+    def advance(self, read: NumberCounter) -> NumberCounter:
+        advanced = read.next()
+        # Nobody allocated a number since it was read: two certifications never share one, none is skipped.
+        condition = Absent() if read.last == 0 else Equals("last", read.last)
+        name = WriteName("counter", f"{read.issuing_body}/{read.year}")
+        self._stage(Put(name, items.counter_item(advanced), condition))
+        return advanced
+
+
+class TableDeliveries:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, message: DeliverCertificate | DeliverMatchResult) -> Delivery | None:
+        item = self._table.get(items.delivery_key(message))
+        return items.delivery_of(item) if item else None
+
+    def of_certificate(self, number: str) -> Sequence[Delivery]:
+        return [
+            items.delivery_of(item)
+            for item in _partition(self._table, items.certificate_partition(number), items.DELIVERY_PREFIX)
+        ]
+
+    def pending_before(self, moment: datetime, limit: int) -> Sequence[Delivery]:
+        query = Query(
+            partition=items.PENDING, index="by-pending-delivery", sort=Before(moment.isoformat()), limit=limit
+        )
+        return [items.delivery_of(item) for item in _all(self._table, query, limit)]
+
+    def add(self, delivery: Delivery) -> None:
+        self._stage(_put_new("delivery", delivery.idempotency_key, items.delivery_item(delivery)))
+
+    def replace(self, previous: Delivery, updated: Delivery) -> None:
+        # Another dispatcher (a duplicate message) recorded an attempt since this one read the delivery.
+        condition = AllOf((Equals("attempts", previous.attempts), Equals("state", previous.state.value)))
+        self._stage(Put(WriteName("delivery", updated.idempotency_key), items.delivery_item(updated), condition))
+
+    def requeued(self, delivery: Delivery, at: datetime) -> None:
+        # Only while still pending: a delivery that completed meanwhile stays out of the index.
+        self._stage(
+            Update(
+                WriteName("requeued", delivery.idempotency_key),
+                items.delivery_key(delivery.message),
+                {"pending_since": at.isoformat()},
+                Equals("pending_delivery", items.PENDING),
+            )
+        )
+
+
+class TableOutbox:
+    def __init__(self, stage: Stage) -> None:
+        self._stage = stage
+
+    def add(self, message: OutboxMessage) -> None:
+        self._stage(_put_new("outbox", message.message_id, items.outbox_item(message)))
+
+
+class TableAnswers:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def get(self, party_id: str, key: str) -> IdempotencyRecord | None:
+        item = self._table.get(items.idempotency_key(party_id, key))
+        return items.idempotency_record_of(item) if item else None
+
+    @staticmethod
+    def first(record: IdempotencyRecord) -> Write:
+        """The write that stores a request's first answer: refused while a live record holds the key (one past
+        its time to live may linger until DynamoDB deletes it, and counts as gone)."""
+        free = AnyOf((Absent(), Below("expires_at", int(record.created_at.timestamp()))))
+        return Put(WriteName("idempotency", f"{record.party_id}/{record.key}"), items.idempotency_item(record), free)

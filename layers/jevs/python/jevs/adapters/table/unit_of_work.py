@@ -1,0 +1,63 @@
+"""The unit of work over the records table: repositories that read from it and stage named writes, and one
+commit that stores them as one transaction (``Table.write``), with the request's first answer when the
+request is idempotent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jevs.adapters.table.model import Table, Write
+from jevs.adapters.table.repositories import (
+    TableAnswers,
+    TableApplications,
+    TableCertificates,
+    TableCounters,
+    TableDeclarations,
+    TableDeliveries,
+    TableOutbox,
+    TableRegistrations,
+    TableUsageLedgers,
+)
+from jevs.domain.errors import RetryableFailure
+from jevs.service.idempotency import AlreadyAnswered, IdempotentRequest
+from jevs.service.ports import Clock
+from jevs.service.unit_of_work import Refused
+
+
+class TableUnitOfWork:
+    def __init__(self, table: Table, clock: Clock, idempotent: IdempotentRequest | None = None) -> None:
+        self._table = table
+        self._clock = clock
+        self._idempotent = idempotent
+        self._staged: list[Write] = []
+        stage = self._staged.append
+        self.certificates = TableCertificates(table, stage, clock.now)
+        self.declarations = TableDeclarations(table, stage)
+        self.ledgers = TableUsageLedgers(table, stage)
+        self.registrations = TableRegistrations(table, stage)
+        self.applications = TableApplications(table, stage)
+        self.counters = TableCounters(table, stage)
+        self.deliveries = TableDeliveries(table, stage)
+        self.outbox = TableOutbox(stage)
+        self.answers = TableAnswers(table)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def commit(self, answering: object | None = None) -> None:
+        writes, self._staged[:] = list(self._staged), []
+        request = self._idempotent
+        if request is not None and answering is not None:
+            writes.insert(0, TableAnswers.first(request.record(answering, self.now())))
+        try:
+            self._table.write(writes)
+        except Refused as refused:
+            if request is None or not refused.of("idempotency"):
+                raise
+            stored = self.answers.get(request.party_id, request.key)
+            if stored is None:  # deleted between the failed write and this read: the caller may simply retry
+                raise RetryableFailure("the idempotency record changed during the request") from None
+            raise AlreadyAnswered(stored) from None
+
+    def rollback(self) -> None:
+        self._staged.clear()

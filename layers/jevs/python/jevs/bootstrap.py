@@ -1,0 +1,206 @@
+"""The composition root: every function's dependencies, built in one place from that function's settings.
+
+A Lambda handler module asks for its dependencies once per container, on the first invocation
+(``lambda_entry``), from the environment; the local stack and the tests call the same builders with settings
+they construct and AWS clients pointed where they want (``AwsClients``). Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from jevs.adapters.aws import AwsClients
+from jevs.adapters.china_sender import HttpChinaSender
+from jevs.adapters.clock import SystemClock
+from jevs.adapters.documents import S3ObjectStore, SesMailer
+from jevs.adapters.kms_signer import KmsSigner
+from jevs.adapters.party_registry import StaticPartyRegistry
+from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsPublisher
+from jevs.adapters.secrets import client_certificate_files
+from jevs.adapters.table.dynamodb import DynamoTable
+from jevs.adapters.table.model import Table
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.domain.messages import OutboxChannel
+from jevs.domain.parties import PartyRegistry
+from jevs.resources import RECORDS_TABLE
+from jevs.service.documents import DocumentOutlets
+from jevs.service.idempotency import IdempotentRequest
+from jevs.service.ports import ChinaSender, Clock, DeadLetters, ObjectStore, Publisher
+from jevs.service.unit_of_work import UnitOfWork
+from jevs.settings import (
+    ApiSettings,
+    DispatcherSettings,
+    MatcherSettings,
+    NotifierSettings,
+    OverseerSettings,
+    ReconcilerSettings,
+    RelaySettings,
+    FunctionSettings,
+)
+
+# Makes a unit of work; an idempotent request's answer is stored with its change.
+UnitOfWorkFactory = Callable[[IdempotentRequest | None], UnitOfWork]
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def _units_of_work(table: Table, clock: Clock) -> UnitOfWorkFactory:
+    def unit_of_work(idempotent: IdempotentRequest | None = None) -> UnitOfWork:
+        return TableUnitOfWork(table, clock, idempotent)
+
+    return unit_of_work
+
+
+def _records(aws: AwsClients, table_name: str) -> DynamoTable:
+    return DynamoTable(aws.dynamodb, RECORDS_TABLE, table_name)
+
+
+@dataclass(frozen=True)
+class ApiDependencies:
+    unit_of_work: UnitOfWorkFactory
+    parties: PartyRegistry
+    clock: Clock
+    max_request_bytes: int
+    # The signing key's public half (/.well-known/jwks.json).
+    jwks: Callable[[], dict[str, Any]]
+    # The delivery queue's dead letters, for a redrive (one per request: it keeps what it received).
+    dead_letters: Callable[[], DeadLetters]
+    # Where the certificate PDFs are.
+    documents: ObjectStore
+
+
+def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> ApiDependencies:
+    clock = clock or SystemClock()
+    signer = KmsSigner(aws.kms, settings.signing_key_id)
+    return ApiDependencies(
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock),
+        parties=StaticPartyRegistry.from_json(settings.parties),
+        clock=clock,
+        max_request_bytes=settings.max_request_bytes,
+        jwks=signer.jwks,
+        dead_letters=lambda: SqsDeadLetters(
+            aws.sqs, dead_letter_url=settings.delivery_dead_letter_queue_url, source_url=settings.delivery_queue_url
+        ),
+        documents=S3ObjectStore(aws.s3, settings.documents_bucket),
+    )
+
+
+@dataclass(frozen=True)
+class RelayDependencies:
+    publisher: Publisher
+
+
+def relay(settings: RelaySettings, aws: AwsClients) -> RelayDependencies:
+    # Every channel has its queue (DESIGN §6.1): deliveries to China, declarations to match, notifications.
+    queue_urls = {
+        OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url,
+        OutboxChannel.DECLARATIONS: settings.declarations_queue_url,
+        OutboxChannel.NOTIFICATIONS: settings.notifications_queue_url,
+    }
+    return RelayDependencies(SqsPublisher(aws.sqs, queue_urls))
+
+
+@dataclass(frozen=True)
+class DispatcherDependencies:
+    unit_of_work: UnitOfWorkFactory
+    sender: ChinaSender
+    backoff: SqsBackoff
+    max_receives: int
+    backoff_base_seconds: int
+
+
+def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | None = None) -> DispatcherDependencies:
+    secret = settings.china_client_certificate_secret
+    sender = HttpChinaSender(
+        endpoint=settings.china_customs_endpoint,
+        signer=KmsSigner(aws.kms, settings.signing_key_id),
+        connect_timeout=settings.china_connect_timeout_seconds,
+        read_timeout=settings.china_read_timeout_seconds,
+        client_certificate=client_certificate_files(aws.secretsmanager, secret) if secret else None,
+    )
+    return DispatcherDependencies(
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        sender=sender,
+        backoff=SqsBackoff(aws.sqs, settings.delivery_queue_url),
+        max_receives=settings.delivery_max_receives,
+        backoff_base_seconds=settings.delivery_backoff_base_seconds,
+    )
+
+
+@dataclass(frozen=True)
+class ReconcilerDependencies:
+    unit_of_work: UnitOfWorkFactory
+    publisher: Publisher
+    bound: timedelta
+
+
+def reconciler(settings: ReconcilerSettings, aws: AwsClients, clock: Clock | None = None) -> ReconcilerDependencies:
+    return ReconcilerDependencies(
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        publisher=SqsPublisher(aws.sqs, {OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url}),
+        bound=timedelta(seconds=settings.reconciliation_bound_seconds),
+    )
+
+
+@dataclass(frozen=True)
+class MatcherDependencies:
+    unit_of_work: UnitOfWorkFactory
+
+
+def matcher(settings: MatcherSettings, aws: AwsClients, clock: Clock | None = None) -> MatcherDependencies:
+    return MatcherDependencies(_units_of_work(_records(aws, settings.records_table), clock or SystemClock()))
+
+
+@dataclass(frozen=True)
+class NotifierDependencies:
+    unit_of_work: UnitOfWorkFactory
+    outlets: DocumentOutlets
+
+
+def notifier(settings: NotifierSettings, aws: AwsClients, clock: Clock | None = None) -> NotifierDependencies:
+    return NotifierDependencies(
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        outlets=DocumentOutlets(
+            documents=S3ObjectStore(aws.s3, settings.documents_bucket),
+            exchange=S3ObjectStore(aws.s3, settings.exchange_bucket),
+            mailer=SesMailer(aws.sesv2),
+            sender=settings.sender_email,
+            verification_base_url=settings.verification_base_url,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OverseerDependencies:
+    unit_of_work: UnitOfWorkFactory
+    past_due_limit: int
+
+
+def overseer(settings: OverseerSettings, aws: AwsClients, clock: Clock | None = None) -> OverseerDependencies:
+    return OverseerDependencies(
+        _units_of_work(_records(aws, settings.records_table), clock or SystemClock()), settings.past_due_limit
+    )
+
+
+SettingsT = TypeVar("SettingsT", bound=FunctionSettings)
+DependenciesT = TypeVar("DependenciesT")
+
+
+def lambda_entry(
+    settings: type[SettingsT],
+    dependencies: Callable[[SettingsT, AwsClients], DependenciesT],
+    make_handler: Callable[[DependenciesT], Handler],
+) -> Handler:
+    """A Lambda entry point: the handler ``make_handler`` makes from the function's dependencies, built from the
+    environment on the first invocation (never at import time, so a cold start pays only for what it uses) and
+    reused for every invocation of the container."""
+    built: list[Handler] = []
+
+    def entry(event: dict[str, Any], context: Any) -> Any:
+        if not built:
+            built.append(make_handler(dependencies(settings.from_environment(), AwsClients())))
+        return built[0](event, context)
+
+    return entry

@@ -1,0 +1,219 @@
+"""Certificate applications for hosted issuing (DESIGN §2, §3): an exporter applies quoting its approved goods
+registrations and signatory; the issuing body certifies within one New Zealand working day (the certificate
+takes the path every certificate takes, ``certificates.issue``) or rejects with reasons; the exporter may
+withdraw before a decision; a scheduled check flags those past their due time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from jevs.domain.applications import (
+    PROVISIONAL_NUMBER,
+    Application,
+    ApplicationLodgement,
+    ApplicationStatus,
+    certificate_content,
+    certificate_number,
+    check_quoted,
+)
+from jevs.domain.errors import Conflict, FieldError, Forbidden, NotFound, RetryableFailure, RuleViolation
+from jevs.domain.issuance import assess_validity
+from jevs.domain.new_zealand import new_zealand_date
+from jevs.domain.parties import Party, PartyRegistry, PartyType
+from jevs.domain.records import CertificateRecord
+from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, new_id
+from jevs.domain.working_days import due_at
+from jevs.service.certificates import Submitted, stage_issue
+from jevs.service.registrations import exporter_business_number, may_read, named_issuing_body
+from jevs.service.unit_of_work import Refused, UnitOfWork
+
+# A certification that lost the race for the next number takes the one after; this many times.
+MAX_NUMBER_ATTEMPTS = 5
+# More than this many past due at once is an outage, not a backlog: the rest are flagged by the next runs.
+PAST_DUE_LIMIT = 500
+
+
+def _quoted(lodged: ApplicationLodgement, nzbn: str, day: date, uow: UnitOfWork) -> dict[str, GoodsRegistration]:
+    """The application's goods registrations, checked with its signatory (``check_quoted``)."""
+    signatory = uow.registrations.get(lodged.signatory_id)
+    goods = {
+        item.goods_registration_id: found
+        for item in lodged.items
+        if isinstance(found := uow.registrations.get(item.goods_registration_id), GoodsRegistration)
+    }
+    return check_quoted(lodged, nzbn, day, signatory if isinstance(signatory, Signatory) else None, goods)
+
+
+@dataclass(frozen=True)
+class LodgeApplication:
+    party: Party
+    lodged: ApplicationLodgement
+
+
+def lodge_application(command: LodgeApplication, uow: UnitOfWork, parties: PartyRegistry) -> Application:
+    party, lodged = command.party, command.lodged
+    nzbn = exporter_business_number(party)
+    body = named_issuing_body(parties, lodged.issuing_body, "issuing_body")
+    if lodged.exporter.business_number != nzbn:
+        raise RuleViolation([FieldError("exporter.business_number", "box 1 must be the applying exporter")])
+    now = uow.now()
+    today = new_zealand_date(now)
+    registrations = _quoted(lodged, nzbn, today, uow)
+    # Every rule of a submitted certificate, as far as it can hold before the number and the date of issue.
+    assess_validity(certificate_content(lodged, registrations, number=PROVISIONAL_NUMBER, issue_date=today), today)
+    signatory = uow.registrations.get(lodged.signatory_id)
+    assert isinstance(signatory, Signatory)  # _quoted checked it
+    application = Application(
+        id=new_id(RegistrationKind.APPLICATION, nzbn),
+        exporter=party.id,
+        exporter_business_number=nzbn,
+        issuing_body=lodged.issuing_body,
+        status=ApplicationStatus.SUBMITTED,
+        lodged_at=now,
+        due_at=due_at(now, body.region),
+        application=lodged,
+        applicant_email=signatory.person.email,
+    )
+    uow.applications.add(application)
+    uow.commit(answering=application)
+    return application
+
+
+def read_application(party: Party, application_id: str, uow: UnitOfWork) -> Application:
+    record = uow.applications.get(application_id)
+    if record is None or not may_read(party, record):
+        raise NotFound(application_id)
+    return record
+
+
+def list_applications(party: Party, uow: UnitOfWork) -> Sequence[Application]:
+    """An exporter's own applications, or those lodged with an issuing body; oldest first."""
+    if party.type is PartyType.EXPORTER and party.business_number is not None:
+        return uow.applications.of_exporter(party.business_number)
+    if party.type is PartyType.ISSUING_BODY:
+        return uow.applications.lodged_with(party.id)
+    raise Forbidden("only exporters and issuing bodies have goods registrations, signatories and applications")
+
+
+def _open(party: Party, application_id: str, uow: UnitOfWork, *, decider: PartyType) -> Application:
+    record = read_application(party, application_id, uow)
+    if party.type is not decider:
+        raise Forbidden(f"only the {decider.value.replace('_', ' ')} may do this")
+    if not record.open:
+        raise Conflict("application-decided", f"application {application_id} is already {record.status.value}")
+    return record
+
+
+def _decide(uow: UnitOfWork, previous: Application, decided: Application) -> Application:
+    uow.applications.replace(previous, decided)
+    try:
+        uow.commit(answering=decided)
+    except Refused as refused:
+        if not refused.of("application"):
+            raise
+        raise Conflict("application-decided", f"application {previous.id} was decided meanwhile") from None
+    return decided
+
+
+@dataclass(frozen=True)
+class DecideApplication:
+    party: Party
+    application_id: str
+
+
+def withdraw_application(command: DecideApplication, uow: UnitOfWork) -> Application:
+    record = _open(command.party, command.application_id, uow, decider=PartyType.EXPORTER)
+    return _decide(uow, record, record.withdrawn(command.party.id, uow.now()))
+
+
+@dataclass(frozen=True)
+class RejectApplication:
+    party: Party
+    application_id: str
+    reasons: Sequence[str]
+
+
+def reject_application(command: RejectApplication, uow: UnitOfWork) -> Application:
+    record = _open(command.party, command.application_id, uow, decider=PartyType.ISSUING_BODY)
+    return _decide(uow, record, record.rejected(command.party.id, uow.now(), command.reasons))
+
+
+@dataclass(frozen=True)
+class Certified:
+    submitted: Submitted
+    application: Application
+
+
+def certify_application(
+    command: DecideApplication, uow: UnitOfWork, *, max_attempts: int = MAX_NUMBER_ATTEMPTS
+) -> Certified:
+    """Issue the application's certificate with the next number of the issuing body's year: the counter, the
+    application and the certificate are committed together, so two certifications never share a number and
+    none is skipped."""
+    party = command.party
+    if party.certificate_prefix is None and party.type is PartyType.ISSUING_BODY:
+        raise Forbidden("this issuing body has no certificate prefix: it issues from its own system only")
+    for attempt in range(1, max_attempts + 1):
+        record = _open(party, command.application_id, uow, decider=PartyType.ISSUING_BODY)
+        assert party.certificate_prefix is not None
+        now = uow.now()
+        today = new_zealand_date(now)
+        registrations = _quoted(record.application, record.exporter_business_number, today, uow)
+        counter = uow.counters.advance(uow.counters.get(party.id, today.year))
+        number = certificate_number(party.certificate_prefix, today.year, counter.last)
+        content = certificate_content(record.application, registrations, number=number, issue_date=today)
+        issue = CertificateRecord.issue(content, issuer=party, at=now, application_id=record.id)
+        stage_issue(uow, issue)
+        certified = record.certified(party.id, now, number)
+        uow.applications.replace(record, certified)
+        result = Certified(Submitted(issue.record, created=True), certified)
+        try:
+            uow.commit(answering=result)
+        except Refused as refused:
+            if refused.of("application"):
+                raise Conflict("application-decided", f"application {record.id} was decided meanwhile") from None
+            # Another certification took this number (or JEVS's number is held by another certificate): take
+            # the next, reading the counter again.
+            if attempt == max_attempts:
+                raise RetryableFailure(f"{party.id}'s next number was taken {max_attempts} times") from None
+            continue
+        return result
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+@dataclass(frozen=True)
+class PastDueReport:
+    checked_at: datetime
+    # Every application still undecided past its due time, most overdue first, flagged now or before.
+    past_due: Sequence[Application]
+    # Those this run flagged (as stored now).
+    newly_flagged: Sequence[Application]
+
+    @property
+    def count(self) -> int:
+        return len(self.past_due)
+
+
+def flag_past_due(uow: UnitOfWork, limit: int = PAST_DUE_LIMIT) -> PastDueReport:
+    """The one-working-day promise (DESIGN §2): every application still undecided after its due time is flagged
+    once, and all of them are reported so an alarm fires while any is waiting. One decided between the read
+    and the write is left as it is: it is no longer past due."""
+    now = uow.now()
+    past_due: list[Application] = []
+    flagged: list[Application] = []
+    for application in uow.applications.open_due_before(now, limit):
+        if application.flagged_past_due_at is not None:
+            past_due.append(application)
+            continue
+        updated = application.flagged_past_due(now)
+        uow.applications.replace(application, updated)
+        try:
+            uow.commit()
+        except Refused:
+            continue
+        past_due.append(updated)
+        flagged.append(updated)
+    return PastDueReport(checked_at=now, past_due=tuple(past_due), newly_flagged=tuple(flagged))

@@ -1,0 +1,234 @@
+"""Certificates: submitted by an issuing body's own system (``POST /v1/certificates``), read through each
+party's view, listed, and checked: the history with its chain, the deliveries to China, the match results, the
+public verification (DESIGN §1, §5, §6).
+
+``issue`` is the one path every certificate takes, submitted or certified from a hosted application: the
+certificate, its first history event, the messages that make its documents and deliver it to China, and its
+PENDING delivery are staged together and written by one commit (DESIGN §6.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from jevs.domain.access import (
+    ListingConstraints,
+    View,
+    certificate_view,
+    may_read_deliveries,
+    may_read_history,
+    may_read_matches,
+    visible_listing,
+)
+from jevs.domain.canonical import digest
+from jevs.domain.certificate import CertificateContent
+from jevs.domain.delivery import Delivery
+from jevs.domain.errors import Conflict, Forbidden, NotFound
+from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
+from jevs.domain.identifiers import normalise_certificate_number
+from jevs.domain.new_zealand import new_zealand_date
+from jevs.domain.parties import Party, PartyType
+from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus, Issue, StoredVersion
+from jevs.service.unit_of_work import Refused, UnitOfWork
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class SubmitCertificate:
+    party: Party
+    content: CertificateContent
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: CertificateRecord
+    # False when the very same certificate was stored before: the answer is the stored one.
+    created: bool
+
+
+def stage_issue(uow: UnitOfWork, issue: Issue) -> None:
+    """Stage everything one issue writes: the certificate and its first event, the message that makes its
+    documents and, for goods imported into China, the message and PENDING delivery that take it there."""
+    uow.certificates.add(issue)
+    uow.outbox.add(issue.documents)
+    delivery = issue.to_china
+    if delivery is not None:
+        uow.outbox.add(delivery.message)
+        uow.deliveries.add(delivery)
+
+
+def submit_certificate(command: SubmitCertificate, uow: UnitOfWork) -> Submitted:
+    """An issuing body's own certificate, stored as version 1. The same certificate submitted again (same
+    number, issuer and content) gets the stored one back; the number with other content is a conflict."""
+    party, content = command.party, command.content
+    if party.type is not PartyType.ISSUING_BODY:
+        raise Forbidden("only an issuing body submits certificates")
+    issue = CertificateRecord.issue(content, issuer=party, at=uow.now())
+    stage_issue(uow, issue)
+    submitted = Submitted(issue.record, created=True)
+    try:
+        uow.commit(answering=submitted)
+    except Refused as refused:
+        existing = uow.certificates.get(content.certificate_number) if refused.of("certificate") else None
+        if existing is None:
+            raise
+        if existing.content_hash != issue.record.content_hash or existing.issuing_body != party.id:
+            raise Conflict(
+                "certificate-number-exists",
+                f"certificate {content.certificate_number} already exists with other content",
+            ) from None
+        return Submitted(existing, created=False)
+    return submitted
+
+
+# -- reading ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisibleCertificate:
+    record: CertificateRecord
+    view: View
+
+
+def _stored(number: str, uow: UnitOfWork, may_see: Callable[[CertificateRecord], bool]) -> CertificateRecord:
+    """The certificate ``number`` names (either form), if the caller may see it; NotFound otherwise."""
+    try:
+        normalised = normalise_certificate_number(number)
+    except ValueError:
+        raise NotFound(number) from None
+    record = uow.certificates.get(normalised)
+    if record is None or not may_see(record):
+        raise NotFound(number)
+    return record
+
+
+def read_certificate(party: Party, number: str, uow: UnitOfWork) -> VisibleCertificate:
+    record = _stored(number, uow, lambda found: certificate_view(party, found) is not None)
+    view = certificate_view(party, record)
+    assert view is not None  # _stored checked it
+    return VisibleCertificate(record, view)
+
+
+@dataclass(frozen=True)
+class ListCertificates:
+    party: Party
+    filters: ListingConstraints
+    limit: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class VisiblePage:
+    certificates: list[VisibleCertificate]
+    next_cursor: str | None
+
+
+def list_certificates(command: ListCertificates, uow: UnitOfWork) -> VisiblePage:
+    party = command.party
+    constraints = visible_listing(party, command.filters)
+    if constraints is None:
+        return VisiblePage([], None)
+    page = uow.certificates.page(constraints, max(1, min(command.limit, MAX_PAGE_SIZE)), command.cursor)
+    visible = []
+    for record in page.records:
+        # The store applied the constraints; the view check is the domain's own word on every record.
+        view = certificate_view(party, record)
+        if view is not None:
+            visible.append(VisibleCertificate(record, view))
+    return VisiblePage(visible, page.next_cursor)
+
+
+@dataclass(frozen=True)
+class VerifiedHistory:
+    record: CertificateRecord
+    events: list[HistoryEvent]
+    verification: ChainVerification
+
+
+def read_history(party: Party, number: str, uow: UnitOfWork) -> VerifiedHistory:
+    """Every event with the chain verified, including that each version's stored content is the content its
+    event recorded."""
+    record = _stored(number, uow, lambda found: may_read_history(party, found))
+    events = list(uow.certificates.history(record.number))
+    verification = verify_chain(events, record.history_head)
+    if verification.valid:
+        versions = uow.certificates.versions(record.number)
+        verification = _versions_match_events(record, events, versions) or verification
+    return VerifiedHistory(record, events, verification)
+
+
+def _versions_match_events(
+    record: CertificateRecord, events: list[HistoryEvent], versions: Sequence[StoredVersion]
+) -> ChainVerification | None:
+    """Each version the history recorded is stored with the content it recorded, and the current record is the
+    latest of them: rewriting content and its stored hash together is still caught by the chain."""
+    recorded = {
+        event.version: event for event in events if event.version is not None and "content_hash" in event.details
+    }
+    current = recorded.get(record.version)
+    if current is None or current.details["content_hash"] != digest(record.content):
+        return ChainVerification(
+            False, len(events), None, "the certificate's current content is not the content its history recorded"
+        )
+    stored = {version.version: version for version in versions}
+    for number, event in recorded.items():
+        version = stored.get(number)
+        if version is None or digest(version.content) != event.details["content_hash"]:
+            return ChainVerification(
+                False,
+                len(events),
+                event.sequence,
+                f"version {number}'s stored content is not what its history recorded",
+            )
+    if set(stored) != set(recorded):
+        return ChainVerification(False, len(events), None, "a stored version has no event in the history")
+    return None
+
+
+@dataclass(frozen=True)
+class VisibleDeliveries:
+    record: CertificateRecord
+    deliveries: Sequence[Delivery]
+
+
+def read_deliveries(party: Party, number: str, uow: UnitOfWork) -> VisibleDeliveries:
+    record = _stored(number, uow, lambda found: may_read_deliveries(party, found))
+    return VisibleDeliveries(record, uow.deliveries.of_certificate(record.number))
+
+
+@dataclass(frozen=True)
+class VisibleMatches:
+    record: CertificateRecord
+    matches: Sequence[CertificateMatch]
+
+
+def read_matches(party: Party, number: str, uow: UnitOfWork) -> VisibleMatches:
+    """The match results of every declaration that quoted the certificate, for its owner."""
+    record = _stored(number, uow, lambda found: may_read_matches(party, found))
+    return VisibleMatches(record, uow.certificates.matches(record.number))
+
+
+def document_of(party: Party, number: str, uow: UnitOfWork) -> CertificateRecord:
+    """The certificate whose PDF the caller may download: its owner and issuing body only (the full view)."""
+    return _stored(number, uow, lambda found: certificate_view(party, found) is View.FULL)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What anyone may learn about a certificate (DESIGN §5, ``GET /v1/verify/{number}``): nothing commercial."""
+
+    record: CertificateRecord
+    currently_valid: bool
+    # Whether the digest printed on the paper (its QR code) is the digest of what JEVS holds; None if none given.
+    digest_matches: bool | None
+
+
+def verify_certificate(
+    number: str, printed: str | None, uow: UnitOfWork, *, digest_of: Callable[[CertificateRecord], str]
+) -> Verification:
+    record = _stored(number, uow, lambda _: True)
+    today = new_zealand_date(uow.now())
+    valid = record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
+    return Verification(record, valid, None if printed is None else printed == digest_of(record))

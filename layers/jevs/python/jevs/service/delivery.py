@@ -1,0 +1,196 @@
+"""Delivering to China Customs, once in effect (DESIGN §6.2): certificate versions and the match results of
+China's import declarations, through one signed channel.
+
+``dispatch`` makes one attempt and commits what came of it before the message is acknowledged: a crash after
+China accepted but before the commit only means the message comes again, is sent again under the same
+idempotency key, and China's answer (its stored receipt) is recorded then. ``redrive`` brings parked
+deliveries back; ``reconcile`` queues again any delivery whose message was lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from jevs.domain.access import may_operate
+from jevs.domain.china_message import china_message, china_result_message, message_body
+from jevs.domain.delivery import BASE_BACKOFF_SECONDS, Delivery, DeliveryState, backoff_seconds
+from jevs.domain.errors import Forbidden, NotFound
+from jevs.domain.history import DetailValue, EventType
+from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, ToChina
+from jevs.domain.parties import Party
+from jevs.domain.records import CertificateRecord
+from jevs.service.ports import ChinaSender, DeadLetters, Publisher
+from jevs.service.unit_of_work import Refused, UnitOfWork
+
+DISPATCHER = "jevs-dispatcher"
+OPERATIONS = "ops"
+# A certificate's delivery changes its history when its state changes; a PENDING retry is not an event.
+_STATE_EVENTS = {
+    DeliveryState.DELIVERED: EventType.DELIVERY_ACKNOWLEDGED,
+    DeliveryState.REJECTED: EventType.DELIVERY_REJECTED,
+    DeliveryState.PARKED: EventType.DELIVERY_PARKED,
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    message: ToChina
+    # How often the queue has handed the message out; on the last receive a failure parks the delivery.
+    receive_count: int
+    max_receives: int
+    backoff_base_seconds: int = BASE_BACKOFF_SECONDS
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    delivery: Delivery
+    # True when the message may be acknowledged: delivered, rejected, or already done before.
+    settled: bool
+    # When not settled: seconds until the next attempt.
+    retry_in_seconds: int | None = None
+
+
+def _body(message: ToChina, uow: UnitOfWork) -> tuple[bytes, CertificateRecord | None]:
+    """The bytes China receives for the message (the same on every attempt), and for a certificate version its
+    record, whose history the outcome extends."""
+    if isinstance(message, DeliverMatchResult):
+        declaration = uow.declarations.get(message.declaration_id)
+        if declaration is None:
+            raise NotFound(f"{message.declaration_id}: no result to deliver")
+        return message_body(china_result_message(declaration, message.version)), None
+    record = uow.certificates.get(message.certificate_number)
+    if record is None or record.version != message.version:
+        stored = record.version if record is not None else "none"
+        raise NotFound(f"{message.delivery_key}: the stored version is {stored}")
+    return message_body(china_message(record)), record
+
+
+def dispatch(command: Attempt, uow: UnitOfWork, sender: ChinaSender) -> Dispatched:
+    message = command.message
+    delivery = uow.deliveries.get(message)
+    if delivery is None:
+        raise NotFound(f"{message.delivery_key}: no delivery to make")
+    if delivery.settled:
+        return Dispatched(delivery, settled=True)
+    body, record = _body(message, uow)
+    decision = sender.send(body, delivery.idempotency_key)
+    now = uow.now()
+    updated = delivery.attempted(decision, now, last_receive=command.receive_count >= command.max_receives)
+    uow.deliveries.replace(delivery, updated)
+    event_type = _STATE_EVENTS.get(updated.state)
+    # A certificate's delivery is part of its history; a match result's is recorded on the declaration only.
+    if record is not None and event_type is not None:
+        details: dict[str, DetailValue] = {
+            "state": updated.state.value,
+            "attempts": updated.attempts,
+            "receipt_id": updated.receipt_id,
+            "reason": None if updated.state is DeliveryState.DELIVERED else decision.reason,
+        }
+        uow.certificates.change(record.changed(event_type, at=now, actor=DISPATCHER, details=details))
+    uow.commit()
+    if updated.settled:
+        return Dispatched(updated, settled=True)
+    retry_in = backoff_seconds(
+        updated.attempts, decision.retry_after_seconds, base_seconds=command.backoff_base_seconds
+    )
+    return Dispatched(updated, settled=False, retry_in_seconds=retry_in)
+
+
+def resume_parked(message: ToChina, uow: UnitOfWork) -> Delivery | None:
+    """Bring the parked delivery of ``message`` back to PENDING (a certificate's with an event in its history).
+    None if it was not parked."""
+    delivery = uow.deliveries.get(message)
+    if delivery is None or delivery.state is not DeliveryState.PARKED:
+        return None
+    now = uow.now()
+    resumed = delivery.resumed(now)
+    uow.deliveries.replace(delivery, resumed)
+    if isinstance(message, DeliverCertificate):
+        record = uow.certificates.get(message.certificate_number)
+        if record is None:
+            return None
+        details: dict[str, DetailValue] = {"state": DeliveryState.PENDING.value, "attempts": delivery.attempts}
+        uow.certificates.change(record.changed(EventType.DELIVERY_RESUMED, at=now, actor=OPERATIONS, details=details))
+    uow.commit()
+    return resumed
+
+
+# A redrive moves at most this many messages per call; run it again for more.
+MAX_MESSAGES_PER_REDRIVE = 1000
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """Put parked deliveries back on the delivery queue: operations only."""
+
+    party: Party
+
+
+@dataclass(frozen=True)
+class Redriven:
+    messages: Sequence[ToChina]
+
+    @property
+    def count(self) -> int:
+        return len(self.messages)
+
+
+def redrive(command: Redrive, uow: UnitOfWork, dead_letters: DeadLetters) -> Redriven:
+    """Move every message of the dead-letter queue (up to MAX_MESSAGES_PER_REDRIVE) back, each delivery
+    resumed before its message is sent; a message that cannot be resumed stays parked for the next redrive."""
+    if not may_operate(command.party):
+        raise Forbidden("only operations redrive deliveries")
+    moved: list[ToChina] = []
+    while len(moved) < MAX_MESSAGES_PER_REDRIVE:
+        letters = dead_letters.receive(10)
+        if not letters:
+            break
+        for letter in letters:
+            try:
+                resume_parked(letter.message, uow)
+            except Exception:
+                dead_letters.keep(letter)
+                raise
+            dead_letters.move_back(letter)
+            moved.append(letter.message)
+    redriven = Redriven(tuple(moved))
+    uow.commit(answering=redriven)
+    return redriven
+
+
+# A delivery normally completes in seconds; its five attempts with backoff (2 + 4 + 8 + 16 s plus the receive
+# waits) end well within five minutes. One still PENDING fifteen minutes after it was queued has lost its
+# message (or the dispatcher is down): reconciliation queues it again, then waits another bound.
+RECONCILIATION_BOUND = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    bound: timedelta = RECONCILIATION_BOUND
+    limit: int = 500
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    requeued: Sequence[Delivery]
+
+    @property
+    def count(self) -> int:
+        return len(self.requeued)
+
+
+def reconcile(command: Reconcile, uow: UnitOfWork, publisher: Publisher) -> ReconciliationReport:
+    """Queue again every delivery still PENDING ``bound`` after it was last queued (DESIGN §6.2)."""
+    now = uow.now()
+    requeued = []
+    for delivery in uow.deliveries.pending_before(now - command.bound, command.limit):
+        publisher.publish(delivery.message)
+        uow.deliveries.requeued(delivery, now)
+        # Delivered (or parked) since it was read: refused, it stays out of the pending index.
+        with contextlib.suppress(Refused):
+            uow.commit()
+        requeued.append(delivery)
+    return ReconciliationReport(requeued)

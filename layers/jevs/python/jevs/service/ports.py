@@ -1,0 +1,71 @@
+"""What the use cases need from the world besides the records table: time, China Customs, queues and
+dead-letter queues, buckets, mail. Adapters implement these (``jevs.adapters``); tests use fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from jevs.domain.delivery import Decision
+from jevs.domain.messages import OutboxMessage, ToChina
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class ChinaSender(Protocol):
+    def send(self, body: bytes, idempotency_key: str) -> Decision:
+        """Sign ``body`` and POST it to China Customs; what the answer (or its absence) means."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, message: OutboxMessage) -> None:
+        """Put ``message`` on the queue of its channel."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message waiting in a dead-letter queue, and the handle that moves or keeps it."""
+
+    message: ToChina
+    handle: str
+
+
+class DeadLetters(Protocol):
+    """The delivery queue's dead-letter queue."""
+
+    def receive(self, count: int) -> Sequence[DeadLetter]:
+        """Up to ``count`` messages, hidden from other readers for a while."""
+        ...
+
+    def move_back(self, letter: DeadLetter) -> None:
+        """Send the message to the delivery queue again, then delete it here (a crash in between leaves a
+        duplicate the dispatcher recognises by its business key, never a lost message)."""
+        ...
+
+    def keep(self, letter: DeadLetter) -> None:
+        """Leave it parked and visible at once, so the next redrive finds it."""
+        ...
+
+
+class ObjectStore(Protocol):
+    """One bucket: objects put under a key, read back, and whether a key holds one."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+class Mailer(Protocol):
+    def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
+        """Send a MIME message as it is; the mail service's message id."""
+        ...

@@ -1,0 +1,137 @@
+"""Goods registrations and signatories (DESIGN §1–3, §5): an exporter lodges them with the issuing body it
+names; that issuing body approves (goods until a date) or refuses with reasons, once. The two kinds share every
+step, so each use case takes the kind as data.
+
+Who may do what: an exporter lodges and reads its own; the issuing body it named reads and decides them.
+Anyone else is told nothing exists (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from jevs.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation
+from jevs.domain.parties import Party, PartyRegistry, PartyType
+from jevs.domain.registrations import (
+    ApprovalDecision,
+    GoodsLodgement,
+    GoodsRegistration,
+    RegistrationKind,
+    RegistrationStatus,
+    Signatory,
+    SignatoryLodgement,
+    new_id,
+)
+from jevs.service.unit_of_work import Refused, UnitOfWork
+
+Registration = GoodsRegistration | Signatory
+RegistrationType = type[GoodsRegistration] | type[Signatory]
+
+
+def exporter_business_number(party: Party) -> str:
+    if party.type is not PartyType.EXPORTER or party.business_number is None:
+        raise Forbidden("only an exporter lodges goods registrations, signatories and applications")
+    return party.business_number
+
+
+def named_issuing_body(parties: PartyRegistry, party_id: str, field: str) -> Party:
+    body = parties.party(party_id)
+    if body is None or body.type is not PartyType.ISSUING_BODY:
+        raise RuleViolation([FieldError(field, f"{party_id!r} is not an issuing body")])
+    return body
+
+
+class LodgedRecord(Protocol):
+    """What an exporter lodges with an issuing body: a goods registration, a signatory, an application."""
+
+    @property
+    def exporter_business_number(self) -> str: ...
+
+    @property
+    def issuing_body(self) -> str: ...
+
+
+def may_read(party: Party, record: LodgedRecord) -> bool:
+    """The exporter that lodged it and the issuing body it was lodged with (evidence and contact details are
+    theirs alone, DESIGN §1)."""
+    if party.type is PartyType.EXPORTER:
+        return record.exporter_business_number == party.business_number
+    return party.type is PartyType.ISSUING_BODY and record.issuing_body == party.id
+
+
+@dataclass(frozen=True)
+class LodgeRegistration:
+    party: Party
+    lodged: GoodsLodgement | SignatoryLodgement
+
+
+def lodge_registration(command: LodgeRegistration, uow: UnitOfWork, parties: PartyRegistry) -> Registration:
+    """Goods, or a signatory, lodged with the issuing body the exporter names: LODGED until decided."""
+    party, lodged = command.party, command.lodged
+    nzbn = exporter_business_number(party)
+    named_issuing_body(parties, lodged.issuing_body, "issuing_body")
+    common = {
+        "exporter": party.id,
+        "exporter_business_number": nzbn,
+        "issuing_body": lodged.issuing_body,
+        "status": RegistrationStatus.LODGED,
+        "lodged_at": uow.now(),
+    }
+    record: Registration
+    if isinstance(lodged, GoodsLodgement):
+        record = GoodsRegistration.model_validate(
+            {**common, "id": new_id(RegistrationKind.GOODS, nzbn), "goods": lodged}
+        )
+    else:
+        record = Signatory.model_validate({**common, "id": new_id(RegistrationKind.SIGNATORY, nzbn), "person": lodged})
+    uow.registrations.add(record)
+    uow.commit(answering=record)
+    return record
+
+
+def read_registration(party: Party, kind: RegistrationType, registration_id: str, uow: UnitOfWork) -> Registration:
+    record = uow.registrations.get(registration_id)
+    if not isinstance(record, kind) or not may_read(party, record):
+        raise NotFound(registration_id)
+    return record
+
+
+def list_registrations(party: Party, kind: RegistrationType, uow: UnitOfWork) -> Sequence[Registration]:
+    """An exporter's own records of ``kind``, or those lodged with an issuing body; oldest first."""
+    if party.type is PartyType.EXPORTER and party.business_number is not None:
+        return uow.registrations.of_exporter(kind, party.business_number)
+    if party.type is PartyType.ISSUING_BODY:
+        return uow.registrations.lodged_with(kind, party.id)
+    raise Forbidden("only exporters and issuing bodies have goods registrations, signatories and applications")
+
+
+@dataclass(frozen=True)
+class DecideRegistration:
+    party: Party
+    kind: RegistrationType
+    registration_id: str
+    decision: ApprovalDecision
+
+
+def decide_registration(command: DecideRegistration, uow: UnitOfWork) -> Registration:
+    """The issuing body's decision on goods (approved until a date, or refused) or a signatory: once only. A
+    decision on a record decided meanwhile stores nothing (the commit is conditioned on its status)."""
+    party = command.party
+    record = uow.registrations.get(command.registration_id)
+    if not isinstance(record, command.kind):
+        raise NotFound(command.registration_id)
+    if party.type is not PartyType.ISSUING_BODY:
+        raise Forbidden("only an issuing body decides")
+    if record.issuing_body != party.id:
+        raise NotFound(record.id)
+    decided = record.decided(command.decision, party.id, uow.now())
+    uow.registrations.replace(record, decided)
+    try:
+        uow.commit(answering=decided)
+    except Refused as refused:
+        if not refused.of("registration"):
+            raise
+        raise Conflict("already-decided", f"{record.id} was decided meanwhile: read it again") from None
+    return decided

@@ -1,0 +1,252 @@
+"""The unit of work: what a use case reads through, what it stages, and the one commit that writes it all.
+
+A use case reads records through the repositories, stages the changes it decides on (each repository's
+``add``, ``replace`` ... stage named writes), and calls ``commit`` once: every staged write is stored, or none
+is. A write whose condition no longer holds (a number taken meanwhile, an application decided meanwhile)
+makes the commit raise ``Refused`` naming it, so the use case can say what happened without knowing how the
+table reports it. An idempotent request (``jevs.service.idempotency``) stores its answer in the same commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from jevs.domain.access import ListingConstraints
+from jevs.domain.applications import Application
+from jevs.domain.declarations import DeclarationRecord, UsageLedger
+from jevs.domain.delivery import Delivery
+from jevs.domain.errors import DomainError, RetryableFailure
+from jevs.domain.history import HistoryEvent
+from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, OutboxMessage
+from jevs.domain.records import (
+    CertificateChange,
+    CertificateMatch,
+    CertificateRecord,
+    Issue,
+    NumberCounter,
+    StoredVersion,
+)
+from jevs.domain.registrations import GoodsRegistration, Signatory
+from jevs.service.idempotency import IdempotencyRecord
+
+
+class Refused(RetryableFailure):
+    """The commit stored nothing: the conditions of these writes did not hold. Each name is ``(kind, id)``,
+    e.g. ``("certificate", "11.2026.00001")``: the kinds are named in each repository's docstring.
+
+    A use case catches it to say what happened ("the number was taken"); one it does not expect means what it
+    read changed before it wrote, so the same request, tried again, reads again and decides again.
+    """
+
+    def __init__(self, names: Iterable[tuple[str, str]]) -> None:
+        self.names = frozenset(names)
+        super().__init__(", ".join(sorted(f"{kind} {id_}" for kind, id_ in self.names)))
+
+    def of(self, kind: str, id_: str | None = None) -> bool:
+        """Whether a write of ``kind`` (with that id, when given) was refused."""
+        return any(name == kind and (id_ is None or found == id_) for name, found in self.names)
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that this API did not issue for this listing."""
+
+
+@dataclass(frozen=True)
+class CertificatePage:
+    records: Sequence[CertificateRecord]
+    # Opaque outside the storage adapter: where the next page starts.
+    next_cursor: str | None
+
+
+class Certificates(Protocol):
+    """Certificates with their versions, history, and the match results they keep. Writes are named
+    ``certificate <number>`` (the record), ``event <number>#<sequence>`` and ``match <declaration id>``."""
+
+    def get(self, number: str) -> CertificateRecord | None: ...
+
+    def history(self, number: str) -> Sequence[HistoryEvent]:
+        """Every event, in sequence order."""
+        ...
+
+    def versions(self, number: str) -> Sequence[StoredVersion]: ...
+
+    def matches(self, number: str) -> Sequence[CertificateMatch]:
+        """The results of every declaration that quoted the certificate, oldest first."""
+        ...
+
+    def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
+        """Certificates meeting every constraint, newest issue date first; raises ``InvalidCursor``."""
+        ...
+
+    def add(self, issue: Issue) -> None:
+        """Stage a new certificate (refused when the number is taken), its first version and event."""
+        ...
+
+    def change(self, change: CertificateChange) -> None:
+        """Stage the record after an event, and the event: refused if another event was appended meanwhile."""
+        ...
+
+    def keep_match(self, number: str, match: CertificateMatch) -> None: ...
+
+
+class Declarations(Protocol):
+    """Declarations by id; writes named ``declaration <id>``."""
+
+    def get(self, declaration_id: str) -> DeclarationRecord | None: ...
+
+    def add(self, declaration: DeclarationRecord) -> None:
+        """Stage a new declaration: refused when one with its id exists."""
+        ...
+
+    def decide(self, decided: DeclarationRecord) -> None:
+        """Stage the decided declaration: refused unless the stored one is still RECEIVED."""
+        ...
+
+
+class UsageLedgers(Protocol):
+    """What each original certificate (with its certified true copy) was used for; writes ``ledger <root>``."""
+
+    def get(self, root_number: str) -> UsageLedger | None: ...
+
+    def put(self, ledger: UsageLedger, *, revision_read: int) -> None:
+        """Stage the ledger: refused unless the stored revision is still ``revision_read`` (0: none stored)."""
+        ...
+
+
+class Registrations(Protocol):
+    """Goods registrations and signatories, each under its exporter; writes named ``registration <id>``."""
+
+    def get(self, registration_id: str) -> GoodsRegistration | Signatory | None: ...
+
+    def of_exporter(
+        self, kind: type[GoodsRegistration] | type[Signatory], exporter_business_number: str
+    ) -> Sequence[GoodsRegistration | Signatory]:
+        """Every record of the kind the exporter lodged, oldest first."""
+        ...
+
+    def lodged_with(
+        self, kind: type[GoodsRegistration] | type[Signatory], issuing_body: str
+    ) -> Sequence[GoodsRegistration | Signatory]:
+        """Every record of the kind lodged with the issuing body, oldest first."""
+        ...
+
+    def add(self, record: GoodsRegistration | Signatory) -> None: ...
+
+    def replace(self, previous: GoodsRegistration | Signatory, updated: GoodsRegistration | Signatory) -> None:
+        """Stage ``updated``: refused unless the stored record still has ``previous``'s status."""
+        ...
+
+
+class Applications(Protocol):
+    """Certificate applications, each under its exporter; writes named ``application <id>``."""
+
+    def get(self, application_id: str) -> Application | None: ...
+
+    def of_exporter(self, exporter_business_number: str) -> Sequence[Application]: ...
+
+    def lodged_with(self, issuing_body: str) -> Sequence[Application]: ...
+
+    def open_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
+        """Applications still SUBMITTED whose due time is before ``moment``, most overdue first."""
+        ...
+
+    def add(self, application: Application) -> None: ...
+
+    def replace(self, previous: Application, updated: Application) -> None:
+        """Stage ``updated``: refused unless the stored application still has ``previous``'s status."""
+        ...
+
+
+class Counters(Protocol):
+    """Each issuing body's certificate number counter per year; writes named ``counter <body>/<year>``."""
+
+    def get(self, issuing_body: str, year: int) -> NumberCounter:
+        """The counter as stored (``last`` 0 when none was allocated that year)."""
+        ...
+
+    def advance(self, read: NumberCounter) -> NumberCounter:
+        """Stage the counter one further: refused if anyone allocated a number since ``read``."""
+        ...
+
+
+class Deliveries(Protocol):
+    """Each message's delivery to China; writes named ``delivery <delivery key>``."""
+
+    def get(self, message: DeliverCertificate | DeliverMatchResult) -> Delivery | None: ...
+
+    def of_certificate(self, number: str) -> Sequence[Delivery]:
+        """The deliveries of every version of a certificate, oldest version first."""
+        ...
+
+    def pending_before(self, moment: datetime, limit: int) -> Sequence[Delivery]:
+        """PENDING deliveries last (re)queued before ``moment``, oldest first."""
+        ...
+
+    def add(self, delivery: Delivery) -> None: ...
+
+    def replace(self, previous: Delivery, updated: Delivery) -> None:
+        """Stage ``updated``: refused if another attempt was recorded since ``previous`` was read."""
+        ...
+
+    def requeued(self, delivery: Delivery, at: datetime) -> None:
+        """Stage a note that reconciliation queued a still PENDING delivery again (nothing if it is not)."""
+        ...
+
+
+class Outbox(Protocol):
+    """Messages written with the change that sends them; writes named ``outbox <message id>``."""
+
+    def add(self, message: OutboxMessage) -> None: ...
+
+
+class Answers(Protocol):
+    """The stored first answers of idempotent requests."""
+
+    def get(self, party_id: str, key: str) -> IdempotencyRecord | None: ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def certificates(self) -> Certificates: ...
+
+    @property
+    def declarations(self) -> Declarations: ...
+
+    @property
+    def ledgers(self) -> UsageLedgers: ...
+
+    @property
+    def registrations(self) -> Registrations: ...
+
+    @property
+    def applications(self) -> Applications: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def deliveries(self) -> Deliveries: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def answers(self) -> Answers: ...
+
+    def now(self) -> datetime:
+        """The time of the change: every timestamp a use case records comes from here."""
+        ...
+
+    def commit(self, answering: object | None = None) -> None:
+        """Store every staged write at once, or none (raising ``Refused``, or ``RetryableFailure`` when the
+        store was busy); staged writes are cleared either way. ``answering``: the result the use case will
+        return, stored as the request's answer when the request is idempotent (else ignored). Raises
+        ``AlreadyAnswered`` when the request's idempotency key was used before."""
+        ...
+
+    def rollback(self) -> None:
+        """Forget every staged write."""
+        ...
