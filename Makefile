@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo redrive bench test test-unit test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: venv run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,9 @@ test: $(STAMP) lint typecheck  ## every test tier, plus ruff and mypy
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit
+
+test-contract: $(STAMP)
+	$(BIN)/python -m pytest -m contract
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -m integration
