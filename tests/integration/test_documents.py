@@ -16,14 +16,16 @@ import boto3
 import pytest
 from moto.ses.models import RawMessage, ses_backends
 
-from functions.notifier.handler import handler as notifier
+from infrastructure.local.functions import FunctionSet
 from infrastructure.local.provision import LOCAL_SENDER_EMAIL
-from jevs.adapters.clock import SystemClock
-from jevs.adapters.dynamodb_store import DynamoCertificateStore, head_item
+from jevs.adapters.table import items
+from jevs.adapters.table.dynamodb import DynamoTable
+from jevs.adapters.table.model import Put, WriteName
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
-from jevs.domain.records import CertificateRecord, IdempotencyRecord, OutboxMessage, StoredAnswer
+from jevs.domain.messages import OUTBOX_MESSAGE, MakeDocuments
+from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import RegistrationKind, new_id
-from jevs.domain.submission import DOCUMENTS_KIND
 from jevs.resources import (
     DOCUMENTS_BUCKET,
     EXCHANGE_BUCKET,
@@ -51,11 +53,11 @@ def documents_messages(number: str) -> list[str]:
         ExpressionAttributeValues={":pk": {"S": f"CERTIFICATE#{number}"}, ":prefix": {"S": "OUTBOX#"}},
     )
     bodies = [item["message"]["S"] for item in response["Items"] if item["channel"]["S"] == "notifications"]
-    return [body for body in bodies if OutboxMessage.model_validate_json(body).kind == DOCUMENTS_KIND]
+    return [body for body in bodies if isinstance(OUTBOX_MESSAGE.validate_json(body), MakeDocuments)]
 
 
-def run_notifier(bodies: list[str]) -> dict[str, Any]:
-    result: dict[str, Any] = notifier(sqs_event(bodies), LambdaContext("jevs-notifier"))
+def run_notifier(functions: FunctionSet, bodies: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = functions.notifier(sqs_event(bodies), LambdaContext("jevs-notifier"))
     return result
 
 
@@ -80,16 +82,13 @@ def sent_emails() -> list[EmailMessage]:
     ]
 
 
-def store() -> DynamoCertificateStore:
-    return DynamoCertificateStore(boto3.client("dynamodb"), RECORDS_TABLE.name, SystemClock())
-
-
 def rewrite_head(record: CertificateRecord) -> None:
     """Store the certificate's head as given (what a certification, or a later version, would have left)."""
-    boto3.client("dynamodb").put_item(TableName=RECORDS_TABLE.name, Item=head_item(record))
+    table = DynamoTable(boto3.client("dynamodb"), RECORDS_TABLE, RECORDS_TABLE.name)
+    table.write([Put(WriteName("certificate", record.number), items.head_item(record))])
 
 
-def certified_from_an_application(number: str) -> Application:
+def certified_from_an_application(records: TableUnitOfWork, number: str) -> Application:
     """Make the submitted certificate ``number`` one certified from a hosted application: the application is
     stored as certified, and the certificate names it (as certification through the API leaves them)."""
     business_number = "9429041234563"
@@ -111,18 +110,9 @@ def certified_from_an_application(number: str) -> Application:
         decided_by="akl-chamber",
         certificate_number=number,
     )
-    store().add_registration(
-        application,
-        IdempotencyRecord(
-            party_id="exp-9429041234563",
-            key=f"lodge-{application.id}",
-            request_digest="0" * 64,
-            answer=StoredAnswer(status_code=201, body={"id": application.id}),
-            created_at=now,
-            expires_at=now + timedelta(days=1),
-        ),
-    )
-    record = store().get_certificate(number)
+    records.applications.add(application)
+    records.commit()
+    record = records.certificates.get(number)
     assert record is not None
     rewrite_head(record.model_copy(update={"application_id": application.id}))
     return application
@@ -136,14 +126,16 @@ def test_an_issued_version_writes_one_documents_message(call_api: ApiCall) -> No
 
     (body,) = documents_messages(NUMBER)
 
-    message = OutboxMessage.model_validate_json(body)
+    message = MakeDocuments.model_validate_json(body)
     assert (message.certificate_number, message.version) == (NUMBER, 1)
 
 
-def test_a_submitted_certificate_gets_its_pdf_and_nz_customs_file_and_no_email(call_api: ApiCall) -> None:
+def test_a_submitted_certificate_gets_its_pdf_and_nz_customs_file_and_no_email(
+    functions: FunctionSet, call_api: ApiCall
+) -> None:
     submit_certificate(call_api, commercial=COMMERCIAL)
 
-    assert run_notifier(documents_messages(NUMBER)) == {"batchItemFailures": []}
+    assert run_notifier(functions, documents_messages(NUMBER)) == {"batchItemFailures": []}
 
     pdf, pdf_type = read(DOCUMENTS_BUCKET.local_name, certificate_document_key(NUMBER, 1))
     assert certificate_document_key(NUMBER, 1) == f"certificates/{NUMBER}/v1.pdf"
@@ -164,39 +156,41 @@ def test_a_submitted_certificate_gets_its_pdf_and_nz_customs_file_and_no_email(c
     assert keys(DOCUMENTS_BUCKET.local_name) == [certificate_document_key(NUMBER, 1)]
 
 
-def test_a_message_delivered_twice_writes_the_same_objects_again(call_api: ApiCall) -> None:
+def test_a_message_delivered_twice_writes_the_same_objects_again(functions: FunctionSet, call_api: ApiCall) -> None:
     submit_certificate(call_api)
     bodies = documents_messages(NUMBER)
 
-    run_notifier(bodies)
+    run_notifier(functions, bodies)
     first = read(DOCUMENTS_BUCKET.local_name, certificate_document_key(NUMBER, 1))[0]
-    assert run_notifier(bodies) == {"batchItemFailures": []}
+    assert run_notifier(functions, bodies) == {"batchItemFailures": []}
 
     assert read(DOCUMENTS_BUCKET.local_name, certificate_document_key(NUMBER, 1))[0] == first
     assert keys(DOCUMENTS_BUCKET.local_name) == [certificate_document_key(NUMBER, 1)]
     assert keys(EXCHANGE_BUCKET.local_name) == [nz_customs_certificate_key(NUMBER, 1)]
 
 
-def test_a_message_for_a_version_since_superseded_is_acknowledged_and_writes_nothing(call_api: ApiCall) -> None:
+def test_a_message_for_a_version_since_superseded_is_acknowledged_and_writes_nothing(
+    functions: FunctionSet, call_api: ApiCall, records: TableUnitOfWork
+) -> None:
     submit_certificate(call_api)
     bodies = documents_messages(NUMBER)
-    record = store().get_certificate(NUMBER)
+    record = records.certificates.get(NUMBER)
     assert record is not None
     rewrite_head(record.model_copy(update={"version": 2}))  # version 2's own message makes its documents
 
-    assert run_notifier(bodies) == {"batchItemFailures": []}
+    assert run_notifier(functions, bodies) == {"batchItemFailures": []}
 
     assert keys(DOCUMENTS_BUCKET.local_name) == []
     assert keys(EXCHANGE_BUCKET.local_name) == []
 
 
-def test_a_message_for_a_version_not_yet_readable_comes_back(call_api: ApiCall) -> None:
+def test_a_message_for_a_version_not_yet_readable_comes_back(functions: FunctionSet, call_api: ApiCall) -> None:
     submit_certificate(call_api)
     (body,) = documents_messages(NUMBER)
-    ahead = OutboxMessage.model_validate_json(body).model_copy(update={"version": 2}).model_dump_json()
+    ahead = MakeDocuments.model_validate_json(body).model_copy(update={"version": 2}).model_dump_json()
 
     event = sqs_event([ahead])
-    result = notifier(event, LambdaContext("jevs-notifier"))
+    result = functions.notifier(event, LambdaContext("jevs-notifier"))
 
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert keys(DOCUMENTS_BUCKET.local_name) == []
@@ -205,11 +199,13 @@ def test_a_message_for_a_version_not_yet_readable_comes_back(call_api: ApiCall) 
 # --- a hosted certificate ----------------------------------------------------------------------------------------
 
 
-def test_a_hosted_certificate_emails_its_applicant_the_pdf(call_api: ApiCall) -> None:
+def test_a_hosted_certificate_emails_its_applicant_the_pdf(
+    functions: FunctionSet, call_api: ApiCall, records: TableUnitOfWork
+) -> None:
     submit_certificate(call_api)
-    application = certified_from_an_application(NUMBER)
+    application = certified_from_an_application(records, NUMBER)
 
-    assert run_notifier(documents_messages(NUMBER)) == {"batchItemFailures": []}
+    assert run_notifier(functions, documents_messages(NUMBER)) == {"batchItemFailures": []}
 
     (message,) = sent_emails()
     assert message["To"] == APPLICANT
@@ -234,36 +230,40 @@ def test_a_hosted_certificate_emails_its_applicant_the_pdf(call_api: ApiCall) ->
     assert APPLICANT not in marker.decode()
 
 
-def test_a_redelivered_message_does_not_email_the_applicant_again(call_api: ApiCall) -> None:
+def test_a_redelivered_message_does_not_email_the_applicant_again(
+    functions: FunctionSet, call_api: ApiCall, records: TableUnitOfWork
+) -> None:
     submit_certificate(call_api)
-    certified_from_an_application(NUMBER)
+    certified_from_an_application(records, NUMBER)
     bodies = documents_messages(NUMBER)
 
-    run_notifier(bodies)
-    assert run_notifier(bodies) == {"batchItemFailures": []}
+    run_notifier(functions, bodies)
+    assert run_notifier(functions, bodies) == {"batchItemFailures": []}
 
     assert len(sent_emails()) == 1
 
 
-def test_a_hosted_certificate_whose_application_is_missing_comes_back_unsent(call_api: ApiCall) -> None:
+def test_a_hosted_certificate_whose_application_is_missing_comes_back_unsent(
+    functions: FunctionSet, call_api: ApiCall, records: TableUnitOfWork
+) -> None:
     submit_certificate(call_api)
-    record = store().get_certificate(NUMBER)
+    record = records.certificates.get(NUMBER)
     assert record is not None
     rewrite_head(record.model_copy(update={"application_id": "AP-9429041234563-000000000000"}))
     bodies = documents_messages(NUMBER)
 
-    result = run_notifier(bodies)
+    result = run_notifier(functions, bodies)
 
     assert len(result["batchItemFailures"]) == 1
     assert sent_emails() == []
     assert email_marker_key(NUMBER, 1) not in keys(DOCUMENTS_BUCKET.local_name)
 
 
-def test_a_message_of_an_unknown_kind_comes_back(call_api: ApiCall) -> None:
+def test_a_message_of_an_unknown_kind_comes_back(functions: FunctionSet, call_api: ApiCall) -> None:
     submit_certificate(call_api)
     (body,) = documents_messages(NUMBER)
-    strange = OutboxMessage.model_validate_json(body).model_copy(update={"kind": "certificate.unknown"})
+    strange = MakeDocuments.model_validate_json(body).model_copy(update={"kind": "certificate.unknown"})
 
-    result = run_notifier([strange.model_dump_json()])
+    result = run_notifier(functions, [strange.model_dump_json()])
 
     assert len(result["batchItemFailures"]) == 1

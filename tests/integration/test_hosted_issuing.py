@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.api.dependencies import dependencies
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.documents.certificate_pdf import printed_digest
 from tests.factories import (
     CN_CUSTOMS,
@@ -152,11 +152,13 @@ def test_only_the_issuing_body_named_decides(call_api: ApiCall) -> None:
     assert refusal_without_reasons["statusCode"] == 422
 
 
-def test_anyone_verifies_a_certificate_and_the_digest_its_paper_carries(call_api: ApiCall) -> None:
+def test_anyone_verifies_a_certificate_and_the_digest_its_paper_carries(
+    call_api: ApiCall, records: TableUnitOfWork
+) -> None:
     number = post(call_api, f"/v1/applications/{lodged_application(call_api)}/certification", ISSUING_BODY)["json"][
         "certificate_number"
     ]
-    record = dependencies().store.get_certificate(number)
+    record = records.certificates.get(number)
     assert record is not None
 
     printed = call_api("GET", f"/v1/verify/{number}", query={"digest": printed_digest(record)})

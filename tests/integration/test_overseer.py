@@ -4,25 +4,19 @@ undecided applications past their due time flagged once through the sparse index
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from typing import Any
 
-import boto3
 import pytest
 
-from functions.overseer.handler import handler as overseer
-from jevs.adapters.clock import SystemClock
-from jevs.adapters.dynamodb_store import DynamoCertificateStore
+from infrastructure.local.functions import FunctionSet
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
-from jevs.domain.records import IdempotencyRecord, StoredAnswer
 from jevs.domain.registrations import RegistrationKind, new_id
-from jevs.resources import RECORDS_TABLE
 from tests.factories import LambdaContext, application_payload
 
 pytestmark = pytest.mark.integration
 
 NZBN = "9429041234563"
-_keys = count(1)
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -39,11 +33,9 @@ def scheduled_event() -> dict[str, Any]:
     }
 
 
-def store() -> DynamoCertificateStore:
-    return DynamoCertificateStore(boto3.client("dynamodb"), RECORDS_TABLE.name, SystemClock())
-
-
-def lodged(*, due_in: timedelta, status: ApplicationStatus = ApplicationStatus.SUBMITTED) -> Application:
+def lodged(
+    records: TableUnitOfWork, *, due_in: timedelta, status: ApplicationStatus = ApplicationStatus.SUBMITTED
+) -> Application:
     now = datetime.now(UTC)
     payload = application_payload(new_id(RegistrationKind.SIGNATORY, NZBN), [new_id(RegistrationKind.GOODS, NZBN)])
     decided = status is not ApplicationStatus.SUBMITTED
@@ -60,33 +52,26 @@ def lodged(*, due_in: timedelta, status: ApplicationStatus = ApplicationStatus.S
         decided_at=now if decided else None,
         decided_by="akl-chamber" if decided else None,
     )
-    store().add_registration(
-        application,
-        IdempotencyRecord(
-            party_id=f"exp-{NZBN}",
-            key=f"k-{next(_keys)}",
-            request_digest="0" * 64,
-            answer=StoredAnswer(status_code=201, body={"id": application.id}),
-            created_at=now,
-            expires_at=now + timedelta(days=1),
-        ),
-    )
+    records.applications.add(application)
+    records.commit()
     return application
 
 
-def run() -> dict[str, Any]:
-    result: dict[str, Any] = overseer(scheduled_event(), LambdaContext("jevs-overseer"))
+def run(functions: FunctionSet) -> dict[str, Any]:
+    result: dict[str, Any] = functions.overseer(scheduled_event(), LambdaContext("jevs-overseer"))
     return result
 
 
-def test_undecided_applications_past_due_are_flagged_once_and_listed(aws_resources: None) -> None:
-    late = lodged(due_in=-timedelta(hours=2))
-    later = lodged(due_in=-timedelta(minutes=10))
-    lodged(due_in=timedelta(hours=3))  # not due yet
-    lodged(due_in=-timedelta(hours=5), status=ApplicationStatus.CERTIFIED)  # decided, late or not
+def test_undecided_applications_past_due_are_flagged_once_and_listed(
+    functions: FunctionSet, records: TableUnitOfWork
+) -> None:
+    late = lodged(records, due_in=-timedelta(hours=2))
+    later = lodged(records, due_in=-timedelta(minutes=10))
+    lodged(records, due_in=timedelta(hours=3))  # not due yet
+    lodged(records, due_in=-timedelta(hours=5), status=ApplicationStatus.CERTIFIED)  # decided, late or not
 
-    first = run()
-    second = run()
+    first = run(functions)
+    second = run(functions)
 
     assert first["count"] == 2
     assert [entry["application"] for entry in first["past_due"]] == [late.id, later.id]  # most overdue first
@@ -97,15 +82,15 @@ def test_undecided_applications_past_due_are_flagged_once_and_listed(aws_resourc
     }
     assert first["flagged"] == [late.id, later.id]
     assert (second["count"], second["flagged"]) == (2, [])
-    flagged = store().get_application(late.id)
+    flagged = records.applications.get(late.id)
     assert flagged is not None
     assert flagged.flagged_past_due_at is not None
     assert flagged.status is ApplicationStatus.SUBMITTED
 
 
-def test_with_nothing_past_due_the_check_reports_zero(aws_resources: None) -> None:
-    lodged(due_in=timedelta(minutes=30))
+def test_with_nothing_past_due_the_check_reports_zero(functions: FunctionSet, records: TableUnitOfWork) -> None:
+    lodged(records, due_in=timedelta(minutes=30))
 
-    result = run()
+    result = run(functions)
 
     assert (result["count"], result["past_due"], result["flagged"]) == (0, [], [])
