@@ -1,17 +1,21 @@
-"""Builders the unit tests share: the demo parties, certificates and the records JEVS keeps about them."""
+"""Builders the unit tests share: the demo parties, certificates and the records JEVS keeps about them, and
+what the tests read back from the records table in memory."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from jevs.adapters.table import items
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
-from jevs.domain.history import EventType, new_event
+from jevs.domain.history import EventType, HistoryEvent, new_event
 from jevs.domain.issuance import add_years
 from jevs.domain.parties import Party, PartyType
-from jevs.domain.records import CertificateRecord, CertificateStatus, StoredAnswer, Usage
+from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
+from jevs.service.certificates import Submitted
 from tests.factories import certificate_payload, registered_clients
+from tests.fakes import MemoryRecords
 
 # An issuing body that is registered nowhere in the demo: it issued none of the demo certificates.
 OTHER_ISSUING_BODY = Party(
@@ -77,6 +81,33 @@ def record_of(content: CertificateContent, issued_by: Party) -> CertificateRecor
     )
 
 
-def simple_answer(record: CertificateRecord, created: bool) -> StoredAnswer:
-    """What the API would answer, reduced to what the tests compare: 201 on creation, else 200."""
-    return StoredAnswer(status_code=201 if created else 200, body={"n": record.number})
+def simple_answer(result: Submitted) -> dict[str, Any]:
+    """What the API would answer for a submission, reduced to what the tests compare: 201 on creation, else 200."""
+    return {"status_code": 201 if result.created else 200, "body": {"n": result.record.number}}
+
+
+# -- reading the records table back --------------------------------------------------------------------------
+
+
+def certificate_numbers(records: MemoryRecords) -> list[str]:
+    """The number of every certificate stored, in order."""
+    return sorted(items.certificate_of(item).number for item in records.table.items() if item["sk"] == items.HEAD)
+
+
+def stored_certificate(records: MemoryRecords, number: str) -> CertificateRecord:
+    found = records.uow().certificates.get(number)
+    assert found is not None, f"certificate {number} is not stored"
+    return found
+
+
+def stored_history(records: MemoryRecords, number: str) -> list[HistoryEvent]:
+    return list(records.uow().certificates.history(number))
+
+
+def without(records: MemoryRecords, key: tuple[str, str]) -> MemoryRecords:
+    """The same records, at the same clock, less the item under ``key``: a record removed behind JEVS's back."""
+    copy = MemoryRecords(records.clock)
+    for item in records.table.items():
+        if (item["pk"], item["sk"]) != key:
+            copy.table.put_raw(item)
+    return copy

@@ -6,9 +6,15 @@ from datetime import date
 
 import pytest
 
-from jevs.domain.access import View, certificate_view, may_read_history, project_content, visible_listing
+from jevs.domain.access import (
+    ListingConstraints,
+    View,
+    certificate_view,
+    may_read_history,
+    project_content,
+    visible_listing,
+)
 from jevs.domain.parties import Party
-from jevs.domain.ports import ListingConstraints
 from jevs.domain.records import CertificateRecord, CertificateStatus
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OPS, OTHER_EXPORTER
 from tests.unit.support import AUSTRALIAN_CONSIGNEE, OTHER_ISSUING_BODY, certificate, party, record_of

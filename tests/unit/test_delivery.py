@@ -1,34 +1,45 @@
-"""Delivery to China: what each answer means, how long to wait, and how dispatch records each outcome."""
+"""Delivery to China: what each answer means, how long to wait, what each attempt makes of a delivery, and how
+the delivery use cases (``jevs.service.delivery``) record each outcome over the records table in memory."""
 
 from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from jevs.domain.declarations import DeclarationContent
-from jevs.domain.declaring import RESULT_KIND, lodge_declaration, match_declaration
 from jevs.domain.delivery import (
     MAX_BACKOFF_SECONDS,
     Decision,
+    Delivery,
     DeliveryState,
     Outcome,
     backoff_seconds,
     decide,
     transport_failure,
 )
-from jevs.domain.dispatch import RECONCILIATION_BOUND, DispatchResult, dispatch, reconcile, resume_parked
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import EventType, verify_chain
-from jevs.domain.records import OutboxChannel, OutboxMessage, StoredAnswer
-from jevs.domain.submission import submit_certificate
+from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, MatchDeclaration, OutboxMessage, ToChina
+from jevs.service.certificates import SubmitCertificate, submit_certificate
+from jevs.service.declarations import LodgeDeclaration, lodge_declaration, match_declaration
+from jevs.service.delivery import (
+    RECONCILIATION_BOUND,
+    Attempt,
+    Dispatched,
+    Reconcile,
+    dispatch,
+    reconcile,
+    resume_parked,
+)
+from jevs.service.unit_of_work import Refused
 from tests.factories import declaration_payload
-from tests.fakes import FixedClock, InMemoryCertificateStore
-from tests.unit.support import certificate, party, simple_answer
+from tests.fakes import FixedClock, MemoryRecords
+from tests.unit.support import certificate, party, stored_certificate, stored_history
 
 pytestmark = pytest.mark.unit
 
@@ -104,69 +115,140 @@ class ScriptedSender:
         return self.script.pop(0)
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def store(clock: FixedClock) -> InMemoryCertificateStore:
-    store = InMemoryCertificateStore()
-    submit_certificate(
-        party=party("local-akl-chamber"),
-        content=certificate(),
-        idempotency_key="k",
-        store=store,
-        clock=clock,
-        answer_for=simple_answer,
-    )
-    return store
-
-
-def message() -> OutboxMessage:
-    return OutboxMessage(
-        message_id=f"{NUMBER}/v1/delivery-to-china",
-        channel=OutboxChannel.DELIVERY_TO_CHINA,
-        kind="certificate.version",
-        certificate_number=NUMBER,
-        version=1,
-        created_at=FixedClock().now(),
-    )
-
-
-def attempt(
-    store: InMemoryCertificateStore, clock: FixedClock, sender: ScriptedSender, receive: int = 1
-) -> DispatchResult:
-    """One receive of the message by the dispatcher, the queue allowing five."""
-    return dispatch(message(), receive_count=receive, max_receives=5, store=store, sender=sender, clock=clock)
-
-
 DELIVERED = Decision(Outcome.DELIVERED, "accepted", receipt_id="CN-1")
 BUSY = Decision(Outcome.RETRY, "HTTP 503")
 NO = Decision(Outcome.REJECTED, "HS code not admitted")
+QUEUED_AT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+ATTEMPTED_AT = QUEUED_AT + timedelta(minutes=1)
+
+
+# -- what one attempt makes of a delivery ---------------------------------------------------------------
+
+
+def message() -> DeliverCertificate:
+    return DeliverCertificate(certificate_number=NUMBER, version=1, created_at=QUEUED_AT)
+
+
+def test_a_new_delivery_is_pending_with_no_attempt_yet() -> None:
+    delivery = Delivery.pending(message(), QUEUED_AT)
+
+    assert (delivery.state, delivery.attempts, delivery.created_at, delivery.updated_at) == (
+        DeliveryState.PENDING,
+        0,
+        QUEUED_AT,
+        QUEUED_AT,
+    )
+    assert delivery.idempotency_key == f"{NUMBER}/v1"
+
+
+def test_an_attempt_china_accepted_delivers_with_its_receipt() -> None:
+    delivered = Delivery.pending(message(), QUEUED_AT).attempted(DELIVERED, ATTEMPTED_AT, last_receive=False)
+
+    assert (delivered.state, delivered.receipt_id, delivered.delivered_at) == (
+        DeliveryState.DELIVERED,
+        "CN-1",
+        ATTEMPTED_AT,
+    )
+    assert (delivered.attempts, delivered.updated_at, delivered.settled) == (1, ATTEMPTED_AT, True)
+
+
+def test_an_attempt_china_refused_is_rejected_with_its_reason() -> None:
+    rejected = Delivery.pending(message(), QUEUED_AT).attempted(NO, ATTEMPTED_AT, last_receive=False)
+
+    assert (rejected.state, rejected.rejection_reason, rejected.receipt_id) == (
+        DeliveryState.REJECTED,
+        "HS code not admitted",
+        None,
+    )
+    assert (rejected.attempts, rejected.updated_at, rejected.settled) == (1, ATTEMPTED_AT, True)
+
+
+def test_a_failed_attempt_before_the_last_receive_stays_pending_with_its_error() -> None:
+    pending = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, last_receive=False)
+
+    assert (pending.state, pending.last_error, pending.attempts) == (DeliveryState.PENDING, "HTTP 503", 1)
+    assert (pending.updated_at, pending.settled) == (ATTEMPTED_AT, False)
+
+
+def test_a_failed_attempt_on_the_last_receive_parks_the_delivery() -> None:
+    parked = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, last_receive=True)
+
+    assert (parked.state, parked.last_error, parked.attempts) == (DeliveryState.PARKED, "HTTP 503", 1)
+    assert (parked.updated_at, parked.settled) == (ATTEMPTED_AT, False)
+
+
+@pytest.mark.parametrize(
+    ("decision", "state"),
+    [(DELIVERED, DeliveryState.DELIVERED), (NO, DeliveryState.REJECTED)],
+    ids=["delivered", "rejected"],
+)
+def test_chinas_answer_on_the_last_receive_is_kept_not_parked(decision: Decision, state: DeliveryState) -> None:
+    answered = Delivery.pending(message(), QUEUED_AT).attempted(decision, ATTEMPTED_AT, last_receive=True)
+
+    assert answered.state is state
+
+
+def test_each_attempt_counts_on_from_the_last() -> None:
+    delivery = Delivery.pending(message(), QUEUED_AT)
+    for minute in range(1, 4):
+        delivery = delivery.attempted(BUSY, QUEUED_AT + timedelta(minutes=minute), last_receive=False)
+
+    assert (delivery.attempts, delivery.updated_at) == (3, QUEUED_AT + timedelta(minutes=3))
+
+
+def test_a_resumed_delivery_is_pending_again_and_keeps_its_attempts() -> None:
+    parked = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, last_receive=True)
+    resumed_at = ATTEMPTED_AT + timedelta(hours=1)
+
+    resumed = parked.resumed(resumed_at)
+
+    assert (resumed.state, resumed.attempts, resumed.updated_at) == (DeliveryState.PENDING, 1, resumed_at)
+
+
+# -- dispatch, redrive and reconciliation ---------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(QUEUED_AT)
+
+
+@pytest.fixture
+def records(clock: FixedClock) -> MemoryRecords:
+    records = MemoryRecords(clock)
+    submit_certificate(SubmitCertificate(party("local-akl-chamber"), certificate()), records.uow())
+    return records
+
+
+def attempt(records: MemoryRecords, sender: ScriptedSender, receive: int = 1) -> Dispatched:
+    """One receive of the message by the dispatcher, the queue allowing five."""
+    return dispatch(Attempt(message(), receive_count=receive, max_receives=5), records.uow(), sender)
+
+
+def stored_delivery(records: MemoryRecords, of: ToChina) -> Delivery:
+    found = records.uow().deliveries.get(of)
+    assert found is not None
+    return found
 
 
 def test_a_delivered_version_records_the_receipt_and_an_event_before_it_is_acknowledged(
-    store: InMemoryCertificateStore, clock: FixedClock
+    records: MemoryRecords,
 ) -> None:
-    result = attempt(store, clock, ScriptedSender(DELIVERED))
+    result = attempt(records, ScriptedSender(DELIVERED))
 
     assert result.settled
-    delivery = store.get_delivery(NUMBER, 1)
-    assert delivery is not None
+    delivery = stored_delivery(records, message())
     assert (delivery.state, delivery.receipt_id, delivery.attempts) == (DeliveryState.DELIVERED, "CN-1", 1)
-    events = store.get_history(NUMBER)
+    events = stored_history(records, NUMBER)
     assert [event.type for event in events] == [EventType.CERTIFICATE_ISSUED, EventType.DELIVERY_ACKNOWLEDGED]
-    assert verify_chain(events, store.records[NUMBER].history_head).valid
+    assert verify_chain(events, stored_certificate(records, NUMBER).history_head).valid
 
 
-def test_every_attempt_sends_the_same_bytes_under_the_same_key(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
+def test_every_attempt_sends_the_same_bytes_under_the_same_key(records: MemoryRecords, clock: FixedClock) -> None:
     sender = ScriptedSender(BUSY, BUSY, DELIVERED)
     for receive in (1, 2, 3):
         clock.advance(timedelta(seconds=30))
-        attempt(store, clock, sender, receive)
+        attempt(records, sender, receive)
 
     bodies, keys = zip(*sender.sent, strict=True)
     assert len(set(bodies)) == 1
@@ -174,32 +256,27 @@ def test_every_attempt_sends_the_same_bytes_under_the_same_key(
     assert b"commercial" not in bodies[0]
 
 
-def test_a_transient_failure_keeps_the_delivery_pending_and_asks_for_a_backoff(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
-    result = attempt(store, clock, ScriptedSender(BUSY))
+def test_a_transient_failure_keeps_the_delivery_pending_and_asks_for_a_backoff(records: MemoryRecords) -> None:
+    result = attempt(records, ScriptedSender(BUSY))
 
     assert not result.settled
     assert result.retry_in_seconds is not None
-    delivery = store.get_delivery(NUMBER, 1)
-    assert delivery is not None
+    delivery = stored_delivery(records, message())
     assert (delivery.state, delivery.attempts, delivery.last_error) == (DeliveryState.PENDING, 1, "HTTP 503")
 
 
-def test_a_failure_on_the_last_receive_parks_the_delivery_with_an_event(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
-    result = attempt(store, clock, ScriptedSender(BUSY), 5)
+def test_a_failure_on_the_last_receive_parks_the_delivery_with_an_event(records: MemoryRecords) -> None:
+    result = attempt(records, ScriptedSender(BUSY), 5)
 
     assert not result.settled
     assert result.delivery.state is DeliveryState.PARKED
-    assert store.get_history(NUMBER)[-1].type is EventType.DELIVERY_PARKED
+    assert stored_history(records, NUMBER)[-1].type is EventType.DELIVERY_PARKED
 
 
-def test_a_rejection_is_final_and_never_sent_again(store: InMemoryCertificateStore, clock: FixedClock) -> None:
+def test_a_rejection_is_final_and_never_sent_again(records: MemoryRecords) -> None:
     sender = ScriptedSender(NO)
-    first = attempt(store, clock, sender)
-    again = attempt(store, clock, sender, 2)
+    first = attempt(records, sender)
+    again = attempt(records, sender, 2)
 
     assert first.settled
     assert again.settled
@@ -207,36 +284,39 @@ def test_a_rejection_is_final_and_never_sent_again(store: InMemoryCertificateSto
     assert first.delivery.rejection_reason == "HS code not admitted"
 
 
-def test_a_version_already_delivered_is_acknowledged_without_sending(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
-    attempt(store, clock, ScriptedSender(DELIVERED))
+def test_a_version_already_delivered_is_acknowledged_without_sending(records: MemoryRecords) -> None:
+    attempt(records, ScriptedSender(DELIVERED))
     sender = ScriptedSender()
 
-    assert attempt(store, clock, sender).settled
+    assert attempt(records, sender).settled
     assert sender.sent == []
 
 
-def test_a_concurrent_change_is_not_overwritten(store: InMemoryCertificateStore, clock: FixedClock) -> None:
+def test_a_concurrent_change_is_not_overwritten(records: MemoryRecords) -> None:
     class Interleaving(ScriptedSender):
         def send(self, body: bytes, idempotency_key: str) -> Decision:
             # Another dispatcher records its attempt while this one waits for China.
-            attempt(store, clock, ScriptedSender(BUSY))
+            attempt(records, ScriptedSender(BUSY))
             return DELIVERED
 
-    with pytest.raises(RetryableFailure):
-        attempt(store, clock, Interleaving())
+    with pytest.raises(RetryableFailure) as refused:
+        attempt(records, Interleaving())
+
+    assert isinstance(refused.value, Refused)
+    assert refused.value.of("delivery", f"{NUMBER}/v1")
+    delivery = stored_delivery(records, message())
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
 
 
-def test_a_redrive_resumes_a_parked_delivery(store: InMemoryCertificateStore, clock: FixedClock) -> None:
-    attempt(store, clock, ScriptedSender(BUSY), 5)
+def test_a_redrive_resumes_a_parked_delivery(records: MemoryRecords) -> None:
+    attempt(records, ScriptedSender(BUSY), 5)
 
-    resumed = resume_parked(message(), store=store, clock=clock)
+    resumed = resume_parked(message(), records.uow())
 
     assert resumed is not None
     assert resumed.state is DeliveryState.PENDING
-    assert store.get_history(NUMBER)[-1].type is EventType.DELIVERY_RESUMED
-    assert resume_parked(message(), store=store, clock=clock) is None
+    assert stored_history(records, NUMBER)[-1].type is EventType.DELIVERY_RESUMED
+    assert resume_parked(message(), records.uow()) is None
 
 
 class Published:
@@ -248,54 +328,53 @@ class Published:
 
 
 def test_reconciliation_requeues_only_what_has_waited_past_the_bound_once_per_bound(
-    store: InMemoryCertificateStore, clock: FixedClock
+    records: MemoryRecords, clock: FixedClock
 ) -> None:
     published = Published()
-    assert reconcile(store=store, publisher=published, clock=clock).count == 0
+    assert reconcile(Reconcile(), records.uow(), published).count == 0
 
     clock.advance(RECONCILIATION_BOUND + timedelta(seconds=1))
-    report = reconcile(store=store, publisher=published, clock=clock)
-    again = reconcile(store=store, publisher=published, clock=clock)
+    report = reconcile(Reconcile(), records.uow(), published)
+    again = reconcile(Reconcile(), records.uow(), published)
 
     assert [delivery.idempotency_key for delivery in report.requeued] == [f"{NUMBER}/v1"]
     assert again.count == 0
-    assert [(m.certificate_number, m.version) for m in published.messages] == [(NUMBER, 1)]
+    assert published.messages == [message()]
 
 
-def test_reconciliation_leaves_delivered_versions_alone(store: InMemoryCertificateStore, clock: FixedClock) -> None:
-    attempt(store, clock, ScriptedSender(DELIVERED))
+def test_reconciliation_leaves_delivered_versions_alone(records: MemoryRecords, clock: FixedClock) -> None:
+    attempt(records, ScriptedSender(DELIVERED))
     clock.advance(RECONCILIATION_BOUND * 2)
 
-    assert reconcile(store=store, publisher=Published(), clock=clock).count == 0
+    assert reconcile(Reconcile(), records.uow(), Published()).count == 0
 
 
 # -- match results to China -----------------------------------------------------------------------------
 
 
-def decided_import_declaration(store: InMemoryCertificateStore, clock: FixedClock) -> OutboxMessage:
+def decided_import_declaration(records: MemoryRecords) -> DeliverMatchResult:
     """A CN import declaration quoting the stored certificate, lodged and decided; its result's message."""
-    lodged = lodge_declaration(
-        party=party("local-cn-customs"),
-        content=DeclarationContent.model_validate(declaration_payload()),
-        idempotency_key="d",
-        store=store,
-        clock=clock,
-        answer_for=lambda record, created: StoredAnswer(status_code=202, body={"id": record.id}),
+    content = DeclarationContent.model_validate(declaration_payload())
+    lodged = lodge_declaration(LodgeDeclaration(party("local-cn-customs"), content), records.uow())
+    declaration = lodged.declaration
+    match = MatchDeclaration(
+        declaration_id=declaration.id,
+        certificate_number=content.certificate_number,
+        created_at=declaration.received_at,
     )
-    declaration_id = str(lodged.answer.body["id"])
-    match_declaration(declaration_id, store=store, certificates=store, clock=clock)
-    (message,) = (m for m in store.outbox if isinstance(m, OutboxMessage) and m.kind == RESULT_KIND)
-    return message
+    match_declaration(match, records.uow())
+    (result_message,) = (m for m in records.outbox() if isinstance(m, DeliverMatchResult))
+    return result_message
 
 
 def test_a_match_result_is_delivered_to_china_under_its_own_key_outside_the_certificate_history(
-    store: InMemoryCertificateStore, clock: FixedClock
+    records: MemoryRecords,
 ) -> None:
-    message = decided_import_declaration(store, clock)
-    events_before = len(store.get_history(NUMBER))
+    result_message = decided_import_declaration(records)
+    events_before = len(stored_history(records, NUMBER))
     sender = ScriptedSender(DELIVERED)
 
-    result = dispatch(message, receive_count=1, max_receives=5, store=store, sender=sender, clock=clock)
+    result = dispatch(Attempt(result_message, receive_count=1, max_receives=5), records.uow(), sender)
 
     assert result.settled
     assert result.delivery.state is DeliveryState.DELIVERED
@@ -307,28 +386,23 @@ def test_a_match_result_is_delivered_to_china_under_its_own_key_outside_the_cert
         "MATCHED",
         "223320261000123456",
     )
-    assert len(store.get_history(NUMBER)) == events_before
+    assert len(stored_history(records, NUMBER)) == events_before
     # The certificate's own delivery is untouched by its result's.
-    certificate_delivery = store.get_delivery(NUMBER, 1)
-    assert certificate_delivery is not None
-    assert certificate_delivery.state is DeliveryState.PENDING
+    assert stored_delivery(records, message()).state is DeliveryState.PENDING
 
 
-def test_a_parked_match_result_is_resumed_and_a_lost_one_reconciled(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
-    message = decided_import_declaration(store, clock)
-    dispatch(message, receive_count=5, max_receives=5, store=store, sender=ScriptedSender(BUSY), clock=clock)
-    parked = store.get_result_delivery("CNIM-223320261000123456")
-    assert parked is not None
+def test_a_parked_match_result_is_resumed_and_a_lost_one_reconciled(records: MemoryRecords, clock: FixedClock) -> None:
+    result_message = decided_import_declaration(records)
+    dispatch(Attempt(result_message, receive_count=5, max_receives=5), records.uow(), ScriptedSender(BUSY))
+    parked = stored_delivery(records, result_message)
     assert parked.state is DeliveryState.PARKED
 
-    resumed = resume_parked(message, store=store, clock=clock)
+    resumed = resume_parked(result_message, records.uow())
     clock.advance(RECONCILIATION_BOUND + timedelta(seconds=1))
     published = Published()
-    reconcile(store=store, publisher=published, clock=clock)
+    reconcile(Reconcile(), records.uow(), published)
 
     assert resumed is not None
     assert resumed.state is DeliveryState.PENDING
-    requeued = {(m.kind, m.declaration_id) for m in published.messages}
-    assert ("declaration.result", "CNIM-223320261000123456") in requeued
+    requeued = {(m.kind, m.declaration_id) for m in published.messages if isinstance(m, DeliverMatchResult)}
+    assert ("declaration.result.delivery", "CNIM-223320261000123456") in requeued

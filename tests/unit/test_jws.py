@@ -12,7 +12,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import ECKey
 
-from jevs.domain.jws import b64url, b64url_decode, der_to_raw, raw_to_der, sign_detached
+from jevs.adapters.jws import b64url, b64url_decode, der_to_raw, raw_to_der, sign_detached
 
 pytestmark = pytest.mark.unit
 

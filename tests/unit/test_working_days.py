@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jevs.domain.new_zealand import NEW_ZEALAND
 from jevs.domain.working_days import (
-    NEW_ZEALAND,
     REGIONS,
     due_at,
     is_working_day,
