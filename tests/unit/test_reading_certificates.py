@@ -1,19 +1,32 @@
-"""Reading certificates, listings and history through the caller's view (DESIGN §1, §5, §6.4)."""
+"""Reading certificates, listings and history through the caller's view (DESIGN §1, §5, §6.4): the reading use
+cases of ``jevs.service.certificates`` over the records table in memory."""
 
 from __future__ import annotations
 
 import pytest
 
-from jevs.domain.access import View
+from jevs.adapters.table import items
+from jevs.adapters.table.model import Write
+from jevs.adapters.table.repositories import TableCertificates
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.domain.access import ListingConstraints, View
 from jevs.domain.canonical import digest
 from jevs.domain.errors import NotFound
 from jevs.domain.parties import Party
-from jevs.domain.ports import CertificatePage, ListingConstraints
-from jevs.domain.reading import MAX_PAGE_SIZE, list_certificates, read_certificate, read_history
-from jevs.domain.submission import submit_certificate
+from jevs.service.certificates import (
+    MAX_PAGE_SIZE,
+    ListCertificates,
+    SubmitCertificate,
+    VisiblePage,
+    list_certificates,
+    read_certificate,
+    read_history,
+    submit_certificate,
+)
+from jevs.service.unit_of_work import CertificatePage
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OPS, OTHER_EXPORTER
-from tests.fakes import FixedClock, InMemoryCertificateStore
-from tests.unit.support import AUSTRALIAN_CONSIGNEE, OTHER_ISSUING_BODY, certificate, party, simple_answer
+from tests.fakes import MemoryRecords
+from tests.unit.support import AUSTRALIAN_CONSIGNEE, OTHER_ISSUING_BODY, certificate, party, without
 
 pytestmark = pytest.mark.unit
 
@@ -27,24 +40,30 @@ TUI_EXPORTER = {
     "country": "NZ",
     "business_number": "9429047654327",
 }
+FIRST_EVENT = (items.certificate_partition(TO_CHINA), f"{items.EVENT_PREFIX}{1:08d}")
+FIRST_VERSION = (items.certificate_partition(TO_CHINA), f"{items.VERSION_PREFIX}{1:06d}")
 
 
-class PageSizeSpy(InMemoryCertificateStore):
-    """The fake store, remembering the page size the domain asked it for."""
+def _no_writes(write: Write) -> None:
+    raise AssertionError(f"reading wrote {write.name}")
 
-    def __init__(self) -> None:
-        super().__init__()
+
+class PageSizeSpy(TableCertificates):
+    """The certificates of the table, remembering the page size the use case asked for."""
+
+    def __init__(self, records: MemoryRecords) -> None:
+        super().__init__(records.table, _no_writes, records.clock.now)
         self.limits: list[int] = []
 
-    def list_certificates(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
+    def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
         self.limits.append(limit)
-        return super().list_certificates(constraints, limit, cursor)
+        return super().page(constraints, limit, cursor)
 
 
 @pytest.fixture
-def store() -> PageSizeSpy:
-    """Four certificates, issued through the domain's own submission."""
-    store = PageSizeSpy()
+def records() -> MemoryRecords:
+    """Four certificates, issued through the submission use case."""
+    records = MemoryRecords()
     seeds: list[tuple[str, Party, dict[str, object]]] = [
         (TO_CHINA, party(ISSUING_BODY), {}),
         (TO_AUSTRALIA, party(ISSUING_BODY), {"consignee": AUSTRALIAN_CONSIGNEE}),
@@ -52,15 +71,44 @@ def store() -> PageSizeSpy:
         (BY_WELLINGTON, OTHER_ISSUING_BODY, {}),
     ]
     for number, issuer, overrides in seeds:
-        submit_certificate(
-            party=issuer,
-            content=certificate(certificate_number=number, **overrides),
-            idempotency_key=number,
-            store=store,
-            clock=FixedClock(),
-            answer_for=simple_answer,
-        )
-    return store
+        content = certificate(certificate_number=number, **overrides)
+        submit_certificate(SubmitCertificate(issuer, content), records.uow())
+    return records
+
+
+@pytest.fixture
+def spy(records: MemoryRecords) -> PageSizeSpy:
+    return PageSizeSpy(records)
+
+
+@pytest.fixture
+def uow(records: MemoryRecords, spy: PageSizeSpy) -> TableUnitOfWork:
+    uow = records.uow()
+    uow.certificates = spy
+    return uow
+
+
+def tamper_event(records: MemoryRecords, **changes: object) -> None:
+    """Rewrite the stored first event of TO_CHINA behind JEVS's back."""
+    item = records.table.get(FIRST_EVENT)
+    assert item is not None
+    event = items.event_of(item).model_copy(update=changes)
+    records.table.put_raw(items.event_item(event))
+
+
+def tamper_version(records: MemoryRecords, **changes: object) -> None:
+    """Rewrite the stored version 1 of TO_CHINA behind JEVS's back."""
+    item = records.table.get(FIRST_VERSION)
+    assert item is not None
+    version = items.version_of(item).model_copy(update=changes)
+    records.table.put_raw({**item, "content_hash": version.content_hash, "content": version.content.model_dump_json()})
+
+
+def tamper_record(records: MemoryRecords, **changes: object) -> None:
+    """Rewrite the stored record of TO_CHINA (its head) behind JEVS's back."""
+    record = records.uow().certificates.get(TO_CHINA)
+    assert record is not None
+    records.table.put_raw(items.head_item(record.model_copy(update=changes)))
 
 
 @pytest.mark.parametrize(
@@ -74,8 +122,10 @@ def store() -> PageSizeSpy:
     ],
     ids=["issuing body", "exporter", "NZ customs", "CN customs", "ops"],
 )
-def test_a_party_that_may_see_a_certificate_reads_it_in_its_view(store: PageSizeSpy, caller: Party, view: View) -> None:
-    visible = read_certificate(caller, TO_CHINA, store)
+def test_a_party_that_may_see_a_certificate_reads_it_in_its_view(
+    uow: TableUnitOfWork, caller: Party, view: View
+) -> None:
+    visible = read_certificate(caller, TO_CHINA, uow)
     assert (visible.record.number, visible.view) == (TO_CHINA, view)
 
 
@@ -90,21 +140,21 @@ def test_a_party_that_may_see_a_certificate_reads_it_in_its_view(store: PageSize
     ids=["other exporter", "other issuing body", "CN customs, goods to Australia", "issuing body, another's"],
 )
 def test_a_party_that_may_not_see_a_certificate_is_told_it_does_not_exist(
-    store: PageSizeSpy, caller: Party, number: str
+    uow: TableUnitOfWork, caller: Party, number: str
 ) -> None:
     with pytest.raises(NotFound):
-        read_certificate(caller, number, store)
+        read_certificate(caller, number, uow)
 
 
 @pytest.mark.parametrize("number", ["11.1234.99999", "not-a-number", ""])
-def test_a_certificate_that_does_not_exist_is_not_found(store: PageSizeSpy, number: str) -> None:
+def test_a_certificate_that_does_not_exist_is_not_found(uow: TableUnitOfWork, number: str) -> None:
     with pytest.raises(NotFound):
-        read_certificate(party(ISSUING_BODY), number, store)
+        read_certificate(party(ISSUING_BODY), number, uow)
 
 
 @pytest.mark.parametrize("number", ["COO11123400001", "coo11123400001", " 11.1234.00001 "])
-def test_a_certificate_is_read_by_any_form_of_its_number(store: PageSizeSpy, number: str) -> None:
-    assert read_certificate(party(NZ_CUSTOMS), number, store).record.number == TO_CHINA
+def test_a_certificate_is_read_by_any_form_of_its_number(uow: TableUnitOfWork, number: str) -> None:
+    assert read_certificate(party(NZ_CUSTOMS), number, uow).record.number == TO_CHINA
 
 
 # History
@@ -113,14 +163,14 @@ def test_a_certificate_is_read_by_any_form_of_its_number(store: PageSizeSpy, num
 @pytest.mark.parametrize(
     "caller", [party(ISSUING_BODY), party(EXPORTER), party(NZ_CUSTOMS)], ids=["issuer", "owner", "NZ customs"]
 )
-def test_the_history_of_an_untouched_certificate_verifies(store: PageSizeSpy, caller: Party) -> None:
-    history = read_history(caller, TO_CHINA, store)
+def test_the_history_of_an_untouched_certificate_verifies(uow: TableUnitOfWork, caller: Party) -> None:
+    history = read_history(caller, TO_CHINA, uow)
     assert [event.sequence for event in history.events] == [1]
     assert history.verification.valid
 
 
-def test_the_history_is_read_by_the_coo_form_of_the_number(store: PageSizeSpy) -> None:
-    assert read_history(party(NZ_CUSTOMS), "COO11123400001", store).record.number == TO_CHINA
+def test_the_history_is_read_by_the_coo_form_of_the_number(uow: TableUnitOfWork) -> None:
+    assert read_history(party(NZ_CUSTOMS), "COO11123400001", uow).record.number == TO_CHINA
 
 
 @pytest.mark.parametrize(
@@ -128,76 +178,85 @@ def test_the_history_is_read_by_the_coo_form_of_the_number(store: PageSizeSpy) -
     [party(OTHER_EXPORTER), OTHER_ISSUING_BODY, party(CN_CUSTOMS), party(OPS)],
     ids=["other exporter", "other issuing body", "CN customs", "ops"],
 )
-def test_a_party_that_may_not_read_the_history_is_told_it_does_not_exist(store: PageSizeSpy, caller: Party) -> None:
+def test_a_party_that_may_not_read_the_history_is_told_it_does_not_exist(uow: TableUnitOfWork, caller: Party) -> None:
     with pytest.raises(NotFound):
-        read_history(caller, TO_CHINA, store)
+        read_history(caller, TO_CHINA, uow)
 
 
-def test_the_history_of_a_certificate_that_does_not_exist_is_not_found(store: PageSizeSpy) -> None:
+def test_the_history_of_a_certificate_that_does_not_exist_is_not_found(uow: TableUnitOfWork) -> None:
     with pytest.raises(NotFound):
-        read_history(party(NZ_CUSTOMS), "11.1234.99999", store)
+        read_history(party(NZ_CUSTOMS), "11.1234.99999", uow)
 
 
-def test_an_edited_stored_event_makes_the_history_invalid_at_that_event(store: PageSizeSpy) -> None:
+def test_an_edited_stored_event_makes_the_history_invalid_at_that_event(
+    records: MemoryRecords, uow: TableUnitOfWork
+) -> None:
     # Given the stored issue event altered after the fact
-    [event] = store.events[TO_CHINA]
-    store.events[TO_CHINA] = [event.model_copy(update={"actor": "someone-else"})]
+    tamper_event(records, actor="someone-else")
     # When the history is read, Then it reports the chain broken at that event
-    verification = read_history(party(ISSUING_BODY), TO_CHINA, store).verification
+    verification = read_history(party(ISSUING_BODY), TO_CHINA, uow).verification
     assert not verification.valid
     assert verification.broken_at == 1
 
 
-def test_a_removed_stored_event_makes_the_history_invalid(store: PageSizeSpy) -> None:
-    store.events[TO_CHINA] = []
-    verification = read_history(party(ISSUING_BODY), TO_CHINA, store).verification
+def test_a_removed_stored_event_makes_the_history_invalid(records: MemoryRecords) -> None:
+    removed = without(records, FIRST_EVENT)
+    verification = read_history(party(ISSUING_BODY), TO_CHINA, removed.uow()).verification
     assert not verification.valid
     assert verification.broken_at == 1
 
 
-def test_an_edited_stored_version_makes_the_history_invalid(store: PageSizeSpy) -> None:
+def test_an_edited_stored_version_makes_the_history_invalid(records: MemoryRecords, uow: TableUnitOfWork) -> None:
     # Given the stored content of version 1 altered after the fact, its recorded content hash left alone
-    [version] = store.versions[TO_CHINA]
     altered = certificate(certificate_number=TO_CHINA, remarks="Quietly edited")
-    store.versions[TO_CHINA] = [version.model_copy(update={"content": altered})]
+    tamper_version(records, content=altered)
     # When the history is read, Then it reports version 1 as not matching its event
-    verification = read_history(party(ISSUING_BODY), TO_CHINA, store).verification
+    verification = read_history(party(ISSUING_BODY), TO_CHINA, uow).verification
     assert not verification.valid
     assert verification.broken_at == 1
 
 
-def test_an_edited_stored_version_with_a_recomputed_hash_makes_the_history_invalid(store: PageSizeSpy) -> None:
-    [version] = store.versions[TO_CHINA]
+def test_an_edited_stored_version_with_a_recomputed_hash_makes_the_history_invalid(
+    records: MemoryRecords, uow: TableUnitOfWork
+) -> None:
     altered = certificate(certificate_number=TO_CHINA, remarks="Quietly edited")
-    store.versions[TO_CHINA] = [version.model_copy(update={"content": altered, "content_hash": digest(altered)})]
-    assert not read_history(party(ISSUING_BODY), TO_CHINA, store).verification.valid
+    tamper_version(records, content=altered, content_hash=digest(altered))
+    assert not read_history(party(ISSUING_BODY), TO_CHINA, uow).verification.valid
 
 
-def test_edited_current_content_makes_the_history_invalid(store: PageSizeSpy) -> None:
+def test_edited_current_content_makes_the_history_invalid(records: MemoryRecords, uow: TableUnitOfWork) -> None:
     # Given the certificate's current content altered in its record, the recorded content hash left alone
-    record = store.records[TO_CHINA]
-    store.records[TO_CHINA] = record.model_copy(
-        update={"content": certificate(certificate_number=TO_CHINA, remarks="x")}
-    )
+    tamper_record(records, content=certificate(certificate_number=TO_CHINA, remarks="x"))
     # When the history is read, Then it is invalid
-    assert not read_history(party(ISSUING_BODY), TO_CHINA, store).verification.valid
+    assert not read_history(party(ISSUING_BODY), TO_CHINA, uow).verification.valid
 
 
-def test_edited_current_content_with_a_recomputed_hash_makes_the_history_invalid(store: PageSizeSpy) -> None:
+def test_edited_current_content_with_a_recomputed_hash_makes_the_history_invalid(
+    records: MemoryRecords, uow: TableUnitOfWork
+) -> None:
     # Given the certificate's current content and its content hash both rewritten in its record
-    record = store.records[TO_CHINA]
     altered = certificate(certificate_number=TO_CHINA, remarks="Quietly edited")
-    store.records[TO_CHINA] = record.model_copy(update={"content": altered, "content_hash": digest(altered)})
+    tamper_record(records, content=altered, content_hash=digest(altered))
     # When the history is read, Then it is invalid: the content served is not the content the history recorded
-    assert not read_history(party(ISSUING_BODY), TO_CHINA, store).verification.valid
+    assert not read_history(party(ISSUING_BODY), TO_CHINA, uow).verification.valid
 
 
 # Listing
 
 
-def listed(caller: Party, store: PageSizeSpy, filters: ListingConstraints | None = None) -> set[str]:
-    page = list_certificates(caller, filters or ListingConstraints(), 50, None, store)
-    return {visible.record.number for visible in page.certificates}
+def listing(
+    caller: Party,
+    uow: TableUnitOfWork,
+    filters: ListingConstraints | None = None,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> VisiblePage:
+    return list_certificates(ListCertificates(caller, filters or ListingConstraints(), limit, cursor), uow)
+
+
+def listed(caller: Party, uow: TableUnitOfWork, filters: ListingConstraints | None = None) -> set[str]:
+    return {visible.record.number for visible in listing(caller, uow, filters).certificates}
 
 
 @pytest.mark.parametrize(
@@ -213,37 +272,41 @@ def listed(caller: Party, store: PageSizeSpy, filters: ListingConstraints | None
     ],
     ids=["issuing body", "other issuing body", "exporter", "other exporter", "NZ customs", "CN customs", "ops"],
 )
-def test_a_listing_holds_exactly_what_the_party_may_see(store: PageSizeSpy, caller: Party, expected: set[str]) -> None:
-    assert listed(caller, store) == expected
+def test_a_listing_holds_exactly_what_the_party_may_see(
+    uow: TableUnitOfWork, caller: Party, expected: set[str]
+) -> None:
+    assert listed(caller, uow) == expected
 
 
-def test_a_listing_shows_each_certificate_in_the_partys_view(store: PageSizeSpy) -> None:
-    page = list_certificates(party(CN_CUSTOMS), ListingConstraints(), 50, None, store)
+def test_a_listing_shows_each_certificate_in_the_partys_view(uow: TableUnitOfWork) -> None:
+    page = listing(party(CN_CUSTOMS), uow)
     assert {visible.view for visible in page.certificates} == {View.FTA_FORM}
 
 
-def test_a_listing_filter_that_contradicts_the_partys_scope_is_an_empty_page(store: PageSizeSpy) -> None:
+def test_a_listing_filter_that_contradicts_the_partys_scope_is_an_empty_page(
+    uow: TableUnitOfWork, spy: PageSizeSpy
+) -> None:
     # Given an exporter asking for another exporter's certificates
     filters = ListingConstraints(exporter_business_number="9429047654327")
-    # When it lists, Then it gets an empty last page, and the store is not even asked
-    page = list_certificates(party(EXPORTER), filters, 50, None, store)
+    # When it lists, Then it gets an empty last page, and the table is not even asked
+    page = listing(party(EXPORTER), uow, filters)
     assert (page.certificates, page.next_cursor) == ([], None)
-    assert store.limits == []
+    assert spy.limits == []
 
 
-def test_a_listing_asks_the_store_for_at_most_the_maximum_page_size(store: PageSizeSpy) -> None:
-    list_certificates(party(NZ_CUSTOMS), ListingConstraints(), MAX_PAGE_SIZE * 10, None, store)
-    assert store.limits == [MAX_PAGE_SIZE]
+def test_a_listing_asks_the_table_for_at_most_the_maximum_page_size(uow: TableUnitOfWork, spy: PageSizeSpy) -> None:
+    listing(party(NZ_CUSTOMS), uow, limit=MAX_PAGE_SIZE * 10)
+    assert spy.limits == [MAX_PAGE_SIZE]
 
 
-def test_a_listing_pages_with_the_stores_cursor(store: PageSizeSpy) -> None:
-    first = list_certificates(party(NZ_CUSTOMS), ListingConstraints(), 3, None, store)
-    second = list_certificates(party(NZ_CUSTOMS), ListingConstraints(), 3, first.next_cursor, store)
+def test_a_listing_pages_with_the_tables_cursor(uow: TableUnitOfWork) -> None:
+    first = listing(party(NZ_CUSTOMS), uow, limit=3)
+    second = listing(party(NZ_CUSTOMS), uow, limit=3, cursor=first.next_cursor)
     numbers = [visible.record.number for visible in [*first.certificates, *second.certificates]]
     assert sorted(numbers) == [TO_CHINA, TO_AUSTRALIA, TUI_TO_CHINA, BY_WELLINGTON]
     assert second.next_cursor is None
 
 
-def test_a_listing_filter_narrows_within_the_partys_scope(store: PageSizeSpy) -> None:
+def test_a_listing_filter_narrows_within_the_partys_scope(uow: TableUnitOfWork) -> None:
     filters = ListingConstraints(importing_country="AU")
-    assert listed(party(EXPORTER), store, filters) == {TO_AUSTRALIA}
+    assert listed(party(EXPORTER), uow, filters) == {TO_AUSTRALIA}
