@@ -1,5 +1,6 @@
-"""A certificate version's documents with in-memory buckets and mail (issue 6): what is stored where, who is
-emailed, and that a message handled again neither emails twice nor skips an email that failed."""
+"""A certificate version's documents (``jevs.service.documents.make_documents``) with the records table, buckets
+and mail in memory (issue 6): what is stored where, who is emailed, and that a message handled again neither
+emails twice nor skips an email that failed."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from email.policy import default
 
 import pytest
 
-from jevs.documents.delivery import DocumentsOutcome, certificate_email, deliver_documents
+from jevs.adapters.table import items
+from jevs.documents.certificate_email import certificate_email
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
 from jevs.domain.errors import NotFound
+from jevs.domain.messages import MakeDocuments
 from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import RegistrationKind, new_id
 from jevs.resources import certificate_document_key, email_marker_key, nz_customs_certificate_key
+from jevs.service.documents import DocumentOutlets, DocumentsOutcome, make_documents
 from tests.factories import application_payload, certificate_payload
-from tests.fakes import FixedClock
+from tests.fakes import FixedClock, MemoryRecords
 from tests.unit.support import certificate, party, record_of
 
 pytestmark = pytest.mark.unit
@@ -36,6 +40,10 @@ class Bucket:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = (body, content_type)
 
+    def get(self, key: str) -> bytes | None:
+        found = self.objects.get(key)
+        return found[0] if found is not None else None
+
     def exists(self, key: str) -> bool:
         return key in self.objects
 
@@ -52,17 +60,15 @@ class Mail:
         return f"message-{len(self.sent)}"
 
 
-class Records:
-    def __init__(self, record: CertificateRecord, application: Application | None = None) -> None:
-        self.record = record
-        self.application = application
-
-    def get_certificate(self, number: str) -> CertificateRecord | None:
-        return self.record if number == self.record.number else None
-
-    def get_application(self, application_id: str) -> Application | None:
-        found = self.application
-        return found if found is not None and found.id == application_id else None
+def stored(record: CertificateRecord, application: Application | None = None) -> MemoryRecords:
+    """The records table holding ``record`` (its head, as given) and ``application``, if any."""
+    records = MemoryRecords()
+    records.table.put_raw(items.head_item(record))
+    if application is not None:
+        uow = records.uow()
+        uow.applications.add(application)
+        uow.commit()
+    return records
 
 
 def the_record(**overrides: object) -> CertificateRecord:
@@ -92,18 +98,14 @@ def hosted() -> tuple[CertificateRecord, Application]:
     return record.model_copy(update={"application_id": application.id}), application
 
 
-def deliver(records: Records, documents: Bucket, exchange: Bucket, mail: Mail, version: int = 1) -> DocumentsOutcome:
-    return deliver_documents(
-        NUMBER,
-        version,
-        records=records,
-        documents=documents,
-        exchange=exchange,
-        mailer=mail,
-        clock=FixedClock(),
-        sender=SENDER,
-        verification_base_url=BASE_URL,
+def deliver(
+    records: MemoryRecords, documents: Bucket, exchange: Bucket, mail: Mail, version: int = 1
+) -> DocumentsOutcome:
+    outlets = DocumentOutlets(
+        documents=documents, exchange=exchange, mailer=mail, sender=SENDER, verification_base_url=BASE_URL
     )
+    command = MakeDocuments(certificate_number=NUMBER, version=version, created_at=FixedClock().now())
+    return make_documents(command, records.uow(), outlets)
 
 
 def parsed(raw: bytes) -> EmailMessage:
@@ -115,7 +117,7 @@ def parsed(raw: bytes) -> EmailMessage:
 def test_a_version_gets_its_pdf_and_nz_customs_file_and_no_email_when_not_hosted() -> None:
     documents, exchange, mail = Bucket(), Bucket(), Mail()
 
-    outcome = deliver(Records(the_record()), documents, exchange, mail)
+    outcome = deliver(stored(the_record()), documents, exchange, mail)
 
     assert outcome == DocumentsOutcome(
         NUMBER, 1, document_key=certificate_document_key(NUMBER, 1), data_file_key=nz_customs_certificate_key(NUMBER, 1)
@@ -133,7 +135,7 @@ def test_nz_customs_file_holds_the_fta_form_without_commercial_details() -> None
     commercial = {"invoice_values": [{"invoice_number": "INV-2026-0042", "amount": "112500.00", "currency": "NZD"}]}
     exchange = Bucket()
 
-    deliver(Records(the_record(commercial=commercial)), Bucket(), exchange, Mail())
+    deliver(stored(the_record(commercial=commercial)), Bucket(), exchange, Mail())
 
     data = exchange.objects[nz_customs_certificate_key(NUMBER, 1)][0]
     filed = json.loads(data)
@@ -146,8 +148,10 @@ def test_a_hosted_version_emails_its_applicant_once_and_marks_it() -> None:
     record, application = hosted()
     documents, mail = Bucket(), Mail()
 
-    first = deliver(Records(record, application), documents, Bucket(), mail)
-    again = deliver(Records(record, application), documents, Bucket(), mail)
+    records = stored(record, application)
+
+    first = deliver(records, documents, Bucket(), mail)
+    again = deliver(records, documents, Bucket(), mail)
 
     assert (first.emailed_application, first.emailed_before) == (application.id, False)
     assert (again.emailed_application, again.emailed_before) == (None, True)
@@ -164,13 +168,13 @@ def test_a_hosted_version_emails_its_applicant_once_and_marks_it() -> None:
 
 def test_an_email_that_failed_is_sent_when_the_message_comes_back() -> None:
     record, application = hosted()
-    documents = Bucket()
+    records, documents = stored(record, application), Bucket()
 
     with pytest.raises(ConnectionError):
-        deliver(Records(record, application), documents, Bucket(), Mail(fail=True))
+        deliver(records, documents, Bucket(), Mail(fail=True))
     assert not documents.exists(email_marker_key(NUMBER, 1))
     mail = Mail()
-    retried = deliver(Records(record, application), documents, Bucket(), mail)
+    retried = deliver(records, documents, Bucket(), mail)
 
     assert retried.emailed_application == application.id
     assert len(mail.sent) == 1
@@ -179,7 +183,7 @@ def test_an_email_that_failed_is_sent_when_the_message_comes_back() -> None:
 def test_the_email_names_the_certificate_and_carries_the_pdf() -> None:
     record, application = hosted()
     documents, mail = Bucket(), Mail()
-    deliver(Records(record, application), documents, Bucket(), mail)
+    deliver(stored(record, application), documents, Bucket(), mail)
 
     message = parsed(mail.sent[0][0])
 
@@ -220,7 +224,7 @@ def test_a_message_about_a_superseded_version_makes_nothing() -> None:
     documents, exchange, mail = Bucket(), Bucket(), Mail()
     record = the_record().model_copy(update={"version": 2})
 
-    outcome = deliver(Records(record), documents, exchange, mail, version=1)
+    outcome = deliver(stored(record), documents, exchange, mail, version=1)
 
     assert outcome.superseded
     assert (documents.objects, exchange.objects, mail.sent) == ({}, {}, [])
@@ -230,7 +234,7 @@ def test_a_message_about_a_superseded_version_makes_nothing() -> None:
 def test_a_version_not_readable_yet_is_not_found(stored_version: int | None) -> None:
     """The message is retried: the certificate (or that version of it) is not readable yet."""
     record = the_record()
-    records = Records(record if stored_version else record.model_copy(update={"number": "11.9999.99999"}))
+    records = stored(record if stored_version else record.model_copy(update={"number": "11.9999.99999"}))
 
     with pytest.raises(NotFound):
         deliver(records, Bucket(), Bucket(), Mail(), version=2)
@@ -241,7 +245,7 @@ def test_a_hosted_version_whose_application_is_missing_sends_nothing() -> None:
     documents, mail = Bucket(), Mail()
 
     with pytest.raises(NotFound):
-        deliver(Records(record), documents, Bucket(), mail)
+        deliver(stored(record), documents, Bucket(), mail)
 
     assert mail.sent == []
     assert not documents.exists(email_marker_key(NUMBER, 1))
