@@ -9,7 +9,27 @@ import pytest
 from aws_cdk import aws_logs as logs
 
 from infrastructure.cdk.functions import ARCHITECTURE, LOG_RETENTION, RUNTIME
-from jevs.resources import FUNCTIONS, FunctionDefinition
+from jevs.resources import (
+    API_FUNCTION,
+    DISPATCHER_FUNCTION,
+    FUNCTIONS,
+    MATCHER_FUNCTION,
+    NOTIFIER_FUNCTION,
+    OUTBOX_RELAY_FUNCTION,
+    OVERSEER_FUNCTION,
+    RECONCILER_FUNCTION,
+    FunctionDefinition,
+)
+from jevs.settings import (
+    ApiSettings,
+    DispatcherSettings,
+    FunctionSettings,
+    MatcherSettings,
+    NotifierSettings,
+    OverseerSettings,
+    ReconcilerSettings,
+    RelaySettings,
+)
 from tests.infrastructure.support import function_by_handler, properties, references, resources, target, target_id
 
 pytestmark = pytest.mark.infrastructure
@@ -81,3 +101,32 @@ def test_each_functions_role_is_its_own_and_only_lambda_assumes_it(
         and role[0] in {logical_id for logical_id, _ in references(resource.get("Properties", {}))}
     }
     assert users == {function_by_handler(template, definition.handler)}
+
+
+# Which settings each function reads (its handler module passes this model to jevs.bootstrap.lambda_entry).
+_SETTINGS: dict[str, type[FunctionSettings]] = {
+    API_FUNCTION.logical_id: ApiSettings,
+    OUTBOX_RELAY_FUNCTION.logical_id: RelaySettings,
+    DISPATCHER_FUNCTION.logical_id: DispatcherSettings,
+    RECONCILER_FUNCTION.logical_id: ReconcilerSettings,
+    MATCHER_FUNCTION.logical_id: MatcherSettings,
+    NOTIFIER_FUNCTION.logical_id: NotifierSettings,
+    OVERSEER_FUNCTION.logical_id: OverseerSettings,
+}
+
+
+def test_every_function_has_a_settings_model() -> None:
+    assert set(_SETTINGS) == {definition.logical_id for definition in FUNCTIONS}
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_function_is_given_every_setting_it_requires_and_none_it_does_not_read(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    model = _SETTINGS[definition.logical_id]
+    given = {name for name in _function(template, definition)["Environment"]["Variables"] if name.startswith("JEVS_")}
+    variables = model.variables()
+    required = {variables[name] for name, field in model.model_fields.items() if field.is_required()}
+
+    assert required <= given
+    assert given <= set(variables.values())

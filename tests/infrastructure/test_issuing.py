@@ -194,7 +194,7 @@ def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_nothing_there(t
 
 def test_the_overseer_learns_the_records_table(template: dict[str, Any]) -> None:
     variables = _variables(template, OVERSEER_FUNCTION.handler)
-    settings = {f"JEVS_{name}".upper() for name in OverseerSettings.model_fields}
+    settings = set(OverseerSettings.variables().values())
 
     assert {name for name in variables if name.startswith("JEVS_")} == {RECORDS_TABLE.environment_variable}
     assert RECORDS_TABLE.environment_variable in settings

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from pydantic_settings import BaseSettings
 
 from infrastructure.cdk.matching import BATCH_SIZE, MATCHER_MAX_CONCURRENCY, NOTIFIER_MAX_CONCURRENCY, NZ_CUSTOMS_PREFIX
 from jevs.domain.declarations import DeclarationStatus
@@ -23,7 +22,7 @@ from jevs.resources import (
     FunctionDefinition,
     QueueDefinition,
 )
-from jevs.settings import MatcherSettings, NotifierSettings, RelaySettings
+from jevs.settings import FunctionSettings, MatcherSettings, NotifierSettings, RelaySettings
 from tests.infrastructure.conftest import Synthesis
 from tests.infrastructure.support import (
     Grants,
@@ -87,10 +86,9 @@ def _variables(template: dict[str, Any], definition: FunctionDefinition) -> dict
     return variables
 
 
-def _setting_variables(model: type[BaseSettings]) -> set[str]:
+def _setting_variables(model: type[FunctionSettings]) -> set[str]:
     """The environment variables a settings model reads (its fields, under the JEVS_ prefix)."""
-    prefix = model.model_config.get("env_prefix", "")
-    return {f"{prefix}{name}".upper() for name in model.model_fields}
+    return set(model.variables().values())
 
 
 # --- the event source mappings -----------------------------------------------------------------------------------
