@@ -1,43 +1,57 @@
 """Small factories for test inputs in their real shapes: certificates as partners send them, API Gateway
-REST proxy events as Lambda receives them, and a Lambda context."""
+REST proxy events as Lambda receives them, and a Lambda context.
+
+The request bodies are built in ``infrastructure/local/request_bodies.py``, shared with the walkthrough
+(``make demo``) so it sends what the tests send; they are imported here under the names the tests use.
+"""
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from infrastructure.local.request_bodies import (
+    application_payload,
+    certificate_issued_on,
+    certificate_payload,
+    commercial_payload,
+    declaration_payload,
+    goods_payload,
+    item_payload,
+    signatory_payload,
+    today_in_new_zealand,
+)
 from jevs.adapters.party_registry import RegisteredClient
 
-EXAMPLE_CERTIFICATE = Path(__file__).parent.parent / "infrastructure" / "local" / "examples" / "certificate.json"
-EXAMPLE_DECLARATION = EXAMPLE_CERTIFICATE.with_name("declaration.json")
+__all__ = [
+    "CN_CUSTOMS",
+    "EXPORTER",
+    "ISSUING_BODY",
+    "NZ_CUSTOMS",
+    "OPS",
+    "OTHER_EXPORTER",
+    "PARTIES_FILE",
+    "LambdaContext",
+    "api_event",
+    "application_payload",
+    "certificate_issued_on",
+    "certificate_payload",
+    "commercial_payload",
+    "declaration_payload",
+    "goods_payload",
+    "item_payload",
+    "parties_json",
+    "registered_clients",
+    "signatory_payload",
+    "sqs_event",
+    "today_in_new_zealand",
+]
+
 PARTIES_FILE = Path(__file__).parent.parent / "infrastructure" / "local" / "parties.json"
-
-
-@cache
-def _example() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(EXAMPLE_CERTIFICATE.read_text(encoding="utf-8"))
-    return document
-
-
-def certificate_payload(**overrides: Any) -> dict[str, Any]:
-    """The example certificate of DESIGN §5 as a fresh dict; top-level fields replaced by ``overrides``."""
-    payload = copy.deepcopy(_example())
-    payload.update(overrides)
-    return payload
-
-
-def declaration_payload(**overrides: Any) -> dict[str, Any]:
-    """The example import declaration of DESIGN §5 (it matches the example certificate); fields replaced."""
-    payload: dict[str, Any] = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
-    payload.update(overrides)
-    return payload
 
 
 def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:ap-southeast-2:123456789012:queue") -> dict[str, Any]:
@@ -63,79 +77,6 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:ap-southeast-2:12
             for index, body in enumerate(bodies)
         ]
     }
-
-
-def today_in_new_zealand() -> date:
-    """The day JEVS dates what it issues (a machine on UTC may still be on yesterday)."""
-    return datetime.now(ZoneInfo("Pacific/Auckland")).date()
-
-
-# -- hosted issuing (tests/integration/hosted_support.py drives these through the API) ----------------------
-
-
-def goods_payload(**overrides: Any) -> dict[str, Any]:
-    goods: dict[str, Any] = {
-        "issuing_body": "akl-chamber",
-        "hs_code": "040221",
-        "description": "Whole milk powder, 26% fat, in 25 kg bags",
-        "origin_criterion": "WO",
-        "producer": {"disclosure": "SAME"},
-        "evidence": {
-            "statement": "Milk from our own farms in Waikato, dried at our Te Rapa plant.",
-            "currency": "NZD",
-            "cost_build_up": [{"component": "raw milk", "origin_country": "NZ", "value": "3.10"}],
-            "suppliers": ["Kauri Dairy farms"],
-        },
-    }
-    goods.update(overrides)
-    return goods
-
-
-def signatory_payload(**overrides: Any) -> dict[str, Any]:
-    person = {
-        "issuing_body": "akl-chamber",
-        "name": "Aroha Ngata",
-        "position": "Export Manager",
-        "email": "aroha.ngata@kauri-dairy.example.nz",
-        "phone": "+64 9 555 0100",
-    }
-    person.update(overrides)
-    return person
-
-
-def application_payload(signatory_id: str, registration_ids: list[str], **overrides: Any) -> dict[str, Any]:
-    example = certificate_payload()
-    item = example["items"][0]
-    application: dict[str, Any] = {
-        "issuing_body": "akl-chamber",
-        "signatory_id": signatory_id,
-        "exporter": example["exporter"],
-        "producer": example["producer"],
-        "consignee": example["consignee"],
-        "transport": {**example["transport"], "departure_date": today_in_new_zealand().isoformat()},
-        "remarks": "",
-        "items": [
-            {
-                "item_number": n,
-                "goods_registration_id": registration_id,
-                "marks_and_numbers": item["marks_and_numbers"],
-                "packages": item["packages"],
-                "quantity": item["quantity"],
-                "gross_weight_kg": item["gross_weight_kg"],
-                "invoice": item["invoice"],
-            }
-            for n, registration_id in enumerate(registration_ids, start=1)
-        ],
-    }
-    application.update(overrides)
-    return application
-
-
-def item_payload(item_number: int, **overrides: Any) -> dict[str, Any]:
-    item: dict[str, Any] = copy.deepcopy(_example()["items"][0])
-    item["item_number"] = item_number
-    item.update(overrides)
-    return item
 
 
 @cache

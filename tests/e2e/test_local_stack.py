@@ -175,7 +175,7 @@ def test_every_step_of_the_demo_walkthrough_gets_what_it_expects(stack: LocalSta
 
     results = run_walkthrough(stack.api_url, out=printed)
 
-    failed = [f"{result.step.title}: {result.problem}" for result in results if not result.passed]
+    failed = [f"{result.title}: {result.problem}" for result in results if not result.passed]
     assert not failed, printed.getvalue()
     assert len(results) >= 15
 
