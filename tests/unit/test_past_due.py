@@ -1,25 +1,24 @@
-"""The past-due check of the one-working-day promise (DESIGN §2), with the in-memory store and a fixed clock:
-which applications it flags, which it reports, and what it leaves alone."""
+"""The past-due check of the one-working-day promise (DESIGN §2), ``flag_past_due`` of
+``jevs.service.applications``, over the records table in memory at a fixed clock: which applications it flags,
+which it reports, and what it leaves alone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from itertools import count
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
 
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
-from jevs.domain.overseeing import flag_past_due
-from jevs.domain.records import IdempotencyRecord, StoredAnswer
+from jevs.domain.new_zealand import NEW_ZEALAND
 from jevs.domain.registrations import RegistrationKind, new_id
+from jevs.service.applications import flag_past_due
 from tests.factories import application_payload
-from tests.fakes import FixedClock, InMemoryCertificateStore
+from tests.fakes import FixedClock, MemoryRecords
 
 pytestmark = pytest.mark.unit
 
 NZBN = "9429041234563"
-_keys = count(1)
 
 
 @pytest.fixture
@@ -28,21 +27,22 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def store() -> InMemoryCertificateStore:
-    return InMemoryCertificateStore()
+def records(clock: FixedClock) -> MemoryRecords:
+    return MemoryRecords(clock)
 
 
 def stored(
-    store: InMemoryCertificateStore,
-    clock: FixedClock,
+    records: MemoryRecords,
     *,
     due_in: timedelta,
     status: ApplicationStatus = ApplicationStatus.SUBMITTED,
     flagged_at: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> Application:
-    """An application of the demo exporter lodged with the Auckland chamber, due ``due_in`` from now."""
-    now = clock.now()
-    due_at = now + due_in
+    """An application of the demo exporter lodged with the Auckland chamber, due ``due_in`` from now (written in
+    ``zone``: lodgement writes it in New Zealand time, ``jevs.domain.working_days.due_at``)."""
+    now = records.clock.now()
+    due_at = (now + due_in).astimezone(zone)
     payload = application_payload(new_id(RegistrationKind.SIGNATORY, NZBN), [new_id(RegistrationKind.GOODS, NZBN)])
     decided = status is not ApplicationStatus.SUBMITTED
     application = Application(
@@ -59,119 +59,118 @@ def stored(
         decided_by="akl-chamber" if decided else None,
         flagged_past_due_at=flagged_at,
     )
-    store.add_registration(
-        application,
-        IdempotencyRecord(
-            party_id=f"exp-{NZBN}",
-            key=f"k-{next(_keys)}",
-            request_digest="0" * 64,
-            answer=StoredAnswer(status_code=201, body={"id": application.id}),
-            created_at=now,
-            expires_at=now + timedelta(days=1),
-        ),
-    )
+    uow = records.uow()
+    uow.applications.add(application)
+    uow.commit()
     return application
 
 
-def test_an_application_undecided_past_its_due_time_is_flagged_and_reported(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
-    late = stored(store, clock, due_in=-timedelta(minutes=5))
+def stored_application(records: MemoryRecords, application_id: str) -> Application:
+    found = records.uow().applications.get(application_id)
+    assert found is not None
+    return found
 
-    report = flag_past_due(store, clock)
+
+def test_an_application_undecided_past_its_due_time_is_flagged_and_reported(
+    records: MemoryRecords, clock: FixedClock
+) -> None:
+    late = stored(records, due_in=-timedelta(minutes=5))
+
+    report = flag_past_due(records.uow())
 
     assert report.checked_at == clock.now()
     assert [application.id for application in report.past_due] == [late.id]
     assert [application.id for application in report.newly_flagged] == [late.id]
-    flagged = store.get_application(late.id)
-    assert flagged is not None
+    flagged = stored_application(records, late.id)
     assert flagged.flagged_past_due_at == clock.now()
     assert flagged.status is ApplicationStatus.SUBMITTED  # flagged, not decided: the issuing body still must
     assert report.count == 1
 
 
-def test_an_application_not_yet_due_is_left_alone(store: InMemoryCertificateStore, clock: FixedClock) -> None:
-    on_time = stored(store, clock, due_in=timedelta(minutes=5))
+def test_an_application_not_yet_due_is_left_alone(records: MemoryRecords) -> None:
+    on_time = stored(records, due_in=timedelta(minutes=5))
 
-    report = flag_past_due(store, clock)
+    report = flag_past_due(records.uow())
 
     assert (report.count, report.newly_flagged) == (0, ())
-    stored_now = store.get_application(on_time.id)
-    assert stored_now is not None
-    assert stored_now.flagged_past_due_at is None
+    assert stored_application(records, on_time.id).flagged_past_due_at is None
 
 
 def test_an_application_flagged_before_is_still_reported_but_not_flagged_again(
-    store: InMemoryCertificateStore, clock: FixedClock
+    records: MemoryRecords, clock: FixedClock
 ) -> None:
     first_seen = clock.now() - timedelta(minutes=15)
-    late = stored(store, clock, due_in=-timedelta(hours=1), flagged_at=first_seen)
-    writes = store.writes
+    late = stored(records, due_in=-timedelta(hours=1), flagged_at=first_seen)
+    writes = records.table.commits
 
-    report = flag_past_due(store, clock)
+    report = flag_past_due(records.uow())
 
     assert [application.id for application in report.past_due] == [late.id]
     assert report.newly_flagged == ()
-    assert store.writes == writes
-    again = store.get_application(late.id)
-    assert again is not None
-    assert again.flagged_past_due_at == first_seen
+    assert records.table.commits == writes
+    assert stored_application(records, late.id).flagged_past_due_at == first_seen
 
 
 @pytest.mark.parametrize(
     "status", [ApplicationStatus.CERTIFIED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN]
 )
 def test_a_decided_application_is_never_past_due(
-    store: InMemoryCertificateStore, clock: FixedClock, status: ApplicationStatus
+    records: MemoryRecords, clock: FixedClock, status: ApplicationStatus
 ) -> None:
-    stored(store, clock, due_in=-timedelta(hours=3), status=status)
+    stored(records, due_in=-timedelta(hours=3), status=status)
 
-    report = flag_past_due(store, clock)
+    report = flag_past_due(records.uow())
 
     assert (report.count, report.newly_flagged) == (0, ())
 
 
-class _DecidedMeanwhile:
-    """A store where the issuing body certifies each application between the check's read and its write."""
+class DecidedMeanwhile(TableUnitOfWork):
+    """A unit of work whose every commit comes just after the issuing body certified each open application (in a
+    unit of work of its own): the decision falls between the check's read and its write."""
 
-    def __init__(self, store: InMemoryCertificateStore) -> None:
-        self.store = store
+    def __init__(self, records: MemoryRecords) -> None:
+        super().__init__(records.table, records.clock)
+        self._records = records
 
-    def open_applications_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
-        found = self.store.open_applications_due_before(moment, limit)
-        for application in found:
-            certified = application.model_copy(update={"status": ApplicationStatus.CERTIFIED})
-            self.store.replace_registration(application, certified)
-        return found
-
-    def replace_registration(self, previous: Application, updated: Application) -> None:
-        self.store.replace_registration(previous, updated)
+    def commit(self, answering: object | None = None) -> None:
+        issuing_body = self._records.uow()
+        for serial, application in enumerate(issuing_body.applications.open_due_before(self.now(), 10), start=1):
+            certified = application.certified("akl-chamber", self.now(), f"11.2026.{serial:05d}")
+            issuing_body.applications.replace(application, certified)
+        issuing_body.commit()
+        super().commit(answering)
 
 
-def test_an_application_decided_between_the_read_and_the_flag_is_left_as_decided(
-    store: InMemoryCertificateStore, clock: FixedClock
-) -> None:
-    late = stored(store, clock, due_in=-timedelta(minutes=30))
+def test_an_application_decided_between_the_read_and_the_flag_is_left_as_decided(records: MemoryRecords) -> None:
+    late = stored(records, due_in=-timedelta(minutes=30))
 
-    report = flag_past_due(_DecidedMeanwhile(store), clock)
+    report = flag_past_due(DecidedMeanwhile(records))
 
     assert (report.count, report.newly_flagged) == (0, ())
-    decided = store.get_application(late.id)
-    assert decided is not None
+    decided = stored_application(records, late.id)
     assert decided.status is ApplicationStatus.CERTIFIED
     assert decided.flagged_past_due_at is None
 
 
 def test_the_most_overdue_come_first_and_a_run_takes_at_most_its_limit(
-    store: InMemoryCertificateStore, clock: FixedClock
+    records: MemoryRecords, clock: FixedClock
 ) -> None:
     hours_late = [1, 5, 3]
-    late = {hours: stored(store, clock, due_in=-timedelta(hours=hours)) for hours in hours_late}
+    late = {hours: stored(records, due_in=-timedelta(hours=hours)) for hours in hours_late}
 
-    first = flag_past_due(store, clock, limit=2)
+    first = flag_past_due(records.uow(), limit=2)
     clock.advance(timedelta(minutes=15))
-    second = flag_past_due(store, clock, limit=5)
+    second = flag_past_due(records.uow(), limit=5)
 
     assert [application.id for application in first.newly_flagged] == [late[5].id, late[3].id]
     assert [application.id for application in second.newly_flagged] == [late[1].id]
     assert [application.id for application in second.past_due] == [late[5].id, late[3].id, late[1].id]
+
+
+def test_an_application_due_in_new_zealand_time_is_flagged_once_past_it(records: MemoryRecords) -> None:
+    # Given an application due 5 minutes ago, its due time in New Zealand time as lodgement computes it
+    late = stored(records, due_in=-timedelta(minutes=5), zone=NEW_ZEALAND)
+    # When the check runs
+    report = flag_past_due(records.uow())
+    # Then it is flagged: a due time is an instant, whatever offset it is written with
+    assert [application.id for application in report.newly_flagged] == [late.id]
