@@ -3,10 +3,12 @@ what the tests read back from the records table in memory."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jevs.adapters.table import items
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.history import EventType, HistoryEvent, new_event
@@ -111,3 +113,18 @@ def without(records: MemoryRecords, key: tuple[str, str]) -> MemoryRecords:
         if (item["pk"], item["sk"]) != key:
             copy.table.put_raw(item)
     return copy
+
+
+class RivalFirst(TableUnitOfWork):
+    """A unit of work over ``records`` whose first commit comes just after ``rival`` ran (in units of work of its
+    own): what a use case read changes between its read and its write, as when two requests race."""
+
+    def __init__(self, records: MemoryRecords, rival: Callable[[], object]) -> None:
+        super().__init__(records.table, records.clock)
+        self._rival: Callable[[], object] | None = rival
+
+    def commit(self, answering: object | None = None) -> None:
+        rival, self._rival = self._rival, None
+        if rival is not None:
+            rival()
+        super().commit(answering)

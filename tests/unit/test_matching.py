@@ -22,9 +22,10 @@ from jevs.domain.declarations import (
     UsageLedger,
     declaration_id,
 )
-from jevs.domain.matching import MatchDecision, decide_match, invoice_key, plain
+from jevs.domain.history import EventType
+from jevs.domain.matching import MATCHER, MatchDecision, certificate_after, decide_match, invoice_key, plain
 from jevs.domain.names import NameAgreement, compare_names
-from jevs.domain.records import CertificateRecord
+from jevs.domain.records import CertificateRecord, Usage
 from tests.factories import item_payload
 from tests.unit.matching_support import (
     CN,
@@ -738,3 +739,52 @@ def test_export_entries_never_draw_more_than_is_certified(
             assert drawn <= item.quantity.value
         assert (current.revision if current else 0) == matched
         assert current is None or current.used_by_declaration is None
+
+
+# -- the certificate once a declaration quoting it is decided ---------------------------------------------
+
+
+def decided(declaration: DeclarationRecord, certificate: CertificateRecord) -> DeclarationRecord:
+    result = decide_match(declaration, certificate, None, DECIDED_AT).result
+    return declaration.model_copy(update={"status": result.status, "result": result})
+
+
+def test_a_matched_cn_import_uses_the_certificate_with_one_event_naming_the_declaration() -> None:
+    change = certificate_after(ISSUED, decided(lodged(CN), ISSUED), DECIDED_AT)
+
+    assert change.record.usage is Usage.USED
+    assert (change.event.type, change.event.actor, change.event.previous_hash) == (
+        EventType.DECLARATION_DECIDED,
+        MATCHER,
+        ISSUED.history_head.hash,
+    )
+    assert change.event.details == {
+        "declaration_id": CN_ID,
+        "declarant": CN.value,
+        "status": MATCHED.value,
+        "errors": 0,
+        "warnings": 0,
+        "usage": Usage.USED.value,
+    }
+
+
+def test_a_matched_nz_export_entry_leaves_the_certificate_unused() -> None:
+    change = certificate_after(ISSUED, decided(lodged(NZ), ISSUED), DECIDED_AT)
+
+    assert change.record.usage is Usage.UNUSED
+    assert change.event.details["usage"] == Usage.UNUSED.value
+
+
+def test_a_mismatched_cn_import_leaves_the_certificate_unused_and_counts_the_errors() -> None:
+    wrong_hs = one_line(hs_code="0402291000")
+
+    change = certificate_after(ISSUED, decided(wrong_hs, ISSUED), DECIDED_AT)
+
+    assert change.record.usage is Usage.UNUSED
+    assert change.event.details["status"] == MISMATCHED.value
+    assert change.event.details["errors"] == 1
+
+
+def test_an_undecided_declaration_changes_no_certificate() -> None:
+    with pytest.raises(ValueError, match="not decided"):
+        certificate_after(ISSUED, lodged(CN), DECIDED_AT)

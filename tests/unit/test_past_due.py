@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
 
-from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
 from jevs.domain.new_zealand import NEW_ZEALAND
 from jevs.domain.registrations import RegistrationKind, new_id
 from jevs.service.applications import flag_past_due
 from tests.factories import application_payload
 from tests.fakes import FixedClock, MemoryRecords
+from tests.unit.support import RivalFirst
 
 pytestmark = pytest.mark.unit
 
@@ -124,28 +124,19 @@ def test_a_decided_application_is_never_past_due(
     assert (report.count, report.newly_flagged) == (0, ())
 
 
-class DecidedMeanwhile(TableUnitOfWork):
-    """A unit of work whose every commit comes just after the issuing body certified each open application (in a
-    unit of work of its own): the decision falls between the check's read and its write."""
-
-    def __init__(self, records: MemoryRecords) -> None:
-        super().__init__(records.table, records.clock)
-        self._records = records
-
-    def commit(self, answering: object | None = None) -> None:
-        issuing_body = self._records.uow()
-        for serial, application in enumerate(issuing_body.applications.open_due_before(self.now(), 10), start=1):
-            certified = application.certified("akl-chamber", self.now(), f"11.2026.{serial:05d}")
-            issuing_body.applications.replace(application, certified)
-        issuing_body.commit()
-        super().commit(answering)
-
-
 def test_an_application_decided_between_the_read_and_the_flag_is_left_as_decided(records: MemoryRecords) -> None:
+    # Given a late application the issuing body certifies between the check's read and its write
     late = stored(records, due_in=-timedelta(minutes=30))
 
-    report = flag_past_due(DecidedMeanwhile(records))
+    def certified_meanwhile() -> None:
+        uow = records.uow()
+        uow.applications.replace(late, late.certified("akl-chamber", uow.now(), "11.2026.00001"))
+        uow.commit()
 
+    # When the check runs
+    report = flag_past_due(RivalFirst(records, certified_meanwhile))
+
+    # Then it is neither reported nor flagged, and stays as decided
     assert (report.count, report.newly_flagged) == (0, ())
     decided = stored_application(records, late.id)
     assert decided.status is ApplicationStatus.CERTIFIED
