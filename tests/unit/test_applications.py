@@ -30,10 +30,11 @@ from jevs.service.applications import (
     lodge_application,
     withdraw_application,
 )
+from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.registrations import DecideRegistration, LodgeRegistration, decide_registration, lodge_registration
 from tests.factories import application_payload, goods_payload, registered_clients, signatory_payload
 from tests.fakes import FixedClock, MemoryRecords
-from tests.unit.support import RivalFirst, certificate_numbers, party, stored_certificate
+from tests.unit.support import RivalFirst, certificate, certificate_numbers, party, stored_certificate
 
 pytestmark = pytest.mark.unit
 
@@ -166,6 +167,21 @@ def test_a_certification_that_lost_the_race_for_a_number_takes_the_next(records:
     assert records.uow().counters.get(ISSUER.id, 2026).last == 2
     assert stored_certificate(records, "11.2026.00002").application_id == first.id
     assert stored_certificate(records, "11.2026.00001").application_id == second.id
+
+
+def test_a_number_held_by_a_certificate_the_issuing_body_submitted_itself_is_passed_over(
+    records: MemoryRecords,
+) -> None:
+    # Given an application, and a certificate the Auckland chamber submitted from its own system under the
+    # number its next certification would take
+    application = apply(records, signatory(records), [goods(records)])
+    own = certificate(certificate_number="11.2026.00001", issue_date="2026-11-24")
+    submit_certificate(SubmitCertificate(ISSUER, own), records.uow())
+    # When the application is certified
+    certified = certify(records, application)
+    # Then it takes the next number, and the submitted certificate keeps its own
+    assert certified.submitted.record.number == "11.2026.00002"
+    assert stored_certificate(records, "11.2026.00001").application_id is None
 
 
 def test_a_certification_raced_by_its_own_decision_is_a_conflict_and_issues_nothing_more(
