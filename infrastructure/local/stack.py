@@ -53,6 +53,7 @@ from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_c
 from jevs.adapters.aws import AwsClients, AwsEndpoint
 from jevs.resources import (
     DISPATCHER_FUNCTION,
+    FUNCTIONS,
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
     OVERSEER_FUNCTION,
@@ -161,7 +162,8 @@ class LocalStack:
     gets settings of its own (``infrastructure.local.functions``); ``overrides`` changes a setting for every
     function that has it (the tests shorten timeouts). The pollers feed the functions only while the stack is
     ``active`` (from the start unless ``start_active=False``): a process that does other work beside a running
-    stack, such as a pytest session with other tiers, opens it per use with ``active()``.
+    stack, such as a pytest session with other tiers, opens it per use with ``active()``. ``quiet`` leaves the
+    functions' logs at warnings (the walkthrough prints its own story).
     """
 
     def __init__(
@@ -175,7 +177,12 @@ class LocalStack:
         start_active: bool = True,
         reconcile_every_seconds: float | None = None,
         oversee_every_seconds: float | None = None,
+        quiet: bool = False,
     ) -> None:
+        if quiet:
+            # The functions log through Powertools loggers named after their services.
+            for definition in FUNCTIONS:
+                logging.getLogger(f"jevs-{definition.folder.replace('_', '-')}").setLevel(logging.WARNING)
         self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
         self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
         self._overrides = dict(overrides or {})

@@ -10,7 +10,6 @@ import pytest
 
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH
-from jevs.resources import DELIVERY_QUEUE
 
 # Give it a demo client id (infrastructure/local/parties.json), get a bearer token for that party.
 TokenFor = Callable[[str], str]
@@ -20,28 +19,26 @@ TokenFor = Callable[[str], str]
 def e2e_stack() -> Iterator[LocalStack]:
     """moto and the API behind the local gateway, on free ports, with fresh moto state, tuned for tests.
 
-    Other tiers may run in the same session: the functions' environment is in ``os.environ`` only while an
-    e2e test runs (see ``_function_environment``), and the pollers run only then.
+    Other tiers run in the same session, against moto in this very process: the pollers feed the functions only
+    while an e2e test runs (see ``_functions_fed``).
     """
     with LocalStack(
         api_port=0,
         moto_port=0,
-        apply_environment=False,
+        start_active=False,
         # Faster than production so fault tests take seconds: a 1 s read timeout against China, retries
         # without backoff, reconciliation of anything pending over a second, run by the tests themselves.
-        environment_overrides={
-            "JEVS_CHINA_READ_TIMEOUT_SECONDS": "1",
-            "JEVS_DELIVERY_BACKOFF_BASE_SECONDS": "0",
-            "JEVS_RECONCILIATION_BOUND_SECONDS": "1",
+        overrides={
+            "china_read_timeout_seconds": 1,
+            "delivery_backoff_base_seconds": 0,
+            "reconciliation_bound_seconds": 1,
         },
         reconcile_every_seconds=3600,
     ) as running:
         # A dispatcher that crashes leaves its message invisible for the queue's visibility timeout (3 min);
         # 2 s here, so the tests see the message come back without waiting minutes.
         sqs = running.aws_client("sqs")
-        sqs.set_queue_attributes(
-            QueueUrl=running.environment[DELIVERY_QUEUE.environment_variable], Attributes={"VisibilityTimeout": "2"}
-        )
+        sqs.set_queue_attributes(QueueUrl=running.resources.delivery.queue, Attributes={"VisibilityTimeout": "2"})
         yield running
 
 
@@ -53,8 +50,8 @@ def stack() -> Iterator[LocalStack]:
 
 
 @pytest.fixture(autouse=True)
-def _function_environment(stack: LocalStack) -> Iterator[None]:
-    with stack.environment_applied():
+def _functions_fed(stack: LocalStack) -> Iterator[None]:
+    with stack.active():
         yield
 
 

@@ -31,7 +31,7 @@ from infrastructure.local.china_customs import (
     STATS_PATH,
     ChinaCustomsSimulator,
 )
-from jevs.domain.jws import b64url, protected_header, sign_detached
+from jevs.adapters.jws import b64url, protected_header, sign_detached
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,10 +19,14 @@ from joserfc.jwk import KeySet
 from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.pollers import Schedule, wait_until
 from infrastructure.local.stack import LocalStack
-from jevs.adapters.dynamodb_store import DynamoCertificateStore
-from jevs.domain.delivery import DeliveryState
-from jevs.domain.jws import b64url
-from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE
+from jevs.adapters.clock import SystemClock
+from jevs.adapters.jws import b64url
+from jevs.adapters.table.dynamodb import DynamoTable
+from jevs.adapters.table.repositories import TableDeliveries
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.domain.delivery import Delivery, DeliveryState
+from jevs.domain.messages import DeliverCertificate
+from jevs.resources import RECORDS_TABLE
 from tests.e2e.conftest import e2e_stack, token_source
 from tests.factories import certificate_payload
 
@@ -44,8 +50,8 @@ def token_for(stack: LocalStack) -> TokenFor:
 
 
 @pytest.fixture(autouse=True)
-def _function_environment(stack: LocalStack) -> Iterator[None]:
-    with stack.environment_applied():
+def _functions_fed(stack: LocalStack) -> Iterator[None]:
+    with stack.active():
         yield
 
 
@@ -83,11 +89,12 @@ class Partner:
         return deliveries[0]
 
     def redrive(self) -> dict[str, Any]:
-        """Redrive as operations tooling does: a 503 (a delivery changed meanwhile; nothing was lost, the rest
-        stays parked) is retried, as its Retry-After says."""
+        """Redrive as operations tooling does: a new request with a key of its own; a 503 (a delivery changed
+        meanwhile; nothing was lost, the rest stays parked) is retried with the same key, as Retry-After says."""
+        key = f"redrive-{uuid.uuid4()}"
         for _ in range(10):
             response = self.http.post(
-                "/v1/ops/deliveries/redrive", headers={**self.headers(OPS), "Idempotency-Key": "redrive"}
+                "/v1/ops/deliveries/redrive", headers={**self.headers(OPS), "Idempotency-Key": key}
             )
             if response.status_code != 503:
                 break
@@ -106,18 +113,18 @@ def partner(stack: LocalStack, token_for: TokenFor) -> Iterator[Partner]:
 
 def states(stack: LocalStack, numbers: list[str]) -> dict[str, DeliveryState]:
     """Every delivery's state, read from the table as operators would."""
-    store = DynamoCertificateStore(stack.aws_client("dynamodb"), RECORDS_TABLE.name, clock=_NoClock())
+    table = DynamoTable(stack.aws_client("dynamodb"), RECORDS_TABLE, stack.resources.records_table)
+    deliveries = TableUnitOfWork(table, SystemClock()).deliveries
     found = {}
     for number in numbers:
-        delivery = store.get_delivery(number, 1)
+        delivery = deliveries.get(DeliverCertificate(certificate_number=number, version=1, created_at=EPOCH))
         assert delivery is not None
         found[number] = delivery.state
     return found
 
 
-class _NoClock:
-    def now(self) -> Any:
-        raise AssertionError("reading needs no clock")
+# What a delivery's key is made of ignores the message's time: any will do to look one up.
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def numbers(prefix: str, count: int) -> list[str]:
@@ -168,7 +175,7 @@ def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
     # Then each delivery is parked and its message waits in the dead-letter queue, which is what the alarm watches
     assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.PARKED}, 60, 0.5)
     sqs = stack.aws_client("sqs")
-    dead_letters = stack.environment[DELIVERY_QUEUE.dead_letter_environment_variable]
+    dead_letters = stack.resources.delivery.dead_letters
 
     def parked_messages() -> int:
         attributes = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages"])
@@ -196,7 +203,7 @@ def test_reconciliation_resends_a_version_whose_message_was_lost(
     dispatcher = stack.pollers["dispatcher"]
     dispatcher.pause()
     sqs = stack.aws_client("sqs")
-    queue = stack.environment[DELIVERY_QUEUE.environment_variable]
+    queue = stack.resources.delivery.queue
     try:
         partner.submit("24.0004.00001")
         assert wait_until(lambda: bool(sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages")), 15)
@@ -217,12 +224,13 @@ def test_reconciliation_resends_a_version_whose_message_was_lost(
 
 def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
     """One run of the scheduled reconciler, with the event EventBridge sends."""
-    from functions.reconciler.handler import handler
     from infrastructure.local.gateway import LocalLambdaContext
 
     schedule = stack.pollers["reconciler"]
     assert isinstance(schedule, Schedule)
-    result: dict[str, Any] = handler(schedule.event(), LocalLambdaContext(stack.identity, "reconcile"))
+    result: dict[str, Any] = stack.functions.reconciler(
+        schedule.event(), LocalLambdaContext(stack.identity, "reconcile")
+    )
     return result
 
 
@@ -248,15 +256,15 @@ def test_a_fault_campaign_ends_with_every_version_delivered_exactly_once(
     # Given China failing a quarter of calls, timing out on some, storing some while the answer is lost,
     # and a dispatcher that crashes after China accepted but before it recorded that, ten times
     crashes = {"left": 10}
-    record_delivery = DynamoCertificateStore.record_delivery
+    record_delivery = TableDeliveries.replace
 
-    def crash_after_posting(self: DynamoCertificateStore, previous: Any, delivery: Any, change: Any) -> None:
+    def crash_after_posting(self: TableDeliveries, previous: Delivery, delivery: Delivery) -> None:
         if delivery.state is DeliveryState.DELIVERED and crashes["left"] > 0:
             crashes["left"] -= 1
             raise RuntimeError("dispatcher crashed after China accepted, before recording")
-        record_delivery(self, previous, delivery, change)
+        record_delivery(self, previous, delivery)
 
-    monkeypatch.setattr(DynamoCertificateStore, "record_delivery", crash_after_posting)
+    monkeypatch.setattr(TableDeliveries, "replace", crash_after_posting)
     china.faults.fail_fraction(0.25, seed=7).delay(1.5, fraction=0.05, seed=11).accept_then_fail(10)
     campaign = numbers("22.0002", 200)
 

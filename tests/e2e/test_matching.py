@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from functions.notifier.handler import result_key
 from infrastructure.local.stack import LocalStack
 from jevs.resources import EXCHANGE_BUCKET
+from jevs.service.documents import result_key
 from tests.e2e.conftest import TokenFor, token_source
 from tests.factories import certificate_payload, declaration_payload
 

@@ -4,6 +4,7 @@ again and is decided CERTIFICATE_ALREADY_USED. Runs on the real DynamoDB store, 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import pytest
@@ -30,7 +31,7 @@ def race_matchers(table: RacingTable, declaration_ids: list[str]) -> dict[str, D
         message = MatchDeclaration(declaration_id=declaration_id, certificate_number=NUMBER, created_at=NOW)
         return match_declaration(message, TableUnitOfWork(table, SystemClock()))
 
-    decided = race([lambda declaration_id=declaration_id: decide(declaration_id) for declaration_id in declaration_ids])
+    decided = race([functools.partial(decide, declaration_id) for declaration_id in declaration_ids])
     return {record.id: record for record in decided}
 
 
