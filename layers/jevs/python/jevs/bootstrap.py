@@ -33,12 +33,12 @@ from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
     DispatcherSettings,
+    FunctionSettings,
     MatcherSettings,
     NotifierSettings,
     OverseerSettings,
     ReconcilerSettings,
     RelaySettings,
-    FunctionSettings,
 )
 
 # Makes a unit of work; an idempotent request's answer is stored with its change.

@@ -6,9 +6,11 @@ withdraw before a decision; a scheduled check flags those past their due time.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NoReturn
 
 from jevs.domain.applications import (
     PROVISIONAL_NUMBER,
@@ -107,6 +109,13 @@ def _open(party: Party, application_id: str, uow: UnitOfWork, *, decider: PartyT
     return record
 
 
+def _decided_meanwhile(uow: UnitOfWork, read: Application) -> NoReturn:
+    """Another decision was stored between this one's read and its commit: the conflict names it."""
+    stored = uow.applications.get(read.id)
+    status = stored.status.value if stored is not None else "gone"
+    raise Conflict("application-decided", f"application {read.id} is already {status}") from None
+
+
 def _decide(uow: UnitOfWork, previous: Application, decided: Application) -> Application:
     uow.applications.replace(previous, decided)
     try:
@@ -114,7 +123,7 @@ def _decide(uow: UnitOfWork, previous: Application, decided: Application) -> App
     except Refused as refused:
         if not refused.of("application"):
             raise
-        raise Conflict("application-decided", f"application {previous.id} was decided meanwhile") from None
+        _decided_meanwhile(uow, previous)
     return decided
 
 
@@ -162,7 +171,8 @@ def certify_application(
         now = uow.now()
         today = new_zealand_date(now)
         registrations = _quoted(record.application, record.exporter_business_number, today, uow)
-        counter = uow.counters.advance(uow.counters.get(party.id, today.year))
+        read = uow.counters.get(party.id, today.year)
+        counter = uow.counters.advance(read)
         number = certificate_number(party.certificate_prefix, today.year, counter.last)
         content = certificate_content(record.application, registrations, number=number, issue_date=today)
         issue = CertificateRecord.issue(content, issuer=party, at=now, application_id=record.id)
@@ -174,9 +184,14 @@ def certify_application(
             uow.commit(answering=result)
         except Refused as refused:
             if refused.of("application"):
-                raise Conflict("application-decided", f"application {record.id} was decided meanwhile") from None
-            # Another certification took this number (or JEVS's number is held by another certificate): take
-            # the next, reading the counter again.
+                _decided_meanwhile(uow, record)
+            if refused.of("certificate", number) and not refused.of("counter"):
+                # The number is held by a certificate stored outside hosted issuing (its issuing body submitted
+                # it from its own system): the counter steps past it, and the next attempt takes the one after.
+                uow.counters.advance(read)
+                with contextlib.suppress(Refused):
+                    uow.commit()
+            # Otherwise another certification took this number first: the next attempt reads the counter again.
             if attempt == max_attempts:
                 raise RetryableFailure(f"{party.id}'s next number was taken {max_attempts} times") from None
             continue

@@ -105,13 +105,13 @@ def resume_parked(message: ToChina, uow: UnitOfWork) -> Delivery | None:
     delivery = uow.deliveries.get(message)
     if delivery is None or delivery.state is not DeliveryState.PARKED:
         return None
+    record = uow.certificates.get(message.certificate_number) if isinstance(message, DeliverCertificate) else None
+    if isinstance(message, DeliverCertificate) and record is None:
+        return None
     now = uow.now()
     resumed = delivery.resumed(now)
     uow.deliveries.replace(delivery, resumed)
-    if isinstance(message, DeliverCertificate):
-        record = uow.certificates.get(message.certificate_number)
-        if record is None:
-            return None
+    if record is not None:
         details: dict[str, DetailValue] = {"state": DeliveryState.PENDING.value, "attempts": delivery.attempts}
         uow.certificates.change(record.changed(EventType.DELIVERY_RESUMED, at=now, actor=OPERATIONS, details=details))
     uow.commit()

@@ -57,8 +57,9 @@ class IdempotencyRecord(BaseModel):
     expires_at: AwareDatetime
 
     def live_at(self, moment: datetime) -> bool:
-        """Not yet expired (DynamoDB's time to live removes expired records some time later)."""
-        return moment < self.expires_at
+        """Not yet expired (DynamoDB's time to live removes expired records some time later). Whole seconds, as the
+        table keeps the expiry: at its second the record is gone, and a new request may take the key."""
+        return int(moment.timestamp()) < int(self.expires_at.timestamp())
 
 
 class AlreadyAnswered(DomainError):

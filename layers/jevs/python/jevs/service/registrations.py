@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from jevs.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation
+from jevs.domain.errors import FieldError, Forbidden, NotFound, RuleViolation
 from jevs.domain.parties import Party, PartyRegistry, PartyType
 from jevs.domain.registrations import (
     ApprovalDecision,
@@ -133,5 +133,10 @@ def decide_registration(command: DecideRegistration, uow: UnitOfWork) -> Registr
     except Refused as refused:
         if not refused.of("registration"):
             raise
-        raise Conflict("already-decided", f"{record.id} was decided meanwhile: read it again") from None
+        # Another decision was stored since this one read the record: deciding what is stored now raises the
+        # conflict that names it.
+        stored = uow.registrations.get(record.id)
+        if stored is not None:
+            stored.decided(command.decision, party.id, uow.now())
+        raise
     return decided

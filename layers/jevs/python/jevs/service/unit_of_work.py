@@ -63,7 +63,8 @@ class CertificatePage:
 
 class Certificates(Protocol):
     """Certificates with their versions, history, and the match results they keep. Writes are named
-    ``certificate <number>`` (the record), ``event <number>#<sequence>`` and ``match <declaration id>``."""
+    ``certificate <number>`` (the record), ``version <number>/v<version>``, ``event <number>#<sequence>`` and
+    ``match <declaration id>``: a number taken refuses the certificate, its version and its first event."""
 
     def get(self, number: str) -> CertificateRecord | None: ...
 
@@ -173,7 +174,8 @@ class Counters(Protocol):
 
 
 class Deliveries(Protocol):
-    """Each message's delivery to China; writes named ``delivery <delivery key>``."""
+    """Each message's delivery to China; writes named ``delivery <delivery key>`` (``requeued <delivery key>`` for
+    the note that reconciliation queued it again)."""
 
     def get(self, message: DeliverCertificate | DeliverMatchResult) -> Delivery | None: ...
 
@@ -192,7 +194,7 @@ class Deliveries(Protocol):
         ...
 
     def requeued(self, delivery: Delivery, at: datetime) -> None:
-        """Stage a note that reconciliation queued a still PENDING delivery again (nothing if it is not)."""
+        """Stage a note that reconciliation queued a still PENDING delivery again: refused if it is not pending."""
         ...
 
 

@@ -6,6 +6,7 @@ become ``RetryableFailure``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -57,7 +58,9 @@ def _serialised(values: Item) -> dict[str, Any]:
 
 
 def _plain(values: dict[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in values.items()}
+    """Plain values, as the table model has them: DynamoDB's numbers come back as Decimal, the model's as int."""
+    plain = {name: _deserializer.deserialize(value) for name, value in values.items()}
+    return {name: int(value) if isinstance(value, Decimal) else value for name, value in plain.items()}
 
 
 class _Expression:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jevs.adapters.table.model import Item, Key
@@ -57,6 +57,11 @@ EVENT_PREFIX = "EVENT#"
 VERSION_PREFIX = "VERSION#"
 DELIVERY_PREFIX = "DELIVERY#"
 MATCH_PREFIX = "MATCH#"
+
+
+def instant(moment: datetime) -> str:
+    """An instant as an index's sort key: ISO 8601 in UTC, so text order is time order whatever zone it came in."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def _item(values: Mapping[str, Any]) -> Item:
@@ -210,7 +215,7 @@ def delivery_item(delivery: Delivery, pending_since: datetime | None = None) -> 
             "state": delivery.state.value,
             # The sparse index holds only what is still to deliver.
             "pending_delivery": PENDING if pending else None,
-            "pending_since": (pending_since or delivery.updated_at).isoformat() if pending else None,
+            "pending_since": instant(pending_since or delivery.updated_at) if pending else None,
         }
     )
 
@@ -271,10 +276,10 @@ def hosted_item(record: HostedRecord) -> Item:
             "record": record.model_dump_json(),
             "status": record.status.value,
             "work_queue": work_queue(record.issuing_body, kind),
-            "work_key": f"{record.lodged_at.isoformat()}#{record.id}",
+            "work_key": f"{instant(record.lodged_at)}#{record.id}",
             # Sparse: only undecided applications, so the past-due check reads just those.
             "open_application": OPEN if undecided else None,
-            "due_at": record.due_at.isoformat() if isinstance(record, Application) and undecided else None,
+            "due_at": instant(record.due_at) if isinstance(record, Application) and undecided else None,
         }
     )
 

@@ -36,7 +36,11 @@ class ListingPlan:
         )
         chosen = next(((name, value) for name, value in by_key if value is not None), None)
         self.index = RECORDS_TABLE.index(chosen[0] if chosen else "by-issue-year")
-        if chosen:
+        issued_from, issued_to = constraints.issued_from, constraints.issued_to
+        if issued_from is not None and issued_to is not None and issued_from > issued_to:
+            # No day is both: nothing to read (and DynamoDB refuses a BETWEEN whose bounds are reversed).
+            self.partitions = []
+        elif chosen:
             self.partitions = [chosen[1]]
         else:
             newest = constraints.issued_to.year if constraints.issued_to else current_year

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jevs.adapters.table.model import (
+    MAX_WRITES,
     Absent,
     AllOf,
     AnyOf,
@@ -39,7 +40,11 @@ def _holds(condition: Condition, item: Item | None) -> bool:
         case Equals(attribute, value):
             return item is not None and attribute in item and item[attribute] == value
         case Below(attribute, value):
-            return item is not None and attribute in item and item[attribute] < value
+            # As in DynamoDB, a value of another type is simply not below (no error).
+            stored = item.get(attribute) if item is not None else None
+            if isinstance(stored, int) and isinstance(value, int):
+                return stored < value
+            return isinstance(stored, str) and isinstance(value, str) and stored < value
         case AnyOf(conditions):
             return any(_holds(part, item) for part in conditions)
         case AllOf(conditions):
@@ -88,18 +93,14 @@ class MemoryTable:
             ]
         candidates.sort(key=lambda item: (item[sort_key], item["pk"], item["sk"]), reverse=query.newest_first)
         if query.start_after is not None:
+            # Where the start key sits in the order, whether or not its item is still there (a delivery that left
+            # the pending index between two pages): DynamoDB goes on from the key's position, not the item's.
             start = query.start_after
-            position = next(
-                (
-                    index
-                    for index, item in enumerate(candidates)
-                    if (item["pk"], item["sk"]) == (start["pk"], start["sk"])
-                ),
-                None,
-            )
-            if position is None:
-                raise ValueError("the start key is not an item of this query")
-            candidates = candidates[position + 1 :]
+            position = (start[sort_key], start["pk"], start["sk"])
+            if query.newest_first:
+                candidates = [item for item in candidates if (item[sort_key], item["pk"], item["sk"]) < position]
+            else:
+                candidates = [item for item in candidates if (item[sort_key], item["pk"], item["sk"]) > position]
         examined = candidates if query.limit is None else candidates[: query.limit]
         more = len(examined) < len(candidates)
         items = [item for item in examined if all(item.get(name) == value for name, value in query.matching.items())]
@@ -110,9 +111,11 @@ class MemoryTable:
         if not writes:
             return
         keys = [write.key for write in writes]
+        # DynamoDB refuses such a transaction outright (ValidationException): it is a bug in the caller.
         if len(set(keys)) != len(keys):
-            # DynamoDB refuses such a transaction outright (ValidationException): it is a bug in the caller.
             raise ValueError("a transaction writes the same item twice")
+        if len(writes) > MAX_WRITES:
+            raise ValueError(f"a transaction writes at most {MAX_WRITES} items")
         with self._lock:
             refused = [
                 (write.name.kind, write.name.id)

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 Item = dict[str, Any]
 Key = tuple[str, str]
+# DynamoDB's limit on the writes of one transaction.
+MAX_WRITES = 100
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,18 @@ class Below:
 class AnyOf:
     conditions: tuple[Condition, ...]
 
+    def __post_init__(self) -> None:
+        if not self.conditions:
+            raise ValueError("AnyOf needs at least one condition")
+
 
 @dataclass(frozen=True)
 class AllOf:
     conditions: tuple[Condition, ...]
+
+    def __post_init__(self) -> None:
+        if not self.conditions:
+            raise ValueError("AllOf needs at least one condition")
 
 
 Condition = Absent | Equals | Below | AnyOf | AllOf
@@ -80,7 +90,7 @@ class Put:
 
 @dataclass(frozen=True)
 class Update:
-    """Set some attributes of an item that exists (the condition is checked first)."""
+    """Set some attributes of an item (the condition is checked first; with none, a missing item is created)."""
 
     name: WriteName
     key: Key
@@ -146,6 +156,7 @@ class Table(Protocol):
     def query(self, query: Query) -> Page: ...
 
     def write(self, writes: Sequence[Write]) -> None:
-        """All the writes or none. Raises ``jevs.service.unit_of_work.Refused`` naming the writes whose
+        """All the writes or none (at most ``MAX_WRITES``, each to an item of its own). Raises
+        ``jevs.service.unit_of_work.Refused`` naming the writes whose
         conditions failed, ``RetryableFailure`` when the table was busy or another transaction got in the way."""
         ...

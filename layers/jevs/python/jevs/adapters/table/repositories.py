@@ -230,7 +230,7 @@ class TableApplications:
         return [record for record in found if isinstance(record, Application)]
 
     def open_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
-        query = Query(partition=items.OPEN, index="by-open-application", sort=Before(moment.isoformat()))
+        query = Query(partition=items.OPEN, index="by-open-application", sort=Before(items.instant(moment)))
         found = [items.hosted_of(RegistrationKind.APPLICATION, item) for item in _all(self._table, query, limit)]
         return [record for record in found if isinstance(record, Application)]
 
@@ -274,7 +274,7 @@ class TableDeliveries:
 
     def pending_before(self, moment: datetime, limit: int) -> Sequence[Delivery]:
         query = Query(
-            partition=items.PENDING, index="by-pending-delivery", sort=Before(moment.isoformat()), limit=limit
+            partition=items.PENDING, index="by-pending-delivery", sort=Before(items.instant(moment)), limit=limit
         )
         return [items.delivery_of(item) for item in _all(self._table, query, limit)]
 
@@ -292,7 +292,7 @@ class TableDeliveries:
             Update(
                 WriteName("requeued", delivery.idempotency_key),
                 items.delivery_key(delivery.message),
-                {"pending_since": at.isoformat()},
+                {"pending_since": items.instant(at)},
                 Equals("pending_delivery", items.PENDING),
             )
         )
@@ -318,5 +318,5 @@ class TableAnswers:
     def first(record: IdempotencyRecord) -> Write:
         """The write that stores a request's first answer: refused while a live record holds the key (one past
         its time to live may linger until DynamoDB deletes it, and counts as gone)."""
-        free = AnyOf((Absent(), Below("expires_at", int(record.created_at.timestamp()))))
+        free = AnyOf((Absent(), Below("expires_at", int(record.created_at.timestamp()) + 1)))
         return Put(WriteName("idempotency", f"{record.party_id}/{record.key}"), items.idempotency_item(record), free)
