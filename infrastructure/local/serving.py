@@ -12,7 +12,6 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -30,19 +29,6 @@ HEADER_LINES_KEY = "infrastructure.local.header_lines"
 # Seconds between checks for a stop request: short, so tests that start and stop servers stay quick.
 _POLL_SECONDS = 0.05
 _DIGITS = re.compile(r"[0-9]+")
-
-
-class QuietThreadingServer(ThreadingHTTPServer):
-    """A thread per connection (daemon threads, so a stalled client never blocks the process's exit) that
-    logs a client hanging up mid-answer as the routine event it is, instead of printing a traceback."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            logger.info("client %s went away", client_address[0])
-            return
-        super().handle_error(request, client_address)
 
 
 class ConnectionDropped(ConnectionAbortedError):
