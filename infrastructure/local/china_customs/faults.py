@@ -148,7 +148,7 @@ class InjectedFailure:
 class Faults:
     """The simulator's live fault settings: switch them from a test, or over HTTP at ``/_control/faults``.
 
-    Every method returns ``self``, so ``simulator.faults.clear().fail_next(2)`` reads as it does.
+    Every method that switches faults returns ``self``, so ``simulator.faults.clear().fail_next(2)`` reads as it does.
     """
 
     def __init__(self) -> None:
