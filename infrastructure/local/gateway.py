@@ -24,14 +24,17 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from werkzeug.wrappers import Request, Response
 
-from infrastructure.local.serving import QuietThreadingServer
+from infrastructure.local.serving import BackgroundServer, BodyRefused, header_lines, read_body
 from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +266,9 @@ def http_response(result: object) -> HttpResponse:
             raise MalformedProxyResponse(f"multiValueHeaders[{name!r}] is not a list")
         headers.extend((str(name), str(value)) for value in values)
     headers = [(name, value) for name, value in headers if name.lower() not in _GATEWAY_OWNED_HEADERS]
+    for name, value in headers:
+        if any(breaking in f"{name}{value}" for breaking in ("\r", "\n")):
+            raise MalformedProxyResponse(f"header {name!r} has a line break: one header is one line")
     body = result.get("body")
     if body is None:
         payload = b""
@@ -292,30 +298,54 @@ class Gateway:
     ) -> None:
         self._handler = handler
         self.identity = identity or AwsIdentity()
-        self._server = _GatewayServer((host, port), _RequestHandler, self)
-        self.host, self.port = host, int(self._server.server_address[1])
+        self._server = BackgroundServer(self.wsgi_app, host=host, port=port, name="jevs-gateway")
+        self.host, self.port = host, self._server.port
         self.base_url = f"http://{host}:{self.port}"
         self.tokens = TokenService(clients, issuer=f"{self.base_url}/oauth2")
         # A Lambda execution environment runs one invocation at a time; the API function keeps
         # per-invocation state in module globals (Powertools' resolver event, logger keys, metrics), so
         # concurrent requests take turns rather than share one environment.
         self._invocation = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     @property
     def token_url(self) -> str:
         return f"{self.base_url}{TOKEN_PATH}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="jevs-gateway", daemon=True)
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
+        self._server.stop()
+
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """The gateway as a WSGI application: one request in, one answer out, one log line with its duration."""
+        request = Request(environ)
+        started = time.monotonic()
+        try:
+            response = self._read_and_respond(request)
+        except Exception:
+            logger.exception("the gateway failed on %s %s", request.method, request.path)
+            response = problem_response(500, "The local gateway failed; see its log.")
+        elapsed = (time.monotonic() - started) * 1000
+        logger.info("%s %s %d %.1fms", request.method, request.path, response.status, elapsed)
+        return _VerbatimResponse(response.body, response.status, response.headers)(environ, start_response)
+
+    def _read_and_respond(self, request: Request) -> HttpResponse:
+        body = read_body(request, max_bytes=MAX_BODY_BYTES)
+        if isinstance(body, BodyRefused):
+            return problem_response(body.status, body.detail)
+        environ = request.environ
+        return self.respond(
+            HttpRequest(
+                method=request.method,
+                # As received, still percent-encoded: the proxy event decodes only what API Gateway decodes.
+                target=environ.get("REQUEST_URI") or request.full_path.rstrip("?"),
+                headers=header_lines(request),
+                body=body,
+                source_ip=request.remote_addr or "",
+                protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            )
+        )
 
     def respond(self, request: HttpRequest) -> HttpResponse:
         """Everything API Gateway (and Cognito's endpoint) would do with one request."""
@@ -376,80 +406,7 @@ class Gateway:
         return response
 
 
-class _GatewayServer(QuietThreadingServer):
-    def __init__(self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler], gateway: Gateway) -> None:
-        self.gateway = gateway
-        super().__init__(address, handler_class)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    # Keep-alive, as clients expect of API Gateway; every response carries a Content-Length.
-    protocol_version = "HTTP/1.1"
-    server_version = "jevs-local-gateway"
-    # Seconds a connection may sit idle or stall mid-request before it is closed, so none holds a thread forever.
-    timeout = 60
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    # http.server dispatches on these names; every method takes the same path, as ANY does in API Gateway.
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
-
-    def _handle(self) -> None:
-        started = time.monotonic()
-        path = urlsplit(self.path).path
-        try:
-            response = self._read_and_respond()
-        except Exception:
-            logger.exception("the gateway failed on %s %s", self.command, path)
-            self.close_connection = True
-            response = problem_response(500, "The local gateway failed; see its log.")
-        self._send(response)
-        elapsed = (time.monotonic() - started) * 1000
-        logger.info("%s %s %d %.1fms", self.command, path, response.status, elapsed)
-
-    def _read_and_respond(self) -> HttpResponse:
-        if self.headers.get("Transfer-Encoding"):
-            # API Gateway needs the length up front too; every ordinary client sends it.
-            self.close_connection = True
-            return problem_response(411, "Send the body with a Content-Length header.")
-        length_header = self.headers.get("Content-Length", "0")
-        try:
-            length = int(length_header)
-            if length < 0:
-                raise ValueError(length_header)
-        except ValueError:
-            self.close_connection = True
-            return problem_response(400, f"Content-Length {length_header!r} is not a length.")
-        if length > MAX_BODY_BYTES:
-            # Answer without reading the body, and close: the rest of it is not worth receiving.
-            self.close_connection = True
-            return problem_response(413, f"The body is {length} bytes; API Gateway accepts at most {MAX_BODY_BYTES}.")
-        body = self.rfile.read(length) if length else b""
-        request = HttpRequest(
-            method=self.command,
-            target=self.path,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=str(self.client_address[0]),
-            protocol=self.request_version,
-        )
-        return cast(_GatewayServer, self.server).gateway.respond(request)
-
-    def _send(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Silenced: ``_handle`` logs one line per request with its duration."""
-
-    def log_error(self, format: str, *args: Any) -> None:
-        # Malformed requests and idle keep-alive connections timing out: the client's business.
-        logger.info(format, *args)
+class _VerbatimResponse(Response):
+    # The headers the function (or the gateway) gave, and no Content-Type werkzeug would make up for a body
+    # that has none, as API Gateway sends a proxy response.
+    default_mimetype = None

@@ -1,0 +1,95 @@
+"""China Customs' receiving endpoint, simulated: where JEVS delivers certificates on one machine (DESIGN §6.2-6.3).
+
+- ``receiver``: what China's side does, as the dispatcher must expect it in production: it verifies the
+  detached JWS over the exact body bytes against JEVS's JWKS (``signatures``, with joserfc), checks the
+  fields each message type is filed under, and deduplicates on the ``Idempotency-Key`` header;
+- ``faults``: how it misbehaves on request: fails, throttles, stalls, drops the connection, rejects on
+  business grounds, or stores a message and then loses the answer, so delivery can be tested against every
+  way the far side of a network lets a sender down;
+- ``server``: the two composed into one werkzeug application on a port, with the ``/_control/`` routes
+  that switch faults and show what was received (nothing under ``/_control/`` is part of what China would
+  serve), and the command line.
+
+Faults are switched from Python (``simulator.faults``) or over HTTP under ``/_control/``.
+Run it alone with ``python -m infrastructure.local.china_customs --jwks-url URL [--port N]``.
+"""
+
+from infrastructure.local.china_customs.answers import PROBLEM_JSON, Answer, problem
+from infrastructure.local.china_customs.faults import (
+    DEFAULT_REJECT_REASON,
+    Faults,
+    FaultSettings,
+    HangUp,
+    InjectedCounts,
+    InjectedFailure,
+    InvalidFaults,
+)
+from infrastructure.local.china_customs.receiver import (
+    IDEMPOTENCY_HEADER,
+    MAX_BODY_BYTES,
+    REQUIRED_FIELDS,
+    BusinessRefusal,
+    Received,
+    ReceivedMessage,
+    Receiver,
+    ReceiverStats,
+)
+from infrastructure.local.china_customs.server import (
+    CONTROL_PREFIX,
+    DEFAULT_PORT,
+    ENDPOINT_PATH,
+    FAULTS_PATH,
+    RECEIVED_PATH,
+    STATS_PATH,
+    ChinaCustomsSimulator,
+    Stats,
+    banner,
+    main,
+)
+from infrastructure.local.china_customs.signatures import (
+    ACCEPTED_ALGORITHM,
+    SIGNATURE_HEADER,
+    JwksKeys,
+    JwksSource,
+    JwksUnavailable,
+    SignatureRefused,
+    SignatureVerifier,
+)
+
+__all__ = [
+    "ACCEPTED_ALGORITHM",
+    "CONTROL_PREFIX",
+    "DEFAULT_PORT",
+    "DEFAULT_REJECT_REASON",
+    "ENDPOINT_PATH",
+    "FAULTS_PATH",
+    "IDEMPOTENCY_HEADER",
+    "MAX_BODY_BYTES",
+    "PROBLEM_JSON",
+    "RECEIVED_PATH",
+    "REQUIRED_FIELDS",
+    "SIGNATURE_HEADER",
+    "STATS_PATH",
+    "Answer",
+    "BusinessRefusal",
+    "ChinaCustomsSimulator",
+    "FaultSettings",
+    "Faults",
+    "HangUp",
+    "InjectedCounts",
+    "InjectedFailure",
+    "InvalidFaults",
+    "JwksKeys",
+    "JwksSource",
+    "JwksUnavailable",
+    "Received",
+    "ReceivedMessage",
+    "Receiver",
+    "ReceiverStats",
+    "SignatureRefused",
+    "SignatureVerifier",
+    "Stats",
+    "banner",
+    "main",
+    "problem",
+]

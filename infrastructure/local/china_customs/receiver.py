@@ -1,0 +1,347 @@
+"""China Customs' certificate endpoint as the dispatcher must expect it in production (DESIGN §6.2-6.3):
+
+- it verifies the detached JWS in ``X-JWS-Signature`` over the exact body bytes against JEVS's JWKS
+  (``signatures``), fetching the JWKS once more on an unknown ``kid``, as a receiver does when the sender
+  has rotated its key;
+- it files only JSON messages with the fields their type needs, and refuses the ones its business check
+  refuses;
+- it deduplicates on the ``Idempotency-Key`` header: the same key and the same bytes get the first
+  receipt again, the same key with other bytes is a conflict.
+
+It knows nothing of HTTP servers or of faults: it takes a message's headers and bytes, and gives the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.datastructures import Headers
+from werkzeug.http import parse_options_header
+
+from infrastructure.local.china_customs.answers import Answer, problem
+from infrastructure.local.china_customs.signatures import (
+    SIGNATURE_HEADER,
+    JwksKeys,
+    JwksUnavailable,
+    SignatureRefused,
+    SignatureVerifier,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# What China files each kind of message under: a certificate version, or the match result of an import
+# declaration it lodged with JEVS.
+REQUIRED_FIELDS = {
+    "certificate.version": ("message_id", "certificate_number", "version"),
+    "declaration.result": ("message_id", "declaration_number", "certificate_number", "status"),
+}
+# Far above any certificate (20 items at most), far below anything that could hurt the process.
+MAX_BODY_BYTES = 1024 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message China accepted and stored, as it stands at the moment of the snapshot."""
+
+    message_id: str
+    idempotency_key: str
+    receipt_id: str
+    received_at: datetime
+    # Requests that delivered this message with this key: the first one and every replay.
+    times_seen: int
+    body: dict[str, Any]
+    body_bytes: bytes
+    # As received, names in lower case.
+    headers: dict[str, str]
+    # The key that signed the first delivery.
+    kid: str
+
+    @property
+    def message_type(self) -> str:
+        return str(self.body["message_type"])
+
+    @property
+    def certificate_number(self) -> str:
+        return str(self.body["certificate_number"])
+
+    @property
+    def version(self) -> int:
+        return int(self.body["version"])
+
+    def receipt(self) -> dict[str, str]:
+        """The acknowledgement China answers for this message, the first time and on every replay."""
+        return {
+            "receipt_id": self.receipt_id,
+            "received_at": self.received_at.isoformat(),
+            "message_id": self.message_id,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.receipt(),
+            "idempotency_key": self.idempotency_key,
+            "times_seen": self.times_seen,
+            "message_type": self.message_type,
+            "certificate_number": self.certificate_number,
+            "version": self.version,
+            "kid": self.kid,
+            "body": self.body,
+            "headers": self.headers,
+        }
+
+
+@dataclass
+class _Stored:
+    message_id: str
+    idempotency_key: str
+    receipt_id: str
+    received_at: datetime
+    body_bytes: bytes
+    body_sha256: str
+    headers: dict[str, str]
+    kid: str
+    times_seen: int = 1
+
+    def snapshot(self) -> ReceivedMessage:
+        # Parsed afresh for each snapshot, so no caller can change what the simulator holds.
+        return ReceivedMessage(
+            message_id=self.message_id,
+            idempotency_key=self.idempotency_key,
+            receipt_id=self.receipt_id,
+            received_at=self.received_at,
+            times_seen=self.times_seen,
+            body=json.loads(self.body_bytes),
+            body_bytes=self.body_bytes,
+            headers=dict(self.headers),
+            kid=self.kid,
+        )
+
+
+@dataclass(frozen=True)
+class ReceiverStats:
+    """Counts of what the receiver has decided since the start or the last ``forget``
+    (``jwks_fetches``: since the start)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    bad_signature: int = 0
+    bad_request: int = 0
+    # Refused by the business check.
+    rejected: int = 0
+    # The JWKS could not be fetched, so nothing could be verified (503).
+    jwks_unavailable: int = 0
+    jwks_fetches: int = 0
+
+
+@dataclass(frozen=True)
+class BusinessRefusal:
+    """China will not take a new message on business grounds (a 4xx other than 401, 409 and 429)."""
+
+    status: int
+    reason: str
+
+
+# Asked once for each new, validly signed and well-formed message, before it is stored.
+BusinessCheck = Callable[[dict[str, Any]], BusinessRefusal | None]
+
+
+def admit_every_message(message: dict[str, Any]) -> BusinessRefusal | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Received:
+    """The receiver's answer to one message, and whether China holds the message now (stored by this call
+    or by an earlier one with the same key and bytes)."""
+
+    answer: Answer
+    held: bool
+
+
+class Receiver:
+    """What China's side does with a delivered message; safe to call from many threads at once."""
+
+    def __init__(
+        self,
+        keys: JwksKeys,
+        *,
+        business_check: BusinessCheck = admit_every_message,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.keys = keys
+        self._verifier = SignatureVerifier(keys, max_body_bytes=max_body_bytes)
+        self._business_check = business_check
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stored: dict[str, _Stored] = {}
+        self._counts = ReceiverStats()
+
+    def receive(self, headers: Headers, body: bytes) -> Received:
+        """Check, deduplicate and file one message: ``headers`` as received, ``body`` the exact bytes."""
+        try:
+            kid = self._verifier.verify(headers.get(SIGNATURE_HEADER), body)
+        except SignatureRefused as refused:
+            self._count(bad_signature=1)
+            return _refused(problem(401, str(refused), code="bad-signature"))
+        except JwksUnavailable as unavailable:
+            self._count(jwks_unavailable=1)
+            logger.warning("%s", unavailable)
+            return _refused(
+                problem(503, f"The signature cannot be checked now: {unavailable}.", code="jwks-unavailable")
+            )
+
+        media_type, _ = parse_options_header(headers.get("Content-Type"))
+        if media_type.lower() != "application/json":
+            self._count(bad_request=1)
+            return _refused(problem(415, "Send the message as application/json.", code="unsupported-media-type"))
+        key = (headers.get(IDEMPOTENCY_HEADER) or "").strip()
+        if not key:
+            self._count(bad_request=1)
+            return _refused(
+                problem(400, f"The {IDEMPOTENCY_HEADER} header is required.", code="missing-idempotency-key")
+            )
+        document = _required_fields(body)
+        if isinstance(document, str):
+            self._count(bad_request=1)
+            return _refused(problem(400, f"The message cannot be filed: {document}.", code="bad-message"))
+        return self._file(headers, body, key, kid, document)
+
+    def _file(self, headers: Headers, body: bytes, key: str, kid: str, document: dict[str, Any]) -> Received:
+        digest = hashlib.sha256(body).hexdigest()
+        with self._lock:
+            stored = self._stored.get(key)
+            if stored is not None and stored.body_sha256 != digest:
+                self._count_locked(conflicts=1)
+                return _refused(
+                    problem(
+                        409,
+                        f"Idempotency-Key {key!r} was first used with another body (receipt {stored.receipt_id}).",
+                        code="idempotency-key-reused",
+                    )
+                )
+            if stored is not None:
+                stored.times_seen += 1
+                self._count_locked(duplicates=1)
+                replayed = True
+            else:
+                # Under the lock: a message is checked once, however many deliveries of it arrive together.
+                refusal = self._business_check(document)
+                if refusal is not None:
+                    self._count_locked(rejected=1)
+                    return _refused(
+                        problem(
+                            refusal.status,
+                            f"Message {document['message_id']} is refused: {refusal.reason}.",
+                            code="rejected",
+                            reason=refusal.reason,
+                        )
+                    )
+                stored = _Stored(
+                    message_id=document["message_id"],
+                    idempotency_key=key,
+                    receipt_id=f"CN-RCPT-{uuid.uuid4()}",
+                    received_at=_now(),
+                    body_bytes=body,
+                    body_sha256=digest,
+                    headers={name.lower(): value for name, value in headers.items()},
+                    kid=kid,
+                )
+                self._stored[key] = stored
+                self._count_locked(accepted=1)
+                replayed = False
+            self._changed.notify_all()
+            receipt = stored.snapshot().receipt()
+        if replayed:
+            return Received(Answer.json(200, receipt, headers=[("Idempotent-Replayed", "true")], note="replayed"), True)
+        return Received(Answer.json(201, receipt, note="accepted"), True)
+
+    # -- what it holds -----------------------------------------------------------------------------------
+
+    @property
+    def received(self) -> list[ReceivedMessage]:
+        """Every stored message, oldest first: a snapshot, safe to keep while requests go on."""
+        with self._lock:
+            return [stored.snapshot() for stored in self._stored.values()]
+
+    @property
+    def stats(self) -> ReceiverStats:
+        with self._lock:
+            return replace(self._counts, jwks_fetches=self.keys.fetches)
+
+    def message(self, idempotency_key: str) -> ReceivedMessage | None:
+        with self._lock:
+            stored = self._stored.get(idempotency_key)
+            return stored.snapshot() if stored else None
+
+    def wait_for(
+        self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 5.0
+    ) -> list[ReceivedMessage]:
+        """The stored messages once ``predicate`` holds for them; ``TimeoutError`` if it does not in time."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                snapshot = [stored.snapshot() for stored in self._stored.values()]
+                if predicate(snapshot):
+                    return snapshot
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"China Customs did not receive what was awaited within {timeout} s")
+                self._changed.wait(remaining)
+
+    def forget(self) -> None:
+        """Drop every stored message and zero the counts."""
+        with self._lock:
+            self._stored.clear()
+            self._counts = ReceiverStats()
+            self._changed.notify_all()
+
+    def _count(self, **increments: int) -> None:
+        with self._lock:
+            self._count_locked(**increments)
+
+    def _count_locked(self, **increments: int) -> None:
+        self._counts = replace(
+            self._counts, **{name: getattr(self._counts, name) + step for name, step in increments.items()}
+        )
+
+
+def _refused(answer: Answer) -> Received:
+    return Received(answer, held=False)
+
+
+def _required_fields(body: bytes) -> dict[str, Any] | str:
+    """The body as a JSON object with the fields China files a message under, or what is wrong with it."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return "the body is not JSON"
+    if not isinstance(document, dict):
+        return "the body is not a JSON object"
+    problems = []
+    message_type = document.get("message_type")
+    required = REQUIRED_FIELDS.get(message_type) if isinstance(message_type, str) else None
+    if required is None:
+        return f"message_type must be one of {', '.join(REQUIRED_FIELDS)}"
+    for name in required:
+        value = document.get(name)
+        if name == "version":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append("version must be a positive integer")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"{name} must be a non-empty string")
+    return "; ".join(problems) if problems else document
