@@ -18,18 +18,19 @@ import boto3
 from moto import mock_aws
 
 from infrastructure.local.provision import create_resources
-from jevs.adapters import aws
+from jevs.adapters.aws import AwsClients
 from jevs.adapters.clock import SystemClock
-from jevs.adapters.dynamodb_store import DynamoCertificateStore
+from jevs.adapters.table.dynamodb import DynamoTable
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.declarations import Declarant, DeclarationContent
-from jevs.domain.declaring import lodge_declaration, match_declaration
 from jevs.domain.matching import decide_match
-from jevs.domain.records import StoredAnswer
-from jevs.domain.submission import submit_certificate
+from jevs.domain.messages import MatchDeclaration
 from jevs.resources import RECORDS_TABLE
+from jevs.service.certificates import SubmitCertificate, submit_certificate
+from jevs.service.declarations import LodgeDeclaration, lodge_declaration, match_declaration
 from tests.factories import declaration_payload, item_payload
 from tests.unit.matching_support import line_payload, lodged, record
-from tests.unit.support import certificate, party, simple_answer
+from tests.unit.support import certificate, party
 
 DECIDED_AT = datetime(2026, 12, 6, tzinfo=UTC)
 ITEMS = 20
@@ -60,42 +61,34 @@ def local_aws() -> Iterator[None]:
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-2")
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
     with mock_aws():
-        aws.forget_clients()
         create_resources(lambda service: boto3.client(service))  # type: ignore[call-overload]
         yield
-    aws.forget_clients()
 
 
 def round_trips(stored: int) -> Counter[str]:
     """DynamoDB calls to match one declaration with ``stored`` certificates in the table."""
     with local_aws():
-        clock = SystemClock()
-        store = DynamoCertificateStore(aws.dynamodb(), RECORDS_TABLE.name, clock)
+        aws = AwsClients()
+        units = TableUnitOfWork(DynamoTable(aws.dynamodb, RECORDS_TABLE, RECORDS_TABLE.name), SystemClock())
         issuer = party("local-akl-chamber")
         for serial in range(stored):
             submit_certificate(
-                party=issuer,
-                content=certificate(certificate_number=f"11.1234.{serial:05d}"),
-                idempotency_key=f"k{serial}",
-                store=store,
-                clock=clock,
-                answer_for=simple_answer,
+                SubmitCertificate(issuer, certificate(certificate_number=f"11.1234.{serial:05d}")), units
             )
-        lodged_answer = lodge_declaration(
-            party=party("local-cn-customs"),
-            content=DeclarationContent.model_validate(declaration_payload(certificate_number="11.1234.00000")),
-            idempotency_key="d",
-            store=store,
-            clock=clock,
-            answer_for=lambda declared, created: StoredAnswer(status_code=202, body={"id": declared.id}),
-        )
+        declared = DeclarationContent.model_validate(declaration_payload(certificate_number="11.1234.00000"))
+        lodged_declaration = lodge_declaration(LodgeDeclaration(party("local-cn-customs"), declared), units)
         calls: Counter[str] = Counter()
 
         def count(model: Any, **_: Any) -> None:
             calls[model.name] += 1
 
-        aws.dynamodb().meta.events.register("before-call.dynamodb.*", count)
-        match_declaration(str(lodged_answer.answer.body["id"]), store=store, certificates=store, clock=clock)
+        aws.dynamodb.meta.events.register("before-call.dynamodb.*", count)
+        message = MatchDeclaration(
+            declaration_id=lodged_declaration.declaration.id,
+            certificate_number=declared.certificate_number,
+            created_at=DECIDED_AT,
+        )
+        match_declaration(message, units)
         return calls
 
 

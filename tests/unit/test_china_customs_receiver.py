@@ -16,7 +16,7 @@ from werkzeug.datastructures import Headers
 
 from infrastructure.local.china_customs.receiver import BusinessRefusal, Receiver
 from infrastructure.local.china_customs.signatures import JwksKeys
-from jevs.domain.jws import sign_detached
+from jevs.adapters.jws import sign_detached
 
 pytestmark = pytest.mark.unit
 
