@@ -1,0 +1,38 @@
+"""The API's routes as one event handler sees them: each answers with the model its OpenAPI document declares,
+because the handler serialises what the route returns (issue 10: the document and the wire cannot drift)."""
+
+from __future__ import annotations
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import Route
+
+from functions.api.handler import app
+
+pytestmark = pytest.mark.unit
+
+ROUTES: list[Route] = app._static_routes + app._dynamic_routes
+DOCUMENTED = [route for route in ROUTES if route.include_in_schema and route.responses]
+
+
+@pytest.mark.parametrize("route", DOCUMENTED, ids=[f"{route.method} {route.path}" for route in DOCUMENTED])
+def test_each_declared_json_response_is_the_model_the_route_returns(route: Route) -> None:
+    declared = {
+        content.get("model")
+        for response in (route.responses or {}).values()
+        for media_type, content in (response.get("content") or {}).items()
+        if media_type == "application/json" and "model" in content
+    }
+    returned = route.dependant.return_param
+
+    if route.method == "GET" and route.path.endswith("/document"):
+        # The PDF: not JSON, so no model on either side.
+        assert (declared, returned) == (set(), None)
+    else:
+        assert returned is not None
+        assert declared == {returned.type_}
+
+
+def test_every_route_of_the_api_is_documented_but_the_document_itself() -> None:
+    undocumented = {route.path for route in ROUTES if not route.include_in_schema}
+
+    assert undocumented == {"/docs", "/openapi.json"}
