@@ -25,7 +25,7 @@ from jevs.resources import (
     STREAM_MAX_RETRIES,
 )
 
-# The queues the relay publishes to, one per jevs.domain.records.OutboxChannel (jevs.settings.RelaySettings).
+# The queues the relay publishes to, one per jevs.domain.messages.OutboxChannel (jevs.settings.RelaySettings).
 RELAYED_QUEUES = (DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
+# Longer than any round takes: ten deliveries, each waiting out China's read timeout, and then some.
+ROUND_TIMEOUT_SECONDS = 120
 ContextFactory = Callable[[str], Any]
 
 
@@ -42,8 +44,10 @@ class Poller(ABC):
         self._paused.clear()
 
     def stop(self) -> None:
+        """No new round; the round under way finishes first (a batch against a slow China takes a while), so no
+        function of a stopped stack is still at work afterwards."""
         self._stopping.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=ROUND_TIMEOUT_SECONDS)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

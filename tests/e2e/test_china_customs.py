@@ -40,7 +40,7 @@ PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture(autouse=True)
-def _function_environment() -> None:
+def _functions_fed() -> None:
     """Overrides the e2e tier's autouse fixture: the simulator needs none of the local stack."""
 
 

@@ -147,5 +147,5 @@ class SignatureVerifier:
 
 
 def _b64url(data: bytes) -> str:
-    # Written out rather than imported from jevs.domain.jws: the simulator shares no code with the sender.
+    # Written out rather than imported from jevs.adapters.jws: the simulator shares no code with the sender.
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

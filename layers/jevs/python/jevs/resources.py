@@ -225,7 +225,7 @@ RECONCILER_FUNCTION = FunctionDefinition(
     memory_mb=256,
     description="JEVS reconciliation: queues again every delivery China has not acknowledged in time",
 )
-# How often reconciliation runs; the bound it applies is jevs.domain.dispatch.RECONCILIATION_BOUND.
+# How often reconciliation runs; the bound it applies is jevs.service.delivery.RECONCILIATION_BOUND.
 RECONCILIATION_SCHEDULE_MINUTES = 5
 # The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
 DISPATCHER_MAX_CONCURRENCY = 10

@@ -1,4 +1,4 @@
-"""S3 and SES behind the documents' ports (``jevs.documents.delivery``).
+"""S3 and SES behind the ports of the documents use cases (``jevs.service.ports``: ObjectStore, Mailer).
 
 Objects get the bucket's default encryption (the data key, with an S3 bucket key): nothing is set per object.
 Throttling and service faults become ``RetryableFailure``; anything else is raised as it is, and the
