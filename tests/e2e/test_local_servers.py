@@ -25,7 +25,7 @@ PUBLIC_PATH = "/v1/verify/11.1234.12345"
 
 
 @pytest.fixture(autouse=True)
-def _function_environment() -> None:
+def _functions_fed() -> None:
     """Overrides the e2e tier's autouse fixture: these servers need none of the local stack."""
 
 
