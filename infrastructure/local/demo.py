@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, TextIO, TypedDict, Unpack
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from infrastructure.local import request_bodies as bodies
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH, Client, load_clients
+from jevs.domain.new_zealand import NEW_ZEALAND
 
 # The demo parties (parties.json) by the part each plays.
 ISSUING_BODY, EXPORTER, OTHER_EXPORTER = "local-akl-chamber", "local-kauri-dairy", "local-tui-wines"
@@ -210,7 +210,6 @@ def main() -> int:
 
 
 # -- the step helper ------------------------------------------------------------------------------------
-NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
 # What happens behind a queue (delivery, matching, the PDF) is asked after again for up to this long.
 PATIENCE_SECONDS = 30
 # A check is a claim about the answer's body (its JSON, else its bytes) that holds when true. It may index

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from jevs.domain.new_zealand import new_zealand_date
 
 EXAMPLES = Path(__file__).with_name("examples")
 EXAMPLE_CERTIFICATE = EXAMPLES / "certificate.json"
@@ -24,7 +25,7 @@ ISSUING_BODY_ID = "akl-chamber"
 
 def today_in_new_zealand() -> date:
     """The day JEVS dates what it issues (a machine on UTC may still be on yesterday)."""
-    return datetime.now(ZoneInfo("Pacific/Auckland")).date()
+    return new_zealand_date(datetime.now(UTC))
 
 
 # Read once: builders deep-copy, so no caller can change what the next one gets.
