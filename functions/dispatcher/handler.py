@@ -8,17 +8,13 @@ moves the message to the dead-letter queue, where an alarm waits for it.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
+from functions.batches import batch_handler
 from jevs import bootstrap
 from jevs.bootstrap import DispatcherDependencies, Handler
 from jevs.domain.delivery import DeliveryState
@@ -39,14 +35,6 @@ class DeliveryNotSettled(Exception):
 
 
 def make_handler(dependencies: DispatcherDependencies) -> Handler:
-    # Every record failing is still a partial response (all reported), not a function error: retries stay per record.
-    processor = BatchProcessor(
-        event_type=EventType.SQS,
-        model=DeliveryRecord,
-        raise_on_entire_batch_failure=False,
-        logger=logging.getLogger("jevs-dispatcher"),
-    )
-
     def deliver(record: DeliveryRecord) -> None:
         attempt = Attempt(
             message=record.body,
@@ -78,13 +66,9 @@ def make_handler(dependencies: DispatcherDependencies) -> Handler:
             )
         raise DeliveryNotSettled(delivery.last_error or "not delivered")
 
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics(raise_on_empty_metrics=False)
-    def handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_partial_response(event=event, record_handler=deliver, processor=processor, context=context)
-
-    typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
-    return typed
+    return batch_handler(
+        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=deliver, model=DeliveryRecord
+    )
 
 
 handler = bootstrap.lambda_entry(DispatcherSettings, bootstrap.dispatcher, make_handler)

@@ -8,17 +8,13 @@ waits in the dead-letter queue. A declaration decided before is not decided agai
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
+from functions.batches import batch_handler
 from jevs import bootstrap
 from jevs.bootstrap import Handler, MatcherDependencies
 from jevs.domain.messages import MatchDeclaration
@@ -35,14 +31,6 @@ class DeclarationRecord(SqsRecordModel):
 
 
 def make_handler(dependencies: MatcherDependencies) -> Handler:
-    # Every record failing is still a partial response (all reported), not a function error: retries stay per record.
-    processor = BatchProcessor(
-        event_type=EventType.SQS,
-        model=DeclarationRecord,
-        raise_on_entire_batch_failure=False,
-        logger=logging.getLogger(SERVICE),
-    )
-
     def match(record: DeclarationRecord) -> None:
         message = record.body
         try:
@@ -74,13 +62,9 @@ def make_handler(dependencies: MatcherDependencies) -> Handler:
             },
         )
 
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics(raise_on_empty_metrics=False)
-    def handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_partial_response(event=event, record_handler=match, processor=processor, context=context)
-
-    typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
-    return typed
+    return batch_handler(
+        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=match, model=DeclarationRecord
+    )
 
 
 handler = bootstrap.lambda_entry(MatcherSettings, bootstrap.matcher, make_handler)

@@ -9,17 +9,13 @@ is stored, one use case per message kind (``jevs.service.documents``).
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
+from functions.batches import batch_handler
 from jevs import bootstrap
 from jevs.bootstrap import Handler, NotifierDependencies
 from jevs.domain.messages import FileExportResult, MakeDocuments, Notification
@@ -35,13 +31,6 @@ class NotificationRecord(SqsRecordModel):
 
 
 def make_handler(dependencies: NotifierDependencies) -> Handler:
-    processor = BatchProcessor(
-        event_type=EventType.SQS,
-        model=NotificationRecord,
-        raise_on_entire_batch_failure=False,
-        logger=logging.getLogger("jevs-notifier"),
-    )
-
     def documents(message: MakeDocuments) -> None:
         outcome = make_documents(message, dependencies.unit_of_work(None), dependencies.outlets)
         if outcome.superseded:
@@ -74,13 +63,9 @@ def make_handler(dependencies: NotifierDependencies) -> Handler:
             case FileExportResult():
                 filing(message)
 
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics(raise_on_empty_metrics=False)
-    def handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_partial_response(event=event, record_handler=notify, processor=processor, context=context)
-
-    typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
-    return typed
+    return batch_handler(
+        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=notify, model=NotificationRecord
+    )
 
 
 handler = bootstrap.lambda_entry(NotifierSettings, bootstrap.notifier, make_handler)

@@ -11,16 +11,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api.edge import caller, dependencies, idempotent, metrics, unit_of_work
+from functions.api.hosted_responses import APPLICATIONS_PATH, ApplicationList, ApplicationOut, render_application
 from functions.api.requests import ApplicationLodgement, RejectionRequest
-from functions.api.responses import (
-    APPLICATIONS_PATH,
-    ApplicationList,
-    ApplicationOut,
-    CertificateOut,
-    certificate_path,
-    render_application,
-    render_certificate,
-)
+from functions.api.responses import CertificateOut, certificate_path, render_certificate
 from functions.api.routers.parameters import IdempotencyKey, RecordIdPath
 from jevs.domain.access import View
 from jevs.domain.applications import Application

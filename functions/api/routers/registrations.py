@@ -13,8 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from functions.api.edge import caller, dependencies, idempotent, unit_of_work
-from functions.api.requests import ApprovalDecision, GoodsLodgement, SignatoryLodgement
-from functions.api.responses import (
+from functions.api.hosted_responses import (
     GOODS_PATH,
     SIGNATORIES_PATH,
     GoodsRegistrationList,
@@ -23,6 +22,7 @@ from functions.api.responses import (
     SignatoryOut,
     render_registration,
 )
+from functions.api.requests import ApprovalDecision, GoodsLodgement, SignatoryLodgement
 from functions.api.routers.parameters import IdempotencyKey, RecordIdPath
 from jevs.domain.registrations import GoodsRegistration, Signatory
 from jevs.service import registrations
