@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from functions.batches import batch_handler
 from jevs import bootstrap
+from jevs.adapters.lambda_batches import batch_handler
 from jevs.bootstrap import DispatcherDependencies, Handler
 from jevs.domain.delivery import DeliveryState
 from jevs.domain.messages import ToChina

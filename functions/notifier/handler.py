@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from functions.batches import batch_handler
 from jevs import bootstrap
+from jevs.adapters.lambda_batches import batch_handler
 from jevs.bootstrap import Handler, NotifierDependencies
 from jevs.domain.messages import FileExportResult, MakeDocuments, Notification
 from jevs.service.documents import file_export_result, make_documents

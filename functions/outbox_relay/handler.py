@@ -12,8 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from functions.batches import batch_handler
 from jevs import bootstrap
+from jevs.adapters.lambda_batches import batch_handler
 from jevs.adapters.table.items import outbox_message_of
 from jevs.bootstrap import Handler, RelayDependencies
 from jevs.settings import RelaySettings

@@ -1,6 +1,6 @@
-"""What every function fed by a batch shares (the SQS consumers and the stream's relay): Powertools'
-``BatchProcessor``, reporting each record that fails as a batch item failure so only it comes back (the
-infrastructure turns ``ReportBatchItemFailures`` on), and logging why, with the function's logger context and
+"""Lambda's batches, the inbound side of every function fed by one (the SQS consumers and the stream's relay):
+Powertools' ``BatchProcessor``, reporting each record that fails as a batch item failure so only it comes back
+(the infrastructure turns ``ReportBatchItemFailures`` on), logging why, with the function's logger context and
 metrics around each invocation."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from jevs.bootstrap import Handler
+# A Lambda handler: (event, context) -> response.
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def batch_handler(
