@@ -115,8 +115,8 @@ def two_item_record() -> CertificateRecord:
 
 
 def copy_record() -> CertificateRecord:
-    """A certified true copy of the example certificate, under its own number."""
-    return record(certificate(certificate_number=COPY_NUMBER), certified_true_copy_of=NUMBER)
+    """A certificate under its own number that draws on the example's usage ledger, as a replacement does."""
+    return record(certificate(certificate_number=COPY_NUMBER), ledger_root=NUMBER)
 
 
 def revoked_record() -> CertificateRecord:

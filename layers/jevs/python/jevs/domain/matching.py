@@ -12,9 +12,9 @@ Per declaration, each one ending the decision when it fails (no line is looked a
    one is ``CERTIFICATE_NOT_VALID`` (``_status_refusal``; DESIGN §2, §3).
 3. For a CN import declaration only: the declaration date is within the validity period, which for a
    certificate issued retrospectively starts at shipment (``_validity_refusal``; DESIGN §2), and
-4. the certificate is not used by another import declaration, counting its certified true copy or
-   original, which share one ledger (``_usage_refusal``; DESIGN §2 "one certificate per import
-   declaration"). The same declaration matched again passes, and gets the same result.
+4. the certificate is not used by another import declaration, counting every certificate that shares its
+   ledger: a replacement draws on its original's, and a certified true copy is a later version of the same
+   certificate (``_usage_refusal``; DESIGN §2 "one certificate per import declaration"). The same declaration matched again passes, and gets the same result.
    NZ export entries skip 3 and 4: goods may leave on entries after the certificate's year, and the
    export side never "uses" a certificate in the FTA's sense.
 

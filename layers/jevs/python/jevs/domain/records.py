@@ -57,17 +57,23 @@ class CertificateRecord(BaseModel):
     valid_until: date
     recorded_at: AwareDatetime
     history_head: ChainHead
-    # Lifecycle links (DESIGN §2): the certificate that replaced this one, and for a certified true copy the
-    # original it was made from (the copy and its original share one usage ledger).
+    # Lifecycle links (DESIGN §2, §3): the certificate this one replaced, and the one that replaced it; for a
+    # version that is a certified true copy, the number of the original it copies (its own: a copy carries the
+    # original's number and issue date, as a later version of the same certificate).
+    replaces: str | None = None
     replaced_by: str | None = None
     certified_true_copy_of: str | None = None
+    revocation_reason: str | None = None
+    # The certificate whose usage ledger this one draws on: a replacement takes over its original's (so what was
+    # drawn stays drawn), down a chain of replacements to the first; None for its own.
+    ledger_root: str | None = None
     # Hosted issuing: the application the certificate was certified from (its applicant gets the PDF).
     application_id: str | None = None
 
     @property
     def usage_root(self) -> str:
         """The number whose usage ledger this certificate draws on."""
-        return self.certified_true_copy_of or self.number
+        return self.ledger_root or self.number
 
     @property
     def exporter_business_number(self) -> str:
