@@ -90,3 +90,21 @@ class RejectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reasons: list[Reason] = Field(min_length=1, max_length=20)
+
+
+class ReplacementRequest(BaseModel):
+    """``POST /v1/certificates/{number}/replacement``: a whole new certificate, under a number of its own with the
+    issuing body's prefix, that corrects and supersedes the one in the path."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: Reason = Field(description="Why the certificate is replaced: what the replacement corrects.")
+    certificate: CertificateContent
+
+
+class ReasonRequest(BaseModel):
+    """``POST /v1/certificates/{number}/revocation`` and ``…/certified-true-copy``: why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: Reason

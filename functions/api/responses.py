@@ -31,7 +31,7 @@ from jevs.domain.declarations import (
 )
 from jevs.domain.delivery import DeliveryState
 from jevs.domain.history import HistoryEvent
-from jevs.domain.issuance import Validity, printed_remarks
+from jevs.domain.issuance import Validity
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
 from jevs.service.certificates import (
     Verification,
@@ -93,6 +93,12 @@ class CertificateOut(OmitsAbsent):
     valid_until: date
     retrospective: bool
     currently_valid: bool = Field(description="Issued, not replaced or revoked, and today is within validity.")
+    replaces: str | None = Field(default=None, description="The certificate this one replaced.")
+    replaced_by: str | None = Field(default=None, description="The certificate that replaced this one.")
+    certified_true_copy_of: str | None = Field(
+        default=None, description="Set on a certified true copy: the original's number (the copy carries it)."
+    )
+    revocation_reason: str | None = Field(default=None, description="Why the certificate was revoked.")
     importing_country: str
     exporter: Exporter | None = None
     producer: ProducerBox | None = None
@@ -122,12 +128,16 @@ def render_certificate(visible: VisibleCertificate, today: date, *, with_history
         valid_until=record.valid_until,
         retrospective=record.retrospective,
         currently_valid=record.status is CertificateStatus.ISSUED and validity.covers(today),
+        replaces=record.replaces,
+        replaced_by=record.replaced_by,
+        certified_true_copy_of=record.certified_true_copy_of,
+        revocation_reason=record.revocation_reason,
         importing_country=record.importing_country,
         exporter=content.exporter if content else None,
         producer=content.producer if content else None,
         consignee=content.consignee if content else None,
         transport=content.transport if content else None,
-        remarks=printed_remarks(content, validity) if content else None,
+        remarks=record.printed_remarks if content else None,
         items=content.items if content else None,
         commercial=content.commercial if content else None,
         recorded_at=record.recorded_at,
@@ -225,6 +235,10 @@ def render_history(history: VerifiedHistory) -> HistoryOut:
 
 
 class DeliveryOut(BaseModel):
+    message_type: str = Field(
+        description="What the message tells China: certificate.issued, certificate.copy_issued, "
+        "certificate.replaced or certificate.revoked."
+    )
     version: int
     state: DeliveryState
     attempts: int
@@ -247,7 +261,8 @@ def render_deliveries(visible: VisibleDeliveries) -> DeliveryList:
         certificate_number=visible.record.number,
         deliveries=[
             DeliveryOut(
-                version=delivery.message.version,
+                message_type=delivery.message.body.message_type,
+                version=delivery.message.body.version,
                 state=delivery.state,
                 attempts=delivery.attempts,
                 last_error=delivery.last_error,
@@ -286,6 +301,7 @@ class DeclarationOut(BaseModel):
     declaration_number: str
     certificate_number: str
     declarant: Declarant
+    revision: int = Field(description="1 for the declaration as first lodged; each amendment lodged is the next.")
     status: DeclarationStatus
     received_at: AwareDatetime
     decided_at: AwareDatetime | None = None
@@ -313,6 +329,8 @@ def render_declaration(record: DeclarationRecord) -> DeclarationOut:
 class CertificateMatchOut(BaseModel):
     declaration_id: str
     declarant: str
+    revision: int = Field(description="The revision of the declaration decided.")
+    decision: int = Field(description="The how-many-th decision of the declaration this is.")
     status: DeclarationStatus
     discrepancies: list[Discrepancy]
     decided_at: AwareDatetime
@@ -334,7 +352,13 @@ def render_matches(visible: VisibleMatches) -> MatchList:
         usage=visible.record.usage,
         matches=[
             CertificateMatchOut.model_validate(
-                {"declaration_id": match.declaration_id, "declarant": match.declarant, **match.result.model_dump()}
+                {
+                    "declaration_id": match.declaration_id,
+                    "declarant": match.declarant,
+                    "revision": match.revision,
+                    "decision": match.decision,
+                    **match.result.model_dump(),
+                }
             )
             for match in visible.matches
         ],

@@ -1,9 +1,10 @@
 """The matching function, on the declarations queue (DESIGN §4).
 
-Each SQS record names one lodged declaration. The decision, the certificate's usage and history event and the
-messages that take the result back to the declarant are committed together before the record is acknowledged;
-a record that fails is reported as a batch item failure and comes back, and after the queue's last receive it
-waits in the dead-letter queue. A declaration decided before is not decided again.
+Each SQS record names one lodged declaration (a revision of it) to decide, or a certificate just issued whose
+number declarations were waiting for. The decision, the certificate's usage and history event and the messages
+that take the result back to the declarant are committed together before the record is acknowledged; a record
+that fails is reported as a batch item failure and comes back, and after the queue's last receive it waits in
+the dead-letter queue. A declaration decided before is not decided again.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pydantic import Json
 from jevs import bootstrap
 from jevs.adapters.lambda_batches import batch_handler
 from jevs.bootstrap import Handler, MatcherDependencies
-from jevs.domain.messages import MatchDeclaration
-from jevs.service.declarations import match_declaration
+from jevs.domain.declarations import DeclarationRecord as Declaration
+from jevs.domain.messages import MatchAwaiting, MatchDeclaration, ToDeclarations
+from jevs.service.declarations import match_awaiting, match_declaration
 from jevs.settings import MatcherSettings
 
 SERVICE = "jevs-matcher"
@@ -26,44 +28,54 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="JEVS", service=SERVICE)
 
 
-class DeclarationRecord(SqsRecordModel):
-    body: Json[MatchDeclaration]
+class DeclarationsRecord(SqsRecordModel):
+    body: Json[ToDeclarations]
+
+
+def _counted(decided: Declaration) -> None:
+    result = decided.result
+    assert result is not None  # a decided declaration always has its result
+    # Counted by outcome: mismatches are business answers, not faults, and dashboards show their share.
+    with single_metric(
+        name="DeclarationsDecided",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace="JEVS",
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="status", value=result.status.value)
+    latency_ms = (result.decided_at - decided.received_at).total_seconds() * 1000
+    metrics.add_metric(name="MatchLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    logger.info(
+        "decided",
+        extra={
+            "declaration": decided.id,
+            "revision": decided.revision,
+            "certificate": result.certificate_number,
+            "status": result.status,
+            "discrepancies": len(result.discrepancies),
+        },
+    )
 
 
 def make_handler(dependencies: MatcherDependencies) -> Handler:
-    def match(record: DeclarationRecord) -> None:
+    def match(record: DeclarationsRecord) -> None:
         message = record.body
         try:
-            decided = match_declaration(message, dependencies.unit_of_work(None))
+            match message:
+                case MatchDeclaration():
+                    decided = [match_declaration(message, dependencies.unit_of_work(None))]
+                case MatchAwaiting():
+                    decided = match_awaiting(message, dependencies.unit_of_work(None))
         except Exception:
             # The record is reported as a batch item failure and comes back; the log says which and why.
-            logger.exception("not decided", extra={"declaration": message.declaration_id})
+            logger.exception("not decided", extra={"message": message.message_id})
             raise
-        result = decided.result
-        assert result is not None  # a decided declaration always has its result
-        # Counted by outcome: mismatches are business answers, not faults, and dashboards show their share.
-        with single_metric(
-            name="DeclarationsDecided",
-            unit=MetricUnit.Count,
-            value=1,
-            namespace="JEVS",
-            default_dimensions={"service": SERVICE},
-        ) as metric:
-            metric.add_dimension(name="status", value=result.status.value)
-        latency_ms = (result.decided_at - decided.received_at).total_seconds() * 1000
-        metrics.add_metric(name="MatchLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-        logger.info(
-            "decided",
-            extra={
-                "declaration": decided.id,
-                "certificate": result.certificate_number,
-                "status": result.status,
-                "discrepancies": len(result.discrepancies),
-            },
-        )
+        for declaration in decided:
+            _counted(declaration)
 
     return batch_handler(
-        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=match, model=DeclarationRecord
+        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=match, model=DeclarationsRecord
     )
 
 

@@ -9,10 +9,11 @@ from typing import Any
 from jevs.adapters.table.model import Table
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
+from jevs.domain.china_message import ChinaResultMessage, version_issued
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, MatchResult
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import EventType
-from jevs.domain.messages import DeliverCertificate, DeliverMatchResult
+from jevs.domain.messages import DeliverToChina
 from jevs.domain.parties import Party
 from jevs.domain.records import CertificateChange, CertificateMatch, CertificateRecord, Issue
 from jevs.domain.registrations import (
@@ -111,7 +112,7 @@ def result_of(declaration: DeclarationRecord, decided_at: datetime) -> MatchResu
 
 def decided(declaration: DeclarationRecord, at: datetime = AT) -> DeclarationRecord:
     """The declaration as matching decides it: MATCHED, with its result."""
-    return declaration.model_copy(update={"status": DeclarationStatus.MATCHED, "result": result_of(declaration, at)})
+    return declaration.decided(result_of(declaration, at))
 
 
 # -- hosted issuing --------------------------------------------------------------------------------------------
@@ -168,16 +169,26 @@ def application(*, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: d
 
 
 def certificate_delivery(number: str, version: int = 1, at: datetime = AT) -> Delivery:
-    return Delivery.pending(DeliverCertificate(certificate_number=number, version=version, created_at=at), at)
+    """The delivery to China of a version of certificate ``number``, as issued."""
+    record = issued(number).record.model_copy(update={"version": version})
+    message = DeliverToChina(history_of=number, body=version_issued(record), created_at=at)
+    return Delivery.pending(message, at)
 
 
 def result_delivery(declaration: DeclarationRecord, at: datetime = AT) -> Delivery:
-    message = DeliverMatchResult(
-        declaration_id=declaration.id,
+    """The delivery to China of a declaration's first result."""
+    body = ChinaResultMessage(
+        message_id=f"{declaration.id}/result/1",
+        declaration_number=declaration.content.declaration_number,
+        revision=1,
+        decision=1,
         certificate_number=declaration.content.certificate_number,
         version=1,
-        created_at=at,
+        status=DeclarationStatus.MATCHED,
+        discrepancies=(),
+        decided_at=at,
     )
+    message = DeliverToChina(history_of=None, declaration_id=declaration.id, body=body, created_at=at)
     return Delivery.pending(message, at)
 
 

@@ -14,7 +14,7 @@ from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
 from jevs.domain.delivery import Decision, Delivery, Outcome
-from jevs.domain.messages import DeliverCertificate, MakeDocuments, MatchDeclaration
+from jevs.domain.messages import MakeDocuments, MatchDeclaration
 from jevs.domain.new_zealand import NEW_ZEALAND
 from jevs.domain.records import CertificateRecord, CertificateStatus, Issue, NumberCounter, StoredVersion
 from jevs.domain.registrations import ApprovalDecision, GoodsRegistration, Signatory, Verdict
@@ -176,7 +176,7 @@ def test_a_match_kept_twice_is_refused(units: Units) -> None:
     again.certificates.keep_match(NUMBER, match_of(declaration, AT + HOUR))
     names = refusal(again)
     # Then it is refused by the declaration's id, and the first result stays
-    assert names == {("match", declaration.id)}
+    assert names == {("match", f"{declaration.id}#1")}
     assert units().certificates.matches(NUMBER) == [match_of(declaration, AT)]
 
 
@@ -213,8 +213,8 @@ def test_a_declaration_added_twice_is_refused(units: Units) -> None:
     uow = units()
     uow.declarations.add(declaration)
     names = refusal(uow)
-    # Then it is refused by its id
-    assert names == {("declaration", declaration.id)}
+    # Then it is refused by its id (its first revision with it)
+    assert names == {("declaration", declaration.id), ("revision", f"{declaration.id}#1")}
 
 
 def test_a_decided_declaration_reads_back_with_its_result(units: Units) -> None:
@@ -226,7 +226,7 @@ def test_a_decided_declaration_reads_back_with_its_result(units: Units) -> None:
     # When it is decided
     decision = decided(declaration)
     deciding = units()
-    deciding.declarations.decide(decision)
+    deciding.declarations.decide(declaration, decision)
     deciding.commit()
     # Then it reads back decided
     assert units().declarations.get(declaration.id) == decision
@@ -239,11 +239,11 @@ def test_a_declaration_decided_twice_is_refused(units: Units) -> None:
     uow.declarations.add(declaration)
     uow.commit()
     first = units()
-    first.declarations.decide(decided(declaration, AT))
+    first.declarations.decide(declaration, decided(declaration, AT))
     first.commit()
     # When a second matcher decides it again
     second = units()
-    second.declarations.decide(decided(declaration, AT + HOUR))
+    second.declarations.decide(declaration, decided(declaration, AT + HOUR))
     names = refusal(second)
     # Then the second decision is refused, and the first stays
     assert names == {("declaration", declaration.id)}
@@ -255,7 +255,7 @@ def test_a_declaration_never_received_cannot_be_decided(units: Units) -> None:
     declaration = lodged(CN)
     # When a decision of it is committed
     uow = units()
-    uow.declarations.decide(decided(declaration))
+    uow.declarations.decide(declaration, decided(declaration))
     names = refusal(uow)
     # Then it is refused, and nothing is stored
     assert names == {("declaration", declaration.id)}
@@ -602,7 +602,7 @@ def test_a_delivery_never_added_is_not_found(units: Units) -> None:
     uow.deliveries.add(certificate_delivery(NUMBER, version=1))
     uow.commit()
     # When a message never added is read
-    found = units().deliveries.get(DeliverCertificate(certificate_number=NUMBER, version=2, created_at=AT))
+    found = units().deliveries.get(certificate_delivery(NUMBER, version=2).message)
     # Then there is no delivery of it
     assert found is None
 
@@ -773,14 +773,15 @@ def test_when_one_write_is_refused_no_write_of_the_commit_is_stored(units: Units
     uow.counters.advance(NumberCounter(issuing_body=ISSUER.id, year=2026, last=0))
     uow.certificates.add(issue)
     uow.deliveries.add(delivery)
-    uow.outbox.add(issue.documents)
+    documents = MakeDocuments(certificate_number=NUMBER, version=1, created_at=AT)
+    uow.outbox.add(documents)
     names = refusal(uow)
     # Then only the counter is named, and none of the other writes is stored
     assert names == {("counter", f"{ISSUER.id}/2026")}
     reader = units()
     assert (reader.certificates.get(NUMBER), reader.certificates.history(NUMBER)) == (None, [])
     assert (reader.deliveries.get(delivery.message), reader.counters.get(ISSUER.id, 2026).last) == (None, 1)
-    outbox_key = outbox_item(issue.documents)
+    outbox_key = outbox_item(documents)
     assert units.table.get((str(outbox_key["pk"]), str(outbox_key["sk"]))) is None
 
 
@@ -927,8 +928,8 @@ def test_a_refused_idempotent_commit_stores_no_answer(units: Units) -> None:
     uow.declarations.add(declaration)
     with pytest.raises(Refused) as refused:
         uow.commit(answering="second")
-    # Then the commit is refused by the declaration only, and no answer is stored
-    assert refused.value.names == {("declaration", declaration.id)}
+    # Then the commit is refused by the declaration only (and its first revision), and no answer is stored
+    assert refused.value.names == {("declaration", declaration.id), ("revision", f"{declaration.id}#1")}
     assert units().answers.get(KAURI.id, "key-1") is None
 
 

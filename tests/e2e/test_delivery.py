@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,7 +24,6 @@ from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.repositories import TableDeliveries
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.delivery import Delivery, DeliveryState
-from jevs.domain.messages import DeliverCertificate
 from jevs.resources import RECORDS_TABLE
 from tests.e2e.conftest import e2e_stack, token_source
 from tests.factories import certificate_payload
@@ -117,14 +115,9 @@ def states(stack: LocalStack, numbers: list[str]) -> dict[str, DeliveryState]:
     deliveries = TableUnitOfWork(table, SystemClock()).deliveries
     found = {}
     for number in numbers:
-        delivery = deliveries.get(DeliverCertificate(certificate_number=number, version=1, created_at=EPOCH))
-        assert delivery is not None
+        [delivery] = deliveries.of_certificate(number)
         found[number] = delivery.state
     return found
-
-
-# What a delivery's key is made of ignores the message's time: any will do to look one up.
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def numbers(prefix: str, count: int) -> list[str]:

@@ -93,7 +93,7 @@ def test_a_matching_import_declaration_is_matched_and_china_receives_the_signed_
     declaration_id = result["declaration_id"]
     assert stack.china is not None
     (received,) = stack.china.wait_for(
-        lambda messages: any(m.idempotency_key == f"{declaration_id}/result" for m in messages), timeout=15
+        lambda messages: any(m.idempotency_key == f"{declaration_id}/result/1" for m in messages), timeout=15
     )[-1:]
     assert received.body["message_type"] == "declaration.result"
     assert (received.body["status"], received.body["certificate_number"]) == ("MATCHED", number)

@@ -8,19 +8,24 @@ from typing import Any
 import boto3
 
 from infrastructure.local.functions import FunctionSet
-from jevs.domain.messages import FileExportResult, MatchDeclaration, OutboxMessage
+from jevs.domain.messages import FileExportResult, MatchAwaiting, MatchDeclaration, OutboxMessage
 from jevs.resources import RECORDS_TABLE
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, LambdaContext, certificate_payload, declaration_payload, sqs_event
 from tests.integration.conftest import ApiCall
 
 
 def outbox_bodies(declaration_id: str, kind: type[OutboxMessage]) -> list[str]:
-    """The outbox messages of ``kind`` stored under a declaration: the one that queues it for matching, or the
-    one that takes its result back."""
+    """The outbox messages of ``kind`` stored under a declaration: those that queue it for matching (one per
+    revision), or those that take its results back (one per decision)."""
+    return partition_outbox(f"DECLARATION#{declaration_id}", kind)
+
+
+def partition_outbox(partition: str, kind: type[OutboxMessage]) -> list[str]:
+    """The outbox messages of ``kind`` stored in a partition of the records table, oldest key first."""
     response = boto3.client("dynamodb").query(
         TableName=RECORDS_TABLE.name,
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": f"DECLARATION#{declaration_id}"}, ":prefix": {"S": "OUTBOX#"}},
+        ExpressionAttributeValues={":pk": {"S": partition}, ":prefix": {"S": "OUTBOX#"}},
     )
     bodies = [item["message"]["S"] for item in response["Items"]]
     wanted = kind.model_fields["kind"].default
@@ -54,6 +59,14 @@ def lodge(call_api: ApiCall, client_id: str = CN_CUSTOMS, key: str | None = None
 def run_matcher(functions: FunctionSet, declaration_id: str) -> dict[str, Any]:
     """The matching function on the message that queued ``declaration_id``."""
     event = sqs_event(outbox_bodies(declaration_id, MatchDeclaration))
+    result: dict[str, Any] = functions.matcher(event, LambdaContext("jevs-matcher"))
+    return result
+
+
+def run_awaiting(functions: FunctionSet, certificate_number: str) -> dict[str, Any]:
+    """The matching function on the message an issue of ``certificate_number`` wrote for declarations waiting for
+    it."""
+    event = sqs_event(partition_outbox(f"CERTIFICATE#{certificate_number}", MatchAwaiting))
     result: dict[str, Any] = functions.matcher(event, LambdaContext("jevs-matcher"))
     return result
 

@@ -137,6 +137,7 @@ def test_a_valid_certificate_is_stored_with_its_history_and_outbox_in_one_transa
         "EVENT#00000001",
         "HEAD",
         "IDEMPOTENCY",
+        f"OUTBOX#{NUMBER}/awaited/declarations",
         f"OUTBOX#{NUMBER}/v1/delivery-to-china",
         f"OUTBOX#{NUMBER}/v1/notifications",
         "VERSION#000001",

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from infrastructure.local.functions import FunctionSet
-from jevs.domain.messages import OUTBOX_MESSAGE, DeliverMatchResult, FileExportResult, OutboxChannel
+from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, OutboxChannel
 from jevs.resources import EXCHANGE_BUCKET
 from jevs.service.documents import result_key
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OTHER_EXPORTER, declaration_payload
@@ -50,9 +50,10 @@ def test_the_same_declaration_sent_again_finds_the_first(call_api: ApiCall) -> N
 
     assert (replay["statusCode"], replay["headers"]["idempotent-replayed"]) == (202, "true")
     assert (resent["statusCode"], resent["json"]["declaration_id"]) == (200, first["json"]["declaration_id"])
-    assert changed["statusCode"] == 409
-    assert changed["json"]["type"].endswith("declaration-number-exists")
+    # Other content under the same number is the declaration amended: its next revision, matched again.
+    assert (changed["statusCode"], changed["json"]["revision"], changed["json"]["status"]) == (202, 2, "RECEIVED")
     assert key_reused["statusCode"] == 409
+    assert key_reused["json"]["type"].endswith("idempotency-key-reused")
 
 
 def test_an_invalid_declaration_is_refused_with_field_errors(call_api: ApiCall) -> None:
@@ -98,9 +99,10 @@ def test_a_matched_import_declaration_uses_the_certificate_in_one_decision(
     assert (details["declaration_id"], details["status"], details["usage"]) == (CN_ID, "MATCHED", "USED")
     assert history["chain"]["valid"]
     # The result goes back to China through the signed delivery channel, as a delivery of its own.
-    (message,) = (OUTBOX_MESSAGE.validate_json(body) for body in outbox_bodies(CN_ID, DeliverMatchResult))
-    assert isinstance(message, DeliverMatchResult)
+    (message,) = (OUTBOX_MESSAGE.validate_json(body) for body in outbox_bodies(CN_ID, DeliverToChina))
+    assert isinstance(message, DeliverToChina)
     assert (message.channel, message.declaration_id) == (OutboxChannel.DELIVERY_TO_CHINA, CN_ID)
+    assert (message.body.message_type, message.delivery_key) == ("declaration.result", f"{CN_ID}/result/1")
 
 
 def test_a_second_import_declaration_finds_the_certificate_used(functions: FunctionSet, call_api: ApiCall) -> None:
@@ -167,7 +169,7 @@ def test_an_export_entry_result_is_filed_for_nz_customs_and_never_sent_to_china(
 
     (message,) = (OUTBOX_MESSAGE.validate_json(body) for body in outbox_bodies("NZEX-EX1", FileExportResult))
     assert message.channel is OutboxChannel.NOTIFICATIONS
-    assert outbox_bodies("NZEX-EX1", DeliverMatchResult) == []
+    assert outbox_bodies("NZEX-EX1", DeliverToChina) == []
     bucket = boto3.client("s3").list_buckets()["Buckets"]
     name = next(b["Name"] for b in bucket if b["Name"] == EXCHANGE_BUCKET.local_name)
     filed: dict[str, Any] = json.loads(

@@ -108,6 +108,34 @@ def _on_application(action: str, client_id: str, body: dict[str, Any] | None) ->
     return prepare
 
 
+def _submitted(call_api: ApiCall) -> str:
+    number = f"11.1234.{next(_numbers):05d}"
+    response = send(
+        call_api, Request("/v1/certificates", ISSUING_BODY, certificate_payload(certificate_number=number)), number
+    )
+    assert response["statusCode"] == 201, response
+    return number
+
+
+def _replacement(call_api: ApiCall) -> tuple[Request, Request]:
+    number = _submitted(call_api)
+    corrected = certificate_payload(certificate_number=f"11.1234.{next(_numbers):05d}")
+    body = {"reason": "Invoice number corrected", "certificate": corrected}
+    other = {"reason": "Consignee's address corrected", "certificate": corrected}
+    path = f"/v1/certificates/{number}/replacement"
+    return Request(path, ISSUING_BODY, body), Request(path, ISSUING_BODY, other)
+
+
+def _with_reason(action: str) -> Callable[[ApiCall], tuple[Request, Request]]:
+    def prepare(call_api: ApiCall) -> tuple[Request, Request]:
+        path = f"/v1/certificates/{_submitted(call_api)}/{action}"
+        return Request(path, ISSUING_BODY, {"reason": "first reason"}), Request(
+            path, ISSUING_BODY, {"reason": "another reason"}
+        )
+
+    return prepare
+
+
 def _redrive(call_api: ApiCall) -> tuple[Request, Request]:
     # The only POST route without a body or a path to vary: the "other request" is the same route by another
     # party, which is another key space altogether (see the test of parties below), so it is the same request.
@@ -117,6 +145,9 @@ def _redrive(call_api: ApiCall) -> tuple[Request, Request]:
 
 POST_ROUTES = [
     PostRoute("certificate submission", _certificate),
+    PostRoute("replacement", _replacement),
+    PostRoute("revocation", _with_reason("revocation")),
+    PostRoute("certified true copy", _with_reason("certified-true-copy")),
     PostRoute("declaration", _declaration),
     PostRoute("goods registration", _goods),
     PostRoute("signatory registration", _signatory),

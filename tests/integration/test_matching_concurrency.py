@@ -15,7 +15,7 @@ from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus
 from jevs.domain.messages import MatchDeclaration
 from jevs.service.declarations import match_declaration
-from tests.factories import NZ_CUSTOMS
+from tests.factories import ISSUING_BODY, NZ_CUSTOMS
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, submit_certificate
 from tests.integration.racing import RacingTable, race
@@ -57,6 +57,35 @@ def test_two_import_declarations_for_one_certificate_exactly_one_wins(
     ledger = records.ledgers.get(NUMBER)
     assert ledger is not None
     assert (ledger.used_by_declaration, ledger.revision) == (winner.id, 1)
+
+
+def test_a_declaration_on_the_original_and_one_on_its_copy_at_the_same_moment_exactly_one_wins(
+    call_api: ApiCall, records: TableUnitOfWork
+) -> None:
+    # Given a certificate whose original was lost and copied: the copy is its next version, under its number
+    submit_certificate(call_api)
+    copied = call_api(
+        "POST",
+        f"/v1/certificates/{NUMBER}/certified-true-copy",
+        body={"reason": "Original lost in transit"},
+        client_id=ISSUING_BODY,
+        headers={"Idempotency-Key": "copy"},
+    )
+    assert copied["statusCode"] == 201
+    # When two import declarations, one presenting the original and one the copy, are decided at once
+    for number in ("223320261000000001", "223320261000000002"):
+        assert lodge(call_api, declaration_number=number)["statusCode"] == 202
+    table = RacingTable(racers=2, held_at=_ledger_read)
+
+    decided = race_matchers(table, ["CNIM-223320261000000001", "CNIM-223320261000000002"])
+
+    # Then exactly one matches: the original and its copy share one usage, written under one condition
+    statuses = sorted(record.status for record in decided.values())
+    assert statuses == sorted([DeclarationStatus.MATCHED, DeclarationStatus.CERTIFICATE_ALREADY_USED])
+    assert table.lost_races == 1
+    certificate = records.certificates.get(NUMBER)
+    assert certificate is not None
+    assert (certificate.version, certificate.usage.value) == (2, "USED")
 
 
 def test_two_export_entries_never_draw_more_than_the_certificate_certifies(call_api: ApiCall) -> None:

@@ -65,7 +65,9 @@ def test_each_new_outbox_record_becomes_one_message_on_its_queue(functions: Func
         "11.1234.00001/v1/delivery-to-china",
         "11.1234.00002/v1/delivery-to-china",
     ]
-    assert all(message["kind"] == "certificate.delivery" and message["version"] == 1 for message in messages)
+    assert all(message["kind"] == "china.delivery" for message in messages)
+    assert all(message["body"]["message_type"] == "certificate.issued" for message in messages)
+    assert all(message["body"]["version"] == 1 for message in messages)
 
 
 def test_a_record_that_cannot_be_published_is_reported_for_retry(functions: FunctionSet, call_api: ApiCall) -> None:

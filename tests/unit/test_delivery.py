@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jevs.domain.china_message import version_issued
 from jevs.domain.declarations import DeclarationContent
 from jevs.domain.delivery import (
     MAX_BACKOFF_SECONDS,
@@ -24,7 +25,8 @@ from jevs.domain.delivery import (
 )
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import EventType, verify_chain
-from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, MatchDeclaration, OutboxMessage, ToChina
+from jevs.domain.messages import DeliverToChina, MatchDeclaration, OutboxMessage, ToChina
+from jevs.domain.records import CertificateRecord
 from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.declarations import LodgeDeclaration, lodge_declaration, match_declaration
 from jevs.service.delivery import (
@@ -37,7 +39,7 @@ from jevs.service.delivery import (
     resume_parked,
 )
 from jevs.service.unit_of_work import Refused
-from tests.factories import declaration_payload
+from tests.factories import ISSUING_BODY, declaration_payload
 from tests.fakes import FixedClock, MemoryRecords
 from tests.unit.support import certificate, party, stored_certificate, stored_history
 
@@ -125,8 +127,10 @@ ATTEMPTED_AT = QUEUED_AT + timedelta(minutes=1)
 # -- what one attempt makes of a delivery ---------------------------------------------------------------
 
 
-def message() -> DeliverCertificate:
-    return DeliverCertificate(certificate_number=NUMBER, version=1, created_at=QUEUED_AT)
+def message() -> DeliverToChina:
+    """The message that delivers version 1 of the example certificate, as issued at QUEUED_AT."""
+    record = CertificateRecord.issue(certificate(), issuer=party(ISSUING_BODY), at=QUEUED_AT).record
+    return DeliverToChina(history_of=NUMBER, body=version_issued(record), created_at=QUEUED_AT)
 
 
 def test_a_new_delivery_is_pending_with_no_attempt_yet() -> None:
@@ -352,7 +356,7 @@ def test_reconciliation_leaves_delivered_versions_alone(records: MemoryRecords, 
 # -- match results to China -----------------------------------------------------------------------------
 
 
-def decided_import_declaration(records: MemoryRecords) -> DeliverMatchResult:
+def decided_import_declaration(records: MemoryRecords) -> DeliverToChina:
     """A CN import declaration quoting the stored certificate, lodged and decided; its result's message."""
     content = DeclarationContent.model_validate(declaration_payload())
     lodged = lodge_declaration(LodgeDeclaration(party("local-cn-customs"), content), records.uow())
@@ -363,7 +367,7 @@ def decided_import_declaration(records: MemoryRecords) -> DeliverMatchResult:
         created_at=declaration.received_at,
     )
     match_declaration(match, records.uow())
-    (result_message,) = (m for m in records.outbox() if isinstance(m, DeliverMatchResult))
+    (result_message,) = (m for m in records.outbox() if isinstance(m, DeliverToChina) and m.declaration_id)
     return result_message
 
 
@@ -379,7 +383,7 @@ def test_a_match_result_is_delivered_to_china_under_its_own_key_outside_the_cert
     assert result.settled
     assert result.delivery.state is DeliveryState.DELIVERED
     ((body, key),) = sender.sent
-    assert key == "CNIM-223320261000123456/result"
+    assert key == "CNIM-223320261000123456/result/1"
     sent = json.loads(body)
     assert (sent["message_type"], sent["status"], sent["declaration_number"]) == (
         "declaration.result",
@@ -404,5 +408,5 @@ def test_a_parked_match_result_is_resumed_and_a_lost_one_reconciled(records: Mem
 
     assert resumed is not None
     assert resumed.state is DeliveryState.PENDING
-    requeued = {(m.kind, m.declaration_id) for m in published.messages if isinstance(m, DeliverMatchResult)}
-    assert ("declaration.result.delivery", "CNIM-223320261000123456") in requeued
+    requeued = {(m.body.message_type, m.declaration_id) for m in published.messages if isinstance(m, DeliverToChina)}
+    assert ("declaration.result", "CNIM-223320261000123456") in requeued

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jevs.domain.history import DetailValue, EventType, verify_chain
-from jevs.domain.messages import DeliverCertificate, MakeDocuments
 from jevs.domain.records import CertificateChange, CertificateRecord, Issue, Usage
 from jevs.service.unit_of_work import Refused
 from tests.factories import ISSUING_BODY
 from tests.fakes import FixedClock, MemoryRecords
-from tests.unit.support import AUSTRALIAN_CONSIGNEE, certificate, party, stored_certificate, stored_history
+from tests.unit.support import certificate, party, stored_certificate, stored_history
 
 pytestmark = pytest.mark.unit
 
@@ -42,26 +41,6 @@ def test_an_issue_is_version_one_with_one_event_that_starts_the_chain() -> None:
     assert (issue.record.version, issue.event.sequence, issue.event.type) == (1, 1, EventType.CERTIFICATE_ISSUED)
     assert issue.record.history_head == issue.event.head
     assert verify_chain([issue.event], issue.record.history_head).valid
-
-
-def test_an_issue_makes_its_documents() -> None:
-    assert issued().documents == MakeDocuments(certificate_number=NUMBER, version=1, created_at=ISSUED_AT)
-
-
-def test_an_issue_for_china_is_delivered_there_pending_from_the_moment_it_is_issued() -> None:
-    delivery = issued().to_china
-
-    assert delivery is not None
-    assert delivery.message == DeliverCertificate(certificate_number=NUMBER, version=1, created_at=ISSUED_AT)
-    assert (delivery.attempts, delivery.created_at) == (0, ISSUED_AT)
-
-
-def test_an_issue_for_another_country_is_not_delivered_to_china() -> None:
-    issue = CertificateRecord.issue(
-        certificate(consignee=AUSTRALIAN_CONSIGNEE), issuer=party(ISSUING_BODY), at=ISSUED_AT
-    )
-
-    assert issue.to_china is None
 
 
 def test_an_issue_from_an_application_keeps_the_application() -> None:

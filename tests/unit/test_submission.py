@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.china_message import version_issued
+from jevs.domain.delivery import DeliveryState
 from jevs.domain.errors import Conflict, Forbidden, RuleViolation
 from jevs.domain.history import GENESIS_HASH, EventType, verify_chain
-from jevs.domain.messages import DeliverCertificate, MakeDocuments, OutboxMessage
+from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting, OutboxMessage
 from jevs.domain.parties import Party
 from jevs.domain.records import CertificateStatus, Usage
 from jevs.service.certificates import SubmitCertificate, Submitted, submit_certificate
@@ -104,26 +106,38 @@ def outbox(records: MemoryRecords) -> list[OutboxMessage]:
     return sorted(records.outbox(), key=lambda message: message.message_id)
 
 
-def test_a_submission_for_a_chinese_consignee_writes_its_documents_and_one_delivery_message(
+def test_a_submission_writes_its_documents_its_message_to_china_and_a_call_to_declarations_waiting_for_it(
     records: MemoryRecords, clock: FixedClock
 ) -> None:
     submit(certificate(), records)
+    record = stored_certificate(records, NUMBER)
     assert outbox(records) == [
-        DeliverCertificate(certificate_number=NUMBER, version=1, created_at=clock.now()),
+        MatchAwaiting(certificate_number=NUMBER, created_at=clock.now()),
+        DeliverToChina(history_of=NUMBER, body=version_issued(record), created_at=clock.now()),
         MakeDocuments(certificate_number=NUMBER, version=1, created_at=clock.now()),
     ]
     assert [message.message_id for message in outbox(records)] == [
+        f"{NUMBER}/awaited/declarations",
         f"{NUMBER}/v1/delivery-to-china",
         f"{NUMBER}/v1/notifications",
     ]
 
 
-def test_a_submission_for_a_consignee_outside_china_writes_only_its_documents(
+def test_the_message_to_china_tells_of_the_issue_and_is_delivered_from_the_moment_it_is_issued(
     records: MemoryRecords, clock: FixedClock
 ) -> None:
+    submit(certificate(), records)
+    (message,) = (message for message in records.outbox() if isinstance(message, DeliverToChina))
+    assert (message.body.message_type, message.delivery_key) == ("certificate.issued", f"{NUMBER}/v1")
+    delivery = records.uow().deliveries.get(message)
+    assert delivery is not None
+    assert (delivery.state, delivery.attempts, delivery.created_at) == (DeliveryState.PENDING, 0, clock.now())
+
+
+def test_a_submission_for_a_consignee_outside_china_still_goes_to_china(records: MemoryRecords) -> None:
+    # Every certificate under this FTA is for import into China, whoever the consignee is (a trader elsewhere).
     submit(certificate(consignee=AUSTRALIAN_CONSIGNEE), records)
-    assert certificate_numbers(records) == [NUMBER]
-    assert outbox(records) == [MakeDocuments(certificate_number=NUMBER, version=1, created_at=clock.now())]
+    assert any(isinstance(message, DeliverToChina) for message in records.outbox())
 
 
 def test_a_consignee_country_in_lower_case_is_refused_before_anything_is_stored() -> None:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
-from functions.api.requests import CertificateContent
+from functions.api.requests import CertificateContent, ReasonRequest, ReplacementRequest
 from functions.api.responses import (
     CERTIFICATES_PATH,
     CertificateList,
@@ -31,9 +31,9 @@ from functions.api.routers.parameters import CertificateNumberPath, IdempotencyK
 from jevs.domain.access import ListingConstraints, View, may_read_history
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.new_zealand import new_zealand_date
-from jevs.domain.records import CertificateStatus
+from jevs.domain.records import CertificateRecord, CertificateStatus
 from jevs.resources import certificate_document_key
-from jevs.service import certificates
+from jevs.service import certificates, lifecycle
 from jevs.service.certificates import (
     MAX_PAGE_SIZE,
     ListCertificates,
@@ -41,6 +41,7 @@ from jevs.service.certificates import (
     Submitted,
     VisibleCertificate,
 )
+from jevs.service.lifecycle import CopyCertificate, ReplaceCertificate, Replaced, RevokeCertificate
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -152,6 +153,97 @@ def deliveries(number: CertificateNumberPath) -> DeliveryList:
 )
 def match_results(number: CertificateNumberPath) -> MatchList:
     return render_matches(certificates.read_matches(caller(router), number, unit_of_work(router)))
+
+
+# -- the certificate's life after issue (DESIGN §3): replacement, revocation, certified true copy ----------------
+
+_REASON_EXAMPLES = {
+    "revocation": {"summary": "A revocation", "value": {"reason": "Goods found not to meet the origin criterion"}},
+    "copy": {"summary": "A certified true copy", "value": {"reason": "Original lost in transit"}},
+}
+
+
+def replaced_answer(replaced: Replaced) -> Response[CertificateOut]:
+    """201 with the replacement, where it can be read."""
+    record = replaced.replacement
+    body = render_certificate(VisibleCertificate(record, View.FULL), today(), with_history_link=True)
+    return Response(201, "application/json", body, {"Location": certificate_path(record.number)})
+
+
+def revoked_answer(record: CertificateRecord) -> Response[CertificateOut]:
+    body = render_certificate(VisibleCertificate(record, View.FULL), today(), with_history_link=True)
+    return Response(200, "application/json", body)
+
+
+def copy_answer(record: CertificateRecord) -> Response[CertificateOut]:
+    """201 with the copy: the certificate's new version, under the original's number."""
+    body = render_certificate(VisibleCertificate(record, View.FULL), today(), with_history_link=True)
+    return Response(201, "application/json", body, {"Location": certificate_path(record.number)})
+
+
+@router.post(
+    f"{CERTIFICATES_PATH}/<number>/replacement",
+    summary="Issuing body: replace a certificate with a corrected one under a number of its own",
+    description="One transaction: the replacement ISSUED with `replaces`, taking over the original's usage; the "
+    "original REPLACED with `replaced_by`; an event in each history; China told of both. Refused with 409 when the "
+    "original is not ISSUED, 422 when the replacement's number is not under the original's prefix, 404 for anyone "
+    "but the issuing body that issued it.",
+    tags=["certificates"],
+    responses={201: {"description": "The replacement", "content": {"application/json": {"model": CertificateOut}}}},
+    middlewares=[idempotent],
+)
+def replace(
+    number: CertificateNumberPath,
+    replacement: Annotated[ReplacementRequest, Body()],
+    idempotency_key: IdempotencyKey,
+) -> Response[CertificateOut]:
+    command = ReplaceCertificate(caller(router), number, replacement.reason, replacement.certificate.to_domain())
+    replaced = lifecycle.replace_certificate(command, unit_of_work(router, replaced_answer))
+    metrics.add_metric(name="CertificatesReplaced", unit=MetricUnit.Count, value=1)
+    return replaced_answer(replaced)
+
+
+@router.post(
+    f"{CERTIFICATES_PATH}/<number>/revocation",
+    summary="Issuing body: revoke a certificate, with the reason",
+    description="REVOKED with its reason, in its history, and China told; matching refuses it from then on. "
+    "Revoking a certificate that is not ISSUED (revoked already, or replaced) is 409.",
+    tags=["certificates"],
+    responses={200: {"description": "Revoked", "content": {"application/json": {"model": CertificateOut}}}},
+    middlewares=[idempotent],
+)
+def revoke(
+    number: CertificateNumberPath,
+    revocation: Annotated[ReasonRequest, Body(openapi_examples={"revocation": _REASON_EXAMPLES["revocation"]})],
+    idempotency_key: IdempotencyKey,
+) -> Response[CertificateOut]:
+    record = lifecycle.revoke_certificate(
+        RevokeCertificate(caller(router), number, revocation.reason), unit_of_work(router, revoked_answer)
+    )
+    metrics.add_metric(name="CertificatesRevoked", unit=MetricUnit.Count, value=1)
+    return revoked_answer(record)
+
+
+@router.post(
+    f"{CERTIFICATES_PATH}/<number>/certified-true-copy",
+    summary="Issuing body: issue a certified true copy of a lost original",
+    description="Allowed while the original is ISSUED, unused and within validity. The copy is the certificate's "
+    "next version: the original's number, issue date and validity, marked CERTIFIED TRUE COPY. Original and copy "
+    "share one usage: once either is used, the other is void.",
+    tags=["certificates"],
+    responses={201: {"description": "The copy", "content": {"application/json": {"model": CertificateOut}}}},
+    middlewares=[idempotent],
+)
+def certified_true_copy(
+    number: CertificateNumberPath,
+    request: Annotated[ReasonRequest, Body(openapi_examples={"copy": _REASON_EXAMPLES["copy"]})],
+    idempotency_key: IdempotencyKey,
+) -> Response[CertificateOut]:
+    copy = lifecycle.issue_certified_true_copy(
+        CopyCertificate(caller(router), number, request.reason), unit_of_work(router, copy_answer)
+    )
+    metrics.add_metric(name="CertifiedTrueCopiesIssued", unit=MetricUnit.Count, value=1)
+    return copy_answer(copy)
 
 
 @router.get(

@@ -65,6 +65,9 @@ RECORDS_TABLE = TableDefinition(
         # oldest first; and, sparse, every application still undecided by its due time.
         IndexDefinition("by-work-queue", KeyAttribute("work_queue"), KeyAttribute("work_key")),
         IndexDefinition("by-open-application", KeyAttribute("open_application"), KeyAttribute("due_at")),
+        # Sparse: declarations decided before their certificate existed, by the number they quote, until when they
+        # wait for it (DESIGN §3: matched again when it is issued within 30 days).
+        IndexDefinition("by-awaited-certificate", KeyAttribute("awaited_certificate"), KeyAttribute("awaited_until")),
     ),
     # The outbox relay reads new outbox records from the stream (DESIGN §6.1).
     stream_view="NEW_AND_OLD_IMAGES",

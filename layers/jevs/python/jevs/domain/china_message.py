@@ -1,29 +1,52 @@
-"""The message China Customs receives for one version of a certificate (DESIGN §1, §6.3): the FTA form's
-data elements only, in bytes that are the same on every attempt, so a retry is the same request that
-China's side deduplicates, and the signature covers exactly what is sent."""
+"""What China Customs receives (DESIGN §1, §5, §6.3): one message per event of a certificate's life, and the
+result of each import declaration China lodged, each of a kind named in its signed body.
+
+- ``certificate.issued``: a certificate is issued, a replacement included (with ``replaces``); China
+  deduplicates it on ``<number>/v<version>``;
+- ``certificate.copy_issued``: a certified true copy, a later version of the same certificate
+  (``<number>/v<version>``);
+- ``certificate.replaced``: the certificate was replaced, ``replaced_by`` its replacement (``<number>/replaced``);
+- ``certificate.revoked``: the certificate was revoked (``<number>/revoked``);
+- ``declaration.result``: an import declaration was decided, or decided again for a new revision or a certificate
+  that arrived (``<declaration id>/result/<decision>``).
+
+A message is made once, when the change it tells of is stored, and kept with its delivery: every attempt sends
+the same bytes (canonical JSON, null fields left out), so a retry is the same request China's side recognises,
+and the signature covers exactly what is sent. The FTA form's data elements only: no commercial details.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from jevs.domain.access import View, project_content
 from jevs.domain.canonical import canonical_json
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Discrepancy
-from jevs.domain.issuance import Validity, printed_remarks
-from jevs.domain.messages import certificate_delivery_key, result_delivery_key
 from jevs.domain.records import CertificateRecord, CertificateStatus
 
-MESSAGE_TYPE = "certificate.version"
-RESULT_MESSAGE_TYPE = "declaration.result"
+
+def certificate_delivery_key(certificate_number: str, version: int) -> str:
+    return f"{certificate_number}/v{version}"
+
+
+def result_delivery_key(declaration_id: str, decision: int) -> str:
+    return f"{declaration_id}/result/{decision}"
+
+
+class _ToChina(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    message_id: str
 
 
 class Certification(BaseModel):
     """Box 15."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     issuing_body: str
     issuing_body_name: str
@@ -31,13 +54,14 @@ class Certification(BaseModel):
     issue_date: date
 
 
-class ChinaCertificateMessage(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class ChinaCertificateMessage(_ToChina):
+    """A version of a certificate as issued: a new certificate (perhaps replacing another) or a certified true
+    copy of one."""
 
-    message_type: str = MESSAGE_TYPE
-    message_id: str
+    message_type: Literal["certificate.issued", "certificate.copy_issued"]
     certificate_number: str
     version: int
+    # At the moment of this version's issue, which is what this message tells of.
     status: CertificateStatus
     certification: Certification
     retrospective: bool
@@ -45,42 +69,39 @@ class ChinaCertificateMessage(BaseModel):
     valid_until: date
     printed_remarks: str
     issued_at: AwareDatetime
+    replaces: str | None = None
+    certified_true_copy_of: str | None = None
     # Boxes 1-4 and 6-13 exactly as the FTA form carries them: no commercial details.
     certificate: CertificateContent
 
 
-def china_message(record: CertificateRecord) -> ChinaCertificateMessage:
-    form = project_content(record, View.FTA_FORM)
-    assert form is not None  # the FTA form view always has content
-    validity = Validity(record.retrospective, record.valid_from, record.valid_until)
-    return ChinaCertificateMessage(
-        message_id=certificate_delivery_key(record.number, record.version),
-        certificate_number=record.number,
-        version=record.version,
-        status=record.status,
-        certification=Certification(
-            issuing_body=record.issuing_body,
-            issuing_body_name=record.issuing_body_name,
-            place=record.place_of_issue,
-            issue_date=record.content.issue_date,
-        ),
-        retrospective=record.retrospective,
-        valid_from=record.valid_from,
-        valid_until=record.valid_until,
-        printed_remarks=printed_remarks(form, validity),
-        issued_at=record.recorded_at,
-        certificate=form,
-    )
+class ChinaReplacedMessage(_ToChina):
+    message_type: Literal["certificate.replaced"] = "certificate.replaced"
+    certificate_number: str
+    # The certificate's latest version, which the replacement supersedes.
+    version: int
+    replaced_by: str
+    reason: str
+    replaced_at: AwareDatetime
 
 
-class ChinaResultMessage(BaseModel):
+class ChinaRevokedMessage(_ToChina):
+    message_type: Literal["certificate.revoked"] = "certificate.revoked"
+    certificate_number: str
+    # The certificate's latest version, which the revocation withdraws.
+    version: int
+    reason: str
+    revoked_at: AwareDatetime
+
+
+class ChinaResultMessage(_ToChina):
     """The match result of a CN import declaration, sent back to China Customs (DESIGN §4)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    message_type: str = RESULT_MESSAGE_TYPE
-    message_id: str
+    message_type: Literal["declaration.result"] = "declaration.result"
     declaration_number: str
+    # Which revision of the declaration was decided, and the how-many-th decision of it this is.
+    revision: int
+    decision: int
     certificate_number: str
     # The certificate version the declaration was matched against; 0 when no certificate was found.
     version: int
@@ -90,13 +111,74 @@ class ChinaResultMessage(BaseModel):
     replacement_certificate_number: str | None = None
 
 
-def china_result_message(declaration: DeclarationRecord, version: int) -> ChinaResultMessage:
+ChinaMessage = Annotated[
+    ChinaCertificateMessage | ChinaReplacedMessage | ChinaRevokedMessage | ChinaResultMessage,
+    Field(discriminator="message_type"),
+]
+
+
+def version_issued(record: CertificateRecord) -> ChinaCertificateMessage:
+    """The message of ``record``'s current version, just issued."""
+    form = project_content(record, View.FTA_FORM)
+    assert form is not None  # the FTA form view always has content
+    return ChinaCertificateMessage(
+        message_type="certificate.copy_issued" if record.certified_true_copy_of else "certificate.issued",
+        message_id=certificate_delivery_key(record.number, record.version),
+        certificate_number=record.number,
+        version=record.version,
+        status=CertificateStatus.ISSUED,
+        certification=Certification(
+            issuing_body=record.issuing_body,
+            issuing_body_name=record.issuing_body_name,
+            place=record.place_of_issue,
+            issue_date=record.content.issue_date,
+        ),
+        retrospective=record.retrospective,
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+        printed_remarks=record.printed_remarks,
+        issued_at=record.recorded_at,
+        replaces=record.replaces,
+        certified_true_copy_of=record.certified_true_copy_of,
+        certificate=form,
+    )
+
+
+def replaced(record: CertificateRecord, reason: str, at: datetime) -> ChinaReplacedMessage:
+    """The message that ``record`` (as stored after its replacement) was replaced."""
+    assert record.replaced_by is not None
+    return ChinaReplacedMessage(
+        message_id=f"{record.number}/replaced",
+        certificate_number=record.number,
+        version=record.version,
+        replaced_by=record.replaced_by,
+        reason=reason,
+        replaced_at=at,
+    )
+
+
+def revoked(record: CertificateRecord, at: datetime) -> ChinaRevokedMessage:
+    """The message that ``record`` (as stored after its revocation) was revoked."""
+    assert record.revocation_reason is not None
+    return ChinaRevokedMessage(
+        message_id=f"{record.number}/revoked",
+        certificate_number=record.number,
+        version=record.version,
+        reason=record.revocation_reason,
+        revoked_at=at,
+    )
+
+
+def decided(declaration: DeclarationRecord, version: int) -> ChinaResultMessage:
+    """The message of ``declaration``'s latest decision."""
     result = declaration.result
     if result is None:
         raise ValueError(f"declaration {declaration.id} has no result to send")
     return ChinaResultMessage(
-        message_id=result_delivery_key(declaration.id),
+        message_id=result_delivery_key(declaration.id, declaration.decision),
         declaration_number=result.declaration_number,
+        revision=declaration.revision,
+        decision=declaration.decision,
         certificate_number=result.certificate_number,
         version=version,
         status=result.status,
@@ -106,6 +188,8 @@ def china_result_message(declaration: DeclarationRecord, version: int) -> ChinaR
     )
 
 
-def message_body(message: ChinaCertificateMessage | ChinaResultMessage) -> bytes:
-    """Canonical JSON without the null fields: the same bytes for the same version, every time."""
+def message_body(
+    message: ChinaCertificateMessage | ChinaReplacedMessage | ChinaRevokedMessage | ChinaResultMessage,
+) -> bytes:
+    """Canonical JSON without the null fields: the same bytes for the same message, every time."""
     return canonical_json(message.model_dump(mode="json", exclude_none=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -157,8 +157,22 @@ class MatchResult(_Part):
     replacement_certificate_number: str | None = None
 
 
+class AmendedRevision(_Part):
+    """The revision a new one replaced, kept until the new one is decided: what it drew on a certificate is
+    released in the same transaction as the new decision (DESIGN §3)."""
+
+    revision: int
+    content: DeclarationContent
+    result: MatchResult | None
+
+
 class DeclarationRecord(_Part):
-    """A declaration as stored: who lodged it, what it says, and once decided, the result."""
+    """A declaration as stored: who lodged it, what it says (its latest revision), and once decided, the result.
+
+    A declarant may lodge the same declaration number again with amended content: a new revision, decided again
+    (``amended``). ``decision`` counts the decisions made so far (a declaration whose certificate was not found
+    is decided again when the certificate arrives), so each result has a key of its own.
+    """
 
     id: str
     declarant: Declarant
@@ -168,6 +182,35 @@ class DeclarationRecord(_Part):
     status: DeclarationStatus
     received_at: AwareDatetime
     result: MatchResult | None = None
+    revision: int = Field(default=1, ge=1)
+    decision: int = Field(default=0, ge=0)
+    amends: AmendedRevision | None = None
+
+    def amended(self, content: DeclarationContent, content_hash: str, at: datetime) -> DeclarationRecord:
+        """The next revision, ``RECEIVED``: decided again from scratch. What the revision it replaces drew is kept
+        aside to be released when it is decided (if that one was never decided, there is nothing to release)."""
+        amends = (
+            AmendedRevision(revision=self.revision, content=self.content, result=self.result)
+            if self.result is not None
+            else self.amends
+        )
+        return self.model_copy(
+            update={
+                "content": content,
+                "content_hash": content_hash,
+                "status": DeclarationStatus.RECEIVED,
+                "received_at": at,
+                "result": None,
+                "revision": self.revision + 1,
+                "amends": amends,
+            }
+        )
+
+    def decided(self, result: MatchResult) -> DeclarationRecord:
+        """Decided (again): its result, and one more decision counted; the amended revision has been released."""
+        return self.model_copy(
+            update={"status": result.status, "result": result, "decision": self.decision + 1, "amends": None}
+        )
 
 
 class LedgerSide(StrEnum):
@@ -206,6 +249,28 @@ class UsageLedger(_Part):
     def used(self) -> bool:
         return self.used_by_declaration is not None
 
+    def released(self, declaration_id: str, declarant: Declarant, amended: AmendedRevision) -> UsageLedger:
+        """The ledger without what ``amended`` (a revision of declaration ``declaration_id``, since amended) drew:
+        only a matched revision drew anything. The revision is not moved here: the write that stores the result
+        moves it, conditioned on the revision read."""
+        if amended.result is None or amended.result.status is not DeclarationStatus.MATCHED:
+            return self
+        side = side_of(declarant)
+        drawn = {each: dict(quantities) for each, quantities in self.drawn.items()}
+        on_side = drawn.setdefault(side, {})
+        for line in amended.content.lines:
+            item = line.certificate_item_number
+            left = on_side.get(item, Decimal(0)) - line.quantity.value
+            on_side[item] = max(left, Decimal(0))
+        released_use = self.used_by_declaration == declaration_id
+        return self.model_copy(
+            update={
+                "drawn": drawn,
+                "used_by_declaration": None if released_use else self.used_by_declaration,
+                "used_certificate_number": None if released_use else self.used_certificate_number,
+            }
+        )
+
 
 def result_document(record: DeclarationRecord) -> dict[str, object]:
     """A declaration as its declarant reads it (DESIGN §5): its id and status and, once decided, the result."""
@@ -214,6 +279,7 @@ def result_document(record: DeclarationRecord) -> dict[str, object]:
         "declaration_number": record.content.declaration_number,
         "certificate_number": record.content.certificate_number,
         "declarant": record.declarant.value,
+        "revision": record.revision,
         "status": record.status.value,
         "received_at": record.received_at.isoformat(),
     }

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, ToChina
+from jevs.domain.messages import DeliverToChina
 
 
 class DeliveryState(StrEnum):
@@ -30,11 +30,12 @@ FINAL_STATES = frozenset({DeliveryState.DELIVERED, DeliveryState.REJECTED})
 
 
 class Delivery(BaseModel):
-    """Where one message to China (a certificate version, or a match result) stands on its way there."""
+    """Where one message to China (a certificate's version or change of status, or a match result) stands on its
+    way there."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    message: ToChina
+    message: DeliverToChina
     state: DeliveryState
     attempts: int = Field(default=0, ge=0)
     last_error: str | None = None
@@ -45,7 +46,7 @@ class Delivery(BaseModel):
     delivered_at: AwareDatetime | None = None
 
     @classmethod
-    def pending(cls, message: DeliverCertificate | DeliverMatchResult, at: datetime) -> Delivery:
+    def pending(cls, message: DeliverToChina, at: datetime) -> Delivery:
         """A message just written to the outbox: PENDING until China answers, watched by reconciliation."""
         return cls(message=message, state=DeliveryState.PENDING, created_at=at, updated_at=at)
 

@@ -22,6 +22,10 @@ DetailValue = str | int | bool | None
 
 class EventType(StrEnum):
     CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
+    # Its life after issue (DESIGN §3): corrected by a replacement, withdrawn, or covered by a certified true copy.
+    CERTIFICATE_REPLACED = "CERTIFICATE_REPLACED"
+    CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
+    CERTIFIED_TRUE_COPY_ISSUED = "CERTIFIED_TRUE_COPY_ISSUED"
     # Delivery to China (DESIGN §3): every change of state is an event.
     DELIVERY_ACKNOWLEDGED = "DELIVERY_ACKNOWLEDGED"
     DELIVERY_REJECTED = "DELIVERY_REJECTED"

@@ -14,7 +14,8 @@ Per declaration, each one ending the decision when it fails (no line is looked a
    certificate issued retrospectively starts at shipment (``_validity_refusal``; DESIGN §2), and
 4. the certificate is not used by another import declaration, counting every certificate that shares its
    ledger: a replacement draws on its original's, and a certified true copy is a later version of the same
-   certificate (``_usage_refusal``; DESIGN §2 "one certificate per import declaration"). The same declaration matched again passes, and gets the same result.
+   certificate (``_usage_refusal``; DESIGN §2 "one certificate per import declaration"). The same
+   declaration matched again passes, and gets the same result.
    NZ export entries skip 3 and 4: goods may leave on entries after the certificate's year, and the
    export side never "uses" a certificate in the FTA's sense.
 

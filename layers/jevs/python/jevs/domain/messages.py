@@ -13,6 +13,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from jevs.domain.china_message import ChinaMessage
+
 
 class OutboxChannel(StrEnum):
     """Where a relayed message goes; each channel is one queue."""
@@ -20,16 +22,6 @@ class OutboxChannel(StrEnum):
     DELIVERY_TO_CHINA = "delivery-to-china"
     DECLARATIONS = "declarations"
     NOTIFICATIONS = "notifications"
-
-
-def certificate_delivery_key(certificate_number: str, version: int) -> str:
-    """The key China deduplicates a certificate version on: the same for every attempt at it."""
-    return f"{certificate_number}/v{version}"
-
-
-def result_delivery_key(declaration_id: str) -> str:
-    """The key China deduplicates a match result on."""
-    return f"{declaration_id}/result"
 
 
 class _Message(BaseModel):
@@ -43,36 +35,23 @@ class _Message(BaseModel):
         raise NotImplementedError
 
 
-class DeliverCertificate(_Message):
-    """Deliver one version of a certificate to China Customs."""
+class DeliverToChina(_Message):
+    """Deliver one message to China Customs: its body is made when the change is stored, and sent as it is on
+    every attempt (``jevs.domain.china_message``)."""
 
-    kind: Literal["certificate.delivery"] = "certificate.delivery"
+    kind: Literal["china.delivery"] = "china.delivery"
     channel: ClassVar[OutboxChannel] = OutboxChannel.DELIVERY_TO_CHINA
-    certificate_number: str
-    version: int = Field(ge=1)
+    # The certificate whose history records how the delivery went; None for a match result (its declaration
+    # keeps that).
+    history_of: str | None
+    # For a match result, the declaration it answers.
+    declaration_id: str | None = None
+    body: ChinaMessage
 
     @property
     def delivery_key(self) -> str:
-        return certificate_delivery_key(self.certificate_number, self.version)
-
-    @property
-    def message_id(self) -> str:
-        return f"{self.delivery_key}/{self.channel}"
-
-
-class DeliverMatchResult(_Message):
-    """Take the match result of a CN import declaration back to China Customs, signed like a certificate."""
-
-    kind: Literal["declaration.result.delivery"] = "declaration.result.delivery"
-    channel: ClassVar[OutboxChannel] = OutboxChannel.DELIVERY_TO_CHINA
-    declaration_id: str
-    certificate_number: str
-    # The certificate version the declaration was matched against; 0 when no certificate was found.
-    version: int = Field(ge=0)
-
-    @property
-    def delivery_key(self) -> str:
-        return result_delivery_key(self.declaration_id)
+        """The key China deduplicates on: the same for every attempt at this message."""
+        return self.body.message_id
 
     @property
     def message_id(self) -> str:
@@ -80,16 +59,31 @@ class DeliverMatchResult(_Message):
 
 
 class MatchDeclaration(_Message):
-    """Decide a lodged declaration against the certificate it quotes."""
+    """Decide a lodged declaration (a revision of it) against the certificate it quotes."""
 
     kind: Literal["declaration.match"] = "declaration.match"
     channel: ClassVar[OutboxChannel] = OutboxChannel.DECLARATIONS
     declaration_id: str
     certificate_number: str
+    revision: int = Field(default=1, ge=1)
 
     @property
     def message_id(self) -> str:
-        return f"{self.declaration_id}/{self.channel}"
+        suffix = "" if self.revision == 1 else f"/r{self.revision}"
+        return f"{self.declaration_id}{suffix}/{self.channel}"
+
+
+class MatchAwaiting(_Message):
+    """A certificate was issued: decide again every declaration that quoted its number before it existed
+    (decided ``CERTIFICATE_NOT_FOUND`` within the last 30 days, DESIGN §3)."""
+
+    kind: Literal["certificate.awaited"] = "certificate.awaited"
+    channel: ClassVar[OutboxChannel] = OutboxChannel.DECLARATIONS
+    certificate_number: str
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.certificate_number}/awaited/{self.channel}"
 
 
 class MakeDocuments(_Message):
@@ -112,16 +106,19 @@ class FileExportResult(_Message):
     channel: ClassVar[OutboxChannel] = OutboxChannel.NOTIFICATIONS
     declaration_id: str
     certificate_number: str
+    # The how-many-th decision of the declaration it files.
+    decision: int = Field(default=1, ge=1)
 
     @property
     def message_id(self) -> str:
-        return f"{self.declaration_id}/result/{self.channel}"
+        return f"{self.declaration_id}/result/{self.decision}/{self.channel}"
 
 
-ToChina = Annotated[DeliverCertificate | DeliverMatchResult, Field(discriminator="kind")]
+ToChina = DeliverToChina
+ToDeclarations = Annotated[MatchDeclaration | MatchAwaiting, Field(discriminator="kind")]
 Notification = Annotated[MakeDocuments | FileExportResult, Field(discriminator="kind")]
 OutboxMessage = Annotated[
-    DeliverCertificate | DeliverMatchResult | MatchDeclaration | MakeDocuments | FileExportResult,
+    DeliverToChina | MatchDeclaration | MatchAwaiting | MakeDocuments | FileExportResult,
     Field(discriminator="kind"),
 ]
 OUTBOX_MESSAGE: TypeAdapter[OutboxMessage] = TypeAdapter(OutboxMessage)

@@ -17,12 +17,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import MatchResult
-from jevs.domain.delivery import Delivery
+from jevs.domain.errors import Conflict
 from jevs.domain.history import ChainHead, DetailValue, EventType, HistoryEvent, new_event
-from jevs.domain.issuance import assess_validity
-from jevs.domain.messages import DeliverCertificate, MakeDocuments
+from jevs.domain.issuance import Validity, assess_validity, printed_remarks
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party
+
+# What the system prints in box 6 of a certified true copy, and of a replacement (before its number).
+CERTIFIED_TRUE_COPY_REMARK = "CERTIFIED TRUE COPY"
+REPLACES_REMARK = "REPLACES"
 
 
 class CertificateStatus(StrEnum):
@@ -83,15 +86,44 @@ class CertificateRecord(BaseModel):
     def importing_country(self) -> str:
         return self.content.importing_country
 
+    @property
+    def validity(self) -> Validity:
+        return Validity(self.retrospective, self.valid_from, self.valid_until)
+
+    @property
+    def printed_remarks(self) -> str:
+        """Box 6 as printed: the system's marks first (a certified true copy, the certificate it replaces, a
+        retrospective issue), then what the issuing body wrote."""
+        marks = [
+            *([CERTIFIED_TRUE_COPY_REMARK] if self.certified_true_copy_of else []),
+            *([f"{REPLACES_REMARK} {self.replaces}"] if self.replaces else []),
+        ]
+        written = printed_remarks(self.content, self.validity)
+        return ". ".join([*marks, written]) if written else ". ".join(marks)
+
     @classmethod
     def issue(
-        cls, content: CertificateContent, *, issuer: Party, at: datetime, application_id: str | None = None
+        cls,
+        content: CertificateContent,
+        *,
+        issuer: Party,
+        at: datetime,
+        application_id: str | None = None,
+        replacing: CertificateRecord | None = None,
     ) -> Issue:
-        """Version 1 of a certificate ``issuer`` certifies: the record, its first event and the messages it
-        sends. Raises ``RuleViolation`` when the dates of issue break a rule (``assess_validity``)."""
+        """Version 1 of a certificate ``issuer`` certifies: the record and its first event. A replacement takes
+        over what its original was used for (``replacing``'s usage and ledger). Raises ``RuleViolation`` when the
+        dates of issue break a rule (``assess_validity``)."""
         assert issuer.place is not None  # an issuing body always has one (Party validates it)
         validity = assess_validity(content, new_zealand_date(at))
         content_hash = digest(content)
+        details: dict[str, DetailValue] = {
+            "content_hash": content_hash,
+            "status": CertificateStatus.ISSUED,
+            "retrospective": validity.retrospective,
+        }
+        if replacing is not None:
+            details["replaces"] = replacing.number
         event = new_event(
             after=None,
             certificate_number=content.certificate_number,
@@ -99,17 +131,12 @@ class CertificateRecord(BaseModel):
             occurred_at=at,
             actor=issuer.id,
             version=1,
-            details={
-                "content_hash": content_hash,
-                "status": CertificateStatus.ISSUED,
-                "retrospective": validity.retrospective,
-            },
+            details=details,
         )
         record = cls(
             number=content.certificate_number,
             version=1,
             status=CertificateStatus.ISSUED,
-            usage=Usage.UNUSED,
             issuing_body=issuer.id,
             issuing_body_name=issuer.name,
             place_of_issue=issuer.place,
@@ -121,6 +148,9 @@ class CertificateRecord(BaseModel):
             recorded_at=at,
             history_head=event.head,
             application_id=application_id,
+            replaces=replacing.number if replacing is not None else None,
+            usage=replacing.usage if replacing is not None else Usage.UNUSED,
+            ledger_root=replacing.usage_root if replacing is not None else None,
         )
         return Issue(record, event)
 
@@ -145,6 +175,60 @@ class CertificateRecord(BaseModel):
         )
         return CertificateChange(self.model_copy(update={**updates, "history_head": event.head}), event)
 
+    def _still_issued(self) -> None:
+        """Only an issued certificate is replaced, revoked or copied (DESIGN §3): the others stay as they are."""
+        if self.status is not CertificateStatus.ISSUED:
+            raise Conflict("certificate-not-issued", f"certificate {self.number} is {self.status.value}")
+
+    def replaced(self, by: str, *, reason: str, at: datetime, actor: str) -> CertificateChange:
+        """``REPLACED`` by the certificate ``by``: it keeps its data and history, and points to its replacement."""
+        self._still_issued()
+        details: dict[str, DetailValue] = {"status": CertificateStatus.REPLACED, "replaced_by": by, "reason": reason}
+        return self.changed(
+            EventType.CERTIFICATE_REPLACED,
+            at=at,
+            actor=actor,
+            details=details,
+            status=CertificateStatus.REPLACED,
+            replaced_by=by,
+        )
+
+    def revoked(self, *, reason: str, at: datetime, actor: str) -> CertificateChange:
+        """``REVOKED``, with its reason: withdrawn for good (revoking twice is a conflict)."""
+        self._still_issued()
+        return self.changed(
+            EventType.CERTIFICATE_REVOKED,
+            at=at,
+            actor=actor,
+            details={"status": CertificateStatus.REVOKED, "reason": reason},
+            status=CertificateStatus.REVOKED,
+            revocation_reason=reason,
+        )
+
+    def copied(self, *, reason: str, at: datetime, actor: str) -> CertificateChange:
+        """A certified true copy, for an original lost (DESIGN §2): the next version of the same certificate, with
+        the original's number, issue date and validity, marked as a copy. Allowed while the certificate is issued,
+        unused and within validity; the copy and the original share one usage ledger, so once either is used the
+        other is void."""
+        self._still_issued()
+        if self.usage is Usage.USED:
+            raise Conflict("certificate-used", f"certificate {self.number} was used: it is not copied")
+        today = new_zealand_date(at)
+        if not self.validity.covers(today):
+            raise Conflict("certificate-not-valid", f"certificate {self.number} is not valid on {today}")
+        version = self.version + 1
+        copy = self.model_copy(update={"version": version, "certified_true_copy_of": self.number, "recorded_at": at})
+        event = new_event(
+            after=self.history_head,
+            certificate_number=self.number,
+            type=EventType.CERTIFIED_TRUE_COPY_ISSUED,
+            occurred_at=at,
+            actor=actor,
+            version=version,
+            details={"content_hash": self.content_hash, "status": CertificateStatus.ISSUED, "reason": reason},
+        )
+        return CertificateChange(copy.model_copy(update={"history_head": event.head}), event)
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -152,24 +236,6 @@ class Issue:
 
     record: CertificateRecord
     event: HistoryEvent
-
-    @property
-    def documents(self) -> MakeDocuments:
-        """Every version gets its documents: the PDF, NZ Customs' data file, the applicant's email."""
-        record = self.record
-        return MakeDocuments(certificate_number=record.number, version=record.version, created_at=record.recorded_at)
-
-    @property
-    def to_china(self) -> Delivery | None:
-        """A certificate for goods imported into China is delivered to China Customs (DESIGN §6.2): the PENDING
-        delivery that reconciliation watches, carrying its message. None for any other importing country."""
-        record = self.record
-        if record.importing_country != "CN":
-            return None
-        message = DeliverCertificate(
-            certificate_number=record.number, version=record.version, created_at=record.recorded_at
-        )
-        return Delivery.pending(message, record.recorded_at)
 
 
 @dataclass(frozen=True)
@@ -183,6 +249,11 @@ class CertificateChange:
     def sequence_before(self) -> int:
         """The head's sequence the change was made from: it is stored only if the head is still there."""
         return self.event.sequence - 1
+
+    @property
+    def new_version(self) -> bool:
+        """Whether the change issued a new version (a certified true copy), which is stored with its content."""
+        return self.event.version == self.record.version and "content_hash" in self.event.details
 
 
 class StoredVersion(BaseModel):
@@ -203,6 +274,9 @@ class CertificateMatch(BaseModel):
     declaration_id: str
     declarant: str
     result: MatchResult
+    # Which revision of the declaration was decided, and the how-many-th decision of it this is.
+    revision: int = 1
+    decision: int = 1
 
 
 class NumberCounter(BaseModel):

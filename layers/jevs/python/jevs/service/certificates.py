@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from jevs.domain.access import (
     ListingConstraints,
@@ -23,10 +24,12 @@ from jevs.domain.access import (
 )
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.china_message import ChinaMessage, version_issued
 from jevs.domain.delivery import Delivery
 from jevs.domain.errors import Conflict, Forbidden, NotFound
 from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
 from jevs.domain.identifiers import normalise_certificate_number
+from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus, Issue, StoredVersion
@@ -48,15 +51,30 @@ class Submitted:
     created: bool
 
 
+def stage_to_china(
+    uow: UnitOfWork, body: ChinaMessage, *, history_of: str | None, at: datetime, declaration_id: str | None = None
+) -> None:
+    """Stage a message to China Customs with its PENDING delivery (which reconciliation watches): every message
+    to China takes this one channel, signed, retried, parked and redriven alike (DESIGN §6.2)."""
+    message = DeliverToChina(history_of=history_of, declaration_id=declaration_id, body=body, created_at=at)
+    uow.outbox.add(message)
+    uow.deliveries.add(Delivery.pending(message, at))
+
+
+def stage_new_version(uow: UnitOfWork, record: CertificateRecord) -> None:
+    """What every new version of a certificate sends: its documents (the PDF, NZ Customs' data file, for a hosted
+    one the applicant's email) and its message to China."""
+    at = record.recorded_at
+    uow.outbox.add(MakeDocuments(certificate_number=record.number, version=record.version, created_at=at))
+    stage_to_china(uow, version_issued(record), history_of=record.number, at=at)
+
+
 def stage_issue(uow: UnitOfWork, issue: Issue) -> None:
-    """Stage everything one issue writes: the certificate and its first event, the message that makes its
-    documents and, for goods imported into China, the message and PENDING delivery that take it there."""
+    """Stage everything one issue writes: the certificate and its first event, what its version sends, and the
+    message that decides again any declaration that quoted its number before it existed."""
     uow.certificates.add(issue)
-    uow.outbox.add(issue.documents)
-    delivery = issue.to_china
-    if delivery is not None:
-        uow.outbox.add(delivery.message)
-        uow.deliveries.add(delivery)
+    stage_new_version(uow, issue.record)
+    uow.outbox.add(MatchAwaiting(certificate_number=issue.record.number, created_at=issue.record.recorded_at))
 
 
 def submit_certificate(command: SubmitCertificate, uow: UnitOfWork) -> Submitted:
@@ -92,7 +110,7 @@ class VisibleCertificate:
     view: View
 
 
-def _stored(number: str, uow: UnitOfWork, may_see: Callable[[CertificateRecord], bool]) -> CertificateRecord:
+def stored_certificate(number: str, uow: UnitOfWork, may_see: Callable[[CertificateRecord], bool]) -> CertificateRecord:
     """The certificate ``number`` names (either form), if the caller may see it; NotFound otherwise."""
     try:
         normalised = normalise_certificate_number(number)
@@ -105,7 +123,7 @@ def _stored(number: str, uow: UnitOfWork, may_see: Callable[[CertificateRecord],
 
 
 def read_certificate(party: Party, number: str, uow: UnitOfWork) -> VisibleCertificate:
-    record = _stored(number, uow, lambda found: certificate_view(party, found) is not None)
+    record = stored_certificate(number, uow, lambda found: certificate_view(party, found) is not None)
     view = certificate_view(party, record)
     assert view is not None  # _stored checked it
     return VisibleCertificate(record, view)
@@ -150,7 +168,7 @@ class VerifiedHistory:
 def read_history(party: Party, number: str, uow: UnitOfWork) -> VerifiedHistory:
     """Every event with the chain verified, including that each version's stored content is the content its
     event recorded."""
-    record = _stored(number, uow, lambda found: may_read_history(party, found))
+    record = stored_certificate(number, uow, lambda found: may_read_history(party, found))
     events = list(uow.certificates.history(record.number))
     verification = verify_chain(events, record.history_head)
     if verification.valid:
@@ -194,7 +212,7 @@ class VisibleDeliveries:
 
 
 def read_deliveries(party: Party, number: str, uow: UnitOfWork) -> VisibleDeliveries:
-    record = _stored(number, uow, lambda found: may_read_deliveries(party, found))
+    record = stored_certificate(number, uow, lambda found: may_read_deliveries(party, found))
     return VisibleDeliveries(record, uow.deliveries.of_certificate(record.number))
 
 
@@ -206,13 +224,13 @@ class VisibleMatches:
 
 def read_matches(party: Party, number: str, uow: UnitOfWork) -> VisibleMatches:
     """The match results of every declaration that quoted the certificate, for its owner."""
-    record = _stored(number, uow, lambda found: may_read_matches(party, found))
+    record = stored_certificate(number, uow, lambda found: may_read_matches(party, found))
     return VisibleMatches(record, uow.certificates.matches(record.number))
 
 
 def document_of(party: Party, number: str, uow: UnitOfWork) -> CertificateRecord:
     """The certificate whose PDF the caller may download: its owner and issuing body only (the full view)."""
-    return _stored(number, uow, lambda found: certificate_view(party, found) is View.FULL)
+    return stored_certificate(number, uow, lambda found: certificate_view(party, found) is View.FULL)
 
 
 @dataclass(frozen=True)
@@ -228,7 +246,7 @@ class Verification:
 def verify_certificate(
     number: str, printed: str | None, uow: UnitOfWork, *, digest_of: Callable[[CertificateRecord], str]
 ) -> Verification:
-    record = _stored(number, uow, lambda _: True)
+    record = stored_certificate(number, uow, lambda _: True)
     today = new_zealand_date(uow.now())
     valid = record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
     return Verification(record, valid, None if printed is None else printed == digest_of(record))

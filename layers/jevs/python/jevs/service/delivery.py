@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from jevs.domain.access import may_operate
-from jevs.domain.china_message import china_message, china_result_message, message_body
+from jevs.domain.china_message import message_body
 from jevs.domain.delivery import BASE_BACKOFF_SECONDS, Delivery, DeliveryState, backoff_seconds
 from jevs.domain.errors import Forbidden, NotFound
 from jevs.domain.history import DetailValue, EventType
-from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, ToChina
+from jevs.domain.messages import ToChina
 from jevs.domain.parties import Party
-from jevs.domain.records import CertificateRecord
 from jevs.service.ports import ChinaSender, DeadLetters, Publisher
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
@@ -53,21 +52,6 @@ class Dispatched:
     retry_in_seconds: int | None = None
 
 
-def _body(message: ToChina, uow: UnitOfWork) -> tuple[bytes, CertificateRecord | None]:
-    """The bytes China receives for the message (the same on every attempt), and for a certificate version its
-    record, whose history the outcome extends."""
-    if isinstance(message, DeliverMatchResult):
-        declaration = uow.declarations.get(message.declaration_id)
-        if declaration is None:
-            raise NotFound(f"{message.declaration_id}: no result to deliver")
-        return message_body(china_result_message(declaration, message.version)), None
-    record = uow.certificates.get(message.certificate_number)
-    if record is None or record.version != message.version:
-        stored = record.version if record is not None else "none"
-        raise NotFound(f"{message.delivery_key}: the stored version is {stored}")
-    return message_body(china_message(record)), record
-
-
 def dispatch(command: Attempt, uow: UnitOfWork, sender: ChinaSender) -> Dispatched:
     message = command.message
     delivery = uow.deliveries.get(message)
@@ -75,15 +59,16 @@ def dispatch(command: Attempt, uow: UnitOfWork, sender: ChinaSender) -> Dispatch
         raise NotFound(f"{message.delivery_key}: no delivery to make")
     if delivery.settled:
         return Dispatched(delivery, settled=True)
-    body, record = _body(message, uow)
-    decision = sender.send(body, delivery.idempotency_key)
+    # A certificate's delivery is part of its history; a match result's is recorded on its declaration only.
+    record = uow.certificates.get(message.history_of) if message.history_of is not None else None
+    decision = sender.send(message_body(message.body), delivery.idempotency_key)
     now = uow.now()
     updated = delivery.attempted(decision, now, last_receive=command.receive_count >= command.max_receives)
     uow.deliveries.replace(delivery, updated)
     event_type = _STATE_EVENTS.get(updated.state)
-    # A certificate's delivery is part of its history; a match result's is recorded on the declaration only.
     if record is not None and event_type is not None:
         details: dict[str, DetailValue] = {
+            "message": message.delivery_key,
             "state": updated.state.value,
             "attempts": updated.attempts,
             "receipt_id": updated.receipt_id,
@@ -105,14 +90,18 @@ def resume_parked(message: ToChina, uow: UnitOfWork) -> Delivery | None:
     delivery = uow.deliveries.get(message)
     if delivery is None or delivery.state is not DeliveryState.PARKED:
         return None
-    record = uow.certificates.get(message.certificate_number) if isinstance(message, DeliverCertificate) else None
-    if isinstance(message, DeliverCertificate) and record is None:
+    record = uow.certificates.get(message.history_of) if message.history_of is not None else None
+    if message.history_of is not None and record is None:
         return None
     now = uow.now()
     resumed = delivery.resumed(now)
     uow.deliveries.replace(delivery, resumed)
     if record is not None:
-        details: dict[str, DetailValue] = {"state": DeliveryState.PENDING.value, "attempts": delivery.attempts}
+        details: dict[str, DetailValue] = {
+            "message": message.delivery_key,
+            "state": DeliveryState.PENDING.value,
+            "attempts": delivery.attempts,
+        }
         uow.certificates.change(record.changed(EventType.DELIVERY_RESUMED, at=now, actor=OPERATIONS, details=details))
     uow.commit()
     return resumed

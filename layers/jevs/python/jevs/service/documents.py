@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from jevs.documents.certificate_email import certificate_email
 from jevs.documents.certificate_pdf import render_certificate_pdf
-from jevs.domain.china_message import china_message, message_body
+from jevs.domain.china_message import message_body, version_issued
 from jevs.domain.declarations import DeclarationRecord, result_document
 from jevs.domain.errors import NotFound
 from jevs.domain.messages import FileExportResult, MakeDocuments
@@ -65,7 +65,7 @@ def nz_customs_data_file(record: CertificateRecord) -> bytes:
     """NZ Customs' file of the version: the FTA form's data elements with box 15, validity and printed remarks,
     exactly as China Customs receives them for the same version (no commercial details), in canonical JSON, so
     both administrations hold the same data and a rewrite gives the same bytes."""
-    return message_body(china_message(record))
+    return message_body(version_issued(record))
 
 
 def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOutlets) -> DocumentsOutcome:

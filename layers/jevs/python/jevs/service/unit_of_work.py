@@ -20,7 +20,7 @@ from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.errors import DomainError, RetryableFailure
 from jevs.domain.history import HistoryEvent
-from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, OutboxMessage
+from jevs.domain.messages import DeliverToChina, OutboxMessage
 from jevs.domain.records import (
     CertificateChange,
     CertificateMatch,
@@ -94,16 +94,24 @@ class Certificates(Protocol):
 
 
 class Declarations(Protocol):
-    """Declarations by id; writes named ``declaration <id>``."""
+    """Declarations by id, each revision kept; writes named ``declaration <id>`` and ``revision <id>#<n>``."""
 
     def get(self, declaration_id: str) -> DeclarationRecord | None: ...
 
     def add(self, declaration: DeclarationRecord) -> None:
-        """Stage a new declaration: refused when one with its id exists."""
+        """Stage a new declaration (its first revision): refused when one with its id exists."""
         ...
 
-    def decide(self, decided: DeclarationRecord) -> None:
-        """Stage the decided declaration: refused unless the stored one is still RECEIVED."""
+    def amend(self, read: DeclarationRecord, amended: DeclarationRecord) -> None:
+        """Stage a new revision: refused if the declaration changed since ``read``."""
+        ...
+
+    def decide(self, read: DeclarationRecord, decided: DeclarationRecord) -> None:
+        """Stage the decided declaration: refused if it was amended or decided since ``read``."""
+        ...
+
+    def awaiting(self, certificate_number: str, now: datetime) -> Sequence[DeclarationRecord]:
+        """Declarations decided ``CERTIFICATE_NOT_FOUND`` that still wait for ``certificate_number`` at ``now``."""
         ...
 
 
@@ -177,10 +185,11 @@ class Deliveries(Protocol):
     """Each message's delivery to China; writes named ``delivery <delivery key>`` (``requeued <delivery key>`` for
     the note that reconciliation queued it again)."""
 
-    def get(self, message: DeliverCertificate | DeliverMatchResult) -> Delivery | None: ...
+    def get(self, message: DeliverToChina) -> Delivery | None: ...
 
     def of_certificate(self, number: str) -> Sequence[Delivery]:
-        """The deliveries of every version of a certificate, oldest version first."""
+        """The deliveries of a certificate's messages: each version's, oldest first, then its replacement's or
+        revocation's."""
         ...
 
     def pending_before(self, moment: datetime, limit: int) -> Sequence[Delivery]:

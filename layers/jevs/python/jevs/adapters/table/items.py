@@ -24,22 +24,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jevs.adapters.table.model import Item, Key
 from jevs.domain.applications import Application, ApplicationStatus
-from jevs.domain.declarations import DeclarationRecord, UsageLedger
+from jevs.domain.china_message import (
+    ChinaCertificateMessage,
+    ChinaReplacedMessage,
+    ChinaResultMessage,
+    ChinaRevokedMessage,
+)
+from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.history import HistoryEvent
-from jevs.domain.messages import (
-    OUTBOX_MESSAGE,
-    DeliverCertificate,
-    DeliverMatchResult,
-    FileExportResult,
-    MatchDeclaration,
-    OutboxMessage,
-)
+from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxMessage
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 from jevs.service.idempotency import IdempotencyRecord
@@ -143,9 +142,10 @@ def event_of(item: Item) -> HistoryEvent:
 
 
 def match_item(number: str, match: CertificateMatch) -> Item:
+    """Every decision of every declaration that quoted the certificate is kept (revisions, decisions again)."""
     return {
         "pk": certificate_partition(number),
-        "sk": f"{MATCH_PREFIX}{match.declaration_id}",
+        "sk": f"{MATCH_PREFIX}{match.declaration_id}#{match.decision:04d}",
         "match": match.model_dump_json(),
     }
 
@@ -176,7 +176,9 @@ def ledger_of(item: Item) -> UsageLedger:
 
 def outbox_item(message: OutboxMessage) -> Item:
     """Under the partition of what the message is about, so one partition holds a record's whole story."""
-    if isinstance(message, DeliverMatchResult | MatchDeclaration | FileExportResult):
+    if isinstance(message, DeliverToChina):
+        partition = delivery_key(message)[0]
+    elif isinstance(message, MatchDeclaration | FileExportResult):
         partition = declaration_partition(message.declaration_id)
     else:
         partition = certificate_partition(message.certificate_number)
@@ -196,11 +198,20 @@ def outbox_message_of(item: Mapping[str, Any]) -> OutboxMessage | None:
     return OUTBOX_MESSAGE.validate_json(item["message"])
 
 
-def delivery_key(message: DeliverCertificate | DeliverMatchResult) -> Key:
-    """A certificate version's delivery under the certificate, a match result's under its declaration."""
-    if isinstance(message, DeliverMatchResult):
-        return declaration_partition(message.declaration_id), RESULT_DELIVERY
-    return certificate_partition(message.certificate_number), f"{DELIVERY_PREFIX}{message.version:06d}"
+def delivery_key(message: DeliverToChina) -> Key:
+    """A certificate's messages are delivered under the certificate (each version's, its replacement, its
+    revocation), a match result's under its declaration (one per decision)."""
+    body = message.body
+    match body:
+        case ChinaCertificateMessage():
+            return certificate_partition(body.certificate_number), f"{DELIVERY_PREFIX}{body.version:06d}"
+        case ChinaReplacedMessage():
+            return certificate_partition(body.certificate_number), f"{DELIVERY_PREFIX}REPLACED"
+        case ChinaRevokedMessage():
+            return certificate_partition(body.certificate_number), f"{DELIVERY_PREFIX}REVOKED"
+        case ChinaResultMessage():
+            assert message.declaration_id is not None  # every result answers a declaration
+            return declaration_partition(message.declaration_id), f"{RESULT_DELIVERY}#{body.decision:04d}"
 
 
 def delivery_item(delivery: Delivery, pending_since: datetime | None = None) -> Item:
@@ -231,14 +242,40 @@ def declaration_key(declaration_id: str) -> Key:
     return declaration_partition(declaration_id), DECLARATION
 
 
+# How long a declaration whose certificate was not found waits for it: one issued within this is matched again.
+AWAITING_CERTIFICATE_FOR = timedelta(days=30)
+
+
 def declaration_item(record: DeclarationRecord) -> Item:
+    awaiting = record.status is DeclarationStatus.CERTIFICATE_NOT_FOUND and record.result is not None
+    return _item(
+        {
+            "pk": declaration_partition(record.id),
+            "sk": DECLARATION,
+            "declaration": record.model_dump_json(),
+            "status": record.status.value,
+            "declarant_party": record.declarant_party,
+            "certificate_number": record.content.certificate_number,
+            # What a change is conditioned on: nobody amended or decided it since it was read.
+            "revision": record.revision,
+            "decision": record.decision,
+            # Sparse: only declarations waiting for their certificate, until when, so an issue finds them.
+            "awaited_certificate": record.content.certificate_number if awaiting else None,
+            "awaited_until": instant(record.result.decided_at + AWAITING_CERTIFICATE_FOR)
+            if awaiting and record.result is not None
+            else None,
+        }
+    )
+
+
+def revision_item(record: DeclarationRecord) -> Item:
+    """Each revision as lodged, kept for good."""
     return {
         "pk": declaration_partition(record.id),
-        "sk": DECLARATION,
-        "declaration": record.model_dump_json(),
-        "status": record.status.value,
-        "declarant_party": record.declarant_party,
-        "certificate_number": record.content.certificate_number,
+        "sk": f"REVISION#{record.revision:04d}",
+        "revision": record.revision,
+        "content": record.content.model_dump_json(),
+        "received_at": instant(record.received_at),
     }
 
 

@@ -15,6 +15,7 @@ from jevs.adapters.table.model import (
     Before,
     BeginsWith,
     Below,
+    Between,
     Equals,
     Item,
     Put,
@@ -26,10 +27,10 @@ from jevs.adapters.table.model import (
 )
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
-from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
+from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import HistoryEvent
-from jevs.domain.messages import DeliverCertificate, DeliverMatchResult, OutboxMessage
+from jevs.domain.messages import DeliverToChina, OutboxMessage
 from jevs.domain.records import (
     CertificateChange,
     CertificateMatch,
@@ -114,13 +115,15 @@ class TableCertificates:
                 Equals("history_sequence", change.sequence_before),
             )
         )
+        if change.new_version:
+            self._stage(_put_new("version", f"{record.number}/v{record.version}", items.version_item(record)))
         self._stage_event(change.event)
 
     def _stage_event(self, event: HistoryEvent) -> None:
         self._stage(_put_new("event", f"{event.certificate_number}#{event.sequence}", items.event_item(event)))
 
     def keep_match(self, number: str, match: CertificateMatch) -> None:
-        self._stage(_put_new("match", match.declaration_id, items.match_item(number, match)))
+        self._stage(_put_new("match", f"{match.declaration_id}#{match.decision}", items.match_item(number, match)))
 
 
 class TableDeclarations:
@@ -133,11 +136,30 @@ class TableDeclarations:
 
     def add(self, declaration: DeclarationRecord) -> None:
         self._stage(_put_new("declaration", declaration.id, items.declaration_item(declaration)))
+        self._stage(_put_new("revision", f"{declaration.id}#{declaration.revision}", items.revision_item(declaration)))
 
-    def decide(self, decided: DeclarationRecord) -> None:
-        # A second matcher on the same message decides nothing twice.
-        received = Equals("status", DeclarationStatus.RECEIVED.value)
-        self._stage(Put(WriteName("declaration", decided.id), items.declaration_item(decided), received))
+    def amend(self, read: DeclarationRecord, amended: DeclarationRecord) -> None:
+        self._stage(Put(WriteName("declaration", amended.id), items.declaration_item(amended), _unchanged(read)))
+        self._stage(_put_new("revision", f"{amended.id}#{amended.revision}", items.revision_item(amended)))
+
+    def decide(self, read: DeclarationRecord, decided: DeclarationRecord) -> None:
+        # A second matcher on the same message decides nothing twice; a new revision lodged meanwhile is decided
+        # by its own message.
+        self._stage(Put(WriteName("declaration", decided.id), items.declaration_item(decided), _unchanged(read)))
+
+    def awaiting(self, certificate_number: str, now: datetime) -> Sequence[DeclarationRecord]:
+        """Declarations decided before the certificate existed, still waiting for it at ``now``."""
+        query = Query(
+            partition=certificate_number,
+            index="by-awaited-certificate",
+            sort=Between(items.instant(now), "9999"),
+        )
+        return [items.declaration_of(item) for item in _all(self._table, query)]
+
+
+def _unchanged(read: DeclarationRecord) -> AllOf:
+    """The declaration is still the revision read, decided as often as when read."""
+    return AllOf((Equals("revision", read.revision), Equals("decision", read.decision)))
 
 
 class TableUsageLedgers:
@@ -262,7 +284,7 @@ class TableDeliveries:
     def __init__(self, table: Table, stage: Stage) -> None:
         self._table, self._stage = table, stage
 
-    def get(self, message: DeliverCertificate | DeliverMatchResult) -> Delivery | None:
+    def get(self, message: DeliverToChina) -> Delivery | None:
         item = self._table.get(items.delivery_key(message))
         return items.delivery_of(item) if item else None
 
