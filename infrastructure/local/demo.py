@@ -143,6 +143,83 @@ def matching(walk: Walkthrough) -> None:
     walk.get(f"{path}/history", by=ISSUING_BODY, checks=[chain_holds("DECLARATION_DECIDED")], show=history)
 
 
+def lifecycle(walk: Walkthrough) -> None:
+    """After issue: a declaration before its certificate, a correction, a revocation, a certified true copy"""
+    early, corrected, revoked, copied = (walk.run.number(serial) for serial in range(1, 5))
+    today = walk.run.today
+    early_declaration = f"CN{walk.run.run_id}09"
+    walk.step(f"China Customs lodges a declaration quoting {early}, which is not issued yet")
+    declaration = bodies.declaration_payload(
+        certificate_number=early, declared_on=today.isoformat(), declaration_number=early_declaration
+    )
+    walk.post("/v1/declarations", declaration, by=CN_CUSTOMS, expect=202)
+    walk.step("... it is CERTIFICATE_NOT_FOUND for now (waits)")
+    declaration_path = f"/v1/declarations/CNIM-{early_declaration}"
+    walk.get(declaration_path, by=CN_CUSTOMS, checks=[decided("CERTIFICATE_NOT_FOUND")], wait=True)
+    walk.step(f"The issuing body submits certificate {early}")
+    walk.post(
+        "/v1/certificates", bodies.certificate_issued_on(today, certificate_number=early), by=ISSUING_BODY, expect=201
+    )
+    walk.step("The waiting declaration is matched again by itself: MATCHED, and China is sent the new result (waits)")
+    walk.get(declaration_path, by=CN_CUSTOMS, checks=[decided("MATCHED")], wait=True)
+
+    walk.step(f"A correction: the issuing body replaces the used {early} with {corrected}, giving the reason")
+    replacement = {
+        "reason": "The consignee's address was misspelt",
+        "certificate": bodies.certificate_issued_on(today, certificate_number=corrected),
+    }
+    replaces = [lambda found: found["replaces"] == early and found["status"] == "ISSUED"]
+    walk.post(f"/v1/certificates/{early}/replacement", replacement, by=ISSUING_BODY, expect=201, checks=replaces)
+    walk.step("The original now reads REPLACED and names its replacement")
+    superseded = [lambda found: found["status"] == "REPLACED" and found["replaced_by"] == corrected]
+    walk.get(f"/v1/certificates/{early}", by=ISSUING_BODY, checks=superseded)
+    walk.step("The replacement took over the original's usage: what was drawn stays drawn")
+    walk.get(
+        f"/v1/certificates/{corrected}/match-results", by=EXPORTER, checks=[lambda found: found["usage"] == "USED"]
+    )
+    walk.step("A replaced certificate cannot be replaced again")
+    again = {**replacement, "certificate": bodies.certificate_issued_on(today, certificate_number=revoked)}
+    walk.post(f"/v1/certificates/{early}/replacement", again, by=ISSUING_BODY, expect=409)
+    walk.step("The exporter cannot revoke it: to anyone but the issuing body that issued it, it does not exist")
+    walk.post(
+        f"/v1/certificates/{corrected}/revocation",
+        {"reason": "Not ours"},
+        by=EXPORTER,
+        expect=404,
+        checks=[problem_type("not-found")],
+    )
+
+    walk.step(f"A revocation: the issuing body submits {revoked} ...")
+    walk.post(
+        "/v1/certificates", bodies.certificate_issued_on(today, certificate_number=revoked), by=ISSUING_BODY, expect=201
+    )
+    walk.step("... and revokes it: the goods were not shipped")
+    withdrawn = [lambda found: found["status"] == "REVOKED"]
+    reason = {"reason": "The goods were not shipped"}
+    walk.post(f"/v1/certificates/{revoked}/revocation", reason, by=ISSUING_BODY, checks=withdrawn)
+    walk.step("Revoking it twice is a conflict")
+    walk.post(f"/v1/certificates/{revoked}/revocation", reason, by=ISSUING_BODY, expect=409)
+    walk.step("Anyone checking it sees it is no longer valid (no token)")
+    walk.get(f"/v1/verify/{revoked}", checks=[lambda found: found["currently_valid"] is False])
+    walk.step("China Customs is told of the revocation, signed (waits)")
+    walk.get(f"/v1/certificates/{revoked}/delivery", by=ISSUING_BODY, checks=[delivered(2)], wait=True)
+
+    walk.step(f"A certified true copy: the issuing body submits {copied}, whose original the exporter lost ...")
+    walk.post(
+        "/v1/certificates", bodies.certificate_issued_on(today, certificate_number=copied), by=ISSUING_BODY, expect=201
+    )
+    walk.step("... and issues a certified true copy: the same number and dates, version 2, marked as a copy")
+    a_copy = [lambda found: found["version"] == 2 and found["certified_true_copy_of"] == copied]
+    lost = {"reason": "The original was lost in transit"}
+    walk.post(f"/v1/certificates/{copied}/certified-true-copy", lost, by=ISSUING_BODY, expect=201, checks=a_copy)
+    walk.step("China Customs receives the copy as a message of its own (waits)")
+    walk.get(f"/v1/certificates/{copied}/delivery", by=ISSUING_BODY, checks=[delivered(2)], wait=True)
+    walk.step("Each history records what happened, and each chain verifies")
+    walk.get(
+        f"/v1/certificates/{early}/history", by=ISSUING_BODY, checks=[chain_holds("CERTIFICATE_REPLACED")], show=history
+    )
+
+
 def hosted_issuing(walk: Walkthrough) -> None:
     """Hosted issuing: goods, signatory, application, certificate, PDF"""
     walk.step("The exporter registers its goods with the chamber, with its evidence of origin (confidential)")
@@ -182,7 +259,7 @@ def run_walkthrough(api_url: str, *, out: TextIO = sys.stdout, scenario: Scenari
     with httpx.Client(base_url=api_url, timeout=30) as http:
         walk = Walkthrough(http, out, scenario or Scenario.fresh())
         walk.say(f"JEVS walkthrough against {api_url}, certificate {walk.run.certificate_number}")
-        for chapter in (tokens, submission, views, delivery, matching, hosted_issuing):
+        for chapter in (tokens, submission, views, delivery, matching, lifecycle, hosted_issuing):
             walk.say(f"\n== {chapter.__doc__} ==")
             try:
                 chapter(walk)
@@ -232,7 +309,16 @@ class Scenario(NamedTuple):
         # (they repeat after about three years, long after a local stack has gone).
         tenths = int(moment.timestamp() * 10) % 10**9
         clients = {client.client_id: client for client in load_clients()}
-        return cls(clients, f"11.{tenths // 10**5:04d}.{tenths % 10**5:05d}", moment.date(), f"{tenths:09d}")
+        return cls(clients, _numbered(tenths), moment.date(), f"{tenths:09d}")
+
+    def number(self, serial: int) -> str:
+        """This run's ``serial``-th certificate after its first (a run takes far longer than this many tenths of
+        a second, so the next run's numbers start after them)."""
+        return _numbered((int(self.run_id) + serial) % 10**9)
+
+
+def _numbered(tenths: int) -> str:
+    return f"11.{tenths // 10**5:04d}.{tenths % 10**5:05d}"
 
 
 class StepResult(NamedTuple):
@@ -350,6 +436,11 @@ def names_field(name: str) -> Check:
 def chain_holds(event_type: str = "") -> Check:
     """The history's hash chain verifies, and it records an ``event_type`` (any, unless said)."""
     return lambda h: h["chain"]["valid"] is True and any(e["type"].startswith(event_type) for e in h["events"])
+
+
+def delivered(count: int) -> Check:
+    """The certificate has ``count`` deliveries to China, each delivered."""
+    return lambda found: [delivery["state"] for delivery in found["deliveries"]] == ["DELIVERED"] * count
 
 
 def decided(status: str, *fields: str) -> Check:
