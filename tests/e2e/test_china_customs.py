@@ -1,5 +1,6 @@
-"""The China Customs simulator over real HTTP: it verifies JEVS's detached signatures with joserfc,
-deduplicates on the Idempotency-Key, and misbehaves on request the ways a far endpoint can."""
+"""The China Customs simulator over real HTTP: it verifies JEVS's detached signatures with joserfc, files the
+five kinds of message JEVS sends, deduplicates on the Idempotency-Key, and misbehaves on request the ways a
+far endpoint can."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from infrastructure.local.china_customs import (
     RECEIVED_PATH,
     STATS_PATH,
     ChinaCustomsSimulator,
+    examples,
 )
 from jevs.adapters.jws import b64url, protected_header, sign_detached
 
@@ -98,24 +100,21 @@ def client(simulator: ChinaCustomsSimulator) -> Iterator[httpx.Client]:
 _numbers = iter(range(10_000, 99_999))
 
 
-def certificate_message(number: str | None = None, version: int = 1, **extra: Any) -> dict[str, Any]:
-    number = number or f"11.1234.{next(_numbers)}"
-    return {
-        "message_type": "certificate.version",
-        "message_id": f"msg-{number}-v{version}",
-        "certificate_number": number,
-        "version": version,
-        "certificate": {"certificate_number": number, "items": [{"item_number": 1, "hs_code": "040221"}]},
-        **extra,
-    }
+def a_number() -> str:
+    return f"11.1234.{next(_numbers)}"
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode()
+def certificate_message(number: str | None = None, version: int = 1, **changes: Any) -> dict[str, Any]:
+    """A ``certificate.issued`` of a new certificate, unless ``number`` is given."""
+    return examples.issued(number or a_number(), version, **changes)
+
+
+encode = examples.encode
 
 
 def key_of(message: dict[str, Any]) -> str:
-    return f"{message['certificate_number']}/v{message['version']}"
+    """The Idempotency-Key JEVS sends a message under: its message_id."""
+    return str(message["message_id"])
 
 
 def deliver(
@@ -128,7 +127,7 @@ def deliver(
     signature: str | None = None,
     timeout: float | None = None,
 ) -> httpx.Response:
-    """POST ``message`` as the dispatcher does: signed over the exact bytes sent, keyed on number/version."""
+    """POST ``message`` as the dispatcher does: signed over the exact bytes sent, keyed on its message_id."""
     body = encode(message) if body is None else body
     headers = {
         "Content-Type": "application/json",
@@ -200,7 +199,7 @@ def test_the_same_key_with_another_body_is_a_conflict_and_the_first_message_stan
     message = certificate_message()
     deliver(client, signing_key, message)
 
-    response = deliver(client, signing_key, {**message, "message_id": "msg-other"}, key=key_of(message))
+    response = deliver(client, signing_key, {**message, "printed_remarks": "ISSUED RETROSPECTIVELY"})
 
     assert "another body" in problem(response, 409)["detail"]
     [stored] = simulator.received
@@ -382,17 +381,16 @@ def _closed_port() -> int:
     [
         (b"not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
-        (
-            encode({"message_type": "certificate.version", "certificate_number": "11.1234.1", "version": 1}),
-            "message_id",
-        ),
+        (encode(certificate_message(message_id=None)), "message_id must be a non-empty string"),
         (encode({**certificate_message(), "version": "1"}), "version must be a positive integer"),
         (encode({**certificate_message(), "version": True}), "version must be a positive integer"),
         (encode({**certificate_message(), "message_type": "CERTIFICATE_ISSUED"}), "message_type must be one of"),
+        (encode({**certificate_message(), "message_type": "certificate.version"}), "message_type must be one of"),
         (
-            encode({"message_type": "declaration.result", "message_id": "CNIM-1/result", "certificate_number": "1"}),
+            encode(examples.declaration_result("CNIM-1", "11.1234.1", declaration_number=None)),
             "declaration_number",
         ),
+        (encode(examples.revoked("11.1234.1", revoked_at=None)), "revoked_at must be"),
     ],
 )
 def test_a_signed_body_without_the_fields_china_files_by_is_a_bad_request(

@@ -1,7 +1,7 @@
 """China Customs' receiver on its own, as production must expect it: no server, no faults, no sockets.
 
-It verifies JEVS's detached signature against the JWKS, files a message once per Idempotency-Key and bytes,
-and refuses only through its business check."""
+It verifies JEVS's detached signature against the JWKS, files each of the five kinds of message with the
+fields its kind needs, once per Idempotency-Key and bytes, and refuses only through its business check."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
 from werkzeug.datastructures import Headers
 
-from infrastructure.local.china_customs.receiver import BusinessRefusal, Receiver
+from infrastructure.local.china_customs import examples
+from infrastructure.local.china_customs.kinds import REQUIRED_FIELDS, MessageType
+from infrastructure.local.china_customs.receiver import BusinessRefusal, Received, Receiver
 from infrastructure.local.china_customs.signatures import JwksKeys
 from jevs.adapters.jws import sign_detached
 
@@ -34,23 +36,32 @@ class Sender:
         public = ECKey.import_key(self._private_key.public_key()).as_dict(private=False)
         return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "ES256"}]}
 
-    def signed(self, body: bytes, *, key: str = "11.1234.00001/v1", **extra: str) -> Headers:
+    def signed(self, body: bytes, *, key: str | None = None) -> Headers:
+        """Headers for ``body``, signed over its bytes, under ``key`` (by default its ``message_id``, as JEVS)."""
         signature = sign_detached(
             body, kid=self.kid, sign_der=lambda data: self._private_key.sign(data, ec.ECDSA(hashes.SHA256()))
         )
-        return Headers(
-            {"Content-Type": "application/json", "Idempotency-Key": key, "X-JWS-Signature": signature, **extra}
-        )
+        key = key if key is not None else json.loads(body)["message_id"]
+        return Headers({"Content-Type": "application/json", "Idempotency-Key": key, "X-JWS-Signature": signature})
+
+    def deliver(self, receiver: Receiver, message: dict[str, Any]) -> Received:
+        body = examples.encode(message)
+        return receiver.receive(self.signed(body), body)
 
 
-def message_bytes(number: str = "11.1234.00001", version: int = 1) -> bytes:
-    message = {
-        "message_type": "certificate.version",
-        "message_id": f"msg-{number}-v{version}",
-        "certificate_number": number,
-        "version": version,
-    }
-    return json.dumps(message, separators=(",", ":")).encode()
+NUMBER = "11.1234.00001"
+REPLACEMENT = "11.1234.00002"
+
+
+def message_bytes(number: str = NUMBER, version: int = 1, **changes: Any) -> bytes:
+    return examples.encode(examples.issued(number, version, **changes))
+
+
+def refusal(received: Received) -> dict[str, Any]:
+    assert not received.held
+    document: dict[str, Any] = json.loads(received.answer.body)
+    assert document["status"] == received.answer.status
+    return document
 
 
 @pytest.fixture
@@ -94,7 +105,7 @@ def test_the_same_key_and_bytes_again_get_the_first_receipt(receiver: Receiver, 
 
 def test_the_same_key_with_other_bytes_is_a_conflict_and_not_held(receiver: Receiver, sender: Sender) -> None:
     receiver.receive(sender.signed(message_bytes()), message_bytes())
-    other = message_bytes(version=2)
+    other = message_bytes(printed_remarks="ISSUED RETROSPECTIVELY")
 
     conflict = receiver.receive(sender.signed(other), other)
 
@@ -143,13 +154,13 @@ def test_the_media_type_is_read_with_its_parameters(receiver: Receiver, sender: 
 
 def test_the_keys_are_fetched_once_and_again_only_for_an_unknown_kid(sender: Sender) -> None:
     receiver = Receiver(JwksKeys(sender.jwks))
-    first, second = message_bytes("11.1234.00001"), message_bytes("11.1234.00002")
+    first, second = message_bytes(NUMBER), message_bytes(REPLACEMENT)
     receiver.receive(sender.signed(first), first)
-    receiver.receive(sender.signed(second, key="11.1234.00002/v1"), second)
+    receiver.receive(sender.signed(second), second)
     assert sender.jwks_fetches == 1
 
     stranger = Sender()
-    refused = receiver.receive(stranger.signed(first, key="other"), first)
+    refused = receiver.receive(stranger.signed(first), first)
 
     assert refused.answer.status == 401
     assert sender.jwks_fetches == 2
@@ -185,12 +196,12 @@ def test_the_business_check_is_asked_only_about_new_valid_messages_and_its_refus
     receiver.receive(sender.signed(first), first)
     receiver.receive(sender.signed(second), second[:-1])
 
-    refused = receiver.receive(sender.signed(second, key="11.1234.00001/v2"), second)
+    refused = receiver.receive(sender.signed(second), second)
 
     assert refused.answer.status == 422
     assert json.loads(refused.answer.body)["reason"] == "version 2 is not admitted"
     assert not refused.held
-    assert asked == ["msg-11.1234.00001-v1", "msg-11.1234.00001-v2"]
+    assert asked == ["11.1234.00001/v1", "11.1234.00001/v2"]
     assert [message.idempotency_key for message in receiver.received] == ["11.1234.00001/v1"]
     assert receiver.stats.rejected == 1
 
@@ -209,3 +220,109 @@ def test_forgetting_makes_a_message_new_again(receiver: Receiver, sender: Sender
 def test_waiting_for_a_message_gives_up_after_the_timeout(receiver: Receiver) -> None:
     with pytest.raises(TimeoutError):
         receiver.wait_for(lambda messages: bool(messages), timeout=0.05)
+
+
+# -- the five kinds -----------------------------------------------------------------------------------------
+
+# One message of each kind about certificate NUMBER, and what must arrive first for China to file it.
+_KINDS: dict[MessageType, tuple[list[dict[str, Any]], dict[str, Any]]] = {
+    MessageType.CERTIFICATE_ISSUED: ([], examples.issued(NUMBER)),
+    MessageType.CERTIFICATE_COPY_ISSUED: ([examples.issued(NUMBER)], examples.copy_issued(NUMBER)),
+    MessageType.CERTIFICATE_REPLACED: ([examples.issued(NUMBER)], examples.replaced(NUMBER, by=REPLACEMENT)),
+    MessageType.CERTIFICATE_REVOKED: ([examples.issued(NUMBER)], examples.revoked(NUMBER)),
+    MessageType.DECLARATION_RESULT: ([], examples.declaration_result("DEC-000001", NUMBER)),
+}
+
+
+@pytest.mark.parametrize("kind", list(MessageType))
+def test_each_kind_is_filed_with_its_kind(receiver: Receiver, sender: Sender, kind: MessageType) -> None:
+    first, message = _KINDS[kind]
+    for earlier in first:
+        sender.deliver(receiver, earlier)
+
+    received = sender.deliver(receiver, message)
+
+    assert received.answer.status == 201
+    stored = receiver.message(message["message_id"])
+    assert stored is not None
+    assert stored.message_type is kind
+    assert (stored.certificate_number, stored.body) == (NUMBER, message)
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"), [(kind, field) for kind, fields in REQUIRED_FIELDS.items() for field in fields]
+)
+def test_a_message_without_a_field_its_kind_needs_is_a_bad_request(
+    receiver: Receiver, sender: Sender, kind: MessageType, field: str
+) -> None:
+    first, message = _KINDS[kind]
+    for earlier in first:
+        sender.deliver(receiver, earlier)
+    body = examples.encode({name: value for name, value in message.items() if name != field})
+
+    refused = receiver.receive(sender.signed(body, key=message["message_id"]), body)
+
+    assert refused.answer.status == 400
+    assert f"{field} must be" in refusal(refused)["detail"]
+    assert receiver.message(message["message_id"]) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [
+        ({**examples.issued(NUMBER), "version": "1"}, "version must be a positive integer"),
+        (examples.issued(NUMBER, version=True), "version must be a positive integer"),
+        (examples.issued(NUMBER, status="REVOKED"), 'status must be "ISSUED"'),
+        (examples.issued(NUMBER, retrospective="no"), "retrospective must be true or false"),
+        (examples.issued(NUMBER, valid_until="2027-02-30"), "valid_until must be a date"),
+        (examples.issued(NUMBER, issued_at="2026-03-02T01:15:00"), "issued_at must be a date and time with its"),
+        (examples.issued(NUMBER, issued_at="2026-03-02"), "issued_at must be a date and time with its"),
+        (examples.issued(NUMBER, certification={"issuing_body": "MPI"}), "certification must be an object"),
+        (examples.issued(NUMBER, certificate=[]), "certificate must be an object"),
+        ({**examples.issued(NUMBER), "replaces": 17}, "replaces must be a non-empty string when present"),
+        (examples.issued(NUMBER, replaces=NUMBER), "a certificate does not replace itself"),
+        (examples.issued(NUMBER, certified_true_copy_of=NUMBER), "sent as certificate.copy_issued"),
+        (examples.issued(NUMBER, message_id=f"msg-{NUMBER}"), "message_id must be '11.1234.00001/v1'"),
+        (examples.copy_issued(NUMBER, certified_true_copy_of=REPLACEMENT), "must be the certificate's own number"),
+        (examples.copy_issued(NUMBER, version=1), "version must be 2 or more"),
+        (examples.replaced(NUMBER, by=NUMBER), "not replaced by itself"),
+        (examples.replaced(NUMBER, by=REPLACEMENT, message_id=f"{NUMBER}/v1"), "must be '11.1234.00001/replaced'"),
+        (examples.revoked(NUMBER, reason=" "), "reason must be a non-empty string"),
+        (examples.revoked(NUMBER, revoked_at="yesterday"), "revoked_at must be a date and time"),
+        (examples.declaration_result("DEC-1", NUMBER, version=-1), "version must be an integer, 0 or more"),
+        (examples.declaration_result("DEC-1", NUMBER, discrepancies={}), "discrepancies must be a list of objects"),
+        (examples.declaration_result("DEC-1", NUMBER, message_id="DEC-1/result"), "'<declaration id>/result/1'"),
+        (examples.declaration_result("DEC-1", NUMBER, message_id="/result/1"), "'<declaration id>/result/1'"),
+        ({**examples.issued(NUMBER), "message_type": "certificate.version"}, "message_type must be one of"),
+    ],
+)
+def test_a_message_whose_fields_are_not_what_its_kind_says_is_a_bad_request(
+    receiver: Receiver, sender: Sender, message: dict[str, Any], why: str
+) -> None:
+    body = examples.encode(message)
+
+    refused = receiver.receive(sender.signed(body), body)
+
+    assert refused.answer.status == 400
+    assert why in refusal(refused)["detail"]
+    assert receiver.stats.bad_request == 1
+
+
+def test_optional_fields_may_be_null_or_absent(receiver: Receiver, sender: Sender) -> None:
+    with_null = examples.issued(NUMBER)
+    with_null["replaces"] = None
+    result = examples.declaration_result("DEC-1", "11.9999.00009", version=0)
+
+    assert sender.deliver(receiver, with_null).answer.status == 201
+    assert "replacement_certificate_number" not in result
+    # A declaration may quote a certificate China never held: its result is filed all the same.
+    assert sender.deliver(receiver, result).answer.status == 201
+
+
+def test_the_idempotency_key_must_be_the_message_id(receiver: Receiver, sender: Sender) -> None:
+    body = message_bytes()
+
+    refused = receiver.receive(sender.signed(body, key=f"{NUMBER}/v2"), body)
+
+    assert refused.answer.status == 400
+    assert "Idempotency-Key header must be the message_id" in refusal(refused)["detail"]

@@ -2,7 +2,9 @@
 
 - ``receiver``: what China's side does, as the dispatcher must expect it in production: it verifies the
   detached JWS over the exact body bytes against JEVS's JWKS (``signatures``, with joserfc), checks the
-  fields each message type is filed under, and deduplicates on the ``Idempotency-Key`` header;
+  fields each kind of message is filed under (``kinds``: ``certificate.issued``, ``certificate.copy_issued``,
+  ``certificate.replaced``, ``certificate.revoked``, ``declaration.result``), and deduplicates on the
+  ``Idempotency-Key`` header;
 - ``faults``: how it misbehaves on request: fails, throttles, stalls, drops the connection, rejects on
   business grounds, or stores a message and then loses the answer, so delivery can be tested against every
   way the far side of a network lets a sender down;
@@ -24,10 +26,10 @@ from infrastructure.local.china_customs.faults import (
     InjectedFailure,
     InvalidFaults,
 )
+from infrastructure.local.china_customs.kinds import REQUIRED_FIELDS, MessageType
 from infrastructure.local.china_customs.receiver import (
     IDEMPOTENCY_HEADER,
     MAX_BODY_BYTES,
-    REQUIRED_FIELDS,
     BusinessRefusal,
     Received,
     ReceivedMessage,
@@ -82,6 +84,7 @@ __all__ = [
     "JwksKeys",
     "JwksSource",
     "JwksUnavailable",
+    "MessageType",
     "Received",
     "ReceivedMessage",
     "Receiver",

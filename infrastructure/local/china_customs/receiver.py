@@ -3,10 +3,12 @@
 - it verifies the detached JWS in ``X-JWS-Signature`` over the exact body bytes against JEVS's JWKS
   (``signatures``), fetching the JWKS once more on an unknown ``kid``, as a receiver does when the sender
   has rotated its key;
-- it files only JSON messages with the fields their type needs, and refuses the ones its business check
-  refuses;
-- it deduplicates on the ``Idempotency-Key`` header: the same key and the same bytes get the first
-  receipt again, the same key with other bytes is a conflict.
+- it files only JSON messages of the five kinds JEVS sends (``kinds``: ``certificate.issued``,
+  ``certificate.copy_issued``, ``certificate.replaced``, ``certificate.revoked``, ``declaration.result``), each
+  with the fields its kind needs, under an ``Idempotency-Key`` equal to its ``message_id``, and refuses the
+  ones its business check refuses;
+- it deduplicates on that key: the same key and the same bytes get the first receipt again, the same key
+  with other bytes is a conflict.
 
 It knows nothing of HTTP servers or of faults: it takes a message's headers and bytes, and gives the answer.
 """
@@ -28,6 +30,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import parse_options_header
 
 from infrastructure.local.china_customs.answers import Answer, problem
+from infrastructure.local.china_customs.kinds import MessageType, problems_with
 from infrastructure.local.china_customs.signatures import (
     SIGNATURE_HEADER,
     JwksKeys,
@@ -37,12 +40,6 @@ from infrastructure.local.china_customs.signatures import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# What China files each kind of message under: a certificate version, or the match result of an import
-# declaration it lodged with JEVS.
-REQUIRED_FIELDS = {
-    "certificate.version": ("message_id", "certificate_number", "version"),
-    "declaration.result": ("message_id", "declaration_number", "certificate_number", "status"),
-}
 # Far above any certificate (20 items at most), far below anything that could hurt the process.
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -71,16 +68,24 @@ class ReceivedMessage:
     kid: str
 
     @property
-    def message_type(self) -> str:
-        return str(self.body["message_type"])
+    def message_type(self) -> MessageType:
+        return MessageType(self.body["message_type"])
 
     @property
     def certificate_number(self) -> str:
+        """The certificate it is about: every kind names one (a match result, the one the declaration quoted)."""
         return str(self.body["certificate_number"])
 
     @property
     def version(self) -> int:
+        """The certificate version it carries or refers to (0 in a match result that found no certificate)."""
         return int(self.body["version"])
+
+    @property
+    def declaration_number(self) -> str | None:
+        """A match result's declaration; None for the certificate kinds."""
+        number = self.body.get("declaration_number")
+        return str(number) if number is not None else None
 
     def receipt(self) -> dict[str, str]:
         """The acknowledgement China answers for this message, the first time and on every replay."""
@@ -95,9 +100,10 @@ class ReceivedMessage:
             **self.receipt(),
             "idempotency_key": self.idempotency_key,
             "times_seen": self.times_seen,
-            "message_type": self.message_type,
+            "message_type": str(self.message_type),
             "certificate_number": self.certificate_number,
             "version": self.version,
+            "declaration_number": self.declaration_number,
             "kid": self.kid,
             "body": self.body,
             "headers": self.headers,
@@ -215,7 +221,7 @@ class Receiver:
             return _refused(
                 problem(400, f"The {IDEMPOTENCY_HEADER} header is required.", code="missing-idempotency-key")
             )
-        document = _required_fields(body)
+        document = _fileable(body, key)
         if isinstance(document, str):
             self._count(bad_request=1)
             return _refused(problem(400, f"The message cannot be filed: {document}.", code="bad-message"))
@@ -324,24 +330,17 @@ def _refused(answer: Answer) -> Received:
     return Received(answer, held=False)
 
 
-def _required_fields(body: bytes) -> dict[str, Any] | str:
-    """The body as a JSON object with the fields China files a message under, or what is wrong with it."""
+def _fileable(body: bytes, key: str) -> dict[str, Any] | str:
+    """The body as a JSON object of a kind China files, with the fields its kind needs, sent under its own
+    ``message_id``; or what is wrong with it."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         return "the body is not JSON"
     if not isinstance(document, dict):
         return "the body is not a JSON object"
-    problems = []
-    message_type = document.get("message_type")
-    required = REQUIRED_FIELDS.get(message_type) if isinstance(message_type, str) else None
-    if required is None:
-        return f"message_type must be one of {', '.join(REQUIRED_FIELDS)}"
-    for name in required:
-        value = document.get(name)
-        if name == "version":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                problems.append("version must be a positive integer")
-        elif not isinstance(value, str) or not value.strip():
-            problems.append(f"{name} must be a non-empty string")
+    problems = problems_with(document)
+    if not problems and document["message_id"] != key:
+        # One key per event: a message sent under another key would be filed twice, or shadow another.
+        problems.append(f"the {IDEMPOTENCY_HEADER} header must be the message_id, {document['message_id']!r}")
     return "; ".join(problems) if problems else document
