@@ -3,8 +3,9 @@
 - ``receiver``: what China's side does, as the dispatcher must expect it in production: it verifies the
   detached JWS over the exact body bytes against JEVS's JWKS (``signatures``, with joserfc), checks the
   fields each kind of message is filed under (``kinds``: ``certificate.issued``, ``certificate.copy_issued``,
-  ``certificate.replaced``, ``certificate.revoked``, ``declaration.result``), and deduplicates on the
-  ``Idempotency-Key`` header;
+  ``certificate.replaced``, ``certificate.revoked``, ``declaration.result``), deduplicates on the
+  ``Idempotency-Key`` header, and files each message against what China holds per certificate (``holdings``:
+  a change to a certificate whose issue has not arrived yet is answered 425, to be tried again);
 - ``faults``: how it misbehaves on request: fails, throttles, stalls, drops the connection, rejects on
   business grounds, or stores a message and then loses the answer, so delivery can be tested against every
   way the far side of a network lets a sender down;
@@ -26,10 +27,19 @@ from infrastructure.local.china_customs.faults import (
     InjectedFailure,
     InvalidFaults,
 )
+from infrastructure.local.china_customs.holdings import (
+    Contradiction,
+    HeldCertificate,
+    HeldStatus,
+    HeldVersion,
+    Holdings,
+    NotHeldYet,
+)
 from infrastructure.local.china_customs.kinds import REQUIRED_FIELDS, MessageType
 from infrastructure.local.china_customs.receiver import (
     IDEMPOTENCY_HEADER,
     MAX_BODY_BYTES,
+    TOO_EARLY_RETRY_AFTER_SECONDS,
     BusinessRefusal,
     Received,
     ReceivedMessage,
@@ -72,12 +82,18 @@ __all__ = [
     "REQUIRED_FIELDS",
     "SIGNATURE_HEADER",
     "STATS_PATH",
+    "TOO_EARLY_RETRY_AFTER_SECONDS",
     "Answer",
     "BusinessRefusal",
     "ChinaCustomsSimulator",
+    "Contradiction",
     "FaultSettings",
     "Faults",
     "HangUp",
+    "HeldCertificate",
+    "HeldStatus",
+    "HeldVersion",
+    "Holdings",
     "InjectedCounts",
     "InjectedFailure",
     "InvalidFaults",
@@ -85,6 +101,7 @@ __all__ = [
     "JwksSource",
     "JwksUnavailable",
     "MessageType",
+    "NotHeldYet",
     "Received",
     "ReceivedMessage",
     "Receiver",

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from infrastructure.local.china_customs.answers import Answer, problem
 from infrastructure.local.china_customs.faults import Faults, FaultSettings, HangUp, InvalidFaults
+from infrastructure.local.china_customs.holdings import HeldCertificate
 from infrastructure.local.china_customs.receiver import IDEMPOTENCY_HEADER, MAX_BODY_BYTES, ReceivedMessage, Receiver
 from infrastructure.local.china_customs.signatures import JwksKeys, JwksSource
 from infrastructure.local.serving import (
@@ -60,6 +61,10 @@ class Stats:
     conflicts: int = 0
     bad_signature: int = 0
     bad_request: int = 0
+    # About a certificate China does not hold yet: 425, for the sender to try again.
+    too_early: int = 0
+    # Refused for contradicting what China holds about the certificate (422).
+    contradictory: int = 0
     # Every injected failure the sender sees as one: failure answers and dropped connections alike.
     failed_injected: int = 0
     # The dropped connections among them.
@@ -142,6 +147,8 @@ class ChinaCustomsSimulator:
             conflicts=received.conflicts,
             bad_signature=received.bad_signature,
             bad_request=received.bad_request,
+            too_early=received.too_early,
+            contradictory=received.contradictory,
             failed_injected=injected.failed,
             dropped_injected=injected.dropped,
             delayed_injected=injected.delayed,
@@ -153,6 +160,15 @@ class ChinaCustomsSimulator:
     def message(self, idempotency_key: str) -> ReceivedMessage | None:
         return self.receiver.message(idempotency_key)
 
+    @property
+    def certificates(self) -> dict[str, HeldCertificate]:
+        """What China holds per certificate, by number, in the order it first held them: a snapshot."""
+        return self.receiver.certificates
+
+    def certificate(self, certificate_number: str) -> HeldCertificate | None:
+        """What China holds about one certificate; None if it has not received its issue."""
+        return self.receiver.certificate(certificate_number)
+
     def wait_for(
         self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 5.0
     ) -> list[ReceivedMessage]:
@@ -162,8 +178,15 @@ class ChinaCustomsSimulator:
         """
         return self.receiver.wait_for(predicate, timeout)
 
+    def wait_for_certificates(
+        self, predicate: Callable[[dict[str, HeldCertificate]], bool], timeout: float = 5.0
+    ) -> dict[str, HeldCertificate]:
+        """What China holds per certificate once ``predicate`` holds for it; ``TimeoutError`` if it does not in
+        time."""
+        return self.receiver.wait_for_certificates(predicate, timeout)
+
     def forget(self) -> None:
-        """Drop every stored message and zero the counts (faults stay as they are)."""
+        """Drop every stored message and what China holds, and zero the counts (faults stay as they are)."""
         self.receiver.forget()
         self.faults.reset_counts()
         with self._lock:
