@@ -10,8 +10,8 @@
   business grounds, or stores a message and then loses the answer, so delivery can be tested against every
   way the far side of a network lets a sender down;
 - ``server``: the two composed into one werkzeug application on a port, with the ``/_control/`` routes
-  that switch faults and show what was received (nothing under ``/_control/`` is part of what China would
-  serve), and the command line.
+  that switch faults and show what was received and what China holds per certificate (nothing under
+  ``/_control/`` is part of what China would serve), and the command line.
 
 Faults are switched from Python (``simulator.faults``) or over HTTP under ``/_control/``.
 Run it alone with ``python -m infrastructure.local.china_customs --jwks-url URL [--port N]``.
@@ -47,6 +47,7 @@ from infrastructure.local.china_customs.receiver import (
     ReceiverStats,
 )
 from infrastructure.local.china_customs.server import (
+    CERTIFICATES_PATH,
     CONTROL_PREFIX,
     DEFAULT_PORT,
     ENDPOINT_PATH,
@@ -70,6 +71,7 @@ from infrastructure.local.china_customs.signatures import (
 
 __all__ = [
     "ACCEPTED_ALGORITHM",
+    "CERTIFICATES_PATH",
     "CONTROL_PREFIX",
     "DEFAULT_PORT",
     "DEFAULT_REJECT_REASON",
