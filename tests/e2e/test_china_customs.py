@@ -1,11 +1,14 @@
-"""The China Customs simulator over real HTTP: it verifies JEVS's detached signatures with joserfc,
-deduplicates on the Idempotency-Key, and misbehaves on request the ways a far endpoint can."""
+"""The China Customs simulator over real HTTP: it verifies JEVS's detached signatures with joserfc, files the
+five kinds of message JEVS sends, deduplicates on the Idempotency-Key, keeps what China holds per certificate
+(answering 425 to a change that arrives before the certificate's issue), and misbehaves on request the ways a
+far endpoint can."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,11 +28,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
 
 from infrastructure.local.china_customs import (
+    CERTIFICATES_PATH,
     ENDPOINT_PATH,
     FAULTS_PATH,
     RECEIVED_PATH,
     STATS_PATH,
     ChinaCustomsSimulator,
+    HeldStatus,
+    MessageType,
+    examples,
 )
 from jevs.adapters.jws import b64url, protected_header, sign_detached
 
@@ -98,24 +105,21 @@ def client(simulator: ChinaCustomsSimulator) -> Iterator[httpx.Client]:
 _numbers = iter(range(10_000, 99_999))
 
 
-def certificate_message(number: str | None = None, version: int = 1, **extra: Any) -> dict[str, Any]:
-    number = number or f"11.1234.{next(_numbers)}"
-    return {
-        "message_type": "certificate.version",
-        "message_id": f"msg-{number}-v{version}",
-        "certificate_number": number,
-        "version": version,
-        "certificate": {"certificate_number": number, "items": [{"item_number": 1, "hs_code": "040221"}]},
-        **extra,
-    }
+def a_number() -> str:
+    return f"11.1234.{next(_numbers)}"
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode()
+def certificate_message(number: str | None = None, version: int = 1, **changes: Any) -> dict[str, Any]:
+    """A ``certificate.issued`` of a new certificate, unless ``number`` is given."""
+    return examples.issued(number or a_number(), version, **changes)
+
+
+encode = examples.encode
 
 
 def key_of(message: dict[str, Any]) -> str:
-    return f"{message['certificate_number']}/v{message['version']}"
+    """The Idempotency-Key JEVS sends a message under: its message_id."""
+    return str(message["message_id"])
 
 
 def deliver(
@@ -128,7 +132,7 @@ def deliver(
     signature: str | None = None,
     timeout: float | None = None,
 ) -> httpx.Response:
-    """POST ``message`` as the dispatcher does: signed over the exact bytes sent, keyed on number/version."""
+    """POST ``message`` as the dispatcher does: signed over the exact bytes sent, keyed on its message_id."""
     body = encode(message) if body is None else body
     headers = {
         "Content-Type": "application/json",
@@ -200,7 +204,7 @@ def test_the_same_key_with_another_body_is_a_conflict_and_the_first_message_stan
     message = certificate_message()
     deliver(client, signing_key, message)
 
-    response = deliver(client, signing_key, {**message, "message_id": "msg-other"}, key=key_of(message))
+    response = deliver(client, signing_key, {**message, "printed_remarks": "ISSUED RETROSPECTIVELY"})
 
     assert "another body" in problem(response, 409)["detail"]
     [stored] = simulator.received
@@ -382,17 +386,16 @@ def _closed_port() -> int:
     [
         (b"not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
-        (
-            encode({"message_type": "certificate.version", "certificate_number": "11.1234.1", "version": 1}),
-            "message_id",
-        ),
+        (encode(certificate_message(message_id=None)), "message_id must be a non-empty string"),
         (encode({**certificate_message(), "version": "1"}), "version must be a positive integer"),
         (encode({**certificate_message(), "version": True}), "version must be a positive integer"),
         (encode({**certificate_message(), "message_type": "CERTIFICATE_ISSUED"}), "message_type must be one of"),
+        (encode({**certificate_message(), "message_type": "certificate.version"}), "message_type must be one of"),
         (
-            encode({"message_type": "declaration.result", "message_id": "CNIM-1/result", "certificate_number": "1"}),
+            encode(examples.declaration_result("CNIM-1", "11.1234.1", declaration_number=None)),
             "declaration_number",
         ),
+        (encode(examples.revoked("11.1234.1", revoked_at=None)), "revoked_at must be"),
     ],
 )
 def test_a_signed_body_without_the_fields_china_files_by_is_a_bad_request(
@@ -427,6 +430,117 @@ def test_other_paths_and_methods_are_refused(client: httpx.Client) -> None:
     response = client.get(ENDPOINT_PATH)
     problem(response, 405)
     assert response.headers["allow"] == "POST"
+
+
+# -- the five kinds, and what China holds per certificate ----------------------------------------------------
+
+
+def test_each_kind_is_accepted_and_listed_with_its_kind(
+    simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
+) -> None:
+    original, replacement, withdrawn = a_number(), a_number(), a_number()
+    story = [
+        examples.issued(original),
+        examples.copy_issued(original, version=2),
+        examples.issued(replacement, replaces=original),
+        examples.replaced(original, by=replacement, version=2),
+        examples.issued(withdrawn),
+        examples.revoked(withdrawn),
+        examples.declaration_result("CNIM-2026-000042", replacement, replacement_certificate_number=None),
+    ]
+
+    statuses = [deliver(client, signing_key, message).status_code for message in story]
+
+    assert statuses == [201] * len(story)
+    listed = client.get(RECEIVED_PATH).json()["messages"]
+    assert [(item["message_type"], item["idempotency_key"]) for item in listed] == [
+        (message["message_type"], message["message_id"]) for message in story
+    ]
+    assert [message.message_type for message in simulator.received] == [
+        MessageType(message["message_type"]) for message in story
+    ]
+    assert listed[-1]["declaration_number"] == story[-1]["declaration_number"]
+    revocations = client.get(RECEIVED_PATH, params={"message_type": "certificate.revoked"}).json()["messages"]
+    assert [item["body"] for item in revocations] == [story[5]]
+    versions = client.get(
+        RECEIVED_PATH, params=[("message_type", "certificate.issued"), ("message_type", "certificate.copy_issued")]
+    ).json()["messages"]
+    assert len(versions) == 4
+    problem(client.get(RECEIVED_PATH, params={"message_type": "certificate.version"}), 400)
+
+
+def test_a_change_before_the_certificates_issue_is_too_early_and_accepted_once_the_issue_arrives(
+    simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
+) -> None:
+    number = a_number()
+    revocation = examples.revoked(number)
+
+    early = deliver(client, signing_key, revocation)
+    assert deliver(client, signing_key, certificate_message(number)).status_code == 201
+    late = deliver(client, signing_key, revocation)
+
+    assert problem(early, 425)["certificate_number"] == number
+    assert early.headers["retry-after"] == "1"
+    assert late.status_code == 201
+    assert [message.idempotency_key for message in simulator.received] == [f"{number}/v1", f"{number}/revoked"]
+    stats = client.get(STATS_PATH).json()
+    assert (stats["too_early"], stats["accepted"]) == (1, 2)
+
+
+def test_a_change_that_contradicts_what_china_holds_is_rejected_with_its_reason(
+    simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
+) -> None:
+    number = a_number()
+    deliver(client, signing_key, certificate_message(number))
+    deliver(client, signing_key, examples.revoked(number))
+
+    response = deliver(client, signing_key, examples.replaced(number, by=a_number()))
+
+    assert (
+        problem(response, 422)["reason"] == f"certificate {number} is REVOKED: only an issued certificate is replaced"
+    )
+    assert simulator.stats.contradictory == 1
+
+
+def test_what_china_holds_per_certificate_can_be_read_over_http(
+    simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
+) -> None:
+    original, replacement = a_number(), a_number()
+    receipt = deliver(client, signing_key, examples.issued(original)).json()
+    deliver(client, signing_key, examples.issued(replacement, replaces=original))
+    deliver(client, signing_key, examples.replaced(original, by=replacement, reason="Consignee corrected"))
+
+    listed = client.get(CERTIFICATES_PATH).json()["certificates"]
+    one = client.get(f"{CERTIFICATES_PATH}/{original}")
+
+    assert [item["certificate_number"] for item in listed] == [original, replacement]
+    assert one.json() == listed[0]
+    assert listed[0] == {
+        "certificate_number": original,
+        "status": "REPLACED",
+        "latest_version": 1,
+        "versions": [
+            {
+                "version": 1,
+                "message_type": "certificate.issued",
+                "message_id": f"{original}/v1",
+                "receipt_id": receipt["receipt_id"],
+                "received_at": receipt["received_at"],
+            }
+        ],
+        "replaces": None,
+        "replaced_by": replacement,
+        "reason": "Consignee corrected",
+        "replaced_at": "2026-03-04T22:00:00+00:00",
+        "revoked_at": None,
+    }
+    assert (listed[1]["status"], listed[1]["replaces"]) == ("ISSUED", original)
+    held = simulator.certificate(original)
+    assert held is not None
+    assert held.status is HeldStatus.REPLACED
+    assert problem(client.get(f"{CERTIFICATES_PATH}/11.1234.00000"), 404)["type"].endswith("certificate-not-held")
+    client.delete(RECEIVED_PATH)
+    assert client.get(CERTIFICATES_PATH).json() == {"certificates": []}
 
 
 # -- faults ------------------------------------------------------------------------------------------------
@@ -563,6 +677,58 @@ def test_a_message_stored_before_the_connection_drops_is_kept(
     assert deliver(client, signing_key, message).json()["receipt_id"] == simulator.received[0].receipt_id
 
 
+def test_under_a_fault_campaign_every_kind_is_filed_once_by_a_sender_that_retries(
+    simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
+) -> None:
+    """Failures, drops, lost answers and early arrivals, across all five kinds delivered in a shuffled order:
+    a sender that retries what is transient gets each message filed once, and China's picture comes out whole."""
+    original, replacement, withdrawn = a_number(), a_number(), a_number()
+    story = [
+        examples.issued(original),
+        examples.copy_issued(original, version=2),
+        examples.issued(replacement, replaces=original),
+        examples.replaced(original, by=replacement, version=2),
+        examples.issued(withdrawn),
+        examples.revoked(withdrawn),
+        examples.declaration_result("CNIM-2026-000007", withdrawn, decision=2),
+    ]
+    random.Random(2026).shuffle(story)
+    simulator.faults.fail_fraction(0.3, status=503, seed=2026).accept_then_fail(3).drop_next(2)
+    waiting, rounds, seen = story, 0, set()
+
+    while waiting and rounds < 30:
+        rounds += 1
+        answered = [(message, _attempt(client, signing_key, message)) for message in waiting]
+        seen |= {status for _, status in answered}
+        assert seen <= {200, 201, 425, 503, None}
+        waiting = [message for message, status in answered if status not in (200, 201)]
+
+    assert waiting == []
+    assert {425, 503, None} <= seen
+    assert sorted(message.idempotency_key for message in simulator.received) == sorted(
+        message["message_id"] for message in story
+    )
+    held = simulator.certificates
+    assert (held[original].status, held[original].replaced_by, held[original].version_numbers) == (
+        HeldStatus.REPLACED,
+        replacement,
+        (1, 2),
+    )
+    assert (held[replacement].status, held[replacement].replaces) == (HeldStatus.ISSUED, original)
+    assert held[withdrawn].status is HeldStatus.REVOKED
+    stats = simulator.stats
+    assert stats.too_early > 0
+    assert stats.dropped_injected == 2
+
+
+def _attempt(client: httpx.Client, signing_key: SigningKey, message: dict[str, Any]) -> int | None:
+    """One delivery attempt's status; None when the connection was dropped."""
+    try:
+        return deliver(client, signing_key, message).status_code
+    except httpx.TransportError:
+        return None
+
+
 # -- control over HTTP -------------------------------------------------------------------------------------
 
 
@@ -670,7 +836,7 @@ def test_it_runs_standalone_and_stops_cleanly_on_ctrl_c() -> None:
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(2)]
+        lines = [process.stdout.readline() for _ in range(3)]
         endpoint_url = lines[1].split("POST ", 1)[1].strip()
         answer = httpx.post(endpoint_url, content=b"{}", headers={"Content-Type": "application/json"})
         process.send_signal(signal.SIGINT)
@@ -682,6 +848,11 @@ def test_it_runs_standalone_and_stops_cleanly_on_ctrl_c() -> None:
 
     assert lines[0].startswith("China Customs simulator")
     assert endpoint_url.endswith(ENDPOINT_PATH)
+    assert lines[2].split() == [
+        "kinds",
+        *(f"{kind}," for kind in list(MessageType)[:-1]),
+        MessageType.DECLARATION_RESULT,
+    ]
     assert answer.status_code == 401
     assert process.returncode == 0
     assert out.strip().endswith("Stopped.")

@@ -17,6 +17,7 @@ _PROBLEM_TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Rejected",
+    425: "Too early",
     429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",

@@ -5,7 +5,8 @@ injected fault changes the answer a sender gets.
 - fail: a 5xx or a 429 before anything is checked or stored, with Retry-After when one is set;
 - delay: the answer is held back (the request is still handled, however long the sender waits);
 - drop: the connection is closed with the request read and nothing answered;
-- reject: a new, validly signed message is refused on business grounds and not stored;
+- reject: a new, validly signed message that China would file (of any kind) is refused on business grounds
+  and not stored;
 - accept then fail: the message is stored (or found stored), then the answer is a failure or a hang-up, so
   the sender learns that China has it only when it tries again with the same key.
 """

@@ -3,10 +3,14 @@
 - it verifies the detached JWS in ``X-JWS-Signature`` over the exact body bytes against JEVS's JWKS
   (``signatures``), fetching the JWKS once more on an unknown ``kid``, as a receiver does when the sender
   has rotated its key;
-- it files only JSON messages with the fields their type needs, and refuses the ones its business check
-  refuses;
-- it deduplicates on the ``Idempotency-Key`` header: the same key and the same bytes get the first
-  receipt again, the same key with other bytes is a conflict.
+- it files only JSON messages of the five kinds JEVS sends (``kinds``: ``certificate.issued``,
+  ``certificate.copy_issued``, ``certificate.replaced``, ``certificate.revoked``, ``declaration.result``), each
+  with the fields its kind needs, under an ``Idempotency-Key`` equal to its ``message_id``;
+- it deduplicates on that key: the same key and the same bytes get the first receipt again, the same key
+  with other bytes is a conflict;
+- it keeps what China holds per certificate (``holdings``) and files a new message against it: a message
+  about a certificate China does not hold yet is too early (425 with Retry-After: the issue may still be on its
+  way), one that contradicts what China holds is refused (422), and so is one its business check refuses.
 
 It knows nothing of HTTP servers or of faults: it takes a message's headers and bytes, and gives the answer.
 """
@@ -22,12 +26,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.datastructures import Headers
 from werkzeug.http import parse_options_header
 
 from infrastructure.local.china_customs.answers import Answer, problem
+from infrastructure.local.china_customs.holdings import Contradiction, HeldCertificate, Holdings, NotHeldYet
+from infrastructure.local.china_customs.kinds import MessageType, problems_with
 from infrastructure.local.china_customs.signatures import (
     SIGNATURE_HEADER,
     JwksKeys,
@@ -37,16 +43,15 @@ from infrastructure.local.china_customs.signatures import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# What China files each kind of message under: a certificate version, or the match result of an import
-# declaration it lodged with JEVS.
-REQUIRED_FIELDS = {
-    "certificate.version": ("message_id", "certificate_number", "version"),
-    "declaration.result": ("message_id", "declaration_number", "certificate_number", "status"),
-}
+# What a sender is told to wait before trying a message again that came before its certificate's issue:
+# short, for the issue is usually in flight already (JEVS's backoff never waits less than this).
+TOO_EARLY_RETRY_AFTER_SECONDS = 1
 # Far above any certificate (20 items at most), far below anything that could hurt the process.
 MAX_BODY_BYTES = 1024 * 1024
 
 logger = logging.getLogger(__name__)
+
+_Snapshot = TypeVar("_Snapshot")
 
 
 def _now() -> datetime:
@@ -71,16 +76,24 @@ class ReceivedMessage:
     kid: str
 
     @property
-    def message_type(self) -> str:
-        return str(self.body["message_type"])
+    def message_type(self) -> MessageType:
+        return MessageType(self.body["message_type"])
 
     @property
     def certificate_number(self) -> str:
+        """The certificate it is about: every kind names one (a match result, the one the declaration quoted)."""
         return str(self.body["certificate_number"])
 
     @property
     def version(self) -> int:
+        """The certificate version it carries or refers to (0 in a match result that found no certificate)."""
         return int(self.body["version"])
+
+    @property
+    def declaration_number(self) -> str | None:
+        """A match result's declaration; None for the certificate kinds."""
+        number = self.body.get("declaration_number")
+        return str(number) if number is not None else None
 
     def receipt(self) -> dict[str, str]:
         """The acknowledgement China answers for this message, the first time and on every replay."""
@@ -95,9 +108,10 @@ class ReceivedMessage:
             **self.receipt(),
             "idempotency_key": self.idempotency_key,
             "times_seen": self.times_seen,
-            "message_type": self.message_type,
+            "message_type": str(self.message_type),
             "certificate_number": self.certificate_number,
             "version": self.version,
+            "declaration_number": self.declaration_number,
             "kid": self.kid,
             "body": self.body,
             "headers": self.headers,
@@ -141,6 +155,10 @@ class ReceiverStats:
     conflicts: int = 0
     bad_signature: int = 0
     bad_request: int = 0
+    # About a certificate China does not hold yet (425: the sender tries again).
+    too_early: int = 0
+    # Refused for contradicting what China holds about the certificate (422).
+    contradictory: int = 0
     # Refused by the business check.
     rejected: int = 0
     # The JWKS could not be fetched, so nothing could be verified (503).
@@ -156,7 +174,8 @@ class BusinessRefusal:
     reason: str
 
 
-# Asked once for each new, validly signed and well-formed message, before it is stored.
+# Asked once for each new, validly signed and well-formed message that China's picture of its certificate
+# admits, before it is stored.
 BusinessCheck = Callable[[dict[str, Any]], BusinessRefusal | None]
 
 
@@ -182,6 +201,7 @@ class Receiver:
         *,
         business_check: BusinessCheck = admit_every_message,
         max_body_bytes: int = MAX_BODY_BYTES,
+        too_early_retry_after: int = TOO_EARLY_RETRY_AFTER_SECONDS,
     ) -> None:
         self.keys = keys
         self._verifier = SignatureVerifier(keys, max_body_bytes=max_body_bytes)
@@ -189,7 +209,9 @@ class Receiver:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stored: dict[str, _Stored] = {}
+        self._holdings = Holdings()
         self._counts = ReceiverStats()
+        self._too_early_retry_after = too_early_retry_after
 
     def receive(self, headers: Headers, body: bytes) -> Received:
         """Check, deduplicate and file one message: ``headers`` as received, ``body`` the exact bytes."""
@@ -215,7 +237,7 @@ class Receiver:
             return _refused(
                 problem(400, f"The {IDEMPOTENCY_HEADER} header is required.", code="missing-idempotency-key")
             )
-        document = _required_fields(body)
+        document = _fileable(body, key)
         if isinstance(document, str):
             self._count(bad_request=1)
             return _refused(problem(400, f"The message cannot be filed: {document}.", code="bad-message"))
@@ -239,7 +261,22 @@ class Receiver:
                 self._count_locked(duplicates=1)
                 replayed = True
             else:
-                # Under the lock: a message is checked once, however many deliveries of it arrive together.
+                # Under the lock: a message is checked once, however many deliveries of it arrive together,
+                # against a picture no other delivery changes meanwhile.
+                verdict = self._holdings.check(document)
+                if isinstance(verdict, NotHeldYet):
+                    self._count_locked(too_early=1)
+                    return _refused(self._too_early(document, verdict))
+                if isinstance(verdict, Contradiction):
+                    self._count_locked(contradictory=1)
+                    return _refused(
+                        problem(
+                            422,
+                            f"Message {document['message_id']} contradicts what China holds: {verdict.reason}.",
+                            code="contradicts-certificate",
+                            reason=verdict.reason,
+                        )
+                    )
                 refusal = self._business_check(document)
                 if refusal is not None:
                     self._count_locked(rejected=1)
@@ -262,6 +299,7 @@ class Receiver:
                     kid=kid,
                 )
                 self._stored[key] = stored
+                self._holdings.file(document, receipt_id=stored.receipt_id, received_at=stored.received_at)
                 self._count_locked(accepted=1)
                 replayed = False
             self._changed.notify_all()
@@ -269,6 +307,16 @@ class Receiver:
         if replayed:
             return Received(Answer.json(200, receipt, headers=[("Idempotent-Replayed", "true")], note="replayed"), True)
         return Received(Answer.json(201, receipt, note="accepted"), True)
+
+    def _too_early(self, document: dict[str, Any], verdict: NotHeldYet) -> Answer:
+        answer = problem(
+            425,
+            f"Message {document['message_id']} is too early: {verdict.detail}; try again later.",
+            code="certificate-not-held",
+            note=f"too early: {verdict.certificate_number} not held",
+            certificate_number=verdict.certificate_number,
+        )
+        return answer.with_headers(("Retry-After", str(self._too_early_retry_after)))
 
     # -- what it holds -----------------------------------------------------------------------------------
 
@@ -288,25 +336,48 @@ class Receiver:
             stored = self._stored.get(idempotency_key)
             return stored.snapshot() if stored else None
 
+    @property
+    def certificates(self) -> dict[str, HeldCertificate]:
+        """What China holds per certificate, by number, in the order it first held them: a snapshot."""
+        with self._lock:
+            return self._holdings.certificates
+
+    def certificate(self, certificate_number: str) -> HeldCertificate | None:
+        with self._lock:
+            return self._holdings.get(certificate_number)
+
     def wait_for(
         self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 5.0
     ) -> list[ReceivedMessage]:
         """The stored messages once ``predicate`` holds for them; ``TimeoutError`` if it does not in time."""
+        return self._wait(lambda: [stored.snapshot() for stored in self._stored.values()], predicate, timeout)
+
+    def wait_for_certificates(
+        self, predicate: Callable[[dict[str, HeldCertificate]], bool], timeout: float = 5.0
+    ) -> dict[str, HeldCertificate]:
+        """What China holds per certificate once ``predicate`` holds for it; ``TimeoutError`` if it does not in
+        time."""
+        return self._wait(lambda: self._holdings.certificates, predicate, timeout)
+
+    def _wait(
+        self, snapshot: Callable[[], _Snapshot], predicate: Callable[[_Snapshot], bool], timeout: float
+    ) -> _Snapshot:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                snapshot = [stored.snapshot() for stored in self._stored.values()]
-                if predicate(snapshot):
-                    return snapshot
+                taken = snapshot()
+                if predicate(taken):
+                    return taken
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"China Customs did not receive what was awaited within {timeout} s")
                 self._changed.wait(remaining)
 
     def forget(self) -> None:
-        """Drop every stored message and zero the counts."""
+        """Drop every stored message and what China holds, and zero the counts."""
         with self._lock:
             self._stored.clear()
+            self._holdings.clear()
             self._counts = ReceiverStats()
             self._changed.notify_all()
 
@@ -324,24 +395,17 @@ def _refused(answer: Answer) -> Received:
     return Received(answer, held=False)
 
 
-def _required_fields(body: bytes) -> dict[str, Any] | str:
-    """The body as a JSON object with the fields China files a message under, or what is wrong with it."""
+def _fileable(body: bytes, key: str) -> dict[str, Any] | str:
+    """The body as a JSON object of a kind China files, with the fields its kind needs, sent under its own
+    ``message_id``; or what is wrong with it."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         return "the body is not JSON"
     if not isinstance(document, dict):
         return "the body is not a JSON object"
-    problems = []
-    message_type = document.get("message_type")
-    required = REQUIRED_FIELDS.get(message_type) if isinstance(message_type, str) else None
-    if required is None:
-        return f"message_type must be one of {', '.join(REQUIRED_FIELDS)}"
-    for name in required:
-        value = document.get(name)
-        if name == "version":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                problems.append("version must be a positive integer")
-        elif not isinstance(value, str) or not value.strip():
-            problems.append(f"{name} must be a non-empty string")
+    problems = problems_with(document)
+    if not problems and document["message_id"] != key:
+        # One key per event: a message sent under another key would be filed twice, or shadow another.
+        problems.append(f"the {IDEMPOTENCY_HEADER} header must be the message_id, {document['message_id']!r}")
     return "; ".join(problems) if problems else document

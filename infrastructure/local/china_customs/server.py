@@ -1,5 +1,6 @@
 """The simulator itself: the receiver and the faults composed into one werkzeug application on a port, the
-``/_control/`` routes that switch faults and show what was received, and the command line."""
+``/_control/`` routes that switch faults and show what was received and what China holds per certificate, and
+the command line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -20,6 +21,8 @@ from werkzeug.wrappers import Request, Response
 
 from infrastructure.local.china_customs.answers import Answer, problem
 from infrastructure.local.china_customs.faults import Faults, FaultSettings, HangUp, InvalidFaults
+from infrastructure.local.china_customs.holdings import HeldCertificate
+from infrastructure.local.china_customs.kinds import MessageType
 from infrastructure.local.china_customs.receiver import IDEMPOTENCY_HEADER, MAX_BODY_BYTES, ReceivedMessage, Receiver
 from infrastructure.local.china_customs.signatures import JwksKeys, JwksSource
 from infrastructure.local.serving import (
@@ -40,13 +43,15 @@ ENDPOINT_PATH = "/jevs/v1/certificates"
 CONTROL_PREFIX = "/_control"
 FAULTS_PATH = f"{CONTROL_PREFIX}/faults"
 RECEIVED_PATH = f"{CONTROL_PREFIX}/received"
+CERTIFICATES_PATH = f"{CONTROL_PREFIX}/certificates"
 STATS_PATH = f"{CONTROL_PREFIX}/stats"
 DEFAULT_PORT = 8090
 
 # The problem codes of the bodies refused unread (see serving.read_body), by status.
 _FRAMING_CODES = {400: "bad-length", 411: "length-required", 413: "too-large"}
 
-Endpoint = Callable[[Request, bytes], Answer | HangUp]
+# Called with the request, its body, and the values its route took from the path.
+Endpoint = Callable[[Request, bytes, Mapping[str, str]], Answer | HangUp]
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ class Stats:
     conflicts: int = 0
     bad_signature: int = 0
     bad_request: int = 0
+    # About a certificate China does not hold yet: 425, for the sender to try again.
+    too_early: int = 0
+    # Refused for contradicting what China holds about the certificate (422).
+    contradictory: int = 0
     # Every injected failure the sender sees as one: failure answers and dropped connections alike.
     failed_injected: int = 0
     # The dropped connections among them.
@@ -95,6 +104,8 @@ class ChinaCustomsSimulator:
             (FAULTS_PATH, "DELETE", self._clear_faults),
             (RECEIVED_PATH, "GET", self._list_received),
             (RECEIVED_PATH, "DELETE", self._forget_received),
+            (CERTIFICATES_PATH, "GET", self._list_certificates),
+            (f"{CERTIFICATES_PATH}/<certificate_number>", "GET", self._show_certificate),
             (STATS_PATH, "GET", self._show_stats),
         ]
         self._routes = Map([Rule(path, methods=[method], endpoint=handle) for path, method, handle in endpoints])
@@ -142,6 +153,8 @@ class ChinaCustomsSimulator:
             conflicts=received.conflicts,
             bad_signature=received.bad_signature,
             bad_request=received.bad_request,
+            too_early=received.too_early,
+            contradictory=received.contradictory,
             failed_injected=injected.failed,
             dropped_injected=injected.dropped,
             delayed_injected=injected.delayed,
@@ -153,6 +166,15 @@ class ChinaCustomsSimulator:
     def message(self, idempotency_key: str) -> ReceivedMessage | None:
         return self.receiver.message(idempotency_key)
 
+    @property
+    def certificates(self) -> dict[str, HeldCertificate]:
+        """What China holds per certificate, by number, in the order it first held them: a snapshot."""
+        return self.receiver.certificates
+
+    def certificate(self, certificate_number: str) -> HeldCertificate | None:
+        """What China holds about one certificate; None if it has not received its issue."""
+        return self.receiver.certificate(certificate_number)
+
     def wait_for(
         self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 5.0
     ) -> list[ReceivedMessage]:
@@ -162,8 +184,15 @@ class ChinaCustomsSimulator:
         """
         return self.receiver.wait_for(predicate, timeout)
 
+    def wait_for_certificates(
+        self, predicate: Callable[[dict[str, HeldCertificate]], bool], timeout: float = 5.0
+    ) -> dict[str, HeldCertificate]:
+        """What China holds per certificate once ``predicate`` holds for it; ``TimeoutError`` if it does not in
+        time."""
+        return self.receiver.wait_for_certificates(predicate, timeout)
+
     def forget(self) -> None:
-        """Drop every stored message and zero the counts (faults stay as they are)."""
+        """Drop every stored message and what China holds, and zero the counts (faults stay as they are)."""
         self.receiver.forget()
         self.faults.reset_counts()
         with self._lock:
@@ -198,14 +227,14 @@ class ChinaCustomsSimulator:
         if isinstance(body, BodyRefused):
             return problem(body.status, body.detail, code=_FRAMING_CODES[body.status])
         try:
-            endpoint, _ = self._routes.bind_to_environ(request.environ).match()
+            endpoint, values = self._routes.bind_to_environ(request.environ).match()
         except MethodNotAllowed as wrong_method:
             return _unrouted(request, allowed=sorted(wrong_method.valid_methods or ()))
         except HTTPException:
             return _unrouted(request, allowed=[])
-        return cast(Endpoint, endpoint)(request, body)
+        return cast(Endpoint, endpoint)(request, body, values)
 
-    def _deliver(self, request: Request, body: bytes) -> Answer | HangUp:
+    def _deliver(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer | HangUp:
         """A message for China, through whatever faults are switched on."""
         with self._lock:
             self._requests += 1
@@ -226,10 +255,10 @@ class ChinaCustomsSimulator:
 
     # -- control: nothing under /_control/ is part of what China would serve ----------------------------
 
-    def _show_faults(self, request: Request, body: bytes) -> Answer:
+    def _show_faults(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
         return Answer.json(200, self.faults.settings.as_json())
 
-    def _change_faults(self, request: Request, body: bytes) -> Answer:
+    def _change_faults(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
         try:
             settings = self.faults.update_from_json(json.loads(body or b"{}"))
         except (ValueError, InvalidFaults) as error:
@@ -237,30 +266,50 @@ class ChinaCustomsSimulator:
         logger.info("faults now %s", _changed_settings(settings))
         return Answer.json(200, settings.as_json())
 
-    def _clear_faults(self, request: Request, body: bytes) -> Answer:
+    def _clear_faults(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
         self.faults.clear()
         logger.info("faults cleared")
         return Answer.json(200, self.faults.settings.as_json())
 
-    def _list_received(self, request: Request, body: bytes) -> Answer:
-        return Answer.json(200, {"messages": [message.as_json() for message in self.received]})
+    def _list_received(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
+        """Every stored message, or those of the kinds named by ``?message_type=`` (repeatable)."""
+        kinds = request.args.getlist("message_type")
+        unknown = sorted(set(kinds) - set(MessageType))
+        if unknown:
+            known = ", ".join(MessageType)
+            return problem(400, f"No message type {', '.join(unknown)}; there are {known}.", code="bad-filter")
+        messages = [message for message in self.received if not kinds or message.message_type in kinds]
+        return Answer.json(200, {"messages": [message.as_json() for message in messages]})
 
-    def _forget_received(self, request: Request, body: bytes) -> Answer:
+    def _forget_received(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
         self.forget()
         return Answer.json(200, {"messages": []})
 
-    def _show_stats(self, request: Request, body: bytes) -> Answer:
+    def _show_stats(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
         return Answer.json(200, self.stats.as_json())
+
+    def _list_certificates(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
+        return Answer.json(200, {"certificates": [held.as_json() for held in self.certificates.values()]})
+
+    def _show_certificate(self, request: Request, body: bytes, values: Mapping[str, str]) -> Answer:
+        number = values["certificate_number"]
+        held = self.certificate(number)
+        if held is None:
+            return problem(404, f"China does not hold certificate {number}.", code="certificate-not-held")
+        return Answer.json(200, held.as_json())
 
 
 def _unrouted(request: Request, *, allowed: list[str]) -> Answer:
     if request.path == CONTROL_PREFIX or request.path.startswith(f"{CONTROL_PREFIX}/"):
-        known = f"GET/POST/DELETE {FAULTS_PATH}, GET/DELETE {RECEIVED_PATH}, GET {STATS_PATH}"
+        known = (
+            f"GET/POST/DELETE {FAULTS_PATH}, GET/DELETE {RECEIVED_PATH}, GET {CERTIFICATES_PATH}[/<number>], "
+            f"GET {STATS_PATH}"
+        )
         return problem(404, f"No control route {request.method} {request.path}; there are {known}.", code="not-found")
     if allowed:
-        refusal = problem(405, "Certificates are delivered with POST.", code="method-not-allowed")
+        refusal = problem(405, "Messages are delivered with POST.", code="method-not-allowed")
         return refusal.with_headers(("Allow", ", ".join(allowed)))
-    return problem(404, f"Nothing here; certificates go to POST {ENDPOINT_PATH}.", code="not-found")
+    return problem(404, f"Nothing here; messages go to POST {ENDPOINT_PATH}.", code="not-found")
 
 
 def _changed_settings(settings: FaultSettings) -> dict[str, Any]:
@@ -276,9 +325,11 @@ def banner(simulator: ChinaCustomsSimulator, jwks_url: str) -> str:
         [
             "China Customs simulator",
             f"  certificates  POST {simulator.endpoint_url}",
+            f"  kinds         {', '.join(MessageType)}",
             f"  keys from     {jwks_url}",
             f"  faults        GET/POST/DELETE {simulator.url}{FAULTS_PATH}",
-            f"  received      GET/DELETE {simulator.url}{RECEIVED_PATH}",
+            f"  received      GET/DELETE {simulator.url}{RECEIVED_PATH}[?message_type=...]",
+            f"  held          GET {simulator.url}{CERTIFICATES_PATH}[/<number>]",
             f"  stats         GET {simulator.url}{STATS_PATH}",
             "Ctrl-C stops it.",
         ]
