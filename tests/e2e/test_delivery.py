@@ -15,7 +15,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from infrastructure.local.china_customs import ChinaCustomsSimulator
+from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
 from infrastructure.local.pollers import Schedule, wait_until
 from infrastructure.local.stack import LocalStack
 from jevs.adapters.clock import SystemClock
@@ -86,6 +86,15 @@ class Partner:
         deliveries: list[dict[str, Any]] = response.json()["deliveries"]
         return deliveries[0]
 
+    def act(self, number: str, action: str, body: dict[str, Any]) -> None:
+        """A replacement, revocation or certified true copy of ``number``, by the issuing body that issued it."""
+        response = self.http.post(
+            f"/v1/certificates/{number}/{action}",
+            json=body,
+            headers={**self.headers(ISSUER), "Idempotency-Key": f"{number}/{action}"},
+        )
+        assert response.status_code in (200, 201), response.text
+
     def redrive(self) -> dict[str, Any]:
         """Redrive as operations tooling does: a new request with a key of its own; a 503 (a delivery changed
         meanwhile; nothing was lost, the rest stays parked) is retried with the same key, as Retry-After says."""
@@ -110,14 +119,13 @@ def partner(stack: LocalStack, token_for: TokenFor) -> Iterator[Partner]:
 
 
 def states(stack: LocalStack, numbers: list[str]) -> dict[str, DeliveryState]:
-    """Every delivery's state, read from the table as operators would."""
+    """The state of every delivery of these certificates, by its idempotency key, read from the table as
+    operators would."""
     table = DynamoTable(stack.aws_client("dynamodb"), RECORDS_TABLE, stack.resources.records_table)
     deliveries = TableUnitOfWork(table, SystemClock()).deliveries
-    found = {}
-    for number in numbers:
-        [delivery] = deliveries.of_certificate(number)
-        found[number] = delivery.state
-    return found
+    return {
+        delivery.idempotency_key: delivery.state for number in numbers for delivery in deliveries.of_certificate(number)
+    }
 
 
 def numbers(prefix: str, count: int) -> list[str]:
@@ -243,7 +251,7 @@ def test_the_ops_command_shows_deliveries_and_redrives(
     assert json.loads(redriven.getvalue()) == {"count": 0, "redriven": []}
 
 
-def test_a_fault_campaign_ends_with_every_version_delivered_exactly_once(
+def test_a_fault_campaign_ends_with_every_message_delivered_exactly_once(
     stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given China failing a quarter of calls, timing out on some, storing some while the answer is lost,
@@ -259,25 +267,50 @@ def test_a_fault_campaign_ends_with_every_version_delivered_exactly_once(
 
     monkeypatch.setattr(TableDeliveries, "replace", crash_after_posting)
     china.faults.fail_fraction(0.25, seed=7).delay(1.5, fraction=0.05, seed=11).accept_then_fail(10)
-    campaign = numbers("22.0002", 200)
+    campaign, replacements = numbers("22.0002", 200), numbers("22.0009", 20)
+    revoked, replaced, copied = campaign[:20], campaign[20:40], campaign[40:60]
 
-    # When two hundred certificates are issued
+    # When two hundred certificates are issued, and while their deliveries are under way, twenty of them are
+    # revoked, twenty replaced and twenty covered by a certified true copy (so some of these reach China before
+    # the issue they change, and are answered "too early" until it has arrived)
     for number in campaign:
         partner.submit(number)
-    wait_until(lambda: all(state is not DeliveryState.PENDING for state in states(stack, campaign).values()), 180, 1)
+    for number in revoked:
+        partner.act(number, "revocation", {"reason": "Origin not proven"})
+    for number, replacement in zip(replaced, replacements, strict=True):
+        corrected = certificate_payload(certificate_number=replacement)
+        partner.act(number, "replacement", {"reason": "Invoice number corrected", "certificate": corrected})
+    for number in copied:
+        partner.act(number, "certified-true-copy", {"reason": "Lost in transit"})
+    everything = campaign + replacements
+    expected = sorted(
+        [f"{n}/v1" for n in everything]
+        + [f"{n}/revoked" for n in revoked]
+        + [f"{n}/replaced" for n in replaced]
+        + [f"{n}/v2" for n in copied]
+    )
+    assert sorted(states(stack, everything)) == expected
+    wait_until(lambda: DeliveryState.PENDING not in states(stack, everything).values(), 180, 1)
     # (a delivery unlucky enough to fail five times in a row is parked; operations redrive it, as in production)
     china.faults.clear()
     partner.redrive()
 
-    # Then every version is delivered, and China holds each exactly once
-    assert wait_until(lambda: set(states(stack, campaign).values()) == {DeliveryState.DELIVERED}, 120, 1), states(
-        stack, campaign
+    # Then every message is delivered, China holds each exactly once, signed, and its record of each certificate
+    # is what JEVS holds
+    assert wait_until(lambda: set(states(stack, everything).values()) == {DeliveryState.DELIVERED}, 120, 1), states(
+        stack, everything
     )
     received = china.received
-    assert sorted(message.idempotency_key for message in received) == sorted(f"{n}/v1" for n in campaign)
-    assert len({message.receipt_id for message in received}) == len(campaign)
+    assert sorted(message.idempotency_key for message in received) == expected
+    assert len({message.receipt_id for message in received}) == len(expected)
+    assert all(message.headers["x-jws-signature"].count(".") == 2 for message in received)
+    held = china.certificates
+    assert {n for n in everything if held[n].status is HeldStatus.REVOKED} == set(revoked)
+    assert {n: held[n].replaced_by for n in replaced} == dict(zip(replaced, replacements, strict=True))
+    assert {n for n in everything if held[n].version_numbers == (1, 2)} == set(copied)
     stats = china.stats
     assert stats.conflicts == 0
+    assert stats.contradictory == 0
     assert stats.failed_injected > 0
     assert stats.duplicates >= 10  # the lost answers and the crashes were sent again and deduplicated
     assert crashes["left"] == 0

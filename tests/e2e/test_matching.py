@@ -5,83 +5,31 @@ the exchange bucket."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import httpx
 import pytest
 
 from infrastructure.local.stack import LocalStack
 from jevs.resources import EXCHANGE_BUCKET
 from jevs.service.documents import result_key
-from tests.e2e.conftest import TokenFor, token_source
-from tests.factories import certificate_payload, declaration_payload
+from tests.e2e.partners import CN_CUSTOMS, EXPORTER, NZ_CUSTOMS, Partners, declaration_number
+from tests.factories import declaration_payload
 
 pytestmark = pytest.mark.e2e
 
-ISSUER, EXPORTER = "local-akl-chamber", "local-kauri-dairy"
-NZ_CUSTOMS, CN_CUSTOMS = "local-nz-customs", "local-cn-customs"
-_serials = itertools.count(1)
-
-
-class Customs:
-    """Issuing body and customs administrations, calling the API over HTTP."""
-
-    def __init__(self, stack: LocalStack, token_for: TokenFor) -> None:
-        self.stack = stack
-        self.http = httpx.Client(base_url=stack.api_url, timeout=10)
-        self.token_for = token_for
-
-    def headers(self, client_id: str, key: str | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.token_for(client_id)}"}
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        return headers
-
-    def certificate(self) -> str:
-        number = f"11.5555.{next(_serials):05d}"
-        response = self.http.post(
-            "/v1/certificates",
-            json=certificate_payload(certificate_number=number),
-            headers=self.headers(ISSUER, number),
-        )
-        assert response.status_code == 201, response.text
-        return number
-
-    def lodge(self, client_id: str, **fields: Any) -> httpx.Response:
-        body = declaration_payload(**fields)
-        return self.http.post(
-            "/v1/declarations", json=body, headers=self.headers(client_id, f"{client_id}-{body['declaration_number']}")
-        )
-
-    def decided(self, client_id: str, location: str, timeout: float = 15) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            response = self.http.get(location, headers=self.headers(client_id))
-            assert response.status_code == 200, response.text
-            body: dict[str, Any] = response.json()
-            if body["status"] != "RECEIVED" or time.monotonic() > deadline:
-                return body
-            time.sleep(0.1)
-
 
 @pytest.fixture(scope="module")
-def customs(stack: LocalStack) -> Iterator[Customs]:
-    caller = Customs(stack, token_source(stack))
+def customs(stack: LocalStack) -> Iterator[Partners]:
+    caller = Partners(stack)
     yield caller
-    caller.http.close()
-
-
-def declaration_number() -> str:
-    return f"2233202610{next(_serials):08d}"
+    caller.close()
 
 
 def test_a_matching_import_declaration_is_matched_and_china_receives_the_signed_result(
-    stack: LocalStack, customs: Customs
+    stack: LocalStack, customs: Partners
 ) -> None:
     number = customs.certificate()
     lodged = customs.lodge(CN_CUSTOMS, certificate_number=number, declaration_number=declaration_number())
@@ -102,7 +50,7 @@ def test_a_matching_import_declaration_is_matched_and_china_receives_the_signed_
     assert [m["status"] for m in owner["matches"]] == ["MATCHED"]
 
 
-def test_a_mismatched_declaration_lists_its_discrepancies(customs: Customs) -> None:
+def test_a_mismatched_declaration_lists_its_discrepancies(customs: Partners) -> None:
     number = customs.certificate()
     line = {**declaration_payload()["lines"][0], "hs_code": "0402291000", "quantity": {"value": "25", "unit": "TNE"}}
     lodged = customs.lodge(
@@ -121,10 +69,10 @@ def test_a_mismatched_declaration_lists_its_discrepancies(customs: Customs) -> N
 
 
 def test_an_export_entry_quoting_the_coo_form_is_matched_and_filed_for_nz_customs(
-    stack: LocalStack, customs: Customs
+    stack: LocalStack, customs: Partners
 ) -> None:
     number = customs.certificate()
-    entry = f"EX{next(_serials):06d}"
+    entry = "EX" + declaration_number()[-8:]
     lodged = customs.lodge(NZ_CUSTOMS, certificate_number="COO" + number.replace(".", ""), declaration_number=entry)
     assert lodged.status_code == 202, lodged.text
 
@@ -145,7 +93,7 @@ def test_an_export_entry_quoting_the_coo_form_is_matched_and_filed_for_nz_custom
     assert (filed["status"], filed["certificate_number"]) == ("MATCHED", number)
 
 
-def test_two_import_declarations_lodged_at_once_for_one_certificate_one_wins(customs: Customs) -> None:
+def test_two_import_declarations_lodged_at_once_for_one_certificate_one_wins(customs: Partners) -> None:
     number = customs.certificate()
     numbers = [declaration_number(), declaration_number()]
     with ThreadPoolExecutor(max_workers=2) as pool:
