@@ -17,6 +17,8 @@ from pypdf import PdfReader
 
 from jevs.documents.certificate_pdf import (
     CERTIFICATION_TEXT,
+    EMBEDDED_FONT,
+    LAST_RESORT_FONT,
     printed_data,
     printed_digest,
     render_certificate_pdf,
@@ -196,6 +198,63 @@ def test_text_beyond_latin_1_is_kept_in_the_text_layer() -> None:
     )
     assert "上海港食品有限公司" in text
     assert "Ōtāhuhu Orchards" in text
+
+
+STANDARD_FONTS = {"/Helvetica", "/Helvetica-Bold", "/Courier"}
+CHINESE_CONSIGNEE = "上海港食品（集团）有限公司"
+
+
+def page_fonts(document: bytes) -> dict[str, Any]:
+    """Every font the pages use, by its PDF base font name, as its font dictionary."""
+    fonts: dict[str, Any] = {}
+    for page in PdfReader(io.BytesIO(document)).pages:
+        resources: Any = page["/Resources"]  # pypdf types a dictionary's values as any PDF object
+        for font in resources["/Font"].values():
+            dictionary = font.get_object()
+            fonts[str(dictionary["/BaseFont"])] = dictionary
+    return fonts
+
+
+def test_a_chinese_consignee_is_printed_in_an_embedded_font() -> None:
+    # Given a consignee whose name, address and business number are written in Chinese
+    consignee = certificate_payload()["consignee"] | {
+        "name": CHINESE_CONSIGNEE,
+        "address": "上海市浦东新区外高桥保税区富特北路２２３号\n邮编：２００１３１",
+    }
+    document = render_certificate_pdf(issued(consignee=consignee), verification_base_url=BASE_URL)
+    # When its fonts are read back, Then the Chinese text is set in a TrueType font embedded in the file
+    fonts = page_fonts(document)
+    embedded = [name for name in fonts if name.endswith(f"+{EMBEDDED_FONT}")]
+    assert embedded, sorted(fonts)
+    for name in embedded:
+        descriptor = fonts[name]["/FontDescriptor"].get_object()
+        assert fonts[name]["/Subtype"] == "/TrueType"
+        assert len(descriptor["/FontFile2"].get_object().get_data()) > 1000, name
+    # And every other font is one of the standard fonts every viewer has: nothing is left to the viewer's fonts
+    assert set(fonts) - set(embedded) <= STANDARD_FONTS
+    # And the name is text, not pictures: it can be searched for and copied
+    text = pdf_text(document)
+    assert CHINESE_CONSIGNEE in text
+    assert "富特北路２２３号" in text
+
+
+def test_latin_text_stays_in_helvetica(three_items_pdf: bytes) -> None:
+    assert set(page_fonts(three_items_pdf)) == STANDARD_FONTS
+
+
+def test_a_character_beyond_the_embedded_font_is_still_kept_in_the_text_layer() -> None:
+    # Given a name with a character the embedded subset does not have (Hangul)
+    consignee = certificate_payload()["consignee"] | {"name": "한국 Trading Ltd 上海"}
+    # When it is rendered, Then that character is referenced in Adobe's CID font, and the text is all there
+    document = render_certificate_pdf(issued(consignee=consignee), verification_base_url=BASE_URL)
+    assert LAST_RESORT_FONT in {name.lstrip("/") for name in page_fonts(document)}
+    assert "한국 Trading Ltd 上海" in pdf_text(document)
+
+
+def test_a_chinese_consignee_renders_to_the_same_bytes_every_time() -> None:
+    consignee = certificate_payload()["consignee"] | {"name": CHINESE_CONSIGNEE}
+    renders = {render_certificate_pdf(issued(consignee=consignee), verification_base_url=BASE_URL) for _ in range(2)}
+    assert len(renders) == 1
 
 
 def test_the_same_record_renders_to_the_same_bytes(three_items: CertificateRecord, three_items_pdf: bytes) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -34,6 +35,7 @@ from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped, 
 from reportlab.lib.units import mm  # type: ignore[import-untyped, unused-ignore]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped, unused-ignore]
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped, unused-ignore]
+from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped, unused-ignore]
 from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
     KeepTogether,
     Paragraph,
@@ -207,13 +209,29 @@ def render_certificate_pdf(record: CertificateRecord, *, verification_base_url: 
 # --- text ----------------------------------------------------------------------------------------------
 
 
+# Runs Helvetica cannot show (it has Windows-1252 only) are set in an embedded subset of WenQuanYi Micro Hei
+# (fonts/README.md): Chinese names and addresses, Māori macrons and every other letter it has print on every
+# viewer. reportlab embeds only the glyphs a document uses, in TrueType subsets of 256.
+EMBEDDED_FONT = "WenQuanYiMicroHei"
+_EMBEDDED_FONT_FILE = Path(__file__).with_name("fonts") / "WenQuanYiMicroHei-subset.ttf"
+# For the few characters the subset lacks (a rare hanzi, Hangul): Adobe's CID font, referenced, not embedded.
+# The text layer is still right and searchable; viewers with an Adobe Asian font pack draw it.
+LAST_RESORT_FONT = "STSong-Light"
+
+
 @cache
-def _fallback_font() -> str:
-    """A font for what Helvetica cannot show (Chinese names, most non-Latin-1 letters). Adobe's CID font
-    is referenced, not embedded: the text is always right and searchable; viewers draw it with their own
-    Chinese font."""
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+def _embedded_characters() -> frozenset[int]:
+    """Registers the embedded font (once, on first need: parsing it takes tens of milliseconds) and returns
+    the code points it can draw."""
+    font = TTFont(EMBEDDED_FONT, str(_EMBEDDED_FONT_FILE))
+    pdfmetrics.registerFont(font)
+    return frozenset(font.face.charToGlyph)
+
+
+@cache
+def _last_resort_font() -> str:
+    pdfmetrics.registerFont(UnicodeCIDFont(LAST_RESORT_FONT))
+    return LAST_RESORT_FONT
 
 
 def _in_winansi(character: str) -> bool:
@@ -224,12 +242,22 @@ def _in_winansi(character: str) -> bool:
     return True
 
 
+def _font_for(character: str) -> str | None:
+    """The font ``character`` is set in: None for the paragraph's own (Helvetica), else the embedded font,
+    else the last resort."""
+    if _in_winansi(character):
+        return None
+    if ord(character) in _embedded_characters():
+        return EMBEDDED_FONT
+    return _last_resort_font()
+
+
 def _markup(text: str) -> str:
-    """``text`` as paragraph markup: escaped, and any run Helvetica cannot show set in the fallback font."""
+    """``text`` as paragraph markup: escaped, and any run Helvetica cannot show set in a font that can."""
     runs = []
-    for shown, characters in groupby(text, key=_in_winansi):
+    for font, characters in groupby(text, key=_font_for):
         run = escape("".join(characters))
-        runs.append(run if shown else f'<font name="{_fallback_font()}">{run}</font>')
+        runs.append(run if font is None else f'<font name="{font}">{run}</font>')
     return "".join(runs)
 
 
