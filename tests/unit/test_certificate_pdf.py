@@ -200,6 +200,72 @@ def test_text_beyond_latin_1_is_kept_in_the_text_layer() -> None:
     assert "Ōtāhuhu Orchards" in text
 
 
+ORIGINAL = "11.1234.12340"
+
+
+def test_a_replacement_certificate_names_the_certificate_it_replaces() -> None:
+    # Given a certificate issued to replace another
+    record = issued(remarks="Consignee's address corrected").model_copy(update={"replaces": ORIGINAL})
+    # When it is rendered and read back
+    document = render_certificate_pdf(record, verification_base_url=BASE_URL)
+    text = pdf_text(document)
+    # Then it says so under its number, in box 6 above the remarks, and in the footer
+    assert re.search(rf"Certificate No\. 11\.1234\.12345\s+REPLACES {ORIGINAL}\s+CERTIFICATE OF ORIGIN", text)
+    assert re.search(rf"6\. Remarks\s+REPLACES {ORIGINAL}\s+Consignee's address corrected", text)
+    assert f"version 1 · REPLACES {ORIGINAL}" in text
+    assert "CERTIFIED TRUE COPY" not in text
+    # And the digest its QR code carries covers the mark
+    assert printed_data(record)["lifecycle_marks"] == [f"REPLACES {ORIGINAL}"]
+    assert decoded_qr_codes(document) == [verification_url(BASE_URL, record)]
+    assert printed_digest(record) != printed_digest(record.model_copy(update={"replaces": None}))
+
+
+def test_a_certified_true_copy_says_so_by_its_title_and_in_box_6() -> None:
+    # Given a later version that is a certified true copy of the certificate (its number and issue date)
+    original = issued(remarks="Shipped in two 20 ft containers")
+    copy = original.model_copy(update={"version": 2, "certified_true_copy_of": original.number})
+    # When it is rendered and read back
+    text = pdf_text(render_certificate_pdf(copy, verification_base_url=BASE_URL))
+    # Then it says so between its number and the title, in box 6 above the remarks, and in the footer
+    assert re.search(r"Certificate No\. 11\.1234\.12345\s+CERTIFIED TRUE COPY\s+CERTIFICATE OF ORIGIN", text)
+    assert re.search(r"6\. Remarks\s+CERTIFIED TRUE COPY\s+Shipped in two 20 ft containers", text)
+    assert "version 2 · CERTIFIED TRUE COPY" in text
+    # And it keeps the original's issue date in box 15
+    assert "Auckland, 2026-11-20" in text
+    assert "REPLACES" not in text
+    assert printed_data(copy)["lifecycle_marks"] == ["CERTIFIED TRUE COPY"]
+
+
+def test_a_certified_true_copy_of_a_replacement_carries_both_marks() -> None:
+    record = issued().model_copy(update={"version": 2, "replaces": ORIGINAL, "certified_true_copy_of": "11.1234.12345"})
+    text = pdf_text(render_certificate_pdf(record, verification_base_url=BASE_URL))
+    assert re.search(rf"6\. Remarks\s+CERTIFIED TRUE COPY\s+REPLACES {ORIGINAL}\b", text)
+    assert printed_data(record)["lifecycle_marks"] == ["CERTIFIED TRUE COPY", f"REPLACES {ORIGINAL}"]
+
+
+def test_a_copy_numbered_otherwise_than_its_original_names_what_it_copies() -> None:
+    record = issued().model_copy(update={"version": 2, "certified_true_copy_of": ORIGINAL})
+    assert f"CERTIFIED TRUE COPY OF {ORIGINAL}" in pdf_text(
+        render_certificate_pdf(record, verification_base_url=BASE_URL)
+    )
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param({"status": CertificateStatus.REVOKED, "revocation_reason": "Issued in error"}, id="revoked"),
+        pytest.param({"status": CertificateStatus.REPLACED, "replaced_by": "11.1234.12399"}, id="replaced"),
+    ],
+)
+def test_a_revoked_or_replaced_certificate_prints_as_it_was_issued(
+    update: dict[str, Any], three_items: CertificateRecord, three_items_pdf: bytes
+) -> None:
+    # Its paper is what was printed before; the verification endpoint says what became of it.
+    later = three_items.model_copy(update=update)
+    assert render_certificate_pdf(later, verification_base_url=BASE_URL) == three_items_pdf
+    assert printed_digest(later) == printed_digest(three_items)
+
+
 STANDARD_FONTS = {"/Helvetica", "/Helvetica-Bold", "/Courier"}
 CHINESE_CONSIGNEE = "上海港食品（集团）有限公司"
 
@@ -295,6 +361,8 @@ EXAMPLE = certificate_payload()
         pytest.param(_with_record(place_of_issue="Manukau"), id="place of issue"),
         pytest.param(_with_record(retrospective=True), id="retrospective"),
         pytest.param(_with_record(valid_until=date(2027, 11, 18)), id="validity"),
+        pytest.param(_with_record(replaces=ORIGINAL), id="replaces"),
+        pytest.param(_with_record(certified_true_copy_of="11.1234.12345"), id="certified true copy"),
     ],
 )
 def test_the_digest_changes_when_anything_printed_changes(
@@ -315,6 +383,10 @@ def test_the_digest_changes_when_anything_printed_changes(
         pytest.param(_with_record(status=CertificateStatus.REVOKED, usage=Usage.USED), id="status and usage"),
         pytest.param(_with_record(issuing_body="other-id", content_hash="0" * 64), id="what the paper does not show"),
         pytest.param(_with_record(recorded_at=issued().recorded_at + timedelta(hours=1)), id="recorded at"),
+        pytest.param(
+            _with_record(status=CertificateStatus.REPLACED, replaced_by="11.1234.12399"), id="replaced by another"
+        ),
+        pytest.param(_with_record(revocation_reason="Issued in error"), id="revocation reason"),
     ],
 )
 def test_the_digest_ignores_what_the_paper_does_not_print(
@@ -327,6 +399,7 @@ def test_the_digest_ignores_what_the_paper_does_not_print(
 
 def test_printed_data_is_the_fta_form_with_its_certification_and_validity(three_items: CertificateRecord) -> None:
     data = printed_data(three_items)
+    # No lifecycle marks, and so no key for them: a certificate's digest is what it was before marks existed.
     assert set(data) == {"certificate_number", "version", "form", "certification", "printed_remarks", "validity"}
     assert data["certification"] == {
         "issuing_body_name": "Auckland Business Chamber",
