@@ -17,6 +17,8 @@ from pypdf import PdfReader
 
 from jevs.documents.certificate_pdf import (
     CERTIFICATION_TEXT,
+    EMBEDDED_FONT,
+    LAST_RESORT_FONT,
     printed_data,
     printed_digest,
     render_certificate_pdf,
@@ -198,6 +200,129 @@ def test_text_beyond_latin_1_is_kept_in_the_text_layer() -> None:
     assert "Ōtāhuhu Orchards" in text
 
 
+ORIGINAL = "11.1234.12340"
+
+
+def test_a_replacement_certificate_names_the_certificate_it_replaces() -> None:
+    # Given a certificate issued to replace another
+    record = issued(remarks="Consignee's address corrected").model_copy(update={"replaces": ORIGINAL})
+    # When it is rendered and read back
+    document = render_certificate_pdf(record, verification_base_url=BASE_URL)
+    text = pdf_text(document)
+    # Then it says so under its number, in box 6 above the remarks, and in the footer
+    assert re.search(rf"Certificate No\. 11\.1234\.12345\s+REPLACES {ORIGINAL}\s+CERTIFICATE OF ORIGIN", text)
+    assert re.search(rf"6\. Remarks\s+REPLACES {ORIGINAL}\s+Consignee's address corrected", text)
+    assert f"version 1 · REPLACES {ORIGINAL}" in text
+    assert "CERTIFIED TRUE COPY" not in text
+    # And the digest its QR code carries covers the mark
+    assert printed_data(record)["lifecycle_marks"] == [f"REPLACES {ORIGINAL}"]
+    assert decoded_qr_codes(document) == [verification_url(BASE_URL, record)]
+    assert printed_digest(record) != printed_digest(record.model_copy(update={"replaces": None}))
+
+
+def test_a_certified_true_copy_says_so_by_its_title_and_in_box_6() -> None:
+    # Given a later version that is a certified true copy of the certificate (its number and issue date)
+    original = issued(remarks="Shipped in two 20 ft containers")
+    copy = original.model_copy(update={"version": 2, "certified_true_copy_of": original.number})
+    # When it is rendered and read back
+    text = pdf_text(render_certificate_pdf(copy, verification_base_url=BASE_URL))
+    # Then it says so between its number and the title, in box 6 above the remarks, and in the footer
+    assert re.search(r"Certificate No\. 11\.1234\.12345\s+CERTIFIED TRUE COPY\s+CERTIFICATE OF ORIGIN", text)
+    assert re.search(r"6\. Remarks\s+CERTIFIED TRUE COPY\s+Shipped in two 20 ft containers", text)
+    assert "version 2 · CERTIFIED TRUE COPY" in text
+    # And it keeps the original's issue date in box 15
+    assert "Auckland, 2026-11-20" in text
+    assert "REPLACES" not in text
+    assert printed_data(copy)["lifecycle_marks"] == ["CERTIFIED TRUE COPY"]
+
+
+def test_a_certified_true_copy_of_a_replacement_carries_both_marks() -> None:
+    record = issued().model_copy(update={"version": 2, "replaces": ORIGINAL, "certified_true_copy_of": "11.1234.12345"})
+    text = pdf_text(render_certificate_pdf(record, verification_base_url=BASE_URL))
+    assert re.search(rf"6\. Remarks\s+CERTIFIED TRUE COPY\s+REPLACES {ORIGINAL}\b", text)
+    assert printed_data(record)["lifecycle_marks"] == ["CERTIFIED TRUE COPY", f"REPLACES {ORIGINAL}"]
+
+
+def test_a_copy_numbered_otherwise_than_its_original_names_what_it_copies() -> None:
+    record = issued().model_copy(update={"version": 2, "certified_true_copy_of": ORIGINAL})
+    assert f"CERTIFIED TRUE COPY OF {ORIGINAL}" in pdf_text(
+        render_certificate_pdf(record, verification_base_url=BASE_URL)
+    )
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param({"status": CertificateStatus.REVOKED, "revocation_reason": "Issued in error"}, id="revoked"),
+        pytest.param({"status": CertificateStatus.REPLACED, "replaced_by": "11.1234.12399"}, id="replaced"),
+    ],
+)
+def test_a_revoked_or_replaced_certificate_prints_as_it_was_issued(
+    update: dict[str, Any], three_items: CertificateRecord, three_items_pdf: bytes
+) -> None:
+    # Its paper is what was printed before; the verification endpoint says what became of it.
+    later = three_items.model_copy(update=update)
+    assert render_certificate_pdf(later, verification_base_url=BASE_URL) == three_items_pdf
+    assert printed_digest(later) == printed_digest(three_items)
+
+
+STANDARD_FONTS = {"/Helvetica", "/Helvetica-Bold", "/Courier"}
+CHINESE_CONSIGNEE = "上海港食品（集团）有限公司"
+
+
+def page_fonts(document: bytes) -> dict[str, Any]:
+    """Every font the pages use, by its PDF base font name, as its font dictionary."""
+    fonts: dict[str, Any] = {}
+    for page in PdfReader(io.BytesIO(document)).pages:
+        resources: Any = page["/Resources"]  # pypdf types a dictionary's values as any PDF object
+        for font in resources["/Font"].values():
+            dictionary = font.get_object()
+            fonts[str(dictionary["/BaseFont"])] = dictionary
+    return fonts
+
+
+def test_a_chinese_consignee_is_printed_in_an_embedded_font() -> None:
+    # Given a consignee whose name, address and business number are written in Chinese
+    consignee = certificate_payload()["consignee"] | {
+        "name": CHINESE_CONSIGNEE,
+        "address": "上海市浦东新区外高桥保税区富特北路２２３号\n邮编：２００１３１",
+    }
+    document = render_certificate_pdf(issued(consignee=consignee), verification_base_url=BASE_URL)
+    # When its fonts are read back, Then the Chinese text is set in a TrueType font embedded in the file
+    fonts = page_fonts(document)
+    embedded = [name for name in fonts if name.endswith(f"+{EMBEDDED_FONT}")]
+    assert embedded, sorted(fonts)
+    for name in embedded:
+        descriptor = fonts[name]["/FontDescriptor"].get_object()
+        assert fonts[name]["/Subtype"] == "/TrueType"
+        assert len(descriptor["/FontFile2"].get_object().get_data()) > 1000, name
+    # And every other font is one of the standard fonts every viewer has: nothing is left to the viewer's fonts
+    assert set(fonts) - set(embedded) <= STANDARD_FONTS
+    # And the name is text, not pictures: it can be searched for and copied
+    text = pdf_text(document)
+    assert CHINESE_CONSIGNEE in text
+    assert "富特北路２２３号" in text
+
+
+def test_latin_text_stays_in_helvetica(three_items_pdf: bytes) -> None:
+    assert set(page_fonts(three_items_pdf)) == STANDARD_FONTS
+
+
+def test_a_character_beyond_the_embedded_font_is_still_kept_in_the_text_layer() -> None:
+    # Given a name with a character the embedded subset does not have (Hangul)
+    consignee = certificate_payload()["consignee"] | {"name": "한국 Trading Ltd 上海"}
+    # When it is rendered, Then that character is referenced in Adobe's CID font, and the text is all there
+    document = render_certificate_pdf(issued(consignee=consignee), verification_base_url=BASE_URL)
+    assert LAST_RESORT_FONT in {name.lstrip("/") for name in page_fonts(document)}
+    assert "한국 Trading Ltd 上海" in pdf_text(document)
+
+
+def test_a_chinese_consignee_renders_to_the_same_bytes_every_time() -> None:
+    consignee = certificate_payload()["consignee"] | {"name": CHINESE_CONSIGNEE}
+    renders = {render_certificate_pdf(issued(consignee=consignee), verification_base_url=BASE_URL) for _ in range(2)}
+    assert len(renders) == 1
+
+
 def test_the_same_record_renders_to_the_same_bytes(three_items: CertificateRecord, three_items_pdf: bytes) -> None:
     assert render_certificate_pdf(three_items, verification_base_url=BASE_URL) == three_items_pdf
 
@@ -236,6 +361,8 @@ EXAMPLE = certificate_payload()
         pytest.param(_with_record(place_of_issue="Manukau"), id="place of issue"),
         pytest.param(_with_record(retrospective=True), id="retrospective"),
         pytest.param(_with_record(valid_until=date(2027, 11, 18)), id="validity"),
+        pytest.param(_with_record(replaces=ORIGINAL), id="replaces"),
+        pytest.param(_with_record(certified_true_copy_of="11.1234.12345"), id="certified true copy"),
     ],
 )
 def test_the_digest_changes_when_anything_printed_changes(
@@ -256,6 +383,10 @@ def test_the_digest_changes_when_anything_printed_changes(
         pytest.param(_with_record(status=CertificateStatus.REVOKED, usage=Usage.USED), id="status and usage"),
         pytest.param(_with_record(issuing_body="other-id", content_hash="0" * 64), id="what the paper does not show"),
         pytest.param(_with_record(recorded_at=issued().recorded_at + timedelta(hours=1)), id="recorded at"),
+        pytest.param(
+            _with_record(status=CertificateStatus.REPLACED, replaced_by="11.1234.12399"), id="replaced by another"
+        ),
+        pytest.param(_with_record(revocation_reason="Issued in error"), id="revocation reason"),
     ],
 )
 def test_the_digest_ignores_what_the_paper_does_not_print(
@@ -268,6 +399,7 @@ def test_the_digest_ignores_what_the_paper_does_not_print(
 
 def test_printed_data_is_the_fta_form_with_its_certification_and_validity(three_items: CertificateRecord) -> None:
     data = printed_data(three_items)
+    # No lifecycle marks, and so no key for them: a certificate's digest is what it was before marks existed.
     assert set(data) == {"certificate_number", "version", "form", "certification", "printed_remarks", "validity"}
     assert data["certification"] == {
         "issuing_body_name": "Auckland Business Chamber",

@@ -2,7 +2,8 @@
 ``GET /v1/certificates/{number}/document`` and the email to the applicant.
 
 What the paper prints is fixed first, as data (``printed_data``): the FTA form's data elements (never the
-commercial block), the number and version, box 15's certification, the printed remarks and the validity.
+commercial block), the number and version, box 15's certification, the printed remarks, the validity, and
+whether the paper is a certified true copy or replaces another certificate.
 Its digest travels in the QR code's verification URL, so the public verification endpoint can tell whether
 a paper in someone's hand still says what JEVS certified. The PDF is drawn from exactly that data.
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -34,6 +36,7 @@ from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped, 
 from reportlab.lib.units import mm  # type: ignore[import-untyped, unused-ignore]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped, unused-ignore]
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped, unused-ignore]
+from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped, unused-ignore]
 from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
     KeepTogether,
     Paragraph,
@@ -63,6 +66,10 @@ CERTIFICATION_TEXT = (
 )
 EXPORTER_DECLARATION_TEXT = "Not required for exports from New Zealand to China"
 ELECTRONIC_CERTIFICATION_TEXT = "Electronically certified by JEVS; verify at the QR code"
+# The lifecycle marks (DESIGN §2, §3): a certified true copy says so in box 6 (the FTA's procedures), a
+# replacement names the certificate it replaces; both also stand under the number, and in every page's footer.
+CERTIFIED_TRUE_COPY_MARK = "CERTIFIED TRUE COPY"
+REPLACES_MARK = "REPLACES"
 
 # Listed producers beyond this many go to a continuation sheet, so box 2 never outgrows the first page.
 PRODUCERS_IN_BOX = 3
@@ -84,6 +91,22 @@ _SMALL = ParagraphStyle("small", fontName="Helvetica", fontSize=6.5, leading=8)
 _NUMBER = ParagraphStyle("number", fontName="Helvetica-Bold", fontSize=13, leading=16, alignment=TA_RIGHT)
 _TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=10, leading=12.5, alignment=TA_CENTER)
 _CENTRED = ParagraphStyle("centred", parent=_TEXT, alignment=TA_CENTER)
+# Framed, like a stamp, so a copy or a replacement cannot be taken for the original at a glance.
+_MARK = ParagraphStyle(
+    "mark",
+    fontName="Helvetica-Bold",
+    fontSize=10.5,
+    leading=13,
+    alignment=TA_CENTER,
+    borderWidth=1,
+    borderColor=colors.black,
+    borderPadding=(2, 4, 3, 4),
+    # Inset from the box's own lines, which a frame the box's width would double.
+    leftIndent=14 * mm,
+    rightIndent=14 * mm,
+    spaceBefore=5,
+    spaceAfter=5,
+)
 
 _GRID: list[tuple[Any, ...]] = [
     ("GRID", (0, 0), (-1, -1), 0.75, colors.black),
@@ -108,6 +131,25 @@ class _Printed:
     issue_date: date
     remarks: str
     validity: Validity
+    # What the paper says of the certificate's place in its lifecycle (``lifecycle_marks``), in that order.
+    marks: tuple[str, ...]
+
+
+def lifecycle_marks(record: CertificateRecord) -> tuple[str, ...]:
+    """The lifecycle marks ``record``'s paper prints: ``CERTIFIED TRUE COPY`` on a version that is a certified
+    true copy, ``REPLACES <number>`` on a certificate that replaces another. A revoked or replaced certificate's
+    paper gains nothing: it was printed before, and verification tells its status."""
+    marks = []
+    copy_of = record.certified_true_copy_of
+    if copy_of is not None:
+        # A copy carries its original's number, so that number is already on the paper; should a copy ever
+        # be numbered otherwise, the mark names what it copies.
+        marks.append(
+            CERTIFIED_TRUE_COPY_MARK if copy_of == record.number else f"{CERTIFIED_TRUE_COPY_MARK} OF {copy_of}"
+        )
+    if record.replaces is not None:
+        marks.append(f"{REPLACES_MARK} {record.replaces}")
+    return tuple(marks)
 
 
 def _printed(record: CertificateRecord) -> _Printed:
@@ -123,11 +165,12 @@ def _printed(record: CertificateRecord) -> _Printed:
         issue_date=form.issue_date,
         remarks=printed_remarks(form, validity),
         validity=validity,
+        marks=lifecycle_marks(record),
     )
 
 
 def _data(printed: _Printed) -> dict[str, object]:
-    return {
+    data: dict[str, object] = {
         "certificate_number": printed.number,
         "version": printed.version,
         # Absent and null are the same on paper: an optional field added to the form later leaves the digest
@@ -145,12 +188,17 @@ def _data(printed: _Printed) -> dict[str, object]:
             "valid_until": printed.validity.valid_until.isoformat(),
         },
     }
+    # Only when there are any: the digest of every certificate printed before the marks existed stays as it was.
+    if printed.marks:
+        data["lifecycle_marks"] = list(printed.marks)
+    return data
 
 
 def printed_data(record: CertificateRecord) -> dict[str, object]:
     """Exactly what the PDF prints, as JSON-ready data: boxes 1 to 13 of the FTA form (no commercial
     details), the number and version, box 15 (issuing body's name, place, date), the printed remarks (with
-    ``ISSUED RETROSPECTIVELY`` when so issued) and the validity."""
+    ``ISSUED RETROSPECTIVELY`` when so issued), the validity, and any lifecycle marks (``lifecycle_marks``:
+    printed under the number and in box 6, above the remarks)."""
     return _data(_printed(record))
 
 
@@ -207,13 +255,29 @@ def render_certificate_pdf(record: CertificateRecord, *, verification_base_url: 
 # --- text ----------------------------------------------------------------------------------------------
 
 
+# Runs Helvetica cannot show (it has Windows-1252 only) are set in an embedded subset of WenQuanYi Micro Hei
+# (fonts/README.md): Chinese names and addresses, Māori macrons and every other letter it has print on every
+# viewer. reportlab embeds only the glyphs a document uses, in TrueType subsets of 256.
+EMBEDDED_FONT = "WenQuanYiMicroHei"
+_EMBEDDED_FONT_FILE = Path(__file__).with_name("fonts") / "WenQuanYiMicroHei-subset.ttf"
+# For the few characters the subset lacks (a rare hanzi, Hangul): Adobe's CID font, referenced, not embedded.
+# The text layer is still right and searchable; viewers with an Adobe Asian font pack draw it.
+LAST_RESORT_FONT = "STSong-Light"
+
+
 @cache
-def _fallback_font() -> str:
-    """A font for what Helvetica cannot show (Chinese names, most non-Latin-1 letters). Adobe's CID font
-    is referenced, not embedded: the text is always right and searchable; viewers draw it with their own
-    Chinese font."""
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+def _embedded_characters() -> frozenset[int]:
+    """Registers the embedded font (once, on first need: parsing it takes tens of milliseconds) and returns
+    the code points it can draw."""
+    font = TTFont(EMBEDDED_FONT, str(_EMBEDDED_FONT_FILE))
+    pdfmetrics.registerFont(font)
+    return frozenset(font.face.charToGlyph)
+
+
+@cache
+def _last_resort_font() -> str:
+    pdfmetrics.registerFont(UnicodeCIDFont(LAST_RESORT_FONT))
+    return LAST_RESORT_FONT
 
 
 def _in_winansi(character: str) -> bool:
@@ -224,12 +288,22 @@ def _in_winansi(character: str) -> bool:
     return True
 
 
+def _font_for(character: str) -> str | None:
+    """The font ``character`` is set in: None for the paragraph's own (Helvetica), else the embedded font,
+    else the last resort."""
+    if _in_winansi(character):
+        return None
+    if ord(character) in _embedded_characters():
+        return EMBEDDED_FONT
+    return _last_resort_font()
+
+
 def _markup(text: str) -> str:
-    """``text`` as paragraph markup: escaped, and any run Helvetica cannot show set in the fallback font."""
+    """``text`` as paragraph markup: escaped, and any run Helvetica cannot show set in a font that can."""
     runs = []
-    for shown, characters in groupby(text, key=_in_winansi):
+    for font, characters in groupby(text, key=_font_for):
         run = escape("".join(characters))
-        runs.append(run if shown else f'<font name="{_fallback_font()}">{run}</font>')
+        runs.append(run if font is None else f'<font name="{font}">{run}</font>')
     return "".join(runs)
 
 
@@ -264,6 +338,7 @@ def _boxes_1_to_6(printed: _Printed) -> Any:
     )
     title = [
         Paragraph(f"Certificate No. {printed.number}", _NUMBER),
+        *(Paragraph(_markup(mark), _MARK) for mark in printed.marks),
         Spacer(1, 2 * mm),
         Paragraph(escape(TITLE).replace(" — ", " —<br/>"), _TITLE),
         Paragraph("Issued in New Zealand", _CENTRED),
@@ -283,7 +358,7 @@ def _boxes_1_to_6(printed: _Printed) -> Any:
         f"Port of loading: {transport.port_of_loading}",
         f"Port of discharge: {transport.port_of_discharge}",
     )
-    box_6 = _box("6. Remarks", _multiline(printed.remarks, 12))
+    box_6 = _box("6. Remarks", *(f"<b>{_markup(mark)}</b>" for mark in printed.marks), _multiline(printed.remarks, 12))
     rows: list[list[Any]] = [
         [box_1, title],
         [_box("2. Producer's name and address, if known", *_producer_lines(form)), _box_5()],
@@ -471,7 +546,11 @@ def _page_decorations(printed: _Printed, recorded_at: datetime) -> tuple[Callabl
     def footer(canvas: Any, document: Any) -> None:
         canvas.setFont("Helvetica", 6.5)
         canvas.setFillColor(colors.HexColor("#444444"))
-        canvas.drawString(_MARGIN, 8 * mm, f"Certificate No. {printed.number} · version {printed.version}")
+        canvas.drawString(
+            _MARGIN,
+            8 * mm,
+            " · ".join([f"Certificate No. {printed.number}", f"version {printed.version}", *printed.marks]),
+        )
         canvas.drawRightString(_PAGE_WIDTH - _MARGIN, 8 * mm, f"Page {document.page}")
 
     def first_page(canvas: Any, document: Any) -> None:
