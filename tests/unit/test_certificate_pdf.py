@@ -243,13 +243,6 @@ def test_a_certified_true_copy_of_a_replacement_carries_both_marks() -> None:
     assert printed_data(record)["lifecycle_marks"] == ["CERTIFIED TRUE COPY", f"REPLACES {ORIGINAL}"]
 
 
-def test_a_copy_numbered_otherwise_than_its_original_names_what_it_copies() -> None:
-    record = issued().model_copy(update={"version": 2, "certified_true_copy_of": ORIGINAL})
-    assert f"CERTIFIED TRUE COPY OF {ORIGINAL}" in pdf_text(
-        render_certificate_pdf(record, verification_base_url=BASE_URL)
-    )
-
-
 @pytest.mark.parametrize(
     "update",
     [

@@ -66,10 +66,6 @@ CERTIFICATION_TEXT = (
 )
 EXPORTER_DECLARATION_TEXT = "Not required for exports from New Zealand to China"
 ELECTRONIC_CERTIFICATION_TEXT = "Electronically certified by JEVS; verify at the QR code"
-# The lifecycle marks (DESIGN §2, §3): a certified true copy says so in box 6 (the FTA's procedures), a
-# replacement names the certificate it replaces; both also stand under the number, and in every page's footer.
-CERTIFIED_TRUE_COPY_MARK = "CERTIFIED TRUE COPY"
-REPLACES_MARK = "REPLACES"
 
 # Listed producers beyond this many go to a continuation sheet, so box 2 never outgrows the first page.
 PRODUCERS_IN_BOX = 3
@@ -131,25 +127,9 @@ class _Printed:
     issue_date: date
     remarks: str
     validity: Validity
-    # What the paper says of the certificate's place in its lifecycle (``lifecycle_marks``), in that order.
+    # What the paper says of the certificate's place in its life (DESIGN §2, §3): under the number, at the top of
+    # box 6 and in every page's footer.
     marks: tuple[str, ...]
-
-
-def lifecycle_marks(record: CertificateRecord) -> tuple[str, ...]:
-    """The lifecycle marks ``record``'s paper prints: ``CERTIFIED TRUE COPY`` on a version that is a certified
-    true copy, ``REPLACES <number>`` on a certificate that replaces another. A revoked or replaced certificate's
-    paper gains nothing: it was printed before, and verification tells its status."""
-    marks = []
-    copy_of = record.certified_true_copy_of
-    if copy_of is not None:
-        # A copy carries its original's number, so that number is already on the paper; should a copy ever
-        # be numbered otherwise, the mark names what it copies.
-        marks.append(
-            CERTIFIED_TRUE_COPY_MARK if copy_of == record.number else f"{CERTIFIED_TRUE_COPY_MARK} OF {copy_of}"
-        )
-    if record.replaces is not None:
-        marks.append(f"{REPLACES_MARK} {record.replaces}")
-    return tuple(marks)
 
 
 def _printed(record: CertificateRecord) -> _Printed:
@@ -165,7 +145,7 @@ def _printed(record: CertificateRecord) -> _Printed:
         issue_date=form.issue_date,
         remarks=printed_remarks(form, validity),
         validity=validity,
-        marks=lifecycle_marks(record),
+        marks=record.lifecycle_marks,
     )
 
 

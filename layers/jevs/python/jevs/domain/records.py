@@ -91,15 +91,21 @@ class CertificateRecord(BaseModel):
         return Validity(self.retrospective, self.valid_from, self.valid_until)
 
     @property
-    def printed_remarks(self) -> str:
-        """Box 6 as printed: the system's marks first (a certified true copy, the certificate it replaces, a
-        retrospective issue), then what the issuing body wrote."""
-        marks = [
+    def lifecycle_marks(self) -> tuple[str, ...]:
+        """What this version says of its place in the certificate's life: ``CERTIFIED TRUE COPY`` on a copy,
+        ``REPLACES <number>`` on a replacement. A revoked or replaced certificate gains none: its paper was
+        printed before, and verification tells what became of it."""
+        return (
             *([CERTIFIED_TRUE_COPY_REMARK] if self.certified_true_copy_of else []),
             *([f"{REPLACES_REMARK} {self.replaces}"] if self.replaces else []),
-        ]
+        )
+
+    @property
+    def printed_remarks(self) -> str:
+        """Box 6 as printed: the lifecycle marks first, then the system's own remark on a retrospective issue and
+        what the issuing body wrote."""
         written = printed_remarks(self.content, self.validity)
-        return ". ".join([*marks, written]) if written else ". ".join(marks)
+        return ". ".join([*self.lifecycle_marks, written] if written else self.lifecycle_marks)
 
     @classmethod
     def issue(
