@@ -1,4 +1,5 @@
-"""Request bodies as partners send them, built from the example files in ``examples/``.
+"""Request bodies as partners send them, built from the API's example files (``functions/api/examples/``, also
+its examples in OpenAPI).
 
 The walkthrough (``demo.py``) and the tests (``tests/factories.py``) both build their bodies here, so the
 certificate a newcomer watches go through ``make demo`` is the one the tests submit. Each builder returns a
@@ -16,7 +17,7 @@ from typing import Any
 
 from jevs.domain.new_zealand import new_zealand_date
 
-EXAMPLES = Path(__file__).with_name("examples")
+EXAMPLES = Path(__file__).parents[2] / "functions" / "api" / "examples"
 EXAMPLE_CERTIFICATE = EXAMPLES / "certificate.json"
 EXAMPLE_DECLARATION = EXAMPLES / "declaration.json"
 # The Auckland chamber of the demo parties (parties.json), where the hosted-issuing bodies are lodged.

@@ -135,12 +135,12 @@ def numbers(prefix: str, count: int) -> list[str]:
 def test_a_certificate_reaches_china_signed_with_the_fta_form_only(
     stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
 ) -> None:
-    partner.submit("21.0001.00001")
+    partner.submit("11.0011.00001")
 
-    assert wait_until(lambda: partner.delivery("21.0001.00001")["state"] == "DELIVERED", 15)
+    assert wait_until(lambda: partner.delivery("11.0011.00001")["state"] == "DELIVERED", 15)
     [received] = china.received
-    assert received.idempotency_key == "21.0001.00001/v1"
-    assert partner.delivery("21.0001.00001")["receipt_id"] == received.receipt_id
+    assert received.idempotency_key == "11.0011.00001/v1"
+    assert partner.delivery("11.0011.00001")["receipt_id"] == received.receipt_id
     assert "commercial" not in received.body["certificate"]
     assert received.body["certificate"]["items"][0]["hs_code"] == "040221"
 
@@ -148,7 +148,7 @@ def test_a_certificate_reaches_china_signed_with_the_fta_form_only(
 def test_the_signature_verifies_with_the_public_jwks_alone(
     stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
 ) -> None:
-    partner.submit("21.0001.00002")
+    partner.submit("11.0011.00002")
     assert wait_until(lambda: bool(china.received), 15)
     [received] = china.received
 
@@ -168,7 +168,7 @@ def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
 ) -> None:
     # Given China down for good
     china.faults.fail_fraction(1.0)
-    outage = numbers("23.0003", 3)
+    outage = numbers("11.0033", 3)
 
     for number in outage:
         partner.submit(number)
@@ -206,21 +206,21 @@ def test_reconciliation_resends_a_version_whose_message_was_lost(
     sqs = stack.aws_client("sqs")
     queue = stack.resources.delivery.queue
     try:
-        partner.submit("24.0004.00001")
+        partner.submit("11.0044.00001")
         assert wait_until(lambda: bool(sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages")), 15)
         sqs.purge_queue(QueueUrl=queue)
     finally:
         dispatcher.resume()
-    assert partner.delivery("24.0004.00001")["state"] == "PENDING"
+    assert partner.delivery("11.0044.00001")["state"] == "PENDING"
 
     # When reconciliation runs after its bound (1 s in the e2e stack) has passed
     time.sleep(1.2)
     report = reconciliation_run(stack)
 
     # Then it reports the version and queues it again, and China receives it
-    assert "24.0004.00001/v1" in report["requeued"]
-    assert wait_until(lambda: partner.delivery("24.0004.00001")["state"] == "DELIVERED", 15)
-    assert [m.idempotency_key for m in china.received] == ["24.0004.00001/v1"]
+    assert "11.0044.00001/v1" in report["requeued"]
+    assert wait_until(lambda: partner.delivery("11.0044.00001")["state"] == "DELIVERED", 15)
+    assert [m.idempotency_key for m in china.received] == ["11.0044.00001/v1"]
 
 
 def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
@@ -240,12 +240,12 @@ def test_the_ops_command_shows_deliveries_and_redrives(
 ) -> None:
     from infrastructure.local import ops
 
-    partner.submit("25.0005.00001")
-    assert wait_until(lambda: partner.delivery("25.0005.00001")["state"] == "DELIVERED", 15)
+    partner.submit("11.0055.00001")
+    assert wait_until(lambda: partner.delivery("11.0055.00001")["state"] == "DELIVERED", 15)
     monkeypatch.setenv("JEVS_API_URL", stack.api_url)
     shown, redriven = io.StringIO(), io.StringIO()
 
-    assert ops.main(["delivery", "25.0005.00001"], out=shown) == 0
+    assert ops.main(["delivery", "11.0055.00001"], out=shown) == 0
     assert ops.main(["redrive"], out=redriven) == 0
     assert json.loads(shown.getvalue())["deliveries"][0]["state"] == "DELIVERED"
     assert json.loads(redriven.getvalue()) == {"count": 0, "redriven": []}
@@ -267,7 +267,7 @@ def test_a_fault_campaign_ends_with_every_message_delivered_exactly_once(
 
     monkeypatch.setattr(TableDeliveries, "replace", crash_after_posting)
     china.faults.fail_fraction(0.25, seed=7).delay(1.5, fraction=0.05, seed=11).accept_then_fail(10)
-    campaign, replacements = numbers("22.0002", 200), numbers("22.0009", 20)
+    campaign, replacements = numbers("11.0022", 200), numbers("11.0029", 20)
     revoked, replaced, copied = campaign[:20], campaign[20:40], campaign[40:60]
 
     # When two hundred certificates are issued, and while their deliveries are under way, twenty of them are

@@ -65,6 +65,9 @@ def nested(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 
 MALFORMED = [
     pytest.param(certificate_payload(certificate_number="11-1234-12345"), 422, "certificate_number", id="bad number"),
+    pytest.param(
+        certificate_payload(certificate_number="12.1234.12345"), 422, "certificate_number", id="another body's prefix"
+    ),
     pytest.param(certificate_payload(items=[item_payload(n) for n in range(1, 22)]), 422, "items", id="21 items"),
     pytest.param(with_item(0, hs_code="040200"), 422, "items[0].hs_code", id="HS code not in HS 2022"),
     pytest.param(nested(("exporter", "business_number"), "9429041234564"), 422, "exporter.business_number", id="NZBN"),

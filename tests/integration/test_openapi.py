@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import CN_CUSTOMS, ISSUING_BODY
 from tests.integration.conftest import ApiCall
 
 pytestmark = pytest.mark.integration
@@ -28,3 +29,54 @@ def test_swagger_ui_is_served_at_docs(call_api: ApiCall) -> None:
     assert response["statusCode"] == 200
     assert response["headers"]["content-type"].startswith("text/html")
     assert "swagger" in response["body"].lower()
+
+
+# Who sends each route's examples, in an order in which each finds what it needs: the example certificate is
+# stored, the example correction replaces it, and the replacement is copied, then revoked.
+SENDERS = {
+    ("post", "/v1/certificates"): ISSUING_BODY,
+    ("post", "/v1/certificates/{number}/replacement"): ISSUING_BODY,
+    ("post", "/v1/certificates/{number}/certified-true-copy"): ISSUING_BODY,
+    ("post", "/v1/certificates/{number}/revocation"): ISSUING_BODY,
+    ("post", "/v1/declarations"): CN_CUSTOMS,
+}
+
+
+def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api: ApiCall) -> None:
+    # What Swagger UI's "Try it out" sends: each example body, unchanged, to its route
+    spec = call_api("GET", "/openapi.json")["json"]
+    examples = {
+        (method, path): operation["requestBody"]["content"]["application/json"].get("examples", {})
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
+    assert {route for route, found in examples.items() if found} == set(SENDERS)
+    # The example certificate is the number the lifecycle examples act on; its correction is a number of its own
+    number = examples[("post", "/v1/certificates")]["milk-powder"]["value"]["certificate_number"]
+    replacement = examples[("post", "/v1/certificates/{number}/replacement")]["correction"]["value"]
+    acted_on = {
+        "/v1/certificates/{number}/replacement": number,
+        "/v1/certificates/{number}/certified-true-copy": replacement["certificate"]["certificate_number"],
+        "/v1/certificates/{number}/revocation": replacement["certificate"]["certificate_number"],
+    }
+
+    statuses = []
+    for (method, path), client_id in SENDERS.items():
+        for name, example in examples[(method, path)].items():
+            response = call_api(
+                method.upper(),
+                path.replace("{number}", acted_on.get(path, "")),
+                body=example["value"],
+                client_id=client_id,
+                headers={"Idempotency-Key": f"example-{path}-{name}"},
+            )
+            statuses.append((path, response["statusCode"]))
+
+    assert statuses == [
+        ("/v1/certificates", 201),
+        ("/v1/certificates/{number}/replacement", 201),
+        ("/v1/certificates/{number}/certified-true-copy", 201),
+        ("/v1/certificates/{number}/revocation", 200),
+        ("/v1/declarations", 202),
+    ]

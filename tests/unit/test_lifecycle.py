@@ -168,6 +168,30 @@ def test_a_replacement_needs_a_number_of_its_own_under_the_originals_prefix(
     assert [error.field for error in refused.value.errors] == ["certificate.certificate_number"]
 
 
+def test_a_certificate_is_issued_only_under_its_issuing_bodys_prefix() -> None:
+    records = MemoryRecords(FixedClock(NOW))
+    commits = records.table.commits
+
+    with pytest.raises(RuleViolation) as refused:
+        submit_certificate(
+            SubmitCertificate(party(ISSUING_BODY), certificate(certificate_number="12.1234.12345")), records.uow()
+        )
+
+    assert [error.field for error in refused.value.errors] == ["certificate_number"]
+    assert "prefix 11" in refused.value.errors[0].message
+    assert records.table.commits == commits
+
+
+def test_a_replacement_breaking_a_rule_of_issue_names_the_field_within_the_certificate(records: MemoryRecords) -> None:
+    late = certificate(certificate_number=REPLACEMENT, issue_date="2026-12-20")
+    command = ReplaceCertificate(party(ISSUING_BODY), NUMBER, "Corrected", late)
+
+    with pytest.raises(RuleViolation) as refused:
+        replace_certificate(command, records.uow())
+
+    assert [error.field for error in refused.value.errors] == ["certificate.issue_date"]
+
+
 @pytest.mark.parametrize("client_id", [EXPORTER, NZ_CUSTOMS, CN_CUSTOMS, "local-ops"])
 def test_a_party_that_did_not_issue_it_is_told_it_does_not_exist(records: MemoryRecords, client_id: str) -> None:
     commits = records.table.commits

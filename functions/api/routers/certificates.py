@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.api import examples
 from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
 from functions.api.requests import CertificateContent, ReasonRequest, ReplacementRequest
 from functions.api.responses import (
@@ -71,7 +72,8 @@ def submitted_answer(submitted: Submitted) -> Response[CertificateOut]:
     middlewares=[idempotent],
 )
 def submit(
-    certificate: Annotated[CertificateContent, Body()], idempotency_key: IdempotencyKey
+    certificate: Annotated[CertificateContent, Body(openapi_examples=examples.SUBMISSION)],
+    idempotency_key: IdempotencyKey,
 ) -> Response[CertificateOut]:
     command = SubmitCertificate(caller(router), certificate.to_domain())
     submitted = certificates.submit_certificate(command, unit_of_work(router, submitted_answer))
@@ -157,11 +159,6 @@ def match_results(number: CertificateNumberPath) -> MatchList:
 
 # -- the certificate's life after issue (DESIGN §3): replacement, revocation, certified true copy ----------------
 
-_REASON_EXAMPLES = {
-    "revocation": {"summary": "A revocation", "value": {"reason": "Goods found not to meet the origin criterion"}},
-    "copy": {"summary": "A certified true copy", "value": {"reason": "Original lost in transit"}},
-}
-
 
 def replaced_answer(replaced: Replaced) -> Response[CertificateOut]:
     """201 with the replacement, where it can be read."""
@@ -194,7 +191,7 @@ def copy_answer(record: CertificateRecord) -> Response[CertificateOut]:
 )
 def replace(
     number: CertificateNumberPath,
-    replacement: Annotated[ReplacementRequest, Body()],
+    replacement: Annotated[ReplacementRequest, Body(openapi_examples=examples.REPLACEMENT)],
     idempotency_key: IdempotencyKey,
 ) -> Response[CertificateOut]:
     command = ReplaceCertificate(caller(router), number, replacement.reason, replacement.certificate.to_domain())
@@ -214,7 +211,7 @@ def replace(
 )
 def revoke(
     number: CertificateNumberPath,
-    revocation: Annotated[ReasonRequest, Body(openapi_examples={"revocation": _REASON_EXAMPLES["revocation"]})],
+    revocation: Annotated[ReasonRequest, Body(openapi_examples=examples.REVOCATION)],
     idempotency_key: IdempotencyKey,
 ) -> Response[CertificateOut]:
     record = lifecycle.revoke_certificate(
@@ -236,7 +233,7 @@ def revoke(
 )
 def certified_true_copy(
     number: CertificateNumberPath,
-    request: Annotated[ReasonRequest, Body(openapi_examples={"copy": _REASON_EXAMPLES["copy"]})],
+    request: Annotated[ReasonRequest, Body(openapi_examples=examples.COPY)],
     idempotency_key: IdempotencyKey,
 ) -> Response[CertificateOut]:
     copy = lifecycle.issue_certified_true_copy(

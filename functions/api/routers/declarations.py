@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.api import examples
 from functions.api.edge import caller, idempotent, logger, metrics, unit_of_work
 from functions.api.requests import DeclarationContent
 from functions.api.responses import DECLARATIONS_PATH, DeclarationOut, declaration_path, render_declaration
@@ -45,7 +46,8 @@ def lodged_answer(lodged: Lodged) -> Response[DeclarationOut]:
     middlewares=[idempotent],
 )
 def lodge(
-    declaration: Annotated[DeclarationContent, Body()], idempotency_key: IdempotencyKey
+    declaration: Annotated[DeclarationContent, Body(openapi_examples=examples.LODGEMENT)],
+    idempotency_key: IdempotencyKey,
 ) -> Response[DeclarationOut]:
     command = LodgeDeclaration(caller(router), declaration.to_domain())
     lodged = declarations.lodge_declaration(command, unit_of_work(router, lodged_answer))

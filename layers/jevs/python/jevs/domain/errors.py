@@ -39,6 +39,10 @@ class RuleViolation(DomainError):
     def __str__(self) -> str:
         return "; ".join(f"{error.field}: {error.message}" for error in self.errors)
 
+    def under(self, prefix: str) -> RuleViolation:
+        """The same errors, their fields named from the request that holds what was checked (``certificate``)."""
+        return RuleViolation([FieldError(f"{prefix}.{error.field}", error.message) for error in self.errors])
+
 
 @dataclass
 class Conflict(DomainError):

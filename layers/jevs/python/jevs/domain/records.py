@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import MatchResult
-from jevs.domain.errors import Conflict
+from jevs.domain.errors import Conflict, FieldError, RuleViolation
 from jevs.domain.history import ChainHead, DetailValue, EventType, HistoryEvent, new_event
 from jevs.domain.issuance import Validity, assess_validity, printed_remarks
 from jevs.domain.new_zealand import new_zealand_date
@@ -119,8 +119,14 @@ class CertificateRecord(BaseModel):
     ) -> Issue:
         """Version 1 of a certificate ``issuer`` certifies: the record and its first event. A replacement takes
         over what its original was used for (``replacing``'s usage and ledger). Raises ``RuleViolation`` when the
-        dates of issue break a rule (``assess_validity``)."""
+        dates of issue break a rule (``assess_validity``), or the number is not under ``issuer``'s prefix."""
         assert issuer.place is not None  # an issuing body always has one (Party validates it)
+        prefix = issuer.certificate_prefix
+        if prefix is not None and content.certificate_number.split(".", 1)[0] != prefix:
+            # DESIGN §2: a number belongs to the issuing body whose prefix it carries. (One that numbers in a system
+            # of its own, with no prefix here, is held to the numbers it was given there.)
+            message = f"a certificate number of {issuer.name} begins with its prefix {prefix}"
+            raise RuleViolation([FieldError("certificate_number", message)])
         validity = assess_validity(content, new_zealand_date(at))
         content_hash = digest(content)
         details: dict[str, DetailValue] = {

@@ -68,9 +68,12 @@ def replace_certificate(command: ReplaceCertificate, uow: UnitOfWork) -> Replace
         )
     now = uow.now()
     superseded = original.replaced(number, reason=command.reason, at=now, actor=party.id)
-    issue = CertificateRecord.issue(
-        content, issuer=party, at=now, application_id=original.application_id, replacing=original
-    )
+    try:
+        issue = CertificateRecord.issue(
+            content, issuer=party, at=now, application_id=original.application_id, replacing=original
+        )
+    except RuleViolation as violation:
+        raise violation.under("certificate") from None
     uow.certificates.change(superseded)
     stage_to_china(uow, replaced(superseded.record, command.reason, now), history_of=original.number, at=now)
     stage_issue(uow, issue)
