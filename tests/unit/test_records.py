@@ -56,12 +56,14 @@ def test_an_issue_for_china_is_delivered_there_pending_from_the_moment_it_is_iss
     assert (delivery.attempts, delivery.created_at) == (0, ISSUED_AT)
 
 
-def test_an_issue_for_another_country_is_not_delivered_to_china() -> None:
+def test_an_issue_for_a_consignee_outside_china_is_still_delivered_to_china() -> None:
+    # Given goods discharged in Shanghai for a consignee in Australia
     issue = CertificateRecord.issue(
         certificate(consignee=AUSTRALIAN_CONSIGNEE), issuer=party(ISSUING_BODY), at=ISSUED_AT
     )
-
-    assert issue.to_china is None
+    # When it is issued, Then it goes to China: every certificate under this FTA is for import into China
+    assert issue.record.importing_country == "CN"
+    assert issue.to_china is not None
 
 
 def test_an_issue_from_an_application_keeps_the_application() -> None:

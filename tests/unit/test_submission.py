@@ -118,12 +118,16 @@ def test_a_submission_for_a_chinese_consignee_writes_its_documents_and_one_deliv
     ]
 
 
-def test_a_submission_for_a_consignee_outside_china_writes_only_its_documents(
+def test_a_submission_for_a_consignee_outside_china_still_goes_to_china(
     records: MemoryRecords, clock: FixedClock
 ) -> None:
+    # Every certificate under this FTA is for import into China, whoever the consignee is (a trader elsewhere).
     submit(certificate(consignee=AUSTRALIAN_CONSIGNEE), records)
     assert certificate_numbers(records) == [NUMBER]
-    assert outbox(records) == [MakeDocuments(certificate_number=NUMBER, version=1, created_at=clock.now())]
+    assert outbox(records) == [
+        DeliverCertificate(certificate_number=NUMBER, version=1, created_at=clock.now()),
+        MakeDocuments(certificate_number=NUMBER, version=1, created_at=clock.now()),
+    ]
 
 
 def test_a_consignee_country_in_lower_case_is_refused_before_anything_is_stored() -> None:
