@@ -1,13 +1,24 @@
-"""Rules of issue that depend on dates: when a certificate is retrospective, how long it is valid, and
-that it is not dated in the future (DESIGN §2)."""
+"""The rules of issue the form alone does not decide (DESIGN §2): the dates (when a certificate is retrospective,
+how long it is valid, that it is not dated in the future) and box 4's route, checked against the UN/LOCODE
+edition JEVS carries.
+
+They are checked when a certificate is issued (and when an application for one is lodged), never when a stored
+certificate is read back: one issued under today's code list stays readable when a later edition drops a place
+it names.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from jevs.domain.certificate import RETROSPECTIVE_REMARK, CertificateContent
+from jevs.domain.certificate import RETROSPECTIVE_REMARK, CertificateContent, Transport
 from jevs.domain.errors import FieldError, RuleViolation
+from jevs.domain.identifiers import check_listed_location, locode_country
+
+# Certificates under this FTA are issued in New Zealand, for goods imported into China.
+EXPORTING_COUNTRY = "NZ"
+IMPORTING_COUNTRY = "CN"
 
 
 def add_years(day: date, years: int) -> date:
@@ -31,7 +42,8 @@ class Validity:
 
 
 def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> Validity:
-    """Decide retrospective issue and the validity period, or raise ``RuleViolation``.
+    """Decide retrospective issue and the validity period, or raise ``RuleViolation`` naming every field that
+    breaks a rule of issue, the route's (``route_errors``) with the dates', so a partner mends them all at once.
 
     A certificate issued after the goods left is retrospective; since the 2022 upgrade that is allowed
     within one year of shipment, and it is then valid for one year from shipment.
@@ -50,6 +62,7 @@ def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> 
                 f"(departure {shipped}, so before {add_years(shipped, 1)})",
             )
         )
+    errors += route_errors(content.transport)
     if errors:
         raise RuleViolation(errors)
     # Issued retrospectively, it covers the goods from shipment: an import declared before the certificate
@@ -60,6 +73,55 @@ def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> 
         valid_from=starts,
         valid_until=add_years(starts, 1) - timedelta(days=1),
     )
+
+
+def route_errors(transport: Transport) -> list[FieldError]:
+    """What is wrong with box 4's route, field by field: the goods are loaded in New Zealand; they are discharged
+    in China, or box 4 names the transit and a final port in China; every port of New Zealand or China is in
+    UN/LOCODE (a port elsewhere, such as a transit in Hong Kong, is checked for its form only)."""
+    errors: list[FieldError] = []
+    loading, discharge, transit = transport.port_of_loading, transport.port_of_discharge, transport.transit
+    if locode_country(loading) != EXPORTING_COUNTRY:
+        errors.append(
+            FieldError(
+                "transport.port_of_loading",
+                f"{loading} is not in New Zealand: the port of loading is where the goods leave New Zealand",
+            )
+        )
+    else:
+        errors += _unlisted("transport.port_of_loading", loading)
+    if transit is None and locode_country(discharge) != IMPORTING_COUNTRY:
+        errors.append(
+            FieldError(
+                "transport.port_of_discharge",
+                f"{discharge} is not in China: every certificate under this FTA is for import into China, so the "
+                "goods are discharged in China, or box 4 names the transit and the final port in China "
+                "(transport.transit)",
+            )
+        )
+    else:
+        errors += _unlisted("transport.port_of_discharge", discharge)
+    if transit is not None:
+        for index, place in enumerate(transit.via):
+            errors += _unlisted(f"transport.transit.via[{index}]", place)
+        if locode_country(transit.final_port) != IMPORTING_COUNTRY:
+            errors.append(
+                FieldError(
+                    "transport.transit.final_port",
+                    f"{transit.final_port} is not in China: the final port is where the goods arrive in China",
+                )
+            )
+        else:
+            errors += _unlisted("transport.transit.final_port", transit.final_port)
+    return errors
+
+
+def _unlisted(field: str, code: str) -> list[FieldError]:
+    try:
+        check_listed_location(code)
+    except ValueError as error:
+        return [FieldError(field, str(error))]
+    return []
 
 
 def printed_remarks(content: CertificateContent, validity: Validity) -> str:
