@@ -69,9 +69,10 @@ def issued(
     issuer: Party = ISSUER,
     exporter: Party = KAURI,
     for_an_australian_buyer: bool = False,
+    at: datetime = AT,
 ) -> Issue:
-    """Version 1 of a certificate issued at the clock's time, dated ``on`` (the goods left that day), its goods
-    imported into China like every certificate's, their consignee in China or (``for_an_australian_buyer``)
+    """Version 1 of a certificate issued at the clock's time (or ``at``), dated ``on`` (the goods left that day), its
+    goods imported into China like every certificate's, their consignee in China or (``for_an_australian_buyer``)
     Australia."""
     payload = certificate_payload()
     content = certificate(
@@ -81,7 +82,7 @@ def issued(
         exporter={**payload["exporter"], "name": exporter.name, "business_number": exporter.business_number},
         consignee=AUSTRALIAN_CONSIGNEE if for_an_australian_buyer else payload["consignee"],
     )
-    return CertificateRecord.issue(content, issuer=issuer, at=AT)
+    return CertificateRecord.issue(content, issuer=issuer, at=at)
 
 
 def acknowledged(record: CertificateRecord, at: datetime = AT) -> CertificateChange:

@@ -5,7 +5,7 @@ stores everything or nothing, idempotent requests' first answers, and the certif
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -952,14 +952,19 @@ def listed(units: Units) -> None:
     revoked = issued(C, on=date(2026, 11, 22), issuer=OTHER_ISSUER)
     uow = units()
     for issue in (
-        issued(D, on=date(2025, 6, 10), for_an_australian_buyer=True),
+        # D and E are submitted on the day they are dated: by the clock's day their year of validity has ended.
+        issued(D, on=date(2025, 6, 10), for_an_australian_buyer=True, at=noon_in_new_zealand(date(2025, 6, 10))),
         issued(A),
         Issue(revoked.record.model_copy(update={"status": CertificateStatus.REVOKED}), revoked.event),
-        issued(E, on=date(2024, 3, 5), issuer=OTHER_ISSUER, exporter=TUI),
+        issued(E, on=date(2024, 3, 5), issuer=OTHER_ISSUER, exporter=TUI, at=noon_in_new_zealand(date(2024, 3, 5))),
         issued(B, on=date(2026, 11, 21), exporter=TUI, for_an_australian_buyer=True),
     ):
         uow.certificates.add(issue)
     uow.commit()
+
+
+def noon_in_new_zealand(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=NEW_ZEALAND)
 
 
 def numbers(records: Sequence[CertificateRecord]) -> list[str]:

@@ -46,13 +46,22 @@ def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> 
     breaks a rule of issue, the route's (``route_errors``) with the dates', so a partner mends them all at once.
 
     A certificate issued after the goods left is retrospective; since the 2022 upgrade that is allowed
-    within one year of shipment, and it is then valid for one year from shipment.
+    within one year of shipment, and it is then valid for one year from shipment. Its validity must not have
+    ended by the day it is submitted, and the goods depart while it is valid.
     """
     errors: list[FieldError] = []
     issued, shipped = content.issue_date, content.transport.departure_date
     if issued > today_in_new_zealand:
         errors.append(FieldError("issue_date", f"a certificate cannot be dated after today ({today_in_new_zealand})"))
     retrospective = issued > shipped
+    # Issued retrospectively, it covers the goods from shipment: an import declared before the certificate
+    # was issued may still claim the preference.
+    starts = shipped if retrospective else issued
+    validity = Validity(
+        retrospective=retrospective,
+        valid_from=starts,
+        valid_until=add_years(starts, 1) - timedelta(days=1),
+    )
     # Within one year of shipment: on the anniversary the year of validity from shipment is already over.
     if retrospective and issued >= add_years(shipped, 1):
         errors.append(
@@ -62,17 +71,43 @@ def assess_validity(content: CertificateContent, today_in_new_zealand: date) -> 
                 f"(departure {shipped}, so before {add_years(shipped, 1)})",
             )
         )
+    else:
+        # Only a certificate that may be issued at all has a period to judge: one issued too late after
+        # shipment is refused for that, not once more for the period it never had.
+        errors += _period_errors(content, validity, today_in_new_zealand)
     errors += route_errors(content.transport)
     if errors:
         raise RuleViolation(errors)
-    # Issued retrospectively, it covers the goods from shipment: an import declared before the certificate
-    # was issued may still claim the preference.
-    starts = shipped if retrospective else issued
-    return Validity(
-        retrospective=retrospective,
-        valid_from=starts,
-        valid_until=add_years(starts, 1) - timedelta(days=1),
-    )
+    return validity
+
+
+def _period_errors(content: CertificateContent, validity: Validity, today_in_new_zealand: date) -> list[FieldError]:
+    """The validity period's own rules: it has not ended by the day of submission (nobody could use the
+    certificate), and it covers the day the goods depart."""
+    issued, shipped = content.issue_date, content.transport.departure_date
+    errors: list[FieldError] = []
+    if validity.valid_until < today_in_new_zealand:
+        # A retrospective certificate's year runs from shipment: the departure date is as much at fault as the
+        # issue date, and either may be the one mistyped.
+        since = (
+            f"shipment on {shipped}, as it is issued retrospectively"
+            if validity.retrospective
+            else f"issue on {issued}"
+        )
+        message = (
+            f"the certificate's validity ended on {validity.valid_until} (one year from {since}), before today "
+            f"({today_in_new_zealand}): a certificate is submitted while it can still be used"
+        )
+        errors.append(FieldError("issue_date", message))
+        if validity.retrospective:
+            errors.append(FieldError("transport.departure_date", message))
+    if not validity.covers(shipped):
+        message = (
+            f"the goods depart on {shipped}, after the certificate's validity ends on {validity.valid_until} (one "
+            f"year from issue on {issued}): they depart while the certificate is valid"
+        )
+        errors += [FieldError("issue_date", message), FieldError("transport.departure_date", message)]
+    return errors
 
 
 def route_errors(transport: Transport) -> list[FieldError]:
