@@ -1,5 +1,6 @@
 """The China–New Zealand FTA Certificate of Origin (DESIGN §2): its boxes, as submitted, with every rule
-that the data alone decides. Rules that need today's date live in ``issuance``.
+that the data alone decides. The rules of issue live in ``issuance``: those that need today's date, and box 4's
+route, which is checked against the UN/LOCODE edition of the day it is issued, not again whenever it is read.
 
 Partners code against this shape, so it rejects what it does not know (``extra="forbid"``), takes
 decimals only as strings (a JSON number would lose precision on the way) and names every field in
