@@ -69,18 +69,21 @@ def issued(
     on: date = date(2026, 11, 20),
     issuer: Party = ISSUER,
     exporter: Party = KAURI,
-    to_australia: bool = False,
+    for_an_australian_buyer: bool = False,
+    at: datetime = AT,
 ) -> Issue:
-    """Version 1 of a certificate issued at the clock's time, dated ``on`` (the goods left that day)."""
+    """Version 1 of a certificate issued at the clock's time (or ``at``), dated ``on`` (the goods left that day), its
+    goods imported into China like every certificate's, their consignee in China or (``for_an_australian_buyer``)
+    Australia."""
     payload = certificate_payload()
     content = certificate(
         certificate_number=number,
         issue_date=on.isoformat(),
         transport={**payload["transport"], "departure_date": on.isoformat()},
         exporter={**payload["exporter"], "name": exporter.name, "business_number": exporter.business_number},
-        consignee=AUSTRALIAN_CONSIGNEE if to_australia else payload["consignee"],
+        consignee=AUSTRALIAN_CONSIGNEE if for_an_australian_buyer else payload["consignee"],
     )
-    return CertificateRecord.issue(content, issuer=issuer, at=AT)
+    return CertificateRecord.issue(content, issuer=issuer, at=at)
 
 
 def acknowledged(record: CertificateRecord, at: datetime = AT) -> CertificateChange:

@@ -5,7 +5,7 @@ stores everything or nothing, idempotent requests' first answers, and the certif
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -940,26 +940,32 @@ A, B, C, D, E = "11.2026.00001", "11.2026.00002", "22.2026.00001", "11.2025.0000
 
 @pytest.fixture
 def listed(units: Units) -> None:
-    """Five certificates over three years, two issuing bodies, two exporters, two importing countries; C revoked.
+    """Five certificates over three years, two issuing bodies, two exporters, consignees in two countries (the
+    goods all imported into China); C revoked.
 
-    | number | issued | issuing body | exporter | importing country | status |
-    | A 11.2026.00001 | 2026-11-20 | akl | Kauri | CN | ISSUED |
-    | B 11.2026.00002 | 2026-11-21 | akl | Tui | AU | ISSUED |
-    | C 22.2026.00001 | 2026-11-22 | wlg | Kauri | CN | REVOKED |
-    | D 11.2025.00007 | 2025-06-10 | akl | Kauri | AU | ISSUED |
-    | E 22.2024.00003 | 2024-03-05 | wlg | Tui | CN | ISSUED |
+    | number | issued | issuing body | exporter | consignee in | importing country | status |
+    | A 11.2026.00001 | 2026-11-20 | akl | Kauri | CN | CN | ISSUED |
+    | B 11.2026.00002 | 2026-11-21 | akl | Tui | AU | CN | ISSUED |
+    | C 22.2026.00001 | 2026-11-22 | wlg | Kauri | CN | CN | REVOKED |
+    | D 11.2025.00007 | 2025-06-10 | akl | Kauri | AU | CN | ISSUED |
+    | E 22.2024.00003 | 2024-03-05 | wlg | Tui | CN | CN | ISSUED |
     """
     revoked = issued(C, on=date(2026, 11, 22), issuer=OTHER_ISSUER)
     uow = units()
     for issue in (
-        issued(D, on=date(2025, 6, 10), to_australia=True),
+        # D and E are submitted on the day they are dated: by the clock's day their year of validity has ended.
+        issued(D, on=date(2025, 6, 10), for_an_australian_buyer=True, at=noon_in_new_zealand(date(2025, 6, 10))),
         issued(A),
         Issue(revoked.record.model_copy(update={"status": CertificateStatus.REVOKED}), revoked.event),
-        issued(E, on=date(2024, 3, 5), issuer=OTHER_ISSUER, exporter=TUI),
-        issued(B, on=date(2026, 11, 21), exporter=TUI, to_australia=True),
+        issued(E, on=date(2024, 3, 5), issuer=OTHER_ISSUER, exporter=TUI, at=noon_in_new_zealand(date(2024, 3, 5))),
+        issued(B, on=date(2026, 11, 21), exporter=TUI, for_an_australian_buyer=True),
     ):
         uow.certificates.add(issue)
     uow.commit()
+
+
+def noon_in_new_zealand(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=NEW_ZEALAND)
 
 
 def numbers(records: Sequence[CertificateRecord]) -> list[str]:
@@ -983,11 +989,13 @@ LISTINGS: dict[str, tuple[ListingConstraints, list[str]]] = {
     "everything": (ListingConstraints(), [C, B, A, D, E]),
     "by issuing body": (ListingConstraints(issuing_body=ISSUER.id), [B, A, D]),
     "by exporter": (ListingConstraints(exporter_business_number=str(TUI.business_number)), [B, E]),
-    "by importing country": (ListingConstraints(importing_country="CN"), [C, A, E]),
+    # Every certificate is for import into China, wherever its consignee is.
+    "by importing country": (ListingConstraints(importing_country="CN"), [C, B, A, D, E]),
+    "by another importing country": (ListingConstraints(importing_country="AU"), []),
     "by status": (ListingConstraints(status=CertificateStatus.REVOKED), [C]),
     "by issue dates": (ListingConstraints(issued_from=date(2025, 1, 1), issued_to=date(2026, 11, 21)), [B, A, D]),
     "by one issue day": (ListingConstraints(issued_from=date(2026, 11, 21), issued_to=date(2026, 11, 21)), [B]),
-    "by issuing body and country": (ListingConstraints(issuing_body=ISSUER.id, importing_country="AU"), [B, D]),
+    "by issuing body and country": (ListingConstraints(issuing_body=ISSUER.id, importing_country="CN"), [B, A, D]),
     "by exporter and status": (
         ListingConstraints(exporter_business_number=str(KAURI.business_number), status=CertificateStatus.ISSUED),
         [A, D],

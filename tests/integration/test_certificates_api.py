@@ -254,12 +254,15 @@ def test_an_exporter_reading_another_exporters_certificate_is_told_it_does_not_e
     assert other["json"]["title"] == missing["json"]["title"]
 
 
-def test_china_does_not_see_a_certificate_for_goods_imported_elsewhere(call_api: ApiCall) -> None:
+def test_china_sees_a_certificate_whose_consignee_is_elsewhere_its_goods_being_imported_into_china(
+    call_api: ApiCall,
+) -> None:
     consignee = {"name": "Harbour Foods Pty Ltd", "address": "1 George Street, Sydney", "country": "AU"}
     submit(call_api, certificate_payload(consignee=consignee))
 
-    assert call_api("GET", f"/v1/certificates/{NUMBER}", client_id=CN_CUSTOMS)["statusCode"] == 404
-    assert call_api("GET", f"/v1/certificates/{NUMBER}", client_id=NZ_CUSTOMS)["statusCode"] == 200
+    china = call_api("GET", f"/v1/certificates/{NUMBER}", client_id=CN_CUSTOMS)
+    assert china["statusCode"] == 200
+    assert (china["json"]["importing_country"], china["json"]["consignee"]["country"]) == ("CN", "AU")
 
 
 def test_the_export_entry_form_of_the_number_reads_the_same_certificate(

@@ -33,7 +33,8 @@ def submit(call_api: ApiCall, number: str, **overrides: Any) -> None:
 
 @pytest.fixture
 def certificates(call_api: ApiCall) -> None:
-    """Six certificates: four of Kauri Dairy's to China over four days, one of Tui Valley's, one to Australia."""
+    """Six certificates, all to China: four of Kauri Dairy's over four days, one of Tui Valley's, and one of Kauri
+    Dairy's for a consignee in Australia."""
     for day in range(17, 21):
         submit(call_api, f"11.1234.100{day}", issue_date=f"2026-11-{day}")
     submit(call_api, "11.1234.20001", exporter=OTHER_EXPORTER_BOX)
@@ -55,7 +56,7 @@ def listed(call_api: ApiCall, client_id: str, **query: str) -> list[str]:
         (OPS, 6),
         (EXPORTER, 5),
         (OTHER_EXPORTER, 1),
-        (CN_CUSTOMS, 5),
+        (CN_CUSTOMS, 6),
     ],
 )
 def test_each_party_lists_only_what_it_may_see(call_api: ApiCall, client_id: str, expected: int) -> None:
@@ -78,8 +79,9 @@ def test_a_listing_is_newest_first_and_pages_with_a_cursor(call_api: ApiCall) ->
         if not cursor:
             break
 
-    assert seen == ["11.1234.10020", "11.1234.10019", "11.1234.10018", "11.1234.10017"]
-    assert pages == 2
+    # Kauri Dairy's five, all for import into China (the last submitted for its consignee in Australia).
+    assert seen == ["11.1234.30001", "11.1234.10020", "11.1234.10019", "11.1234.10018", "11.1234.10017"]
+    assert pages == 3
 
 
 @pytest.mark.usefixtures("certificates")

@@ -33,7 +33,8 @@ def to_china() -> CertificateRecord:
 
 
 @pytest.fixture
-def to_australia() -> CertificateRecord:
+def to_an_australian_buyer() -> CertificateRecord:
+    """The example certificate, its goods discharged in Shanghai, for a consignee in Australia."""
     return record_of(certificate(consignee=AUSTRALIAN_CONSIGNEE, commercial=COMMERCIAL), party(ISSUING_BODY))
 
 
@@ -74,7 +75,7 @@ def test_each_party_gets_its_view_of_a_certificate_for_china(
         (party(EXPORTER), View.FULL),
         (party(OTHER_EXPORTER), None),
         (party(NZ_CUSTOMS), View.FTA_FORM),
-        (party(CN_CUSTOMS), None),
+        (party(CN_CUSTOMS), View.FTA_FORM),
         (party(OPS), View.OPERATIONS),
     ],
     ids=[
@@ -87,12 +88,22 @@ def test_each_party_gets_its_view_of_a_certificate_for_china(
         "ops",
     ],
 )
-def test_each_party_gets_its_view_of_a_certificate_for_elsewhere(
-    to_australia: CertificateRecord, caller: Party, expected: View | None
+def test_each_party_gets_its_view_of_a_certificate_whose_consignee_is_outside_china(
+    to_an_australian_buyer: CertificateRecord, caller: Party, expected: View | None
 ) -> None:
-    # Given a certificate for goods going to Australia
-    # When a party asks for it, Then China Customs in particular does not see it
-    assert certificate_view(caller, to_australia) is expected
+    # Given a certificate for goods imported into China, bought by a consignee in Australia
+    # When a party asks for it, Then it gets the view it gets of any certificate: China Customs too sees it
+    assert certificate_view(caller, to_an_australian_buyer) is expected
+
+
+def test_china_customs_sees_no_record_whose_goods_are_not_for_china() -> None:
+    # Given a record whose final port is outside China (none passes the rules of issue: the view does not rely
+    # on that)
+    transport = certificate().transport.model_dump(mode="json") | {"port_of_discharge": "AUSYD"}
+    elsewhere = record_of(certificate(transport=transport), party(ISSUING_BODY))
+    # When China Customs asks for it, Then it does not see it; NZ Customs does
+    assert certificate_view(party(CN_CUSTOMS), elsewhere) is None
+    assert certificate_view(party(NZ_CUSTOMS), elsewhere) is View.FTA_FORM
 
 
 def test_the_fta_form_projection_leaves_out_the_commercial_details(to_china: CertificateRecord) -> None:

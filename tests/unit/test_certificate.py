@@ -21,6 +21,8 @@ Path = tuple[str | int, ...]
 Loc = tuple[str | int, ...]
 
 DELETE = object()
+# Goods discharged in Hong Kong go on by road to Shenzhen.
+VIA_HONG_KONG = {"via": ["HKHKG"], "final_port": "CNSZX"}
 USCC_BASE = "91310000MA1FL6CN4"
 VALID_USCC = USCC_BASE + uscc.calc_check_digit(USCC_BASE)
 WRONG_USCC_CHECK = USCC_BASE + ("0" if VALID_USCC[-1] != "0" else "1")
@@ -150,6 +152,36 @@ MALFORMED: list[Any] = [
     pytest.param(("transport", "port_of_loading"), "Auckland", ("transport", "port_of_loading"), id="port of loading"),
     pytest.param(("transport", "port_of_discharge"), "CNSH", ("transport", "port_of_discharge"), id="port discharge"),
     pytest.param(("transport", "mode"), "PIPELINE", ("transport", "mode"), id="transport mode"),
+    pytest.param(
+        ("transport", "transit"),
+        {"via": [], "final_port": "CNSZX"},
+        ("transport", "transit", "via"),
+        id="transit via nowhere",
+    ),
+    pytest.param(
+        ("transport", "transit"),
+        {"via": ["HKHKG"] * 6, "final_port": "CNSZX"},
+        ("transport", "transit", "via"),
+        id="transit via 6 places",
+    ),
+    pytest.param(
+        ("transport", "transit"),
+        {"via": ["Hong Kong"], "final_port": "CNSZX"},
+        ("transport", "transit", "via", 0),
+        id="transit place not a UN/LOCODE",
+    ),
+    pytest.param(
+        ("transport", "transit"),
+        {"via": ["HKHKG"]},
+        ("transport", "transit", "final_port"),
+        id="transit, no final port",
+    ),
+    pytest.param(
+        ("transport", "transit"),
+        {"via": ["HKHKG"], "final_port": "CNSZX", "mode": "ROAD"},
+        ("transport", "transit", "mode"),
+        id="transit, unknown field",
+    ),
     pytest.param(("transport", "departure_date"), "22/11/2026", ("transport", "departure_date"), id="date form"),
     pytest.param(("exporter", "name"), "Kauri\x00Dairy", ("exporter", "name"), id="NUL in a name"),
     pytest.param(("exporter", "name"), "Kauri\x1b[2JDairy", ("exporter", "name"), id="ESC in a name"),
@@ -207,6 +239,11 @@ VALID_VARIANTS: list[Any] = [
         ("items", 0, "invoice", "third_party_invoicing"),
         {"name": "Trading House Pte Ltd", "address": "1 Raffles Place", "country": "SG"},
         id="third-party invoicing",
+    ),
+    pytest.param(
+        ("transport",),
+        certificate_payload()["transport"] | {"port_of_discharge": "HKHKG", "transit": VIA_HONG_KONG},
+        id="discharged in Hong Kong, on to Shenzhen",
     ),
     pytest.param(("items",), items(MAX_ITEMS), id="20 items"),
     pytest.param(("remarks",), "Replaces lost certificate", id="typed remarks"),
@@ -299,3 +336,55 @@ def test_any_count_of_1_to_20_consecutive_items_is_accepted(count: int) -> None:
 def test_any_count_over_20_items_is_rejected(count: int) -> None:
     # Given more than 20 items numbered 1..n, When validated, Then the item list is refused
     assert ("items",) in error_locations(certificate_payload(items=items(count)))
+
+
+# -- box 4's route and the importing country ---------------------------------------------------------------------
+
+
+def transported(**changes: object) -> CertificateContent:
+    """The example certificate with box 4's fields changed."""
+    return CertificateContent.model_validate(
+        certificate_payload(transport=certificate_payload()["transport"] | changes)
+    )
+
+
+@pytest.mark.parametrize(
+    ("consignee_country", "consignee_name"),
+    [("CN", "Shanghai Harbour Foods Co., Ltd."), ("HK", "Victoria Harbour Trading Ltd"), ("AU", "Sydney Fine Foods")],
+)
+def test_the_importing_country_is_that_of_the_port_of_discharge_wherever_the_consignee_is(
+    consignee_country: str, consignee_name: str
+) -> None:
+    # Given goods discharged in Shanghai, for a consignee in China, Hong Kong or Australia
+    consignee = {"name": consignee_name, "address": "1 Harbour Road", "country": consignee_country}
+    content = CertificateContent.model_validate(certificate_payload(consignee=consignee))
+    # When its importing country is read, Then it is China, the country of the port of discharge
+    assert content.importing_country == "CN"
+
+
+def test_with_a_transit_the_importing_country_is_that_of_the_final_port() -> None:
+    # Given goods discharged in Hong Kong on their way to Shenzhen
+    content = transported(port_of_discharge="HKHKG", transit=VIA_HONG_KONG)
+    # When the route is read, Then the goods finally arrive in Shenzhen, and are imported into China
+    assert content.transport.final_port == "CNSZX"
+    assert content.importing_country == "CN"
+
+
+def test_without_a_transit_the_importing_country_is_that_of_the_port_of_discharge() -> None:
+    # Given goods discharged in Sydney, with no transit (the rules of issue refuse it; the form alone does not)
+    content = transported(port_of_discharge="AUSYD")
+    # When its importing country is read, Then it is the country of the port of discharge
+    assert (content.transport.final_port, content.importing_country) == ("AUSYD", "AU")
+
+
+def test_a_transit_reads_back_as_it_was_sent() -> None:
+    content = transported(port_of_discharge="HKHKG", transit=VIA_HONG_KONG)
+    assert content.model_dump(mode="json")["transport"]["transit"] == VIA_HONG_KONG
+
+
+def test_a_certificate_without_a_transit_serialises_as_before_the_field_existed() -> None:
+    # Given a certificate with no transit
+    content = CertificateContent.model_validate(certificate_payload())
+    # When it is serialised (what its content hash is computed over), Then box 4 has no transit at all, not a null
+    assert "transit" not in content.model_dump(mode="json")["transport"]
+    assert content.model_dump(mode="json")["transport"] == certificate_payload()["transport"]

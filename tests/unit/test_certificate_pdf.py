@@ -133,6 +133,20 @@ def test_a_retrospective_certificate_is_printed_issued_retrospectively() -> None
     assert "2027-05-31" in text
 
 
+def test_box_4_prints_the_transit_and_the_final_port_in_china() -> None:
+    # Given goods discharged in Hong Kong on their way to Shenzhen
+    transit = {"via": ["HKHKG"], "final_port": "CNSZX"}
+    record = issued(transport=certificate_payload()["transport"] | {"port_of_discharge": "HKHKG", "transit": transit})
+    # When it is rendered, Then box 4 shows the whole route
+    text = pdf_text(render_certificate_pdf(record, verification_base_url=BASE_URL))
+    assert "Port of discharge: HKHKG" in text
+    assert "In transit via HKHKG to final port CNSZX" in text
+
+
+def test_box_4_without_a_transit_prints_no_transit(three_items_pdf: bytes) -> None:
+    assert "transit" not in pdf_text(three_items_pdf)
+
+
 def test_a_certificate_issued_in_time_is_not_printed_retrospective(three_items_pdf: bytes) -> None:
     assert "RETROSPECTIVELY" not in pdf_text(three_items_pdf)
 
@@ -346,6 +360,10 @@ EXAMPLE = certificate_payload()
         pytest.param(_with_content(producer={"disclosure": "UNKNOWN"}), id="producer"),
         pytest.param(_with_content(consignee=EXAMPLE["consignee"] | {"address": "1 Bund Road"}), id="consignee"),
         pytest.param(_with_content(transport=EXAMPLE["transport"] | {"vessel_or_flight": "X 1"}), id="transport"),
+        pytest.param(
+            _with_content(transport=EXAMPLE["transport"] | {"transit": {"via": ["HKHKG"], "final_port": "CNSHA"}}),
+            id="transit",
+        ),
         pytest.param(_with_content(remarks="Second shipment"), id="remarks"),
         pytest.param(_with_content(items=[item_payload(1, hs_code="040210")]), id="hs code"),
         pytest.param(_with_content(items=[item_payload(1, origin_criterion="WP")]), id="origin criterion"),

@@ -11,6 +11,7 @@ from jevs.domain.identifiers import (
     check_country,
     check_currency,
     check_hs_subheading,
+    check_listed_location,
     check_locode,
     check_nzbn,
     check_unified_social_credit_code,
@@ -198,6 +199,25 @@ def test_a_un_locode_is_accepted(given: str) -> None:
 def test_a_malformed_or_foreign_un_locode_is_rejected(given: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the country check and the form check word it differently
         check_locode(given)
+
+
+@pytest.mark.parametrize("given", ["NZAKL", "NZTRG", "CNSHA", "CNZZZ", "HKHKG", "AUSYD"])
+def test_a_listed_location_or_one_of_a_country_whose_list_jevs_does_not_carry_is_accepted(given: str) -> None:
+    # Given a location of New Zealand or China in UN/LOCODE, or any code of another country (Hong Kong, Australia)
+    # When it is checked against the code list, Then it passes unchanged
+    assert check_listed_location(given) == given
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("NZZZZ", "NZZZZ is not a location of New Zealand in UN/LOCODE"),
+        ("CNQQQ", "CNQQQ is not a location of China in UN/LOCODE"),
+    ],
+)
+def test_a_code_of_new_zealand_or_china_that_is_not_in_un_locode_is_rejected(given: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        check_listed_location(given)
 
 
 # HS 2022 subheadings

@@ -60,6 +60,10 @@ CN_ID = declaration_id(CN, "223320261000123456")
 OTHER_CN_ID = declaration_id(CN, "223320261000999999")
 ISSUED = record()
 AUSTRALIAN_CONSIGNEE = {"name": "Sydney Harbour Foods Pty Ltd", "address": "1 George Street, Sydney", "country": "AU"}
+# The example with its goods discharged in Sydney: no certificate is issued so, and matching does not rely on it.
+DISCHARGED_IN_AUSTRALIA = certificate(
+    transport=certificate().transport.model_dump(mode="json") | {"port_of_discharge": "AUSYD"}
+)
 
 # A discrepancy as the table writes it: (line, field, certificate value, declared value, severity).
 Expected = tuple[int | None, str, str | None, str | None, Severity]
@@ -218,8 +222,17 @@ SCENARIOS = [
     # The certificate: found, issued.
     pytest.param(Scenario(lodged(CN), NOT_FOUND, certificate=None), id="certificate not found"),
     pytest.param(
-        Scenario(lodged(CN), NOT_FOUND, certificate=record(certificate(consignee=AUSTRALIAN_CONSIGNEE))),
-        id="a certificate for goods to another country is not found by China Customs",
+        Scenario(
+            lodged(CN, importer_name="Sydney Harbour Foods Pty Ltd"),
+            MATCHED,
+            ledger_after=imported({1: "25000"}),
+            certificate=record(certificate(consignee=AUSTRALIAN_CONSIGNEE)),
+        ),
+        id="a certificate for a consignee outside China is found by China Customs: its goods go to China",
+    ),
+    pytest.param(
+        Scenario(lodged(CN), NOT_FOUND, certificate=ISSUED.model_copy(update={"content": DISCHARGED_IN_AUSTRALIA})),
+        id="a record whose goods are not for China (none is issued so) is not found by China Customs",
     ),
     pytest.param(
         Scenario(
@@ -228,7 +241,7 @@ SCENARIOS = [
             ledger_after=ledger(export={1: "25000"}),
             certificate=record(certificate(consignee=AUSTRALIAN_CONSIGNEE)),
         ),
-        id="NZ export entry for goods to another country matches",
+        id="NZ export entry for goods bought by a consignee outside China matches",
     ),
     pytest.param(
         Scenario(

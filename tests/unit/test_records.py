@@ -13,7 +13,7 @@ from jevs.domain.records import CertificateChange, CertificateRecord, Issue, Usa
 from jevs.service.unit_of_work import Refused
 from tests.factories import ISSUING_BODY
 from tests.fakes import FixedClock, MemoryRecords
-from tests.unit.support import certificate, party, stored_certificate, stored_history
+from tests.unit.support import AUSTRALIAN_CONSIGNEE, certificate, party, stored_certificate, stored_history
 
 pytestmark = pytest.mark.unit
 
@@ -41,6 +41,15 @@ def test_an_issue_is_version_one_with_one_event_that_starts_the_chain() -> None:
     assert (issue.record.version, issue.event.sequence, issue.event.type) == (1, 1, EventType.CERTIFICATE_ISSUED)
     assert issue.record.history_head == issue.event.head
     assert verify_chain([issue.event], issue.record.history_head).valid
+
+
+def test_an_issue_for_a_consignee_outside_china_is_for_import_into_china() -> None:
+    # Given goods discharged in Shanghai for a consignee in Australia
+    issue = CertificateRecord.issue(
+        certificate(consignee=AUSTRALIAN_CONSIGNEE), issuer=party(ISSUING_BODY), at=ISSUED_AT
+    )
+    # When it is issued, Then it is for China: every certificate under this FTA is for import into China
+    assert issue.record.importing_country == "CN"
 
 
 def test_an_issue_from_an_application_keeps_the_application() -> None:

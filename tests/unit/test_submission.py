@@ -265,6 +265,18 @@ def test_a_date_rule_violation_stores_nothing(records: MemoryRecords) -> None:
     assert (records.table.commits, records.table.items(), records.outbox()) == (0, [], [])
 
 
+def test_goods_discharged_outside_china_without_a_transit_are_refused_and_nothing_is_stored(
+    records: MemoryRecords,
+) -> None:
+    # Given a certificate whose goods are discharged in Sydney, box 4 naming no transit to China
+    transport = certificate().transport.model_dump(mode="json") | {"port_of_discharge": "AUSYD"}
+    # When it is submitted, Then the port of discharge is refused and nothing is written
+    with pytest.raises(RuleViolation) as raised:
+        submit(certificate(transport=transport), records)
+    assert [error.field for error in raised.value.errors] == ["transport.port_of_discharge"]
+    assert (records.table.commits, records.table.items(), records.outbox()) == (0, [], [])
+
+
 def test_the_issue_date_is_judged_by_the_new_zealand_date(records: MemoryRecords) -> None:
     # Given it is 24 November in UTC but already 25 November in New Zealand
     # When a certificate dated 25 November is submitted, Then it is accepted

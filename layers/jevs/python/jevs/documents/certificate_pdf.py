@@ -55,6 +55,7 @@ from jevs.domain.certificate import (
     OriginCriterion,
     Producer,
     ProducerDisclosure,
+    Transport,
 )
 from jevs.domain.issuance import Validity, printed_remarks
 from jevs.domain.records import CertificateRecord
@@ -337,6 +338,7 @@ def _boxes_1_to_6(printed: _Printed) -> Any:
         f"Vessel / flight / voyage: {_markup(transport.vessel_or_flight)}",
         f"Port of loading: {transport.port_of_loading}",
         f"Port of discharge: {transport.port_of_discharge}",
+        *_transit_lines(transport),
     )
     box_6 = _box("6. Remarks", *(f"<b>{_markup(mark)}</b>" for mark in printed.marks), _multiline(printed.remarks, 12))
     rows: list[list[Any]] = [
@@ -348,6 +350,13 @@ def _boxes_1_to_6(printed: _Printed) -> Any:
     table = Table(rows, colWidths=[_WIDTH / 2, _WIDTH / 2])
     table.setStyle(TableStyle([*_GRID, ("SPAN", (1, 1), (1, 2))]))
     return table
+
+
+def _transit_lines(transport: Transport) -> list[str]:
+    """Box 4's transit, when it names one: the paper shows the whole route the digest covers."""
+    if transport.transit is None:
+        return []
+    return [f"In transit via {', '.join(transport.transit.via)} to final port {transport.transit.final_port}"]
 
 
 def _producer_lines(form: CertificateContent) -> list[str]:

@@ -1,5 +1,6 @@
 """The China–New Zealand FTA Certificate of Origin (DESIGN §2): its boxes, as submitted, with every rule
-that the data alone decides. Rules that need today's date live in ``issuance``.
+that the data alone decides. The rules of issue live in ``issuance``: those that need today's date, and box 4's
+route, which is checked against the UN/LOCODE edition of the day it is issued, not again whenever it is read.
 
 Partners code against this shape, so it rejects what it does not know (``extra="forbid"``), takes
 decimals only as strings (a JSON number would lose precision on the way) and names every field in
@@ -38,6 +39,7 @@ from jevs.domain.identifiers import (
     Nzbn,
     Rec20Unit,
     check_unified_social_credit_code,
+    locode_country,
 )
 from jevs.reference import rec21_bulk_kinds, rec21_package_kinds
 
@@ -197,14 +199,57 @@ class TransportMode(StrEnum):
     ROAD = "ROAD"
 
 
+MAX_TRANSIT_PORTS = 5
+
+
+class Transit(_Box):
+    """Box 4's route on from the port of discharge to China, for goods discharged elsewhere on their way there
+    (e.g. in Hong Kong, then by road to Shenzhen): every certificate under this FTA is for import into China."""
+
+    via: list[Locode] = Field(
+        min_length=1,
+        max_length=MAX_TRANSIT_PORTS,
+        description="The ports or places where the goods are transhipped or held in transit on the way to the final "
+        "port, in the order they pass through them, as UN/LOCODEs (e.g. HKHKG for Hong Kong).",
+        examples=[["HKHKG"]],
+    )
+    final_port: Locode = Field(
+        description="The port or place in China where the goods finally arrive to be imported, as a UN/LOCODE "
+        "(e.g. CNSZX for Shenzhen).",
+        examples=["CNSZX"],
+    )
+
+
 class Transport(_Box):
     """Box 4: means of transport and route."""
 
-    departure_date: date
+    departure_date: date = Field(description="The day the goods leave New Zealand: within the certificate's validity.")
     mode: TransportMode
     vessel_or_flight: ShortText
-    port_of_loading: Locode
-    port_of_discharge: Locode
+    port_of_loading: Locode = Field(
+        description="Where the goods leave New Zealand: a New Zealand location in UN/LOCODE (e.g. NZAKL).",
+        examples=["NZAKL"],
+    )
+    port_of_discharge: Locode = Field(
+        description="Where the goods are discharged: a location in China in UN/LOCODE (e.g. CNSHA), or, for goods "
+        "going on to China, the place outside China where they leave the means of transport, with the route on in "
+        "`transit`.",
+        examples=["CNSHA"],
+    )
+    # Left out of the serialised form when absent, as it was before the field existed: the content hash each
+    # certificate's history recorded (and an unchanged resubmission compares with) stays what it was.
+    transit: Transit | None = Field(
+        default=None,
+        exclude_if=lambda transit: transit is None,
+        description="Required when the port of discharge is outside China: where the goods pass in transit and "
+        "the port in China where they finally arrive. Leave it out when the goods are discharged in China.",
+        examples=[{"via": ["HKHKG"], "final_port": "CNSZX"}],
+    )
+
+    @property
+    def final_port(self) -> str:
+        """Where the goods finally arrive: the transit's final port, or else the port of discharge."""
+        return self.transit.final_port if self.transit is not None else self.port_of_discharge
 
 
 class Packages(_Box):
@@ -342,4 +387,6 @@ class CertificateContent(_Box):
 
     @property
     def importing_country(self) -> str:
-        return self.consignee.country
+        """The country of box 4's final port, whoever the consignee is (a trader in Hong Kong may buy goods
+        bound for China): China for every certificate that passes the rules of issue (DESIGN §2)."""
+        return locode_country(self.transport.final_port)

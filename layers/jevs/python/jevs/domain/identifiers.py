@@ -15,7 +15,7 @@ from stdnum import ean
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
-from jevs.reference import hs2022_subheadings, rec20_units
+from jevs.reference import hs2022_subheadings, rec20_units, unlocode_countries, unlocode_locations
 
 _DOTTED_NUMBER = re.compile(r"^([0-9]{2})\.([0-9]{4})\.([0-9]{5})$")
 # NZ export entries quote the certificate as COO followed by its eleven digits.
@@ -79,6 +79,21 @@ def check_locode(value: str) -> str:
         raise ValueError("a port is a UN/LOCODE: 2-letter country and 3 characters, e.g. NZAKL")
     check_country(match.group(1))
     return value
+
+
+def locode_country(code: str) -> str:
+    """The country of a UN/LOCODE (checked by ``check_locode``): its first two letters."""
+    return code[:2]
+
+
+def check_listed_location(code: str) -> str:
+    """A UN/LOCODE that the code list JEVS carries has, for the countries it carries (New Zealand and China); a code
+    of any other country passes, as JEVS cannot tell whether it exists."""
+    country = locode_country(code)
+    if country in unlocode_countries() and code not in unlocode_locations():
+        listed = pycountry.countries.get(alpha_2=country)
+        raise ValueError(f"{code} is not a location of {listed.name if listed else country} in UN/LOCODE")
+    return code
 
 
 def check_hs_subheading(value: str) -> str:

@@ -40,3 +40,17 @@ def rec21_package_kinds() -> dict[str, str]:
 def rec21_bulk_kinds() -> frozenset[str]:
     """The Recommendation 21 codes for goods carried in bulk, which have no package count."""
     return frozenset(code for code, fields in _read_table("unece-rec21-packages.tsv").items() if "bulk" in fields[1:])
+
+
+@cache
+def unlocode_locations() -> dict[str, str]:
+    """Every UN/LOCODE location of New Zealand and China (edition and source in ``data/README.md``), mapped to its
+    name."""
+    return {code: fields[0] for code, fields in _read_table("unlocode-nz-cn.tsv").items()}
+
+
+@cache
+def unlocode_countries() -> frozenset[str]:
+    """The countries whose locations ``unlocode_locations`` lists in full: a code of another country is not in it
+    because JEVS does not carry that country's list, not because the place does not exist."""
+    return frozenset(code[:2] for code in unlocode_locations())
