@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +48,7 @@ class Partners:
         return headers
 
     def post(self, path: str, body: Any, client_id: str = ISSUER) -> httpx.Response:
-        return self.http.post(path, json=body, headers=self.headers(client_id, f"e2e-{next(_serials)}"))
+        return self.http.post(path, json=body, headers=self.headers(client_id, f"partners-{uuid.uuid4()}"))
 
     def get(self, path: str, client_id: str = ISSUER) -> httpx.Response:
         return self.http.get(path, headers=self.headers(client_id))
@@ -68,7 +69,7 @@ class Partners:
     def lodge(self, client_id: str, **fields: Any) -> httpx.Response:
         body = declaration_payload(**fields)
         return self.http.post(
-            "/v1/declarations", json=body, headers=self.headers(client_id, f"{client_id}-{next(_serials)}")
+            "/v1/declarations", json=body, headers=self.headers(client_id, f"partners-{uuid.uuid4()}")
         )
 
     def decided(self, client_id: str, location: str, timeout: float = 15) -> dict[str, Any]:

@@ -231,6 +231,20 @@ def test_the_same_content_under_another_key_answers_with_the_stored_certificate(
     assert records.table.commits == 1
 
 
+def test_the_same_content_again_after_its_validity_ended_answers_with_the_stored_certificate(
+    records: MemoryRecords, clock: FixedClock
+) -> None:
+    # Given a certificate submitted in its validity, sent again (a late retry) two years on
+    submit(certificate(), records, key="key-1")
+    clock.advance(timedelta(days=730))
+    # Then the answer is the stored certificate, not the rule a new submission would break
+    again = submit(certificate(), records, key="key-2")
+    assert again == Submitted(stored_certificate(records, NUMBER), created=False)
+    with pytest.raises(RuleViolation):
+        submit(certificate(remarks="Other content"), records, key="key-3")
+    assert records.table.commits == 1
+
+
 def test_the_same_content_in_the_coo_form_answers_with_the_stored_certificate(records: MemoryRecords) -> None:
     submit(certificate(), records, key="key-1")
     again = submit(certificate(certificate_number="COO11123412345"), records, key="key-2")

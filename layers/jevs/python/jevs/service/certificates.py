@@ -26,7 +26,7 @@ from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.china_message import ChinaMessage, version_issued
 from jevs.domain.delivery import Delivery
-from jevs.domain.errors import Conflict, Forbidden, NotFound
+from jevs.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
 from jevs.domain.identifiers import normalise_certificate_number
 from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
@@ -83,7 +83,15 @@ def submit_certificate(command: SubmitCertificate, uow: UnitOfWork) -> Submitted
     party, content = command.party, command.content
     if party.type is not PartyType.ISSUING_BODY:
         raise Forbidden("only an issuing body submits certificates")
-    issue = CertificateRecord.issue(content, issuer=party, at=uow.now())
+    try:
+        issue = CertificateRecord.issue(content, issuer=party, at=uow.now())
+    except RuleViolation:
+        # The same certificate sent again once its validity has ended (a late retry) is still the one stored:
+        # it gets it back, as any resubmission does, rather than a rule it met on the day it was submitted.
+        existing = uow.certificates.get(content.certificate_number)
+        if existing is None or existing.content_hash != digest(content) or existing.issuing_body != party.id:
+            raise
+        return Submitted(existing, created=False)
     stage_issue(uow, issue)
     submitted = Submitted(issue.record, created=True)
     try:
