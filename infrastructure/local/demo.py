@@ -179,7 +179,13 @@ def lifecycle(walk: Walkthrough) -> None:
     )
     walk.step("A replaced certificate cannot be replaced again")
     again = {**replacement, "certificate": bodies.certificate_issued_on(today, certificate_number=revoked)}
-    walk.post(f"/v1/certificates/{early}/replacement", again, by=ISSUING_BODY, expect=409)
+    walk.post(
+        f"/v1/certificates/{early}/replacement",
+        again,
+        by=ISSUING_BODY,
+        expect=409,
+        checks=[problem_type("certificate-not-issued")],
+    )
     walk.step("The exporter cannot revoke it: to anyone but the issuing body that issued it, it does not exist")
     walk.post(
         f"/v1/certificates/{corrected}/revocation",
@@ -198,7 +204,13 @@ def lifecycle(walk: Walkthrough) -> None:
     reason = {"reason": "The goods were not shipped"}
     walk.post(f"/v1/certificates/{revoked}/revocation", reason, by=ISSUING_BODY, checks=withdrawn)
     walk.step("Revoking it twice is a conflict")
-    walk.post(f"/v1/certificates/{revoked}/revocation", reason, by=ISSUING_BODY, expect=409)
+    walk.post(
+        f"/v1/certificates/{revoked}/revocation",
+        reason,
+        by=ISSUING_BODY,
+        expect=409,
+        checks=[problem_type("certificate-not-issued")],
+    )
     walk.step("Anyone checking it sees it is no longer valid (no token)")
     walk.get(f"/v1/verify/{revoked}", checks=[lambda found: found["currently_valid"] is False])
     walk.step("China Customs is told of the revocation, signed (waits)")
