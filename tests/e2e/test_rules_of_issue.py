@@ -1,32 +1,49 @@
-"""The rules across boxes (DESIGN §2) over real HTTP on the local stack: one answer names every box at fault."""
+"""The rules across boxes over real HTTP on the local stack: each broken rule is one 422 naming the boxes at
+fault, and nothing is stored."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.broken_certificates import BROKEN, NUMBER, dated
 from tests.e2e.conftest import TokenFor
-from tests.factories import certificate_issued_on
 
 pytestmark = pytest.mark.e2e
 
 ISSUING_BODY = "local-akl-chamber"
-NUMBER = "11.1234.50001"
+
+
+def submitted(api: httpx.Client, token_for: TokenFor, body: dict[str, Any]) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token_for(ISSUING_BODY)}", "Idempotency-Key": f"rules-{uuid.uuid4()}"}
+    return api.post("/v1/certificates", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(("body", "fields"), BROKEN)
+def test_a_certificate_breaking_a_rule_across_boxes_is_refused_naming_the_boxes_and_nothing_is_stored(
+    api: httpx.Client, token_for: TokenFor, body: dict[str, Any], fields: list[str]
+) -> None:
+    response = submitted(api, token_for, body)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:jevs:problem:rule-violation"
+    assert [error["field"] for error in response.json()["errors"]] == fields
+    headers = {"Authorization": f"Bearer {token_for(ISSUING_BODY)}"}
+    assert api.get(f"/v1/certificates/{NUMBER}", headers=headers).status_code == 404
 
 
 def test_a_certificate_breaking_two_rules_across_boxes_is_refused_naming_both(
     api: httpx.Client, token_for: TokenFor
 ) -> None:
     # Given a certificate issued in 2020 (its validity long over) for goods loaded in Shanghai
-    body = certificate_issued_on(date(2020, 3, 2), certificate_number=NUMBER)
+    body = dated(date(2020, 3, 2), date(2020, 3, 5))
     body["transport"]["port_of_loading"] = "CNSHA"
-    headers = {"Authorization": f"Bearer {token_for(ISSUING_BODY)}"}
-    # When its issuing body submits it over HTTP
-    response = api.post("/v1/certificates", json=body, headers={**headers, "Idempotency-Key": f"e2e-{NUMBER}"})
-    # Then one 422 problem names both boxes at fault, and the certificate is not stored
+    # When its issuing body submits it over HTTP, Then one 422 problem names both boxes at fault
+    response = submitted(api, token_for, body)
     assert response.status_code == 422
-    assert response.headers["content-type"] == "application/problem+json"
     assert [error["field"] for error in response.json()["errors"]] == ["issue_date", "transport.port_of_loading"]
-    assert api.get(f"/v1/certificates/{NUMBER}", headers=headers).status_code == 404
