@@ -3,13 +3,18 @@ each action and each refusal, what matching then decides, and what China Customs
 
 from __future__ import annotations
 
+import io
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
 from infrastructure.local.stack import LocalStack
+from jevs.resources import EXCHANGE_BUCKET, nz_customs_certificate_key
 from tests.e2e.partners import (
     CN_CUSTOMS,
     EXPORTER,
@@ -225,3 +230,45 @@ def test_an_amended_declaration_is_decided_again(partners: Partners) -> None:
 def lines() -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = declaration_payload()["lines"]
     return found
+
+
+# -- each new version's documents ---------------------------------------------------------------------------------
+
+
+def printed(partners: Partners, number: str, version: int) -> str:
+    """The text of ``number``'s PDF once the version ``version`` has been rendered (the route serves the latest)."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = partners.get(f"/v1/certificates/{number}/document", EXPORTER)
+        if response.status_code == 200:
+            text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+            if f"version {version}" in text or time.monotonic() > deadline:
+                return text
+        assert time.monotonic() < deadline, f"the PDF of {number} v{version} was never rendered"
+        time.sleep(0.2)
+
+
+def filed_for_nz_customs(stack: LocalStack, number: str, version: int) -> dict[str, Any]:
+    s3 = stack.aws_client("s3")
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            found = s3.get_object(Bucket=EXCHANGE_BUCKET.local_name, Key=nz_customs_certificate_key(number, version))
+            document: dict[str, Any] = json.loads(found["Body"].read())
+            return document
+        except s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, f"NZ Customs' file of {number} v{version} never arrived"
+            time.sleep(0.2)
+
+
+def test_a_copy_and_a_replacement_each_get_their_pdf_with_their_mark_and_nz_customs_file(
+    stack: LocalStack, partners: Partners
+) -> None:
+    original, replacement = partners.certificate(), certificate_number()
+    assert copy(partners, original).status_code == 201
+    assert replace(partners, original, replacement).status_code == 201
+
+    assert "CERTIFIED TRUE COPY" in printed(partners, original, 2)
+    assert f"REPLACES {original}" in printed(partners, replacement, 1)
+    assert filed_for_nz_customs(stack, original, 2)["version"] == 2
+    assert filed_for_nz_customs(stack, replacement, 1)["certificate_number"] == replacement
