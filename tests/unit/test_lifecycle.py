@@ -4,17 +4,19 @@ one commit that changes the records, appends to the histories and tells China.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jevs.adapters.table.model import Write
 from jevs.domain.errors import Conflict, NotFound, RuleViolation
-from jevs.domain.history import EventType, verify_chain
+from jevs.domain.history import DetailValue, EventType, verify_chain
 from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
 from jevs.domain.records import CERTIFIED_TRUE_COPY_REMARK, CertificateRecord, CertificateStatus, Usage
 from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.lifecycle import (
+    ATTEMPTS,
     CopyCertificate,
     ReplaceCertificate,
     RevokeCertificate,
@@ -22,6 +24,7 @@ from jevs.service.lifecycle import (
     replace_certificate,
     revoke_certificate,
 )
+from jevs.service.unit_of_work import Refused
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS
 from tests.fakes import FixedClock, MemoryRecords
 from tests.unit.support import OTHER_ISSUING_BODY, certificate, party, stored_certificate, stored_history
@@ -235,3 +238,59 @@ def test_a_copy_is_stored_as_the_next_version_with_its_documents_and_message(rec
     assert china(records, NUMBER)[f"{NUMBER}/v2"].body.message_type == "certificate.copy_issued"
     assert MakeDocuments(certificate_number=NUMBER, version=2, created_at=NOW) in records.outbox()
     assert verify_chain(stored_history(records, NUMBER), copy.history_head).valid
+
+
+# -- a history moved on meanwhile ---------------------------------------------------------------------------------
+
+
+def acknowledged_meanwhile(records: MemoryRecords, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+    """The next ``times`` commits find that China's acknowledgement was appended to the certificate's history
+    between their read and their write (the dispatcher's commit lands first)."""
+    write = records.table.write
+    left, inside = [times], [False]
+
+    def delivery_lands_first(writes: Sequence[Write]) -> None:
+        if left[0] > 0 and not inside[0]:
+            left[0], inside[0] = left[0] - 1, True
+            try:
+                record = stored_certificate(records, NUMBER)
+                uow = records.uow()
+                details: dict[str, DetailValue] = {"receipt_id": "r"}
+                uow.certificates.change(
+                    record.changed(EventType.DELIVERY_ACKNOWLEDGED, at=NOW, actor="jevs", details=details)
+                )
+                uow.commit()
+            finally:
+                inside[0] = False
+        write(writes)
+
+    monkeypatch.setattr(records.table, "write", delivery_lands_first)
+
+
+def test_an_action_whose_certificate_moved_on_meanwhile_is_decided_again(
+    records: MemoryRecords, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acknowledged_meanwhile(records, monkeypatch, times=1)
+
+    revoked = revoke_certificate(RevokeCertificate(party(ISSUING_BODY), NUMBER, "Origin not proven"), records.uow())
+
+    assert revoked.status is CertificateStatus.REVOKED
+    history = stored_history(records, NUMBER)
+    assert [event.type for event in history] == [
+        EventType.CERTIFICATE_ISSUED,
+        EventType.DELIVERY_ACKNOWLEDGED,
+        EventType.CERTIFICATE_REVOKED,
+    ]
+    assert verify_chain(history, stored_certificate(records, NUMBER).history_head).valid
+
+
+def test_an_action_refused_every_time_asks_the_caller_to_retry_and_changes_nothing(
+    records: MemoryRecords, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acknowledged_meanwhile(records, monkeypatch, times=ATTEMPTS)
+
+    with pytest.raises(Refused):
+        issue_certified_true_copy(CopyCertificate(party(ISSUING_BODY), NUMBER, "Lost"), records.uow())
+
+    assert stored_certificate(records, NUMBER).version == 1
+    assert [m for m in records.outbox() if isinstance(m, DeliverToChina) and m.delivery_key.endswith("/v2")] == []
