@@ -1,11 +1,20 @@
-"""One fix to moto, for the local stack only: a DynamoDB transaction backs up each table once, not once per
-item it writes.
+"""Two fixes to moto's DynamoDB, for the local stack only, so that its cost per request does not grow with
+everything ever stored.
 
-moto's ``transact_write_items`` deep-copies the whole table for every item of a transaction, to roll back
-if a condition fails. JEVS writes five to seven items per submission into one table, so each submission
-cost seven copies of everything stored, and a local stack slowed to seconds per request after a few hundred
-certificates. Copying each table once per transaction keeps moto's rollback exactly as it is (the copy is
-the same state: nothing changes between those copies), at a seventh of the cost.
+**A transaction never copies the table it writes.** moto's ``transact_write_items`` deep-copies every
+table a transaction names (items, indexes and the whole stream shard) before it writes, so that it can roll
+back when a condition fails. After a few hundred certificates each transaction spent most of its time
+copying, and the local stack delivered two or three messages a second.
+
+Here every condition of the transaction is evaluated first, against the state before it, exactly as DynamoDB
+does. If one fails, the transaction is cancelled with moto's own reasons and nothing was written, so there is
+nothing to roll back. Only when all hold does moto's own code run, with its backup made by reference: its
+writes then re-check the same conditions on the same state (the server handles one request at a time, see
+``SerialMotoServer``) and succeed. Anything this check does not understand is left to moto, copies and all.
+
+**A query of the table reads only its partition.** moto answers every query by sorting every item of the
+table and then keeping those of the partition asked for; here a query of the table itself (not of an index)
+is given only its partition's items to sort and filter, which moto then treats exactly as before.
 """
 
 from __future__ import annotations
@@ -13,44 +22,139 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.dynamodb import models
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import ConditionalCheckFailed, TransactionCanceledException
 from moto.dynamodb.models.table import Table
 
 _lock = threading.Lock()
 _applied = False
 
+Reason = tuple[str, str, dict[str, Any] | None] | tuple[None, None, None]
+_UNCHECKED: list[Reason] = []
 
-class _CopyEachOnce:
-    """Stands in for the ``copy`` module inside moto's DynamoDB models during one transaction."""
 
-    def __init__(self) -> None:
-        self._copies: dict[int, Any] = {}
+class _Unchecked(Exception):
+    """A transaction this check leaves to moto's own code."""
 
-    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        if not isinstance(value, Table):  # items and the rest: copied as before
-            return copy.deepcopy(value, memo)
-        if id(value) not in self._copies:
-            self._copies[id(value)] = copy.deepcopy(value, memo)
-        return self._copies[id(value)]
+
+class _BackUpByReference:
+    """Stands in for the ``copy`` module inside moto's DynamoDB models while a transaction that will not roll
+    back writes: its "backup" of each table is the table itself."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value
+
+
+def _cancellation_reasons(backend: Any, transact_items: list[dict[str, Any]]) -> list[Reason] | None:
+    """Each write's reason as moto reports it, if a condition fails; None if every condition holds."""
+    reasons: list[Reason] = []
+    written: set[tuple[str, str]] = set()
+    for write in transact_items:
+        ((kind, operation),) = write.items()
+        table = backend.get_table(operation["TableName"])
+        if kind == "Put":
+            attributes = operation["Item"]
+            key = {table.hash_key_attr: attributes[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attributes[table.range_key_attr]
+        else:
+            key = operation["Key"]
+        target = (operation["TableName"], repr(sorted(key.items())))
+        if target in written:
+            raise _Unchecked("one item written twice: moto refuses it after writing, so it needs its backup")
+        written.add(target)
+        current = backend.get_item(operation["TableName"], key)
+        condition = operation.get("ConditionExpression")
+        if condition is None or get_filter_expression(
+            condition, operation.get("ExpressionAttributeNames"), operation.get("ExpressionAttributeValues")
+        ).expr(current):
+            reasons.append((None, None, None))
+            continue
+        wants_old = operation.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+        old = current.to_json()["Attributes"] if wants_old else None
+        reasons.append(("ConditionalCheckFailed", str(ConditionalCheckFailed(item=old).message), old))
+    return reasons if any(code is not None for code, _, _ in reasons) else None
 
 
 def apply() -> None:
-    """Patch moto once per process; requests are served one at a time (see ``SerialMotoServer``)."""
+    """Patch moto for the rest of the process; requests are served one at a time (see ``SerialMotoServer``)."""
     global _applied
     with _lock:
-        if _applied:
+        if not _applied:
+            _patch()
+            _applied = True
+
+
+@contextmanager
+def applied() -> Iterator[None]:
+    """The patch for the length of a block, unless the process already has it for good: the contract tier runs
+    its whole suite on the patched moto too, so that the local stack's table keeps the records table's
+    contract."""
+    with _lock:
+        originals = (models.DynamoDBBackend.transact_write_items, Table.query)
+        patched_here = not _applied
+        if patched_here:
+            _patch()
+    try:
+        yield
+    finally:
+        if patched_here:
+            with _lock:
+                models.DynamoDBBackend.transact_write_items, Table.query = originals  # type: ignore[method-assign]
+
+
+def _patch() -> None:
+    models.DynamoDBBackend.transact_write_items = _checked_first(  # type: ignore[method-assign]
+        models.DynamoDBBackend.transact_write_items
+    )
+    Table.query = _partition_only(Table.query)  # type: ignore[method-assign]
+
+
+def _partition_only(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def query(self: Table, hash_key: Any, *arguments: Any, **keywords: Any) -> Any:
+        index_name = arguments[6] if len(arguments) > 6 else keywords.get("index_name")
+        if index_name is not None or hash_key is None:
+            return original(self, hash_key, *arguments, **keywords)
+        partition = self.items.get(hash_key)
+        if partition is None:
+            found = []
+        elif self.range_key_attr:
+            found = list(partition.values())
+        else:
+            found = [partition]
+        # An attribute of the instance hides the method for this one call (requests are served one at a time).
+        self.all_items = lambda: found  # type: ignore[method-assign]
+        try:
+            return original(self, hash_key, *arguments, **keywords)
+        finally:
+            del self.all_items
+
+    return query
+
+
+def _checked_first(original: Callable[[Any, list[dict[str, Any]]], None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        try:
+            reasons = _cancellation_reasons(self, transact_items)
+        except Exception:  # _Unchecked, or malformed: moto's own code reports it, as it would
+            reasons = _UNCHECKED
+        if reasons is _UNCHECKED:
+            original(self, transact_items)
             return
-        original = models.DynamoDBBackend.transact_write_items
+        if reasons is not None:
+            raise TransactionCanceledException(reasons)
+        setattr(models, "copy", _BackUpByReference())  # noqa: B010 (moto does not export the name)
+        try:
+            original(self, transact_items)
+        finally:
+            setattr(models, "copy", copy)  # noqa: B010
 
-        @functools.wraps(original)
-        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-            setattr(models, "copy", _CopyEachOnce())  # noqa: B010 (moto does not export the name)
-            try:
-                original(self, transact_items)
-            finally:
-                setattr(models, "copy", copy)  # noqa: B010
-
-        models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-        _applied = True
+    return transact_write_items

@@ -41,6 +41,8 @@ from tests.unit.support import AUSTRALIAN_CONSIGNEE, OTHER_ISSUING_BODY, certifi
 
 MEMORY = "memory"
 DYNAMODB = "dynamodb"
+# DynamoDB on moto as the local stack serves it: with its transactions checked before they write
+LOCAL_STACK_DYNAMODB = "dynamodb-local-stack"
 
 AT = FixedClock().now()
 ISSUER = party(ISSUING_BODY)  # akl-chamber, region AUK
