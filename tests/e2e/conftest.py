@@ -81,8 +81,13 @@ def token_for(stack: LocalStack) -> TokenFor:
     return token_source(stack)
 
 
+# A partner's client waits as long as API Gateway lets an integration run (29 s): the local stack shares two
+# cores with the test run, and a request that is merely slow is not the failure under test.
+PARTNER_TIMEOUT_SECONDS = 30
+
+
 @pytest.fixture
 def api(stack: LocalStack) -> Iterator[httpx.Client]:
     """An HTTP client for the API's base URL; pass ``headers={"Authorization": f"Bearer {token_for(...)}"}``."""
-    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+    with httpx.Client(base_url=stack.api_url, timeout=PARTNER_TIMEOUT_SECONDS) as client:
         yield client

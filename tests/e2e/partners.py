@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from infrastructure.local.stack import LocalStack
-from tests.e2e.conftest import token_source
+from tests.e2e.conftest import PARTNER_TIMEOUT_SECONDS, token_source
 from tests.factories import certificate_payload, declaration_payload
 
 ISSUER, EXPORTER, OTHER_EXPORTER = "local-akl-chamber", "local-kauri-dairy", "local-tui-wines"
@@ -35,7 +35,7 @@ class Partners:
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
-        self.http = httpx.Client(base_url=stack.api_url, timeout=10)
+        self.http = httpx.Client(base_url=stack.api_url, timeout=PARTNER_TIMEOUT_SECONDS)
         self.token_for = token_source(stack)
 
     def close(self) -> None:

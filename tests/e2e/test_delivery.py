@@ -27,7 +27,7 @@ from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.resources import RECORDS_TABLE
 from jevs.service.unit_of_work import Deliveries
-from tests.e2e.conftest import e2e_stack, token_source
+from tests.e2e.conftest import PARTNER_TIMEOUT_SECONDS, e2e_stack, token_source
 from tests.factories import certificate_payload
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +68,7 @@ class Partner:
 
     def __init__(self, stack: LocalStack, token_for: TokenFor) -> None:
         self.stack = stack
-        self.http = httpx.Client(base_url=stack.api_url, timeout=10)
+        self.http = httpx.Client(base_url=stack.api_url, timeout=PARTNER_TIMEOUT_SECONDS)
         self.token_for = token_for
 
     def headers(self, client_id: str) -> dict[str, str]:
