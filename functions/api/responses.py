@@ -192,6 +192,7 @@ class HistoryEventOut(BaseModel):
     version: int | None
     details: dict[str, str | int | bool | None]
     previous_hash: str
+    state_hash: str = Field(description="Digest of the certificate's record as this event left it.")
     hash: str
 
 
@@ -204,9 +205,31 @@ class ChainOut(BaseModel):
     events_checked: int
     broken_at: int | None = Field(default=None, description="Sequence of the first event that does not verify.")
     reason: str | None = None
+    check: str | None = Field(
+        default=None,
+        description="Which check failed: sequence, previous_hash, hash, head (the record's latest event), state "
+        "(the current record is not what its latest event recorded) or content (a stored version).",
+    )
     algorithm: str = Field(
-        default="sha256(canonical JSON of the event without its hash); genesis previous_hash is 64 zeros",
+        default="sha256(canonical JSON of the event, with certificate_number, without its hash); genesis "
+        "previous_hash is 64 zeros",
         description="How each hash is computed, so anyone can re-verify the chain.",
+    )
+
+
+class HeadOut(BaseModel):
+    sequence: int
+    hash: str
+
+
+class SignedHeadOut(BaseModel):
+    statement: dict[str, str | int] = Field(
+        description="certificate_number, head_sequence, head_hash and signed_at: where the verified chain ended."
+    )
+    jws: str = Field(
+        description="Detached compact JWS (RFC 7515 App. F, ES256, kid in /.well-known/jwks.json) over the "
+        "statement's canonical JSON (sorted keys, no whitespace, UTF-8). Keep it: a later history that does not "
+        "pass through this head was rewritten."
     )
 
 
@@ -214,6 +237,12 @@ class HistoryOut(OmitsAbsent):
     certificate_number: str
     events: list[HistoryEventOut]
     chain: ChainOut
+    # Where the certificate's record says its history ends, and the digest of that record now: the latest event's
+    # state_hash must equal it.
+    head: HeadOut | None = None
+    record_state_hash: str | None = None
+    # Present only when the chain verified: JEVS signs no head it could not check.
+    signed_head: SignedHeadOut | None = None
     links: CertificateLinks
 
 
@@ -229,6 +258,14 @@ def render_history(history: VerifiedHistory) -> HistoryOut:
             events_checked=verification.events_checked,
             broken_at=verification.broken_at,
             reason=verification.reason,
+            check=verification.check,
+        ),
+        head=HeadOut(sequence=record.history_head.sequence, hash=record.history_head.hash),
+        record_state_hash=record.state_hash,
+        signed_head=(
+            SignedHeadOut(statement=history.signed_head.statement, jws=history.signed_head.jws)
+            if history.signed_head
+            else None
         ),
         links=CertificateLinks(self=f"{path}/history"),
     )

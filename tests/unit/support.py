@@ -11,7 +11,7 @@ from jevs.adapters.table import items
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
-from jevs.domain.history import EventType, HistoryEvent, new_event
+from jevs.domain.history import GENESIS_HASH, ChainHead, EventType, HistoryEvent, new_event
 from jevs.domain.issuance import add_years
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
@@ -56,16 +56,7 @@ def record_of(content: CertificateContent, issued_by: Party) -> CertificateRecor
     assert issued_by.place is not None
     recorded_at = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
     content_hash = digest(content)
-    event = new_event(
-        after=None,
-        certificate_number=content.certificate_number,
-        type=EventType.CERTIFICATE_ISSUED,
-        occurred_at=recorded_at,
-        actor=issued_by.id,
-        version=1,
-        details={"content_hash": content_hash, "status": CertificateStatus.ISSUED, "retrospective": False},
-    )
-    return CertificateRecord(
+    record = CertificateRecord(
         number=content.certificate_number,
         version=1,
         status=CertificateStatus.ISSUED,
@@ -79,8 +70,19 @@ def record_of(content: CertificateContent, issued_by: Party) -> CertificateRecor
         valid_from=content.issue_date,
         valid_until=add_years(content.issue_date, 1) - timedelta(days=1),
         recorded_at=recorded_at,
-        history_head=event.head,
+        history_head=ChainHead(sequence=0, hash=GENESIS_HASH),
     )
+    event = new_event(
+        after=None,
+        certificate_number=content.certificate_number,
+        type=EventType.CERTIFICATE_ISSUED,
+        occurred_at=recorded_at,
+        actor=issued_by.id,
+        version=1,
+        details={"content_hash": content_hash, "status": CertificateStatus.ISSUED, "retrospective": False},
+        state_hash=record.state_hash,
+    )
+    return record.model_copy(update={"history_head": event.head})
 
 
 def simple_answer(result: Submitted) -> dict[str, Any]:

@@ -39,6 +39,7 @@ def chain(details: Sequence[Mapping[str, DetailValue]]) -> list[HistoryEvent]:
                 actor="akl-chamber",
                 version=1,
                 details=event_details,
+                state_hash=f"{position:064x}",
             )
         )
     return events
@@ -160,6 +161,7 @@ def test_an_event_appended_beyond_the_recorded_head_breaks_the_chain() -> None:
             type=EventType.CERTIFICATE_ISSUED,
             occurred_at=START + timedelta(days=1),
             actor="akl-chamber",
+            state_hash="e" * 64,
         )
     )
     # When verified against the recorded head, Then it does not verify

@@ -134,7 +134,8 @@ def list_visible(
     responses={200: {"description": "The history", "content": {"application/json": {"model": HistoryOut}}}},
 )
 def history(number: CertificateNumberPath) -> HistoryOut:
-    return render_history(certificates.read_history(caller(router), number, unit_of_work(router)))
+    signer = dependencies(router).signer
+    return render_history(certificates.read_history(caller(router), number, unit_of_work(router), signer))
 
 
 @router.get(

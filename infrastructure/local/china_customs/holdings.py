@@ -72,6 +72,9 @@ class HeldCertificate:
     reason: str | None = None
     replaced_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Every history head JEVS's messages about it carried, (sequence, hash) by sequence: China's anchors of the
+    # certificate's history, outside JEVS's table.
+    history_heads: tuple[tuple[int, str], ...] = ()
 
     @property
     def version_numbers(self) -> tuple[int, ...]:
@@ -92,7 +95,16 @@ class HeldCertificate:
             "reason": self.reason,
             "replaced_at": self.replaced_at.isoformat() if self.replaced_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "history_heads": [{"sequence": sequence, "hash": hash_} for sequence, hash_ in self.history_heads],
         }
+
+    def anchored(self, head: Mapping[str, Any] | None) -> HeldCertificate:
+        """With ``head`` (a message's ``history_head``) kept among its anchors."""
+        if head is None:
+            return self
+        heads = dict(self.history_heads)
+        heads[int(head["sequence"])] = str(head["hash"])
+        return replace(self, history_heads=tuple(sorted(heads.items())))
 
 
 @dataclass(frozen=True)
@@ -145,9 +157,16 @@ class Holdings:
 
     def file(self, document: Mapping[str, Any], *, receipt_id: str, received_at: datetime) -> None:
         """Record a message ``check`` admitted and the receiver stored."""
+        self._file(document, receipt_id=receipt_id, received_at=received_at)
+        number = str(document["certificate_number"])
+        held = self._held.get(number)
+        if held is not None:
+            self._held[number] = held.anchored(document.get("history_head"))
+
+    def _file(self, document: Mapping[str, Any], *, receipt_id: str, received_at: datetime) -> None:
         kind = MessageType(document["message_type"])
         if kind == MessageType.DECLARATION_RESULT:
-            # China's own declaration answered: it changes nothing about the certificate.
+            # China's own declaration answered: it changes nothing about the certificate (but its head).
             return
         number = str(document["certificate_number"])
         held = self._held.get(number)

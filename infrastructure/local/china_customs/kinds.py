@@ -104,13 +104,28 @@ def _certification(value: object) -> bool:
     )
 
 
+def _history_head(value: object) -> bool:
+    """Where the certificate's history ended when JEVS sent this: China keeps it as an anchor outside JEVS."""
+    if not isinstance(value, dict):
+        return False
+    hash_ = value.get("hash")
+    sequence_ok = _positive(value.get("sequence"))
+    return sequence_ok and isinstance(hash_, str) and len(hash_) == 64 and all(c in "0123456789abcdef" for c in hash_)
+
+
 _TEXT = _Field(_text, "a non-empty string")
 _OPTIONAL_TEXT = _Field(_text, "a non-empty string when present", required=False)
 _VERSION = _Field(_positive, "a positive integer")
 _INSTANT = _Field(_instant, "a date and time with its UTC offset (ISO 8601)")
 _DATE = _Field(_date, "a date (YYYY-MM-DD)")
 
-_COMMON = {"message_type": _TEXT, "message_id": _TEXT}
+_COMMON = {
+    "message_type": _TEXT,
+    "message_id": _TEXT,
+    "history_head": _Field(
+        _history_head, "an object with sequence (a positive integer) and hash (64 hex digits) when present", False
+    ),
+}
 _VERSION_FIELDS = {
     **_COMMON,
     "certificate_number": _TEXT,

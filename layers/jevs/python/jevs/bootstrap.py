@@ -28,7 +28,7 @@ from jevs.domain.parties import PartyRegistry
 from jevs.resources import RECORDS_TABLE
 from jevs.service.documents import DocumentOutlets
 from jevs.service.idempotency import IdempotentRequest
-from jevs.service.ports import ChinaSender, Clock, DeadLetters, ObjectStore, Publisher
+from jevs.service.ports import ChinaSender, Clock, DeadLetters, ObjectStore, Publisher, Signer
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -65,6 +65,8 @@ class ApiDependencies:
     max_request_bytes: int
     # The signing key's public half (/.well-known/jwks.json).
     jwks: Callable[[], dict[str, Any]]
+    # Signs a verified history's head (the history route's signed_head), with the key the JWKS lists.
+    signer: Signer
     # The delivery queue's dead letters, for a redrive (one per request: it keeps what it received).
     dead_letters: Callable[[], DeadLetters]
     # Where the certificate PDFs are.
@@ -73,13 +75,15 @@ class ApiDependencies:
 
 def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> ApiDependencies:
     clock = clock or SystemClock()
-    signer = KmsSigner(aws.kms, settings.signing_key_id)
+    overlap = timedelta(days=settings.signing_key_overlap_days)
+    signer = KmsSigner(aws.kms, settings.signing_key_id, overlap=overlap, now=clock.now)
     return ApiDependencies(
         unit_of_work=_units_of_work(_records(aws, settings.records_table), clock),
         parties=StaticPartyRegistry.from_json(settings.parties),
         clock=clock,
         max_request_bytes=settings.max_request_bytes,
         jwks=signer.jwks,
+        signer=signer,
         dead_letters=lambda: SqsDeadLetters(
             aws.sqs, dead_letter_url=settings.delivery_dead_letter_queue_url, source_url=settings.delivery_queue_url
         ),

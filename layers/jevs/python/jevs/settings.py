@@ -38,6 +38,11 @@ class ApiSettings(FunctionSettings):
     signing_key_id: str = Field(
         min_length=3, description="The KMS key whose public half /.well-known/jwks.json serves."
     )
+    signing_key_overlap_days: int = Field(
+        default=30,
+        ge=0,
+        description="How long after a rotation /.well-known/jwks.json still lists the retired signing key.",
+    )
     delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
     delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
     documents_bucket: str = Field(min_length=3, description="Where the certificate PDFs are (read only).")

@@ -13,6 +13,10 @@ result of each import declaration China lodged, each of a kind named in its sign
 A message is made once, when the change it tells of is stored, and kept with its delivery: every attempt sends
 the same bytes (canonical JSON, null fields left out), so a retry is the same request China's side recognises,
 and the signature covers exactly what is sent. The FTA form's data elements only: no commercial details.
+
+Every message about a certificate carries ``history_head``: where the certificate's history ended once the change
+it tells of was stored (sequence and hash). China keeps it, so an anchor of every certificate's history lies
+outside JEVS's table: a history later rewritten with every hash recomputed no longer passes through it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from jevs.domain.access import View, project_content
 from jevs.domain.canonical import canonical_json
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Discrepancy
+from jevs.domain.history import ChainHead
 from jevs.domain.records import CertificateRecord, CertificateStatus
 
 
@@ -41,6 +46,8 @@ class _ToChina(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     message_id: str
+    # The certificate's history head once the change this message tells of was stored (None: no certificate).
+    history_head: ChainHead | None = None
 
 
 class Certification(BaseModel):
@@ -141,6 +148,7 @@ def version_issued(record: CertificateRecord) -> ChinaCertificateMessage:
         replaces=record.replaces,
         certified_true_copy_of=record.certified_true_copy_of,
         certificate=form,
+        history_head=record.history_head,
     )
 
 
@@ -154,6 +162,7 @@ def replaced(record: CertificateRecord, reason: str, at: datetime) -> ChinaRepla
         replaced_by=record.replaced_by,
         reason=reason,
         replaced_at=at,
+        history_head=record.history_head,
     )
 
 
@@ -166,11 +175,13 @@ def revoked(record: CertificateRecord, at: datetime) -> ChinaRevokedMessage:
         version=record.version,
         reason=record.revocation_reason,
         revoked_at=at,
+        history_head=record.history_head,
     )
 
 
-def decided(declaration: DeclarationRecord, version: int) -> ChinaResultMessage:
-    """The message of ``declaration``'s latest decision."""
+def decided(declaration: DeclarationRecord, version: int, head: ChainHead | None = None) -> ChinaResultMessage:
+    """The message of ``declaration``'s latest decision; ``head`` is its certificate's history head with the
+    decision recorded (None when no certificate was found)."""
     result = declaration.result
     if result is None:
         raise ValueError(f"declaration {declaration.id} has no result to send")
@@ -185,6 +196,7 @@ def decided(declaration: DeclarationRecord, version: int) -> ChinaResultMessage:
         discrepancies=result.discrepancies,
         decided_at=result.decided_at,
         replacement_certificate_number=result.replacement_certificate_number,
+        history_head=head,
     )
 
 

@@ -2,6 +2,12 @@
 
 Editing, reordering or removing any stored event changes a hash the next event (or the certificate's
 own record of its latest event) has already fixed, so ``verify_chain`` finds the first place it breaks.
+Each event also fixes the digest of the certificate's record as the event left it (``state_hash``), so a
+change to the current record alone (its validity, usage, status...) no longer matches its latest event.
+
+What the chain cannot show by itself is a rewrite of every event with every hash recomputed: that is caught
+by comparing with a head fixed outside the table, one JEVS signed before (the history route's
+``signed_head``) or the one China holds (every message to China carries the head at that moment).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from jevs.domain.canonical import digest
+from jevs.domain.canonical import canonical_json, digest
 
 GENESIS_HASH = "0" * 64
 
@@ -55,6 +61,8 @@ class HistoryEvent(BaseModel):
     version: int | None = None
     details: dict[str, DetailValue] = Field(default_factory=dict)
     previous_hash: str
+    # Digest of the certificate's record as this event left it (``CertificateRecord.state_hash``).
+    state_hash: str
     hash: str
 
     def computed_hash(self) -> str:
@@ -74,8 +82,10 @@ def new_event(
     actor: str,
     version: int | None = None,
     details: Mapping[str, DetailValue] | None = None,
+    state_hash: str,
 ) -> HistoryEvent:
-    """The event that follows ``after`` (or starts the chain), with its hash computed."""
+    """The event that follows ``after`` (or starts the chain), with its hash computed; ``state_hash`` is the
+    digest of the record the event leaves behind."""
     unsigned = {
         "certificate_number": certificate_number,
         "sequence": (after.sequence if after else 0) + 1,
@@ -85,10 +95,24 @@ def new_event(
         "version": version,
         "details": dict(details or {}),
         "previous_hash": after.hash if after else GENESIS_HASH,
+        "state_hash": state_hash,
         "hash": "",
     }
     draft = HistoryEvent.model_validate(unsigned)
     return draft.model_copy(update={"hash": draft.computed_hash()})
+
+
+class ChainCheck(StrEnum):
+    """Which check a history failed, so a reader (or the offline verifier) can say exactly what is wrong."""
+
+    SEQUENCE = "sequence"  # an event is missing, or two are out of order
+    PREVIOUS_HASH = "previous_hash"  # an event does not link to the one before
+    HASH = "hash"  # an event's content is not what its hash fixed
+    HEAD = "head"  # the chain does not end where the certificate's record says
+    STATE = "state"  # the current record is not the state its latest event recorded
+    CONTENT = "content"  # a stored version's content is not what its event recorded
+    ANCHOR = "anchor"  # the chain does not pass through a head fixed outside the table
+    SIGNATURE = "signature"  # the signed head does not verify, or signs another head
 
 
 @dataclass(frozen=True)
@@ -98,27 +122,27 @@ class ChainVerification:
     # The sequence number of the first event that does not verify, and why.
     broken_at: int | None = None
     reason: str | None = None
+    check: ChainCheck | None = None
 
 
-def verify_chain(events: Sequence[HistoryEvent], head: ChainHead | None = None) -> ChainVerification:
-    """Check every link, and that the chain ends where the certificate's record says it does."""
+def verify_chain(
+    events: Sequence[HistoryEvent], head: ChainHead | None = None, *, state_hash: str | None = None
+) -> ChainVerification:
+    """Check every link, that the chain ends where the certificate's record says it does, and (given the
+    current record's ``state_hash``) that the record is the state its latest event left."""
     previous_hash = GENESIS_HASH
     for expected_sequence, event in enumerate(events, start=1):
+        checked = expected_sequence - 1
         if event.sequence != expected_sequence:
             return ChainVerification(
-                False, expected_sequence - 1, expected_sequence, "an event is missing or out of order"
+                False, checked, expected_sequence, "an event is missing or out of order", ChainCheck.SEQUENCE
             )
         if event.previous_hash != previous_hash:
-            return ChainVerification(
-                False,
-                expected_sequence - 1,
-                event.sequence,
-                "previous_hash does not link to the event before",
-            )
+            reason = "previous_hash does not link to the event before"
+            return ChainVerification(False, checked, event.sequence, reason, ChainCheck.PREVIOUS_HASH)
         if event.computed_hash() != event.hash:
-            return ChainVerification(
-                False, expected_sequence - 1, event.sequence, "the event's content does not match its hash"
-            )
+            reason = "the event's content does not match its hash"
+            return ChainVerification(False, checked, event.sequence, reason, ChainCheck.HASH)
         previous_hash = event.hash
     if head is not None and (head.sequence != len(events) or head.hash != previous_hash):
         return ChainVerification(
@@ -126,5 +150,30 @@ def verify_chain(events: Sequence[HistoryEvent], head: ChainHead | None = None) 
             len(events),
             len(events) + 1 if head.sequence > len(events) else head.sequence,
             "the chain does not end at the certificate's recorded latest event",
+            ChainCheck.HEAD,
+        )
+    if state_hash is not None and events and events[-1].state_hash != state_hash:
+        return ChainVerification(
+            False,
+            len(events),
+            events[-1].sequence,
+            "the certificate's current record is not the state its latest event recorded",
+            ChainCheck.STATE,
         )
     return ChainVerification(True, len(events))
+
+
+def head_statement(certificate_number: str, head: ChainHead, signed_at: datetime) -> dict[str, str | int]:
+    """What JEVS signs about a history: where it ended, and when JEVS said so. Anyone holding the signature can
+    later show that a chain rewritten since (every hash recomputed) no longer passes through this head."""
+    return {
+        "certificate_number": certificate_number,
+        "head_sequence": head.sequence,
+        "head_hash": head.hash,
+        "signed_at": signed_at.isoformat(),
+    }
+
+
+def statement_bytes(statement: Mapping[str, str | int]) -> bytes:
+    """The exact bytes a head statement's detached JWS signs: its canonical JSON."""
+    return canonical_json(dict(statement))

@@ -18,7 +18,7 @@ from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import MatchResult
 from jevs.domain.errors import Conflict, FieldError, RuleViolation
-from jevs.domain.history import ChainHead, DetailValue, EventType, HistoryEvent, new_event
+from jevs.domain.history import GENESIS_HASH, ChainHead, DetailValue, EventType, HistoryEvent, new_event
 from jevs.domain.issuance import Validity, assess_validity, printed_remarks
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party
@@ -79,6 +79,17 @@ class CertificateRecord(BaseModel):
         return self.ledger_root or self.number
 
     @property
+    def state_hash(self) -> str:
+        """Digest of everything the record holds but where its history ends: each event fixes the state it left
+        (``HistoryEvent.state_hash``), so editing the current record alone shows against its latest event."""
+        return digest(self.model_dump(mode="json", exclude={"history_head"}))
+
+    def _after(self, draft_event: dict[str, Any]) -> tuple[CertificateRecord, HistoryEvent]:
+        """This record (as it is after the event) with the event that fixes its state, and its head moved."""
+        event = new_event(**draft_event, state_hash=self.state_hash)
+        return self.model_copy(update={"history_head": event.head}), event
+
+    @property
     def exporter_business_number(self) -> str:
         return self.content.exporter.business_number
 
@@ -136,15 +147,6 @@ class CertificateRecord(BaseModel):
         }
         if replacing is not None:
             details["replaces"] = replacing.number
-        event = new_event(
-            after=None,
-            certificate_number=content.certificate_number,
-            type=EventType.CERTIFICATE_ISSUED,
-            occurred_at=at,
-            actor=issuer.id,
-            version=1,
-            details=details,
-        )
         record = cls(
             number=content.certificate_number,
             version=1,
@@ -158,13 +160,22 @@ class CertificateRecord(BaseModel):
             valid_from=validity.valid_from,
             valid_until=validity.valid_until,
             recorded_at=at,
-            history_head=event.head,
+            history_head=ChainHead(sequence=0, hash=GENESIS_HASH),
             application_id=application_id,
             replaces=replacing.number if replacing is not None else None,
             usage=replacing.usage if replacing is not None else Usage.UNUSED,
             ledger_root=replacing.usage_root if replacing is not None else None,
         )
-        return Issue(record, event)
+        draft = {
+            "after": None,
+            "certificate_number": content.certificate_number,
+            "type": EventType.CERTIFICATE_ISSUED,
+            "occurred_at": at,
+            "actor": issuer.id,
+            "version": 1,
+            "details": details,
+        }
+        return Issue(*record._after(draft))
 
     def changed(
         self,
@@ -176,16 +187,16 @@ class CertificateRecord(BaseModel):
         **updates: Any,
     ) -> CertificateChange:
         """The record after an event of ``type``: the event appended, the head moved, ``updates`` applied."""
-        event = new_event(
-            after=self.history_head,
-            certificate_number=self.number,
-            type=type,
-            occurred_at=at,
-            actor=actor,
-            version=self.version,
-            details=details,
-        )
-        return CertificateChange(self.model_copy(update={**updates, "history_head": event.head}), event)
+        draft = {
+            "after": self.history_head,
+            "certificate_number": self.number,
+            "type": type,
+            "occurred_at": at,
+            "actor": actor,
+            "version": self.version,
+            "details": details,
+        }
+        return CertificateChange(*self.model_copy(update=updates)._after(draft))
 
     def _still_issued(self) -> None:
         """Only an issued certificate is replaced, revoked or copied (DESIGN §3): the others stay as they are."""
@@ -230,16 +241,16 @@ class CertificateRecord(BaseModel):
             raise Conflict("certificate-not-valid", f"certificate {self.number} is not valid on {today}")
         version = self.version + 1
         copy = self.model_copy(update={"version": version, "certified_true_copy_of": self.number, "recorded_at": at})
-        event = new_event(
-            after=self.history_head,
-            certificate_number=self.number,
-            type=EventType.CERTIFIED_TRUE_COPY_ISSUED,
-            occurred_at=at,
-            actor=actor,
-            version=version,
-            details={"content_hash": self.content_hash, "status": CertificateStatus.ISSUED, "reason": reason},
-        )
-        return CertificateChange(copy.model_copy(update={"history_head": event.head}), event)
+        draft = {
+            "after": self.history_head,
+            "certificate_number": self.number,
+            "type": EventType.CERTIFIED_TRUE_COPY_ISSUED,
+            "occurred_at": at,
+            "actor": actor,
+            "version": version,
+            "details": {"content_hash": self.content_hash, "status": CertificateStatus.ISSUED, "reason": reason},
+        }
+        return CertificateChange(*copy._after(draft))
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,20 @@ from jevs.domain.certificate import CertificateContent
 from jevs.domain.china_message import ChinaMessage, version_issued
 from jevs.domain.delivery import Delivery
 from jevs.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from jevs.domain.history import ChainVerification, HistoryEvent, verify_chain
+from jevs.domain.history import (
+    ChainCheck,
+    ChainVerification,
+    HistoryEvent,
+    head_statement,
+    statement_bytes,
+    verify_chain,
+)
 from jevs.domain.identifiers import normalise_certificate_number
 from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus, Issue, StoredVersion
+from jevs.service.ports import Signer
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 MAX_PAGE_SIZE = 100
@@ -167,22 +175,37 @@ def list_certificates(command: ListCertificates, uow: UnitOfWork) -> VisiblePage
 
 
 @dataclass(frozen=True)
+class SignedHead:
+    """JEVS's signed word on where a verified history ended: the statement and its detached JWS."""
+
+    statement: dict[str, str | int]
+    jws: str
+
+
+@dataclass(frozen=True)
 class VerifiedHistory:
     record: CertificateRecord
     events: list[HistoryEvent]
     verification: ChainVerification
+    # None when the chain does not verify: JEVS never signs a head it could not check.
+    signed_head: SignedHead | None = None
 
 
-def read_history(party: Party, number: str, uow: UnitOfWork) -> VerifiedHistory:
+def read_history(party: Party, number: str, uow: UnitOfWork, signer: Signer | None = None) -> VerifiedHistory:
     """Every event with the chain verified, including that each version's stored content is the content its
-    event recorded."""
+    event recorded and the current record is the state its latest event recorded; with ``signer``, the verified
+    head signed (a reader keeps it to detect a later rewrite of the whole chain)."""
     record = stored_certificate(number, uow, lambda found: may_read_history(party, found))
     events = list(uow.certificates.history(record.number))
-    verification = verify_chain(events, record.history_head)
+    verification = verify_chain(events, record.history_head, state_hash=record.state_hash)
     if verification.valid:
         versions = uow.certificates.versions(record.number)
         verification = _versions_match_events(record, events, versions) or verification
-    return VerifiedHistory(record, events, verification)
+    signed = None
+    if signer is not None and verification.valid:
+        statement = head_statement(record.number, record.history_head, uow.now())
+        signed = SignedHead(statement, signer.sign_detached(statement_bytes(statement)))
+    return VerifiedHistory(record, events, verification, signed)
 
 
 def _versions_match_events(
@@ -196,7 +219,11 @@ def _versions_match_events(
     current = recorded.get(record.version)
     if current is None or current.details["content_hash"] != digest(record.content):
         return ChainVerification(
-            False, len(events), None, "the certificate's current content is not the content its history recorded"
+            False,
+            len(events),
+            None,
+            "the certificate's current content is not the content its history recorded",
+            ChainCheck.CONTENT,
         )
     stored = {version.version: version for version in versions}
     for number, event in recorded.items():
@@ -207,9 +234,11 @@ def _versions_match_events(
                 len(events),
                 event.sequence,
                 f"version {number}'s stored content is not what its history recorded",
+                ChainCheck.CONTENT,
             )
     if set(stored) != set(recorded):
-        return ChainVerification(False, len(events), None, "a stored version has no event in the history")
+        reason = "a stored version has no event in the history"
+        return ChainVerification(False, len(events), None, reason, ChainCheck.CONTENT)
     return None
 
 

@@ -27,6 +27,7 @@ from jevs.domain.declarations import (
     declaration_id,
 )
 from jevs.domain.errors import Conflict, Forbidden, NotFound
+from jevs.domain.history import ChainHead
 from jevs.domain.matching import certificate_after, decide_match
 from jevs.domain.messages import FileExportResult, MatchAwaiting, MatchDeclaration
 from jevs.domain.parties import Party
@@ -166,8 +167,11 @@ def _decide_once(declaration: DeclarationRecord, uow: UnitOfWork) -> Declaration
         ledgers.replace(decision.ledger)
     decided = declaration.decided(decision.result)
     uow.declarations.decide(declaration, decided)
+    head = None
     if certificate is not None:
-        uow.certificates.change(certificate_after(certificate, decided, now))
+        change = certificate_after(certificate, decided, now)
+        uow.certificates.change(change)
+        head = change.record.history_head
         match = CertificateMatch(
             declaration_id=decided.id,
             declarant=decided.declarant.value,
@@ -177,7 +181,7 @@ def _decide_once(declaration: DeclarationRecord, uow: UnitOfWork) -> Declaration
         )
         uow.certificates.keep_match(certificate.number, match)
     ledgers.stage()
-    _send_result(uow, decided, certificate.version if certificate is not None else 0, now)
+    _send_result(uow, decided, certificate.version if certificate is not None else 0, head, now)
     uow.commit()
     return decided
 
@@ -217,12 +221,14 @@ class _Ledgers:
             self._uow.ledgers.put(ledger.model_copy(update={"revision": read + 1}), revision_read=read)
 
 
-def _send_result(uow: UnitOfWork, decided: DeclarationRecord, version: int, now: datetime) -> None:
+def _send_result(
+    uow: UnitOfWork, decided: DeclarationRecord, version: int, head: ChainHead | None, now: datetime
+) -> None:
     """China gets the result through the signed delivery channel (a delivery reconciliation watches); NZ Customs
     through its notification path. An NZ export entry never goes to China (DESIGN §1)."""
     number = decided.content.certificate_number
     if decided.declarant is Declarant.CN_IMPORT_DECLARATION:
-        body = result_for_china(decided, version)
+        body = result_for_china(decided, version, head)
         stage_to_china(uow, body, history_of=None, at=now, declaration_id=decided.id)
     else:
         filing = FileExportResult(

@@ -64,8 +64,9 @@ class DocumentsOutcome:
 def nz_customs_data_file(record: CertificateRecord) -> bytes:
     """NZ Customs' file of the version: the FTA form's data elements with box 15, validity and printed remarks,
     exactly as China Customs receives them for the same version (no commercial details), in canonical JSON, so
-    both administrations hold the same data and a rewrite gives the same bytes."""
-    return message_body(version_issued(record))
+    both administrations hold the same data and a rewrite gives the same bytes. Without China's history anchor:
+    the head moves on after the version's issue, and the file is made (and made again) later."""
+    return message_body(version_issued(record).model_copy(update={"history_head": None}))
 
 
 def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOutlets) -> DocumentsOutcome:

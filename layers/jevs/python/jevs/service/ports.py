@@ -18,6 +18,12 @@ class Clock(Protocol):
         ...
 
 
+class Signer(Protocol):
+    def sign_detached(self, payload: bytes) -> str:
+        """The detached compact JWS (ES256, JEVS's signing key) of ``payload``."""
+        ...
+
+
 class ChinaSender(Protocol):
     def send(self, body: bytes, idempotency_key: str) -> Decision:
         """Sign ``body`` and POST it to China Customs; what the answer (or its absence) means."""

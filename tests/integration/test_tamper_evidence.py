@@ -1,0 +1,261 @@
+"""A history no one can quietly rewrite (DESIGN §6.4): every tampering with the records table is reported by the
+history route and by the offline verifier (``python -m jevs.verify``) with nothing but the JWKS, which names the
+event or the field that fails. A rewrite of the whole chain with every hash recomputed is what the table alone
+cannot show: it is caught against a head fixed outside it, one JEVS signed before or the one China was sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from jevs.domain.canonical import canonical_json
+from jevs.resources import RECORDS_TABLE
+from jevs.verify import main as verify
+from tests.factories import ISSUING_BODY, NZ_CUSTOMS
+from tests.integration.conftest import ApiCall
+from tests.integration.declarations_support import submit_certificate
+from tests.integration.test_lifecycle import china_messages, post
+
+pytestmark = pytest.mark.integration
+
+NUMBER = "11.1234.12345"
+PARTITION = {"S": f"CERTIFICATE#{NUMBER}"}
+
+
+@pytest.fixture
+def three_events(call_api: ApiCall) -> None:
+    """A certificate issued, copied and revoked: events 1, 2 and 3."""
+    submit_certificate(call_api)
+    copied = post(call_api, f"/v1/certificates/{NUMBER}/certified-true-copy", {"reason": "Original lost in transit"})
+    assert copied["statusCode"] == 201, copied
+    revoked = post(call_api, f"/v1/certificates/{NUMBER}/revocation", {"reason": "Origin not proven"})
+    assert revoked["statusCode"] == 200, revoked
+
+
+def history(call_api: ApiCall) -> dict[str, Any]:
+    response = call_api("GET", f"/v1/certificates/{NUMBER}/history", client_id=NZ_CUSTOMS)
+    assert response["statusCode"] == 200, response
+    body: dict[str, Any] = response["json"]
+    return body
+
+
+def saved(call_api: ApiCall, tmp_path: Path) -> tuple[Path, Path]:
+    """The history and the JWKS, saved as a partner would: the files the offline verifier reads."""
+    history_file = tmp_path / "history.json"
+    history_file.write_text(json.dumps(history(call_api)))
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(call_api("GET", "/.well-known/jwks.json")["body"])
+    return history_file, jwks_file
+
+
+def offline(capsys: pytest.CaptureFixture[str], *arguments: str | Path) -> tuple[int, str]:
+    code = verify([str(argument) for argument in arguments])
+    return code, capsys.readouterr().out.strip()
+
+
+# -- the records table, as an attacker with write access changes it ---------------------------------------------
+
+
+def _table() -> Any:
+    return boto3.client("dynamodb")
+
+
+def _key(sort_key: str) -> dict[str, Any]:
+    return {"pk": PARTITION, "sk": {"S": sort_key}}
+
+
+def _event_key(sequence: int) -> str:
+    return f"EVENT#{sequence:08d}"
+
+
+def _document(sort_key: str, attribute: str) -> dict[str, Any]:
+    item = _table().get_item(TableName=RECORDS_TABLE.name, Key=_key(sort_key))["Item"]
+    document: dict[str, Any] = json.loads(item[attribute]["S"])
+    return document
+
+
+def _store(sort_key: str, attribute: str, document: dict[str, Any]) -> None:
+    _table().update_item(
+        TableName=RECORDS_TABLE.name,
+        Key=_key(sort_key),
+        UpdateExpression="SET #a = :v",
+        ExpressionAttributeNames={"#a": attribute},
+        ExpressionAttributeValues={":v": {"S": json.dumps(document)}},
+    )
+
+
+def _edit(sort_key: str, attribute: str, change: Callable[[dict[str, Any]], None]) -> None:
+    document = _document(sort_key, attribute)
+    change(document)
+    _store(sort_key, attribute, document)
+
+
+def _rehash(event: dict[str, Any]) -> None:
+    event["hash"] = hashlib.sha256(canonical_json({k: v for k, v in event.items() if k != "hash"})).hexdigest()
+
+
+def rewrite_every_hash_after(change: Callable[[dict[str, Any]], None], sequence: int, last: int) -> None:
+    """What a careful attacker does: change event ``sequence``, then recompute its hash and every later link and
+    hash, and move the record's head to the new last hash, so the table agrees with itself again."""
+    previous_hash = _document(_event_key(sequence - 1), "event")["hash"] if sequence > 1 else "0" * 64
+    for position in range(sequence, last + 1):
+        event = _document(_event_key(position), "event")
+        if position == sequence:
+            change(event)
+        event["previous_hash"] = previous_hash
+        _rehash(event)
+        _store(_event_key(position), "event", event)
+        previous_hash = event["hash"]
+    _edit("HEAD", "record", lambda record: record["history_head"].update(hash=previous_hash))
+
+
+# -- a genuine history --------------------------------------------------------------------------------------------
+
+
+def test_a_genuine_history_is_signed_and_verifies_offline_with_the_jwks_alone(
+    call_api: ApiCall, three_events: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = history(call_api)
+    assert body["chain"]["valid"] is True
+    assert body["head"] == {"sequence": 3, "hash": body["events"][-1]["hash"]}
+    assert body["record_state_hash"] == body["events"][-1]["state_hash"]
+    assert body["signed_head"]["statement"] | {"signed_at": None} == {
+        "certificate_number": NUMBER,
+        "head_sequence": 3,
+        "head_hash": body["events"][-1]["hash"],
+        "signed_at": None,
+    }
+
+    code, out = offline(capsys, *_files(call_api, tmp_path))
+
+    assert (code, out.split(":")[0]) == (0, f"OK {NUMBER}")
+
+
+# -- tampering, each caught by the API and offline ----------------------------------------------------------------
+
+TAMPERING = [
+    pytest.param(
+        lambda: _edit("HEAD", "record", lambda record: record.update(valid_until="2099-12-31")),
+        ("state", 3),
+        "FAIL record [state]: the current record is not the state event 3 recorded",
+        id="the current record's valid_until",
+    ),
+    pytest.param(
+        lambda: _edit("HEAD", "record", lambda record: record.update(usage="USED")),
+        ("state", 3),
+        "FAIL record [state]: the current record is not the state event 3 recorded",
+        id="the current record's usage",
+    ),
+    pytest.param(
+        lambda: _edit("HEAD", "record", lambda record: record.update(issuing_body_name="Someone Else")),
+        ("state", 3),
+        "FAIL record [state]: the current record is not the state event 3 recorded",
+        id="the current record's issuing body name",
+    ),
+    pytest.param(
+        lambda: _edit(_event_key(2), "event", lambda event: event["details"].update(reason="Not lost")),
+        ("hash", 2),
+        "FAIL event 2 [hash]: the event's content does not match its hash",
+        id="one event's field",
+    ),
+    pytest.param(
+        lambda: _table().delete_item(TableName=RECORDS_TABLE.name, Key=_key(_event_key(2))),
+        ("sequence", 2),
+        "FAIL event 2 [sequence]: an event is missing or out of order",
+        id="an event removed",
+    ),
+    pytest.param(
+        lambda: _swap(2, 3),
+        ("sequence", 2),
+        "FAIL event 2 [sequence]: an event is missing or out of order",
+        id="two events reordered",
+    ),
+]
+
+
+def _swap(one: int, other: int) -> None:
+    """Each event stored under the other's key: read back in the other order."""
+    first, second = _document(_event_key(one), "event"), _document(_event_key(other), "event")
+    _store(_event_key(one), "event", second)
+    _store(_event_key(other), "event", first)
+
+
+@pytest.mark.parametrize(("tamper", "api_finding", "offline_finding"), TAMPERING)
+def test_tampering_is_reported_by_the_history_route_and_by_the_offline_verifier(
+    call_api: ApiCall,
+    three_events: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    tamper: Callable[[], None],
+    api_finding: tuple[str, int],
+    offline_finding: str,
+) -> None:
+    tamper()
+
+    body = history(call_api)
+    code, out = offline(capsys, *_files(call_api, tmp_path))
+
+    assert (body["chain"]["valid"], body["chain"]["check"], body["chain"]["broken_at"]) == (False, *api_finding)
+    assert "signed_head" not in body  # JEVS signs no head it could not verify
+    assert (code, out) == (1, offline_finding)
+
+
+def _files(call_api: ApiCall, tmp_path: Path) -> tuple[Path, str, Path]:
+    history_file, jwks_file = saved(call_api, tmp_path)
+    return history_file, "--jwks", jwks_file
+
+
+# -- every hash recomputed: caught against a head fixed outside the table ----------------------------------------
+
+
+def test_a_chain_rewritten_with_every_hash_recomputed_fails_against_a_head_signed_before(
+    call_api: ApiCall, three_events: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps(history(call_api)))
+
+    rewrite_every_hash_after(lambda event: event["details"].update(reason="Copy never asked for"), 2, 3)
+
+    # The table agrees with itself again: JEVS alone cannot tell (the README says so), and signs the new head...
+    assert history(call_api)["chain"]["valid"] is True
+    # ...but the verifier holds the head JEVS signed before, and names the first event that differs from it.
+    code, out = offline(capsys, *_files(call_api, tmp_path), "--anchor", earlier)
+    assert (code, out) == (1, "FAIL event 2 [anchor]: differs from the earlier history: rewritten since")
+
+
+def test_a_chain_rewritten_with_every_hash_recomputed_fails_against_the_head_china_was_sent(
+    call_api: ApiCall, three_events: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The revocation's message to China carried the head as the revocation left it.
+    (revoked,) = [m.body for m in china_messages(NUMBER) if m.body.message_type == "certificate.revoked"]
+    assert revoked.history_head is not None
+    china_holds = f"{revoked.history_head.sequence}:{revoked.history_head.hash}"
+    assert revoked.history_head.sequence == 3
+
+    rewrite_every_hash_after(lambda event: event.update(actor="someone-else"), 1, 3)
+
+    code, out = offline(capsys, *_files(call_api, tmp_path), "--anchor-head", china_holds)
+    assert (code, out) == (1, "FAIL event 3 [anchor]: its hash is not the one the anchor fixed: rewritten since")
+
+
+def test_every_message_to_china_carries_the_head_its_change_left(call_api: ApiCall, three_events: None) -> None:
+    body = history(call_api)
+    heads = {m.body.message_type: m.body.history_head for m in china_messages(NUMBER)}
+
+    assert {kind: (head.sequence, head.hash) for kind, head in heads.items() if head is not None} == {
+        "certificate.issued": (1, body["events"][0]["hash"]),
+        "certificate.copy_issued": (2, body["events"][1]["hash"]),
+        "certificate.revoked": (3, body["events"][2]["hash"]),
+    }
+
+
+def test_the_issuing_body_reads_the_same_signed_head(call_api: ApiCall, three_events: None) -> None:
+    response = call_api("GET", f"/v1/certificates/{NUMBER}/history", client_id=ISSUING_BODY)
+
+    assert response["json"]["signed_head"]["statement"]["head_sequence"] == 3
