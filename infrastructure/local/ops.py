@@ -2,10 +2,17 @@
 
     python -m infrastructure.local.ops redrive              # parked deliveries back onto the delivery queue
     python -m infrastructure.local.ops delivery NUMBER      # a certificate's delivery states
+    python -m infrastructure.local.ops rotate-key           # a new signing key; the old one stays in the JWKS
+    python -m infrastructure.local.ops rotate-key --aws     # the same in AWS, with your AWS credentials
 
 It calls the API as the ``ops`` party, exactly as an operator's tooling would in AWS (there with the
 Cognito token endpoint and the party's own credentials, given by JEVS_TOKEN_URL, JEVS_OPS_CLIENT_ID and
 JEVS_OPS_CLIENT_SECRET).
+
+``rotate-key`` talks to KMS instead, with the operator's own AWS credentials (``--aws``; locally the stack's moto
+server, at JEVS_AWS_URL or http://127.0.0.1:$JEVS_MOTO_PORT): it moves the signing alias to a new key, tags the
+new key with the one it retires, and gives the retired key an alias of its own. Functions follow the alias within
+five minutes; /.well-known/jwks.json lists the retired key for the overlap period (JEVS_SIGNING_KEY_OVERLAP_DAYS).
 """
 
 from __future__ import annotations
@@ -15,11 +22,16 @@ import json
 import os
 import sys
 import uuid
-from typing import TextIO
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
 
+import boto3
 import httpx
+from botocore.exceptions import BotoCoreError, ClientError
 
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, load_clients
+from jevs.adapters.kms_signer import RotationRefused, rotate_signing_key
+from jevs.resources import SIGNING_KEY
 
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 
@@ -39,13 +51,46 @@ def _token(http: httpx.Client, api_url: str) -> str:
     return token
 
 
+def _kms(on_aws: bool) -> Any:
+    if on_aws:
+        return boto3.client("kms")
+    port = os.environ.get("JEVS_MOTO_PORT", "4566")
+    return boto3.client(
+        "kms",
+        endpoint_url=os.environ.get("JEVS_AWS_URL", f"http://127.0.0.1:{port}"),
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-2"),
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 (moto's, as the local stack's own clients use)
+    )
+
+
+def rotate_key(kms: Any, overlap_days: int, out: TextIO) -> int:
+    """Rotate the signing key (see the module's docstring) and say which key retired and which took over."""
+    try:
+        retired, current = rotate_signing_key(
+            kms, SIGNING_KEY.alias, SIGNING_KEY.key_spec, at=datetime.now(UTC), overlap=timedelta(days=overlap_days)
+        )
+    except (RotationRefused, BotoCoreError, ClientError) as error:
+        print(f"jevs ops: the signing key was not rotated: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps({"alias": SIGNING_KEY.alias, "retired_key": retired, "current_key": current}), file=out)
+    return 0
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infrastructure.local.ops", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("redrive", help="move every parked delivery back onto the delivery queue")
     delivery = commands.add_parser("delivery", help="show a certificate's delivery states")
     delivery.add_argument("number")
+    rotation = commands.add_parser("rotate-key", help="move the signing alias to a new KMS key")
+    rotation.add_argument("--aws", action="store_true", help="in AWS (your credentials), not the local stack")
+    rotation.add_argument(
+        "--overlap-days", type=int, default=30, help="keys retired this recently stay listed (as the API's setting)"
+    )
     arguments = parser.parse_args(argv)
+    if arguments.command == "rotate-key":
+        return rotate_key(_kms(arguments.aws), arguments.overlap_days, out or sys.stdout)
     api_url = os.environ.get("JEVS_API_URL", DEFAULT_API_URL).rstrip("/")
     with httpx.Client(base_url=api_url, timeout=30) as http:
         try:

@@ -55,6 +55,7 @@ def saved(call_api: ApiCall, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def offline(capsys: pytest.CaptureFixture[str], *arguments: str | Path) -> tuple[int, str]:
+    capsys.readouterr()  # what the functions logged before
     code = verify([str(argument) for argument in arguments])
     return code, capsys.readouterr().out.strip()
 

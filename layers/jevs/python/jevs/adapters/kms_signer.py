@@ -3,12 +3,14 @@
 The key's ``kid`` is its RFC 7638 thumbprint: derived from the public key itself, so a rotated key gets a
 new kid with no registry to keep, and a receiver that meets an unknown kid knows to fetch the set again.
 
-Rotation is an alias switch (``retire_and_rotate``): a new key takes the signing alias, and the old key keeps an
-alias of its own that says when it was retired (``<alias>-retired-<YYYYMMDDTHHMMSSZ>``). The JWKS lists the
-current key and every retired one still within the overlap period, so what was signed before a rotation still
-verifies. A signer resolves the alias to one key and signs with that key's id, so the ``kid`` it puts in a header
-is always the key that signed; it looks again after ``REFRESH`` (a container may sign with the old key for that
-long, which the overlap covers).
+Rotation is an alias switch (``rotate_signing_key``; ``python -m infrastructure.local.ops rotate-key``): a new
+key takes the signing alias, and is tagged ``jevs:retired:<old key id>`` = when the old key was retired (with the
+old key's own such tags still within the overlap period carried over). The JWKS lists the current key, then every
+retired key its tags name within the overlap period, so what was signed before a rotation still verifies. A retired
+key keeps an alias of its own (``<alias>-retired-<key id>``): the functions' IAM grants name the keys by
+alias. A signer resolves the alias to one key and signs with that key's id, so the ``kid`` in a header is always
+the key that signed; it looks again after ``REFRESH`` (a container may sign with the old key for that long, which
+the overlap covers).
 """
 
 from __future__ import annotations
@@ -28,26 +30,26 @@ from jevs.domain.errors import RetryableFailure
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_kms.type_defs import TagTypeDef
 
 # How long a signer trusts its reading of which key the alias names.
 REFRESH = timedelta(minutes=5)
-RETIRED_INFIX = "-retired-"
-RETIRED_FORMAT = "%Y%m%dT%H%M%SZ"
+RETIRED_TAG_PREFIX = "jevs:retired:"
 
 
-def retired_alias(alias: str, at: datetime) -> str:
-    return f"{alias}{RETIRED_INFIX}{at.astimezone(UTC).strftime(RETIRED_FORMAT)}"
+def retired_alias(alias: str, key_id: str) -> str:
+    return f"{alias}-retired-{key_id}"
 
 
-def retired_at(alias: str, retired: str) -> datetime | None:
-    """When the key behind ``retired`` was retired, if it is a retired alias of ``alias``."""
-    prefix = f"{alias}{RETIRED_INFIX}"
-    if not retired.startswith(prefix):
-        return None
-    try:
-        return datetime.strptime(retired.removeprefix(prefix), RETIRED_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return None
+def retired_keys(tags: list[dict[str, str]], since: datetime) -> dict[str, datetime]:
+    """The retired keys a current key's tags name, by key id, that were retired at or after ``since``."""
+    found = {}
+    for tag in tags:
+        if tag["TagKey"].startswith(RETIRED_TAG_PREFIX):
+            when = datetime.fromisoformat(tag["TagValue"])
+            if when >= since:
+                found[tag["TagKey"].removeprefix(RETIRED_TAG_PREFIX)] = when
+    return found
 
 
 def public_jwk(der_public_key: bytes) -> dict[str, str]:
@@ -99,27 +101,21 @@ class KmsSigner:
     def kid(self) -> str:
         return self.jwk["kid"]
 
-    def _retired_keys(self) -> list[dict[str, str]]:
-        """The JWKs of keys retired from the signing alias within the overlap period, newest first."""
-        if not self._key_id.startswith("alias/"):
-            return []
-        cutoff = self._now() - self._overlap
-        retired: list[tuple[datetime, str]] = []
+    def _tags(self, key_id: str) -> list[dict[str, str]]:
         try:
-            for page in self._client.get_paginator("list_aliases").paginate():
-                for alias in page["Aliases"]:
-                    when = retired_at(self._key_id, alias.get("AliasName", ""))
-                    if when is not None and when >= cutoff:
-                        retired.append((when, alias["AliasName"]))
+            pages = self._client.get_paginator("list_resource_tags").paginate(KeyId=key_id)
+            return [{"TagKey": t["TagKey"], "TagValue": t["TagValue"]} for page in pages for t in page["Tags"]]
         except ClientError as error:
-            raise RetryableFailure(f"KMS ListAliases failed: {error.response['Error']['Code']}") from error
-        return [self._public_key(name)[1] for _, name in sorted(retired, reverse=True)]
+            raise RetryableFailure(f"KMS ListResourceTags failed: {error.response['Error']['Code']}") from error
 
     def jwks(self) -> dict[str, Any]:
-        """The current key first, then the retired keys whose signatures may still be met."""
-        current = self.jwk
-        previous = [key for key in self._retired_keys() if key["kid"] != current["kid"]]
-        return {"keys": [current, *previous]}
+        """The current key (read afresh: a rotation shows at once), then the keys retired within the overlap
+        period, newest first, whose signatures may still be met."""
+        key_arn, current = self._public_key(self._key_id)
+        retired = retired_keys(self._tags(key_arn), self._now() - self._overlap)
+        newest_first = sorted(retired, key=lambda key_id: retired[key_id], reverse=True)
+        previous = [self._public_key(key_id)[1] for key_id in newest_first]
+        return {"keys": [current, *(key for key in previous if key["kid"] != current["kid"])]}
 
     def sign_der(self, signing_input: bytes) -> bytes:
         return self._sign_der_with(self._resolved()[0], signing_input)
@@ -138,15 +134,32 @@ class KmsSigner:
         return sign_detached(payload, kid=jwk["kid"], sign_der=lambda data: self._sign_der_with(key_id, data))
 
 
-def retire_and_rotate(client: KMSClient, alias: str, key_spec: str, at: datetime) -> tuple[str, str]:
-    """Rotate the signing key: a new key takes ``alias``; the old one keeps a retired alias (so the JWKS lists it
-    through the overlap period). Returns the old and the new key's ids."""
+class RotationRefused(Exception):
+    """The signing key is not what a rotation expects (e.g. not under the alias)."""
+
+
+def rotate_signing_key(
+    client: KMSClient, alias: str, key_spec: str, *, at: datetime, overlap: timedelta
+) -> tuple[str, str]:
+    """A new key under ``alias``, tagged with the key it retires (and the keys that one retired still within the
+    ``overlap`` period); the retired key keeps an alias of its own. Returns the retired and the new key's ids."""
+    if not alias.startswith("alias/"):
+        raise RotationRefused(f"{alias} is not an alias: rotation moves the alias to a new key")
     old = client.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    still_listed = retired_keys(
+        [{"TagKey": t["TagKey"], "TagValue": t["TagValue"]} for t in client.list_resource_tags(KeyId=old)["Tags"]],
+        at - overlap,
+    )
+    retiring = {old: at, **still_listed}
+    tags: list[TagTypeDef] = [
+        {"TagKey": f"{RETIRED_TAG_PREFIX}{key_id}", "TagValue": when.isoformat()} for key_id, when in retiring.items()
+    ]
     new = client.create_key(
         KeySpec=key_spec,  # type: ignore[arg-type]  # ECC_NIST_P256, from jevs.resources
         KeyUsage="SIGN_VERIFY",
-        Description="JEVS: signs what is sent to China (rotated)",
+        Description="JEVS: signs what is sent to China and the history heads it vouches for",
+        Tags=tags,
     )["KeyMetadata"]["KeyId"]
-    client.create_alias(AliasName=retired_alias(alias, at), TargetKeyId=old)
+    client.create_alias(AliasName=retired_alias(alias, old), TargetKeyId=old)
     client.update_alias(AliasName=alias, TargetKeyId=new)
     return old, new

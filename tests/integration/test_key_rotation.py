@@ -1,0 +1,98 @@
+"""Keys that rotate (DESIGN §6.3): ``python -m infrastructure.local.ops rotate-key`` moves the signing alias to a
+new KMS key; /.well-known/jwks.json lists the new key and every retired one within the overlap period, so a head
+signed before a rotation still verifies, with the JWKS served after it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infrastructure.local.ops import rotate_key
+from jevs.adapters.kms_signer import KmsSigner
+from jevs.resources import SIGNING_KEY
+from jevs.verify import main as verify
+from tests.factories import NZ_CUSTOMS
+from tests.integration.conftest import ApiCall
+from tests.integration.declarations_support import submit_certificate
+
+pytestmark = pytest.mark.integration
+
+NUMBER = "11.1234.12345"
+OVERLAP = timedelta(days=30)
+
+
+def jwks(call_api: ApiCall) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(call_api("GET", "/.well-known/jwks.json")["body"])
+    return body
+
+
+def kids(key_set: dict[str, Any]) -> list[str]:
+    return [key["kid"] for key in key_set["keys"]]
+
+
+def rotate() -> dict[str, str]:
+    out = io.StringIO()
+    assert rotate_key(boto3.client("kms"), OVERLAP.days, out) == 0
+    rotated: dict[str, str] = json.loads(out.getvalue())
+    return rotated
+
+
+def test_a_head_signed_before_a_rotation_verifies_with_the_jwks_served_after_it(
+    call_api: ApiCall, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit_certificate(call_api)
+    (before,) = kids(jwks(call_api))
+    signed_before = call_api("GET", f"/v1/certificates/{NUMBER}/history", client_id=NZ_CUSTOMS)["json"]
+    assert json.loads(_b64(signed_before["signed_head"]["jws"].split(".")[0]))["kid"] == before
+
+    rotate()
+
+    after = jwks(call_api)
+    assert len(kids(after)) == 2
+    assert kids(after)[1] == before  # the current key first, then the retired one
+    history_file, jwks_file = tmp_path / "history.json", tmp_path / "jwks.json"
+    history_file.write_text(json.dumps(signed_before))
+    jwks_file.write_text(json.dumps(after))
+    capsys.readouterr()  # what the functions logged
+    assert verify([str(history_file), "--jwks", str(jwks_file)]) == 0
+    assert capsys.readouterr().out.startswith(f"OK {NUMBER}")
+
+
+def test_after_a_rotation_the_signer_signs_with_the_new_key_and_the_set_drops_the_old_one_after_the_overlap(
+    aws_resources: Any,
+) -> None:
+    kms = boto3.client("kms")
+    (before,) = kids(KmsSigner(kms, SIGNING_KEY.alias).jwks())
+
+    rotate()
+
+    signer = KmsSigner(kms, SIGNING_KEY.alias, overlap=OVERLAP)
+    (now,) = [signer.kid]
+    assert now != before
+    assert json.loads(_b64(signer.sign_detached(b"{}").split(".")[0]))["kid"] == now
+    assert kids(signer.jwks()) == [now, before]
+    later = KmsSigner(kms, SIGNING_KEY.alias, overlap=OVERLAP, now=lambda: datetime.now(UTC) + OVERLAP * 2)
+    assert kids(later.jwks()) == [now]
+
+
+def test_a_second_rotation_within_the_overlap_keeps_both_retired_keys_listed(aws_resources: Any) -> None:
+    kms = boto3.client("kms")
+    (first,) = kids(KmsSigner(kms, SIGNING_KEY.alias).jwks())
+    rotate()
+    (second,) = [KmsSigner(kms, SIGNING_KEY.alias).kid]
+
+    rotate()
+
+    signer = KmsSigner(kms, SIGNING_KEY.alias, overlap=OVERLAP)
+    assert kids(signer.jwks())[1:] == [second, first]
+
+
+def _b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
