@@ -27,6 +27,7 @@ from jevs.resources import (
     EXCHANGE_BUCKET,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
     RECORDS_TABLE,
+    SIGNING_KEY,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def acknowledge(stack: JevsStack) -> None:
     _documents(stack)
     _api(stack)
     _messaging(stack)
+    _signing(stack)
 
 
 def _functions(stack: JevsStack) -> None:
@@ -182,3 +184,16 @@ def _messaging(stack: JevsStack) -> None:
         "source mapping, which cdk-nag does not recognise (it looks only for RedrivePolicy references). Its "
         "messages are operator-read and alarmed (Monitoring StreamFailuresNotEmpty); a DLQ of a DLQ adds nothing.",
     )
+
+
+def _signing(stack: JevsStack) -> None:
+    """The signing key is named by its alias (keys.grant_signing): a rotation moves the alias to a key the stack did
+    not create, so the grants cover the account's keys, narrowed by kms:ResourceAliases."""
+    keys = "Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*"
+    reason = (
+        f"key/* only under a kms:ResourceAliases condition: kms:Sign only with a key {SIGNING_KEY.alias} names, "
+        f"GetPublicKey and ListResourceTags (the JWKS) only for keys named {SIGNING_KEY.alias}*, i.e. the current "
+        "signing key and those retired from it; a rotation (ops rotate-key) creates the new key outside the stack."
+    )
+    for role in (stack.api_function.role, stack.delivery.dispatcher.role):
+        _acknowledge(role, f"IAM5[{keys}]", reason)

@@ -3,6 +3,8 @@ second of the last 35 days, protected from deletion, with the stream the outbox 
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
@@ -53,3 +55,10 @@ class DataConstruct(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
         return table
+
+
+def partitions_only(*partitions: str) -> dict[str, Any]:
+    """The condition that keeps a write to the records table within the partitions named (``jevs.resources``):
+    a function that has no business with a certificate's items cannot rewrite its history, and one that has cannot
+    touch idempotency records, counters or an exporter's registrations."""
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(partitions)}}

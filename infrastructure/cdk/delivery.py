@@ -19,8 +19,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
+from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
+from infrastructure.cdk.keys import grant_signing
 from jevs.resources import (
+    CERTIFICATE_PARTITIONS,
+    DECLARATION_PARTITIONS,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DISPATCHER_MAX_CONCURRENCY,
@@ -40,14 +44,14 @@ class DeliveryConstruct(Construct):
         config: StackConfig,
         table: dynamodb.Table,
         queue: sqs.Queue,
-        signing_key: kms.IKey,
         data_key: kms.IKey,
         layers: Layers,
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {
             RECORDS_TABLE.environment_variable: table.table_name,
-            SIGNING_KEY.environment_variable: signing_key.key_arn,
+            # The alias, not the key: the dispatcher follows a rotation (ops rotate-key).
+            SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
             "JEVS_CHINA_CUSTOMS_ENDPOINT": str(config.china_customs_endpoint),
             DELIVERY_QUEUE.environment_variable: queue.queue_url,
             "JEVS_DELIVERY_MAX_RECEIVES": str(DELIVERY_QUEUE.max_receive_count),
@@ -64,14 +68,17 @@ class DeliveryConstruct(Construct):
         role = self.dispatcher.role
         # Reads the certificate and its delivery; records the outcome, its event and the chain head at once.
         # The table itself only (no index): written as a statement because table.grant adds index/* as well.
+        # Writes only certificates' and declarations' partitions (a result's delivery is its declaration's).
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn]))
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
                 resources=[table.table_arn],
+                conditions=partitions_only(CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS),
             )
         )
         data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-        signing_key.grant(role, "kms:Sign", "kms:GetPublicKey")
+        grant_signing(role, sign=True)
         queue.grant(role, "sqs:ChangeMessageVisibility")
         if secret is not None:
             secret.grant_read(role)

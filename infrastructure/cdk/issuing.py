@@ -22,11 +22,13 @@ from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
+from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
 from jevs.resources import (
     CERTIFICATE_DOCUMENTS_PREFIX,
     DOCUMENTS_BUCKET,
     EMAIL_MARKERS_PREFIX,
+    EXPORTER_PARTITIONS,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
@@ -75,7 +77,14 @@ class IssuingConstruct(Construct):
                 actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{OPEN_APPLICATIONS_INDEX}"]
             )
         )
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn]))
+        # Only applications' partitions: the overseer never touches a certificate's items.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[table.table_arn],
+                conditions=partitions_only(EXPORTER_PARTITIONS),
+            )
+        )
         data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         self.schedule = events.Rule(
             self,

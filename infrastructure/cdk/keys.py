@@ -52,3 +52,29 @@ class KeysConstruct(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             pending_window=Duration.days(30),
         )
+
+
+def grant_signing(role: iam.IRole, *, sign: bool, publish: bool = False) -> None:
+    """Use of the signing key by its alias, whichever key the alias names after a rotation (``ops rotate-key``
+    moves it to a new key; CloudFormation does not move it back, as the alias resource does not change). Granted
+    on the account's keys, narrowed by ``kms:ResourceAliases``: only a key the signing alias names may sign
+    (``sign``); ``publish`` (the JWKS) may also read the public half and tags of a key retired from it, which
+    keeps an alias ``<alias>-retired-<key id>``."""
+    stack = Stack.of(role)
+    keys = stack.format_arn(service="kms", resource="key", resource_name="*")
+    if sign:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Sign", "kms:GetPublicKey"],
+                resources=[keys],
+                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": SIGNING_KEY.alias}},
+            )
+        )
+    if publish:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:GetPublicKey", "kms:ListResourceTags"],
+                resources=[keys],
+                conditions={"ForAnyValue:StringLike": {"kms:ResourceAliases": f"{SIGNING_KEY.alias}*"}},
+            )
+        )

@@ -19,8 +19,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
 from jevs.resources import (
+    CERTIFICATE_PARTITIONS,
+    DECLARATION_PARTITIONS,
     EXCHANGE_BUCKET,
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
@@ -67,7 +70,15 @@ class MatchingConstruct(Construct):
         # puts (IAM authorises each item by its own action: PutItem). The table itself only, no index: written
         # as a statement because table.grant adds index/* as well.
         self.matcher.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table.table_arn])
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn])
+        )
+        # Its writes stay within declarations' and certificates' partitions (a ledger is its certificate's).
+        self.matcher.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[table.table_arn],
+                conditions=partitions_only(DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS),
+            )
         )
         data_key.grant(self.matcher.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         self.matcher.function.add_event_source(

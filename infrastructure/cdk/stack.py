@@ -16,7 +16,7 @@ from infrastructure.cdk.delivery import DeliveryConstruct
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.identity import IdentityConstruct
 from infrastructure.cdk.issuing import IssuingConstruct
-from infrastructure.cdk.keys import KeysConstruct
+from infrastructure.cdk.keys import KeysConstruct, grant_signing
 from infrastructure.cdk.matching import MatchingConstruct
 from infrastructure.cdk.messaging import MessagingConstruct
 from infrastructure.cdk.monitoring import MonitoringConstruct
@@ -61,7 +61,9 @@ class JevsStack(Stack):
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 "JEVS_PARTIES": self.identity.party_registry_json,
-                SIGNING_KEY.environment_variable: self.keys.signing_key.key_arn,
+                # The alias, not the key: the functions follow a rotation (ops rotate-key).
+                SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
+                "JEVS_SIGNING_KEY_OVERLAP_DAYS": str(SIGNING_KEY.overlap_days),
                 DELIVERY_QUEUE.environment_variable: delivery_queue.queue_url,
                 DELIVERY_QUEUE.dead_letter_environment_variable: delivery_dead_letters.queue_url,
                 DOCUMENTS_BUCKET.environment_variable: documents_bucket.bucket_name,
@@ -77,8 +79,9 @@ class JevsStack(Stack):
             "dynamodb:ConditionCheckItem",
         )
         key.grant(self.api_function.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-        # /.well-known/jwks.json publishes the signing key's public half.
-        self.keys.signing_key.grant(self.api_function.role, "kms:GetPublicKey")
+        # The history route signs a verified head; /.well-known/jwks.json publishes the signing key's public half
+        # and those of the keys retired from it within the overlap period.
+        grant_signing(self.api_function.role, sign=True, publish=True)
         # The operations redrive moves parked deliveries from the dead-letter queue back to the queue.
         delivery_dead_letters.grant(self.api_function.role, "sqs:ReceiveMessage", "sqs:DeleteMessage")
         delivery_queue.grant(self.api_function.role, "sqs:SendMessage")
@@ -114,7 +117,6 @@ class JevsStack(Stack):
             config=config,
             table=table,
             queue=delivery_queue,
-            signing_key=self.keys.signing_key,
             data_key=key,
             layers=layers,
         )

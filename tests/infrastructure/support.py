@@ -152,6 +152,9 @@ Grants = dict[tuple[str, str | None], set[str]]
 # How ``resource_key`` names an ARN CloudFormation builds from pseudo parameters and one resource's Ref (an SES
 # identity's ARN, arn:<partition>:ses:<region>:<account>:identity/<name>): (logical id, this).
 BUILT_ARN = "built ARN"
+# How ``resource_key`` names the account's KMS keys (arn:<partition>:kms:<region>:<account>:key/*), which the signing
+# grants name, narrowed to the signing alias by a kms:ResourceAliases condition (see test_security).
+ACCOUNT_KMS_KEYS = ("account", "kms:key/*")
 
 
 def resource_key(resource: Any) -> tuple[str, str | None]:
@@ -169,6 +172,9 @@ def resource_key(resource: Any) -> tuple[str, str | None]:
     head, *tail = join[1]
     arn = target(head)
     if arn is None:
+        parts = [part for part in join[1] if isinstance(part, str)]
+        if parts[:2] == ["arn:", ":kms:"] and parts[-1] == ":key/*" and not list(references(join[1])):
+            return ACCOUNT_KMS_KEYS
         named = [found for found in references(join[1]) if found[1] is None]
         assert len(named) == 1, f"an ARN built around other than one resource: {resource!r}"
         return named[0][0], BUILT_ARN

@@ -12,11 +12,16 @@ from aws_cdk.assertions import Match
 from jevs.resources import (
     API_FUNCTION,
     BUCKETS,
+    CERTIFICATE_PARTITIONS,
+    DECLARATION_PARTITIONS,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DOCUMENTS_BUCKET,
+    EXPORTER_PARTITIONS,
     FUNCTIONS,
+    MATCHER_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
+    OVERSEER_FUNCTION,
     QUEUES,
     RECONCILER_FUNCTION,
     SIGNING_KEY,
@@ -200,10 +205,35 @@ def _function_permissions(template: dict[str, Any], handler: str) -> list[dict[s
     return [statement for document in attached for statement in statements(document)]
 
 
+# The account's keys, as keys.grant_signing names them, only ever under a kms:ResourceAliases condition.
+_ACCOUNT_KEYS = {
+    "Fn::Join": [
+        "",
+        ["arn:", {"Ref": "AWS::Partition"}, ":kms:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":key/*"],
+    ]
+}
+
+
+def _key_alias_condition(statement: dict[str, Any]) -> str | None:
+    """The alias (pattern) a statement on the account's keys is narrowed to; None for any other statement."""
+    if as_list(statement["Resource"]) != [_ACCOUNT_KEYS]:
+        return None
+    ((operator, condition),) = statement["Condition"].items()
+    assert operator in ("ForAnyValue:StringEquals", "ForAnyValue:StringLike"), statement
+    assert list(condition) == ["kms:ResourceAliases"], statement
+    alias: str = condition["kms:ResourceAliases"]
+    return alias
+
+
 def _named_resources(template: dict[str, Any], handler: str) -> set[tuple[str, str | None]]:
-    """What the function's statements name, as (logical id, attribute); '*' only where nothing else is possible."""
+    """What the function's statements name, as (logical id, attribute), or ("alias", <alias>) for keys named by
+    their alias; '*' only where nothing else is possible."""
     named: set[tuple[str, str | None]] = set()
     for statement in _function_permissions(template, handler):
+        alias = _key_alias_condition(statement)
+        if alias is not None:
+            named.add(("alias", alias))
+            continue
         for resource in as_list(statement["Resource"]):
             if resource == "*":
                 # ListStreams has no resource-level permissions; nothing else may name every resource.
@@ -238,7 +268,10 @@ def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_an
     assert _named_resources(template, API_FUNCTION.handler) == {
         (table, "Arn"),  # the table, and table/index/* (its listing indexes)
         (data_key(template), "Arn"),
-        (signing_key(template), "Arn"),  # GetPublicKey only, for /.well-known/jwks.json
+        # Sign (a verified history's head) with the key the signing alias names; GetPublicKey and ListResourceTags
+        # (/.well-known/jwks.json) of it and of the keys retired from it.
+        ("alias", SIGNING_KEY.alias),
+        ("alias", f"{SIGNING_KEY.alias}*"),
         (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),  # the operations redrive sends here
         (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),  # and takes from here
         # GET .../document: GetObject under certificates/, and ListBucket so a PDF not rendered yet reads as 404.
@@ -254,16 +287,40 @@ def test_the_dispatcher_may_use_only_the_table_its_queue_and_both_keys(template:
         (table, "Arn"),
         (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
         (data_key(template), "Arn"),
-        (signing_key(template), "Arn"),
+        ("alias", SIGNING_KEY.alias),
         (_log_group_of(template, DISPATCHER_FUNCTION.handler), "Arn"),
     }
-    signing = {
-        action
-        for statement in _function_permissions(template, DISPATCHER_FUNCTION.handler)
-        if (signing_key(template), "Arn") in set(references(statement["Resource"]))
-        for action in as_list(statement["Action"])
+    assert _signing_actions(template, DISPATCHER_FUNCTION.handler) == {
+        SIGNING_KEY.alias: {"kms:Sign", "kms:GetPublicKey"}
     }
-    assert signing == {"kms:Sign", "kms:GetPublicKey"}
+
+
+def _signing_actions(template: dict[str, Any], handler: str) -> dict[str, set[str]]:
+    """What a function may do with the keys an alias (pattern) names."""
+    actions: dict[str, set[str]] = {}
+    for statement in _function_permissions(template, handler):
+        alias = _key_alias_condition(statement)
+        if alias is not None:
+            actions.setdefault(alias, set()).update(as_list(statement["Action"]))
+    return actions
+
+
+def test_only_a_key_the_signing_alias_names_signs_and_the_jwks_reads_only_keys_retired_from_it(
+    template: dict[str, Any],
+) -> None:
+    assert _signing_actions(template, API_FUNCTION.handler) == {
+        SIGNING_KEY.alias: {"kms:Sign", "kms:GetPublicKey"},
+        f"{SIGNING_KEY.alias}*": {"kms:GetPublicKey", "kms:ListResourceTags"},
+    }
+    for statement in _function_permissions(template, API_FUNCTION.handler):
+        if "kms:Sign" in as_list(statement["Action"]):
+            assert statement["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": SIGNING_KEY.alias}}
+
+
+def test_the_functions_that_sign_follow_the_alias_and_so_a_rotation(template: dict[str, Any]) -> None:
+    for handler in (API_FUNCTION.handler, DISPATCHER_FUNCTION.handler):
+        variables = properties(template, function_by_handler(template, handler))["Environment"]["Variables"]
+        assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 
 
 def test_the_reconciler_may_use_only_the_pending_index_the_table_its_queue_and_the_data_key(
@@ -289,6 +346,33 @@ def test_the_outbox_relay_may_use_only_the_stream_its_queues_and_the_data_key(te
         (data_key(template), "Arn"),
         (_log_group_of(template, OUTBOX_RELAY_FUNCTION.handler), "Arn"),
     }
+
+
+_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+
+
+def _written_partitions(template: dict[str, Any], handler: str) -> list[list[str] | None]:
+    """For each statement that lets the function write the table: the partitions it is held to (None: any)."""
+    held = []
+    for statement in _function_permissions(template, handler):
+        if _WRITES & set(as_list(statement["Action"])):
+            condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+            held.append(condition.get("dynamodb:LeadingKeys"))
+    return held
+
+
+@pytest.mark.parametrize(
+    ("handler", "partitions"),
+    [
+        pytest.param(DISPATCHER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="dispatcher"),
+        pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
+        pytest.param(OVERSEER_FUNCTION.handler, [EXPORTER_PARTITIONS], id="overseer"),
+    ],
+)
+def test_a_function_writes_only_the_partitions_it_needs(
+    template: dict[str, Any], handler: str, partitions: list[str]
+) -> None:
+    assert _written_partitions(template, handler) == [partitions]
 
 
 def test_the_api_function_never_deletes_nor_scans(template: dict[str, Any]) -> None:

@@ -589,3 +589,25 @@ def test_waiting_for_what_china_holds_returns_once_it_holds_it(receiver: Receive
     assert held[NUMBER].reason == "Issued in error"
     with pytest.raises(TimeoutError):
         receiver.wait_for_certificates(lambda certificates: REPLACEMENT in certificates, timeout=0.05)
+
+
+def test_china_keeps_every_history_head_jevs_sent_as_its_anchors(receiver: Receiver, sender: Sender) -> None:
+    first, third, second = "a" * 64, "c" * 64, "b" * 64
+    for message in [
+        examples.issued(NUMBER, history_head={"sequence": 1, "hash": first}),
+        examples.revoked(NUMBER, reason="Issued in error", history_head={"sequence": 3, "hash": third}),
+        examples.declaration_result("DEC-1", NUMBER, history_head={"sequence": 2, "hash": second}),
+    ]:
+        assert sender.deliver(receiver, message).answer.status == 201
+
+    held = receiver.certificate(NUMBER)
+
+    assert held is not None
+    assert held.history_heads == ((1, first), (2, second), (3, third))
+    assert held.as_json()["history_heads"][0] == {"sequence": 1, "hash": first}
+
+
+def test_a_history_head_that_is_not_a_sequence_and_a_hash_is_a_bad_request(receiver: Receiver, sender: Sender) -> None:
+    received = sender.deliver(receiver, examples.issued(NUMBER, history_head={"sequence": 0, "hash": "x"}))
+
+    assert refusal(received)["status"] == 400

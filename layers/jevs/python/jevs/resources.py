@@ -77,6 +77,12 @@ RECORDS_TABLE = TableDefinition(
 
 TABLES: tuple[TableDefinition, ...] = (RECORDS_TABLE,)
 
+# The records table's partitions, by what they hold (jevs.adapters.table.items makes the keys): the functions'
+# IAM grants write only the partitions each needs (a dynamodb:LeadingKeys condition).
+CERTIFICATE_PARTITIONS = "CERTIFICATE#*"  # a certificate's record, versions, events, usage ledger, deliveries
+DECLARATION_PARTITIONS = "DECLARATION#*"  # a declaration, its revisions, its result's deliveries
+EXPORTER_PARTITIONS = "EXPORTER#*"  # an exporter's goods registrations, signatories and applications
+
 
 @dataclass(frozen=True)
 class QueueDefinition:
@@ -183,6 +189,8 @@ class SigningKeyDefinition:
     alias: str
     key_spec: Literal["ECC_NIST_P256"]
     environment_variable: str
+    # How long after a rotation the JWKS still lists a retired key (the API's JEVS_SIGNING_KEY_OVERLAP_DAYS).
+    overlap_days: int = 30
 
 
 SIGNING_KEY = SigningKeyDefinition(
