@@ -408,13 +408,20 @@ class VerificationOut(BaseModel):
 
     certificate_number: str
     status: CertificateStatus
-    currently_valid: bool = Field(description="Issued, not replaced or revoked, and today is within validity.")
+    currently_valid: bool = Field(
+        description="Issued, not replaced or revoked, today is within validity, and the record is what its history "
+        "recorded."
+    )
     issuing_body: str
     issue_date: date
     valid_from: date
     valid_until: date
     digest_matches: bool | None = Field(
         description="Whether the digest given (from the printed QR code) is that of the data JEVS holds."
+    )
+    history_verified: bool = Field(
+        description="Whether the certificate's record is the state its history's latest event recorded, down an "
+        "unbroken hash chain; false means the record was changed outside JEVS (and it is not reported valid)."
     )
 
 
@@ -429,6 +436,7 @@ def render_verification(verification: Verification) -> VerificationOut:
         valid_from=record.valid_from,
         valid_until=record.valid_until,
         digest_matches=verification.digest_matches,
+        history_verified=verification.history_verified,
     )
 
 

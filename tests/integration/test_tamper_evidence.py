@@ -38,6 +38,12 @@ def three_events(call_api: ApiCall) -> None:
     assert revoked["statusCode"] == 200, revoked
 
 
+@pytest.fixture
+def stored(call_api: ApiCall) -> None:
+    """A certificate issued: event 1."""
+    submit_certificate(call_api)
+
+
 def history(call_api: ApiCall) -> dict[str, Any]:
     response = call_api("GET", f"/v1/certificates/{NUMBER}/history", client_id=NZ_CUSTOMS)
     assert response["statusCode"] == 200, response
@@ -210,6 +216,19 @@ def test_tampering_is_reported_by_the_history_route_and_by_the_offline_verifier(
 def _files(call_api: ApiCall, tmp_path: Path) -> tuple[Path, str, Path]:
     history_file, jwks_file = saved(call_api, tmp_path)
     return history_file, "--jwks", jwks_file
+
+
+def test_the_public_verification_never_reports_a_record_edited_in_the_table_as_valid(
+    call_api: ApiCall, stored: None
+) -> None:
+    before = call_api("GET", f"/v1/verify/{NUMBER}")["json"]
+
+    # An expired or used certificate made to look valid again: here, its validity extended.
+    _edit("HEAD", "record", lambda record: record.update(valid_until="2099-12-31"))
+
+    after = call_api("GET", f"/v1/verify/{NUMBER}")["json"]
+    assert (before["currently_valid"], before["history_verified"]) == (True, True)
+    assert (after["currently_valid"], after["history_verified"], after["valid_until"]) == (False, False, "2099-12-31")
 
 
 # -- every hash recomputed: caught against a head fixed outside the table ----------------------------------------

@@ -278,6 +278,9 @@ class Verification:
     currently_valid: bool
     # Whether the digest printed on the paper (its QR code) is the digest of what JEVS holds; None if none given.
     digest_matches: bool | None
+    # Whether the record is the state its history's latest event recorded, down an unbroken chain: a record edited
+    # in the table (an extended validity, a usage reset) is never reported valid.
+    history_verified: bool
 
 
 def verify_certificate(
@@ -285,5 +288,8 @@ def verify_certificate(
 ) -> Verification:
     record = stored_certificate(number, uow, lambda _: True)
     today = new_zealand_date(uow.now())
-    valid = record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
-    return Verification(record, valid, None if printed is None else printed == digest_of(record))
+    intact = verify_chain(uow.certificates.history(record.number), record.history_head, state_hash=record.state_hash)
+    valid = (
+        intact.valid and record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
+    )
+    return Verification(record, valid, None if printed is None else printed == digest_of(record), intact.valid)
