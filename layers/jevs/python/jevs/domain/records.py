@@ -84,9 +84,27 @@ class CertificateRecord(BaseModel):
         (``HistoryEvent.state_hash``), so editing the current record alone shows against its latest event."""
         return digest(self.model_dump(mode="json", exclude={"history_head"}))
 
-    def _after(self, draft_event: dict[str, Any]) -> tuple[CertificateRecord, HistoryEvent]:
-        """This record (as it is after the event) with the event that fixes its state, and its head moved."""
-        event = new_event(**draft_event, state_hash=self.state_hash)
+    def _after(
+        self,
+        type: EventType,
+        *,
+        following: ChainHead | None,
+        at: datetime,
+        actor: str,
+        details: dict[str, DetailValue],
+    ) -> tuple[CertificateRecord, HistoryEvent]:
+        """This record, as it is after an event of ``type`` that follows ``following``: the event, which fixes this
+        state, and the record with its head moved to it."""
+        event = new_event(
+            after=following,
+            certificate_number=self.number,
+            type=type,
+            occurred_at=at,
+            actor=actor,
+            version=self.version,
+            details=details,
+            state_hash=self.state_hash,
+        )
         return self.model_copy(update={"history_head": event.head}), event
 
     @property
@@ -166,16 +184,8 @@ class CertificateRecord(BaseModel):
             usage=replacing.usage if replacing is not None else Usage.UNUSED,
             ledger_root=replacing.usage_root if replacing is not None else None,
         )
-        draft = {
-            "after": None,
-            "certificate_number": content.certificate_number,
-            "type": EventType.CERTIFICATE_ISSUED,
-            "occurred_at": at,
-            "actor": issuer.id,
-            "version": 1,
-            "details": details,
-        }
-        return Issue(*record._after(draft))
+        issued = record._after(EventType.CERTIFICATE_ISSUED, following=None, at=at, actor=issuer.id, details=details)
+        return Issue(*issued)
 
     def changed(
         self,
@@ -187,16 +197,10 @@ class CertificateRecord(BaseModel):
         **updates: Any,
     ) -> CertificateChange:
         """The record after an event of ``type``: the event appended, the head moved, ``updates`` applied."""
-        draft = {
-            "after": self.history_head,
-            "certificate_number": self.number,
-            "type": type,
-            "occurred_at": at,
-            "actor": actor,
-            "version": self.version,
-            "details": details,
-        }
-        return CertificateChange(*self.model_copy(update=updates)._after(draft))
+        after = self.model_copy(update=updates)._after(
+            type, following=self.history_head, at=at, actor=actor, details=details
+        )
+        return CertificateChange(*after)
 
     def _still_issued(self) -> None:
         """Only an issued certificate is replaced, revoked or copied (DESIGN §3): the others stay as they are."""
@@ -241,16 +245,15 @@ class CertificateRecord(BaseModel):
             raise Conflict("certificate-not-valid", f"certificate {self.number} is not valid on {today}")
         version = self.version + 1
         copy = self.model_copy(update={"version": version, "certified_true_copy_of": self.number, "recorded_at": at})
-        draft = {
-            "after": self.history_head,
-            "certificate_number": self.number,
-            "type": EventType.CERTIFIED_TRUE_COPY_ISSUED,
-            "occurred_at": at,
-            "actor": actor,
-            "version": version,
-            "details": {"content_hash": self.content_hash, "status": CertificateStatus.ISSUED, "reason": reason},
+        details: dict[str, DetailValue] = {
+            "content_hash": self.content_hash,
+            "status": CertificateStatus.ISSUED,
+            "reason": reason,
         }
-        return CertificateChange(*copy._after(draft))
+        copied = copy._after(
+            EventType.CERTIFIED_TRUE_COPY_ISSUED, following=self.history_head, at=at, actor=actor, details=details
+        )
+        return CertificateChange(*copied)
 
 
 @dataclass(frozen=True)
