@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
 # Each target builds the virtual environment from the lock file first, so a fresh clone needs only
-# Python 3.11, Node 20, git and make.
+# Python 3.11, Node 20, git and make (and Debian's chromium for the browser tests, skipped without it).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -44,7 +44,7 @@ test-contract: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -m integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP)  ## the browser tests need chromium (apt-get install chromium); screenshots: test-artifacts/
 	$(BIN)/python -m pytest -m e2e
 
 test-infrastructure: $(STAMP)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from functions.api.responses import VerificationOut
 from functions.api.verification_page import CONTENT_SECURITY_POLICY
 from infrastructure.local.functions import FunctionSet, LocalOptions, build_functions
 from infrastructure.local.provision import Provisioned
@@ -119,6 +120,7 @@ def test_an_api_client_gets_json_with_vary_accept(
     assert answer["headers"]["content-type"] == "application/json"
     assert answer["headers"]["vary"] == "Accept"
     assert answer["json"]["standing"] == "VALID"
+    assert VerificationOut.model_validate(answer["json"]).model_dump(mode="json") == answer["json"]
     assert "content-security-policy" not in answer["headers"]
 
 
