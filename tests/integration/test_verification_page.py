@@ -18,7 +18,7 @@ from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.documents.certificate_pdf import printed_digest
 from tests.factories import ISSUING_BODY, LambdaContext, api_event, certificate_payload, registered_clients
 from tests.integration.conftest import ApiCall, local_options
-from tests.integration.declarations_support import submit_certificate
+from tests.integration.declarations_support import lodge, run_matcher, submit_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -191,6 +191,24 @@ def test_a_replaced_certificate_links_to_its_replacements_page(call_api: ApiCall
     )
     assert (data["standing"], data["replaced_by"]) == ("REPLACED", REPLACEMENT)
     assert "> Valid <" in replacement_page
+
+
+def test_a_certificate_used_by_an_import_declaration_reads_valid_but_used(
+    call_api: ApiCall, functions: FunctionSet
+) -> None:
+    submit_certificate(call_api, certificate_number=NUMBER)
+    lodged = lodge(call_api, certificate_number=NUMBER)
+    assert lodged["statusCode"] == 202, lodged
+    run_matcher(functions, "CNIM-223320261000123456")
+
+    page = verify(functions)["body"]
+    data = verify(functions, accept="application/json")["json"]
+
+    assert (
+        '<span aria-hidden="true">!</span> Valid, already used <span class="zh" lang="zh-Hans">有效，已使用</span>'
+        in page
+    )
+    assert (data["standing"], data["currently_valid"]) == ("USED", True)
 
 
 def test_the_page_says_whether_the_printed_digest_matches(
