@@ -245,3 +245,4 @@ def test_an_api_client_asking_for_an_unknown_number_gets_a_problem(functions: Fu
     assert answer["statusCode"] == 404
     assert answer["headers"]["content-type"] == "application/problem+json"
     assert answer["json"]["type"] == "urn:jevs:problem:not-found"
+    assert (answer["headers"]["vary"], answer["headers"]["cache-control"]) == ("Accept", "no-store")

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from functions.api import problems
 from functions.api.edge import dependencies, unit_of_work
 from functions.api.negotiation import preferred_media_type
 from functions.api.responses import VerificationOut, render_verification
@@ -54,9 +55,11 @@ def verify(  # type: ignore[no-untyped-def]
     for_a_person = preferred_media_type(router.current_event.headers.get("Accept"), OFFERED) == TEXT_HTML
     try:
         checked = verify_certificate(number, digest, unit_of_work(router), digest_of=printed_digest)
-    except NotFound:
+    except NotFound as missing:
         if not for_a_person:
-            raise
+            refused = problems.not_found(missing)
+            refused.headers.update(headers)
+            return refused
         return Response(404, HTML, not_found_page(number), {**headers, **PAGE_HEADERS})
     verification = render_verification(checked)
     if for_a_person:
