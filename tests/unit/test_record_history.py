@@ -17,7 +17,7 @@ from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
 from jevs.domain.errors import Conflict, NotFound
 from jevs.domain.history import GENESIS_HASH, EventType
-from jevs.domain.record_history import Chronicled, Recorded, RecordEvent, verify_history
+from jevs.domain.record_history import Chronicled, Recorded, RecordEvent, record_event, verify_history
 from jevs.domain.registrations import (
     ApprovalDecision,
     GoodsLodgement,
@@ -301,6 +301,7 @@ def test_the_latest_event_edited_and_hashed_again_no_longer_ends_where_the_recor
     verification = verify_history(record, events)
 
     assert (verification.valid, verification.broken_at) == (False, 3)
+    assert verification.reason == "the chain does not end at the record's latest event"
 
 
 def test_a_removed_event_breaks_the_chain_where_it_was() -> None:
@@ -318,6 +319,33 @@ def test_the_latest_event_removed_is_found_by_the_head_the_record_remembers() ->
 
     verification = verify_history(record, events[:-1])
 
+    assert (verification.valid, verification.broken_at) == (False, 3)
+    assert verification.reason == "the chain does not end at the record's latest event"
+
+
+def test_every_event_removed_leaves_a_history_without_its_lodging() -> None:
+    record, _ = three_events()
+
+    verification = verify_history(record, [])
+
+    assert (verification.valid, verification.broken_at) == (False, 1)
+    assert verification.reason == "the record's history has no events: its lodging is missing"
+
+
+def test_an_event_appended_beyond_the_head_the_record_remembers_breaks_the_chain_after_it() -> None:
+    # Given an application's history with one more event appended in storage, its record left as it was
+    record, events = three_events()
+    extra = record_event(
+        after=record.history_head,
+        record_id=record.id,
+        type=EventType.APPLICATION_WITHDRAWN,
+        occurred_at=DECIDED_AT + timedelta(hours=2),
+        actor=EXPORTER.id,
+        state_hash=record.state_hash,
+    )
+    # When the record, still certified, is verified against the four events
+    verification = verify_history(record, [*events, extra])
+    # Then the chain no longer ends where the record says
     assert (verification.valid, verification.broken_at) == (False, 3)
 
 

@@ -138,11 +138,18 @@ class Recorded(Generic[R]):
 def verify_history(record: Chronicled, events: Sequence[RecordEvent]) -> ChainVerification:
     """Check every link (``verify_chain``), that the chain is the record's own, starts with its lodging and ends at
     the head the record remembers, and that the record is the state its latest event recorded."""
-    if record.history_head is None:
+    head = record.history_head
+    if head is None:
         return ChainVerification(False, 0, None, "the record has no history")
-    verification = verify_chain(events, record.history_head)
+    # The links by the certificate's own check; where the chain must end is the record's, said in its words.
+    verification = verify_chain(events)
     if not verification.valid:
         return verification
+    if not events:
+        return ChainVerification(False, 0, 1, "the record's history has no events: its lodging is missing")
+    if head.sequence != len(events) or head.hash != events[-1].hash:
+        broken_at = len(events) + 1 if head.sequence > len(events) else max(head.sequence, 1)
+        return ChainVerification(False, len(events), broken_at, "the chain does not end at the record's latest event")
     for event in events:
         if event.record_id != record.id:
             return ChainVerification(False, event.sequence - 1, event.sequence, "the event is of another record")
