@@ -101,9 +101,9 @@ def _explanation(verification: VerificationOut) -> _Words:
             )
         case Standing.USED:
             return _Words(
-                f"This certificate is genuine and valid until {until}, but it has already been used for an import "
-                "declaration in China: it cannot be used for another.",
-                f"本证书真实，有效期至 {until}，但已用于一份中国进口报关单，不能再用于其他报关单。",
+                f"This certificate is valid until {until}, but it has already been used for an import declaration "
+                "in China: it cannot be used for another.",
+                f"本证书有效期至 {until}，但已用于一份中国进口报关单，不能再用于其他报关单。",
             )
         case Standing.EXPIRED:
             return _Words(f"This certificate's validity ended on {until}.", f"本证书的有效期已于 {until} 结束。")
