@@ -33,6 +33,7 @@ from jevs.domain.delivery import DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.issuance import Validity
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
+from jevs.domain.standing import Standing
 from jevs.service.certificates import (
     Verification,
     VerifiedHistory,
@@ -412,6 +413,11 @@ class VerificationOut(BaseModel):
         description="Issued, not replaced or revoked, today is within validity, and the record is what its history "
         "recorded."
     )
+    standing: Standing = Field(
+        description="What the holder of the paper needs to know: VALID, USED (valid, but already used by an import "
+        "declaration in China), EXPIRED, NOT_YET_VALID, REPLACED (see replaced_by) or REVOKED."
+    )
+    replaced_by: str | None = Field(default=None, description="The replacement's number, when REPLACED.")
     issuing_body: str
     issue_date: date
     valid_from: date
@@ -431,6 +437,8 @@ def render_verification(verification: Verification) -> VerificationOut:
         certificate_number=record.number,
         status=record.status,
         currently_valid=verification.currently_valid,
+        standing=verification.standing,
+        replaced_by=record.replaced_by,
         issuing_body=record.issuing_body_name,
         issue_date=record.content.issue_date,
         valid_from=record.valid_from,

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -39,6 +40,19 @@ class EventType(StrEnum):
     DELIVERY_RESUMED = "DELIVERY_RESUMED"
     # Matching (DESIGN §4): a declaration quoting the certificate was decided; a matched CN import uses it.
     DECLARATION_DECIDED = "DECLARATION_DECIDED"
+    # Hosted issuing (DESIGN §3): each goods registration, signatory and application has a history of its own
+    # (``jevs.domain.record_history``), its lodging the first event and every decision one more.
+    GOODS_REGISTRATION_LODGED = "GOODS_REGISTRATION_LODGED"
+    GOODS_REGISTRATION_APPROVED = "GOODS_REGISTRATION_APPROVED"
+    GOODS_REGISTRATION_REFUSED = "GOODS_REGISTRATION_REFUSED"
+    SIGNATORY_LODGED = "SIGNATORY_LODGED"
+    SIGNATORY_APPROVED = "SIGNATORY_APPROVED"
+    SIGNATORY_REFUSED = "SIGNATORY_REFUSED"
+    APPLICATION_LODGED = "APPLICATION_LODGED"
+    APPLICATION_CERTIFIED = "APPLICATION_CERTIFIED"
+    APPLICATION_REJECTED = "APPLICATION_REJECTED"
+    APPLICATION_WITHDRAWN = "APPLICATION_WITHDRAWN"
+    APPLICATION_FLAGGED_PAST_DUE = "APPLICATION_FLAGGED_PAST_DUE"
 
 
 class ChainHead(BaseModel):
@@ -115,6 +129,22 @@ class ChainCheck(StrEnum):
     SIGNATURE = "signature"  # the signed head does not verify, or signs another head
 
 
+class ChainLink(Protocol):
+    """One link of any hash chain JEVS keeps: a certificate's ``HistoryEvent``, or the event of another record's
+    history (``jevs.domain.record_history``). ``verify_chain`` needs no more than this."""
+
+    @property
+    def sequence(self) -> int: ...
+
+    @property
+    def previous_hash(self) -> str: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    def computed_hash(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class ChainVerification:
     valid: bool
@@ -126,10 +156,10 @@ class ChainVerification:
 
 
 def verify_chain(
-    events: Sequence[HistoryEvent], head: ChainHead | None = None, *, state_hash: str | None = None
+    events: Sequence[ChainLink], head: ChainHead | None = None, *, state_hash: str | None = None
 ) -> ChainVerification:
-    """Check every link, that the chain ends where the certificate's record says it does, and (given the
-    current record's ``state_hash``) that the record is the state its latest event left."""
+    """Check every link, that the chain ends where the record says it does, and (given a certificate record's
+    ``state_hash``) that the record is the state its latest event left."""
     previous_hash = GENESIS_HASH
     for expected_sequence, event in enumerate(events, start=1):
         checked = expected_sequence - 1
@@ -152,7 +182,8 @@ def verify_chain(
             "the chain does not end at the certificate's recorded latest event",
             ChainCheck.HEAD,
         )
-    if state_hash is not None and events and events[-1].state_hash != state_hash:
+    latest = events[-1] if events else None
+    if state_hash is not None and isinstance(latest, HistoryEvent) and latest.state_hash != state_hash:
         return ChainVerification(
             False,
             len(events),

@@ -40,6 +40,7 @@ from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus, Issue, StoredVersion
+from jevs.domain.standing import Standing, standing_on
 from jevs.service.ports import Signer
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
@@ -278,6 +279,8 @@ class Verification:
     currently_valid: bool
     # Whether the digest printed on the paper (its QR code) is the digest of what JEVS holds; None if none given.
     digest_matches: bool | None
+    # Valid, used, expired, not yet valid, replaced or revoked: what the person holding the paper needs to know.
+    standing: Standing
     # Whether the record is the state its history's latest event recorded, down an unbroken chain: a record edited
     # in the table (an extended validity, a usage reset) is never reported valid.
     history_verified: bool
@@ -292,4 +295,5 @@ def verify_certificate(
     valid = (
         intact.valid and record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
     )
-    return Verification(record, valid, None if printed is None else printed == digest_of(record), intact.valid)
+    matches = None if printed is None else printed == digest_of(record)
+    return Verification(record, valid, matches, standing_on(record, today), intact.valid)
