@@ -18,7 +18,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import problems
 from functions.api.edge import in_context, logger, metrics
-from functions.api.routers import applications, certificates, declarations, operations, public, registrations
+from functions.api.routers import (
+    applications,
+    certificates,
+    declarations,
+    exchange,
+    operations,
+    preferences,
+    public,
+    registrations,
+)
 from jevs import bootstrap
 from jevs.bootstrap import ApiDependencies, Handler
 from jevs.settings import ApiSettings
@@ -43,6 +52,8 @@ app.enable_swagger(
 )
 for family in (certificates, declarations, registrations, applications, operations, public):
     app.include_router(family.router)
+app.include_router(preferences.router)
+app.include_router(exchange.router)
 
 
 @app.get("/openapi.json", include_in_schema=False)

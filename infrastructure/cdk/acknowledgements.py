@@ -26,8 +26,10 @@ from jevs.resources import (
     EMAIL_MARKERS_PREFIX,
     EXCHANGE_BUCKET,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
+    NZ_CUSTOMS_PREFERENCES_PREFIX,
     RECORDS_TABLE,
 )
+from jevs.resources import NZ_CUSTOMS_PREFIX as NZ_CUSTOMS_FILES_PREFIX
 
 if TYPE_CHECKING:
     from infrastructure.cdk.stack import JevsStack
@@ -53,6 +55,7 @@ def acknowledge(stack: JevsStack) -> None:
     _documents(stack)
     _api(stack)
     _messaging(stack)
+    _exchange(stack)
 
 
 def _functions(stack: JevsStack) -> None:
@@ -182,3 +185,29 @@ def _messaging(stack: JevsStack) -> None:
         "source mapping, which cdk-nag does not recognise (it looks only for RedrivePolicy references). Its "
         "messages are operator-read and alarmed (Monitoring StreamFailuresNotEmpty); a DLQ of a DLQ adds nothing.",
     )
+
+
+def _exchange(stack: JevsStack) -> None:
+    """NZ Customs' files have keys made of certificate numbers and declaration ids, unknown before they are filed:
+    each grant names a prefix of the exchange bucket, and only the action its holder needs there."""
+    exchange = _bucket_arn(stack, EXCHANGE_BUCKET.logical_id)
+    _acknowledge(
+        stack.matching.notifier.role,
+        f"IAM5[Resource::{exchange}/{NZ_CUSTOMS_PREFERENCES_PREFIX}*]",
+        f"The notifier files each preference decision as {NZ_CUSTOMS_PREFERENCES_PREFIX}<number>/<declaration id>.json "
+        "in the exchange bucket, a key unknown before China decides; the wildcard is that prefix of this one bucket, "
+        "and the only action is s3:PutObject.",
+    )
+    readers = [
+        (stack.api_function.role, "GET /v1/exchange/nz-customs/files (NZ Customs only, decided in the domain)"),
+    ]
+    if stack.exchange.read_role is not None:
+        readers.append((stack.exchange.read_role, "NZ Customs' own account, through the role it assumes"))
+    for role, who in readers:
+        _acknowledge(
+            role,
+            f"IAM5[Resource::{exchange}/{NZ_CUSTOMS_FILES_PREFIX}*]",
+            f"{who} reads NZ Customs' data files under the exchange bucket's {NZ_CUSTOMS_FILES_PREFIX} prefix, keys "
+            "made when each file is filed; the wildcard is that prefix of this one bucket, the only action "
+            "s3:GetObject, and listing is limited to the same prefix by an s3:prefix condition.",
+        )

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infrastructure.cdk.functions import JevsFunction
 from jevs.domain.declarations import DeclarationStatus
+from jevs.domain.preferences import RefusalCode
 from jevs.resources import OVERSEER_SCHEDULE_MINUTES
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -237,6 +238,27 @@ class MonitoringConstruct(Construct):
             cloudwatch.GraphWidget(
                 title="Declarations decided, by status",
                 left=[decided(status) for status in DeclarationStatus if status is not DeclarationStatus.RECEIVED],
+                stacked=True,
+                width=24,
+            ),
+        )
+        # Box 5: on what grounds China Customs refuses preference, one line per reason code (a business result,
+        # graphed, never alarmed), beside every decision recorded.
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Preference not given, by reason code",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="JEVS",
+                        metric_name="PreferenceNotGiven",
+                        statistic="Sum",
+                        period=FIVE_MINUTES,
+                        dimensions_map={"service": API_SERVICE, "reason_code": code.value},
+                        label=code.value,
+                    )
+                    for code in RefusalCode
+                ],
+                right=[business("PreferenceDecisionsRecorded", API_SERVICE)],
                 stacked=True,
                 width=24,
             ),

@@ -20,6 +20,8 @@ from jevs.resources import (
     NOTIFICATIONS_QUEUE,
     NOTIFIER_FUNCTION,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
+    NZ_CUSTOMS_PREFERENCES_PREFIX,
+    NZ_CUSTOMS_PREFIX,
     NZ_CUSTOMS_RESULTS_PREFIX,
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
@@ -130,9 +132,11 @@ def test_the_notifier_may_write_its_prefixes_list_its_markers_and_send_from_the_
         (documents, f"/{CERTIFICATE_DOCUMENTS_PREFIX}*"): {"s3:PutObject"},
         (documents, f"/{EMAIL_MARKERS_PREFIX}*"): {"s3:PutObject"},
         (documents, "Arn"): {"s3:ListBucket"},  # the markers' prefix only: see the next test
-        # NZ Customs' files: certificates' data files and export entries' results, nothing else there.
+        # NZ Customs' files: certificates' data files, export entries' results and China's preference decisions,
+        # nothing else there.
         (exchange, f"/{NZ_CUSTOMS_CERTIFICATES_PREFIX}*"): {"s3:PutObject"},
         (exchange, f"/{NZ_CUSTOMS_RESULTS_PREFIX}*"): {"s3:PutObject"},
+        (exchange, f"/{NZ_CUSTOMS_PREFERENCES_PREFIX}*"): {"s3:PutObject"},
         (_sender(template)[0], BUILT_ARN): {"ses:SendEmail", "ses:SendRawEmail"},
         (data_key(template), "Arn"): {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
         (queue_by_name(template, NOTIFICATIONS_QUEUE.name), "Arn"): _CONSUME,
@@ -186,7 +190,11 @@ def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_nothing_there(t
         # Unconditioned: S3 answers NoSuchKey (not AccessDenied) for a PDF not rendered yet only to a lister.
         (documents, "Arn"): {"s3:ListBucket"},
     }
-    assert not any(key[0] == _exchange(template) for key in grants)
+    # NZ Customs' files (GET /v1/exchange/nz-customs/files): read and listed under its prefix, never written.
+    assert {key: actions for key, actions in grants.items() if key[0] == _exchange(template)} == {
+        (_exchange(template), f"/{NZ_CUSTOMS_PREFIX}*"): {"s3:GetObject"},
+        (_exchange(template), "Arn"): {"s3:ListBucket"},
+    }
 
 
 # --- the overseer ------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from jevs.domain.parties import PartyRegistry
 from jevs.resources import RECORDS_TABLE
 from jevs.service.documents import DocumentOutlets
 from jevs.service.idempotency import IdempotentRequest
-from jevs.service.ports import ChinaSender, Clock, DeadLetters, ObjectStore, Publisher
+from jevs.service.ports import ChinaSender, Clock, DeadLetters, ListedStore, ObjectStore, Publisher
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -69,6 +69,8 @@ class ApiDependencies:
     dead_letters: Callable[[], DeadLetters]
     # Where the certificate PDFs are.
     documents: ObjectStore
+    # NZ Customs' data files in the exchange bucket (GET /v1/exchange/nz-customs/files).
+    exchange: ListedStore
 
 
 def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> ApiDependencies:
@@ -84,6 +86,7 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
             aws.sqs, dead_letter_url=settings.delivery_dead_letter_queue_url, source_url=settings.delivery_queue_url
         ),
         documents=S3ObjectStore(aws.s3, settings.documents_bucket),
+        exchange=S3ObjectStore(aws.s3, settings.exchange_bucket),
     )
 
 

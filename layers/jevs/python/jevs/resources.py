@@ -161,6 +161,9 @@ CERTIFICATE_DOCUMENTS_PREFIX = "certificates/"  # documents bucket: the PDF of e
 EMAIL_MARKERS_PREFIX = "sent/"  # documents bucket: written once the applicant's email of a version went out
 NZ_CUSTOMS_CERTIFICATES_PREFIX = "nz-customs/certificates/"  # exchange bucket: NZ Customs' data file
 NZ_CUSTOMS_RESULTS_PREFIX = "nz-customs/declaration-results/"  # exchange bucket: its export entries' results
+NZ_CUSTOMS_PREFERENCES_PREFIX = "nz-customs/preference-decisions/"  # exchange bucket: China's box 5 decisions
+# Everything NZ Customs reads in the exchange bucket is under this one prefix (its cross-account role, its listing).
+NZ_CUSTOMS_PREFIX = "nz-customs/"
 
 
 def certificate_document_key(number: str, version: int) -> str:
@@ -173,6 +176,10 @@ def email_marker_key(number: str, version: int) -> str:
 
 def nz_customs_certificate_key(number: str, version: int) -> str:
     return f"{NZ_CUSTOMS_CERTIFICATES_PREFIX}{number}/v{version}.json"
+
+
+def nz_customs_preference_key(number: str, declaration_id: str) -> str:
+    return f"{NZ_CUSTOMS_PREFERENCES_PREFIX}{number}/{declaration_id}.json"
 
 
 @dataclass(frozen=True)

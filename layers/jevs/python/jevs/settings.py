@@ -41,6 +41,7 @@ class ApiSettings(FunctionSettings):
     delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
     delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
     documents_bucket: str = Field(min_length=3, description="Where the certificate PDFs are (read only).")
+    exchange_bucket: str = Field(min_length=3, description="NZ Customs' data files (read only, its prefix).")
 
 
 class RelaySettings(FunctionSettings):

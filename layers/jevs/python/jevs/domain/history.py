@@ -33,6 +33,8 @@ class EventType(StrEnum):
     DELIVERY_RESUMED = "DELIVERY_RESUMED"
     # Matching (DESIGN §4): a declaration quoting the certificate was decided; a matched CN import uses it.
     DECLARATION_DECIDED = "DECLARATION_DECIDED"
+    # Box 5 (DESIGN §3): China Customs decided whether a declaration quoting it gets preference.
+    PREFERENCE_DECIDED = "PREFERENCE_DECIDED"
 
 
 class ChainHead(BaseModel):

@@ -21,6 +21,7 @@ from jevs.domain.delivery import Delivery
 from jevs.domain.errors import DomainError, RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.records import (
     CertificateChange,
     CertificateMatch,
@@ -63,8 +64,9 @@ class CertificatePage:
 
 class Certificates(Protocol):
     """Certificates with their versions, history, and the match results they keep. Writes are named
-    ``certificate <number>`` (the record), ``version <number>/v<version>``, ``event <number>#<sequence>`` and
-    ``match <declaration id>``: a number taken refuses the certificate, its version and its first event."""
+    ``certificate <number>`` (the record), ``version <number>/v<version>``, ``event <number>#<sequence>``,
+    ``match <declaration id>`` and ``preference <number>/<declaration id>`` (once only): a number taken refuses the
+    certificate, its version and its first event."""
 
     def get(self, number: str) -> CertificateRecord | None: ...
 
@@ -76,6 +78,10 @@ class Certificates(Protocol):
 
     def matches(self, number: str) -> Sequence[CertificateMatch]:
         """The results of every declaration that quoted the certificate, oldest first."""
+        ...
+
+    def preferences(self, number: str) -> Sequence[PreferenceDecision]:
+        """China Customs' preference decisions on the certificate, oldest first."""
         ...
 
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
@@ -91,6 +97,10 @@ class Certificates(Protocol):
         ...
 
     def keep_match(self, number: str, match: CertificateMatch) -> None: ...
+
+    def keep_preference(self, decision: PreferenceDecision) -> None:
+        """Stage a preference decision: refused when one was recorded for the same declaration."""
+        ...
 
 
 class Declarations(Protocol):

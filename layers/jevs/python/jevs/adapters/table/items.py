@@ -11,6 +11,7 @@ each certificate under ``CERTIFICATE#<number>``:
 | ``DELIVERY#000001`` | each version's delivery to China; while PENDING it is in the by-pending-delivery index |
 | ``USAGE`` | the usage ledger (on the original only: a certified true copy draws on its original's) |
 | ``MATCH#<declaration id>`` | the result of each declaration that quoted the certificate |
+| ``PREFERENCE#<declaration id>`` | China Customs' preference decision (box 5) on each import declaration, once |
 
 each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, and once decided its result),
 ``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT`` (its result's delivery to China);
@@ -39,6 +40,7 @@ from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Usage
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxMessage
+from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 from jevs.service.idempotency import IdempotencyRecord
@@ -56,6 +58,7 @@ EVENT_PREFIX = "EVENT#"
 VERSION_PREFIX = "VERSION#"
 DELIVERY_PREFIX = "DELIVERY#"
 MATCH_PREFIX = "MATCH#"
+PREFERENCE_PREFIX = "PREFERENCE#"
 
 
 def instant(moment: datetime) -> str:
@@ -152,6 +155,19 @@ def match_item(number: str, match: CertificateMatch) -> Item:
 
 def match_of(item: Item) -> CertificateMatch:
     return CertificateMatch.model_validate_json(item["match"])
+
+
+def preference_item(decision: PreferenceDecision) -> Item:
+    """One per (certificate, declaration): the key is what makes a second decision a conflict."""
+    return {
+        "pk": certificate_partition(decision.certificate_number),
+        "sk": f"{PREFERENCE_PREFIX}{decision.declaration_id}",
+        "preference": decision.model_dump_json(),
+    }
+
+
+def preference_of(item: Item) -> PreferenceDecision:
+    return PreferenceDecision.model_validate_json(item["preference"])
 
 
 def ledger_key(root_number: str) -> Key:

@@ -31,6 +31,7 @@ from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.records import (
     CertificateChange,
     CertificateMatch,
@@ -97,6 +98,13 @@ class TableCertificates:
         ]
         return sorted(found, key=lambda match: match.result.decided_at)
 
+    def preferences(self, number: str) -> Sequence[PreferenceDecision]:
+        found = [
+            items.preference_of(item)
+            for item in _partition(self._table, items.certificate_partition(number), items.PREFERENCE_PREFIX)
+        ]
+        return sorted(found, key=lambda decision: decision.decided_at)
+
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
         return list_certificates(self._table, constraints, limit, cursor, self._now().year)
 
@@ -124,6 +132,10 @@ class TableCertificates:
 
     def keep_match(self, number: str, match: CertificateMatch) -> None:
         self._stage(_put_new("match", f"{match.declaration_id}#{match.decision}", items.match_item(number, match)))
+
+    def keep_preference(self, decision: PreferenceDecision) -> None:
+        name = f"{decision.certificate_number}/{decision.declaration_id}"
+        self._stage(_put_new("preference", name, items.preference_item(decision)))
 
 
 class TableDeclarations:
