@@ -39,10 +39,4 @@ REVOCATION = {
 COPY = {"copy": Example(summary="A certified true copy", value={"reason": "Original lost in transit"})}
 LODGEMENT = {"import": Example(summary="China Customs' import declaration", value=DECLARATION)}
 PREFERENCE_DECISION = _load("preference-decision.json")
-PREFERENCE = {
-    "not-given": Example(summary="Preference not given, with the reason", value=PREFERENCE_DECISION),
-    "given": Example(
-        summary="Preference given",
-        value={"declaration_number": PREFERENCE_DECISION["declaration_number"], "decision": "GIVEN", "reasons": []},
-    ),
-}
+PREFERENCE = {"not-given": Example(summary="Preference not given, with the reason", value=PREFERENCE_DECISION)}

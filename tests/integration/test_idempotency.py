@@ -136,6 +136,25 @@ def _with_reason(action: str) -> Callable[[ApiCall], tuple[Request, Request]]:
     return prepare
 
 
+def _preference_decision(call_api: ApiCall) -> tuple[Request, Request]:
+    number = _submitted(call_api)
+    declaration = f"2233{next(_numbers):014d}"
+    lodged = send(
+        call_api,
+        Request(
+            "/v1/declarations",
+            CN_CUSTOMS,
+            declaration_payload(declaration_number=declaration, certificate_number=number),
+        ),
+        f"d-{declaration}",
+    )
+    assert lodged["statusCode"] == 202, lodged
+    path = f"/v1/certificates/{number}/preference-decisions"
+    given = {"declaration_number": declaration, "decision": "GIVEN"}
+    refused = {**given, "decision": "NOT_GIVEN", "reasons": [{"code": "OTHER", "text": "first reason"}]}
+    return Request(path, CN_CUSTOMS, given), Request(path, CN_CUSTOMS, refused)
+
+
 def _redrive(call_api: ApiCall) -> tuple[Request, Request]:
     # The only POST route without a body or a path to vary: the "other request" is the same route by another
     # party, which is another key space altogether (see the test of parties below), so it is the same request.
@@ -158,6 +177,7 @@ POST_ROUTES = [
     PostRoute("rejection", _on_application("rejection", ISSUING_BODY, {"reasons": ["HS code does not match"]})),
     PostRoute("withdrawal", _on_application("withdrawal", EXPORTER, None)),
     PostRoute("redrive", _redrive),
+    PostRoute("preference decision", _preference_decision),
 ]
 
 

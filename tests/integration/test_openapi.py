@@ -39,6 +39,8 @@ SENDERS = {
     ("post", "/v1/certificates/{number}/certified-true-copy"): ISSUING_BODY,
     ("post", "/v1/certificates/{number}/revocation"): ISSUING_BODY,
     ("post", "/v1/declarations"): CN_CUSTOMS,
+    # China Customs' preference decision on the example declaration, which quotes the example certificate.
+    ("post", "/v1/certificates/{number}/preference-decisions"): CN_CUSTOMS,
 }
 
 
@@ -59,6 +61,7 @@ def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api
         "/v1/certificates/{number}/replacement": number,
         "/v1/certificates/{number}/certified-true-copy": replacement["certificate"]["certificate_number"],
         "/v1/certificates/{number}/revocation": replacement["certificate"]["certificate_number"],
+        "/v1/certificates/{number}/preference-decisions": number,
     }
 
     statuses = []
@@ -79,4 +82,5 @@ def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api
         ("/v1/certificates/{number}/certified-true-copy", 201),
         ("/v1/certificates/{number}/revocation", 200),
         ("/v1/declarations", 202),
+        ("/v1/certificates/{number}/preference-decisions", 201),
     ]
