@@ -82,7 +82,7 @@ def test_the_read_role_gets_and_lists_nz_customs_prefix_only_and_decrypts_throug
         ((data_key(template), "Arn"), "kms:Decrypt"),
     }
     assert found[((exchange, f"/{NZ_CUSTOMS_PREFIX}*"), "s3:GetObject")] is None
-    assert found[((exchange, "Arn"), "s3:ListBucket")] == {"StringLike": {"s3:prefix": f"{NZ_CUSTOMS_PREFIX}*"}}
+    assert found[((exchange, "Arn"), "s3:ListBucket")] == {"StringLike": {"s3:prefix": [f"{NZ_CUSTOMS_PREFIX}*"]}}
     decrypt_condition = found[((data_key(template), "Arn"), "kms:Decrypt")]
     assert decrypt_condition is not None
     decrypt = decrypt_condition["StringEquals"]
@@ -100,13 +100,14 @@ def test_the_read_role_arn_is_an_output_for_nz_customs(template: dict[str, Any])
 
 
 def test_the_dashboard_graphs_preferences_not_given_by_reason_code(template: dict[str, Any]) -> None:
-    graphed = {
-        tuple(metric[:4] + metric[4:6])
+    graphed = [
+        (metric[0], dict(zip(metric[2:6:2], metric[3:6:2], strict=True)))
         for widget in dashboard_widgets(template)
         for metric in widget["properties"].get("metrics", [])
-        if len(metric) >= 6 and metric[1] == "PreferenceNotGiven"
-    }
+        if metric[1] == "PreferenceNotGiven"
+    ]
 
-    assert graphed == {
-        ("JEVS", "PreferenceNotGiven", "service", "jevs-api", "reason_code", code.value) for code in RefusalCode
-    }
+    assert sorted(dimensions["reason_code"] for _, dimensions in graphed) == sorted(code.value for code in RefusalCode)
+    assert all(namespace == "JEVS" and dimensions["service"] == "jevs-api" for namespace, dimensions in graphed), (
+        graphed
+    )

@@ -15,6 +15,7 @@ from jevs.resources import (
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DOCUMENTS_BUCKET,
+    EXCHANGE_BUCKET,
     FUNCTIONS,
     OUTBOX_RELAY_FUNCTION,
     QUEUES,
@@ -243,6 +244,8 @@ def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_an
         (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),  # and takes from here
         # GET .../document: GetObject under certificates/, and ListBucket so a PDF not rendered yet reads as 404.
         (bucket_by_local_name(template, DOCUMENTS_BUCKET.local_name), "Arn"),
+        # GET /v1/exchange/nz-customs/files: NZ Customs' prefix of the exchange bucket, listed and read.
+        (bucket_by_local_name(template, EXCHANGE_BUCKET.local_name), "Arn"),
         (_log_group_of(template, API_FUNCTION.handler), "Arn"),
     }
 
