@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from jevs.adapters.table.repositories import TableCertificates
 from jevs.domain.declarations import DeclarationContent
 from jevs.domain.errors import Conflict, NotFound, RuleViolation
 from jevs.domain.history import EventType, verify_chain
@@ -115,7 +116,6 @@ def test_the_data_file_is_the_decision_under_its_business_key(records: MemoryRec
 
     key = nz_customs_preference_key(NUMBER, f"CNIM-{DECLARATION}")
     assert list(bucket.objects) == [key]
-    assert PreferenceDecisionContent.model_fields  # the wire model is importable beside the stored one
     assert bucket.objects[key].decode().startswith('{"certificate_number":"11.1234.12345"')
     assert recorded.model_validate_json(bucket.objects[key]) == recorded
 
@@ -202,3 +202,17 @@ def test_a_reason_text_with_control_characters_is_not_accepted() -> None:
 def test_a_reason_text_over_the_limit_is_not_accepted() -> None:
     with pytest.raises(ValidationError):
         decision(reasons=[{"code": "OTHER", "text": "x" * 513}])
+
+
+def test_a_decision_recorded_meanwhile_refuses_the_commit_as_a_conflict(
+    records: MemoryRecords, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given China's first decision stored, and a second request that read the decisions before it was
+    record(records, decision(decision="GIVEN", reasons=[]))
+    monkeypatch.setattr(TableCertificates, "preferences", lambda self, number: [])
+
+    # When the second one commits, then the store refuses it by name and the caller is told of a conflict
+    with pytest.raises(Conflict) as refused:
+        record(records, decision())
+
+    assert refused.value.code == "preference-already-decided"
