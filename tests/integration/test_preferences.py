@@ -237,3 +237,12 @@ def test_an_id_outside_nz_customs_files_is_404(call_api: ApiCall, aws_resources:
     file_id = base64.urlsafe_b64encode(b"../certificates/x.pdf").decode().rstrip("=")
 
     assert call_api("GET", f"/v1/exchange/nz-customs/files/{file_id}", client_id=NZ_CUSTOMS)["statusCode"] == 404
+
+
+def test_a_since_without_its_offset_is_422_naming_it(call_api: ApiCall) -> None:
+    query = {"since": "2026-11-30T00:00:00"}
+
+    response = call_api("GET", "/v1/exchange/nz-customs/files", client_id=NZ_CUSTOMS, query=query)
+
+    assert response["statusCode"] == 422
+    assert [error["field"] for error in response["json"]["errors"]] == ["query.since"]
