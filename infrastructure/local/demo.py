@@ -141,6 +141,20 @@ def matching(walk: Walkthrough) -> None:
     walk.get(f"{path}/match-results", by=EXPORTER, checks=[has("usage", "matches")])
     walk.step("The history records each decision, still a valid chain")
     walk.get(f"{path}/history", by=ISSUING_BODY, checks=[chain_holds("DECLARATION_DECIDED")], show=history)
+    walk.step("China Customs records box 5 on the matched declaration: preference GIVEN")
+    given = {"declaration_number": matched, "decision": "GIVEN"}
+    walk.post(f"{path}/preference-decisions", given, by=CN_CUSTOMS, expect=201, checks=[has("decision", "decided_at")])
+    walk.step("A second decision on the same declaration is a conflict: box 5 is filled in once")
+    refused = {**bodies.preference_decision_payload(), "declaration_number": matched}
+    walk.post(
+        f"{path}/preference-decisions",
+        refused,
+        by=CN_CUSTOMS,
+        expect=409,
+        checks=[problem_type("preference-already-decided")],
+    )
+    walk.step("The exporter reads the decision; its data file goes to NZ Customs' exchange bucket")
+    walk.get(f"{path}/preference-decisions", by=EXPORTER, checks=[has("decisions")])
 
 
 def lifecycle(walk: Walkthrough) -> None:

@@ -20,6 +20,7 @@ from jevs.domain.new_zealand import new_zealand_date
 EXAMPLES = Path(__file__).parents[2] / "functions" / "api" / "examples"
 EXAMPLE_CERTIFICATE = EXAMPLES / "certificate.json"
 EXAMPLE_DECLARATION = EXAMPLES / "declaration.json"
+EXAMPLE_PREFERENCE_DECISION = EXAMPLES / "preference-decision.json"
 # The Auckland chamber of the demo parties (parties.json), where the hosted-issuing bodies are lodged.
 ISSUING_BODY_ID = "akl-chamber"
 
@@ -77,6 +78,13 @@ def commercial_payload() -> dict[str, Any]:
 def declaration_payload(**overrides: Any) -> dict[str, Any]:
     """The example import declaration of DESIGN §5 (it matches the example certificate); fields replaced."""
     payload = copy.deepcopy(_example(EXAMPLE_DECLARATION))
+    payload.update(overrides)
+    return payload
+
+
+def preference_decision_payload(**overrides: Any) -> dict[str, Any]:
+    """The example preference decision (box 5): not given, with its reason, on the example declaration."""
+    payload = copy.deepcopy(_example(EXAMPLE_PREFERENCE_DECISION))
     payload.update(overrides)
     return payload
 
