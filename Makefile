@@ -1,6 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
 # Each target builds the virtual environment from the lock file first, so a fresh clone needs only
-# Python 3.11, Node 20, git and make.
+# Python 3.11, Node 20, git and make; the test targets install Debian's chromium for the browser tests when they
+# can (apt-get as root), and those tests are skipped, saying so, where they cannot.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,7 +11,11 @@ STAMP := $(VENV)/.installed-from-lock
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: venv run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+# The browser tests drive Debian's chromium, with a CJK font so that the page's Chinese is legible in their
+# screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+
+.PHONY: browser venv run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -36,7 +41,7 @@ redrive: $(STAMP)  ## operations: put parked deliveries back onto the delivery q
 # by side, the e2e tier's report printed when both are done. The exit status is the worse of the two.
 E2E_LOG := build/test-e2e.log
 
-test: $(STAMP) lint typecheck  ## every test tier, plus ruff and mypy
+test: $(STAMP) lint typecheck browser  ## every test tier, plus ruff and mypy
 	@mkdir -p build
 	@echo "e2e tier: running alongside the others; its report follows theirs ($(E2E_LOG))"
 	@$(BIN)/python -m pytest -m e2e > $(E2E_LOG) 2>&1 & e2e=$$!; \
@@ -44,6 +49,18 @@ test: $(STAMP) lint typecheck  ## every test tier, plus ruff and mypy
 	wait $$e2e; e2e_status=$$?; \
 	echo; echo "==================== e2e tier ===================="; cat $(E2E_LOG); \
 	if [ $$others -ne 0 ] || [ $$e2e_status -ne 0 ]; then exit 1; fi
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  mkdir -p build; \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $(BROWSER_PACKAGES) for the browser tests (log: build/apt.log)"; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y $(BROWSER_PACKAGES) \
+	      || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(BROWSER_PACKAGES); }; \
+	    } > build/apt.log 2>&1 || echo "could not install chromium (build/apt.log): the browser tests will be skipped"; \
+	  else \
+	    echo "chromium is missing and this user cannot apt-get it: the browser tests will be skipped"; \
+	  fi; }
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit
@@ -54,7 +71,7 @@ test-contract: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -m integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) browser  ## screenshots of the browser tests: test-artifacts/
 	$(BIN)/python -m pytest -m e2e
 
 test-infrastructure: $(STAMP)

@@ -33,6 +33,7 @@ from jevs.domain.delivery import DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.issuance import Validity
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
+from jevs.domain.standing import Standing
 from jevs.service.certificates import (
     Verification,
     VerifiedHistory,
@@ -372,6 +373,11 @@ class VerificationOut(BaseModel):
     certificate_number: str
     status: CertificateStatus
     currently_valid: bool = Field(description="Issued, not replaced or revoked, and today is within validity.")
+    standing: Standing = Field(
+        description="What the holder of the paper needs to know: VALID, USED (valid, but already used by an import "
+        "declaration in China), EXPIRED, NOT_YET_VALID, REPLACED (see replaced_by) or REVOKED."
+    )
+    replaced_by: str | None = Field(default=None, description="The replacement's number, when REPLACED.")
     issuing_body: str
     issue_date: date
     valid_from: date
@@ -387,6 +393,8 @@ def render_verification(verification: Verification) -> VerificationOut:
         certificate_number=record.number,
         status=record.status,
         currently_valid=verification.currently_valid,
+        standing=verification.standing,
+        replaced_by=record.replaced_by,
         issuing_body=record.issuing_body_name,
         issue_date=record.content.issue_date,
         valid_from=record.valid_from,

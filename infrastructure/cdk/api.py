@@ -1,8 +1,11 @@
 """The HTTPS API: API Gateway REST API in front of the API function, a Cognito authorizer on everything but
-the public routes, a WAF that limits body size and filters known-bad input, usage plans that throttle each
-party, access logs, and an optional custom domain with mutual TLS."""
+the public routes, a WAF that limits body size, filters known-bad input and throttles public verification per
+client address, usage plans that throttle each party, access logs, and an optional custom domain with mutual
+TLS."""
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
@@ -16,6 +19,7 @@ from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.identity import IdentityConstruct
+from jevs.resources import VERIFY_PATH_PREFIX, VERIFY_RATE_LIMIT
 
 # Routes anyone may call without a token (DESIGN §5).
 PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{proxy+}")
@@ -23,6 +27,16 @@ PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{pr
 # bodies before they cost an invocation.
 MAX_BODY_BYTES = 65_536
 STAGE = "live"
+# The body WAF answers a client it throttles: a problem as the API's own (WAF sets its content type itself, so it
+# goes as application/json).
+THROTTLED_BODY_KEY = "throttled"
+THROTTLED_PROBLEM = {
+    "type": "urn:jevs:problem:throttled",
+    "title": "Too many requests",
+    "status": 429,
+    "detail": f"At most {VERIFY_RATE_LIMIT.requests} verifications in {VERIFY_RATE_LIMIT.window_seconds} s from one "
+    "address.",
+}
 
 
 class ApiConstruct(Construct):
@@ -192,6 +206,41 @@ class ApiConstruct(Construct):
             ),
             visibility_config=self._visibility("BodyOverLimit"),
         )
+        # Public verification needs no token, so no usage plan throttles it: WAF counts it per client address
+        # instead. The path matched anywhere in the URI: through the execute-api endpoint it follows the stage name.
+        verify_rate = wafv2.CfnWebACL.RuleProperty(
+            name="VerifyRatePerAddress",
+            priority=3,
+            action=wafv2.CfnWebACL.RuleActionProperty(
+                block=wafv2.CfnWebACL.BlockActionProperty(
+                    custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                        response_code=429,
+                        custom_response_body_key=THROTTLED_BODY_KEY,
+                        response_headers=[
+                            wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                                name="Retry-After", value=str(VERIFY_RATE_LIMIT.window_seconds)
+                            )
+                        ],
+                    )
+                )
+            ),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    aggregate_key_type="IP",
+                    limit=VERIFY_RATE_LIMIT.requests,
+                    evaluation_window_sec=VERIFY_RATE_LIMIT.window_seconds,
+                    scope_down_statement=wafv2.CfnWebACL.StatementProperty(
+                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                            positional_constraint="CONTAINS",
+                            search_string=VERIFY_PATH_PREFIX,
+                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                        )
+                    ),
+                )
+            ),
+            visibility_config=self._visibility("VerifyRatePerAddress"),
+        )
         acl = wafv2.CfnWebACL(
             self,
             "Firewall",
@@ -212,7 +261,13 @@ class ApiConstruct(Construct):
                 # size rule above replaces it.
                 managed("AWSManagedRulesCommonRuleSet", 1, count_only=("SizeRestrictions_BODY",)),
                 managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                verify_rate,
             ],
+            custom_response_bodies={
+                THROTTLED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=json.dumps(THROTTLED_PROBLEM)
+                )
+            },
         )
         wafv2.CfnWebACLAssociation(
             self, "FirewallAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn

@@ -3,7 +3,8 @@
 For each request it
 - serves the token endpoint itself (Cognito's job in AWS, see ``tokens``),
 - refuses what API Gateway refuses before any function runs: a protected path without a valid bearer
-  token (401), a body over API Gateway's 10 MB payload limit (413),
+  token (401), a body over API Gateway's 10 MB payload limit (413), and, as the WAF's rate-based rule does,
+  public verification from an address that asks too often (429 with ``Retry-After``),
 - otherwise builds the REST API proxy event (payload version 1.0) that API Gateway would send for the
   ``ANY /`` and ``ANY /{proxy+}`` methods ``LambdaRestApi`` creates, with the authorizer's claims,
   calls the API function in this process with a Lambda-like context, and sends its proxy response.
@@ -18,9 +19,11 @@ import base64
 import binascii
 import json
 import logging
+import math
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from infrastructure.local.serving import BackgroundServer, BodyRefused, header_lines, read_body
 from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
+from jevs.resources import VERIFY_PATH_PREFIX, RateLimitDefinition
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -126,6 +130,7 @@ _PROBLEMS = {
     405: ("method-not-allowed", "Method not allowed"),
     411: ("length-required", "Length required"),
     413: ("payload-too-large", "Payload too large"),
+    429: ("throttled", "Too many requests"),
     502: ("bad-gateway", "Bad gateway"),
     504: ("gateway-timeout", "Gateway timeout"),
 }
@@ -284,6 +289,41 @@ def http_response(result: object) -> HttpResponse:
     return HttpResponse(status, headers, payload)
 
 
+class AddressRateLimit:
+    """At most ``limit.requests`` requests from one client address in any ``limit.window_seconds`` (a sliding
+    window, as WAF's rate-based rule counts): ``admit`` says whether one more may pass, or how long to wait."""
+
+    def __init__(self, limit: RateLimitDefinition, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit.requests < 1 or limit.window_seconds <= 0:
+            raise ValueError(f"a rate limit admits at least one request in a window of some time, not {limit}")
+        self.limit = limit
+        self._clock = clock
+        # Per address, when each request of the current window was admitted, oldest first.
+        self._admitted: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, address: str) -> int | None:
+        """None when the request from ``address`` may pass (and is counted); otherwise the whole seconds until it
+        would, for ``Retry-After``. A refused request is not counted: waiting as told is enough."""
+        now = self._clock()
+        with self._lock:
+            for known in list(self._admitted):
+                self._forget_before(known, now - self.limit.window_seconds)
+            admitted = self._admitted.setdefault(address, deque())
+            if len(admitted) < self.limit.requests:
+                admitted.append(now)
+                return None
+            return max(1, math.ceil(admitted[0] + self.limit.window_seconds - now))
+
+    def _forget_before(self, address: str, start: float) -> None:
+        admitted = self._admitted[address]
+        while admitted and admitted[0] <= start:
+            admitted.popleft()
+        if not admitted:
+            # An address that has gone quiet costs nothing.
+            del self._admitted[address]
+
+
 class Gateway:
     """The API Gateway stand-in, bound to ``host:port`` (0 picks a free port) as soon as it is made."""
 
@@ -295,9 +335,12 @@ class Gateway:
         host: str = "127.0.0.1",
         port: int = 0,
         identity: AwsIdentity | None = None,
+        verify_rate_limit: RateLimitDefinition | None = None,
     ) -> None:
         self._handler = handler
         self.identity = identity or AwsIdentity()
+        # Public verification per client address, as the deployed API's WAF throttles it; None: unthrottled.
+        self._verify_rate = AddressRateLimit(verify_rate_limit) if verify_rate_limit is not None else None
         self._server = BackgroundServer(self.wsgi_app, host=host, port=port, name="jevs-gateway")
         self.host, self.port = host, self._server.port
         self.base_url = f"http://{host}:{self.port}"
@@ -354,6 +397,16 @@ class Gateway:
             return self._token_endpoint(request)
         if path == JWKS_PATH and request.method in ("GET", "HEAD"):
             return HttpResponse(200, [("Content-Type", "application/json")], json.dumps(self.tokens.jwks()).encode())
+        if self._verify_rate is not None and path.startswith(VERIFY_PATH_PREFIX):
+            wait = self._verify_rate.admit(request.source_ip)
+            if wait is not None:
+                limit = self._verify_rate.limit
+                return problem_response(
+                    429,
+                    f"At most {limit.requests} verifications in {limit.window_seconds} s from one address: "
+                    f"retry in {wait} s.",
+                    [("Retry-After", str(wait))],
+                )
         claims = None
         if not is_public(path):
             authorization = request.header("Authorization")

@@ -12,6 +12,7 @@ Ports and the local schedules come from the environment:
 ``JEVS_MOTO_PORT``  the moto server, i.e. the local AWS endpoint (default 4566)
 ``JEVS_RECONCILE_EVERY_SECONDS``  how often reconciliation runs (default 60)
 ``JEVS_OVERSEE_EVERY_SECONDS``    how often the past-due check of applications runs (default 60)
+``JEVS_VERIFY_RATE_LIMIT``        public verifications one address may ask for a minute (default 1000)
 
 ``0`` picks a free port (the end-to-end tests do).
 """
@@ -59,7 +60,9 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     RECORDS_TABLE,
     TABLES,
+    VERIFY_RATE_LIMIT,
     FunctionDefinition,
+    RateLimitDefinition,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,6 +79,10 @@ DEFAULT_RECONCILE_EVERY_SECONDS = 60
 # How often the local schedule runs the past-due check of applications (every 15 minutes in AWS).
 OVERSEE_EVERY_VARIABLE = "JEVS_OVERSEE_EVERY_SECONDS"
 DEFAULT_OVERSEE_EVERY_SECONDS = 60
+# Public verifications one client address may ask for in the window of the deployed API's WAF rule (a minute). Ten
+# times AWS's by default: here every client, the browser, the demo and every test, is the one address 127.0.0.1.
+VERIFY_RATE_LIMIT_VARIABLE = "JEVS_VERIFY_RATE_LIMIT"
+DEFAULT_VERIFY_RATE_LIMIT = 10 * VERIFY_RATE_LIMIT.requests
 HOST = "127.0.0.1"
 EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
 
@@ -138,6 +145,14 @@ def configured_seconds(variable: str, default: float) -> float:
         return float(raw) if raw else default
     except ValueError:
         raise ValueError(f"{variable}={raw!r} is not a number of seconds") from None
+
+
+def configured_verify_rate_limit() -> RateLimitDefinition:
+    raw = os.environ.get(VERIFY_RATE_LIMIT_VARIABLE, "").strip()
+    if raw and (not raw.isdigit() or int(raw) < 1):
+        raise ValueError(f"{VERIFY_RATE_LIMIT_VARIABLE}={raw!r} is not a number of requests: give 1 or more")
+    requests = int(raw) if raw else DEFAULT_VERIFY_RATE_LIMIT
+    return RateLimitDefinition(requests=requests, window_seconds=VERIFY_RATE_LIMIT.window_seconds)
 
 
 def _check_free(port: int, variable: str) -> None:
@@ -215,7 +230,12 @@ class LocalStack:
             self._resources = create_resources(self.aws_client)
             # The gateway listens first: the functions learn its URL (the PDF's QR code, China's JWKS).
             self._gateway = Gateway(
-                self._invoke_api, self.clients, host=HOST, port=self._api_port, identity=self.identity
+                self._invoke_api,
+                self.clients,
+                host=HOST,
+                port=self._api_port,
+                identity=self.identity,
+                verify_rate_limit=configured_verify_rate_limit(),
             )
             self._start_china_customs()
             options = LocalOptions(

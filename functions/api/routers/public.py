@@ -10,31 +10,61 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from functions.api import problems
 from functions.api.edge import dependencies, unit_of_work
+from functions.api.negotiation import preferred_media_type
 from functions.api.responses import VerificationOut, render_verification
 from functions.api.routers.parameters import CertificateNumberPath
+from functions.api.verification_page import HTML, PAGE_HEADERS, not_found_page, verification_page
+from jevs.domain.errors import NotFound
 from jevs.service.certificates import verify_certificate
 
 router = Router()  # type: ignore[no-untyped-call]
+
+TEXT_HTML = "text/html"
+# What verification answers in, the default first: a client that states no preference gets JSON.
+OFFERED = ("application/json", TEXT_HTML)
 
 
 @router.get(
     "/v1/verify/<number>",
     summary="Public: is this certificate valid, who issued it, and does the printed digest match",
+    description="JSON for an API client; a page in English and Chinese for a browser (the person who scanned the QR "
+    "code), chosen by `Accept`: `text/html` ranked above `application/json` gets the page.",
     tags=["verification"],
-    responses={200: {"description": "The verification", "content": {"application/json": {"model": VerificationOut}}}},
+    responses={
+        200: {
+            "description": "The verification",
+            "content": {"application/json": {"model": VerificationOut}, "text/html": {}},
+        },
+        404: {"description": "No such certificate (a page for a browser)"},
+    },
 )
-def verify(
+def verify(  # type: ignore[no-untyped-def]
     number: CertificateNumberPath,
     digest: Annotated[
         str | None, Query(pattern=r"^[0-9a-f]{64}$", description="The digest the QR code carries.")
     ] = None,
-) -> Response[VerificationOut]:
+):
+    # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a page is not.
     # Imported here: only verification and the documents function need the PDF's printed data (and reportlab).
     from jevs.documents.certificate_pdf import printed_digest
 
-    checked = verify_certificate(number, digest, unit_of_work(router), digest_of=printed_digest)
-    return Response(200, "application/json", render_verification(checked), {"Cache-Control": "no-store"})
+    # Both answers depend on Accept: a cache must keep them apart. Neither is kept: the standing changes.
+    headers = {"Vary": "Accept", "Cache-Control": "no-store"}
+    for_a_person = preferred_media_type(router.current_event.headers.get("Accept"), OFFERED) == TEXT_HTML
+    try:
+        checked = verify_certificate(number, digest, unit_of_work(router), digest_of=printed_digest)
+    except NotFound as missing:
+        if not for_a_person:
+            refused = problems.not_found(missing)
+            refused.headers.update(headers)
+            return refused
+        return Response(404, HTML, not_found_page(number), {**headers, **PAGE_HEADERS})
+    verification = render_verification(checked)
+    if for_a_person:
+        return Response(200, HTML, verification_page(verification), {**headers, **PAGE_HEADERS})
+    return Response(200, "application/json", verification.model_dump_json(), headers)
 
 
 @router.get("/.well-known/jwks.json", include_in_schema=True, summary="The keys that verify what JEVS signs")

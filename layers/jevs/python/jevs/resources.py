@@ -297,3 +297,18 @@ class FailureQueueDefinition:
 
 
 STREAM_FAILURES_QUEUE = FailureQueueDefinition(logical_id="StreamFailuresQueue", name="jevs-outbox-stream-failures")
+
+
+@dataclass(frozen=True)
+class RateLimitDefinition:
+    """At most ``requests`` requests from one client address in any ``window_seconds``."""
+
+    requests: int
+    window_seconds: int
+
+
+# Public verification (``GET /v1/verify/{number}``) needs no token, so it is throttled per client address at the
+# edge instead: a person scanning certificates' QR codes never comes near the limit, a script walking certificate
+# numbers does. In AWS a WAF rate-based rule (whose windows are 60, 120, 300 or 600 s); locally the gateway.
+VERIFY_PATH_PREFIX = "/v1/verify/"
+VERIFY_RATE_LIMIT = RateLimitDefinition(requests=100, window_seconds=60)

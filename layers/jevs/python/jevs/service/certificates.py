@@ -33,6 +33,7 @@ from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus, Issue, StoredVersion
+from jevs.domain.standing import Standing, standing_on
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 MAX_PAGE_SIZE = 100
@@ -249,6 +250,8 @@ class Verification:
     currently_valid: bool
     # Whether the digest printed on the paper (its QR code) is the digest of what JEVS holds; None if none given.
     digest_matches: bool | None
+    # Valid, used, expired, not yet valid, replaced or revoked: what the person holding the paper needs to know.
+    standing: Standing
 
 
 def verify_certificate(
@@ -257,4 +260,5 @@ def verify_certificate(
     record = stored_certificate(number, uow, lambda _: True)
     today = new_zealand_date(uow.now())
     valid = record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
-    return Verification(record, valid, None if printed is None else printed == digest_of(record))
+    matches = None if printed is None else printed == digest_of(record)
+    return Verification(record, valid, matches, standing_on(record, today))
