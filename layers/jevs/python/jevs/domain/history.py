@@ -33,6 +33,11 @@ class EventType(StrEnum):
     DELIVERY_RESUMED = "DELIVERY_RESUMED"
     # Matching (DESIGN §4): a declaration quoting the certificate was decided; a matched CN import uses it.
     DECLARATION_DECIDED = "DECLARATION_DECIDED"
+    # Verification of origin (DESIGN §3): China asked about the certificate; it was answered, closed, or overdue.
+    VERIFICATION_REQUESTED = "VERIFICATION_REQUESTED"
+    VERIFICATION_ANSWERED = "VERIFICATION_ANSWERED"
+    VERIFICATION_CLOSED = "VERIFICATION_CLOSED"
+    VERIFICATION_OVERDUE = "VERIFICATION_OVERDUE"
 
 
 class ChainHead(BaseModel):
