@@ -93,6 +93,17 @@ def test_the_parties_involved_read_and_list_it(call_api: ApiCall, client_id: str
     assert [each["id"] for each in listed["json"]["items"]] == [raised["id"]]
 
 
+def test_the_listing_filters_by_status_and_refuses_a_cursor_it_did_not_issue(call_api: ApiCall) -> None:
+    answered, waiting = raise_request(call_api), raise_request(call_api)
+    answer(call_api, answered["id"])
+
+    listed = call_api("GET", "/v1/verification-requests", client_id=NZ_CUSTOMS, query={"status": "OPEN"})
+    refused = call_api("GET", "/v1/verification-requests", client_id=NZ_CUSTOMS, query={"cursor": "bm90LW91cnM"})
+
+    assert [each["id"] for each in listed["json"]["items"]] == [waiting["id"]]
+    assert (refused["statusCode"], refused["json"]["type"]) == (400, "urn:jevs:problem:invalid-cursor")
+
+
 def test_a_party_not_involved_is_told_it_does_not_exist(call_api: ApiCall) -> None:
     raised = raise_request(call_api)
 

@@ -13,6 +13,7 @@ from jevs.domain.china_message import ChinaVerificationResponseMessage
 from jevs.domain.errors import Conflict, Forbidden, NotFound, RuleViolation, TooLarge
 from jevs.domain.history import EventType, verify_chain
 from jevs.domain.messages import DeliverToChina
+from jevs.domain.parties import Party
 from jevs.domain.verification import (
     AttachmentLimits,
     AttachmentUpload,
@@ -23,6 +24,7 @@ from jevs.domain.verification import (
 )
 from jevs.resources import verification_attachment_key
 from jevs.service.certificates import SubmitCertificate, submit_certificate
+from jevs.service.unit_of_work import InvalidCursor
 from jevs.service.verification import (
     AnswerVerification,
     CloseVerification,
@@ -164,8 +166,8 @@ def test_the_issuing_body_lists_the_requests_about_its_certificates_and_another_
 ) -> None:
     request_id = raise_one(records)
 
-    def listed(caller: object) -> list[str]:
-        command = ListVerifications(caller, None, 10, None)  # type: ignore[arg-type]
+    def listed(caller: Party) -> list[str]:
+        command = ListVerifications(caller, None, 10, None)
         return [request.id for request in list_verifications(command, records.uow()).requests]
 
     assert (listed(party(ISSUING_BODY)), listed(OTHER_ISSUING_BODY)) == ([request_id], [])
@@ -182,6 +184,25 @@ def test_listing_pages_newest_first_with_a_cursor(records: MemoryRecords) -> Non
 
     assert [request.id for request in [*first.requests, *second.requests]] == list(reversed(raised))
     assert second.next_cursor is None
+
+
+def test_a_cursor_of_another_listing_is_refused(records: MemoryRecords) -> None:
+    for _ in range(2):
+        raise_one(records)
+    page = list_verifications(ListVerifications(party(CN_CUSTOMS), None, 1, None), records.uow())
+    assert page.next_cursor is not None
+
+    with pytest.raises(InvalidCursor):
+        list_verifications(ListVerifications(party(ISSUING_BODY), None, 1, page.next_cursor), records.uow())
+
+
+def test_listing_by_status_leaves_the_others_out(records: MemoryRecords) -> None:
+    answered_id, open_id = raise_one(records), raise_one(records)
+    answer(records, answered_id)
+
+    page = list_verifications(ListVerifications(party(NZ_CUSTOMS), VerificationStatus.OPEN, 10, None), records.uow())
+
+    assert [request.id for request in page.requests] == [open_id]
 
 
 # -- answering -----------------------------------------------------------------------------------------------
