@@ -8,6 +8,7 @@ import base64
 import binascii
 import re
 from datetime import date
+from typing import Annotated
 from urllib.parse import quote
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -42,6 +43,9 @@ def is_verification_answer(path: str) -> bool:
 # -- requests ----------------------------------------------------------------------------------------------------
 
 
+Question = Annotated[str, Field(min_length=1, max_length=2_000)]
+
+
 class RaiseRequest(BaseModel):
     """``POST /v1/verification-requests`` (China Customs): the certificate, the questions, and by when New Zealand
     is to answer (left out: the FTA's reply period from today)."""
@@ -49,7 +53,7 @@ class RaiseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     certificate_number: str = Field(min_length=1, max_length=32, examples=["11.1234.12345"])
-    questions: list[str] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
     due_date: date | None = None
 
 

@@ -104,6 +104,14 @@ def test_the_listing_filters_by_status_and_refuses_a_cursor_it_did_not_issue(cal
     assert (refused["statusCode"], refused["json"]["type"]) == (400, "urn:jevs:problem:invalid-cursor")
 
 
+def test_a_question_over_its_length_is_422(call_api: ApiCall) -> None:
+    body = {"certificate_number": NUMBER, "questions": ["?" * 2_001]}
+
+    response = post(call_api, "/v1/verification-requests", body, CN_CUSTOMS)
+
+    assert (response["statusCode"], response["json"]["errors"][0]["field"]) == (422, "questions[0]")
+
+
 def test_a_party_not_involved_is_told_it_does_not_exist(call_api: ApiCall) -> None:
     raised = raise_request(call_api)
 
