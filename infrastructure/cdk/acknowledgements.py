@@ -27,6 +27,7 @@ from jevs.resources import (
     EXCHANGE_BUCKET,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
     RECORDS_TABLE,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
 
 if TYPE_CHECKING:
@@ -141,6 +142,14 @@ def _documents(stack: JevsStack) -> None:
         "GET /v1/certificates/{number}/document reads the PDF of the version asked for, under the documents bucket's "
         f"{CERTIFICATE_DOCUMENTS_PREFIX} prefix, after the domain has decided the caller may see the certificate; the "
         "wildcard is that prefix of this one bucket, and the only action is s3:GetObject (no list, write or delete).",
+    )
+    _acknowledge(
+        stack.api_function.role,
+        f"IAM5[Resource::{documents}/{VERIFICATION_ATTACHMENTS_PREFIX}*]",
+        "POST /v1/verification-requests/{id}/response stores each document of an answer as "
+        f"{VERIFICATION_ATTACHMENTS_PREFIX}<request id>/<sha256>, a key unknown before the answer arrives, and "
+        "GET .../attachments/{n} reads it back for the parties the domain lets see the request; the wildcard is that "
+        "prefix of this one bucket, and the actions are s3:PutObject and s3:GetObject (no list or delete).",
     )
 
 
