@@ -32,8 +32,18 @@ demo: $(STAMP)  ## walk through the mission against the local stack (starts one 
 redrive: $(STAMP)  ## operations: put parked deliveries back onto the delivery queue (of the running stack)
 	$(BIN)/python -m infrastructure.local.ops redrive
 
+# The e2e tier mostly waits on its local stacks while the other tiers mostly compute: on two cores they run side
+# by side, the e2e tier's report printed when both are done. The exit status is the worse of the two.
+E2E_LOG := build/test-e2e.log
+
 test: $(STAMP) lint typecheck  ## every test tier, plus ruff and mypy
-	$(BIN)/python -m pytest
+	@mkdir -p build
+	@echo "e2e tier: running alongside the others; its report follows theirs ($(E2E_LOG))"
+	@$(BIN)/python -m pytest -m e2e > $(E2E_LOG) 2>&1 & e2e=$$!; \
+	$(BIN)/python -m pytest -m "not e2e"; others=$$?; \
+	wait $$e2e; e2e_status=$$?; \
+	echo; echo "==================== e2e tier ===================="; cat $(E2E_LOG); \
+	if [ $$others -ne 0 ] || [ $$e2e_status -ne 0 ]; then exit 1; fi
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit

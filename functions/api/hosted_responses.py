@@ -11,9 +11,10 @@ from urllib.parse import quote
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from functions.api.requests import ApplicationLodgement, GoodsLodgement, SignatoryLodgement
-from functions.api.responses import certificate_path
+from functions.api.responses import ChainOut, OmitsAbsent, certificate_path
 from jevs.domain.applications import Application, ApplicationStatus
 from jevs.domain.registrations import GoodsRegistration, RegistrationStatus, Signatory
+from jevs.service.registrations import VerifiedRecordHistory
 
 GOODS_PATH = "/v1/goods-registrations"
 SIGNATORIES_PATH = "/v1/signatories"
@@ -24,6 +25,7 @@ class RecordLinks(BaseModel):
     self: str
     decision: str | None = Field(default=None, description="Where the issuing body posts its decision.")
     certificate: str | None = None
+    history: str | None = Field(default=None, description="Its history: every event, with the hash chain verified.")
 
 
 class _LodgedOut(BaseModel):
@@ -108,7 +110,7 @@ def render_goods(record: GoodsRegistration) -> GoodsRegistrationOut:
         **_lodged(record),
         goods=GoodsLodgement.of(record.goods),
         approved_until=record.approved_until,
-        links=RecordLinks(self=path, decision=f"{path}/approval"),
+        links=RecordLinks(self=path, decision=f"{path}/approval", history=f"{path}/history"),
     )
 
 
@@ -117,7 +119,7 @@ def render_signatory(record: Signatory) -> SignatoryOut:
     return SignatoryOut(
         **_lodged(record),
         person=SignatoryLodgement.of(record.person),
-        links=RecordLinks(self=path, decision=f"{path}/approval"),
+        links=RecordLinks(self=path, decision=f"{path}/approval", history=f"{path}/history"),
     )
 
 
@@ -133,5 +135,58 @@ def render_application(record: Application, now: datetime) -> ApplicationOut:
         flagged_past_due_at=record.flagged_past_due_at,
         met_due_time=record.decided_in_time,
         past_due=record.past_due(now),
-        links=RecordLinks(self=path, decision=f"{path}/certification", certificate=certificate),
+        links=RecordLinks(
+            self=path, decision=f"{path}/certification", certificate=certificate, history=f"{path}/history"
+        ),
+    )
+
+
+def record_path(record: GoodsRegistration | Signatory | Application) -> str:
+    match record:
+        case GoodsRegistration():
+            collection = GOODS_PATH
+        case Signatory():
+            collection = SIGNATORIES_PATH
+        case Application():
+            collection = APPLICATIONS_PATH
+    return f"{collection}/{quote(record.id)}"
+
+
+class RecordEventOut(BaseModel):
+    sequence: int
+    type: str
+    occurred_at: datetime
+    actor: str
+    details: dict[str, str | int | bool | None]
+    state_hash: str = Field(description="The hash of the record's state after the event (canonical JSON, sha256).")
+    previous_hash: str
+    hash: str
+
+
+class HistoryLinks(BaseModel):
+    self: str
+    record: str
+
+
+class RecordHistoryOut(OmitsAbsent):
+    """A goods registration's, signatory's or application's history: its lodging, then each decision."""
+
+    id: str
+    events: list[RecordEventOut]
+    chain: ChainOut
+    links: HistoryLinks
+
+
+def render_record_history(history: VerifiedRecordHistory) -> RecordHistoryOut:
+    verification, path = history.verification, record_path(history.record)
+    return RecordHistoryOut(
+        id=history.record.id,
+        events=[RecordEventOut.model_validate(event.model_dump(exclude={"record_id"})) for event in history.events],
+        chain=ChainOut(
+            valid=verification.valid,
+            events_checked=verification.events_checked,
+            broken_at=verification.broken_at,
+            reason=verification.reason,
+        ),
+        links=HistoryLinks(self=f"{path}/history", record=path),
     )

@@ -15,6 +15,7 @@ from jevs.domain.delivery import Delivery
 from jevs.domain.history import EventType
 from jevs.domain.messages import DeliverToChina
 from jevs.domain.parties import Party
+from jevs.domain.record_history import Recorded
 from jevs.domain.records import CertificateChange, CertificateMatch, CertificateRecord, Issue
 from jevs.domain.registrations import (
     GoodsLodgement,
@@ -137,23 +138,25 @@ def _lodged(kind: RegistrationKind, exporter: Party, issuing_body: str, at: date
 
 def goods_registration(
     *, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: datetime = AT
-) -> GoodsRegistration:
+) -> Recorded[GoodsRegistration]:
+    """Goods lodged at ``at``: the record and the first event of its history."""
     goods = GoodsLodgement.model_validate(goods_payload(issuing_body=issuing_body))
     return GoodsRegistration.model_validate(
         {**_lodged(RegistrationKind.GOODS, exporter, issuing_body, at), "goods": goods}
-    )
+    ).lodged()
 
 
-def signatory(*, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: datetime = AT) -> Signatory:
+def signatory(*, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: datetime = AT) -> Recorded[Signatory]:
+    """A signatory lodged at ``at``: the record and the first event of its history."""
     person = SignatoryLodgement.model_validate(signatory_payload(issuing_body=issuing_body))
     return Signatory.model_validate(
         {**_lodged(RegistrationKind.SIGNATORY, exporter, issuing_body, at), "person": person}
-    )
+    ).lodged()
 
 
-def application(*, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: datetime = AT) -> Application:
+def application(*, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: datetime = AT) -> Recorded[Application]:
     """A SUBMITTED application lodged at ``at``, due one Auckland working day later (in New Zealand time, as the
-    domain's ``due_at`` gives it)."""
+    domain's ``due_at`` gives it): the record and the first event of its history."""
     assert exporter.business_number is not None
     payload = application_payload(f"SG-{exporter.business_number}-000000000001", ["GR-9429041234563-000000000001"])
     payload.update(issuing_body=issuing_body, transport={**payload["transport"], "departure_date": "2026-11-24"})
@@ -167,7 +170,7 @@ def application(*, exporter: Party = KAURI, issuing_body: str = ISSUER.id, at: d
         due_at=due_at(at, "AUK"),
         application=ApplicationLodgement.model_validate(payload),
         applicant_email="aroha.ngata@kauri-dairy.example.nz",
-    )
+    ).lodged()
 
 
 # -- deliveries and idempotency --------------------------------------------------------------------------------

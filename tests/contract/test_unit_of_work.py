@@ -333,7 +333,10 @@ def test_added_registrations_read_back_by_id(units: Units) -> None:
     # When they are read by id
     reader = units()
     # Then each is found as added
-    assert (reader.registrations.get(goods.id), reader.registrations.get(person.id)) == (goods, person)
+    assert (reader.registrations.get(goods.record.id), reader.registrations.get(person.record.id)) == (
+        goods.record,
+        person.record,
+    )
 
 
 def test_a_registration_is_not_found_by_an_id_that_is_not_one(units: Units) -> None:
@@ -345,9 +348,10 @@ def test_a_registration_is_not_found_by_an_id_that_is_not_one(units: Units) -> N
     uow.commit()
     # When registrations are read by ids that name no registration
     reader = units()
-    unknown = goods.id[:-1] + ("0" if goods.id[-1] != "0" else "1")
+    known = goods.record.id
+    unknown = known[:-1] + ("0" if known[-1] != "0" else "1")
     # Then none is found (an application's id included)
-    found = [reader.registrations.get(id_) for id_ in (unknown, "nonsense", submitted.id)]
+    found = [reader.registrations.get(id_) for id_ in (unknown, "nonsense", submitted.record.id)]
     assert found == [None, None, None]
 
 
@@ -361,7 +365,7 @@ def test_registrations_of_an_exporter_are_its_own_of_the_kind_oldest_first(units
     # When one exporter's goods registrations are read
     found = units().registrations.of_exporter(GoodsRegistration, str(KAURI.business_number))
     # Then only its goods come back, oldest first
-    assert found == [earlier, later]
+    assert found == [earlier.record, later.record]
 
 
 def test_registrations_lodged_with_an_issuing_body_are_its_work_queue_oldest_first(units: Units) -> None:
@@ -374,14 +378,15 @@ def test_registrations_lodged_with_an_issuing_body_are_its_work_queue_oldest_fir
     # When the issuing body's signatories are read
     found = units().registrations.lodged_with(Signatory, ISSUER.id)
     # Then its signatories come back, of every exporter, oldest first
-    assert found == [earlier, later]
+    assert found == [earlier.record, later.record]
 
 
 def test_a_registration_replaced_while_its_status_holds_is_stored(units: Units) -> None:
     # Given a lodged goods registration
-    goods = goods_registration()
+    lodged_goods = goods_registration()
+    goods = lodged_goods.record
     uow = units()
-    uow.registrations.add(goods)
+    uow.registrations.add(lodged_goods)
     uow.commit()
     # When it is replaced by its approval
     approved = goods.decided(ApprovalDecision(decision=Verdict.APPROVED, valid_until=date(2026, 12, 31)), "a", AT)
@@ -389,14 +394,15 @@ def test_a_registration_replaced_while_its_status_holds_is_stored(units: Units) 
     deciding.registrations.replace(goods, approved)
     deciding.commit()
     # Then the approval is stored
-    assert units().registrations.get(goods.id) == approved
+    assert units().registrations.get(goods.id) == approved.record
 
 
 def test_a_registration_replaced_after_its_status_changed_is_refused(units: Units) -> None:
     # Given a lodged signatory that another request approved after this one read it
-    person = signatory()
+    lodged_person = signatory()
+    person = lodged_person.record
     uow = units()
-    uow.registrations.add(person)
+    uow.registrations.add(lodged_person)
     uow.commit()
     approved = person.decided(ApprovalDecision(decision=Verdict.APPROVED), by=ISSUER.id, at=AT)
     other = units()
@@ -407,9 +413,9 @@ def test_a_registration_replaced_after_its_status_changed_is_refused(units: Unit
     late = units()
     late.registrations.replace(person, refused)
     names = refusal(late)
-    # Then it is refused by the registration's id, and the approval stays
-    assert names == {("registration", person.id)}
-    assert units().registrations.get(person.id) == approved
+    # Then it is refused by the registration's id and by its second event's, and the approval stays
+    assert names == {("registration", person.id), ("event", f"{person.id}#2")}
+    assert units().registrations.get(person.id) == approved.record
 
 
 def test_an_added_application_reads_back_by_id(units: Units) -> None:
@@ -419,9 +425,9 @@ def test_an_added_application_reads_back_by_id(units: Units) -> None:
     uow.applications.add(submitted)
     uow.commit()
     # When it is read
-    found = units().applications.get(submitted.id)
+    found = units().applications.get(submitted.record.id)
     # Then it is as added
-    assert found == submitted
+    assert found == submitted.record
 
 
 def test_applications_of_an_exporter_are_its_own_oldest_first(units: Units) -> None:
@@ -435,7 +441,7 @@ def test_applications_of_an_exporter_are_its_own_oldest_first(units: Units) -> N
     # When one exporter's applications are read
     found = units().applications.of_exporter(str(KAURI.business_number))
     # Then only its own come back, oldest first
-    assert found == [earlier, later]
+    assert found == [earlier.record, later.record]
 
 
 def test_applications_lodged_with_an_issuing_body_are_its_work_queue_oldest_first(units: Units) -> None:
@@ -448,19 +454,23 @@ def test_applications_lodged_with_an_issuing_body_are_its_work_queue_oldest_firs
     # When one issuing body's applications are read
     found = units().applications.lodged_with(ISSUER.id)
     # Then its applications come back, of every exporter, oldest first
-    assert found == [earlier, later]
+    assert found == [earlier.record, later.record]
 
 
 @pytest.fixture
 def open_applications(units: Units) -> list[Application]:
     """Three submitted applications lodged an hour apart (due an Auckland working day later), and one certified."""
     submitted = [application(at=AT + n * HOUR) for n in (2, 0, 1)]
-    certified = application(at=AT - HOUR).certified(by=ISSUER.id, at=AT, certificate_number=NUMBER)
+    certified = application(at=AT - HOUR)
     uow = units()
     for record in (*submitted, certified):
         uow.applications.add(record)
     uow.commit()
-    return sorted(submitted, key=lambda record: record.due_at)
+    uow.applications.replace(
+        certified.record, certified.record.certified(by=ISSUER.id, at=AT, certificate_number=NUMBER)
+    )
+    uow.commit()
+    return sorted((lodged.record for lodged in submitted), key=lambda record: record.due_at)
 
 
 def test_open_applications_due_before_a_moment_come_most_overdue_first(
@@ -509,9 +519,10 @@ def test_a_decided_application_is_no_longer_open(units: Units, open_applications
 
 def test_an_application_replaced_after_its_status_changed_is_refused(units: Units) -> None:
     # Given a submitted application that the exporter withdrew after the issuing body read it
-    submitted = application()
+    lodged = application()
+    submitted = lodged.record
     uow = units()
-    uow.applications.add(submitted)
+    uow.applications.add(lodged)
     uow.commit()
     withdrawn = submitted.withdrawn(by=KAURI.id, at=AT)
     other = units()
@@ -521,9 +532,9 @@ def test_an_application_replaced_after_its_status_changed_is_refused(units: Unit
     late = units()
     late.applications.replace(submitted, submitted.certified(by=ISSUER.id, at=AT, certificate_number=NUMBER))
     names = refusal(late)
-    # Then it is refused by the application's id, and the withdrawal stays
-    assert names == {("application", submitted.id)}
-    assert units().applications.get(submitted.id) == withdrawn
+    # Then it is refused by the application's id and by its second event's, and the withdrawal stays
+    assert names == {("application", submitted.id), ("event", f"{submitted.id}#2")}
+    assert units().applications.get(submitted.id) == withdrawn.record
 
 
 # -- counters ------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from infrastructure.local.stack import LocalStack
-from jevs.resources import EXCHANGE_BUCKET
+from jevs.resources import EXCHANGE_BUCKET, RECORDS_TABLE
 from tests.e2e.conftest import token_source
 from tests.factories import application_payload, goods_payload, signatory_payload, today_in_new_zealand
 
@@ -120,3 +120,48 @@ def test_goods_to_certificate_with_its_pdf_email_and_nz_customs_file(stack: Loca
     assert filed, "NZ Customs' data file never arrived"
     assert number in json.dumps(filed)
     assert "commercial" not in json.dumps(filed)
+
+
+def test_each_decision_is_an_event_in_its_records_history_and_an_edit_in_the_table_breaks_it(
+    stack: LocalStack, parties: Parties
+) -> None:
+    # Given goods and a signatory approved, and an application certified, over HTTP
+    goods = parties.post(EXPORTER, "/v1/goods-registrations", goods_payload()).json()
+    until = (today_in_new_zealand() + timedelta(days=365)).isoformat()
+    parties.post(ISSUER, goods["links"]["decision"], {"decision": "APPROVED", "valid_until": until})
+    signatory = parties.post(EXPORTER, "/v1/signatories", signatory_payload()).json()
+    parties.post(ISSUER, signatory["links"]["decision"], {"decision": "APPROVED"})
+    application = parties.post(EXPORTER, "/v1/applications", application_payload(signatory["id"], [goods["id"]])).json()
+    assert parties.post(ISSUER, application["links"]["decision"]).status_code == 201
+
+    # Then each record's history is its lodging and its decision, and each chain verifies
+    histories = {
+        record["id"]: parties.get(EXPORTER, record["links"]["history"]).json()
+        for record in (goods, signatory, application)
+    }
+    assert {record_id: [event["type"] for event in read["events"]] for record_id, read in histories.items()} == {
+        goods["id"]: ["GOODS_REGISTRATION_LODGED", "GOODS_REGISTRATION_APPROVED"],
+        signatory["id"]: ["SIGNATORY_LODGED", "SIGNATORY_APPROVED"],
+        application["id"]: ["APPLICATION_LODGED", "APPLICATION_CERTIFIED"],
+    }
+    assert all(read["chain"]["valid"] for read in histories.values())
+
+    # When the certification's event is edited in the table directly
+    dynamodb = stack.aws_client("dynamodb")
+    key = {
+        "pk": {"S": f"EXPORTER#{goods['exporter_business_number']}"},
+        "sk": {"S": f"EVENT#{application['id']}#00000002"},
+    }
+    event = json.loads(dynamodb.get_item(TableName=RECORDS_TABLE.name, Key=key)["Item"]["event"]["S"])
+    event["details"]["certificate_number"] = "11.2026.99999"
+    dynamodb.update_item(
+        TableName=RECORDS_TABLE.name,
+        Key=key,
+        UpdateExpression="SET #e = :e",
+        ExpressionAttributeNames={"#e": "event"},
+        ExpressionAttributeValues={":e": {"S": json.dumps(event)}},
+    )
+
+    # Then the application's history reports its chain broken at that event
+    chain = parties.get(ISSUER, application["links"]["history"]).json()["chain"]
+    assert (chain["valid"], chain["broken_at"]) == (False, 2)

@@ -110,7 +110,7 @@ def certified_from_an_application(records: TableUnitOfWork, number: str) -> Appl
         decided_by="akl-chamber",
         certificate_number=number,
     )
-    records.applications.add(application)
+    records.applications.add(application.lodged())
     records.commit()
     record = records.certificates.get(number)
     assert record is not None

@@ -52,7 +52,7 @@ def lodged(
         decided_at=now if decided else None,
         decided_by="akl-chamber" if decided else None,
     )
-    records.applications.add(application)
+    records.applications.add(application.lodged())
     records.commit()
     return application
 

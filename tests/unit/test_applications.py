@@ -231,9 +231,9 @@ def test_a_year_holds_at_most_99999_numbers() -> None:
 DECIDED_AT = TUESDAY_MORNING + timedelta(hours=2)
 Decide = Callable[[Application], Application]
 DECISIONS: dict[str, Decide] = {
-    "certified": lambda application: application.certified("akl-chamber", DECIDED_AT, "11.2026.00001"),
-    "rejected": lambda application: application.rejected("akl-chamber", DECIDED_AT, ["HS code does not match"]),
-    "withdrawn": lambda application: application.withdrawn("exp-9429041234563", DECIDED_AT),
+    "certified": lambda application: application.certified("akl-chamber", DECIDED_AT, "11.2026.00001").record,
+    "rejected": lambda application: application.rejected("akl-chamber", DECIDED_AT, ["HS code does not match"]).record,
+    "withdrawn": lambda application: application.withdrawn("exp-9429041234563", DECIDED_AT).record,
 }
 
 
@@ -275,7 +275,7 @@ def test_a_decided_application_is_never_flagged_past_due(submitted: Application,
     decided = DECISIONS[first](submitted)
 
     with pytest.raises(Conflict) as raised:
-        decided.flagged_past_due(decided.due_at + timedelta(hours=1))
+        decided.flagged_past_due(decided.due_at + timedelta(hours=1), "jevs-overseer")
     assert raised.value.code == "application-decided"
 
 

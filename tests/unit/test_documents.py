@@ -66,7 +66,7 @@ def stored(record: CertificateRecord, application: Application | None = None) ->
     records.table.put_raw(items.head_item(record))
     if application is not None:
         uow = records.uow()
-        uow.applications.add(application)
+        uow.applications.add(application.lodged())
         uow.commit()
     return records
 

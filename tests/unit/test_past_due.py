@@ -59,10 +59,11 @@ def stored(
         decided_by="akl-chamber" if decided else None,
         flagged_past_due_at=flagged_at,
     )
+    lodged = application.lodged()
     uow = records.uow()
-    uow.applications.add(application)
+    uow.applications.add(lodged)
     uow.commit()
-    return application
+    return lodged.record
 
 
 def stored_application(records: MemoryRecords, application_id: str) -> Application:

@@ -99,7 +99,7 @@ def test_a_first_decision_records_its_verdict_who_and_when(
 ) -> None:
     record = lodged(records, kind)
 
-    decided = record.decided(decisions(kind)[first], ISSUER.id, FIRST_DECIDED_AT)
+    decided = record.decided(decisions(kind)[first], ISSUER.id, FIRST_DECIDED_AT).record
 
     assert (decided.status, decided.decided_by, decided.decided_at) == (
         RegistrationStatus(first.value),
@@ -115,7 +115,7 @@ def test_a_decided_record_takes_no_second_decision_and_names_the_first(
     records: MemoryRecords, kind: RegistrationType, first: Verdict, second: Verdict
 ) -> None:
     # Given a record the Auckland chamber decided
-    decided = lodged(records, kind).decided(decisions(kind)[first], ISSUER.id, FIRST_DECIDED_AT)
+    decided = lodged(records, kind).decided(decisions(kind)[first], ISSUER.id, FIRST_DECIDED_AT).record
     # When it is decided again, whatever the verdict
     with pytest.raises(Conflict) as raised:
         decided.decided(decisions(kind)[second], ISSUER.id, SECOND_DECIDED_AT)

@@ -11,7 +11,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api.edge import caller, dependencies, idempotent, metrics, unit_of_work
-from functions.api.hosted_responses import APPLICATIONS_PATH, ApplicationList, ApplicationOut, render_application
+from functions.api.hosted_responses import (
+    APPLICATIONS_PATH,
+    ApplicationList,
+    ApplicationOut,
+    RecordHistoryOut,
+    render_application,
+    render_record_history,
+)
 from functions.api.requests import ApplicationLodgement, RejectionRequest
 from functions.api.responses import CertificateOut, certificate_path, render_certificate
 from functions.api.routers.parameters import IdempotencyKey, RecordIdPath
@@ -92,6 +99,19 @@ def list_applications(past_due: Annotated[bool, Query()] = False) -> Application
 )
 def read_one_application(application_id: RecordIdPath) -> ApplicationOut:
     return _now_rendered(applications.read_application(caller(router), application_id, unit_of_work(router)))
+
+
+@router.get(
+    f"{APPLICATIONS_PATH}/<application_id>/history",
+    summary="An application's history (its lodging, decision, past-due flag), with the hash chain verified",
+    tags=["hosted issuing"],
+    responses={
+        200: {"description": "Every event, oldest first", "content": {"application/json": {"model": RecordHistoryOut}}}
+    },
+)
+def read_application_history(application_id: RecordIdPath) -> RecordHistoryOut:
+    history = applications.read_application_history(caller(router), application_id, unit_of_work(router))
+    return render_record_history(history)
 
 
 @router.post(

@@ -18,8 +18,10 @@ from functions.api.hosted_responses import (
     SIGNATORIES_PATH,
     GoodsRegistrationList,
     GoodsRegistrationOut,
+    RecordHistoryOut,
     SignatoryList,
     SignatoryOut,
+    render_record_history,
     render_registration,
 )
 from functions.api.requests import ApprovalDecision, GoodsLodgement, SignatoryLodgement
@@ -63,12 +65,14 @@ GOODS = _Family(
         "list": "An exporter's goods registrations, or those lodged with the calling issuing body",
         "read": "One goods registration, with its evidence (the exporter and its issuing body only)",
         "decide": "Issuing body: approve the goods until a date, or refuse them with reasons",
+        "history": "A goods registration's history (its lodging and decision), with the hash chain verified",
     },
     function_names={
         "lodge": "lodge_goods_registration",
         "list": "list_goods",
         "read": "read_goods_registration",
         "decide": "decide_goods_registration",
+        "history": "read_goods_registration_history",
     },
 )
 SIGNATORIES = _Family(
@@ -85,12 +89,14 @@ SIGNATORIES = _Family(
         "list": "An exporter's signatories, or those registered with the calling issuing body",
         "read": "One signatory, with contact details (the exporter and its issuing body only)",
         "decide": "Issuing body: approve the signatory, or refuse with reasons",
+        "history": "A signatory's history (its registration and decision), with the hash chain verified",
     },
     function_names={
         "lodge": "lodge_signatory_registration",
         "list": "list_signatories",
         "read": "read_one_signatory",
         "decide": "decide_signatory_registration",
+        "history": "read_signatory_history",
     },
 )
 
@@ -123,7 +129,7 @@ def _named(function: Route, name: str, returns: object, **parameters: object) ->
 
 
 def _include(family: _Family) -> None:
-    """The four routes of one kind of registration: lodge, list, read one, decide."""
+    """The five routes of one kind of registration: lodge, list, read one, decide, read its history."""
     tags = ["hosted issuing"]
     names, summaries, out = family.function_names, family.summaries, family.out
     one = f"{family.path}/<{family.id_name}>"
@@ -148,6 +154,12 @@ def _include(family: _Family) -> None:
         command = DecideRegistration(caller(router), family.kind, arguments[family.id_name], decision.to_domain())
         return decided(registrations.decide_registration(command, unit_of_work(router, decided)))
 
+    def history(**arguments: Any) -> Any:
+        record_id = arguments[family.id_name]
+        return render_record_history(
+            registrations.read_registration_history(caller(router), family.kind, record_id, unit_of_work(router))
+        )
+
     body = Annotated[family.body, Body()]  # type: ignore[name-defined]
     router.post(
         family.path,
@@ -168,6 +180,17 @@ def _include(family: _Family) -> None:
         tags=tags,
         responses={200: {"description": "It", "content": {"application/json": {"model": out}}}},
     )(_named(read_one, names["read"], out, **{family.id_name: RecordIdPath}))
+    router.get(
+        f"{one}/history",
+        summary=summaries["history"],
+        tags=tags,
+        responses={
+            200: {
+                "description": "Every event, oldest first",
+                "content": {"application/json": {"model": RecordHistoryOut}},
+            }
+        },
+    )(_named(history, names["history"], RecordHistoryOut, **{family.id_name: RecordIdPath}))
     router.post(
         f"{one}/approval",
         summary=summaries["decide"],

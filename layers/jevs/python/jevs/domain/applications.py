@@ -31,6 +31,8 @@ from jevs.domain.certificate import (
     numbered_one_to_n,
 )
 from jevs.domain.errors import Conflict, FieldError, RuleViolation
+from jevs.domain.history import DetailValue, EventType
+from jevs.domain.record_history import Chronicled, Recorded
 from jevs.domain.registrations import GoodsRegistration, PartyId, RegistrationStatus, Signatory
 
 # What a certificate is validated with before it has its number: the rules see a well-formed one.
@@ -80,8 +82,11 @@ class ApplicationLodgement(_Input):
         return numbered_one_to_n(items)
 
 
-class Application(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Application(Chronicled):
+    """An application and its history: lodged, then at most one decision (certified, rejected, withdrawn), and
+    flagged once if it waits past its due time."""
+
+    LODGING = EventType.APPLICATION_LODGED
 
     id: str
     exporter: str
@@ -114,26 +119,55 @@ class Application(BaseModel):
         """Still undecided after its due time."""
         return self.open and now > self.due_at
 
-    def _decided(self, status: ApplicationStatus, by: str, at: datetime, **more: object) -> Application:
+    def lodged(self) -> Recorded[Application]:
+        """The first event of its history: lodged by its exporter, due at its due time."""
+        details: dict[str, DetailValue] = {
+            "status": self.status.value,
+            "issuing_body": self.issuing_body,
+            "due_at": self.due_at.isoformat(),
+        }
+        return self._first(at=self.lodged_at, actor=self.exporter, details=details)
+
+    def _still_open(self) -> None:
         """Every decision is once only (DESIGN §3): an application decided or withdrawn stays so."""
         if not self.open:
             raise Conflict("application-decided", f"application {self.id} is already {self.status.value}")
-        return self.model_copy(update={"status": status, "decided_at": at, "decided_by": by, **more})
 
-    def certified(self, by: str, at: datetime, certificate_number: str) -> Application:
-        return self._decided(ApplicationStatus.CERTIFIED, by, at, certificate_number=certificate_number)
+    def _decided(
+        self, type: EventType, status: ApplicationStatus, by: str, at: datetime, **more: Any
+    ) -> Recorded[Application]:
+        self._still_open()
+        details: dict[str, DetailValue] = {"status": status.value}
+        if "certificate_number" in more:
+            details["certificate_number"] = more["certificate_number"]
+        if more.get("reasons"):
+            details["reasons"] = "; ".join(more["reasons"])
+        return self._chronicled(
+            type, at=at, actor=by, details=details, status=status, decided_at=at, decided_by=by, **more
+        )
 
-    def rejected(self, by: str, at: datetime, reasons: Sequence[str]) -> Application:
-        return self._decided(ApplicationStatus.REJECTED, by, at, reasons=tuple(reasons))
+    def certified(self, by: str, at: datetime, certificate_number: str) -> Recorded[Application]:
+        return self._decided(
+            EventType.APPLICATION_CERTIFIED,
+            ApplicationStatus.CERTIFIED,
+            by,
+            at,
+            certificate_number=certificate_number,
+        )
 
-    def withdrawn(self, by: str, at: datetime) -> Application:
-        return self._decided(ApplicationStatus.WITHDRAWN, by, at)
+    def rejected(self, by: str, at: datetime, reasons: Sequence[str]) -> Recorded[Application]:
+        return self._decided(EventType.APPLICATION_REJECTED, ApplicationStatus.REJECTED, by, at, reasons=tuple(reasons))
 
-    def flagged_past_due(self, at: datetime) -> Application:
+    def withdrawn(self, by: str, at: datetime) -> Recorded[Application]:
+        return self._decided(EventType.APPLICATION_WITHDRAWN, ApplicationStatus.WITHDRAWN, by, at)
+
+    def flagged_past_due(self, at: datetime, by: str) -> Recorded[Application]:
         """Flagged once by the scheduled check; only an undecided application is past due."""
-        if not self.open:
-            raise Conflict("application-decided", f"application {self.id} is already {self.status.value}")
-        return self.model_copy(update={"flagged_past_due_at": at})
+        self._still_open()
+        details: dict[str, DetailValue] = {"due_at": self.due_at.isoformat()}
+        return self._chronicled(
+            EventType.APPLICATION_FLAGGED_PAST_DUE, at=at, actor=by, details=details, flagged_past_due_at=at
+        )
 
 
 def check_quoted(

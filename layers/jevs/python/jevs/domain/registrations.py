@@ -10,9 +10,10 @@ and that issuing body ever read it (``jevs.domain.access`` decides who reads wha
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -26,8 +27,10 @@ from jevs.domain.certificate import (
     ShortText,
 )
 from jevs.domain.errors import Conflict, FieldError, RuleViolation
+from jevs.domain.history import DetailValue, EventType
 from jevs.domain.identifiers import CountryCode, CurrencyCode, HsSubheading
 from jevs.domain.new_zealand import new_zealand_date
+from jevs.domain.record_history import Chronicled, Recorded
 
 PartyId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -109,8 +112,11 @@ class ApprovalDecision(_Input):
         return self
 
 
-class _Stored(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Stored(Chronicled):
+    """What every registration holds; its history begins with its lodging and has one event per decision."""
+
+    # The event of each status a registration reaches: LODGED is its lodging, the others its decision.
+    EVENT_TYPES: ClassVar[Mapping[RegistrationStatus, EventType]]
 
     id: str
     exporter: str
@@ -122,7 +128,12 @@ class _Stored(BaseModel):
     decided_by: str | None = None
     reasons: tuple[str, ...] = ()
 
-    def _decided(self, decision: ApprovalDecision, by: str, at: datetime, **more: object) -> Self:
+    def lodged(self) -> Recorded[Self]:
+        """The first event of its history: lodged by its exporter with its issuing body."""
+        details: dict[str, DetailValue] = {"status": self.status.value, "issuing_body": self.issuing_body}
+        return self._first(at=self.lodged_at, actor=self.exporter, details=details)
+
+    def _decided(self, decision: ApprovalDecision, by: str, at: datetime, **more: Any) -> Recorded[Self]:
         """Decisions are once only (DESIGN §3): a second one, whatever it says, is a conflict naming the first."""
         if self.status is not RegistrationStatus.LODGED:
             raise Conflict(
@@ -130,22 +141,37 @@ class _Stored(BaseModel):
                 f"{self.id} was already {self.status.value} by {self.decided_by} at "
                 f"{self.decided_at.isoformat() if self.decided_at else 'an unknown time'}",
             )
-        return self.model_copy(
-            update={
-                "status": RegistrationStatus(decision.decision.value),
-                "decided_at": at,
-                "decided_by": by,
-                "reasons": tuple(decision.reasons),
-                **more,
-            }
+        status = RegistrationStatus(decision.decision.value)
+        details: dict[str, DetailValue] = {"status": status.value}
+        if decision.valid_until is not None:
+            details["valid_until"] = decision.valid_until.isoformat()
+        if decision.reasons:
+            details["reasons"] = "; ".join(decision.reasons)
+        return self._chronicled(
+            self.EVENT_TYPES[status],
+            at=at,
+            actor=by,
+            details=details,
+            status=status,
+            decided_at=at,
+            decided_by=by,
+            reasons=tuple(decision.reasons),
+            **more,
         )
 
 
 class GoodsRegistration(_Stored):
+    LODGING = EventType.GOODS_REGISTRATION_LODGED
+    EVENT_TYPES: ClassVar[Mapping[RegistrationStatus, EventType]] = {
+        RegistrationStatus.LODGED: EventType.GOODS_REGISTRATION_LODGED,
+        RegistrationStatus.APPROVED: EventType.GOODS_REGISTRATION_APPROVED,
+        RegistrationStatus.REFUSED: EventType.GOODS_REGISTRATION_REFUSED,
+    }
+
     goods: GoodsLodgement
     approved_until: date | None = None
 
-    def decided(self, decision: ApprovalDecision, by: str, at: datetime) -> GoodsRegistration:
+    def decided(self, decision: ApprovalDecision, by: str, at: datetime) -> Recorded[GoodsRegistration]:
         """Approved until a date (today or later in New Zealand), or refused with reasons."""
         if decision.decision is Verdict.APPROVED:
             today = new_zealand_date(at)
@@ -165,9 +191,16 @@ class GoodsRegistration(_Stored):
 
 
 class Signatory(_Stored):
+    LODGING = EventType.SIGNATORY_LODGED
+    EVENT_TYPES: ClassVar[Mapping[RegistrationStatus, EventType]] = {
+        RegistrationStatus.LODGED: EventType.SIGNATORY_LODGED,
+        RegistrationStatus.APPROVED: EventType.SIGNATORY_APPROVED,
+        RegistrationStatus.REFUSED: EventType.SIGNATORY_REFUSED,
+    }
+
     person: SignatoryLodgement
 
-    def decided(self, decision: ApprovalDecision, by: str, at: datetime) -> Signatory:
+    def decided(self, decision: ApprovalDecision, by: str, at: datetime) -> Recorded[Signatory]:
         if decision.valid_until is not None:
             raise RuleViolation([FieldError("valid_until", "a signatory's approval has no end date")])
         return self._decided(decision, by, at)

@@ -7,10 +7,9 @@ withdraw before a decision; a scheduled check flags those past their due time.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NoReturn
 
 from jevs.domain.applications import (
     PROVISIONAL_NUMBER,
@@ -25,15 +24,26 @@ from jevs.domain.errors import Conflict, FieldError, Forbidden, NotFound, Retrya
 from jevs.domain.issuance import assess_validity
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyRegistry, PartyType
+from jevs.domain.record_history import Recorded
 from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, new_id
 from jevs.domain.working_days import due_at
 from jevs.service.certificates import Submitted, stage_issue
-from jevs.service.registrations import exporter_business_number, may_read, named_issuing_body
+from jevs.service.registrations import (
+    VerifiedRecordHistory,
+    exporter_business_number,
+    may_read,
+    named_issuing_body,
+    verified_history,
+)
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 # A certification that lost the race for the next number takes the one after; this many times.
 MAX_NUMBER_ATTEMPTS = 5
+# An application flagged past due between a decision's read and its commit is decided again; this many times.
+MAX_DECISION_ATTEMPTS = 3
+# Who flags an application past due, in its history.
+OVERSEER = "jevs-overseer"
 # More than this many past due at once is an outage, not a backlog: the rest are flagged by the next runs.
 PAST_DUE_LIMIT = 500
 
@@ -79,9 +89,10 @@ def lodge_application(command: LodgeApplication, uow: UnitOfWork, parties: Party
         application=lodged,
         applicant_email=signatory.person.email,
     )
-    uow.applications.add(application)
-    uow.commit(answering=application)
-    return application
+    first = application.lodged()
+    uow.applications.add(first)
+    uow.commit(answering=first.record)
+    return first.record
 
 
 def read_application(party: Party, application_id: str, uow: UnitOfWork) -> Application:
@@ -89,6 +100,11 @@ def read_application(party: Party, application_id: str, uow: UnitOfWork) -> Appl
     if record is None or not may_read(party, record):
         raise NotFound(application_id)
     return record
+
+
+def read_application_history(party: Party, application_id: str, uow: UnitOfWork) -> VerifiedRecordHistory:
+    """Every event of an application's history, and whether its chain verifies: for those who may read it."""
+    return verified_history(lambda: read_application(party, application_id, uow), uow.applications.history)
 
 
 def list_applications(party: Party, uow: UnitOfWork) -> Sequence[Application]:
@@ -109,22 +125,37 @@ def _open(party: Party, application_id: str, uow: UnitOfWork, *, decider: PartyT
     return record
 
 
-def _decided_meanwhile(uow: UnitOfWork, read: Application) -> NoReturn:
-    """Another decision was stored between this one's read and its commit: the conflict names it."""
+def _decided_meanwhile(uow: UnitOfWork, read: Application) -> None:
+    """The application changed between this decision's read and its commit. Decided meanwhile: the conflict names
+    it. Still open (only flagged past due, one more event in its history): it may be decided again."""
     stored = uow.applications.get(read.id)
-    status = stored.status.value if stored is not None else "gone"
-    raise Conflict("application-decided", f"application {read.id} is already {status}") from None
+    if stored is None or not stored.open:
+        status = stored.status.value if stored is not None else "gone"
+        raise Conflict("application-decided", f"application {read.id} is already {status}") from None
 
 
-def _decide(uow: UnitOfWork, previous: Application, decided: Application) -> Application:
-    uow.applications.replace(previous, decided)
-    try:
-        uow.commit(answering=decided)
-    except Refused as refused:
-        if not refused.of("application"):
-            raise
-        _decided_meanwhile(uow, previous)
-    return decided
+def _decide(
+    party: Party,
+    application_id: str,
+    uow: UnitOfWork,
+    *,
+    decider: PartyType,
+    decision: Callable[[Application], Recorded[Application]],
+) -> Application:
+    """Read the open application, decide, commit: once more if it was only flagged past due meanwhile."""
+    for _attempt in range(MAX_DECISION_ATTEMPTS):
+        record = _open(party, application_id, uow, decider=decider)
+        decided = decision(record)
+        uow.applications.replace(record, decided)
+        try:
+            uow.commit(answering=decided.record)
+        except Refused as refused:
+            if not refused.of("application"):
+                raise
+            _decided_meanwhile(uow, record)
+            continue
+        return decided.record
+    raise RetryableFailure(f"application {application_id} kept changing while it was decided")
 
 
 @dataclass(frozen=True)
@@ -134,8 +165,14 @@ class DecideApplication:
 
 
 def withdraw_application(command: DecideApplication, uow: UnitOfWork) -> Application:
-    record = _open(command.party, command.application_id, uow, decider=PartyType.EXPORTER)
-    return _decide(uow, record, record.withdrawn(command.party.id, uow.now()))
+    by = command.party.id
+    return _decide(
+        command.party,
+        command.application_id,
+        uow,
+        decider=PartyType.EXPORTER,
+        decision=lambda record: record.withdrawn(by, uow.now()),
+    )
 
 
 @dataclass(frozen=True)
@@ -146,8 +183,14 @@ class RejectApplication:
 
 
 def reject_application(command: RejectApplication, uow: UnitOfWork) -> Application:
-    record = _open(command.party, command.application_id, uow, decider=PartyType.ISSUING_BODY)
-    return _decide(uow, record, record.rejected(command.party.id, uow.now(), command.reasons))
+    by, reasons = command.party.id, command.reasons
+    return _decide(
+        command.party,
+        command.application_id,
+        uow,
+        decider=PartyType.ISSUING_BODY,
+        decision=lambda record: record.rejected(by, uow.now(), reasons),
+    )
 
 
 @dataclass(frozen=True)
@@ -179,7 +222,7 @@ def certify_application(
         stage_issue(uow, issue)
         certified = record.certified(party.id, now, number)
         uow.applications.replace(record, certified)
-        result = Certified(Submitted(issue.record, created=True), certified)
+        result = Certified(Submitted(issue.record, created=True), certified.record)
         try:
             uow.commit(answering=result)
         except Refused as refused:
@@ -191,7 +234,8 @@ def certify_application(
                 uow.counters.advance(read)
                 with contextlib.suppress(Refused):
                     uow.commit()
-            # Otherwise another certification took this number first: the next attempt reads the counter again.
+            # Otherwise another certification took this number first (or the application was flagged past due
+            # meanwhile): the next attempt reads the counter and the application again.
             if attempt == max_attempts:
                 raise RetryableFailure(f"{party.id}'s next number was taken {max_attempts} times") from None
             continue
@@ -223,12 +267,12 @@ def flag_past_due(uow: UnitOfWork, limit: int = PAST_DUE_LIMIT) -> PastDueReport
         if application.flagged_past_due_at is not None:
             past_due.append(application)
             continue
-        updated = application.flagged_past_due(now)
+        updated = application.flagged_past_due(now, OVERSEER)
         uow.applications.replace(application, updated)
         try:
             uow.commit()
         except Refused:
             continue
-        past_due.append(updated)
-        flagged.append(updated)
+        past_due.append(updated.record)
+        flagged.append(updated.record)
     return PastDueReport(checked_at=now, past_due=tuple(past_due), newly_flagged=tuple(flagged))

@@ -8,12 +8,15 @@ Anyone else is told nothing exists (404).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from jevs.domain.applications import Application
 from jevs.domain.errors import FieldError, Forbidden, NotFound, RuleViolation
+from jevs.domain.history import ChainVerification
 from jevs.domain.parties import Party, PartyRegistry, PartyType
+from jevs.domain.record_history import RecordEvent, verify_history
 from jevs.domain.registrations import (
     ApprovalDecision,
     GoodsLodgement,
@@ -86,9 +89,10 @@ def lodge_registration(command: LodgeRegistration, uow: UnitOfWork, parties: Par
         )
     else:
         record = Signatory.model_validate({**common, "id": new_id(RegistrationKind.SIGNATORY, nzbn), "person": lodged})
-    uow.registrations.add(record)
-    uow.commit(answering=record)
-    return record
+    first = record.lodged()
+    uow.registrations.add(first)
+    uow.commit(answering=first.record)
+    return first.record
 
 
 def read_registration(party: Party, kind: RegistrationType, registration_id: str, uow: UnitOfWork) -> Registration:
@@ -129,7 +133,7 @@ def decide_registration(command: DecideRegistration, uow: UnitOfWork) -> Registr
     decided = record.decided(command.decision, party.id, uow.now())
     uow.registrations.replace(record, decided)
     try:
-        uow.commit(answering=decided)
+        uow.commit(answering=decided.record)
     except Refused as refused:
         if not refused.of("registration"):
             raise
@@ -139,4 +143,35 @@ def decide_registration(command: DecideRegistration, uow: UnitOfWork) -> Registr
         if stored is not None:
             stored.decided(command.decision, party.id, uow.now())
         raise
-    return decided
+    return decided.record
+
+
+@dataclass(frozen=True)
+class VerifiedRecordHistory:
+    """A record's history as stored, and what checking its chain found."""
+
+    record: Registration | Application
+    events: Sequence[RecordEvent]
+    verification: ChainVerification
+
+
+def verified_history(
+    read: Callable[[], Registration | Application], events_of: Callable[[str], Sequence[RecordEvent]]
+) -> VerifiedRecordHistory:
+    """The record (``read``, which decides who may see it) with its events, and whether the chain verifies."""
+    record = read()
+    events = events_of(record.id)
+    head = record.history_head
+    if head is not None and events and events[-1].sequence > head.sequence:
+        # A change was committed between the two reads: the record is read again, once (an event stored beyond the
+        # head by any other means is still beyond it, and breaks the chain).
+        record = read()
+    return VerifiedRecordHistory(record, events, verify_history(record, events))
+
+
+def read_registration_history(
+    party: Party, kind: RegistrationType, registration_id: str, uow: UnitOfWork
+) -> VerifiedRecordHistory:
+    """Every event of a goods registration's or signatory's history, and whether its chain verifies: for those who
+    may read the record (404 for anyone else)."""
+    return verified_history(lambda: read_registration(party, kind, registration_id, uow), uow.registrations.history)

@@ -21,6 +21,7 @@ from jevs.domain.delivery import Delivery
 from jevs.domain.errors import DomainError, RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
     CertificateChange,
     CertificateMatch,
@@ -127,7 +128,8 @@ class UsageLedgers(Protocol):
 
 
 class Registrations(Protocol):
-    """Goods registrations and signatories, each under its exporter; writes named ``registration <id>``."""
+    """Goods registrations and signatories, each under its exporter with its history; writes named
+    ``registration <id>`` and ``event <id>#<sequence>``."""
 
     def get(self, registration_id: str) -> GoodsRegistration | Signatory | None: ...
 
@@ -143,15 +145,25 @@ class Registrations(Protocol):
         """Every record of the kind lodged with the issuing body, oldest first."""
         ...
 
-    def add(self, record: GoodsRegistration | Signatory) -> None: ...
+    def history(self, registration_id: str) -> Sequence[RecordEvent]:
+        """Every event of the record's history, in sequence order."""
+        ...
 
-    def replace(self, previous: GoodsRegistration | Signatory, updated: GoodsRegistration | Signatory) -> None:
-        """Stage ``updated``: refused unless the stored record still has ``previous``'s status."""
+    def add(self, lodged: Recorded[GoodsRegistration] | Recorded[Signatory]) -> None:
+        """Stage a new record and its first event: refused when either exists."""
+        ...
+
+    def replace(
+        self, previous: GoodsRegistration | Signatory, updated: Recorded[GoodsRegistration] | Recorded[Signatory]
+    ) -> None:
+        """Stage ``updated`` and its event: refused unless the stored record still has ``previous``'s status and
+        history head."""
         ...
 
 
 class Applications(Protocol):
-    """Certificate applications, each under its exporter; writes named ``application <id>``."""
+    """Certificate applications, each under its exporter with its history; writes named ``application <id>`` and
+    ``event <id>#<sequence>``."""
 
     def get(self, application_id: str) -> Application | None: ...
 
@@ -163,10 +175,17 @@ class Applications(Protocol):
         """Applications still SUBMITTED whose due time is before ``moment``, most overdue first."""
         ...
 
-    def add(self, application: Application) -> None: ...
+    def history(self, application_id: str) -> Sequence[RecordEvent]:
+        """Every event of the application's history, in sequence order."""
+        ...
 
-    def replace(self, previous: Application, updated: Application) -> None:
-        """Stage ``updated``: refused unless the stored application still has ``previous``'s status."""
+    def add(self, lodged: Recorded[Application]) -> None:
+        """Stage a new application and its first event: refused when either exists."""
+        ...
+
+    def replace(self, previous: Application, updated: Recorded[Application]) -> None:
+        """Stage ``updated`` and its event: refused unless the stored application still has ``previous``'s status
+        and history head."""
         ...
 
 

@@ -16,7 +16,8 @@ each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, a
 ``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT`` (its result's delivery to China);
 hosted issuing under the exporter, ``EXPORTER#<NZBN>``: ``GR#<id>`` (goods registrations), ``SG#<id>``
 (signatories), ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body and, while an
-application is undecided, in the by-open-application index by due time; each issuing body's number counter
+application is undecided, in the by-open-application index by due time; beside each, its history's events,
+``EVENT#<id>#00000001`` ...; each issuing body's number counter
 under ``COUNTER#<issuing body>#<year>``; idempotency records under ``IDEMPOTENCY#<party>#<key>``; each
 verification request under ``VERIFICATION#<id>``: ``VERIFICATION`` (the request, its answer's documents named, never
 held), in the by-verification-request index (everyone involved lists it), in the by-work-queue index of the
@@ -44,6 +45,7 @@ from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Usage
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxMessage
+from jevs.domain.record_history import RecordEvent
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 from jevs.domain.verification import VerificationRequest, VerificationStatus
@@ -323,6 +325,8 @@ def hosted_item(record: HostedRecord) -> Item:
             "status": record.status.value,
             "work_queue": work_queue(record.issuing_body, kind),
             "work_key": f"{instant(record.lodged_at)}#{record.id}",
+            # What a change is conditioned on, with the status: nobody appended an event since it was read.
+            "history_sequence": record.history_head.sequence if record.history_head else None,
             # Sparse: only undecided applications, so the past-due check reads just those.
             "open_application": OPEN if undecided else None,
             "due_at": instant(record.due_at) if isinstance(record, Application) and undecided else None,
@@ -332,6 +336,24 @@ def hosted_item(record: HostedRecord) -> Item:
 
 def hosted_of(kind: RegistrationKind, item: Item) -> HostedRecord:
     return HOSTED_MODELS[kind].model_validate_json(item["record"])
+
+
+def record_events_prefix(record_id: str) -> str:
+    """Where a hosted record's events begin in its exporter's partition (apart from the records themselves, whose
+    sort keys begin with their kind)."""
+    return f"{EVENT_PREFIX}{record_id}#"
+
+
+def record_event_item(business_number: str, event: RecordEvent) -> Item:
+    return {
+        "pk": exporter_partition(business_number),
+        "sk": f"{record_events_prefix(event.record_id)}{event.sequence:08d}",
+        "event": event.model_dump_json(),
+    }
+
+
+def record_event_of(item: Item) -> RecordEvent:
+    return RecordEvent.model_validate_json(item["event"])
 
 
 def counter_key(issuing_body: str, year: int) -> Key:

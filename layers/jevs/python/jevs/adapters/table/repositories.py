@@ -34,6 +34,7 @@ from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
     CertificateChange,
     CertificateMatch,
@@ -206,8 +207,40 @@ def _lodged_with(table: Table, kind: RegistrationKind, issuing_body: str) -> lis
     return [items.hosted_of(kind, item) for item in _all(table, query)]
 
 
-def _replace(kind: str, previous: items.HostedRecord, updated: items.HostedRecord) -> Put:
-    return Put(WriteName(kind, updated.id), items.hosted_item(updated), Equals("status", previous.status.value))
+def _history(table: Table, record_id: str) -> list[RecordEvent]:
+    business_number = exporter_of(record_id)
+    if business_number is None:
+        return []
+    partition = items.exporter_partition(business_number)
+    return [items.record_event_of(item) for item in _partition(table, partition, items.record_events_prefix(record_id))]
+
+
+HostedChange = Recorded[GoodsRegistration] | Recorded[Signatory] | Recorded[Application]
+
+
+def _stage_new(stage: Stage, kind: str, lodged: HostedChange) -> None:
+    record = lodged.record
+    stage(_put_new(kind, record.id, items.hosted_item(record)))
+    _stage_event(stage, record, lodged.event)
+
+
+def _stage_replace(stage: Stage, kind: str, previous: items.HostedRecord, updated: HostedChange) -> None:
+    record = updated.record
+    status = Equals("status", previous.status.value)
+    # A record lodged before it had a history has no head to hold on to: its status is what it is read by.
+    condition = (
+        status
+        if previous.history_head is None
+        else AllOf((status, Equals("history_sequence", updated.sequence_before)))
+    )
+    stage(Put(WriteName(kind, record.id), items.hosted_item(record), condition))
+    _stage_event(stage, record, updated.event)
+
+
+def _stage_event(stage: Stage, record: items.HostedRecord, event: RecordEvent) -> None:
+    # Never overwritten: an event is written once, under its sequence number.
+    item = items.record_event_item(record.exporter_business_number, event)
+    stage(_put_new("event", f"{record.id}#{event.sequence}", item))
 
 
 class TableRegistrations:
@@ -221,6 +254,9 @@ class TableRegistrations:
         found = _hosted(self._table, kind, registration_id)
         return found if isinstance(found, GoodsRegistration | Signatory) else None
 
+    def history(self, registration_id: str) -> Sequence[RecordEvent]:
+        return _history(self._table, registration_id)
+
     def of_exporter(
         self, kind: type[GoodsRegistration] | type[Signatory], exporter_business_number: str
     ) -> Sequence[GoodsRegistration | Signatory]:
@@ -233,11 +269,13 @@ class TableRegistrations:
         found = _lodged_with(self._table, items.HOSTED_KINDS[kind], issuing_body)
         return [record for record in found if isinstance(record, GoodsRegistration | Signatory)]
 
-    def add(self, record: GoodsRegistration | Signatory) -> None:
-        self._stage(_put_new("registration", record.id, items.hosted_item(record)))
+    def add(self, lodged: Recorded[GoodsRegistration] | Recorded[Signatory]) -> None:
+        _stage_new(self._stage, "registration", lodged)
 
-    def replace(self, previous: GoodsRegistration | Signatory, updated: GoodsRegistration | Signatory) -> None:
-        self._stage(_replace("registration", previous, updated))
+    def replace(
+        self, previous: GoodsRegistration | Signatory, updated: Recorded[GoodsRegistration] | Recorded[Signatory]
+    ) -> None:
+        _stage_replace(self._stage, "registration", previous, updated)
 
 
 class TableApplications:
@@ -247,6 +285,9 @@ class TableApplications:
     def get(self, application_id: str) -> Application | None:
         found = _hosted(self._table, RegistrationKind.APPLICATION, application_id)
         return found if isinstance(found, Application) else None
+
+    def history(self, application_id: str) -> Sequence[RecordEvent]:
+        return _history(self._table, application_id)
 
     def of_exporter(self, exporter_business_number: str) -> Sequence[Application]:
         found = _of_exporter(self._table, RegistrationKind.APPLICATION, exporter_business_number)
@@ -261,11 +302,11 @@ class TableApplications:
         found = [items.hosted_of(RegistrationKind.APPLICATION, item) for item in _all(self._table, query, limit)]
         return [record for record in found if isinstance(record, Application)]
 
-    def add(self, application: Application) -> None:
-        self._stage(_put_new("application", application.id, items.hosted_item(application)))
+    def add(self, lodged: Recorded[Application]) -> None:
+        _stage_new(self._stage, "application", lodged)
 
-    def replace(self, previous: Application, updated: Application) -> None:
-        self._stage(_replace("application", previous, updated))
+    def replace(self, previous: Application, updated: Recorded[Application]) -> None:
+        _stage_replace(self._stage, "application", previous, updated)
 
 
 class TableCounters:
