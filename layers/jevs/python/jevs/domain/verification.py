@@ -230,12 +230,16 @@ class VerificationRequest(BaseModel):
         """Unanswered after its due date (the due date itself is still in time)."""
         return self.status is VerificationStatus.OPEN and new_zealand_date(at) > self.due_date
 
-    def answered(self, answer: VerificationAnswer) -> VerificationRequest:
-        """``ANSWERED``: once only, and never after closure (both a conflict)."""
+    def check_answerable(self) -> None:
+        """An answer is taken once only, and never after closure: both a conflict."""
         if self.status is VerificationStatus.CLOSED:
             raise Conflict("verification-closed", f"verification request {self.id} is closed")
         if self.status is VerificationStatus.ANSWERED:
             raise Conflict("verification-answered", f"verification request {self.id} was answered already")
+
+    def answered(self, answer: VerificationAnswer) -> VerificationRequest:
+        """``ANSWERED`` (``check_answerable``)."""
+        self.check_answerable()
         return self.model_copy(
             update={"status": VerificationStatus.ANSWERED, "answer": answer, "revision": self.revision + 1}
         )

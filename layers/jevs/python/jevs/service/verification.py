@@ -191,7 +191,8 @@ def answer_verification(command: AnswerVerification, uow: UnitOfWork, documents:
     request = _visible(party, command.request_id, uow)
     if not request.answerable_by(party):
         raise Forbidden("the certificate's issuing body or NZ Customs answers a verification request")
-    _answerable(request)
+    # Refused before any document is stored for an answer that would never be kept.
+    request.check_answerable()
     checked = checked_uploads(command.attachments, command.limits)
     attachments = []
     for upload, (media_type, sha256) in zip(command.attachments, checked, strict=True):
@@ -201,12 +202,6 @@ def answer_verification(command: AnswerVerification, uow: UnitOfWork, documents:
             Attachment(name=upload.name, media_type=media_type, size=len(upload.content), sha256=sha256, key=key)
         )
     return _decided_afresh(lambda: _answer(command, tuple(attachments), uow))
-
-
-def _answerable(request: VerificationRequest) -> None:
-    """Refuse early what the domain would refuse at the commit: no documents stored for an answer never kept."""
-    if request.status is not VerificationStatus.OPEN:
-        request.answered(VerificationAnswer(text="", answered_at=request.raised_at, answered_by=""))
 
 
 def _answer(command: AnswerVerification, attachments: tuple[Attachment, ...], uow: UnitOfWork) -> VerificationRequest:
