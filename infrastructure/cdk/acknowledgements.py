@@ -28,6 +28,7 @@ from jevs.resources import (
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
     NZ_CUSTOMS_PREFERENCES_PREFIX,
     RECORDS_TABLE,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
 from jevs.resources import NZ_CUSTOMS_PREFIX as NZ_CUSTOMS_FILES_PREFIX
 
@@ -144,6 +145,14 @@ def _documents(stack: JevsStack) -> None:
         "GET /v1/certificates/{number}/document reads the PDF of the version asked for, under the documents bucket's "
         f"{CERTIFICATE_DOCUMENTS_PREFIX} prefix, after the domain has decided the caller may see the certificate; the "
         "wildcard is that prefix of this one bucket, and the only action is s3:GetObject (no list, write or delete).",
+    )
+    _acknowledge(
+        stack.api_function.role,
+        f"IAM5[Resource::{documents}/{VERIFICATION_ATTACHMENTS_PREFIX}*]",
+        "POST /v1/verification-requests/{id}/response stores each document of an answer as "
+        f"{VERIFICATION_ATTACHMENTS_PREFIX}<request id>/<sha256>, a key unknown before the answer arrives, and "
+        "GET .../attachments/{n} reads it back for the parties the domain lets see the request; the wildcard is that "
+        "prefix of this one bucket, and the actions are s3:PutObject and s3:GetObject (no list or delete).",
     )
 
 

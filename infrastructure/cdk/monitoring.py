@@ -121,6 +121,20 @@ class MonitoringConstruct(Construct):
             threshold=1,
             description="An application is still undecided past its one-working-day due time",
         )
+        # DESIGN §3: China's verification requests are answered by their due date. Any still unanswered past it is
+        # alarmed (the overseer counts them on every run, zero included).
+        self._alarm(
+            "VerificationRequestsOverdue",
+            cloudwatch.Metric(
+                namespace="JEVS",
+                metric_name="VerificationRequestsOverdue",
+                dimensions_map={"service": OVERSEER_SERVICE},
+                statistic="Maximum",
+                period=PAST_DUE_PERIOD,
+            ),
+            threshold=1,
+            description="A verification request from China Customs is still unanswered past its due date",
+        )
         self._alarm(
             "Api5xx", api.metric_server_error(period=FIVE_MINUTES), threshold=1, description="The API answered 5xx"
         )

@@ -33,6 +33,7 @@ from jevs.resources import (
     NOTIFICATIONS_QUEUE,
     RECORDS_TABLE,
     SIGNING_KEY,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
 
 
@@ -89,6 +90,13 @@ class JevsStack(Stack):
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[documents_bucket.arn_for_objects(f"{CERTIFICATE_DOCUMENTS_PREFIX}*")],
+            )
+        )
+        # Verification answers: the API stores each document of an answer and serves it to those involved.
+        self.api_function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[documents_bucket.arn_for_objects(f"{VERIFICATION_ATTACHMENTS_PREFIX}*")],
             )
         )
         # A PDF not rendered yet must read as missing (S3's NoSuchKey, answered 404) rather than as denied: S3 tells

@@ -246,6 +246,39 @@ def lifecycle(walk: Walkthrough) -> None:
     )
 
 
+def verification(walk: Walkthrough) -> None:
+    """Verification of origin: China asks, the chamber answers with a document, China concludes"""
+    number = walk.run.certificate_number
+    walk.step(f"China Customs asks New Zealand to verify the origin of {number}'s goods; it is due in 90 days")
+    raised = walk.post(
+        "/v1/verification-requests",
+        bodies.verification_request_payload(number),
+        by=CN_CUSTOMS,
+        expect=201,
+        checks=[lambda found: found["status"] == "OPEN"],
+    )
+    walk.step("The exporter is not party to it: for it, the request does not exist")
+    walk.get(raised["links"]["self"], by=EXPORTER, expect=404, checks=[problem_type("not-found")])
+    walk.step("The chamber answers, attaching the exporter's cost statement (a PDF, checked by its bytes)")
+    answered = [lambda found: found["status"] == "ANSWERED" and len(found["answer"]["attachments"]) == 1]
+    walk.post(raised["links"]["response"], bodies.verification_answer_payload(), by=ISSUING_BODY, checks=answered)
+    walk.step("Answering again is a conflict")
+    walk.post(
+        raised["links"]["response"],
+        bodies.verification_answer_payload(),
+        by=ISSUING_BODY,
+        expect=409,
+        checks=[problem_type("verification-answered")],
+    )
+    walk.step("The answer reaches China Customs, signed, as verification.response (waits)")
+    walk.get(f"/v1/certificates/{number}/delivery", by=ISSUING_BODY, checks=[delivered(2)], wait=True)
+    walk.step("China Customs closes the request: origin confirmed")
+    conclusion = {"conclusion": "ORIGIN_CONFIRMED", "text": "The answer and the cost statement establish the origin."}
+    walk.post(raised["links"]["closure"], conclusion, by=CN_CUSTOMS, checks=[lambda found: found["status"] == "CLOSED"])
+    walk.step("The certificate's history records each step, still a valid chain")
+    walk.get(f"/v1/certificates/{number}/history", by=ISSUING_BODY, checks=[chain_holds("VERIFICATION_CLOSED")])
+
+
 def hosted_issuing(walk: Walkthrough) -> None:
     """Hosted issuing: goods, signatory, application, certificate, PDF"""
     walk.step("The exporter registers its goods with the chamber, with its evidence of origin (confidential)")
@@ -285,7 +318,7 @@ def run_walkthrough(api_url: str, *, out: TextIO = sys.stdout, scenario: Scenari
     with httpx.Client(base_url=api_url, timeout=30) as http:
         walk = Walkthrough(http, out, scenario or Scenario.fresh())
         walk.say(f"JEVS walkthrough against {api_url}, certificate {walk.run.certificate_number}")
-        for chapter in (tokens, submission, views, delivery, matching, lifecycle, hosted_issuing):
+        for chapter in (tokens, submission, views, delivery, matching, lifecycle, verification, hosted_issuing):
             walk.say(f"\n== {chapter.__doc__} ==")
             try:
                 chapter(walk)

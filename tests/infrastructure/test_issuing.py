@@ -26,6 +26,7 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
 from jevs.settings import OverseerSettings
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
@@ -174,10 +175,13 @@ def test_the_sender_identity_is_the_only_ses_resource_the_notifier_names(templat
 def test_the_api_answers_pdfs_as_binary(template: dict[str, Any]) -> None:
     _, api = one(resources(template, "AWS::ApiGateway::RestApi"), "REST API")
 
-    assert api["Properties"]["BinaryMediaTypes"] == ["application/pdf"]
+    # PDFs, and the PNG and JPEG documents of verification answers.
+    assert api["Properties"]["BinaryMediaTypes"] == ["application/pdf", "image/png", "image/jpeg"]
 
 
-def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_nothing_there(template: dict[str, Any]) -> None:
+def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_only_verification_documents(
+    template: dict[str, Any],
+) -> None:
     documents = _documents(template)
     grants = function_grants(template, API_FUNCTION.handler)
 
@@ -187,6 +191,8 @@ def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_nothing_there(t
     )
     assert {key: actions for key, actions in grants.items() if key[0] == documents} == {
         (documents, f"/{CERTIFICATE_DOCUMENTS_PREFIX}*"): {"s3:GetObject"},
+        # The documents of verification answers, which the API stores and serves to those involved.
+        (documents, f"/{VERIFICATION_ATTACHMENTS_PREFIX}*"): {"s3:PutObject", "s3:GetObject"},
         # Unconditioned: S3 answers NoSuchKey (not AccessDenied) for a PDF not rendered yet only to a lister.
         (documents, "Arn"): {"s3:ListBucket"},
     }

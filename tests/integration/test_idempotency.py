@@ -155,6 +155,28 @@ def _preference_decision(call_api: ApiCall) -> tuple[Request, Request]:
     return Request(path, CN_CUSTOMS, given), Request(path, CN_CUSTOMS, refused)
 
 
+def _verification_request(call_api: ApiCall) -> tuple[Request, Request]:
+    body = {"certificate_number": _submitted(call_api), "questions": ["Where was the milk collected?"]}
+    return Request("/v1/verification-requests", CN_CUSTOMS, body), Request(
+        "/v1/verification-requests", CN_CUSTOMS, {**body, "questions": ["Who made the cans?"]}
+    )
+
+
+def _raised(call_api: ApiCall) -> str:
+    request, _ = _verification_request(call_api)
+    raised = send(call_api, request, f"raise-{next(_numbers)}")
+    assert raised["statusCode"] == 201, raised
+    return str(raised["json"]["id"])
+
+
+def _on_verification(action: str, client_id: str, body: dict[str, Any], other: dict[str, Any]) -> Callable[..., Any]:
+    def prepare(call_api: ApiCall) -> tuple[Request, Request]:
+        path = f"/v1/verification-requests/{_raised(call_api)}/{action}"
+        return Request(path, client_id, body), Request(path, client_id, other)
+
+    return prepare
+
+
 def _redrive(call_api: ApiCall) -> tuple[Request, Request]:
     # The only POST route without a body or a path to vary: the "other request" is the same route by another
     # party, which is another key space altogether (see the test of parties below), so it is the same request.
@@ -178,6 +200,20 @@ POST_ROUTES = [
     PostRoute("withdrawal", _on_application("withdrawal", EXPORTER, None)),
     PostRoute("redrive", _redrive),
     PostRoute("preference decision", _preference_decision),
+    PostRoute("verification request", _verification_request),
+    PostRoute(
+        "verification response",
+        _on_verification("response", ISSUING_BODY, {"text": "From Waikato farms."}, {"text": "From Canterbury."}),
+    ),
+    PostRoute(
+        "verification closure",
+        _on_verification(
+            "closure",
+            CN_CUSTOMS,
+            {"conclusion": "ORIGIN_CONFIRMED", "text": "Confirmed."},
+            {"conclusion": "ORIGIN_NOT_CONFIRMED", "text": "Not confirmed."},
+        ),
+    ),
 ]
 
 

@@ -140,14 +140,15 @@ class Holdings:
             return self._check_replaced(document)
         if kind == MessageType.CERTIFICATE_REVOKED:
             return self._check_revoked(document)
-        # A match result is China's own declaration answered: it may name a certificate China never held.
+        # A match result (or a verification answer) is China's own question answered: it changes nothing held.
         return None
 
     def file(self, document: Mapping[str, Any], *, receipt_id: str, received_at: datetime) -> None:
         """Record a message ``check`` admitted and the receiver stored."""
         kind = MessageType(document["message_type"])
-        if kind == MessageType.DECLARATION_RESULT:
-            # China's own declaration answered: it changes nothing about the certificate.
+        if kind in (MessageType.DECLARATION_RESULT, MessageType.VERIFICATION_RESPONSE):
+            # China's own declaration, or its own verification request, answered: nothing about the certificate
+            # changes.
             return
         number = str(document["certificate_number"])
         held = self._held.get(number)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from jevs.domain.access import ListingConstraints
@@ -32,6 +32,7 @@ from jevs.domain.records import (
     StoredVersion,
 )
 from jevs.domain.registrations import GoodsRegistration, Signatory
+from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.service.idempotency import IdempotencyRecord
 
 
@@ -236,6 +237,38 @@ class Deliveries(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class VerificationPage:
+    requests: Sequence[VerificationRequest]
+    # Opaque outside the storage adapter: where the next page starts.
+    next_cursor: str | None
+
+
+class VerificationRequests(Protocol):
+    """Verification requests by id; writes named ``verification <id>``."""
+
+    def get(self, request_id: str) -> VerificationRequest | None: ...
+
+    def page(
+        self, issuing_body: str | None, status: VerificationStatus | None, limit: int, cursor: str | None
+    ) -> VerificationPage:
+        """Requests newest first: about the certificates of ``issuing_body``, or every one (None); raises
+        ``InvalidCursor``."""
+        ...
+
+    def unanswered_due_before(self, day: date, limit: int) -> Sequence[VerificationRequest]:
+        """Requests still unanswered whose due date is before ``day``, most overdue first."""
+        ...
+
+    def add(self, request: VerificationRequest) -> None:
+        """Stage a new request: refused when one with its id exists."""
+        ...
+
+    def replace(self, read: VerificationRequest, updated: VerificationRequest) -> None:
+        """Stage ``updated``: refused if the request changed since ``read``."""
+        ...
+
+
 class Outbox(Protocol):
     """Messages written with the change that sends them; writes named ``outbox <message id>``."""
 
@@ -269,6 +302,9 @@ class UnitOfWork(Protocol):
 
     @property
     def deliveries(self) -> Deliveries: ...
+
+    @property
+    def verification_requests(self) -> VerificationRequests: ...
 
     @property
     def outbox(self) -> Outbox: ...
