@@ -38,3 +38,43 @@ REVOCATION = {
 }
 COPY = {"copy": Example(summary="A certified true copy", value={"reason": "Original lost in transit"})}
 LODGEMENT = {"import": Example(summary="China Customs' import declaration", value=DECLARATION)}
+PREFERENCE_DECISION = _load("preference-decision.json")
+PREFERENCE = {"not-given": Example(summary="Preference not given, with the reason", value=PREFERENCE_DECISION)}
+
+# A one-page PDF, small enough to read in the OpenAPI document; a real cost statement is larger (at most the
+# limit per document).
+_COST_STATEMENT_PDF = (
+    "JVBERi0xLjQKMSAwIG9iajw8L1R5cGUvQ2F0YWxvZy9QYWdlcyAyIDAgUj4+ZW5kb2JqCjIgMCBvYmo8PC9UeXBlL1BhZ2VzL0tpZHNbMyAw"
+    "IFJdL0NvdW50IDE+PmVuZG9iagozIDAgb2JqPDwvVHlwZS9QYWdlL1BhcmVudCAyIDAgUi9NZWRpYUJveFswIDAgNTk1IDg0Ml0+PmVuZG9i"
+    "agp0cmFpbGVyPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg=="
+)
+VERIFICATION_REQUEST = {
+    "milk-origin": Example(
+        # No due_date: the FTA's reply period from the day it is raised (a fixed date would one day be past).
+        summary="China Customs asks where the milk came from, due in the FTA's reply period",
+        value={
+            "certificate_number": "11.1234.12345",
+            "questions": [
+                "Please confirm the farms the raw milk was collected from.",
+                "Please provide the cost statement supporting the origin criterion WO.",
+            ],
+        },
+    )
+}
+VERIFICATION_ANSWER = {
+    "with-cost-statement": Example(
+        summary="The issuing body answers with the exporter's cost statement",
+        value={
+            "text": "All raw milk was collected from the exporter's supplier farms in the Waikato; see the statement.",
+            "attachments": [
+                {"name": "cost-statement.pdf", "media_type": "application/pdf", "content_base64": _COST_STATEMENT_PDF}
+            ],
+        },
+    )
+}
+VERIFICATION_CLOSURE = {
+    "confirmed": Example(
+        summary="China Customs confirms the origin",
+        value={"conclusion": "ORIGIN_CONFIRMED", "text": "The answer and the cost statement establish the origin."},
+    )
+}

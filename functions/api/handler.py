@@ -18,7 +18,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import problems
 from functions.api.edge import in_context, logger, metrics
-from functions.api.routers import applications, certificates, declarations, operations, public, registrations
+from functions.api.routers import (
+    applications,
+    certificates,
+    declarations,
+    exchange,
+    operations,
+    preferences,
+    public,
+    registrations,
+    verification,
+)
+from functions.api.verification_models import is_verification_answer
 from jevs import bootstrap
 from jevs.bootstrap import ApiDependencies, Handler
 from jevs.settings import ApiSettings
@@ -41,8 +52,10 @@ app.enable_swagger(
     security_schemes=OPENAPI_SECURITY,
     security=[{"oauth2": []}],
 )
-for family in (certificates, declarations, registrations, applications, operations, public):
+for family in (certificates, declarations, registrations, applications, operations, public, verification):
     app.include_router(family.router)
+app.include_router(preferences.router)
+app.include_router(exchange.router)
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -56,13 +69,21 @@ def openapi_document() -> str:
     )
 
 
+def body_limit(event: dict[str, Any], dependencies: ApiDependencies) -> int:
+    """The largest body a request may carry: an answer to a verification request carries its documents, every
+    other request the usual limit."""
+    if is_verification_answer(str(event.get("path") or "")):
+        return max(dependencies.max_request_bytes, dependencies.verification.max_answer_request_bytes)
+    return dependencies.max_request_bytes
+
+
 def make_handler(dependencies: ApiDependencies) -> Handler:
     """The function's handler over ``dependencies`` (the composition root builds them, ``jevs.bootstrap``)."""
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(raise_on_empty_metrics=False)
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        rejection = problems.reject_unacceptable_body(event, dependencies.max_request_bytes)
+        rejection = problems.reject_unacceptable_body(event, body_limit(event, dependencies))
         if rejection is not None:
             return rejection
         app.append_context(**in_context(dependencies))  # type: ignore[no-untyped-call]

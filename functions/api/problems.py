@@ -17,6 +17,7 @@ from jevs.domain.errors import (
     NotFound,
     RetryableFailure,
     RuleViolation,
+    TooLarge,
     Unauthenticated,
 )
 from jevs.service.unit_of_work import InvalidCursor
@@ -113,6 +114,10 @@ def conflict(error: Conflict) -> Response[str]:
     return problem(409, error.code, "Conflict", error.detail)
 
 
+def too_large(error: TooLarge) -> Response[str]:
+    return problem(413, "payload-too-large", "Payload too large", error.detail, [FieldError(error.field, error.detail)])
+
+
 def invalid_cursor(error: InvalidCursor) -> Response[str]:
     return problem(400, "invalid-cursor", "Invalid cursor", str(error), [FieldError("query.cursor", str(error))])
 
@@ -137,6 +142,7 @@ def register(app: APIGatewayRestResolver) -> None:
     app.exception_handler(NotFound)(not_found)
     app.exception_handler(Conflict)(conflict)
     app.exception_handler(InvalidCursor)(invalid_cursor)
+    app.exception_handler(TooLarge)(too_large)
     app.exception_handler(RetryableFailure)(retryable)
     app.not_found(no_route)
 

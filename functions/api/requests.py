@@ -13,7 +13,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jevs.domain import applications, certificate, declarations, registrations
+from jevs.domain import applications, certificate, declarations, preferences, registrations
 from jevs.domain.registrations import Reason
 
 
@@ -108,3 +108,13 @@ class ReasonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Reason
+
+
+class PreferenceDecisionRequest(preferences.PreferenceDecisionContent, _Extends):
+    """``POST /v1/certificates/{number}/preference-decisions``: China Customs' box 5 decision on one of its import
+    declarations that quotes the certificate (DESIGN §5)."""
+
+    def to_domain(self) -> preferences.PreferenceDecisionContent:
+        converted = self._converted(preferences.PreferenceDecisionContent)
+        assert isinstance(converted, preferences.PreferenceDecisionContent)
+        return converted

@@ -5,6 +5,7 @@ is stored, one use case per message kind (``jevs.service.documents``).
   data file in the exchange bucket, and for a hosted certificate the email to its applicant with the PDF.
 - ``declaration.result.filing`` (a decided NZ export entry): the match result, filed for NZ Customs in the
   exchange bucket (DESIGN §4: results go back to the declarant; an export entry never goes to China).
+- ``preference.decision.filing`` (China Customs' box 5 decision): filed for NZ Customs in the exchange bucket.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pydantic import Json
 from jevs import bootstrap
 from jevs.adapters.lambda_batches import batch_handler
 from jevs.bootstrap import Handler, NotifierDependencies
-from jevs.domain.messages import FileExportResult, MakeDocuments, Notification
+from jevs.domain.messages import FileExportResult, FilePreferenceDecision, MakeDocuments, Notification
 from jevs.service.documents import file_export_result, make_documents
+from jevs.service.preferences import file_preference_decision
 from jevs.settings import NotifierSettings
 
 logger = Logger(service="jevs-notifier")
@@ -55,6 +57,11 @@ def make_handler(dependencies: NotifierDependencies) -> Handler:
         metrics.add_metric(name="ResultsFiledForNzCustoms", unit=MetricUnit.Count, value=1)
         logger.info("filed", extra={"declaration": declaration.id, "status": declaration.status})
 
+    def preference(message: FilePreferenceDecision) -> None:
+        decision = file_preference_decision(message, dependencies.unit_of_work(None), dependencies.outlets.exchange)
+        metrics.add_metric(name="PreferenceDecisionsFiledForNzCustoms", unit=MetricUnit.Count, value=1)
+        logger.info("filed", extra={"declaration": decision.declaration_id, "decision": decision.decision})
+
     def notify(record: NotificationRecord) -> None:
         message = record.body
         match message:
@@ -62,6 +69,8 @@ def make_handler(dependencies: NotifierDependencies) -> Handler:
                 documents(message)
             case FileExportResult():
                 filing(message)
+            case FilePreferenceDecision():
+                preference(message)
 
     return batch_handler(
         logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=notify, model=NotificationRecord

@@ -1,6 +1,9 @@
 """The past-due check, run by an EventBridge schedule (DESIGN §2: applications are processed within one New
 Zealand working day). Every application still undecided after its due time is flagged once; the count of those
-waiting is a metric the stack alarms on, and the log lists them (ids, issuing body, due time)."""
+waiting is a metric the stack alarms on, and the log lists them (ids, issuing body, due time).
+
+The same run flags verification requests China raised that are still unanswered after their due date (DESIGN
+§3): ``VerificationRequestsOverdue`` counts those waiting, and the stack alarms on it too."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jevs import bootstrap
 from jevs.bootstrap import Handler, OverseerDependencies
 from jevs.service.applications import flag_past_due
+from jevs.service.verification import flag_overdue
 from jevs.settings import OverseerSettings
 
 logger = Logger(service="jevs-overseer")
@@ -37,11 +41,25 @@ def make_handler(dependencies: OverseerDependencies) -> Handler:
         ]
         flagged = [application.id for application in report.newly_flagged]
         logger.info("past due", extra={"past_due": past_due, "count": report.count, "flagged": flagged})
+        overdue = flag_overdue(dependencies.unit_of_work(None))
+        metrics.add_metric(name="VerificationRequestsOverdue", unit=MetricUnit.Count, value=overdue.count)
+        waiting = [
+            {
+                "verification": request.id,
+                "certificate_number": request.certificate_number,
+                "issuing_body": request.issuing_body,
+                "due_date": request.due_date.isoformat(),
+            }
+            for request in overdue.overdue
+        ]
+        newly = [request.id for request in overdue.newly_flagged]
+        logger.info("verification overdue", extra={"overdue": waiting, "count": overdue.count, "flagged": newly})
         return {
             "checked_at": report.checked_at.isoformat(),
             "count": report.count,
             "past_due": past_due,
             "flagged": flagged,
+            "verification_overdue": {"count": overdue.count, "overdue": waiting, "flagged": newly},
         }
 
     typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature

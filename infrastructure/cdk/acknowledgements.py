@@ -26,9 +26,12 @@ from jevs.resources import (
     EMAIL_MARKERS_PREFIX,
     EXCHANGE_BUCKET,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
+    NZ_CUSTOMS_PREFERENCES_PREFIX,
     RECORDS_TABLE,
     SIGNING_KEY,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
+from jevs.resources import NZ_CUSTOMS_PREFIX as NZ_CUSTOMS_FILES_PREFIX
 
 if TYPE_CHECKING:
     from infrastructure.cdk.stack import JevsStack
@@ -55,6 +58,7 @@ def acknowledge(stack: JevsStack) -> None:
     _api(stack)
     _messaging(stack)
     _signing(stack)
+    _exchange(stack)
 
 
 def _functions(stack: JevsStack) -> None:
@@ -144,6 +148,14 @@ def _documents(stack: JevsStack) -> None:
         f"{CERTIFICATE_DOCUMENTS_PREFIX} prefix, after the domain has decided the caller may see the certificate; the "
         "wildcard is that prefix of this one bucket, and the only action is s3:GetObject (no list, write or delete).",
     )
+    _acknowledge(
+        stack.api_function.role,
+        f"IAM5[Resource::{documents}/{VERIFICATION_ATTACHMENTS_PREFIX}*]",
+        "POST /v1/verification-requests/{id}/response stores each document of an answer as "
+        f"{VERIFICATION_ATTACHMENTS_PREFIX}<request id>/<sha256>, a key unknown before the answer arrives, and "
+        "GET .../attachments/{n} reads it back for the parties the domain lets see the request; the wildcard is that "
+        "prefix of this one bucket, and the actions are s3:PutObject and s3:GetObject (no list or delete).",
+    )
 
 
 def _api(stack: JevsStack) -> None:
@@ -197,3 +209,29 @@ def _signing(stack: JevsStack) -> None:
     )
     for role in (stack.api_function.role, stack.delivery.dispatcher.role):
         _acknowledge(role, f"IAM5[{keys}]", reason)
+
+
+def _exchange(stack: JevsStack) -> None:
+    """NZ Customs' files have keys made of certificate numbers and declaration ids, unknown before they are filed:
+    each grant names a prefix of the exchange bucket, and only the action its holder needs there."""
+    exchange = _bucket_arn(stack, EXCHANGE_BUCKET.logical_id)
+    _acknowledge(
+        stack.matching.notifier.role,
+        f"IAM5[Resource::{exchange}/{NZ_CUSTOMS_PREFERENCES_PREFIX}*]",
+        f"The notifier files each preference decision as {NZ_CUSTOMS_PREFERENCES_PREFIX}<number>/<declaration id>.json "
+        "in the exchange bucket, a key unknown before China decides; the wildcard is that prefix of this one bucket, "
+        "and the only action is s3:PutObject.",
+    )
+    readers = [
+        (stack.api_function.role, "GET /v1/exchange/nz-customs/files (NZ Customs only, decided in the domain)"),
+    ]
+    if stack.exchange.read_role is not None:
+        readers.append((stack.exchange.read_role, "NZ Customs' own account, through the role it assumes"))
+    for role, who in readers:
+        _acknowledge(
+            role,
+            f"IAM5[Resource::{exchange}/{NZ_CUSTOMS_FILES_PREFIX}*]",
+            f"{who} reads NZ Customs' data files under the exchange bucket's {NZ_CUSTOMS_FILES_PREFIX} prefix, keys "
+            "made when each file is filed; the wildcard is that prefix of this one bucket, the only action "
+            "s3:GetObject, and listing is limited to the same prefix by an s3:prefix condition.",
+        )

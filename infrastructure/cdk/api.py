@@ -26,6 +26,10 @@ PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{pr
 # The same limit the API function enforces (jevs.settings.ApiSettings.max_request_bytes): WAF refuses larger
 # bodies before they cost an invocation.
 MAX_BODY_BYTES = 65_536
+# An answer to a verification request carries its documents (base64) and may be larger: the function holds it to
+# its own limit (jevs.bootstrap.VerificationSettings.max_answer_request_bytes, within Lambda's 6 MB payload), so
+# the WAF's size rule leaves these paths alone; their resource is .../verification-requests/{id}/response.
+VERIFICATION_ANSWER_PATH = ("/v1/verification-requests/", "/response")
 STAGE = "live"
 # The body WAF answers a client it throttles: a problem as the API's own (WAF sets its content type itself, so it
 # goes as application/json).
@@ -71,7 +75,7 @@ class ApiConstruct(Construct):
             api_key_source_type=apigateway.ApiKeySourceType.HEADER,
             # GET /v1/certificates/{number}/document answers a PDF: the function returns it base64-encoded, and API
             # Gateway sends the bytes to a client that accepts application/pdf.
-            binary_media_types=["application/pdf"],
+            binary_media_types=["application/pdf", "image/png", "image/jpeg"],
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
@@ -195,13 +199,24 @@ class ApiConstruct(Construct):
                 )
             ),
             statement=wafv2.CfnWebACL.StatementProperty(
-                size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
-                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
-                        body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
-                    ),
-                    comparison_operator="GT",
-                    size=MAX_BODY_BYTES,
-                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                    statements=[
+                        wafv2.CfnWebACL.StatementProperty(
+                            size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                    body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+                                ),
+                                comparison_operator="GT",
+                                size=MAX_BODY_BYTES,
+                                text_transformations=[
+                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                                ],
+                            )
+                        ),
+                        wafv2.CfnWebACL.StatementProperty(
+                            not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=self._verification_answer())
+                        ),
+                    ]
                 )
             ),
             visibility_config=self._visibility("BodyOverLimit"),
@@ -271,6 +286,27 @@ class ApiConstruct(Construct):
         )
         wafv2.CfnWebACLAssociation(
             self, "FirewallAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
+
+    @staticmethod
+    def _verification_answer() -> wafv2.CfnWebACL.StatementProperty:
+        """A request to answer a verification request: its path holds the family and ends with /response."""
+
+        def path(text: str, position: str) -> wafv2.CfnWebACL.StatementProperty:
+            return wafv2.CfnWebACL.StatementProperty(
+                byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                    positional_constraint=position,
+                    search_string=text,
+                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                )
+            )
+
+        family, action = VERIFICATION_ANSWER_PATH
+        return wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[path(family, "CONTAINS"), path(action, "ENDS_WITH")]
+            )
         )
 
     @staticmethod

@@ -8,6 +8,8 @@
   for mutual TLS to China
 - ``jevs:senderEmail``: the SES identity certificates are emailed from
 - ``jevs:alarmEmail``: where alarms are emailed (optional)
+- ``jevs:nzCustomsAccountId``: NZ Customs' AWS account, which may assume the role that reads its files in the
+  exchange bucket (optional: no role without it)
 - ``jevs:domainName``, ``jevs:certificateArn``, ``jevs:truststoreUri``: the custom domain, its ACM certificate
   and the S3 URI of the mutual-TLS truststore (all three, or none)
 """
@@ -53,6 +55,7 @@ class StackConfig(BaseModel):
     sender_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     custom_domain: CustomDomain | None = None
+    nz_customs_account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
 
     @model_validator(mode="after")
     def _party_ids_are_unique(self) -> StackConfig:
@@ -69,6 +72,7 @@ _KEYS = {
     "china_client_certificate_secret_name": "jevs:chinaClientCertificateSecretName",
     "sender_email": "jevs:senderEmail",
     "alarm_email": "jevs:alarmEmail",
+    "nz_customs_account_id": "jevs:nzCustomsAccountId",
 }
 
 

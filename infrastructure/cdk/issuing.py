@@ -26,6 +26,7 @@ from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
 from jevs.resources import (
     CERTIFICATE_DOCUMENTS_PREFIX,
+    CERTIFICATE_PARTITIONS,
     DOCUMENTS_BUCKET,
     EMAIL_MARKERS_PREFIX,
     EXPORTER_PARTITIONS,
@@ -33,6 +34,7 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    VERIFICATION_PARTITIONS,
 )
 
 SENDER_EMAIL_VARIABLE = "JEVS_SENDER_EMAIL"
@@ -77,12 +79,13 @@ class IssuingConstruct(Construct):
                 actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{OPEN_APPLICATIONS_INDEX}"]
             )
         )
-        # Only applications' partitions: the overseer never touches a certificate's items.
+        # Applications' and verification requests' partitions, and certificates' (an overdue request is an event in
+        # its certificate's history): never idempotency records, counters or declarations.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem"],
                 resources=[table.table_arn],
-                conditions=partitions_only(EXPORTER_PARTITIONS),
+                conditions=partitions_only(EXPORTER_PARTITIONS, VERIFICATION_PARTITIONS, CERTIFICATE_PARTITIONS),
             )
         )
         data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")

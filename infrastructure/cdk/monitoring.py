@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infrastructure.cdk.functions import JevsFunction
 from jevs.domain.declarations import DeclarationStatus
+from jevs.domain.preferences import RefusalCode
 from jevs.resources import OVERSEER_SCHEDULE_MINUTES
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -119,6 +120,20 @@ class MonitoringConstruct(Construct):
             ),
             threshold=1,
             description="An application is still undecided past its one-working-day due time",
+        )
+        # DESIGN §3: China's verification requests are answered by their due date. Any still unanswered past it is
+        # alarmed (the overseer counts them on every run, zero included).
+        self._alarm(
+            "VerificationRequestsOverdue",
+            cloudwatch.Metric(
+                namespace="JEVS",
+                metric_name="VerificationRequestsOverdue",
+                dimensions_map={"service": OVERSEER_SERVICE},
+                statistic="Maximum",
+                period=PAST_DUE_PERIOD,
+            ),
+            threshold=1,
+            description="A verification request from China Customs is still unanswered past its due date",
         )
         self._alarm(
             "Api5xx", api.metric_server_error(period=FIVE_MINUTES), threshold=1, description="The API answered 5xx"
@@ -237,6 +252,27 @@ class MonitoringConstruct(Construct):
             cloudwatch.GraphWidget(
                 title="Declarations decided, by status",
                 left=[decided(status) for status in DeclarationStatus if status is not DeclarationStatus.RECEIVED],
+                stacked=True,
+                width=24,
+            ),
+        )
+        # Box 5: on what grounds China Customs refuses preference, one line per reason code (a business result,
+        # graphed, never alarmed), beside every decision recorded.
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Preference not given, by reason code",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="JEVS",
+                        metric_name="PreferenceNotGiven",
+                        statistic="Sum",
+                        period=FIVE_MINUTES,
+                        dimensions_map={"service": API_SERVICE, "reason_code": code.value},
+                        label=code.value,
+                    )
+                    for code in RefusalCode
+                ],
+                right=[business("PreferenceDecisionsRecorded", API_SERVICE)],
                 stacked=True,
                 width=24,
             ),

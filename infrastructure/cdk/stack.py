@@ -13,6 +13,7 @@ from infrastructure.cdk.api import ApiConstruct
 from infrastructure.cdk.config import read_config
 from infrastructure.cdk.data import DataConstruct
 from infrastructure.cdk.delivery import DeliveryConstruct
+from infrastructure.cdk.exchange import NzCustomsExchangeConstruct
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.identity import IdentityConstruct
 from infrastructure.cdk.issuing import IssuingConstruct
@@ -32,6 +33,7 @@ from jevs.resources import (
     NOTIFICATIONS_QUEUE,
     RECORDS_TABLE,
     SIGNING_KEY,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
 
 
@@ -67,6 +69,7 @@ class JevsStack(Stack):
                 DELIVERY_QUEUE.environment_variable: delivery_queue.queue_url,
                 DELIVERY_QUEUE.dead_letter_environment_variable: delivery_dead_letters.queue_url,
                 DOCUMENTS_BUCKET.environment_variable: documents_bucket.bucket_name,
+                EXCHANGE_BUCKET.environment_variable: exchange_bucket.bucket_name,
             },
         )
         # Exactly what the API's store calls: reads, queries of the listing indexes, and the conditional
@@ -90,6 +93,13 @@ class JevsStack(Stack):
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[documents_bucket.arn_for_objects(f"{CERTIFICATE_DOCUMENTS_PREFIX}*")],
+            )
+        )
+        # Verification answers: the API stores each document of an answer and serves it to those involved.
+        self.api_function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[documents_bucket.arn_for_objects(f"{VERIFICATION_ATTACHMENTS_PREFIX}*")],
             )
         )
         # A PDF not rendered yet must read as missing (S3's NoSuchKey, answered 404) rather than as denied: S3 tells
@@ -146,6 +156,15 @@ class JevsStack(Stack):
             verification_base_url=verification_base_url,
             data_key=key,
             layers=layers,
+        )
+        self.exchange = NzCustomsExchangeConstruct(
+            self,
+            "NzCustomsExchange",
+            exchange_bucket=exchange_bucket,
+            data_key=key,
+            notifier=self.matching.notifier.role,
+            api=self.api_function.role,
+            nz_customs_account_id=config.nz_customs_account_id,
         )
         self.monitoring = MonitoringConstruct(
             self,

@@ -141,6 +141,20 @@ def matching(walk: Walkthrough) -> None:
     walk.get(f"{path}/match-results", by=EXPORTER, checks=[has("usage", "matches")])
     walk.step("The history records each decision, still a valid chain")
     walk.get(f"{path}/history", by=ISSUING_BODY, checks=[chain_holds("DECLARATION_DECIDED")], show=history)
+    walk.step("China Customs records box 5 on the matched declaration: preference GIVEN")
+    given = {"declaration_number": matched, "decision": "GIVEN"}
+    walk.post(f"{path}/preference-decisions", given, by=CN_CUSTOMS, expect=201, checks=[has("decision", "decided_at")])
+    walk.step("A second decision on the same declaration is a conflict: box 5 is filled in once")
+    refused = {**bodies.preference_decision_payload(), "declaration_number": matched}
+    walk.post(
+        f"{path}/preference-decisions",
+        refused,
+        by=CN_CUSTOMS,
+        expect=409,
+        checks=[problem_type("preference-already-decided")],
+    )
+    walk.step("The exporter reads the decision; its data file goes to NZ Customs' exchange bucket")
+    walk.get(f"{path}/preference-decisions", by=EXPORTER, checks=[has("decisions")])
 
 
 def lifecycle(walk: Walkthrough) -> None:
@@ -232,6 +246,39 @@ def lifecycle(walk: Walkthrough) -> None:
     )
 
 
+def verification(walk: Walkthrough) -> None:
+    """Verification of origin: China asks, the chamber answers with a document, China concludes"""
+    number = walk.run.certificate_number
+    walk.step(f"China Customs asks New Zealand to verify the origin of {number}'s goods; it is due in 90 days")
+    raised = walk.post(
+        "/v1/verification-requests",
+        bodies.verification_request_payload(number),
+        by=CN_CUSTOMS,
+        expect=201,
+        checks=[lambda found: found["status"] == "OPEN"],
+    )
+    walk.step("The exporter is not party to it: for it, the request does not exist")
+    walk.get(raised["links"]["self"], by=EXPORTER, expect=404, checks=[problem_type("not-found")])
+    walk.step("The chamber answers, attaching the exporter's cost statement (a PDF, checked by its bytes)")
+    answered = [lambda found: found["status"] == "ANSWERED" and len(found["answer"]["attachments"]) == 1]
+    walk.post(raised["links"]["response"], bodies.verification_answer_payload(), by=ISSUING_BODY, checks=answered)
+    walk.step("Answering again is a conflict")
+    walk.post(
+        raised["links"]["response"],
+        bodies.verification_answer_payload(),
+        by=ISSUING_BODY,
+        expect=409,
+        checks=[problem_type("verification-answered")],
+    )
+    walk.step("The answer reaches China Customs, signed, as verification.response (waits)")
+    walk.get(f"/v1/certificates/{number}/delivery", by=ISSUING_BODY, checks=[delivered(2)], wait=True)
+    walk.step("China Customs closes the request: origin confirmed")
+    conclusion = {"conclusion": "ORIGIN_CONFIRMED", "text": "The answer and the cost statement establish the origin."}
+    walk.post(raised["links"]["closure"], conclusion, by=CN_CUSTOMS, checks=[lambda found: found["status"] == "CLOSED"])
+    walk.step("The certificate's history records each step, still a valid chain")
+    walk.get(f"/v1/certificates/{number}/history", by=ISSUING_BODY, checks=[chain_holds("VERIFICATION_CLOSED")])
+
+
 def hosted_issuing(walk: Walkthrough) -> None:
     """Hosted issuing: goods, signatory, application, certificate, PDF"""
     walk.step("The exporter registers its goods with the chamber, with its evidence of origin (confidential)")
@@ -271,7 +318,7 @@ def run_walkthrough(api_url: str, *, out: TextIO = sys.stdout, scenario: Scenari
     with httpx.Client(base_url=api_url, timeout=30) as http:
         walk = Walkthrough(http, out, scenario or Scenario.fresh())
         walk.say(f"JEVS walkthrough against {api_url}, certificate {walk.run.certificate_number}")
-        for chapter in (tokens, submission, views, delivery, matching, lifecycle, hosted_issuing):
+        for chapter in (tokens, submission, views, delivery, matching, lifecycle, verification, hosted_issuing):
             walk.say(f"\n== {chapter.__doc__} ==")
             try:
                 chapter(walk)

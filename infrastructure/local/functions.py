@@ -77,6 +77,7 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
                 "delivery_queue_url": delivery.queue,
                 "delivery_dead_letter_queue_url": delivery.dead_letters,
                 "documents_bucket": resources.documents_bucket,
+                "exchange_bucket": resources.exchange_bucket,
             },
             overrides,
         ),

@@ -8,6 +8,7 @@ fresh dict: callers change it freely. Keyword overrides replace whole top-level 
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +21,7 @@ from jevs.domain.new_zealand import new_zealand_date
 EXAMPLES = Path(__file__).parents[2] / "functions" / "api" / "examples"
 EXAMPLE_CERTIFICATE = EXAMPLES / "certificate.json"
 EXAMPLE_DECLARATION = EXAMPLES / "declaration.json"
+EXAMPLE_PREFERENCE_DECISION = EXAMPLES / "preference-decision.json"
 # The Auckland chamber of the demo parties (parties.json), where the hosted-issuing bodies are lodged.
 ISSUING_BODY_ID = "akl-chamber"
 
@@ -77,6 +79,13 @@ def commercial_payload() -> dict[str, Any]:
 def declaration_payload(**overrides: Any) -> dict[str, Any]:
     """The example import declaration of DESIGN §5 (it matches the example certificate); fields replaced."""
     payload = copy.deepcopy(_example(EXAMPLE_DECLARATION))
+    payload.update(overrides)
+    return payload
+
+
+def preference_decision_payload(**overrides: Any) -> dict[str, Any]:
+    """The example preference decision (box 5): not given, with its reason, on the example declaration."""
+    payload = copy.deepcopy(_example(EXAMPLE_PREFERENCE_DECISION))
     payload.update(overrides)
     return payload
 
@@ -146,3 +155,39 @@ def application_payload(signatory_id: str, registration_ids: list[str], **overri
     }
     application.update(overrides)
     return application
+
+
+# The exporter's cost statement, as the issuing body attaches it to its answer: a one-page PDF.
+COST_STATEMENT_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def verification_request_payload(certificate_number: str, **overrides: Any) -> dict[str, Any]:
+    """China Customs' questions about a certificate, due in the FTA's reply period (no due date given)."""
+    request: dict[str, Any] = {
+        "certificate_number": certificate_number,
+        "questions": [
+            "Please confirm the farms the raw milk was collected from.",
+            "Please provide the cost statement supporting the origin criterion WO.",
+        ],
+    }
+    request.update(overrides)
+    return request
+
+
+def verification_answer_payload(**overrides: Any) -> dict[str, Any]:
+    """The issuing body's answer, with the exporter's cost statement attached."""
+    answer: dict[str, Any] = {
+        "text": "All raw milk was collected from the exporter's supplier farms in the Waikato; see the statement.",
+        "attachments": [
+            {
+                "name": "cost-statement.pdf",
+                "media_type": "application/pdf",
+                "content_base64": base64.b64encode(COST_STATEMENT_PDF).decode(),
+            }
+        ],
+    }
+    answer.update(overrides)
+    return answer

@@ -20,10 +20,13 @@ from jevs.resources import (
     NOTIFICATIONS_QUEUE,
     NOTIFIER_FUNCTION,
     NZ_CUSTOMS_CERTIFICATES_PREFIX,
+    NZ_CUSTOMS_PREFERENCES_PREFIX,
+    NZ_CUSTOMS_PREFIX,
     NZ_CUSTOMS_RESULTS_PREFIX,
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    VERIFICATION_ATTACHMENTS_PREFIX,
 )
 from jevs.settings import OverseerSettings
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
@@ -130,9 +133,11 @@ def test_the_notifier_may_write_its_prefixes_list_its_markers_and_send_from_the_
         (documents, f"/{CERTIFICATE_DOCUMENTS_PREFIX}*"): {"s3:PutObject"},
         (documents, f"/{EMAIL_MARKERS_PREFIX}*"): {"s3:PutObject"},
         (documents, "Arn"): {"s3:ListBucket"},  # the markers' prefix only: see the next test
-        # NZ Customs' files: certificates' data files and export entries' results, nothing else there.
+        # NZ Customs' files: certificates' data files, export entries' results and China's preference decisions,
+        # nothing else there.
         (exchange, f"/{NZ_CUSTOMS_CERTIFICATES_PREFIX}*"): {"s3:PutObject"},
         (exchange, f"/{NZ_CUSTOMS_RESULTS_PREFIX}*"): {"s3:PutObject"},
+        (exchange, f"/{NZ_CUSTOMS_PREFERENCES_PREFIX}*"): {"s3:PutObject"},
         (_sender(template)[0], BUILT_ARN): {"ses:SendEmail", "ses:SendRawEmail"},
         (data_key(template), "Arn"): {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
         (queue_by_name(template, NOTIFICATIONS_QUEUE.name), "Arn"): _CONSUME,
@@ -170,10 +175,13 @@ def test_the_sender_identity_is_the_only_ses_resource_the_notifier_names(templat
 def test_the_api_answers_pdfs_as_binary(template: dict[str, Any]) -> None:
     _, api = one(resources(template, "AWS::ApiGateway::RestApi"), "REST API")
 
-    assert api["Properties"]["BinaryMediaTypes"] == ["application/pdf"]
+    # PDFs, and the PNG and JPEG documents of verification answers.
+    assert api["Properties"]["BinaryMediaTypes"] == ["application/pdf", "image/png", "image/jpeg"]
 
 
-def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_nothing_there(template: dict[str, Any]) -> None:
+def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_only_verification_documents(
+    template: dict[str, Any],
+) -> None:
     documents = _documents(template)
     grants = function_grants(template, API_FUNCTION.handler)
 
@@ -183,10 +191,16 @@ def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_nothing_there(t
     )
     assert {key: actions for key, actions in grants.items() if key[0] == documents} == {
         (documents, f"/{CERTIFICATE_DOCUMENTS_PREFIX}*"): {"s3:GetObject"},
+        # The documents of verification answers, which the API stores and serves to those involved.
+        (documents, f"/{VERIFICATION_ATTACHMENTS_PREFIX}*"): {"s3:PutObject", "s3:GetObject"},
         # Unconditioned: S3 answers NoSuchKey (not AccessDenied) for a PDF not rendered yet only to a lister.
         (documents, "Arn"): {"s3:ListBucket"},
     }
-    assert not any(key[0] == _exchange(template) for key in grants)
+    # NZ Customs' files (GET /v1/exchange/nz-customs/files): read and listed under its prefix, never written.
+    assert {key: actions for key, actions in grants.items() if key[0] == _exchange(template)} == {
+        (_exchange(template), f"/{NZ_CUSTOMS_PREFIX}*"): {"s3:GetObject"},
+        (_exchange(template), "Arn"): {"s3:ListBucket"},
+    }
 
 
 # --- the overseer ------------------------------------------------------------------------------------------------

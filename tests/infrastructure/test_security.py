@@ -17,6 +17,7 @@ from jevs.resources import (
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DOCUMENTS_BUCKET,
+    EXCHANGE_BUCKET,
     EXPORTER_PARTITIONS,
     FUNCTIONS,
     MATCHER_FUNCTION,
@@ -26,6 +27,7 @@ from jevs.resources import (
     RECONCILER_FUNCTION,
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
+    VERIFICATION_PARTITIONS,
 )
 from tests.infrastructure.conftest import Synthesis
 from tests.infrastructure.support import (
@@ -276,6 +278,8 @@ def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_an
         (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),  # and takes from here
         # GET .../document: GetObject under certificates/, and ListBucket so a PDF not rendered yet reads as 404.
         (bucket_by_local_name(template, DOCUMENTS_BUCKET.local_name), "Arn"),
+        # GET /v1/exchange/nz-customs/files: NZ Customs' prefix of the exchange bucket, listed and read.
+        (bucket_by_local_name(template, EXCHANGE_BUCKET.local_name), "Arn"),
         (_log_group_of(template, API_FUNCTION.handler), "Arn"),
     }
 
@@ -366,7 +370,11 @@ def _written_partitions(template: dict[str, Any], handler: str) -> list[list[str
     [
         pytest.param(DISPATCHER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="dispatcher"),
         pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
-        pytest.param(OVERSEER_FUNCTION.handler, [EXPORTER_PARTITIONS], id="overseer"),
+        pytest.param(
+            OVERSEER_FUNCTION.handler,
+            [EXPORTER_PARTITIONS, VERIFICATION_PARTITIONS, CERTIFICATE_PARTITIONS],
+            id="overseer",
+        ),
     ],
 )
 def test_a_function_writes_only_the_partitions_it_needs(

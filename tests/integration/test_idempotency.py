@@ -136,6 +136,47 @@ def _with_reason(action: str) -> Callable[[ApiCall], tuple[Request, Request]]:
     return prepare
 
 
+def _preference_decision(call_api: ApiCall) -> tuple[Request, Request]:
+    number = _submitted(call_api)
+    declaration = f"2233{next(_numbers):014d}"
+    lodged = send(
+        call_api,
+        Request(
+            "/v1/declarations",
+            CN_CUSTOMS,
+            declaration_payload(declaration_number=declaration, certificate_number=number),
+        ),
+        f"d-{declaration}",
+    )
+    assert lodged["statusCode"] == 202, lodged
+    path = f"/v1/certificates/{number}/preference-decisions"
+    given = {"declaration_number": declaration, "decision": "GIVEN"}
+    refused = {**given, "decision": "NOT_GIVEN", "reasons": [{"code": "OTHER", "text": "first reason"}]}
+    return Request(path, CN_CUSTOMS, given), Request(path, CN_CUSTOMS, refused)
+
+
+def _verification_request(call_api: ApiCall) -> tuple[Request, Request]:
+    body = {"certificate_number": _submitted(call_api), "questions": ["Where was the milk collected?"]}
+    return Request("/v1/verification-requests", CN_CUSTOMS, body), Request(
+        "/v1/verification-requests", CN_CUSTOMS, {**body, "questions": ["Who made the cans?"]}
+    )
+
+
+def _raised(call_api: ApiCall) -> str:
+    request, _ = _verification_request(call_api)
+    raised = send(call_api, request, f"raise-{next(_numbers)}")
+    assert raised["statusCode"] == 201, raised
+    return str(raised["json"]["id"])
+
+
+def _on_verification(action: str, client_id: str, body: dict[str, Any], other: dict[str, Any]) -> Callable[..., Any]:
+    def prepare(call_api: ApiCall) -> tuple[Request, Request]:
+        path = f"/v1/verification-requests/{_raised(call_api)}/{action}"
+        return Request(path, client_id, body), Request(path, client_id, other)
+
+    return prepare
+
+
 def _redrive(call_api: ApiCall) -> tuple[Request, Request]:
     # The only POST route without a body or a path to vary: the "other request" is the same route by another
     # party, which is another key space altogether (see the test of parties below), so it is the same request.
@@ -158,6 +199,21 @@ POST_ROUTES = [
     PostRoute("rejection", _on_application("rejection", ISSUING_BODY, {"reasons": ["HS code does not match"]})),
     PostRoute("withdrawal", _on_application("withdrawal", EXPORTER, None)),
     PostRoute("redrive", _redrive),
+    PostRoute("preference decision", _preference_decision),
+    PostRoute("verification request", _verification_request),
+    PostRoute(
+        "verification response",
+        _on_verification("response", ISSUING_BODY, {"text": "From Waikato farms."}, {"text": "From Canterbury."}),
+    ),
+    PostRoute(
+        "verification closure",
+        _on_verification(
+            "closure",
+            CN_CUSTOMS,
+            {"conclusion": "ORIGIN_CONFIRMED", "text": "Confirmed."},
+            {"conclusion": "ORIGIN_NOT_CONFIRMED", "text": "Not confirmed."},
+        ),
+    ),
 ]
 
 

@@ -39,6 +39,12 @@ SENDERS = {
     ("post", "/v1/certificates/{number}/certified-true-copy"): ISSUING_BODY,
     ("post", "/v1/certificates/{number}/revocation"): ISSUING_BODY,
     ("post", "/v1/declarations"): CN_CUSTOMS,
+    # China Customs' preference decision on the example declaration, which quotes the example certificate.
+    ("post", "/v1/certificates/{number}/preference-decisions"): CN_CUSTOMS,
+    # China asks about the example certificate; its issuing body answers; China closes the request.
+    ("post", "/v1/verification-requests"): CN_CUSTOMS,
+    ("post", "/v1/verification-requests/{request_id}/response"): ISSUING_BODY,
+    ("post", "/v1/verification-requests/{request_id}/closure"): CN_CUSTOMS,
 }
 
 
@@ -59,19 +65,23 @@ def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api
         "/v1/certificates/{number}/replacement": number,
         "/v1/certificates/{number}/certified-true-copy": replacement["certificate"]["certificate_number"],
         "/v1/certificates/{number}/revocation": replacement["certificate"]["certificate_number"],
+        "/v1/certificates/{number}/preference-decisions": number,
     }
 
     statuses = []
+    raised = ""
     for (method, path), client_id in SENDERS.items():
         for name, example in examples[(method, path)].items():
             response = call_api(
                 method.upper(),
-                path.replace("{number}", acted_on.get(path, "")),
+                path.replace("{number}", acted_on.get(path, "")).replace("{request_id}", raised),
                 body=example["value"],
                 client_id=client_id,
                 headers={"Idempotency-Key": f"example-{path}-{name}"},
             )
             statuses.append((path, response["statusCode"]))
+            if path == "/v1/verification-requests":
+                raised = response["json"]["id"]
 
     assert statuses == [
         ("/v1/certificates", 201),
@@ -79,4 +89,8 @@ def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api
         ("/v1/certificates/{number}/certified-true-copy", 201),
         ("/v1/certificates/{number}/revocation", 200),
         ("/v1/declarations", 202),
+        ("/v1/certificates/{number}/preference-decisions", 201),
+        ("/v1/verification-requests", 201),
+        ("/v1/verification-requests/{request_id}/response", 200),
+        ("/v1/verification-requests/{request_id}/closure", 200),
     ]

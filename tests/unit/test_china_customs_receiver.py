@@ -227,7 +227,7 @@ def test_waiting_for_a_message_gives_up_after_the_timeout(receiver: Receiver) ->
         receiver.wait_for(lambda messages: bool(messages), timeout=0.05)
 
 
-# -- the five kinds -----------------------------------------------------------------------------------------
+# -- the six kinds -----------------------------------------------------------------------------------------
 
 # One message of each kind about certificate NUMBER, and what must arrive first for China to file it.
 _KINDS: dict[MessageType, tuple[list[dict[str, Any]], dict[str, Any]]] = {
@@ -236,6 +236,7 @@ _KINDS: dict[MessageType, tuple[list[dict[str, Any]], dict[str, Any]]] = {
     MessageType.CERTIFICATE_REPLACED: ([examples.issued(NUMBER)], examples.replaced(NUMBER, by=REPLACEMENT)),
     MessageType.CERTIFICATE_REVOKED: ([examples.issued(NUMBER)], examples.revoked(NUMBER)),
     MessageType.DECLARATION_RESULT: ([], examples.declaration_result("DEC-000001", NUMBER)),
+    MessageType.VERIFICATION_RESPONSE: ([examples.issued(NUMBER)], examples.verification_response("VR-1", NUMBER)),
 }
 
 
@@ -299,6 +300,14 @@ def test_a_message_without_a_field_its_kind_needs_is_a_bad_request(
         (examples.declaration_result("DEC-1", NUMBER, message_id="DEC-1/result"), "'<declaration id>/result/1'"),
         (examples.declaration_result("DEC-1", NUMBER, message_id="/result/1"), "'<declaration id>/result/1'"),
         ({**examples.issued(NUMBER), "message_type": "certificate.version"}, "message_type must be one of"),
+        (
+            examples.verification_response("VR-1", NUMBER, message_id=f"{NUMBER}/verification/VR-2"),
+            "message_id must be '11.1234.00001/verification/VR-1'",
+        ),
+        (
+            examples.verification_response("VR-1", NUMBER, attachments=[{"name": "x.exe", "media_type": "x"}]),
+            "attachments must be a list of {name, media_type, size, sha256}",
+        ),
     ],
 )
 def test_a_message_whose_fields_are_not_what_its_kind_says_is_a_bad_request(

@@ -101,6 +101,25 @@ def declaration_result(
     return _with(message, changes)
 
 
+def verification_response(verification_id: str, certificate_number: str, **changes: Any) -> dict[str, Any]:
+    """``verification.response``: New Zealand's answer to China's request ``verification_id``, with one document."""
+    message = {
+        "message_type": str(MessageType.VERIFICATION_RESPONSE),
+        "message_id": f"{certificate_number}/verification/{verification_id}",
+        "verification_id": verification_id,
+        "certificate_number": certificate_number,
+        "version": 1,
+        "due_date": "2026-06-01",
+        "text": "All raw milk was collected from the exporter's supplier farms in the Waikato.",
+        "attachments": [
+            {"name": "cost-statement.pdf", "media_type": "application/pdf", "size": 1024, "sha256": "a" * 64}
+        ],
+        "answered_by": "akl-chamber",
+        "answered_at": "2026-04-01T08:00:00Z",
+    }
+    return _with(message, changes)
+
+
 def encode(message: dict[str, Any]) -> bytes:
     """The bytes a sender signs and posts: compact JSON, keys sorted, as JEVS makes them."""
     return json.dumps(message, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -152,7 +152,7 @@ class Holdings:
             return self._check_replaced(document)
         if kind == MessageType.CERTIFICATE_REVOKED:
             return self._check_revoked(document)
-        # A match result is China's own declaration answered: it may name a certificate China never held.
+        # A match result (or a verification answer) is China's own question answered: it changes nothing held.
         return None
 
     def file(self, document: Mapping[str, Any], *, receipt_id: str, received_at: datetime) -> None:
@@ -165,8 +165,9 @@ class Holdings:
 
     def _file(self, document: Mapping[str, Any], *, receipt_id: str, received_at: datetime) -> None:
         kind = MessageType(document["message_type"])
-        if kind == MessageType.DECLARATION_RESULT:
-            # China's own declaration answered: it changes nothing about the certificate (but its head).
+        if kind in (MessageType.DECLARATION_RESULT, MessageType.VERIFICATION_RESPONSE):
+            # China's own declaration, or its own verification request, answered: nothing about the certificate
+            # changes (but its history head, which ``file`` keeps).
             return
         number = str(document["certificate_number"])
         held = self._held.get(number)

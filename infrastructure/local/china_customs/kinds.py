@@ -10,7 +10,9 @@ under, made from the body itself, so each event of a certificate's life has exac
 - ``certificate.replaced``: the certificate was replaced by ``replaced_by``; key ``<number>/replaced``;
 - ``certificate.revoked``: the certificate was revoked; key ``<number>/revoked``;
 - ``declaration.result``: the result of an import declaration China lodged; key
-  ``<declaration id>/result/<decision>``.
+  ``<declaration id>/result/<decision>``;
+- ``verification.response``: New Zealand's answer to a verification request China raised, with each document's
+  name, type, size and SHA-256; key ``<number>/verification/<verification id>``.
 
 Fields other than these are filed as they come: a receiver ignores what it does not read.
 """
@@ -30,6 +32,7 @@ class MessageType(StrEnum):
     CERTIFICATE_REPLACED = "certificate.replaced"
     CERTIFICATE_REVOKED = "certificate.revoked"
     DECLARATION_RESULT = "declaration.result"
+    VERIFICATION_RESPONSE = "verification.response"
 
 
 # The kinds that issue a version of a certificate; the other certificate kinds change its status.
@@ -93,6 +96,19 @@ def _object(value: object) -> bool:
 
 def _list_of_objects(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def _attachment_digests(value: object) -> bool:
+    """Each document of an answer: its name, type, size and the SHA-256 of its bytes."""
+    return isinstance(value, list) and all(
+        isinstance(item, dict)
+        and _text(item.get("name"))
+        and item.get("media_type") in ("application/pdf", "image/png", "image/jpeg")
+        and _positive(item.get("size"))
+        and isinstance(item.get("sha256"), str)
+        and len(item["sha256"]) == 64
+        for item in value
+    )
 
 
 def _certification(value: object) -> bool:
@@ -176,6 +192,17 @@ FIELDS: Mapping[MessageType, Mapping[str, _Field]] = {
         "decided_at": _INSTANT,
         "replacement_certificate_number": _OPTIONAL_TEXT,
     },
+    MessageType.VERIFICATION_RESPONSE: {
+        **_COMMON,
+        "verification_id": _TEXT,
+        "certificate_number": _TEXT,
+        "version": _VERSION,
+        "due_date": _DATE,
+        "text": _TEXT,
+        "attachments": _Field(_attachment_digests, "a list of {name, media_type, size, sha256}"),
+        "answered_by": _TEXT,
+        "answered_at": _INSTANT,
+    },
 }
 
 # The fields each kind of message is filed under, by name (the optional ones left out).
@@ -195,6 +222,8 @@ def expected_key(document: Mapping[str, Any]) -> str | None:
         return f"{number}/replaced"
     if kind == MessageType.CERTIFICATE_REVOKED:
         return f"{number}/revoked"
+    if kind == MessageType.VERIFICATION_RESPONSE:
+        return f"{number}/verification/{document['verification_id']}"
     return None
 
 

@@ -25,10 +25,11 @@ from jevs.adapters.table.model import Table
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.messages import OutboxChannel
 from jevs.domain.parties import PartyRegistry
+from jevs.domain.verification import AttachmentLimits
 from jevs.resources import RECORDS_TABLE
 from jevs.service.documents import DocumentOutlets
 from jevs.service.idempotency import IdempotentRequest
-from jevs.service.ports import ChinaSender, Clock, DeadLetters, ObjectStore, Publisher, Signer
+from jevs.service.ports import ChinaSender, Clock, DeadLetters, ListedStore, ObjectStore, Publisher, Signer
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -69,8 +70,26 @@ class ApiDependencies:
     signer: Signer
     # The delivery queue's dead letters, for a redrive (one per request: it keeps what it received).
     dead_letters: Callable[[], DeadLetters]
-    # Where the certificate PDFs are.
+    # Where the certificate PDFs are, and verification answers' documents.
     documents: ObjectStore
+    # NZ Customs' data files in the exchange bucket (GET /v1/exchange/nz-customs/files).
+    exchange: ListedStore
+    verification: VerificationSettings
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    """Verification of origin at the API: the default reply period, and how large an answer may be."""
+
+    reply_days: int
+    attachment_limits: AttachmentLimits
+    # The rest of an answer's body besides its documents (text, names), within the API's usual limit.
+    other_bytes: int
+
+    @property
+    def max_answer_request_bytes(self) -> int:
+        """The body limit of an answer: its documents base64-encoded (4 bytes per 3), and the rest."""
+        return -(-self.attachment_limits.total_bytes // 3) * 4 + self.other_bytes
 
 
 def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> ApiDependencies:
@@ -88,6 +107,15 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
             aws.sqs, dead_letter_url=settings.delivery_dead_letter_queue_url, source_url=settings.delivery_queue_url
         ),
         documents=S3ObjectStore(aws.s3, settings.documents_bucket),
+        exchange=S3ObjectStore(aws.s3, settings.exchange_bucket),
+        verification=VerificationSettings(
+            reply_days=settings.verification_reply_days,
+            attachment_limits=AttachmentLimits(
+                per_attachment_bytes=settings.verification_attachment_max_bytes,
+                total_bytes=settings.verification_attachments_max_total_bytes,
+            ),
+            other_bytes=settings.max_request_bytes,
+        ),
     )
 
 

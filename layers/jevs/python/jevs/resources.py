@@ -68,6 +68,10 @@ RECORDS_TABLE = TableDefinition(
         # Sparse: declarations decided before their certificate existed, by the number they quote, until when they
         # wait for it (DESIGN §3: matched again when it is issued within 30 days).
         IndexDefinition("by-awaited-certificate", KeyAttribute("awaited_certificate"), KeyAttribute("awaited_until")),
+        # Verification requests, newest first, for China Customs and NZ Customs (who see every one); an issuing
+        # body lists those about its certificates through by-work-queue, and the overseer finds the unanswered
+        # ones by due date through by-open-application.
+        IndexDefinition("by-verification-request", KeyAttribute("verification_list"), KeyAttribute("verification_key")),
     ),
     # The outbox relay reads new outbox records from the stream (DESIGN §6.1).
     stream_view="NEW_AND_OLD_IMAGES",
@@ -82,6 +86,7 @@ TABLES: tuple[TableDefinition, ...] = (RECORDS_TABLE,)
 CERTIFICATE_PARTITIONS = "CERTIFICATE#*"  # a certificate's record, versions, events, usage ledger, deliveries
 DECLARATION_PARTITIONS = "DECLARATION#*"  # a declaration, its revisions, its result's deliveries
 EXPORTER_PARTITIONS = "EXPORTER#*"  # an exporter's goods registrations, signatories and applications
+VERIFICATION_PARTITIONS = "VERIFICATION#*"  # a verification request China raised
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,12 @@ CERTIFICATE_DOCUMENTS_PREFIX = "certificates/"  # documents bucket: the PDF of e
 EMAIL_MARKERS_PREFIX = "sent/"  # documents bucket: written once the applicant's email of a version went out
 NZ_CUSTOMS_CERTIFICATES_PREFIX = "nz-customs/certificates/"  # exchange bucket: NZ Customs' data file
 NZ_CUSTOMS_RESULTS_PREFIX = "nz-customs/declaration-results/"  # exchange bucket: its export entries' results
+NZ_CUSTOMS_PREFERENCES_PREFIX = "nz-customs/preference-decisions/"  # exchange bucket: China's box 5 decisions
+# Everything NZ Customs reads in the exchange bucket is under this one prefix (its cross-account role, its listing).
+NZ_CUSTOMS_PREFIX = "nz-customs/"
+# documents bucket: the documents of each answer to a verification request, written by the API function. Keyed
+# by their SHA-256, so a retried answer writes the same object again rather than a second one.
+VERIFICATION_ATTACHMENTS_PREFIX = "verification/"
 
 
 def certificate_document_key(number: str, version: int) -> str:
@@ -177,8 +188,16 @@ def email_marker_key(number: str, version: int) -> str:
     return f"{EMAIL_MARKERS_PREFIX}{number}/v{version}.json"
 
 
+def verification_attachment_key(request_id: str, sha256: str) -> str:
+    return f"{VERIFICATION_ATTACHMENTS_PREFIX}{request_id}/{sha256}"
+
+
 def nz_customs_certificate_key(number: str, version: int) -> str:
     return f"{NZ_CUSTOMS_CERTIFICATES_PREFIX}{number}/v{version}.json"
+
+
+def nz_customs_preference_key(number: str, declaration_id: str) -> str:
+    return f"{NZ_CUSTOMS_PREFERENCES_PREFIX}{number}/{declaration_id}.json"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,18 @@ class ApiSettings(FunctionSettings):
     )
     delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
     delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
-    documents_bucket: str = Field(min_length=3, description="Where the certificate PDFs are (read only).")
+    documents_bucket: str = Field(
+        min_length=3,
+        description="Where the certificate PDFs are (read), and verification answers' documents (written).",
+    )
+    exchange_bucket: str = Field(min_length=3, description="NZ Customs' data files (read only, its prefix).")
+    # Verification of origin: the FTA gives the exporting Party a fixed period to reply to China's request; a
+    # request that names no due date is due this many days after it is raised (about three months).
+    verification_reply_days: int = Field(default=90, ge=1, le=366)
+    # An answer's documents (decoded bytes), each and together. Together they travel base64 in one JSON body, which
+    # must stay under Lambda's 6 MB synchronous payload: 3 MiB of documents is about 4 MiB of body.
+    verification_attachment_max_bytes: int = Field(default=1_048_576, gt=0)
+    verification_attachments_max_total_bytes: int = Field(default=3_145_728, gt=0, le=4_194_304)
 
 
 class RelaySettings(FunctionSettings):

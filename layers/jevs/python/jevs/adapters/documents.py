@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from jevs.domain.errors import RetryableFailure
+from jevs.service.ports import ObjectPage, StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,6 +68,20 @@ class S3ObjectStore:
         except ClientError as error:
             raise _translated(error, f"looking for {key}") from error
         return any(found.get("Key") == key for found in listed.get("Contents", []))
+
+    def list_after(self, prefix: str, start_after: str | None, max_keys: int) -> ObjectPage:
+        """One ListObjectsV2 call: up to ``max_keys`` objects under ``prefix`` after ``start_after``, in key order."""
+        arguments = {"Bucket": self._bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if start_after is not None:
+            arguments["StartAfter"] = start_after
+        try:
+            listed = self._client.list_objects_v2(**arguments)  # type: ignore[arg-type]
+        except ClientError as error:
+            raise _translated(error, f"listing {prefix}") from error
+        objects = [
+            StoredObject(found["Key"], found["Size"], found["LastModified"]) for found in listed.get("Contents", [])
+        ]
+        return ObjectPage(objects, bool(listed.get("IsTruncated")))
 
 
 class SesMailer:

@@ -112,3 +112,16 @@ def may_read_matches(party: Party, record: CertificateRecord) -> bool:
 def may_operate(party: Party) -> bool:
     """Redrive, replay, reconcile: operations only."""
     return party.type is PartyType.OPS
+
+
+def may_decide_preference(party: Party, record: CertificateRecord) -> bool:
+    """Box 5 is the importing customs' to fill in: China Customs, on a certificate it may see."""
+    return party.type is PartyType.CN_CUSTOMS and certificate_view(party, record) is not None
+
+
+def may_read_preferences(party: Party, record: CertificateRecord) -> bool:
+    """The preference decisions on a certificate (DESIGN §1): its exporter and issuing body, NZ Customs, and China
+    Customs, which made them. Operations staff see no commercial outcome."""
+    if party.type is PartyType.CN_CUSTOMS:
+        return may_decide_preference(party, record)
+    return owns(party, record) or party.type is PartyType.NZ_CUSTOMS

@@ -8,7 +8,10 @@ result of each import declaration China lodged, each of a kind named in its sign
 - ``certificate.replaced``: the certificate was replaced, ``replaced_by`` its replacement (``<number>/replaced``);
 - ``certificate.revoked``: the certificate was revoked (``<number>/revoked``);
 - ``declaration.result``: an import declaration was decided, or decided again for a new revision or a certificate
-  that arrived (``<declaration id>/result/<decision>``).
+  that arrived (``<declaration id>/result/<decision>``);
+- ``verification.response``: New Zealand's answer to China's verification request about the certificate
+  (``<number>/verification/<request id>``): the text, and each document's name, type, size and SHA-256 (the bytes
+  are too large for a message: China reads them from the API, and the signed digest binds them).
 
 A message is made once, when the change it tells of is stored, and kept with its delivery: every attempt sends
 the same bytes (canonical JSON, null fields left out), so a retry is the same request China's side recognises,
@@ -32,6 +35,7 @@ from jevs.domain.certificate import CertificateContent
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, Discrepancy
 from jevs.domain.history import ChainHead
 from jevs.domain.records import CertificateRecord, CertificateStatus
+from jevs.domain.verification import VerificationRequest
 
 
 def certificate_delivery_key(certificate_number: str, version: int) -> str:
@@ -40,6 +44,10 @@ def certificate_delivery_key(certificate_number: str, version: int) -> str:
 
 def result_delivery_key(declaration_id: str, decision: int) -> str:
     return f"{declaration_id}/result/{decision}"
+
+
+def verification_delivery_key(certificate_number: str, request_id: str) -> str:
+    return f"{certificate_number}/verification/{request_id}"
 
 
 class _ToChina(BaseModel):
@@ -118,8 +126,38 @@ class ChinaResultMessage(_ToChina):
     replacement_certificate_number: str | None = None
 
 
+class AttachmentDigest(BaseModel):
+    """A document of a verification answer as China receives it: what it is, and the digest its bytes have."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class ChinaVerificationResponseMessage(_ToChina):
+    """New Zealand's answer to a verification request China raised (DESIGN §3)."""
+
+    message_type: Literal["verification.response"] = "verification.response"
+    verification_id: str
+    certificate_number: str
+    # The certificate's version when it was answered.
+    version: int
+    due_date: date
+    text: str
+    attachments: tuple[AttachmentDigest, ...]
+    answered_by: str
+    answered_at: AwareDatetime
+
+
 ChinaMessage = Annotated[
-    ChinaCertificateMessage | ChinaReplacedMessage | ChinaRevokedMessage | ChinaResultMessage,
+    ChinaCertificateMessage
+    | ChinaReplacedMessage
+    | ChinaRevokedMessage
+    | ChinaResultMessage
+    | ChinaVerificationResponseMessage,
     Field(discriminator="message_type"),
 ]
 
@@ -200,8 +238,37 @@ def decided(declaration: DeclarationRecord, version: int, head: ChainHead | None
     )
 
 
+def verification_answered(
+    request: VerificationRequest, version: int, head: ChainHead | None = None
+) -> ChinaVerificationResponseMessage:
+    """The message of ``request``'s answer, as stored; ``head`` is its certificate's history head with the answer
+    recorded."""
+    answer = request.answer
+    if answer is None:
+        raise ValueError(f"verification request {request.id} has no answer to send")
+    return ChinaVerificationResponseMessage(
+        message_id=verification_delivery_key(request.certificate_number, request.id),
+        verification_id=request.id,
+        certificate_number=request.certificate_number,
+        version=version,
+        due_date=request.due_date,
+        text=answer.text,
+        attachments=tuple(
+            AttachmentDigest(name=each.name, media_type=each.media_type.value, size=each.size, sha256=each.sha256)
+            for each in answer.attachments
+        ),
+        answered_by=answer.answered_by,
+        answered_at=answer.answered_at,
+        history_head=head,
+    )
+
+
 def message_body(
-    message: ChinaCertificateMessage | ChinaReplacedMessage | ChinaRevokedMessage | ChinaResultMessage,
+    message: ChinaCertificateMessage
+    | ChinaReplacedMessage
+    | ChinaRevokedMessage
+    | ChinaResultMessage
+    | ChinaVerificationResponseMessage,
 ) -> bytes:
     """Canonical JSON without the null fields: the same bytes for the same message, every time."""
     return canonical_json(message.model_dump(mode="json", exclude_none=True))

@@ -15,7 +15,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from jevs.domain.certificate import Name, Quantity
 from jevs.domain.identifiers import CertificateNumber, CountryCode
@@ -78,6 +87,8 @@ def _national_code(value: str) -> str:
 
 
 DeclarationNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+# A declaration number in its checked form, for bodies that name a declaration (a preference decision).
+CheckedDeclarationNumber = Annotated[DeclarationNumber, AfterValidator(_declaration_number)]
 TariffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
 InvoiceNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
 

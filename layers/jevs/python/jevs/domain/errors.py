@@ -55,5 +55,16 @@ class Conflict(DomainError):
         return self.detail
 
 
+@dataclass
+class TooLarge(DomainError):
+    """Content over a size limit the domain sets (an answer's attachments, each or together): 413."""
+
+    field: str
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
 class RetryableFailure(DomainError):
     """A dependency failed in a way that may pass (throttling, a timeout): the same request may be retried."""

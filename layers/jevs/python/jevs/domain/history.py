@@ -40,6 +40,8 @@ class EventType(StrEnum):
     DELIVERY_RESUMED = "DELIVERY_RESUMED"
     # Matching (DESIGN §4): a declaration quoting the certificate was decided; a matched CN import uses it.
     DECLARATION_DECIDED = "DECLARATION_DECIDED"
+    # Box 5 (DESIGN §3): China Customs decided whether a declaration quoting it gets preference.
+    PREFERENCE_DECIDED = "PREFERENCE_DECIDED"
     # Hosted issuing (DESIGN §3): each goods registration, signatory and application has a history of its own
     # (``jevs.domain.record_history``), its lodging the first event and every decision one more.
     GOODS_REGISTRATION_LODGED = "GOODS_REGISTRATION_LODGED"
@@ -53,6 +55,11 @@ class EventType(StrEnum):
     APPLICATION_REJECTED = "APPLICATION_REJECTED"
     APPLICATION_WITHDRAWN = "APPLICATION_WITHDRAWN"
     APPLICATION_FLAGGED_PAST_DUE = "APPLICATION_FLAGGED_PAST_DUE"
+    # Verification of origin (DESIGN §3): China asked about the certificate; it was answered, closed, or overdue.
+    VERIFICATION_REQUESTED = "VERIFICATION_REQUESTED"
+    VERIFICATION_ANSWERED = "VERIFICATION_ANSWERED"
+    VERIFICATION_CLOSED = "VERIFICATION_CLOSED"
+    VERIFICATION_OVERDUE = "VERIFICATION_OVERDUE"
 
 
 class ChainHead(BaseModel):

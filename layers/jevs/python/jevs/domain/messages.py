@@ -114,11 +114,24 @@ class FileExportResult(_Message):
         return f"{self.declaration_id}/result/{self.decision}/{self.channel}"
 
 
+class FilePreferenceDecision(_Message):
+    """File China Customs' preference decision (box 5) on an import declaration for NZ Customs."""
+
+    kind: Literal["preference.decision.filing"] = "preference.decision.filing"
+    channel: ClassVar[OutboxChannel] = OutboxChannel.NOTIFICATIONS
+    certificate_number: str
+    declaration_id: str
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.certificate_number}/preference/{self.declaration_id}/{self.channel}"
+
+
 ToChina = DeliverToChina
 ToDeclarations = Annotated[MatchDeclaration | MatchAwaiting, Field(discriminator="kind")]
-Notification = Annotated[MakeDocuments | FileExportResult, Field(discriminator="kind")]
+Notification = Annotated[MakeDocuments | FileExportResult | FilePreferenceDecision, Field(discriminator="kind")]
 OutboxMessage = Annotated[
-    DeliverToChina | MatchDeclaration | MatchAwaiting | MakeDocuments | FileExportResult,
+    DeliverToChina | MatchDeclaration | MatchAwaiting | MakeDocuments | FileExportResult | FilePreferenceDecision,
     Field(discriminator="kind"),
 ]
 OUTBOX_MESSAGE: TypeAdapter[OutboxMessage] = TypeAdapter(OutboxMessage)

@@ -71,6 +71,32 @@ class ObjectStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """An object in a bucket as a listing shows it."""
+
+    key: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class ObjectPage:
+    objects: Sequence[StoredObject]
+    # Whether objects follow after the last one listed (list again starting after its key).
+    truncated: bool
+
+
+class ObjectListing(Protocol):
+    """One bucket's objects under a prefix, in key order."""
+
+    def list_after(self, prefix: str, start_after: str | None, max_keys: int) -> ObjectPage: ...
+
+
+class ListedStore(ObjectStore, ObjectListing, Protocol):
+    """A bucket read both ways: listed, and each object read (NZ Customs' files)."""
+
+
 class Mailer(Protocol):
     def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
         """Send a MIME message as it is; the mail service's message id."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from jevs.domain.access import ListingConstraints
@@ -21,6 +21,7 @@ from jevs.domain.delivery import Delivery
 from jevs.domain.errors import DomainError, RetryableFailure
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
     CertificateChange,
@@ -31,6 +32,7 @@ from jevs.domain.records import (
     StoredVersion,
 )
 from jevs.domain.registrations import GoodsRegistration, Signatory
+from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.service.idempotency import IdempotencyRecord
 
 
@@ -64,8 +66,9 @@ class CertificatePage:
 
 class Certificates(Protocol):
     """Certificates with their versions, history, and the match results they keep. Writes are named
-    ``certificate <number>`` (the record), ``version <number>/v<version>``, ``event <number>#<sequence>`` and
-    ``match <declaration id>``: a number taken refuses the certificate, its version and its first event."""
+    ``certificate <number>`` (the record), ``version <number>/v<version>``, ``event <number>#<sequence>``,
+    ``match <declaration id>`` and ``preference <number>/<declaration id>`` (once only): a number taken refuses the
+    certificate, its version and its first event."""
 
     def get(self, number: str) -> CertificateRecord | None: ...
 
@@ -77,6 +80,10 @@ class Certificates(Protocol):
 
     def matches(self, number: str) -> Sequence[CertificateMatch]:
         """The results of every declaration that quoted the certificate, oldest first."""
+        ...
+
+    def preferences(self, number: str) -> Sequence[PreferenceDecision]:
+        """China Customs' preference decisions on the certificate, oldest first."""
         ...
 
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
@@ -92,6 +99,10 @@ class Certificates(Protocol):
         ...
 
     def keep_match(self, number: str, match: CertificateMatch) -> None: ...
+
+    def keep_preference(self, decision: PreferenceDecision) -> None:
+        """Stage a preference decision: refused when one was recorded for the same declaration."""
+        ...
 
 
 class Declarations(Protocol):
@@ -226,6 +237,38 @@ class Deliveries(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class VerificationPage:
+    requests: Sequence[VerificationRequest]
+    # Opaque outside the storage adapter: where the next page starts.
+    next_cursor: str | None
+
+
+class VerificationRequests(Protocol):
+    """Verification requests by id; writes named ``verification <id>``."""
+
+    def get(self, request_id: str) -> VerificationRequest | None: ...
+
+    def page(
+        self, issuing_body: str | None, status: VerificationStatus | None, limit: int, cursor: str | None
+    ) -> VerificationPage:
+        """Requests newest first: about the certificates of ``issuing_body``, or every one (None); raises
+        ``InvalidCursor``."""
+        ...
+
+    def unanswered_due_before(self, day: date, limit: int) -> Sequence[VerificationRequest]:
+        """Requests still unanswered whose due date is before ``day``, most overdue first."""
+        ...
+
+    def add(self, request: VerificationRequest) -> None:
+        """Stage a new request: refused when one with its id exists."""
+        ...
+
+    def replace(self, read: VerificationRequest, updated: VerificationRequest) -> None:
+        """Stage ``updated``: refused if the request changed since ``read``."""
+        ...
+
+
 class Outbox(Protocol):
     """Messages written with the change that sends them; writes named ``outbox <message id>``."""
 
@@ -259,6 +302,9 @@ class UnitOfWork(Protocol):
 
     @property
     def deliveries(self) -> Deliveries: ...
+
+    @property
+    def verification_requests(self) -> VerificationRequests: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -11,6 +11,7 @@ each certificate under ``CERTIFICATE#<number>``:
 | ``DELIVERY#000001`` | each version's delivery to China; while PENDING it is in the by-pending-delivery index |
 | ``USAGE`` | the usage ledger (on the original only: a certified true copy draws on its original's) |
 | ``MATCH#<declaration id>`` | the result of each declaration that quoted the certificate |
+| ``PREFERENCE#<declaration id>`` | China Customs' preference decision (box 5) on each import declaration, once |
 
 each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, and once decided its result),
 ``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT`` (its result's delivery to China);
@@ -18,7 +19,11 @@ hosted issuing under the exporter, ``EXPORTER#<NZBN>``: ``GR#<id>`` (goods regis
 (signatories), ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body and, while an
 application is undecided, in the by-open-application index by due time; beside each, its history's events,
 ``EVENT#<id>#00000001`` ...; each issuing body's number counter
-under ``COUNTER#<issuing body>#<year>``; idempotency records under ``IDEMPOTENCY#<party>#<key>``.
+under ``COUNTER#<issuing body>#<year>``; idempotency records under ``IDEMPOTENCY#<party>#<key>``; each
+verification request under ``VERIFICATION#<id>``: ``VERIFICATION`` (the request, its answer's documents named, never
+held), in the by-verification-request index (everyone involved lists it), in the by-work-queue index of the
+certificate's issuing body and, while unanswered, in the by-open-application index by due date (the overseer's);
+its answer's delivery to China is under the certificate, ``DELIVERY#VERIFICATION#<id>``.
 """
 
 from __future__ import annotations
@@ -35,14 +40,17 @@ from jevs.domain.china_message import (
     ChinaReplacedMessage,
     ChinaResultMessage,
     ChinaRevokedMessage,
+    ChinaVerificationResponseMessage,
 )
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxMessage
+from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import RecordEvent
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
+from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.service.idempotency import IdempotencyRecord
 
 HEAD = "HEAD"
@@ -58,6 +66,7 @@ EVENT_PREFIX = "EVENT#"
 VERSION_PREFIX = "VERSION#"
 DELIVERY_PREFIX = "DELIVERY#"
 MATCH_PREFIX = "MATCH#"
+PREFERENCE_PREFIX = "PREFERENCE#"
 
 
 def instant(moment: datetime) -> str:
@@ -156,6 +165,19 @@ def match_of(item: Item) -> CertificateMatch:
     return CertificateMatch.model_validate_json(item["match"])
 
 
+def preference_item(decision: PreferenceDecision) -> Item:
+    """One per (certificate, declaration): the key is what makes a second decision a conflict."""
+    return {
+        "pk": certificate_partition(decision.certificate_number),
+        "sk": f"{PREFERENCE_PREFIX}{decision.declaration_id}",
+        "preference": decision.model_dump_json(),
+    }
+
+
+def preference_of(item: Item) -> PreferenceDecision:
+    return PreferenceDecision.model_validate_json(item["preference"])
+
+
 def ledger_key(root_number: str) -> Key:
     return certificate_partition(root_number), USAGE
 
@@ -214,6 +236,9 @@ def delivery_key(message: DeliverToChina) -> Key:
         case ChinaResultMessage():
             assert message.declaration_id is not None  # every result answers a declaration
             return declaration_partition(message.declaration_id), f"{RESULT_DELIVERY}#{body.decision:04d}"
+        case ChinaVerificationResponseMessage():
+            sort = f"{DELIVERY_PREFIX}VERIFICATION#{body.verification_id}"
+            return certificate_partition(body.certificate_number), sort
 
 
 def delivery_item(delivery: Delivery, pending_since: datetime | None = None) -> Item:
@@ -354,6 +379,51 @@ def counter_key(issuing_body: str, year: int) -> Key:
 def counter_item(counter: NumberCounter) -> Item:
     pk, sk = counter_key(counter.issuing_body, counter.year)
     return {"pk": pk, "sk": sk, "last": counter.last}
+
+
+# -- verification requests ----------------------------------------------------------------------------------
+
+VERIFICATION = "VERIFICATION"
+# The partition of the by-verification-request index that holds every request: they are few (a handful a
+# month), so one partition stays small for years, and China Customs and NZ Customs list them newest first.
+EVERY_VERIFICATION = "ALL"
+# The by-open-application index's partition of requests still unanswered, by due date: the overseer's.
+UNANSWERED_VERIFICATION = "VERIFICATION"
+VERIFICATION_QUEUE = "VR"
+
+
+def verification_partition(request_id: str) -> str:
+    return f"VERIFICATION#{request_id}"
+
+
+def verification_key(request_id: str) -> Key:
+    return verification_partition(request_id), VERIFICATION
+
+
+def verification_item(request: VerificationRequest) -> Item:
+    unanswered = request.status is VerificationStatus.OPEN
+    listing = f"{instant(request.raised_at)}#{request.id}"
+    return _item(
+        {
+            "pk": verification_partition(request.id),
+            "sk": VERIFICATION,
+            "request": request.model_dump_json(),
+            "status": request.status.value,
+            # What a change is conditioned on: nobody changed it since it was read.
+            "revision": request.revision,
+            "verification_list": EVERY_VERIFICATION,
+            "verification_key": listing,
+            "work_queue": f"{request.issuing_body}#{VERIFICATION_QUEUE}",
+            "work_key": listing,
+            # Sparse: only unanswered requests, by due date (a request due on that date is in time all day).
+            "open_application": UNANSWERED_VERIFICATION if unanswered else None,
+            "due_at": f"{request.due_date.isoformat()}#{request.id}" if unanswered else None,
+        }
+    )
+
+
+def verification_of(item: Item) -> VerificationRequest:
+    return VerificationRequest.model_validate_json(item["request"])
 
 
 # -- idempotency --------------------------------------------------------------------------------------------

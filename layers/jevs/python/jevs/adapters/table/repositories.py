@@ -3,8 +3,11 @@ work as named writes (``model.Write``) and stored by its commit. Keys and items 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from jevs.adapters.table import items
 from jevs.adapters.table.listing import list_certificates
@@ -31,6 +34,7 @@ from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import HistoryEvent
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
     CertificateChange,
@@ -41,8 +45,10 @@ from jevs.domain.records import (
     StoredVersion,
 )
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, exporter_of
+from jevs.domain.verification import VerificationRequest, VerificationStatus
+from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotencyRecord
-from jevs.service.unit_of_work import CertificatePage
+from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage
 
 Stage = Callable[[Write], None]
 Now = Callable[[], datetime]
@@ -98,6 +104,13 @@ class TableCertificates:
         ]
         return sorted(found, key=lambda match: match.result.decided_at)
 
+    def preferences(self, number: str) -> Sequence[PreferenceDecision]:
+        found = [
+            items.preference_of(item)
+            for item in _partition(self._table, items.certificate_partition(number), items.PREFERENCE_PREFIX)
+        ]
+        return sorted(found, key=lambda decision: decision.decided_at)
+
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
         return list_certificates(self._table, constraints, limit, cursor, self._now().year)
 
@@ -125,6 +138,10 @@ class TableCertificates:
 
     def keep_match(self, number: str, match: CertificateMatch) -> None:
         self._stage(_put_new("match", f"{match.declaration_id}#{match.decision}", items.match_item(number, match)))
+
+    def keep_preference(self, decision: PreferenceDecision) -> None:
+        name = f"{decision.certificate_number}/{decision.declaration_id}"
+        self._stage(_put_new("preference", name, items.preference_item(decision)))
 
 
 class TableDeclarations:
@@ -359,6 +376,78 @@ class TableDeliveries:
                 Equals("pending_delivery", items.PENDING),
             )
         )
+
+
+class TableVerificationRequests:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, request_id: str) -> VerificationRequest | None:
+        item = self._table.get(items.verification_key(request_id))
+        return items.verification_of(item) if item else None
+
+    def page(
+        self, issuing_body: str | None, status: VerificationStatus | None, limit: int, cursor: str | None
+    ) -> VerificationPage:
+        if issuing_body is None:
+            index, partition = "by-verification-request", items.EVERY_VERIFICATION
+        else:
+            index, partition = "by-work-queue", f"{issuing_body}#{items.VERIFICATION_QUEUE}"
+        definition = RECORDS_TABLE.index(index)
+        start_after = _decoded_cursor(cursor, definition.partition_key.name, definition.sort_key.name, partition)
+        found: list[VerificationRequest] = []
+        while True:
+            query = Query(
+                partition=partition,
+                index=index,
+                matching={"status": status.value} if status is not None else {},
+                newest_first=True,
+                limit=limit - len(found),
+                start_after=start_after,
+            )
+            page = self._table.query(query)
+            found.extend(items.verification_of(item) for item in page.items)
+            start_after = page.last_key
+            if start_after is None or len(found) >= limit:
+                break
+        return VerificationPage(found, _encoded_cursor(start_after) if start_after is not None else None)
+
+    def unanswered_due_before(self, day: date, limit: int) -> Sequence[VerificationRequest]:
+        query = Query(
+            partition=items.UNANSWERED_VERIFICATION, index="by-open-application", sort=Before(day.isoformat())
+        )
+        return [items.verification_of(item) for item in _all(self._table, query, limit)]
+
+    def add(self, request: VerificationRequest) -> None:
+        self._stage(_put_new("verification", request.id, items.verification_item(request)))
+
+    def replace(self, read: VerificationRequest, updated: VerificationRequest) -> None:
+        # Answered, closed or flagged by someone else since it was read: decided again on what is stored.
+        name = WriteName("verification", updated.id)
+        self._stage(Put(name, items.verification_item(updated), Equals("revision", read.revision)))
+
+
+def _encoded_cursor(last_key: Item) -> str:
+    document = json.dumps(last_key, separators=(",", ":"), sort_keys=True, default=str)
+    return base64.urlsafe_b64encode(document.encode()).decode().rstrip("=")
+
+
+def _decoded_cursor(cursor: str | None, partition_key: str, sort_key: str, partition: str) -> Item | None:
+    """The key a cursor this listing issued starts after; ``InvalidCursor`` for any other."""
+    if cursor is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidCursor("the cursor is not one this API issued") from None
+    if (
+        not isinstance(key, dict)
+        or set(key) != {"pk", "sk", partition_key, sort_key}
+        or not all(isinstance(value, str) for value in key.values())
+        or key[partition_key] != partition
+    ):
+        raise InvalidCursor("the cursor belongs to another listing")
+    return key
 
 
 class TableOutbox:

@@ -17,6 +17,7 @@ from jevs.adapters.table.repositories import (
     TableOutbox,
     TableRegistrations,
     TableUsageLedgers,
+    TableVerificationRequests,
 )
 from jevs.domain.errors import RetryableFailure
 from jevs.service.idempotency import AlreadyAnswered, IdempotentRequest
@@ -38,6 +39,7 @@ class TableUnitOfWork:
         self.applications = TableApplications(table, stage)
         self.counters = TableCounters(table, stage)
         self.deliveries = TableDeliveries(table, stage)
+        self.verification_requests = TableVerificationRequests(table, stage)
         self.outbox = TableOutbox(stage)
         self.answers = TableAnswers(table)
 

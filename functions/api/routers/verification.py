@@ -1,0 +1,166 @@
+"""``/v1/verification-requests``: verification of origin (DESIGN §3, §5). China Customs raises and closes; the
+certificate's issuing body or NZ Customs answers; those three read; anyone else gets 404."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.api import examples
+from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
+from functions.api.routers.parameters import IdempotencyKey
+from functions.api.verification_models import (
+    VERIFICATIONS_PATH,
+    AnswerRequest,
+    ClosureRequest,
+    RaiseRequest,
+    VerificationList,
+    VerificationOut,
+    render_verification,
+    verification_path,
+)
+from jevs.domain.errors import RetryableFailure
+from jevs.domain.verification import VerificationRequest, VerificationStatus
+from jevs.service import verification
+from jevs.service.verification import (
+    MAX_PAGE_SIZE,
+    AnswerVerification,
+    CloseVerification,
+    ListVerifications,
+    RaiseVerification,
+)
+
+router = Router()  # type: ignore[no-untyped-call]
+
+RequestIdPath = Annotated[str, Path(max_length=64, description="The id the request was raised under.")]
+TAGS = ["verification"]
+
+
+def raised_answer(request: VerificationRequest) -> Response[VerificationOut]:
+    location = {"Location": verification_path(request.id)}
+    return Response(201, "application/json", render_verification(request), location)
+
+
+def changed_answer(request: VerificationRequest) -> Response[VerificationOut]:
+    return Response(200, "application/json", render_verification(request))
+
+
+@router.post(
+    VERIFICATIONS_PATH,
+    summary="Ask New Zealand to verify the origin of a certificate's goods (China Customs)",
+    tags=TAGS,
+    responses={
+        201: {
+            "description": "Raised, OPEN until its due date",
+            "content": {"application/json": {"model": VerificationOut}},
+        }
+    },
+    middlewares=[idempotent],
+)
+def raise_request(
+    request: Annotated[RaiseRequest, Body(openapi_examples=examples.VERIFICATION_REQUEST)],
+    idempotency_key: IdempotencyKey,
+) -> Response[VerificationOut]:
+    command = RaiseVerification(
+        caller(router),
+        request.certificate_number,
+        list(request.questions),
+        request.due_date,
+        dependencies(router).verification.reply_days,
+    )
+    raised = verification.raise_verification(command, unit_of_work(router, raised_answer))
+    metrics.add_metric(name="VerificationRequestsRaised", unit=MetricUnit.Count, value=1)
+    logger.info("verification requested", extra={"verification": raised.id})
+    return raised_answer(raised)
+
+
+@router.get(
+    VERIFICATIONS_PATH,
+    summary="Verification requests, newest first (China Customs, NZ Customs; an issuing body: about its own)",
+    tags=TAGS,
+    responses={200: {"description": "A page", "content": {"application/json": {"model": VerificationList}}}},
+)
+def list_requests(
+    status: Annotated[VerificationStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> VerificationList:
+    page = verification.list_verifications(
+        ListVerifications(caller(router), status, limit, cursor), unit_of_work(router)
+    )
+    return VerificationList(items=[render_verification(each) for each in page.requests], next_cursor=page.next_cursor)
+
+
+@router.get(
+    f"{VERIFICATIONS_PATH}/<request_id>",
+    summary="A verification request, its answer and conclusion (the parties involved)",
+    tags=TAGS,
+    responses={200: {"description": "The request", "content": {"application/json": {"model": VerificationOut}}}},
+)
+def read_request(request_id: RequestIdPath) -> VerificationOut:
+    return render_verification(verification.read_verification(caller(router), request_id, unit_of_work(router)))
+
+
+@router.post(
+    f"{VERIFICATIONS_PATH}/<request_id>/response",
+    summary="Answer a verification request, with documents (the certificate's issuing body or NZ Customs)",
+    tags=TAGS,
+    responses={
+        200: {
+            "description": "ANSWERED; the answer is on its way to China, signed",
+            "content": {"application/json": {"model": VerificationOut}},
+        }
+    },
+    middlewares=[idempotent],
+)
+def answer_request(
+    request_id: RequestIdPath,
+    answer: Annotated[AnswerRequest, Body(openapi_examples=examples.VERIFICATION_ANSWER)],
+    idempotency_key: IdempotencyKey,
+) -> Response[VerificationOut]:
+    deps = dependencies(router)
+    command = AnswerVerification(
+        caller(router), request_id, answer.text, answer.uploads(), deps.verification.attachment_limits
+    )
+    answered = verification.answer_verification(command, unit_of_work(router, changed_answer), deps.documents)
+    metrics.add_metric(name="VerificationRequestsAnswered", unit=MetricUnit.Count, value=1)
+    logger.info("verification answered", extra={"verification": answered.id})
+    return changed_answer(answered)
+
+
+@router.post(
+    f"{VERIFICATIONS_PATH}/<request_id>/closure",
+    summary="Close a verification request with China's conclusion (China Customs)",
+    tags=TAGS,
+    responses={200: {"description": "CLOSED", "content": {"application/json": {"model": VerificationOut}}}},
+    middlewares=[idempotent],
+)
+def close_request(
+    request_id: RequestIdPath,
+    closure: Annotated[ClosureRequest, Body(openapi_examples=examples.VERIFICATION_CLOSURE)],
+    idempotency_key: IdempotencyKey,
+) -> Response[VerificationOut]:
+    command = CloseVerification(caller(router), request_id, closure.conclusion, closure.text)
+    closed = verification.close_verification(command, unit_of_work(router, changed_answer))
+    logger.info("verification closed", extra={"verification": closed.id, "conclusion": closed.status.value})
+    return changed_answer(closed)
+
+
+@router.get(
+    f"{VERIFICATIONS_PATH}/<request_id>/attachments/<index>",
+    summary="A document of a verification answer, as it was sent (the parties involved)",
+    tags=TAGS,
+    responses={200: {"description": "The document's bytes, in its media type"}},
+)
+def attachment(request_id: RequestIdPath, index: Annotated[int, Path(ge=0, le=99)]):  # type: ignore[no-untyped-def]
+    # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
+    found = verification.attachment_of(caller(router), request_id, index, unit_of_work(router))
+    content = dependencies(router).documents.get(found.key)
+    if content is None:
+        raise RetryableFailure(f"the document {found.key} is not readable yet")
+    disposition = {"Content-Disposition": f'attachment; filename="{found.name}"'}
+    return Response(200, found.media_type.value, content, headers=disposition)
