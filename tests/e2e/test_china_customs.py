@@ -533,6 +533,7 @@ def test_what_china_holds_per_certificate_can_be_read_over_http(
         "reason": "Consignee corrected",
         "replaced_at": "2026-03-04T22:00:00+00:00",
         "revoked_at": None,
+        "history_heads": [],  # the simulator's own example messages carry no history head
     }
     assert (listed[1]["status"], listed[1]["replaces"]) == ("ISSUED", original)
     held = simulator.certificate(original)
