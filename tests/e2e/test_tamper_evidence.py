@@ -18,7 +18,6 @@ from infrastructure.local.stack import LocalStack
 from jevs.domain.canonical import canonical_json
 from jevs.resources import RECORDS_TABLE
 from jevs.verify import main as verify
-from tests.e2e.conftest import e2e_stack
 from tests.e2e.partners import ISSUER, NZ_CUSTOMS, Partners
 
 pytestmark = pytest.mark.e2e
@@ -122,29 +121,24 @@ def test_china_holds_each_head_it_was_sent_and_that_anchor_catches_a_rewrite_the
 # -- key rotation, on a stack of its own (the session's China simulator keeps the keys it fetched) --------------
 
 
-@pytest.fixture(scope="module")
-def own_stack() -> Iterator[LocalStack]:
-    with e2e_stack() as running:
-        yield running
-
-
 def test_rotate_key_against_the_local_stack_keeps_what_was_signed_before_verifiable(
-    own_stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack,
+    partners: Partners,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with own_stack.active():
-        caller = Partners(own_stack)
-        try:
-            number = caller.certificate()
-            signed_before = caller.get(f"/v1/certificates/{number}/history", NZ_CUSTOMS).json()
-            (before,) = [key["kid"] for key in caller.http.get("/.well-known/jwks.json").json()["keys"]]
+    # On the session's stack: a stack of its own would reset moto's state, which is per process, under the
+    # session's stack (its functions would then sign with a key that no longer exists). A rotation keeps the old
+    # key signing until the signers look again, and in the JWKS, so the modules after this one are unaffected.
+    number = partners.certificate()
+    signed_before = partners.get(f"/v1/certificates/{number}/history", NZ_CUSTOMS).json()
+    (before,) = [key["kid"] for key in partners.http.get("/.well-known/jwks.json").json()["keys"]]
 
-            monkeypatch.setenv("JEVS_AWS_URL", own_stack.aws_url)
-            assert ops.main(["rotate-key"]) == 0
+    monkeypatch.setenv("JEVS_AWS_URL", stack.aws_url)
+    assert ops.main(["rotate-key"]) == 0
 
-            after = caller.http.get("/.well-known/jwks.json").json()
-        finally:
-            caller.close()
-
+    after = partners.http.get("/.well-known/jwks.json").json()
     assert [key["kid"] for key in after["keys"]][1:] == [before]
     jwks = save(tmp_path, "jwks-after.json", after)
     code, out = offline(capsys, save(tmp_path, "before.json", signed_before), "--jwks", jwks)
