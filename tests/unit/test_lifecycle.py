@@ -16,7 +16,6 @@ from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
 from jevs.domain.records import CERTIFIED_TRUE_COPY_REMARK, CertificateRecord, CertificateStatus, Usage
 from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.lifecycle import (
-    ATTEMPTS,
     CopyCertificate,
     ReplaceCertificate,
     RevokeCertificate,
@@ -24,6 +23,7 @@ from jevs.service.lifecycle import (
     replace_certificate,
     revoke_certificate,
 )
+from jevs.service.retrying import ATTEMPTS
 from jevs.service.unit_of_work import Refused
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS
 from tests.fakes import FixedClock, MemoryRecords

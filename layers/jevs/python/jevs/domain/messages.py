@@ -8,6 +8,7 @@ whenever the same change is relayed again, so consumers can deduplicate.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
@@ -31,8 +32,9 @@ class _Message(BaseModel):
     created_at: AwareDatetime
 
     @property
+    @abstractmethod
     def message_id(self) -> str:
-        raise NotImplementedError
+        """The id its outbox record and its queue message carry (each kind says how it is made)."""
 
 
 class DeliverToChina(_Message):

@@ -10,9 +10,7 @@ Each is one commit: the records changed, an event in each history, and the messa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.china_message import replaced, revoked
@@ -20,6 +18,7 @@ from jevs.domain.errors import Conflict, FieldError, RuleViolation
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateRecord
 from jevs.service.certificates import stage_issue, stage_new_version, stage_to_china, stored_certificate
+from jevs.service.retrying import decided_afresh
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 
@@ -31,23 +30,6 @@ def _issued_by(party: Party, number: str, uow: UnitOfWork) -> CertificateRecord:
         return party.type is PartyType.ISSUING_BODY and record.issuing_body == party.id
 
     return stored_certificate(number, uow, issued_it)
-
-
-# China's acknowledgement of a delivery, or a declaration decided, moves a certificate's history on while its
-# issuing body acts on it; the action's commit is then refused, and it is decided again on what it reads now.
-# Only when that keeps happening is the caller asked to retry (503, Retry-After).
-ATTEMPTS = 3
-_T = TypeVar("_T")
-
-
-def _decided_afresh(decide: Callable[[], _T]) -> _T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return decide()
-        except Refused:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _prefix(number: str) -> str:
@@ -72,7 +54,7 @@ def replace_certificate(command: ReplaceCertificate, uow: UnitOfWork) -> Replace
     """A whole new certificate, under a number of the issuing body's own, supersedes the original: the new one
     ``ISSUED`` with ``replaces`` and the original's usage (what was drawn stays drawn), the original ``REPLACED``
     with ``replaced_by``; both histories, China told of both, in one commit."""
-    return _decided_afresh(lambda: _replace(command, uow))
+    return decided_afresh(lambda: _replace(command, uow))
 
 
 def _replace(command: ReplaceCertificate, uow: UnitOfWork) -> Replaced:
@@ -119,7 +101,7 @@ class RevokeCertificate:
 
 def revoke_certificate(command: RevokeCertificate, uow: UnitOfWork) -> CertificateRecord:
     """``REVOKED`` with its reason, in its history, and China told; matching refuses it from then on."""
-    return _decided_afresh(lambda: _revoke(command, uow))
+    return decided_afresh(lambda: _revoke(command, uow))
 
 
 def _revoke(command: RevokeCertificate, uow: UnitOfWork) -> CertificateRecord:
@@ -145,7 +127,7 @@ def issue_certified_true_copy(command: CopyCertificate, uow: UnitOfWork) -> Cert
     number, issue date and validity, marked ``CERTIFIED TRUE COPY``. Its commit is conditioned on the
     certificate's history, so a declaration that used the original meanwhile refuses it (and, decided again, the
     copy is refused as the original is used)."""
-    return _decided_afresh(lambda: _copy(command, uow))
+    return decided_afresh(lambda: _copy(command, uow))
 
 
 def _copy(command: CopyCertificate, uow: UnitOfWork) -> CertificateRecord:

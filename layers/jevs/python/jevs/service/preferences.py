@@ -26,11 +26,9 @@ from jevs.domain.records import CertificateRecord
 from jevs.resources import nz_customs_preference_key
 from jevs.service.certificates import stored_certificate
 from jevs.service.ports import ObjectStore
+from jevs.service.retrying import decided_afresh
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
-# A delivery acknowledged or a declaration decided may move the certificate's history on between the read and the
-# commit; the decision is then made again on what is stored, this many times before the caller is asked to retry.
-ATTEMPTS = 3
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -44,13 +42,7 @@ class RecordPreferenceDecision:
 def record_preference_decision(command: RecordPreferenceDecision, uow: UnitOfWork) -> PreferenceDecision:
     """Box 5 for one import declaration: refused with 404 for anyone but China Customs (on a certificate it may
     see), 422 naming ``reasons`` or ``declaration_number``, 409 when the declaration was decided before."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return _record(command, uow)
-        except Refused:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    return decided_afresh(lambda: _record(command, uow))
 
 
 def _already_decided(record: CertificateRecord, declaration_id: str) -> Conflict:

@@ -11,11 +11,9 @@ SHA-256: a commit that fails leaves an object nobody points to, and a retry writ
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import TypeVar
 
 from jevs.domain.access import certificate_view
 from jevs.domain.china_message import verification_answered
@@ -38,6 +36,7 @@ from jevs.domain.verification import (
 from jevs.resources import verification_attachment_key
 from jevs.service.certificates import stage_to_china, stored_certificate
 from jevs.service.ports import ObjectStore
+from jevs.service.retrying import decided_afresh
 from jevs.service.unit_of_work import Refused, UnitOfWork, VerificationPage
 
 MAX_PAGE_SIZE = 100
@@ -45,21 +44,6 @@ MAX_PAGE_SIZE = 100
 SYSTEM_ACTOR = "jevs"
 # At most this many overdue requests are flagged per run of the overseer; the rest wait for the next.
 OVERDUE_LIMIT = 500
-
-# A delivery acknowledged or a declaration decided moves the certificate's history on while a request is raised,
-# answered or closed; the commit is then refused, and the step is decided again on what it reads now.
-ATTEMPTS = 3
-_T = TypeVar("_T")
-
-
-def _decided_afresh(decide: Callable[[], _T]) -> _T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return decide()
-        except Refused:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _new_id() -> str:
@@ -113,7 +97,7 @@ def raise_verification(command: RaiseVerification, uow: UnitOfWork) -> Verificat
     if party.type is not PartyType.CN_CUSTOMS:
         raise Forbidden("only China Customs raises verification requests")
     request_id = _new_id()
-    return _decided_afresh(lambda: _raise(command, request_id, uow))
+    return decided_afresh(lambda: _raise(command, request_id, uow))
 
 
 def _raise(command: RaiseVerification, request_id: str, uow: UnitOfWork) -> VerificationRequest:
@@ -204,7 +188,7 @@ def answer_verification(command: AnswerVerification, uow: UnitOfWork, documents:
         attachments.append(
             Attachment(name=upload.name, media_type=media_type, size=len(upload.content), sha256=sha256, key=key)
         )
-    return _decided_afresh(lambda: _answer(command, tuple(attachments), uow))
+    return decided_afresh(lambda: _answer(command, tuple(attachments), uow))
 
 
 def _answer(command: AnswerVerification, attachments: tuple[Attachment, ...], uow: UnitOfWork) -> VerificationRequest:
@@ -241,7 +225,7 @@ class CloseVerification:
 
 def close_verification(command: CloseVerification, uow: UnitOfWork) -> VerificationRequest:
     """China Customs closes a request with its conclusion; closing twice is 409."""
-    return _decided_afresh(lambda: _close(command, uow))
+    return decided_afresh(lambda: _close(command, uow))
 
 
 def _close(command: CloseVerification, uow: UnitOfWork) -> VerificationRequest:
@@ -289,7 +273,7 @@ def flag_overdue(uow: UnitOfWork, limit: int = OVERDUE_LIMIT) -> OverdueReport:
             overdue.append(request)
             continue
         try:
-            updated = _decided_afresh(partial(_flag, request.id, uow, now))
+            updated = decided_afresh(partial(_flag, request.id, uow, now))
         except (Refused, Conflict):
             continue
         overdue.append(updated)
