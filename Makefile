@@ -88,7 +88,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/jevs/python functions infrastructure tests benchmarks
 
-bench: $(STAMP)  ## the figures of DESIGN §8 that have a benchmark (printed, never asserted)
+bench: $(STAMP)  ## the figures of DESIGN.md §8 that have a benchmark (printed, never asserted)
 	$(BIN)/python -m benchmarks.matching
 
 synth: build  ## write the CloudFormation template of the AWS stack to cdk.out

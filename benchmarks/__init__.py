@@ -1,1 +1,1 @@
-"""Benchmarks of the figures DESIGN §8 keeps (``make bench``): measured and printed, never asserted in tests."""
+"""Benchmarks of the figures DESIGN.md §8 keeps (``make bench``): measured and printed, never asserted in tests."""

@@ -1,4 +1,4 @@
-"""Matching figures (DESIGN §8): lines per second of pure rule work and how it grows with lines per
+"""Matching figures (DESIGN.md §8): lines per second of pure rule work and how it grows with lines per
 declaration, and the AWS round trips of one match as the table grows.
 
     python -m benchmarks.matching        (or: make bench)

@@ -1,1 +1,1 @@
-"""The HTTPS API (DESIGN §5): API Gateway REST proxy events in, JSON and problem+json out."""
+"""The HTTPS API (DESIGN.md §5): API Gateway REST proxy events in, JSON and problem+json out."""

@@ -1,5 +1,5 @@
 """What every route of the API function shares: the request's dependencies and caller, its unit of work, and
-idempotency (DESIGN §5: an ``Idempotency-Key`` on every POST).
+idempotency (DESIGN.md §5: an ``Idempotency-Key`` on every POST).
 
 Idempotency is one middleware, on every POST route. It names the request (party, key, and a digest of route
 and body) in the routing context; the route runs its use case in a unit of work that stores the route's answer

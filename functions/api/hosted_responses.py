@@ -1,5 +1,5 @@
 """Response bodies of hosted issuing: goods registrations, signatories and applications, each as its exporter and
-its issuing body read it (both may see all of it: DESIGN §1), with links. Explicit models, converted from the
+its issuing body read it (both may see all of it: DESIGN.md §1), with links. Explicit models, converted from the
 records field by field, so a stored record never becomes a body by accident."""
 
 from __future__ import annotations

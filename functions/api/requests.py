@@ -1,4 +1,4 @@
-"""Request bodies, as partners send them (DESIGN §5).
+"""Request bodies, as partners send them (DESIGN.md §5).
 
 Each is the API's own class, converted explicitly into what the use case takes (``to_domain``); its docstring is
 its description in the OpenAPI document. Where the wire
@@ -31,7 +31,7 @@ class _Extends(BaseModel):
 
 
 class CertificateContent(certificate.CertificateContent, _Extends):
-    """A certificate's data as its issuing body submits it (DESIGN §5)."""
+    """A certificate's data as its issuing body submits it (DESIGN.md §5)."""
 
     def to_domain(self) -> certificate.CertificateContent:
         converted = self._converted(certificate.CertificateContent)
@@ -40,7 +40,7 @@ class CertificateContent(certificate.CertificateContent, _Extends):
 
 
 class DeclarationContent(declarations.DeclarationContent, _Extends):
-    """A declaration as the declaring customs lodges it (DESIGN §5)."""
+    """A declaration as the declaring customs lodges it (DESIGN.md §5)."""
 
     def to_domain(self) -> declarations.DeclarationContent:
         converted = self._converted(declarations.DeclarationContent)
@@ -112,7 +112,7 @@ class ReasonRequest(BaseModel):
 
 class PreferenceDecisionRequest(preferences.PreferenceDecisionContent, _Extends):
     """``POST /v1/certificates/{number}/preference-decisions``: China Customs' box 5 decision on one of its import
-    declarations that quotes the certificate (DESIGN §5)."""
+    declarations that quotes the certificate (DESIGN.md §5)."""
 
     def to_domain(self) -> preferences.PreferenceDecisionContent:
         converted = self._converted(preferences.PreferenceDecisionContent)

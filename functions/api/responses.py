@@ -1,7 +1,7 @@
 """Response bodies, rendered from domain records through the caller's view. Routes return these models and
 the event handler serialises them, so what the OpenAPI document declares is what is sent.
 
-A certificate's response is its data as submitted (DESIGN §5) plus what JEVS adds: status, usage,
+A certificate's response is its data as submitted (DESIGN.md §5) plus what JEVS adds: status, usage,
 version, issuing body, validity and links. Which of the data appears is the domain's decision
 (``jevs.domain.access``); this module only renders it.
 """
@@ -333,7 +333,7 @@ class DeclarationLinks(BaseModel):
 
 
 class DeclarationOut(BaseModel):
-    """A declaration and, once matching decided it, the result (DESIGN §5)."""
+    """A declaration and, once matching decided it, the result (DESIGN.md §5)."""
 
     declaration_id: str = Field(description="The declarant's prefix (NZEX, CNIM) and the declaration number.")
     declaration_number: str

@@ -1,4 +1,4 @@
-"""Request and response bodies of verification of origin (``/v1/verification-requests``, DESIGN §5): explicit
+"""Request and response bodies of verification of origin (``/v1/verification-requests``, DESIGN.md §5): explicit
 models, converted to and from the domain's field by field, so a stored request never becomes a body by accident
 and a document's bytes are never sent back inside one (each has its own link)."""
 

@@ -1,4 +1,4 @@
-"""The dispatcher function, on the delivery queue (DESIGN §6.2).
+"""The dispatcher function, on the delivery queue (DESIGN.md §6.2).
 
 Each SQS record is one message to China (a certificate version, or a match result). The outcome is committed
 before the record is acknowledged. A transient failure holds the message back for the backoff the domain chose

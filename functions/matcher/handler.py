@@ -1,4 +1,4 @@
-"""The matching function, on the declarations queue (DESIGN §4).
+"""The matching function, on the declarations queue (DESIGN.md §4).
 
 Each SQS record names one lodged declaration (a revision of it) to decide, or a certificate just issued whose
 number declarations were waiting for. The decision, the certificate's usage and history event and the messages

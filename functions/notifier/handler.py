@@ -4,7 +4,7 @@ is stored, one use case per message kind (``jevs.service.documents``).
 - ``certificate.documents`` (every certificate version's issue): the PDF in the documents bucket, NZ Customs'
   data file in the exchange bucket, and for a hosted certificate the email to its applicant with the PDF.
 - ``declaration.result.filing`` (a decided NZ export entry): the match result, filed for NZ Customs in the
-  exchange bucket (DESIGN §4: results go back to the declarant; an export entry never goes to China).
+  exchange bucket (DESIGN.md §4: results go back to the declarant; an export entry never goes to China).
 - ``preference.decision.filing`` (China Customs' box 5 decision): filed for NZ Customs in the exchange bucket.
 """
 

@@ -1,4 +1,4 @@
-"""The outbox relay function, fed by the records table's stream (DESIGN §6.1).
+"""The outbox relay function, fed by the records table's stream (DESIGN.md §6.1).
 
 Each new outbox record becomes a message on its channel's queue. A record that cannot be published is
 reported as a batch item failure, so Lambda retries from it (halving the batch to isolate it) and, once its

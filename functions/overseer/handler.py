@@ -1,8 +1,8 @@
-"""The past-due check, run by an EventBridge schedule (DESIGN §2: applications are processed within one New
+"""The past-due check, run by an EventBridge schedule (DESIGN.md §2: applications are processed within one New
 Zealand working day). Every application still undecided after its due time is flagged once; the count of those
 waiting is a metric the stack alarms on, and the log lists them (ids, issuing body, due time).
 
-The same run flags verification requests China raised that are still unanswered after their due date (DESIGN
+The same run flags verification requests China raised that are still unanswered after their due date (DESIGN.md
 §3): ``VerificationRequestsOverdue`` counts those waiting, and the stack alarms on it too."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The reconciliation function, run by an EventBridge schedule (DESIGN §6.2): every delivery still PENDING a
+"""The reconciliation function, run by an EventBridge schedule (DESIGN.md §6.2): every delivery still PENDING a
 bound after it was queued is queued again, counted in a metric and listed in the log as a report."""
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def _api(stack: JevsStack) -> None:
     for method in stack.api.public_methods:
         route = method.resource.path
         reason = (
-            f"GET {route} is public by design (DESIGN §5): {_PUBLIC_PURPOSES[route]}. It carries no party data and "
+            f"GET {route} is public by design (DESIGN.md §5): {_PUBLIC_PURPOSES[route]}. It carries no party data and "
             "changes nothing; every other method, '/' included, needs a Cognito token with a JEVS scope and an API key."
         )
         _acknowledge(method, "APIG4", reason)

@@ -21,7 +21,7 @@ from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.identity import IdentityConstruct
 from jevs.resources import VERIFY_PATH_PREFIX, VERIFY_RATE_LIMIT
 
-# Routes anyone may call without a token (DESIGN §5).
+# Routes anyone may call without a token (DESIGN.md §5).
 PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{proxy+}")
 # The same limit the API function enforces (jevs.settings.ApiSettings.max_request_bytes): WAF refuses larger
 # bodies before they cost an invocation.
@@ -90,7 +90,7 @@ class ApiConstruct(Construct):
                     status=True,
                     user=True,
                 ),
-                # Errors only, and never request or response bodies: logs carry ids and outcomes (DESIGN §1).
+                # Errors only, and never request or response bodies: logs carry ids and outcomes (DESIGN.md §1).
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,

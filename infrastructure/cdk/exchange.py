@@ -1,4 +1,4 @@
-"""NZ Customs' files in the exchange bucket (DESIGN §5): who writes under its prefix, who reads it.
+"""NZ Customs' files in the exchange bucket (DESIGN.md §5): who writes under its prefix, who reads it.
 
 - The notifier files China's preference decisions under ``nz-customs/preference-decisions/`` (it already files
   certificate versions and match results under their own prefixes, granted by their constructs).

@@ -1,4 +1,4 @@
-"""Matching of customs declarations (DESIGN §4): the matcher on the declarations queue, and the notifier on the
+"""Matching of customs declarations (DESIGN.md §4): the matcher on the declarations queue, and the notifier on the
 notifications queue, which files each result for NZ Customs in the exchange bucket.
 
 The matcher reads a declaration, its certificate and the certificate's usage ledger, and writes the result,

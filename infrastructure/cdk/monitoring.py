@@ -1,5 +1,5 @@
 """Operations: alarms on everything that means data is stuck or failing, to one topic, and a dashboard an
-operator reads at a glance (DESIGN §6.2: a parked delivery is alarmed)."""
+operator reads at a glance (DESIGN.md §6.2: a parked delivery is alarmed)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ class MonitoringConstruct(Construct):
                 threshold=1,
                 description=f"{function.function.function_name} was throttled",
             )
-        # DESIGN §6.2: a delivery China rejected, or one parked after its retries, is alarmed.
+        # DESIGN.md §6.2: a delivery China rejected, or one parked after its retries, is alarmed.
         for metric_name, description in (
             ("DeliveriesRejected", "China Customs rejected a certificate (not retried)"),
             ("DeliveriesParked", "A delivery to China spent its retries and waits in the dead-letter queue"),
@@ -107,7 +107,7 @@ class MonitoringConstruct(Construct):
                 threshold=1,
                 description=description,
             )
-        # DESIGN §2: applications are processed within one working day. Any still undecided past its due time
+        # DESIGN.md §2: applications are processed within one working day. Any still undecided past its due time
         # is alarmed (the overseer counts them on every run, zero included, so the alarm clears by itself).
         self._alarm(
             "ApplicationsPastDue",
@@ -121,7 +121,7 @@ class MonitoringConstruct(Construct):
             threshold=1,
             description="An application is still undecided past its one-working-day due time",
         )
-        # DESIGN §3: China's verification requests are answered by their due date. Any still unanswered past it is
+        # DESIGN.md §3: China's verification requests are answered by their due date. Any still unanswered past it is
         # alarmed (the overseer counts them on every run, zero included).
         self._alarm(
             "VerificationRequestsOverdue",

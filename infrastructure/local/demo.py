@@ -66,7 +66,7 @@ def submission(walk: Walkthrough) -> None:
 
 
 def views(walk: Walkthrough) -> None:
-    """What each party sees of it (DESIGN §1)"""
+    """What each party sees of it (DESIGN.md §1)"""
     path = f"/v1/certificates/{walk.run.certificate_number}"
     for reader, who in ((ISSUING_BODY, "The issuing body"), (EXPORTER, "The exporter in box 1")):
         walk.step(f"{who} reads it: everything, commercial details included")
@@ -512,7 +512,7 @@ CONTENT = ("exporter", "producer", "consignee", "transport", "remarks", "items",
 
 
 def projection(found: Any) -> Any:
-    """Which of the certificate's own data the caller's view shows (DESIGN §1)."""
+    """Which of the certificate's own data the caller's view shows (DESIGN.md §1)."""
     shown = ", ".join(name for name in CONTENT if name in found) or "(none)"
     hidden = ", ".join(name for name in CONTENT if name not in found) or "(none)"
     return {"view": found.get("view"), "shown": shown, "not shown": hidden, "commercial": found.get("commercial")}

@@ -10,7 +10,7 @@ For each request it
   calls the API function in this process with a Lambda-like context, and sends its proxy response.
 
 Errors the gateway itself answers are RFC 9457 problem details, as the deployed API's gateway responses
-are configured to be (DESIGN §5).
+are configured to be (DESIGN.md §5).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # API Gateway's maximum integration timeout: a slower answer is replaced by 504.
 INTEGRATION_TIMEOUT_MS = 29_000
-# Paths with no authorizer on their methods (DESIGN §5: the spec, the docs, the keys, public verification).
+# Paths with no authorizer on their methods (DESIGN.md §5: the spec, the docs, the keys, public verification).
 PUBLIC_PATHS = frozenset({"/docs", "/openapi.json", "/.well-known/jwks.json"})
 PUBLIC_PREFIXES = ("/v1/verify/",)
 
@@ -203,7 +203,7 @@ def proxy_event(
         "httpMethod": request.method,
         "extendedRequestId": base64.b32encode(uuid.uuid4().bytes[:10]).decode("ascii"),
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        # As through a custom domain (how partners reach the API, DESIGN §7): no stage in the path.
+        # As through a custom domain (how partners reach the API, DESIGN.md §7): no stage in the path.
         "path": path,
         "accountId": identity.account_id,
         "protocol": request.protocol,

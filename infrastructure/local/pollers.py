@@ -1,4 +1,4 @@
-"""Feeding the functions on one machine exactly the events Lambda would (DESIGN §7): DynamoDB stream
+"""Feeding the functions on one machine exactly the events Lambda would (DESIGN.md §7): DynamoDB stream
 records to the outbox relay, SQS batches with partial failures to the dispatcher, and scheduled events to
 the reconciler. Each poller is a thread; ``stop()`` ends it within a poll interval."""
 

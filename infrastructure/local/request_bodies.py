@@ -39,7 +39,7 @@ def _example(path: Path) -> dict[str, Any]:
 
 
 def certificate_payload(**overrides: Any) -> dict[str, Any]:
-    """The example certificate of DESIGN §5 as a fresh dict; top-level fields replaced by ``overrides``."""
+    """The example certificate of DESIGN.md §5 as a fresh dict; top-level fields replaced by ``overrides``."""
     payload = copy.deepcopy(_example(EXAMPLE_CERTIFICATE))
     payload.update(overrides)
     return payload
@@ -77,7 +77,7 @@ def commercial_payload() -> dict[str, Any]:
 
 
 def declaration_payload(**overrides: Any) -> dict[str, Any]:
-    """The example import declaration of DESIGN §5 (it matches the example certificate); fields replaced."""
+    """The example import declaration of DESIGN.md §5 (it matches the example certificate); fields replaced."""
     payload = copy.deepcopy(_example(EXAMPLE_DECLARATION))
     payload.update(overrides)
     return payload

@@ -1,4 +1,4 @@
-"""Guaranteed delivery to China Customs on the local stack (DESIGN §6.2–6.3): signed, once in effect, never
+"""Guaranteed delivery to China Customs on the local stack (DESIGN.md §6.2–6.3): signed, once in effect, never
 lost, through faults, outages, crashes and lost messages."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A certificate's life after issue on the local stack, over HTTP as its partners call it (DESIGN §2–3, §5):
+"""A certificate's life after issue on the local stack, over HTTP as its partners call it (DESIGN.md §2–3, §5):
 each action and each refusal, what matching then decides, and what China Customs (the simulator) holds."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Matching on the local stack, over HTTP as customs call it (DESIGN §4): a declaration is lodged (202),
+"""Matching on the local stack, over HTTP as customs call it (DESIGN.md §4): a declaration is lodged (202),
 relayed from the table's stream to the declarations queue, decided by the matching function, and its result
 goes back to the declarant: China receives it signed through the delivery channel, NZ Customs finds it in
 the exchange bucket."""

@@ -1,4 +1,4 @@
-"""Box 5 on the local stack, over HTTP as the partners call it (DESIGN §3, §5): China Customs records its
+"""Box 5 on the local stack, over HTTP as the partners call it (DESIGN.md §3, §5): China Customs records its
 preference decision on an import declaration it lodged; the exporter, its issuing body and NZ Customs read it;
 NZ Customs finds the decision's data file in its listing at /v1/exchange/nz-customs/files and reads it."""
 

@@ -1,4 +1,4 @@
-"""Verification of origin on the local stack, over HTTP as its partners call it (DESIGN §3, §5): China Customs
+"""Verification of origin on the local stack, over HTTP as its partners call it (DESIGN.md §3, §5): China Customs
 raises a request, the parties involved read and list it (anyone else: 404), the issuing body answers with a
 document, the answer reaches China Customs (the simulator, which verifies every signature) as
 ``verification.response``, China closes it; and each refusal: 404, 409, 413, 422."""

@@ -14,7 +14,7 @@ from tests.infrastructure.support import one, properties, resources, target, tar
 
 pytestmark = pytest.mark.infrastructure
 
-# What anyone may call without a token (DESIGN §5). Written out here, not imported: a route made public by
+# What anyone may call without a token (DESIGN.md §5). Written out here, not imported: a route made public by
 # mistake in the stack must fail this test.
 PUBLIC = {("GET", "/docs"), ("GET", "/openapi.json"), ("GET", "/.well-known/jwks.json"), ("GET", "/v1/verify/{proxy+}")}
 

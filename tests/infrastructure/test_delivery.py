@@ -1,5 +1,5 @@
 """The delivery to China in the template: the dispatcher on its queue, the reconciliation schedule, and the
-alarms on rejected and parked deliveries (DESIGN §6.2)."""
+alarms on rejected and parked deliveries (DESIGN.md §6.2)."""
 
 from __future__ import annotations
 

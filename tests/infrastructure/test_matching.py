@@ -1,4 +1,4 @@
-"""Matching of declarations in the template (DESIGN §4): the matcher on the declarations queue, the notifier on
+"""Matching of declarations in the template (DESIGN.md §4): the matcher on the declarations queue, the notifier on
 the notifications queue, each with only what it calls; the relay that feeds both; their alarms and dashboard."""
 
 from __future__ import annotations

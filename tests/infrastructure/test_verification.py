@@ -1,4 +1,4 @@
-"""Verification of origin in the template (DESIGN §3): the alarm on requests left unanswered past their due date,
+"""Verification of origin in the template (DESIGN.md §3): the alarm on requests left unanswered past their due date,
 and the WAF's body-size rule, which leaves answers (which carry their documents) to the function's own limit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Declarations end to end through the functions (DESIGN §4, §5): lodged over the API, matched by the
+"""Declarations end to end through the functions (DESIGN.md §4, §5): lodged over the API, matched by the
 matching function, the result readable by the declarant, kept on the certificate for its owner, in the
 certificate's history, and on its way back to the declarant."""
 

@@ -1,4 +1,4 @@
-"""Hosted issuing through the API function against moto (DESIGN §5): goods lodged and approved, a signatory
+"""Hosted issuing through the API function against moto (DESIGN.md §5): goods lodged and approved, a signatory
 approved, an application lodged with its due time and certified into a certificate with the next number;
 refusals name their reason and issue nothing; evidence stays between the exporter and its issuing body."""
 

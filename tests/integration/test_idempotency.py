@@ -1,4 +1,4 @@
-"""Idempotency on every POST (DESIGN §5), through the API function: the same Idempotency-Key and request get
+"""Idempotency on every POST (DESIGN.md §5), through the API function: the same Idempotency-Key and request get
 the first answer again, marked ``Idempotent-Replayed: true``; the same key with another request is a 409; and
 decisions are once only, whatever key asks for a second one (issue 10)."""
 

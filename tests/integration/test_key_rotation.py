@@ -1,4 +1,4 @@
-"""Keys that rotate (DESIGN §6.3): ``python -m infrastructure.local.ops rotate-key`` moves the signing alias to a
+"""Keys that rotate (DESIGN.md §6.3): ``python -m infrastructure.local.ops rotate-key`` moves the signing alias to a
 new KMS key; /.well-known/jwks.json lists the new key and every retired one within the overlap period, so a head
 signed before a rotation still verifies, with the JWKS served after it."""
 

@@ -1,4 +1,4 @@
-"""A certificate's life after issue through the API and the matching function (DESIGN §2, §3): replaced by a
+"""A certificate's life after issue through the API and the matching function (DESIGN.md §2, §3): replaced by a
 corrected certificate, revoked, covered by a certified true copy; declarations amended by new revisions, and a
 declaration that arrived before its certificate matched when the certificate is issued."""
 

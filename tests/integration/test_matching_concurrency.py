@@ -1,4 +1,4 @@
-"""Two declarations racing for one certificate (DESIGN §4): both matchers read the certificate unused, both
+"""Two declarations racing for one certificate (DESIGN.md §4): both matchers read the certificate unused, both
 decide MATCHED, and the usage ledger's conditional write lets exactly one of them record it. The loser reads
 again and is decided CERTIFICATE_ALREADY_USED. Runs on the real DynamoDB store, against moto."""
 

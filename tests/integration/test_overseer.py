@@ -1,4 +1,4 @@
-"""The past-due check through its function, against the table in moto (DESIGN §2): the scheduled event in,
+"""The past-due check through its function, against the table in moto (DESIGN.md §2): the scheduled event in,
 undecided applications past their due time flagged once through the sparse index, the list out."""
 
 from __future__ import annotations

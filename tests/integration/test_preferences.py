@@ -1,4 +1,4 @@
-"""Box 5 through the API function and the notifier against moto (DESIGN §3, §5): China Customs records a
+"""Box 5 through the API function and the notifier against moto (DESIGN.md §3, §5): China Customs records a
 preference decision on one of its import declarations, the parties involved read it, NZ Customs finds its data
 file in the exchange bucket and reads it through ``/v1/exchange/nz-customs/files``."""
 

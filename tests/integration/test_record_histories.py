@@ -1,5 +1,5 @@
 """The histories of goods registrations, signatories and applications through the API function against moto
-(DESIGN §3, §5): each decision appears as an event after the lodging, with a chain that verifies; the history is
+(DESIGN.md §3, §5): each decision appears as an event after the lodging, with a chain that verifies; the history is
 read by those who read the record, and nobody else; an event or a record edited in the table directly makes the
 history report its chain broken, at that event."""
 

@@ -1,4 +1,4 @@
-"""AWS round trips per operation (DESIGN §8): a submission is one DynamoDB write, a replay one more read; a
+"""AWS round trips per operation (DESIGN.md §8): a submission is one DynamoDB write, a replay one more read; a
 lodged declaration is one write, and matching it three reads and one write, however large the table."""
 
 from __future__ import annotations

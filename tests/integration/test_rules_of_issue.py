@@ -1,4 +1,4 @@
-"""The rules across boxes (DESIGN §2) through the API function: each broken rule is a 422 whose errors name the
+"""The rules across boxes (DESIGN.md §2) through the API function: each broken rule is a 422 whose errors name the
 boxes at fault, and nothing is stored (no certificate to read, no message in the outbox); a route through a
 transit to China is issued and goes to China, whoever the consignee is."""
 

@@ -1,4 +1,4 @@
-"""A history no one can quietly rewrite (DESIGN §6.4): every tampering with the records table is reported by the
+"""A history no one can quietly rewrite (DESIGN.md §6.4): every tampering with the records table is reported by the
 history route and by the offline verifier (``python -m jevs.verify``) with nothing but the JWKS, which names the
 event or the field that fails. A rewrite of the whole chain with every hash recomputed is what the table alone
 cannot show: it is caught against a head fixed outside it, one JEVS signed before or the one China was sent."""

@@ -1,4 +1,4 @@
-"""Verification of origin through the API function and the overseer, against moto in process (DESIGN §3, §5):
+"""Verification of origin through the API function and the overseer, against moto in process (DESIGN.md §3, §5):
 China raises a request, the parties involved read it (anyone else: 404), the issuing body answers with documents
 (kept in the documents bucket, whose default encryption is the data key in AWS; the answer to China in the
 outbox), China closes it; refusals are 404, 409 and 413; the overseer flags a request left unanswered past its due

@@ -1,5 +1,5 @@
 """Public verification answers a person's browser with a page and an API client with JSON, chosen by ``Accept``
-(DESIGN §5): through the API function, with real proxy events, against moto in process."""
+(DESIGN.md §5): through the API function, with real proxy events, against moto in process."""
 
 from __future__ import annotations
 

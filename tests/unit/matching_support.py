@@ -1,5 +1,5 @@
 """Builders for the matching tests: certificate records with their real validity, declarations as the two
-customs lodge them (DESIGN §5), and usage ledgers."""
+customs lodge them (DESIGN.md §5), and usage ledgers."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from tests.unit.support import certificate, party, record_of
 CN = Declarant.CN_IMPORT_DECLARATION
 NZ = Declarant.NZ_EXPORT_ENTRY
 
-# The example certificate of DESIGN §5: issued 2026-11-20, shipped 2026-11-22, so valid 2026-11-20 to 2027-11-19.
+# The example certificate of DESIGN.md §5: issued 2026-11-20, shipped 2026-11-22, so valid 2026-11-20 to 2027-11-19.
 NUMBER = "11.1234.12345"
 REPLACEMENT_NUMBER = "11.1234.12346"
 COPY_NUMBER = "11.1234.12399"
@@ -53,7 +53,7 @@ _LINE: dict[str, Any] = {
 
 
 def line_payload(line_number: int = 1, **overrides: Any) -> dict[str, Any]:
-    """The example declaration line of DESIGN §5 (all of item 1), numbered ``line_number``."""
+    """The example declaration line of DESIGN.md §5 (all of item 1), numbered ``line_number``."""
     line = copy.deepcopy(_LINE)
     line["line_number"] = line_number
     line.update(overrides)
@@ -61,7 +61,7 @@ def line_payload(line_number: int = 1, **overrides: Any) -> dict[str, Any]:
 
 
 def declaration_payload(**overrides: Any) -> dict[str, Any]:
-    """The example declaration of DESIGN §5 as a fresh dict; top-level fields replaced by ``overrides``."""
+    """The example declaration of DESIGN.md §5 as a fresh dict; top-level fields replaced by ``overrides``."""
     payload = copy.deepcopy(_DECLARATION)
     payload["lines"] = [line_payload()]
     payload.update(overrides)

@@ -42,7 +42,7 @@ def party(client_id: str) -> Party:
 
 
 def certificate(**overrides: Any) -> CertificateContent:
-    """The example certificate of DESIGN §5, validated, with top-level fields replaced by ``overrides``."""
+    """The example certificate of DESIGN.md §5, validated, with top-level fields replaced by ``overrides``."""
     return CertificateContent.model_validate(certificate_payload(**overrides))
 
 

@@ -1,4 +1,4 @@
-"""Who may see what (DESIGN §1): each party's view of a certificate, its listing scope and the history."""
+"""Who may see what (DESIGN.md §1): each party's view of a certificate, its listing scope and the history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Declarations after their first decision (DESIGN §3): amended by a new revision, decided again with what the
+"""Declarations after their first decision (DESIGN.md §3): amended by a new revision, decided again with what the
 previous revision drew released in the same commit; and decided again, by themselves, when the certificate they
 quoted before it existed is issued within 30 days."""
 

@@ -1,4 +1,4 @@
-"""Hosted issuing's applications (DESIGN §2, §3): the use cases of ``jevs.service.applications`` over the records
+"""Hosted issuing's applications (DESIGN.md §2, §3): the use cases of ``jevs.service.applications`` over the records
 table in memory, with a clock that moves (the registrations an application may quote, its due time, the numbers
 certification allocates, withdrawal), and the ``Application`` aggregate's decisions, once only."""
 

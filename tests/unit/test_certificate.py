@@ -1,4 +1,4 @@
-"""The certificate as an issuing body submits it (DESIGN §2, §5): what the data alone decides."""
+"""The certificate as an issuing body submits it (DESIGN.md §2, §5): what the data alone decides."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def items(count: int) -> list[dict[str, Any]]:
 
 
 def test_the_design_example_certificate_is_valid() -> None:
-    # Given the example of DESIGN §5, When it is validated, Then it is a certificate with its own number
+    # Given the example of DESIGN.md §5, When it is validated, Then it is a certificate with its own number
     content = CertificateContent.model_validate(certificate_payload())
     assert content.certificate_number == "11.1234.12345"
 

@@ -1,4 +1,4 @@
-"""The certificate as a PDF (DESIGN §2, §5): what it prints, its verification QR code, and the digest of the
+"""The certificate as a PDF (DESIGN.md §2, §5): what it prints, its verification QR code, and the digest of the
 printed data that the public verification endpoint checks."""
 
 from __future__ import annotations

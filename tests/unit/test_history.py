@@ -1,4 +1,4 @@
-"""A certificate's history is a hash chain (DESIGN §6.4): any edit, reordering or removal is found, and where."""
+"""A certificate's history is a hash chain (DESIGN.md §6.4): any edit, reordering or removal is found, and where."""
 
 from __future__ import annotations
 

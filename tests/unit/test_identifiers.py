@@ -1,4 +1,4 @@
-"""Identifiers the FTA and its partners use (DESIGN §2): each check accepts the real form and refuses the rest."""
+"""Identifiers the FTA and its partners use (DESIGN.md §2): each check accepts the real form and refuses the rest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rules of issue that depend on dates (DESIGN §2): validity, retrospective issue, no future dating."""
+"""Rules of issue that depend on dates (DESIGN.md §2): validity, retrospective issue, no future dating."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A certificate's life after issue, in the domain and its use cases (DESIGN §2, §3): replacement, revocation and
+"""A certificate's life after issue, in the domain and its use cases (DESIGN.md §2, §3): replacement, revocation and
 certified true copies over the records table in memory; each action once, by its issuing body only, and each
 one commit that changes the records, appends to the histories and tells China."""
 

@@ -1,4 +1,4 @@
-"""Matching a declaration against the certificate it quotes (DESIGN §4): one scenario per rule and outcome,
+"""Matching a declaration against the certificate it quotes (DESIGN.md §4): one scenario per rule and outcome,
 then properties over declarations built from the certificate itself."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The past-due check of the one-working-day promise (DESIGN §2), ``flag_past_due`` of
+"""The past-due check of the one-working-day promise (DESIGN.md §2), ``flag_past_due`` of
 ``jevs.service.applications``, over the records table in memory at a fixed clock: which applications it flags,
 which it reports, and what it leaves alone."""
 

@@ -1,4 +1,4 @@
-"""Box 5, the preference decision, in the domain and its use cases (DESIGN §3): China Customs decides once per
+"""Box 5, the preference decision, in the domain and its use cases (DESIGN.md §3): China Customs decides once per
 certificate and import declaration, on a declaration of its own that quotes the certificate; NOT_GIVEN says why;
 each decision is an event in the certificate's history and a data file for NZ Customs."""
 

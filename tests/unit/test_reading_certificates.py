@@ -1,4 +1,4 @@
-"""Reading certificates, listings and history through the caller's view (DESIGN §1, §5, §6.4): the reading use
+"""Reading certificates, listings and history through the caller's view (DESIGN.md §1, §5, §6.4): the reading use
 cases of ``jevs.service.certificates`` over the records table in memory."""
 
 from __future__ import annotations

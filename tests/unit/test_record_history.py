@@ -1,4 +1,4 @@
-"""Goods registrations, signatories and applications each keep a history of their own (DESIGN §3): the lodging is
+"""Goods registrations, signatories and applications each keep a history of their own (DESIGN.md §3): the lodging is
 the first event, each decision one more, every event hash-chained with the hash of the record's state after it
 (``jevs.domain.record_history``). Any edit, removal or reordering of an event, or an edit of the record itself, is
 found, and where: through the aggregates, and through the use cases over the records table in memory."""

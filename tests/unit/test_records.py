@@ -1,4 +1,4 @@
-"""The certificate aggregate (DESIGN §2, §6.4): issued once (``CertificateRecord.issue``), then changed only
+"""The certificate aggregate (DESIGN.md §2, §6.4): issued once (``CertificateRecord.issue``), then changed only
 through ``CertificateRecord.changed``, which appends one event and moves the record's chain head with it; and
 the certificates repository stores a change only while the head it was made from is still the stored one."""
 

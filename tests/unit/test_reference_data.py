@@ -1,4 +1,4 @@
-"""The UN/LOCODE reference data box 4's ports are checked against (DESIGN §2), and the script that extracts it from
+"""The UN/LOCODE reference data box 4's ports are checked against (DESIGN.md §2), and the script that extracts it from
 UNECE's release files (``infrastructure/extract_unlocode.py``)."""
 
 from __future__ import annotations

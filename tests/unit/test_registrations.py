@@ -1,4 +1,4 @@
-"""Goods registrations and signatories (DESIGN §1–3): the issuing body's decision is once only (DESIGN §3). A
+"""Goods registrations and signatories (DESIGN.md §1–3): the issuing body's decision is once only (DESIGN.md §3). A
 second decision, whatever it says, is a conflict naming the first, and the stored record keeps the first: through
 the aggregates (``GoodsRegistration.decided``, ``Signatory.decided``) and through ``decide_registration`` over
 the records table in memory."""

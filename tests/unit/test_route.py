@@ -1,4 +1,4 @@
-"""Box 4's route, a rule of issue (DESIGN §2): ports are real (UN/LOCODE, for New Zealand and China), the goods are
+"""Box 4's route, a rule of issue (DESIGN.md §2): ports are real (UN/LOCODE, for New Zealand and China), the goods are
 loaded in New Zealand, and every certificate is for import into China: discharged there, or taken there by the
 transit box 4 names."""
 

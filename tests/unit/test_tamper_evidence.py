@@ -1,4 +1,4 @@
-"""Tamper evidence in the domain (DESIGN §6.4): each event fixes the state of the record it left, so a change to
+"""Tamper evidence in the domain (DESIGN.md §6.4): each event fixes the state of the record it left, so a change to
 the current record alone is found; the head statement JEVS signs; and the offline verifier on histories built
 and signed here, with a key of its own (no AWS)."""
 

@@ -1,4 +1,4 @@
-"""Verification of origin in the domain and its use cases (DESIGN §3): China Customs raises a request about a
+"""Verification of origin in the domain and its use cases (DESIGN.md §3): China Customs raises a request about a
 certificate, its issuing body or NZ Customs answers it once (documents checked by their bytes and sizes, stored in
 the documents bucket, the answer to China as ``verification.response``), China closes it once, and the overseer
 flags one left unanswered past its due date. Each step is an event in the certificate's history."""

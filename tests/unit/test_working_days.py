@@ -1,4 +1,4 @@
-"""New Zealand working days and the due time of an application (DESIGN §2: processed within one working day).
+"""New Zealand working days and the due time of an application (DESIGN.md §2: processed within one working day).
 
 Every expected date was checked against the ``holidays`` library and the official New Zealand calendar
 (employment.govt.nz): Mondayised days, Easter, anniversary days and daylight saving changes.

@@ -1,5 +1,5 @@
 """``/v1/applications``: hosted issuing's applications, certified with the next number or rejected by the
-issuing body, or withdrawn by the exporter (DESIGN §2, §3, §5)."""
+issuing body, or withdrawn by the exporter (DESIGN.md §2, §3, §5)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def certified_answer(certified: Certified) -> Response[CertificateOut]:
 
 
 def _processing_time(record: Application) -> None:
-    """How long the issuing body took, and whether within the one working day (DESIGN §2)."""
+    """How long the issuing body took, and whether within the one working day (DESIGN.md §2)."""
     if record.decided_at is not None:
         minutes = (record.decided_at - record.lodged_at).total_seconds() / 60
         metrics.add_metric(name="ApplicationProcessingMinutes", unit=MetricUnit.Count, value=minutes)

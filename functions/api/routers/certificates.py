@@ -158,7 +158,7 @@ def match_results(number: CertificateNumberPath) -> MatchList:
     return render_matches(certificates.read_matches(caller(router), number, unit_of_work(router)))
 
 
-# -- the certificate's life after issue (DESIGN §3): replacement, revocation, certified true copy ----------------
+# -- the certificate's life after issue (DESIGN.md §3): replacement, revocation, certified true copy ----------------
 
 
 def replaced_answer(replaced: Replaced) -> Response[CertificateOut]:

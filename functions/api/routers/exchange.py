@@ -1,6 +1,6 @@
 """``/v1/exchange/nz-customs/files``: NZ Customs' data files in the exchange bucket (certificate versions, its
 export entries' results, China's preference decisions), listed by when they were written, and each read as the
-JSON it is (DESIGN §5). NZ Customs only; everyone else 404."""
+JSON it is (DESIGN.md §5). NZ Customs only; everyone else 404."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/ops``: what operations staff do to keep delivery flowing (DESIGN §1: state, queues, redrive; no
+"""``/v1/ops``: what operations staff do to keep delivery flowing (DESIGN.md §1: state, queues, redrive; no
 commercial content)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``/v1/certificates/{number}/preference-decisions``: box 5, China Customs' decision on whether an import
-declaration quoting the certificate gets the FTA's preference (DESIGN §3, §5)."""
+declaration quoting the certificate gets the FTA's preference (DESIGN.md §3, §5)."""
 
 from __future__ import annotations
 

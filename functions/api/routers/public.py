@@ -1,4 +1,4 @@
-"""What anyone may read without a token (DESIGN §5): the verification of a certificate, and the keys that
+"""What anyone may read without a token (DESIGN.md §5): the verification of a certificate, and the keys that
 verify what JEVS signs."""
 
 from __future__ import annotations

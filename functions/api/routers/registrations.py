@@ -1,5 +1,5 @@
 """``/v1/goods-registrations`` and ``/v1/signatories``: one family of routes for the two kinds of registration an
-exporter lodges and its issuing body decides (DESIGN §5)."""
+exporter lodges and its issuing body decides (DESIGN.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/verification-requests``: verification of origin (DESIGN §3, §5). China Customs raises and closes; the
+"""``/v1/verification-requests``: verification of origin (DESIGN.md §3, §5). China Customs raises and closes; the
 certificate's issuing body or NZ Customs answers; those three read; anyone else gets 404."""
 
 from __future__ import annotations

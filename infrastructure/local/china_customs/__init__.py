@@ -1,4 +1,4 @@
-"""China Customs' receiving endpoint, simulated: where JEVS delivers certificates on one machine (DESIGN §6.2-6.3).
+"""China Customs' receiving endpoint, simulated: where JEVS delivers certificates on one machine (DESIGN.md §6.2-6.3).
 
 - ``receiver``: what China's side does, as the dispatcher must expect it in production: it verifies the
   detached JWS over the exact body bytes against JEVS's JWKS (``signatures``, with joserfc), checks the

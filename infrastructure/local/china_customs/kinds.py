@@ -1,4 +1,4 @@
-"""The kinds of message China Customs files from JEVS, and what each must carry to be filed (DESIGN §6.3).
+"""The kinds of message China Customs files from JEVS, and what each must carry to be filed (DESIGN.md §6.3).
 
 Every body names its kind in ``message_type``, and its ``message_id`` is the ``Idempotency-Key`` it is sent
 under, made from the body itself, so each event of a certificate's life has exactly one key:

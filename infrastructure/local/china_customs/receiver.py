@@ -1,4 +1,4 @@
-"""China Customs' certificate endpoint as the dispatcher must expect it in production (DESIGN §6.2-6.3):
+"""China Customs' certificate endpoint as the dispatcher must expect it in production (DESIGN.md §6.2-6.3):
 
 - it verifies the detached JWS in ``X-JWS-Signature`` over the exact body bytes against JEVS's JWKS
   (``signatures``), fetching the JWKS once more on an unknown ``kid``, as a receiver does when the sender

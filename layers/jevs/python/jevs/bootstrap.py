@@ -125,7 +125,7 @@ class RelayDependencies:
 
 
 def relay(settings: RelaySettings, aws: AwsClients) -> RelayDependencies:
-    # Every channel has its queue (DESIGN §6.1): deliveries to China, declarations to match, notifications.
+    # Every channel has its queue (DESIGN.md §6.1): deliveries to China, declarations to match, notifications.
     queue_urls = {
         OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url,
         OutboxChannel.DECLARATIONS: settings.declarations_queue_url,

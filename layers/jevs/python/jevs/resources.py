@@ -53,7 +53,7 @@ RECORDS_TABLE = TableDefinition(
     partition_key=KeyAttribute("pk"),
     sort_key=KeyAttribute("sk"),
     indexes=(
-        # Listing by who may see what (DESIGN §1); every index sorts by issue date then number.
+        # Listing by who may see what (DESIGN.md §1); every index sorts by issue date then number.
         IndexDefinition("by-issuing-body", KeyAttribute("issuing_body"), _LISTING_KEY),
         IndexDefinition("by-exporter", KeyAttribute("exporter_business_number"), _LISTING_KEY),
         IndexDefinition("by-importing-country", KeyAttribute("importing_country"), _LISTING_KEY),
@@ -66,14 +66,14 @@ RECORDS_TABLE = TableDefinition(
         IndexDefinition("by-work-queue", KeyAttribute("work_queue"), KeyAttribute("work_key")),
         IndexDefinition("by-open-application", KeyAttribute("open_application"), KeyAttribute("due_at")),
         # Sparse: declarations decided before their certificate existed, by the number they quote, until when they
-        # wait for it (DESIGN §3: matched again when it is issued within 30 days).
+        # wait for it (DESIGN.md §3: matched again when it is issued within 30 days).
         IndexDefinition("by-awaited-certificate", KeyAttribute("awaited_certificate"), KeyAttribute("awaited_until")),
         # Verification requests, newest first, for China Customs and NZ Customs (who see every one); an issuing
         # body lists those about its certificates through by-work-queue, and the overseer finds the unanswered
         # ones by due date through by-open-application.
         IndexDefinition("by-verification-request", KeyAttribute("verification_list"), KeyAttribute("verification_key")),
     ),
-    # The outbox relay reads new outbox records from the stream (DESIGN §6.1).
+    # The outbox relay reads new outbox records from the stream (DESIGN.md §6.1).
     stream_view="NEW_AND_OLD_IMAGES",
     ttl_attribute="expires_at",
     environment_variable="JEVS_RECORDS_TABLE",
@@ -91,7 +91,7 @@ VERIFICATION_PARTITIONS = "VERIFICATION#*"  # a verification request China raise
 
 @dataclass(frozen=True)
 class QueueDefinition:
-    """A work queue and its dead-letter queue (DESIGN §6.2, §6.6)."""
+    """A work queue and its dead-letter queue (DESIGN.md §6.2, §6.6)."""
 
     logical_id: str
     name: str
@@ -202,7 +202,7 @@ def nz_customs_preference_key(number: str, declaration_id: str) -> str:
 
 @dataclass(frozen=True)
 class SigningKeyDefinition:
-    """The asymmetric key JEVS signs what it sends to China with (ES256, DESIGN §6.3)."""
+    """The asymmetric key JEVS signs what it sends to China with (ES256, DESIGN.md §6.3)."""
 
     logical_id: str
     alias: str
@@ -299,7 +299,7 @@ FUNCTIONS: tuple[FunctionDefinition, ...] = (
     OVERSEER_FUNCTION,
 )
 
-# How the outbox relay reads the table's stream (DESIGN §6.1): small batches, a poison record isolated by
+# How the outbox relay reads the table's stream (DESIGN.md §6.1): small batches, a poison record isolated by
 # halving the batch, a bounded number of retries, then the record's coordinates to a dead-letter queue.
 STREAM_BATCH_SIZE = 25
 STREAM_MAX_RETRIES = 10
@@ -309,7 +309,7 @@ STREAM_MAX_RECORD_AGE_SECONDS = 24 * 3600
 @dataclass(frozen=True)
 class FailureQueueDefinition:
     """Where the stream's event source mapping sends the coordinates of records it gave up on: a
-    dead-letter queue for the stream, read by operators (and by the redrive of DESIGN §6.2)."""
+    dead-letter queue for the stream, read by operators (and by the redrive of DESIGN.md §6.2)."""
 
     logical_id: str
     name: str

@@ -1,4 +1,4 @@
-"""Check a saved certificate history offline, with nothing but JEVS's published keys (DESIGN §6.4).
+"""Check a saved certificate history offline, with nothing but JEVS's published keys (DESIGN.md §6.4).
 
     python -m jevs.verify history.json --jwks jwks.json
     python -m jevs.verify history.json --jwks https://<api>/.well-known/jwks.json --anchor earlier-history.json

@@ -1,4 +1,4 @@
-"""Detached JSON Web Signatures over the exact bytes JEVS sends to China (DESIGN §6.3).
+"""Detached JSON Web Signatures over the exact bytes JEVS sends to China (DESIGN.md §6.3).
 
 ES256 per RFC 7518 §3.4: the signature is R and S, each 32 bytes, concatenated. KMS (like most crypto
 libraries) returns ECDSA signatures DER-encoded; ``cryptography`` reads and writes that encoding. The compact

@@ -1,4 +1,4 @@
-"""Signing with the KMS key (ES256), and the JSON Web Key Set that verifies it (DESIGN §6.3).
+"""Signing with the KMS key (ES256), and the JSON Web Key Set that verifies it (DESIGN.md §6.3).
 
 The key's ``kid`` is its RFC 7638 thumbprint: derived from the public key itself, so a rotated key gets a
 new kid with no registry to keep, and a receiver that meets an unknown kid knows to fetch the set again.

@@ -1,5 +1,5 @@
-"""SQS behind the use cases' ports: publishing outbox messages to the queue of their channel (DESIGN §6.1),
-holding a message back for its backoff, and the delivery queue's dead letters (DESIGN §6.2)."""
+"""SQS behind the use cases' ports: publishing outbox messages to the queue of their channel (DESIGN.md §6.1),
+holding a message back for its backoff, and the delivery queue's dead letters (DESIGN.md §6.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The email that takes a certified certificate to its applicant (DESIGN §2, hosted issuing): a short text naming
+"""The email that takes a certified certificate to its applicant (DESIGN.md §2, hosted issuing): a short text naming
 the certificate, and its PDF attached, as raw MIME ready for SES."""
 
 from __future__ import annotations

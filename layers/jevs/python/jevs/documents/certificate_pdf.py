@@ -1,4 +1,4 @@
-"""The certificate of origin as a PDF, in the layout of the China–New Zealand FTA form (DESIGN §2), for
+"""The certificate of origin as a PDF, in the layout of the China–New Zealand FTA form (DESIGN.md §2), for
 ``GET /v1/certificates/{number}/document`` and the email to the applicant.
 
 What the paper prints is fixed first, as data (``printed_data``): the FTA form's data elements (never the
@@ -128,7 +128,7 @@ class _Printed:
     issue_date: date
     remarks: str
     validity: Validity
-    # What the paper says of the certificate's place in its life (DESIGN §2, §3): under the number, at the top of
+    # What the paper says of the certificate's place in its life (DESIGN.md §2, §3): under the number, at the top of
     # box 6 and in every page's footer.
     marks: tuple[str, ...]
 

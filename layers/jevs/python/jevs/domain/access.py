@@ -1,4 +1,4 @@
-"""Who may see what (DESIGN §1). A party that may not see a certificate is told it does not exist."""
+"""Who may see what (DESIGN.md §1). A party that may not see a certificate is told it does not exist."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def may_read_deliveries(party: Party, record: CertificateRecord) -> bool:
 
 def may_read_matches(party: Party, record: CertificateRecord) -> bool:
     """The results of declarations that quoted a certificate: its owner (the exporter and the issuing body,
-    DESIGN §1). Each customs reads its own declarations' results at /v1/declarations instead."""
+    DESIGN.md §1). Each customs reads its own declarations' results at /v1/declarations instead."""
     return owns(party, record)
 
 
@@ -120,7 +120,7 @@ def may_decide_preference(party: Party, record: CertificateRecord) -> bool:
 
 
 def may_read_preferences(party: Party, record: CertificateRecord) -> bool:
-    """The preference decisions on a certificate (DESIGN §1): its exporter and issuing body, NZ Customs, and China
+    """The preference decisions on a certificate (DESIGN.md §1): its exporter and issuing body, NZ Customs, and China
     Customs, which made them. Operations staff see no commercial outcome."""
     if party.type is PartyType.CN_CUSTOMS:
         return may_decide_preference(party, record)

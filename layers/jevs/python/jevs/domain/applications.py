@@ -1,4 +1,4 @@
-"""Certificate applications for hosted issuing (DESIGN §2, §3): an exporter applies, quoting its approved
+"""Certificate applications for hosted issuing (DESIGN.md §2, §3): an exporter applies, quoting its approved
 goods registrations and signed by its approved signatory; the issuing body certifies within one New Zealand
 working day, or rejects with reasons; the exporter may withdraw before a decision.
 
@@ -129,7 +129,7 @@ class Application(Chronicled):
         return self._first(at=self.lodged_at, actor=self.exporter, details=details)
 
     def _still_open(self) -> None:
-        """Every decision is once only (DESIGN §3): an application decided or withdrawn stays so."""
+        """Every decision is once only (DESIGN.md §3): an application decided or withdrawn stays so."""
         if not self.open:
             raise Conflict("application-decided", f"application {self.id} is already {self.status.value}")
 

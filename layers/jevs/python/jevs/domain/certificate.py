@@ -1,4 +1,4 @@
-"""The China–New Zealand FTA Certificate of Origin (DESIGN §2): its boxes, as submitted, with every rule
+"""The China–New Zealand FTA Certificate of Origin (DESIGN.md §2): its boxes, as submitted, with every rule
 that the data alone decides. The rules of issue live in ``issuance``: those that need today's date, and box 4's
 route, which is checked against the UN/LOCODE edition of the day it is issued, not again whenever it is read.
 
@@ -352,13 +352,13 @@ class InvoiceValue(_Box):
 
 class CommercialDetails(_Box):
     """Commercially sensitive data an issuing body may file with a certificate. It is not part of the FTA
-    form: only the owning exporter and the issuing body ever read it back (DESIGN §1)."""
+    form: only the owning exporter and the issuing body ever read it back (DESIGN.md §1)."""
 
     invoice_values: list[InvoiceValue] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class CertificateContent(_Box):
-    """A certificate's data as its issuing body submits it (DESIGN §5)."""
+    """A certificate's data as its issuing body submits it (DESIGN.md §5)."""
 
     certificate_number: CertificateNumber = Field(
         description="NN.NNNN.NNNNN; the COO form of NZ export entries is accepted and stored dotted.",
@@ -388,5 +388,5 @@ class CertificateContent(_Box):
     @property
     def importing_country(self) -> str:
         """The country of box 4's final port, whoever the consignee is (a trader in Hong Kong may buy goods
-        bound for China): China for every certificate that passes the rules of issue (DESIGN §2)."""
+        bound for China): China for every certificate that passes the rules of issue (DESIGN.md §2)."""
         return locode_country(self.transport.final_port)

@@ -1,4 +1,4 @@
-"""What China Customs receives (DESIGN §1, §5, §6.3): one message per event of a certificate's life, and the
+"""What China Customs receives (DESIGN.md §1, §5, §6.3): one message per event of a certificate's life, and the
 result of each import declaration China lodged, each of a kind named in its signed body.
 
 - ``certificate.issued``: a certificate is issued, a replacement included (with ``replaces``); China
@@ -110,7 +110,7 @@ class ChinaRevokedMessage(_ToChina):
 
 
 class ChinaResultMessage(_ToChina):
-    """The match result of a CN import declaration, sent back to China Customs (DESIGN §4)."""
+    """The match result of a CN import declaration, sent back to China Customs (DESIGN.md §4)."""
 
     message_type: Literal["declaration.result"] = "declaration.result"
     declaration_number: str
@@ -138,7 +138,7 @@ class AttachmentDigest(BaseModel):
 
 
 class ChinaVerificationResponseMessage(_ToChina):
-    """New Zealand's answer to a verification request China raised (DESIGN §3)."""
+    """New Zealand's answer to a verification request China raised (DESIGN.md §3)."""
 
     message_type: Literal["verification.response"] = "verification.response"
     verification_id: str

@@ -1,4 +1,4 @@
-"""Customs declarations that quote a certificate, and what matching decided about them (DESIGN §3, §4).
+"""Customs declarations that quote a certificate, and what matching decided about them (DESIGN.md §3, §4).
 
 NZ Customs lodges export entries, China Customs lodges import declarations; which one a declaration is
 follows from the caller, never from the body. A declaration is stored ``RECEIVED`` and decided
@@ -114,7 +114,7 @@ class DeclarationLine(_Part):
 
 
 class DeclarationContent(_Part):
-    """A declaration as the declaring customs lodges it (DESIGN §5)."""
+    """A declaration as the declaring customs lodges it (DESIGN.md §5)."""
 
     declaration_number: DeclarationNumber = Field(examples=["223320261000123456"])
     certificate_number: CertificateNumber = Field(
@@ -158,7 +158,7 @@ class Discrepancy(_Part):
 
 
 class MatchResult(_Part):
-    """What matching decided (DESIGN §5: the result the declarant reads and receives)."""
+    """What matching decided (DESIGN.md §5: the result the declarant reads and receives)."""
 
     declaration_number: str
     certificate_number: str
@@ -170,7 +170,7 @@ class MatchResult(_Part):
 
 class AmendedRevision(_Part):
     """The revision a new one replaced, kept until the new one is decided: what it drew on a certificate is
-    released in the same transaction as the new decision (DESIGN §3)."""
+    released in the same transaction as the new decision (DESIGN.md §3)."""
 
     revision: int
     content: DeclarationContent
@@ -284,7 +284,7 @@ class UsageLedger(_Part):
 
 
 def result_document(record: DeclarationRecord) -> dict[str, object]:
-    """A declaration as its declarant reads it (DESIGN §5): its id and status and, once decided, the result."""
+    """A declaration as its declarant reads it (DESIGN.md §5): its id and status and, once decided, the result."""
     document: dict[str, object] = {
         "declaration_id": record.id,
         "declaration_number": record.content.declaration_number,

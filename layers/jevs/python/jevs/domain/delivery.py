@@ -1,5 +1,5 @@
-"""Delivery of each (certificate, version) to China Customs (DESIGN §3, §6.2), and of each match result
-China's import declarations receive (DESIGN §4), through the same signed channel.
+"""Delivery of each (certificate, version) to China Customs (DESIGN.md §3, §6.2), and of each match result
+China's import declarations receive (DESIGN.md §4), through the same signed channel.
 
 ``PENDING`` → ``DELIVERED`` (China's receipt kept), ``REJECTED`` (China said no; never retried) or
 ``PARKED`` (retries spent; the message waits in the dead-letter queue until a redrive). This module

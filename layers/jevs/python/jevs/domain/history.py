@@ -1,4 +1,4 @@
-"""A certificate's history: append-only events, each carrying the hash of the one before (DESIGN §6.4).
+"""A certificate's history: append-only events, each carrying the hash of the one before (DESIGN.md §6.4).
 
 Editing, reordering or removing any stored event changes a hash the next event (or the certificate's
 own record of its latest event) has already fixed, so ``verify_chain`` finds the first place it breaks.
@@ -29,20 +29,20 @@ DetailValue = str | int | bool | None
 
 class EventType(StrEnum):
     CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
-    # Its life after issue (DESIGN §3): corrected by a replacement, withdrawn, or covered by a certified true copy.
+    # Its life after issue (DESIGN.md §3): corrected by a replacement, withdrawn, or covered by a certified true copy.
     CERTIFICATE_REPLACED = "CERTIFICATE_REPLACED"
     CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
     CERTIFIED_TRUE_COPY_ISSUED = "CERTIFIED_TRUE_COPY_ISSUED"
-    # Delivery to China (DESIGN §3): every change of state is an event.
+    # Delivery to China (DESIGN.md §3): every change of state is an event.
     DELIVERY_ACKNOWLEDGED = "DELIVERY_ACKNOWLEDGED"
     DELIVERY_REJECTED = "DELIVERY_REJECTED"
     DELIVERY_PARKED = "DELIVERY_PARKED"
     DELIVERY_RESUMED = "DELIVERY_RESUMED"
-    # Matching (DESIGN §4): a declaration quoting the certificate was decided; a matched CN import uses it.
+    # Matching (DESIGN.md §4): a declaration quoting the certificate was decided; a matched CN import uses it.
     DECLARATION_DECIDED = "DECLARATION_DECIDED"
-    # Box 5 (DESIGN §3): China Customs decided whether a declaration quoting it gets preference.
+    # Box 5 (DESIGN.md §3): China Customs decided whether a declaration quoting it gets preference.
     PREFERENCE_DECIDED = "PREFERENCE_DECIDED"
-    # Hosted issuing (DESIGN §3): each goods registration, signatory and application has a history of its own
+    # Hosted issuing (DESIGN.md §3): each goods registration, signatory and application has a history of its own
     # (``jevs.domain.record_history``), its lodging the first event and every decision one more.
     GOODS_REGISTRATION_LODGED = "GOODS_REGISTRATION_LODGED"
     GOODS_REGISTRATION_APPROVED = "GOODS_REGISTRATION_APPROVED"
@@ -55,7 +55,7 @@ class EventType(StrEnum):
     APPLICATION_REJECTED = "APPLICATION_REJECTED"
     APPLICATION_WITHDRAWN = "APPLICATION_WITHDRAWN"
     APPLICATION_FLAGGED_PAST_DUE = "APPLICATION_FLAGGED_PAST_DUE"
-    # Verification of origin (DESIGN §3): China asked about the certificate; it was answered, closed, or overdue.
+    # Verification of origin (DESIGN.md §3): China asked about the certificate; it was answered, closed, or overdue.
     VERIFICATION_REQUESTED = "VERIFICATION_REQUESTED"
     VERIFICATION_ANSWERED = "VERIFICATION_ANSWERED"
     VERIFICATION_CLOSED = "VERIFICATION_CLOSED"

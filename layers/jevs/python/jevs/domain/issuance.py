@@ -1,4 +1,4 @@
-"""The rules of issue the form alone does not decide (DESIGN §2): the dates (when a certificate is retrospective,
+"""The rules of issue the form alone does not decide (DESIGN.md §2): the dates (when a certificate is retrospective,
 how long it is valid, that it is not dated in the future) and box 4's route, checked against the UN/LOCODE
 edition JEVS carries.
 

@@ -1,4 +1,4 @@
-"""Matching a declaration against the certificate it quotes (DESIGN §4): pure rules, no AWS, no I/O.
+"""Matching a declaration against the certificate it quotes (DESIGN.md §4): pure rules, no AWS, no I/O.
 
 ``decide_match`` takes the declaration, the certificate it quotes (None when there is none), the usage ledger
 of that certificate (None when nothing has used it yet) and the time of the decision, and returns the
@@ -7,19 +7,19 @@ result together with the ledger to store with it. The rules, in the order they a
 Per declaration, each one ending the decision when it fails (no line is looked at):
 1. The certificate exists, else ``CERTIFICATE_NOT_FOUND`` (``decide_match``). For a CN import declaration
    it must also be a certificate for goods imported into China: China Customs may not see any other
-   (DESIGN §1), so it is not found either (``_quoted_certificate``).
+   (DESIGN.md §1), so it is not found either (``_quoted_certificate``).
 2. It is ``ISSUED``: a replaced one is ``CERTIFICATE_NOT_VALID`` and points to its replacement, a revoked
-   one is ``CERTIFICATE_NOT_VALID`` (``_status_refusal``; DESIGN §2, §3).
+   one is ``CERTIFICATE_NOT_VALID`` (``_status_refusal``; DESIGN.md §2, §3).
 3. For a CN import declaration only: the declaration date is within the validity period, which for a
-   certificate issued retrospectively starts at shipment (``_validity_refusal``; DESIGN §2), and
+   certificate issued retrospectively starts at shipment (``_validity_refusal``; DESIGN.md §2), and
 4. the certificate is not used by another import declaration, counting every certificate that shares its
    ledger: a replacement draws on its original's, and a certified true copy is a later version of the same
-   certificate (``_usage_refusal``; DESIGN §2 "one certificate per import declaration"). The same
+   certificate (``_usage_refusal``; DESIGN.md §2 "one certificate per import declaration"). The same
    declaration matched again passes, and gets the same result.
    NZ export entries skip 3 and 4: goods may leave on entries after the certificate's year, and the
    export side never "uses" a certificate in the FTA's sense.
 
-Discrepancies, all collected (DESIGN §4):
+Discrepancies, all collected (DESIGN.md §4):
 5. Exporter and importer names agree after normalisation; similar is a warning, different an error
    (``_name_discrepancies``, with the comparison in ``jevs.domain.names``).
 6. Per line, in line-number order (``_line_discrepancies``): the item exists (``_unknown_item``, which
@@ -365,7 +365,7 @@ MATCHER = "jevs-matcher"
 
 def certificate_after(certificate: CertificateRecord, decided: DeclarationRecord, at: datetime) -> CertificateChange:
     """The certificate once a declaration quoting it is decided: a ``DECLARATION_DECIDED`` event in its
-    history and, for a matched CN import declaration, its usage ``USED`` (DESIGN §4)."""
+    history and, for a matched CN import declaration, its usage ``USED`` (DESIGN.md §4)."""
     result = decided.result
     if result is None:
         raise ValueError(f"declaration {decided.id} is not decided")

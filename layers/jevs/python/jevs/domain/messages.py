@@ -1,4 +1,4 @@
-"""The messages a change sends, one kind per meaning (DESIGN §6.1).
+"""The messages a change sends, one kind per meaning (DESIGN.md §6.1).
 
 Each is written to the records table in the same transaction as the change that causes it (the outbox), and
 the outbox relay publishes it from the table's stream to the queue of its channel. Consumers parse the body
@@ -77,7 +77,7 @@ class MatchDeclaration(_Message):
 
 class MatchAwaiting(_Message):
     """A certificate was issued: decide again every declaration that quoted its number before it existed
-    (decided ``CERTIFICATE_NOT_FOUND`` within the last 30 days, DESIGN §3)."""
+    (decided ``CERTIFICATE_NOT_FOUND`` within the last 30 days, DESIGN.md §3)."""
 
     kind: Literal["certificate.awaited"] = "certificate.awaited"
     channel: ClassVar[OutboxChannel] = OutboxChannel.DECLARATIONS

@@ -1,4 +1,4 @@
-"""Whether the party a declaration names is the party the certificate names (DESIGN §4).
+"""Whether the party a declaration names is the party the certificate names (DESIGN.md §4).
 
 Customs systems retype names: capitals, punctuation and the legal form ("Co., Ltd." or "Company Limited")
 vary between the certificate and a declaration without the party changing. Names are therefore compared

@@ -1,4 +1,4 @@
-"""Parties (DESIGN §1): every caller is one, named by the OAuth2 client it authenticates as."""
+"""Parties (DESIGN.md §1): every caller is one, named by the OAuth2 client it authenticates as."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Box 5 of the certificate: the importing customs' preference decision (DESIGN §2, §3).
+"""Box 5 of the certificate: the importing customs' preference decision (DESIGN.md §2, §3).
 
 China Customs records, per certificate and import declaration, whether it gave the FTA's preferential tariff
 treatment: ``GIVEN``, or ``NOT_GIVEN`` with reasons from a closed list. A decision is recorded once per
@@ -57,7 +57,7 @@ class RefusalReason(BaseModel):
 
 
 class PreferenceDecisionContent(BaseModel):
-    """A preference decision as China Customs sends it (DESIGN §5)."""
+    """A preference decision as China Customs sends it (DESIGN.md §5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

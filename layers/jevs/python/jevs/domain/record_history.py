@@ -1,4 +1,4 @@
-"""The history of a record that is not a certificate: a goods registration, a signatory, an application (DESIGN
+"""The history of a record that is not a certificate: a goods registration, a signatory, an application (DESIGN.md
 §3: "each decision is once only and is an event in the record's own history; nothing is overwritten").
 
 It is the certificate's chain (``jevs.domain.history``: each event carries the hash of the one before and its

@@ -1,4 +1,4 @@
-"""What JEVS keeps about a certificate: its current state, and how that state changes (DESIGN §2, §3, §6.4).
+"""What JEVS keeps about a certificate: its current state, and how that state changes (DESIGN.md §2, §3, §6.4).
 
 A certificate is an aggregate. It is issued once (``CertificateRecord.issue``), and every later change goes
 through ``CertificateRecord.changed``, which appends the event to the history and moves the record's chain
@@ -60,7 +60,7 @@ class CertificateRecord(BaseModel):
     valid_until: date
     recorded_at: AwareDatetime
     history_head: ChainHead
-    # Lifecycle links (DESIGN §2, §3): the certificate this one replaced, and the one that replaced it; for a
+    # Lifecycle links (DESIGN.md §2, §3): the certificate this one replaced, and the one that replaced it; for a
     # version that is a certified true copy, the number of the original it copies (its own: a copy carries the
     # original's number and issue date, as a later version of the same certificate).
     replaces: str | None = None
@@ -152,7 +152,7 @@ class CertificateRecord(BaseModel):
         assert issuer.place is not None  # an issuing body always has one (Party validates it)
         prefix = issuer.certificate_prefix
         if prefix is not None and content.certificate_number.split(".", 1)[0] != prefix:
-            # DESIGN §2: a number belongs to the issuing body whose prefix it carries. (One that numbers in a system
+            # DESIGN.md §2: a number belongs to the issuing body whose prefix it carries. (One that numbers in a system
             # of its own, with no prefix here, is held to the numbers it was given there.)
             message = f"a certificate number of {issuer.name} begins with its prefix {prefix}"
             raise RuleViolation([FieldError("certificate_number", message)])
@@ -203,7 +203,7 @@ class CertificateRecord(BaseModel):
         return CertificateChange(*after)
 
     def _still_issued(self) -> None:
-        """Only an issued certificate is replaced, revoked or copied (DESIGN §3): the others stay as they are."""
+        """Only an issued certificate is replaced, revoked or copied (DESIGN.md §3): the others stay as they are."""
         if self.status is not CertificateStatus.ISSUED:
             raise Conflict("certificate-not-issued", f"certificate {self.number} is {self.status.value}")
 
@@ -233,7 +233,7 @@ class CertificateRecord(BaseModel):
         )
 
     def copied(self, *, reason: str, at: datetime, actor: str) -> CertificateChange:
-        """A certified true copy, for an original lost (DESIGN §2): the next version of the same certificate, with
+        """A certified true copy, for an original lost (DESIGN.md §2): the next version of the same certificate, with
         the original's number, issue date and validity, marked as a copy. Allowed while the certificate is issued,
         unused and within validity; the copy and the original share one usage ledger, so once either is used the
         other is void."""

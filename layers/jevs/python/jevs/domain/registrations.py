@@ -1,5 +1,5 @@
 """Goods registrations and signatories: what an exporter registers with its issuing body before it may
-apply for certificates through JEVS (DESIGN §1, §2: "Certificates will only be certified listing goods with a
+apply for certificates through JEVS (DESIGN.md §1, §2: "Certificates will only be certified listing goods with a
 current approved goods registration. Signatories will need to be registered").
 
 The exporter lodges; the issuing body it names approves (goods until a date) or refuses with reasons. The
@@ -134,7 +134,7 @@ class _Stored(Chronicled):
         return self._first(at=self.lodged_at, actor=self.exporter, details=details)
 
     def _decided(self, decision: ApprovalDecision, by: str, at: datetime, **more: Any) -> Recorded[Self]:
-        """Decisions are once only (DESIGN §3): a second one, whatever it says, is a conflict naming the first."""
+        """Decisions are once only (DESIGN.md §3): a second one, whatever it says, is a conflict naming the first."""
         if self.status is not RegistrationStatus.LODGED:
             raise Conflict(
                 "already-decided",

@@ -1,4 +1,4 @@
-"""A certificate's standing on a given day, in the one word a person holding its paper needs (DESIGN §2, §3, §5):
+"""A certificate's standing on a given day, in the one word a person holding its paper needs (DESIGN.md §2, §3, §5):
 may the goods it covers still claim the preference with it, and if not, why not.
 """
 

@@ -1,4 +1,4 @@
-"""Verification of origin (DESIGN §3): China Customs asks New Zealand to verify the origin of the goods on a
+"""Verification of origin (DESIGN.md §3): China Customs asks New Zealand to verify the origin of the goods on a
 certificate, by a due date; the certificate's issuing body (or NZ Customs) answers with text and documents; China
 closes the request with its conclusion. ``OPEN`` → ``ANSWERED`` → ``CLOSED``; a request still unanswered once its
 due date has passed is flagged overdue (it stays ``OPEN``: a late answer is still an answer China may weigh).

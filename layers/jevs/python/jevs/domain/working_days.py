@@ -1,4 +1,4 @@
-"""New Zealand working days, and when an application for a certificate is due (DESIGN §2: "Applications are
+"""New Zealand working days, and when an application for a certificate is due (DESIGN.md §2: "Applications are
 processed within one working day (New Zealand working days, public holidays excluded)").
 
 Rules, and why:

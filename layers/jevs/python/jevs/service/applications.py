@@ -1,4 +1,4 @@
-"""Certificate applications for hosted issuing (DESIGN §2, §3): an exporter applies quoting its approved goods
+"""Certificate applications for hosted issuing (DESIGN.md §2, §3): an exporter applies quoting its approved goods
 registrations and signatory; the issuing body certifies within one New Zealand working day (the certificate
 takes the path every certificate takes, ``certificates.issue``) or rejects with reasons; the exporter may
 withdraw before a decision; a scheduled check flags those past their due time.
@@ -257,7 +257,7 @@ class PastDueReport:
 
 
 def flag_past_due(uow: UnitOfWork, limit: int = PAST_DUE_LIMIT) -> PastDueReport:
-    """The one-working-day promise (DESIGN §2): every application still undecided after its due time is flagged
+    """The one-working-day promise (DESIGN.md §2): every application still undecided after its due time is flagged
     once, and all of them are reported so an alarm fires while any is waiting. One decided between the read
     and the write is left as it is: it is no longer past due."""
     now = uow.now()

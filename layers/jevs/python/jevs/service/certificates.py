@@ -1,10 +1,10 @@
 """Certificates: submitted by an issuing body's own system (``POST /v1/certificates``), read through each
 party's view, listed, and checked: the history with its chain, the deliveries to China, the match results, the
-public verification (DESIGN §1, §5, §6).
+public verification (DESIGN.md §1, §5, §6).
 
 ``issue`` is the one path every certificate takes, submitted or certified from a hosted application: the
 certificate, its first history event, the messages that make its documents and deliver it to China, and its
-PENDING delivery are staged together and written by one commit (DESIGN §6.1).
+PENDING delivery are staged together and written by one commit (DESIGN.md §6.1).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def stage_to_china(
     uow: UnitOfWork, body: ChinaMessage, *, history_of: str | None, at: datetime, declaration_id: str | None = None
 ) -> None:
     """Stage a message to China Customs with its PENDING delivery (which reconciliation watches): every message
-    to China takes this one channel, signed, retried, parked and redriven alike (DESIGN §6.2)."""
+    to China takes this one channel, signed, retried, parked and redriven alike (DESIGN.md §6.2)."""
     message = DeliverToChina(history_of=history_of, declaration_id=declaration_id, body=body, created_at=at)
     uow.outbox.add(message)
     uow.deliveries.add(Delivery.pending(message, at))
@@ -273,7 +273,7 @@ def document_of(party: Party, number: str, uow: UnitOfWork) -> CertificateRecord
 
 @dataclass(frozen=True)
 class Verification:
-    """What anyone may learn about a certificate (DESIGN §5, ``GET /v1/verify/{number}``): nothing commercial."""
+    """What anyone may learn about a certificate (DESIGN.md §5, ``GET /v1/verify/{number}``): nothing commercial."""
 
     record: CertificateRecord
     currently_valid: bool

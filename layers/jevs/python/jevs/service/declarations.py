@@ -1,5 +1,5 @@
 """Customs declarations: lodged (``POST /v1/declarations``), amended by lodging the same number again, read by
-the customs that lodged them, and matched against the certificate they quote (DESIGN §3, §4).
+the customs that lodged them, and matched against the certificate they quote (DESIGN.md §3, §4).
 
 Lodging stores the declaration ``RECEIVED`` with the message that queues it for matching (one commit) and
 answers 202. The matcher then calls ``match_declaration``, which decides with the rules of
@@ -225,7 +225,7 @@ def _send_result(
     uow: UnitOfWork, decided: DeclarationRecord, version: int, head: ChainHead | None, now: datetime
 ) -> None:
     """China gets the result through the signed delivery channel (a delivery reconciliation watches); NZ Customs
-    through its notification path. An NZ export entry never goes to China (DESIGN §1)."""
+    through its notification path. An NZ export entry never goes to China (DESIGN.md §1)."""
     number = decided.content.certificate_number
     if decided.declarant is Declarant.CN_IMPORT_DECLARATION:
         body = result_for_china(decided, version, head)

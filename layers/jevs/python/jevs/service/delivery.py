@@ -1,4 +1,4 @@
-"""Delivering to China Customs, once in effect (DESIGN §6.2): certificate versions and the match results of
+"""Delivering to China Customs, once in effect (DESIGN.md §6.2): certificate versions and the match results of
 China's import declarations, through one signed channel.
 
 ``dispatch`` makes one attempt and commits what came of it before the message is acknowledged: a crash after
@@ -172,7 +172,7 @@ class ReconciliationReport:
 
 
 def reconcile(command: Reconcile, uow: UnitOfWork, publisher: Publisher) -> ReconciliationReport:
-    """Queue again every delivery still PENDING ``bound`` after it was last queued (DESIGN §6.2)."""
+    """Queue again every delivery still PENDING ``bound`` after it was last queued (DESIGN.md §6.2)."""
     now = uow.now()
     requeued = []
     for delivery in uow.deliveries.pending_before(now - command.bound, command.limit):

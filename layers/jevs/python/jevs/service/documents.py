@@ -1,4 +1,4 @@
-"""What JEVS makes for people and partners once a change is stored (DESIGN §2, §4), one use case per
+"""What JEVS makes for people and partners once a change is stored (DESIGN.md §2, §4), one use case per
 notification: a certificate version's documents (its PDF in the documents bucket, NZ Customs' data file in the
 exchange bucket, and for a certificate certified from a hosted application the email to the applicant with the
 PDF attached), and an NZ export entry's match result filed for NZ Customs.
@@ -100,7 +100,7 @@ def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOut
         record, application, sender=outlets.sender, pdf=pdf, verification_base_url=outlets.verification_base_url
     )
     message_id = outlets.mailer.send(raw, sender=outlets.sender, recipient=application.applicant_email)
-    # Ids and times only: the applicant's address is a signatory's contact detail (DESIGN §1).
+    # Ids and times only: the applicant's address is a signatory's contact detail (DESIGN.md §1).
     note = {
         "certificate_number": number,
         "version": version,
@@ -118,7 +118,7 @@ def result_key(declaration_id: str) -> str:
 
 
 def file_export_result(command: FileExportResult, uow: UnitOfWork, exchange: ObjectStore) -> DeclarationRecord:
-    """The decided export entry's result, for NZ Customs (DESIGN §4: results go back to the declarant)."""
+    """The decided export entry's result, for NZ Customs (DESIGN.md §4: results go back to the declarant)."""
     declaration = uow.declarations.get(command.declaration_id)
     if declaration is None or declaration.result is None:
         raise NotFound(f"declaration {command.declaration_id} has no result to file")

@@ -1,4 +1,4 @@
-"""NZ Customs' data files (DESIGN §5, ``GET /v1/exchange/nz-customs/files``): every file JEVS wrote for it in the
+"""NZ Customs' data files (DESIGN.md §5, ``GET /v1/exchange/nz-customs/files``): every file JEVS wrote for it in the
 exchange bucket (certificate versions, its export entries' match results, China's preference decisions), listed
 by when they were written and read one by one.
 
@@ -83,7 +83,7 @@ class ListExchangeFiles:
 
 
 def _nz_customs_only(party: Party) -> None:
-    # Everyone else is told there is nothing here (DESIGN §1: 404, not 403).
+    # Everyone else is told there is nothing here (DESIGN.md §1: 404, not 403).
     if party.type is not PartyType.NZ_CUSTOMS:
         raise NotFound("exchange files")
 

@@ -1,4 +1,4 @@
-"""Idempotent requests (DESIGN §5): the same ``Idempotency-Key`` and request get the first answer back; the
+"""Idempotent requests (DESIGN.md §5): the same ``Idempotency-Key`` and request get the first answer back; the
 same key with another request is a conflict.
 
 The edge (the API's idempotency middleware) describes the request (``IdempotentRequest``) and how to turn a

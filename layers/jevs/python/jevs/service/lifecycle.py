@@ -1,4 +1,4 @@
-"""A certificate's life after issue (DESIGN §2, §3): the FTA allows no alteration in place, so a certificate is
+"""A certificate's life after issue (DESIGN.md §2, §3): the FTA allows no alteration in place, so a certificate is
 corrected by a **replacement** (a whole new certificate, with its own number, that supersedes it), withdrawn by a
 **revocation**, and a lost original is covered by a **certified true copy** (the next version of the same
 certificate). Only the issuing body that issued it acts on a certificate; anyone else is told it does not exist.
@@ -23,7 +23,7 @@ from jevs.service.unit_of_work import Refused, UnitOfWork
 
 
 def _issued_by(party: Party, number: str, uow: UnitOfWork) -> CertificateRecord:
-    """The certificate ``number``, if ``party`` is the issuing body that issued it; NotFound otherwise (DESIGN §1:
+    """The certificate ``number``, if ``party`` is the issuing body that issued it; NotFound otherwise (DESIGN.md §1:
     no 403 that would confirm it exists)."""
 
     def issued_it(record: CertificateRecord) -> bool:

@@ -1,4 +1,4 @@
-"""Preference decisions (box 5, DESIGN §3, §5): China Customs records whether an import declaration quoting a
+"""Preference decisions (box 5, DESIGN.md §3, §5): China Customs records whether an import declaration quoting a
 certificate got the FTA's preference; the exporter, its issuing body, NZ Customs and China Customs read them.
 
 Recording one is one commit: the decision (once per certificate and declaration), the certificate's

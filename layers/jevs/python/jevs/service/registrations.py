@@ -1,4 +1,4 @@
-"""Goods registrations and signatories (DESIGN §1–3, §5): an exporter lodges them with the issuing body it
+"""Goods registrations and signatories (DESIGN.md §1–3, §5): an exporter lodges them with the issuing body it
 names; that issuing body approves (goods until a date) or refuses with reasons, once. The two kinds share every
 step, so each use case takes the kind as data.
 
@@ -58,7 +58,7 @@ class LodgedRecord(Protocol):
 
 def may_read(party: Party, record: LodgedRecord) -> bool:
     """The exporter that lodged it and the issuing body it was lodged with (evidence and contact details are
-    theirs alone, DESIGN §1)."""
+    theirs alone, DESIGN.md §1)."""
     if party.type is PartyType.EXPORTER:
         return record.exporter_business_number == party.business_number
     return party.type is PartyType.ISSUING_BODY and record.issuing_body == party.id

@@ -1,4 +1,4 @@
-"""Verification of origin (DESIGN §3, §5): China Customs raises a request about a certificate it may see, the
+"""Verification of origin (DESIGN.md §3, §5): China Customs raises a request about a certificate it may see, the
 certificate's issuing body or NZ Customs answers it (the answer delivered to China, signed, through the one
 delivery channel), China closes it with its conclusion, and the overseer flags those left unanswered past their due
 date. Each step is one commit: the request as it now stands, an event in the certificate's history, and, for an
