@@ -78,7 +78,8 @@ def _functions(stack: JevsStack) -> None:
         stack.api_function.role,
         f"IAM5[Resource::<{stack.get_logical_id(table)}.Arn>/index/*]",
         f"The API lists certificates through the records table's listing indexes ({indexes}); index/* is those "
-        "indexes of this one table, and the actions are only GetItem, Query, PutItem and ConditionCheckItem.",
+        "indexes of this one table, and the actions there are only GetItem and Query (its writes name the table "
+        "alone, held to its partitions by a dynamodb:LeadingKeys condition).",
     )
 
     relay = stack.outbox.relay.role

@@ -11,7 +11,7 @@ from constructs import Construct
 from infrastructure.cdk.acknowledgements import acknowledge
 from infrastructure.cdk.api import ApiConstruct
 from infrastructure.cdk.config import read_config
-from infrastructure.cdk.data import DataConstruct
+from infrastructure.cdk.data import DataConstruct, partitions_only
 from infrastructure.cdk.delivery import DeliveryConstruct
 from infrastructure.cdk.exchange import NzCustomsExchangeConstruct
 from infrastructure.cdk.functions import JevsFunction, Layers
@@ -26,14 +26,20 @@ from infrastructure.cdk.storage import StorageConstruct
 from jevs.resources import (
     API_FUNCTION,
     CERTIFICATE_DOCUMENTS_PREFIX,
+    CERTIFICATE_PARTITIONS,
+    COUNTER_PARTITIONS,
+    DECLARATION_PARTITIONS,
     DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
     DOCUMENTS_BUCKET,
     EXCHANGE_BUCKET,
+    EXPORTER_PARTITIONS,
+    IDEMPOTENCY_PARTITIONS,
     NOTIFICATIONS_QUEUE,
     RECORDS_TABLE,
     SIGNING_KEY,
     VERIFICATION_ATTACHMENTS_PREFIX,
+    VERIFICATION_PARTITIONS,
 )
 
 
@@ -72,14 +78,25 @@ class JevsStack(Stack):
                 EXCHANGE_BUCKET.environment_variable: exchange_bucket.bucket_name,
             },
         )
-        # Exactly what the API's store calls: reads, queries of the listing indexes, and the conditional
-        # puts of a submission's transaction.
-        table.grant(
-            self.api_function.role,
-            "dynamodb:GetItem",
-            "dynamodb:Query",
-            "dynamodb:PutItem",
-            "dynamodb:ConditionCheckItem",
+        # Exactly what the API's store calls: reads and queries, of the table and its listing indexes ...
+        table.grant(self.api_function.role, "dynamodb:GetItem", "dynamodb:Query")
+        # ... and the conditional puts of a request's transaction, on the table itself and within the partitions
+        # the API writes: certificates' (their records, events, deliveries, outbox), declarations' (lodged, and a
+        # result's delivery a redrive resumes), exporters' (hosted issuing), verification requests', the number
+        # counters (certification) and the idempotent requests' answers. It never updates nor deletes.
+        self.api_function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+                resources=[table.table_arn],
+                conditions=partitions_only(
+                    CERTIFICATE_PARTITIONS,
+                    DECLARATION_PARTITIONS,
+                    EXPORTER_PARTITIONS,
+                    VERIFICATION_PARTITIONS,
+                    COUNTER_PARTITIONS,
+                    IDEMPOTENCY_PARTITIONS,
+                ),
+            )
         )
         key.grant(self.api_function.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         # The history route signs a verified head; /.well-known/jwks.json publishes the signing key's public half

@@ -365,9 +365,15 @@ def _written_partitions(template: dict[str, Any], handler: str) -> list[list[str
     return held
 
 
+# Every kind of partition, spelt out: the API writes each (certificates, lodged declarations and a result's resumed
+# delivery, hosted issuing, verification requests, certification's number counters, idempotent answers).
+_API_PARTITIONS = ["CERTIFICATE#*", "DECLARATION#*", "EXPORTER#*", "VERIFICATION#*", "COUNTER#*", "IDEMPOTENCY#*"]
+
+
 @pytest.mark.parametrize(
     ("handler", "partitions"),
     [
+        pytest.param(API_FUNCTION.handler, _API_PARTITIONS, id="api"),
         pytest.param(DISPATCHER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="dispatcher"),
         pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
         pytest.param(
@@ -381,6 +387,21 @@ def test_a_function_writes_only_the_partitions_it_needs(
     template: dict[str, Any], handler: str, partitions: list[str]
 ) -> None:
     assert _written_partitions(template, handler) == [partitions]
+
+
+def test_the_api_function_writes_the_table_itself_only_within_its_partitions(template: dict[str, Any]) -> None:
+    """Reads may go to the listing indexes (table/index/*); a write names the table alone, under the one
+    condition, so no statement lets the API write anywhere else."""
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+    writes = [
+        statement
+        for statement in _function_permissions(template, API_FUNCTION.handler)
+        if _WRITES & set(as_list(statement["Action"]))
+    ]
+
+    assert len(writes) == 1
+    assert as_list(writes[0]["Resource"]) == [{"Fn::GetAtt": [table, "Arn"]}]
+    assert writes[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": _API_PARTITIONS}}
 
 
 def test_the_api_function_never_deletes_nor_scans(template: dict[str, Any]) -> None:

@@ -81,12 +81,15 @@ RECORDS_TABLE = TableDefinition(
 
 TABLES: tuple[TableDefinition, ...] = (RECORDS_TABLE,)
 
-# The records table's partitions, by what they hold (jevs.adapters.table.items makes the keys): the functions'
-# IAM grants write only the partitions each needs (a dynamodb:LeadingKeys condition).
+# The records table's partitions, by what they hold, each kind as the pattern its partition keys match (every
+# kind the table has): jevs.adapters.table.items makes the keys from them (the pattern without its "*"), and the
+# functions' IAM grants write only the partitions each needs (a dynamodb:LeadingKeys condition).
 CERTIFICATE_PARTITIONS = "CERTIFICATE#*"  # a certificate's record, versions, events, usage ledger, deliveries
 DECLARATION_PARTITIONS = "DECLARATION#*"  # a declaration, its revisions, its result's deliveries
 EXPORTER_PARTITIONS = "EXPORTER#*"  # an exporter's goods registrations, signatories and applications
 VERIFICATION_PARTITIONS = "VERIFICATION#*"  # a verification request China raised
+COUNTER_PARTITIONS = "COUNTER#*"  # an issuing body's certificate-number counter of a year
+IDEMPOTENCY_PARTITIONS = "IDEMPOTENCY#*"  # an idempotent request's first answer, by party and idempotency key
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,14 @@ from jevs.domain.record_history import RecordEvent
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 from jevs.domain.verification import VerificationRequest, VerificationStatus
+from jevs.resources import (
+    CERTIFICATE_PARTITIONS,
+    COUNTER_PARTITIONS,
+    DECLARATION_PARTITIONS,
+    EXPORTER_PARTITIONS,
+    IDEMPOTENCY_PARTITIONS,
+    VERIFICATION_PARTITIONS,
+)
 from jevs.service.idempotency import IdempotencyRecord
 
 HEAD = "HEAD"
@@ -79,16 +87,22 @@ def _item(values: Mapping[str, Any]) -> Item:
     return {name: value for name, value in values.items() if value is not None}
 
 
+def _partition(partitions: str, *parts: object) -> str:
+    """A partition key of a kind (``jevs.resources``, whose pattern IAM's writes are held to): the pattern without
+    its wildcard, then the parts, joined by ``#``."""
+    return partitions.removesuffix("*") + "#".join(str(part) for part in parts)
+
+
 def certificate_partition(number: str) -> str:
-    return f"CERTIFICATE#{number}"
+    return _partition(CERTIFICATE_PARTITIONS, number)
 
 
 def declaration_partition(declaration_id: str) -> str:
-    return f"DECLARATION#{declaration_id}"
+    return _partition(DECLARATION_PARTITIONS, declaration_id)
 
 
 def exporter_partition(business_number: str) -> str:
-    return f"EXPORTER#{business_number}"
+    return _partition(EXPORTER_PARTITIONS, business_number)
 
 
 def listing_key(record: CertificateRecord) -> str:
@@ -373,7 +387,7 @@ def record_event_of(item: Item) -> RecordEvent:
 
 
 def counter_key(issuing_body: str, year: int) -> Key:
-    return f"COUNTER#{issuing_body}#{year}", COUNTER
+    return _partition(COUNTER_PARTITIONS, issuing_body, year), COUNTER
 
 
 def counter_item(counter: NumberCounter) -> Item:
@@ -393,7 +407,7 @@ VERIFICATION_QUEUE = "VR"
 
 
 def verification_partition(request_id: str) -> str:
-    return f"VERIFICATION#{request_id}"
+    return _partition(VERIFICATION_PARTITIONS, request_id)
 
 
 def verification_key(request_id: str) -> Key:
@@ -430,7 +444,7 @@ def verification_of(item: Item) -> VerificationRequest:
 
 
 def idempotency_key(party_id: str, key: str) -> Key:
-    return f"IDEMPOTENCY#{party_id}#{key}", IDEMPOTENCY
+    return _partition(IDEMPOTENCY_PARTITIONS, party_id, key), IDEMPOTENCY
 
 
 def idempotency_item(record: IdempotencyRecord) -> Item:
