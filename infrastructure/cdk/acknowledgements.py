@@ -208,7 +208,13 @@ def _signing(stack: JevsStack) -> None:
         f"GetPublicKey and ListResourceTags (the JWKS) only for keys named {SIGNING_KEY.alias}*, i.e. the current "
         "signing key and those retired from it; a rotation (ops rotate-key) creates the new key outside the stack."
     )
-    for role in (stack.api_function.role, stack.delivery.dispatcher.role):
+    signers = (
+        stack.api_function.role,
+        stack.delivery.dispatcher.role,
+        stack.matching.matcher.role,
+        stack.issuing.overseer.role,
+    )
+    for role in signers:
         _acknowledge(role, f"IAM5[{keys}]", reason)
 
 

@@ -24,6 +24,7 @@ from constructs import Construct
 from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
+from infrastructure.cdk.keys import grant_signing
 from jevs.resources import (
     CERTIFICATE_DOCUMENTS_PREFIX,
     CERTIFICATE_PARTITIONS,
@@ -34,6 +35,7 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    SIGNING_KEY,
     VERIFICATION_PARTITIONS,
 )
 
@@ -69,7 +71,11 @@ class IssuingConstruct(Construct):
             definition=OVERSEER_FUNCTION,
             layers=layers,
             key=data_key,
-            environment={RECORDS_TABLE.environment_variable: table.table_name},
+            environment={
+                RECORDS_TABLE.environment_variable: table.table_name,
+                # The alias, not the key: the overseer follows a rotation (ops rotate-key).
+                SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
+            },
         )
         role = self.overseer.role
         # Reads undecided applications from their sparse index only, and flags one with a conditional put (in a
@@ -89,6 +95,8 @@ class IssuingConstruct(Construct):
             )
         )
         data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        # It appends history events (an application past due, a verification request overdue) and seals each new head.
+        grant_signing(role, sign=True)
         self.schedule = events.Rule(
             self,
             "PastDueSchedule",

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
+from infrastructure.cdk.keys import grant_signing
 from jevs.resources import (
     CERTIFICATE_PARTITIONS,
     DECLARATION_PARTITIONS,
@@ -29,6 +30,7 @@ from jevs.resources import (
     NOTIFIER_FUNCTION,
     NZ_CUSTOMS_RESULTS_PREFIX,
     RECORDS_TABLE,
+    SIGNING_KEY,
 )
 
 # Each invocation takes up to this many messages (SQS's maximum without a batching window).
@@ -63,7 +65,11 @@ class MatchingConstruct(Construct):
             definition=MATCHER_FUNCTION,
             layers=layers,
             key=data_key,
-            environment={RECORDS_TABLE.environment_variable: table.table_name},
+            environment={
+                RECORDS_TABLE.environment_variable: table.table_name,
+                # The alias, not the key: the matcher follows a rotation (ops rotate-key).
+                SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
+            },
         )
         # Reads the declaration, the certificate's head and its usage ledger; records the decision, the head,
         # its history event, the usage and the result's outbox messages in one TransactWriteItems of conditional
@@ -81,6 +87,8 @@ class MatchingConstruct(Construct):
             )
         )
         data_key.grant(self.matcher.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        # It appends history events (a declaration decided, in its certificate's) and seals each new head.
+        grant_signing(self.matcher.role, sign=True)
         self.matcher.function.add_event_source(
             sources.SqsEventSource(
                 declarations,

@@ -103,7 +103,9 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
         "reconciler": _settings(
             ReconcilerSettings, {"records_table": table, "delivery_queue_url": delivery.queue}, overrides
         ),
-        "matcher": _settings(MatcherSettings, {"records_table": table}, overrides),
+        "matcher": _settings(
+            MatcherSettings, {"records_table": table, "signing_key_id": resources.signing_key_id}, overrides
+        ),
         "notifier": _settings(
             NotifierSettings,
             {
@@ -115,7 +117,9 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
             },
             overrides,
         ),
-        "overseer": _settings(OverseerSettings, {"records_table": table}, overrides),
+        "overseer": _settings(
+            OverseerSettings, {"records_table": table, "signing_key_id": resources.signing_key_id}, overrides
+        ),
     }
 
 

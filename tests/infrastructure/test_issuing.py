@@ -26,11 +26,13 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    SIGNING_KEY,
     VERIFICATION_ATTACHMENTS_PREFIX,
 )
 from jevs.settings import OverseerSettings
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
 from tests.infrastructure.support import (
+    ACCOUNT_KMS_KEYS,
     BUILT_ARN,
     as_list,
     bucket_by_local_name,
@@ -206,16 +208,18 @@ def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_only_verificati
 # --- the overseer ------------------------------------------------------------------------------------------------
 
 
-def test_the_overseer_learns_the_records_table(template: dict[str, Any]) -> None:
+def test_the_overseer_learns_the_records_table_and_the_signing_alias(template: dict[str, Any]) -> None:
     variables = _variables(template, OVERSEER_FUNCTION.handler)
     settings = set(OverseerSettings.variables().values())
+    given = {RECORDS_TABLE.environment_variable, SIGNING_KEY.environment_variable}
 
-    assert {name for name in variables if name.startswith("JEVS_")} == {RECORDS_TABLE.environment_variable}
-    assert RECORDS_TABLE.environment_variable in settings
+    assert {name for name in variables if name.startswith("JEVS_")} == given
+    assert given <= settings
     assert target(variables[RECORDS_TABLE.environment_variable]) == (_table(template), None)
+    assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 
 
-def test_the_overseer_may_query_the_open_applications_index_and_put_on_the_table_only(
+def test_the_overseer_may_query_the_open_applications_index_put_on_the_table_and_seal_only(
     template: dict[str, Any],
 ) -> None:
     table = _table(template)
@@ -225,6 +229,8 @@ def test_the_overseer_may_query_the_open_applications_index_and_put_on_the_table
         # The conditional put that flags an application (TransactWriteItems is authorised item by item).
         (table, "Arn"): {"dynamodb:PutItem"},
         (data_key(template), "Arn"): _DATA_KEY_USE,
+        # Seals each history head it appends: the key the signing alias names only (test_security).
+        ACCOUNT_KMS_KEYS: {"kms:Sign", "kms:GetPublicKey"},
         (_log_group(template, OVERSEER_FUNCTION.handler), "Arn"): _LOGS,
     }
 

@@ -19,12 +19,14 @@ from jevs.resources import (
     NOTIFIER_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
     RECORDS_TABLE,
+    SIGNING_KEY,
     FunctionDefinition,
     QueueDefinition,
 )
 from jevs.settings import FunctionSettings, MatcherSettings, NotifierSettings, RelaySettings
 from tests.infrastructure.conftest import Synthesis
 from tests.infrastructure.support import (
+    ACCOUNT_KMS_KEYS,
     Grants,
     data_key,
     function_by_handler,
@@ -127,11 +129,12 @@ def test_each_matching_queue_hides_a_message_for_six_timeouts_of_its_consumer(
 # --- each function's environment ---------------------------------------------------------------------------------
 
 
-def test_the_matcher_learns_the_records_table_and_nothing_else(template: dict[str, Any]) -> None:
+def test_the_matcher_learns_the_records_table_and_the_signing_alias_and_nothing_else(template: dict[str, Any]) -> None:
     variables = _variables(template, MATCHER_FUNCTION)
 
     assert {name for name in variables if name.startswith("JEVS_")} == _setting_variables(MatcherSettings)
     assert target(variables[RECORDS_TABLE.environment_variable]) == (_table(template), None)
+    assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 
 
 def test_the_notifier_learns_the_records_table_and_the_exchange_bucket(synthesis: Synthesis) -> None:
@@ -145,11 +148,13 @@ def test_the_notifier_learns_the_records_table_and_the_exchange_bucket(synthesis
 # --- least privilege ---------------------------------------------------------------------------------------------
 
 
-def test_the_matcher_may_read_and_put_on_the_table_only_and_consume_its_queue(template: dict[str, Any]) -> None:
+def test_the_matcher_may_read_and_put_on_the_table_only_seal_and_consume_its_queue(template: dict[str, Any]) -> None:
     assert _grants(template, MATCHER_FUNCTION) == {
         # The table itself, never an index: GetItem, and the conditional puts of its one transaction.
         (_table(template), "Arn"): {"dynamodb:GetItem", "dynamodb:PutItem"},
         (data_key(template), "Arn"): {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
+        # Seals each history head it appends: the key the signing alias names only (test_security).
+        ACCOUNT_KMS_KEYS: {"kms:Sign", "kms:GetPublicKey"},
         (queue_by_name(template, DECLARATIONS_QUEUE.name), "Arn"): _CONSUME,
         (_log_group(template, MATCHER_FUNCTION), "Arn"): _LOGS,
     }

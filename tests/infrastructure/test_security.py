@@ -28,6 +28,7 @@ from jevs.resources import (
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
     VERIFICATION_PARTITIONS,
+    FunctionDefinition,
 )
 from tests.infrastructure.conftest import Synthesis
 from tests.infrastructure.support import (
@@ -321,8 +322,17 @@ def test_only_a_key_the_signing_alias_names_signs_and_the_jwks_reads_only_keys_r
             assert statement["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": SIGNING_KEY.alias}}
 
 
+@pytest.mark.parametrize("definition", [MATCHER_FUNCTION, OVERSEER_FUNCTION], ids=["matcher", "overseer"])
+def test_the_functions_that_seal_history_may_sign_only_with_the_key_the_signing_alias_names(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    """They append history events and seal each new head; they publish nothing (the JWKS is the API's)."""
+    assert _signing_actions(template, definition.handler) == {SIGNING_KEY.alias: {"kms:Sign", "kms:GetPublicKey"}}
+
+
 def test_the_functions_that_sign_follow_the_alias_and_so_a_rotation(template: dict[str, Any]) -> None:
-    for handler in (API_FUNCTION.handler, DISPATCHER_FUNCTION.handler):
+    signers = (API_FUNCTION, DISPATCHER_FUNCTION, MATCHER_FUNCTION, OVERSEER_FUNCTION)
+    for handler in (definition.handler for definition in signers):
         variables = properties(template, function_by_handler(template, handler))["Environment"]["Variables"]
         assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 

@@ -88,6 +88,9 @@ class ReconcilerSettings(FunctionSettings):
 
 class MatcherSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
+    signing_key_id: str = Field(
+        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event this function appends."
+    )
 
 
 class NotifierSettings(FunctionSettings):
@@ -104,5 +107,8 @@ class NotifierSettings(FunctionSettings):
 
 class OverseerSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
+    signing_key_id: str = Field(
+        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event this function appends."
+    )
     # At most this many past-due applications are read (and flagged) per run; the rest wait for the next.
     past_due_limit: int = Field(default=500, ge=1)
