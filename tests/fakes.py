@@ -1,6 +1,6 @@
-"""In-memory stand-ins for the unit tier: a clock that stands still until moved, and the records table in memory
-(``jevs.adapters.table.memory``, the same semantics as DynamoDB: a contract suite holds them together) with units
-of work over it."""
+"""In-memory stand-ins for the unit tier: a clock that stands still until moved, a signing key of the test's own,
+and the records table in memory (``jevs.adapters.table.memory``, the same semantics as DynamoDB: a contract suite
+holds them together) with units of work over it that seal every event as JEVS's functions do."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from jevs.adapters.jws import sign_detached
+from jevs.adapters.kms_signer import public_jwk
 from jevs.adapters.table.items import outbox_message_of
 from jevs.adapters.table.memory import MemoryTable
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
@@ -15,6 +21,7 @@ from jevs.domain.canonical import digest
 from jevs.domain.messages import OutboxMessage
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotentRequest
+from jevs.verify import verify_detached_jws
 
 
 class FixedClock:
@@ -28,6 +35,24 @@ class FixedClock:
         self.current += delta
 
 
+class LocalSigner:
+    """An ES256 key of the test's own in place of KMS: it signs (``Signer``) and checks seals (``SealChecker``) with
+    its own key only, and shows the JWK a JWKS would list."""
+
+    def __init__(self) -> None:
+        self._private = ec.generate_private_key(ec.SECP256R1())
+        der = self._private.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        self.jwk = public_jwk(der)
+
+    def sign_detached(self, payload: bytes) -> str:
+        return sign_detached(
+            payload, kid=self.jwk["kid"], sign_der=lambda data: self._private.sign(data, ec.ECDSA(hashes.SHA256()))
+        )
+
+    def check_seal(self, statement: bytes, seal: str) -> str | None:
+        return verify_detached_jws(seal, statement, {"keys": [self.jwk]})
+
+
 def _answer(result: object) -> dict[str, Any]:
     """What the tests store as a request's answer: a digest of the result, so a replay can be compared."""
     return {"result": digest(result)}
@@ -39,9 +64,11 @@ class MemoryRecords:
     def __init__(self, clock: FixedClock | None = None) -> None:
         self.clock = clock or FixedClock()
         self.table = MemoryTable(RECORDS_TABLE)
+        # Seals every event the units of work write, and checks them when a history is read.
+        self.key = LocalSigner()
 
     def uow(self, idempotent: IdempotentRequest | None = None) -> TableUnitOfWork:
-        return TableUnitOfWork(self.table, self.clock, idempotent)
+        return TableUnitOfWork(self.table, self.clock, idempotent, sealer=self.key)
 
     def idempotent_uow(
         self, party_id: str, key: str, request: object, answer: Callable[[Any], dict[str, Any]] = _answer

@@ -11,8 +11,17 @@ from urllib.parse import quote
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from functions.api.requests import ApplicationLodgement, GoodsLodgement, SignatoryLodgement
-from functions.api.responses import ChainOut, OmitsAbsent, certificate_path
+from functions.api.responses import (
+    SEAL_DESCRIPTION,
+    ChainOut,
+    OmitsAbsent,
+    SignedHeadOut,
+    certificate_path,
+    render_chain,
+    render_signed_head,
+)
 from jevs.domain.applications import Application, ApplicationStatus
+from jevs.domain.record_history import RecordEvent
 from jevs.domain.registrations import GoodsRegistration, RegistrationStatus, Signatory
 from jevs.service.registrations import VerifiedRecordHistory
 
@@ -161,6 +170,7 @@ class RecordEventOut(BaseModel):
     state_hash: str = Field(description="The hash of the record's state after the event (canonical JSON, sha256).")
     previous_hash: str
     hash: str
+    seal: str | None = Field(default=None, description=SEAL_DESCRIPTION)
 
 
 class HistoryLinks(BaseModel):
@@ -174,6 +184,8 @@ class RecordHistoryOut(OmitsAbsent):
     id: str
     events: list[RecordEventOut]
     chain: ChainOut
+    # The latest event's seal; present only when the chain and every seal verified.
+    signed_head: SignedHeadOut | None = None
     links: HistoryLinks
 
 
@@ -182,11 +194,7 @@ def render_record_history(history: VerifiedRecordHistory) -> RecordHistoryOut:
     return RecordHistoryOut(
         id=history.record.id,
         events=[RecordEventOut.model_validate(event.model_dump(exclude={"record_id"})) for event in history.events],
-        chain=ChainOut(
-            valid=verification.valid,
-            events_checked=verification.events_checked,
-            broken_at=verification.broken_at,
-            reason=verification.reason,
-        ),
+        chain=render_chain(verification, RecordEvent.CHAIN_FIELD),
+        signed_head=render_signed_head(history.signed_head),
         links=HistoryLinks(self=f"{path}/history", record=path),
     )

@@ -30,7 +30,7 @@ from jevs.domain.declarations import (
     result_document,
 )
 from jevs.domain.delivery import DeliveryState
-from jevs.domain.history import HistoryEvent
+from jevs.domain.history import ChainVerification, HistoryEvent, SignedHead
 from jevs.domain.issuance import Validity
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
 from jevs.domain.standing import Standing
@@ -185,6 +185,14 @@ class CertificateList(OmitsAbsent):
     next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; absent on the last.")
 
 
+SEAL_DESCRIPTION = (
+    "JEVS's seal, made when the event was written: a detached compact JWS (RFC 7515 App. F, ES256, kid in "
+    "/.well-known/jwks.json?retired=all) over the canonical JSON (sorted keys, no whitespace, UTF-8) of "
+    "{<certificate_number or record_id>, head_sequence: sequence, head_hash: hash, signed_at: occurred_at}. "
+    "Whoever can only write to the table cannot make one: an event rewritten since no longer matches it."
+)
+
+
 class HistoryEventOut(BaseModel):
     sequence: int
     type: str
@@ -195,6 +203,7 @@ class HistoryEventOut(BaseModel):
     previous_hash: str
     state_hash: str = Field(description="Digest of the certificate's record as this event left it.")
     hash: str
+    seal: str | None = Field(default=None, description=SEAL_DESCRIPTION)
 
 
 def render_event(event: HistoryEvent) -> HistoryEventOut:
@@ -209,12 +218,24 @@ class ChainOut(BaseModel):
     check: str | None = Field(
         default=None,
         description="Which check failed: sequence, previous_hash, hash, head (the record's latest event), state "
-        "(the current record is not what its latest event recorded) or content (a stored version).",
+        "(the current record is not what its latest event recorded), content (a stored version) or signature "
+        "(an event's seal does not verify: rewritten since JEVS wrote it).",
     )
     algorithm: str = Field(
-        default="sha256(canonical JSON of the event, with certificate_number, without its hash); genesis "
+        description="How each hash is computed, so anyone can re-verify the chain; each event's seal signs it."
+    )
+
+
+def render_chain(verification: ChainVerification, chain_field: str) -> ChainOut:
+    """What checking a chain found, and how its hashes are computed (``chain_field``: the id every event hashes)."""
+    return ChainOut(
+        valid=verification.valid,
+        events_checked=verification.events_checked,
+        broken_at=verification.broken_at,
+        reason=verification.reason,
+        check=verification.check,
+        algorithm=f"sha256(canonical JSON of the event, with {chain_field}, without its hash and seal); genesis "
         "previous_hash is 64 zeros",
-        description="How each hash is computed, so anyone can re-verify the chain.",
     )
 
 
@@ -225,13 +246,18 @@ class HeadOut(BaseModel):
 
 class SignedHeadOut(BaseModel):
     statement: dict[str, str | int] = Field(
-        description="certificate_number, head_sequence, head_hash and signed_at: where the verified chain ended."
+        description="certificate_number (or record_id), head_sequence, head_hash and signed_at: where the verified "
+        "chain ended, and when its latest event was written."
     )
     jws: str = Field(
-        description="Detached compact JWS (RFC 7515 App. F, ES256, kid in /.well-known/jwks.json) over the "
-        "statement's canonical JSON (sorted keys, no whitespace, UTF-8). Keep it: a later history that does not "
-        "pass through this head was rewritten."
+        description="The latest event's seal: a detached compact JWS (RFC 7515 App. F, ES256, kid in "
+        "/.well-known/jwks.json?retired=all) over the statement's canonical JSON (sorted keys, no whitespace, "
+        "UTF-8). Keep it: a later history that does not pass through this head was rewritten or cut back."
     )
+
+
+def render_signed_head(signed: SignedHead | None) -> SignedHeadOut | None:
+    return SignedHeadOut(statement=signed.statement, jws=signed.jws) if signed else None
 
 
 class HistoryOut(OmitsAbsent):
@@ -254,20 +280,10 @@ def render_history(history: VerifiedHistory) -> HistoryOut:
     return HistoryOut(
         certificate_number=record.number,
         events=[render_event(event) for event in history.events],
-        chain=ChainOut(
-            valid=verification.valid,
-            events_checked=verification.events_checked,
-            broken_at=verification.broken_at,
-            reason=verification.reason,
-            check=verification.check,
-        ),
+        chain=render_chain(verification, HistoryEvent.CHAIN_FIELD),
         head=HeadOut(sequence=record.history_head.sequence, hash=record.history_head.hash),
         record_state_hash=record.state_hash,
-        signed_head=(
-            SignedHeadOut(statement=history.signed_head.statement, jws=history.signed_head.jws)
-            if history.signed_head
-            else None
-        ),
+        signed_head=render_signed_head(history.signed_head),
         links=CertificateLinks(self=f"{path}/history"),
     )
 

@@ -12,7 +12,8 @@ JEVS_OPS_CLIENT_SECRET).
 ``rotate-key`` talks to KMS instead, with the operator's own AWS credentials (``--aws``; locally the stack's moto
 server, at JEVS_AWS_URL or http://127.0.0.1:$JEVS_MOTO_PORT): it moves the signing alias to a new key, tags the
 new key with the one it retires, and gives the retired key an alias of its own. Functions follow the alias within
-five minutes; /.well-known/jwks.json lists the retired key for the overlap period (JEVS_SIGNING_KEY_OVERLAP_DAYS).
+five minutes; /.well-known/jwks.json lists the retired key for the overlap period (JEVS_SIGNING_KEY_OVERLAP_DAYS),
+and ``?retired=all`` lists it for good: the history events it sealed still verify.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 import os
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import boto3
@@ -64,12 +65,10 @@ def _kms(on_aws: bool) -> Any:
     )
 
 
-def rotate_key(kms: Any, overlap_days: int, out: TextIO) -> int:
+def rotate_key(kms: Any, out: TextIO) -> int:
     """Rotate the signing key (see the module's docstring) and say which key retired and which took over."""
     try:
-        retired, current = rotate_signing_key(
-            kms, SIGNING_KEY.alias, SIGNING_KEY.key_spec, at=datetime.now(UTC), overlap=timedelta(days=overlap_days)
-        )
+        retired, current = rotate_signing_key(kms, SIGNING_KEY.alias, SIGNING_KEY.key_spec, at=datetime.now(UTC))
     except (RotationRefused, BotoCoreError, ClientError) as error:
         print(f"jevs ops: the signing key was not rotated: {error}", file=sys.stderr)
         return 1
@@ -85,12 +84,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     delivery.add_argument("number")
     rotation = commands.add_parser("rotate-key", help="move the signing alias to a new KMS key")
     rotation.add_argument("--aws", action="store_true", help="in AWS (your credentials), not the local stack")
-    rotation.add_argument(
-        "--overlap-days", type=int, default=30, help="keys retired this recently stay listed (as the API's setting)"
-    )
     arguments = parser.parse_args(argv)
     if arguments.command == "rotate-key":
-        return rotate_key(_kms(arguments.aws), arguments.overlap_days, out or sys.stdout)
+        return rotate_key(_kms(arguments.aws), out or sys.stdout)
     api_url = os.environ.get("JEVS_API_URL", DEFAULT_API_URL).rstrip("/")
     with httpx.Client(base_url=api_url, timeout=30) as http:
         try:

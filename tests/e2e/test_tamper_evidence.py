@@ -1,6 +1,7 @@
-"""Tamper evidence and key rotation on the running local stack, over HTTP: China Customs keeps each history head
-JEVS sent it, and that anchor catches a history rewritten in the table with every hash recomputed, which the
-history route itself cannot see; a rotation with the documented command leaves earlier signatures verifiable."""
+"""Tamper evidence and key rotation on the running local stack, over HTTP: every event is sealed by the function
+that wrote it (the API, the dispatcher), China Customs keeps each history head JEVS sent it, and a history
+rewritten in the table with every hash recomputed is caught by the history route and offline, at the first event
+changed; a rotation with the documented command leaves earlier signatures verifiable."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def rewrite_every_hash(stack: LocalStack, number: str, events: int) -> None:
         if sequence == 1:
             event["actor"] = "someone-else"
         event["previous_hash"] = previous
-        event["hash"] = hashlib.sha256(canonical_json({k: v for k, v in event.items() if k != "hash"})).hexdigest()
+        hashed = {k: v for k, v in event.items() if k not in ("hash", "seal")}  # the algorithm the route states
+        event["hash"] = hashlib.sha256(canonical_json(hashed)).hexdigest()
         write(f"EVENT#{sequence:08d}", "event", event)
         previous = event["hash"]
     record = read("HEAD", "record")
@@ -85,7 +87,7 @@ def rewrite_every_hash(stack: LocalStack, number: str, events: int) -> None:
     write("HEAD", "record", record)
 
 
-def test_china_holds_each_head_it_was_sent_and_that_anchor_catches_a_rewrite_the_table_cannot_show(
+def test_china_holds_each_head_it_was_sent_and_a_rewrite_of_the_table_fails_its_seals(
     stack: LocalStack, partners: Partners, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     china = stack.china
@@ -102,19 +104,23 @@ def test_china_holds_each_head_it_was_sent_and_that_anchor_catches_a_rewrite_the
     assert held.history_heads[0] == (1, hashes[1])
     assert [hashes[sequence] for sequence, _ in held.history_heads] == [hash_ for _, hash_ in held.history_heads]
     anchors = [argument for head in held.history_heads for argument in ("--anchor-head", f"{head[0]}:{head[1]}")]
-    jwks = save(tmp_path, "jwks.json", partners.http.get("/.well-known/jwks.json").json())
+    # Every event sealed by whoever wrote it: the API (issue, revocation) and the dispatcher (acknowledgements).
+    assert "jevs-dispatcher" in {event["actor"] for event in genuine["events"]}
+    assert all(event["seal"] for event in genuine["events"])
+    jwks = save(tmp_path, "jwks.json", partners.http.get("/.well-known/jwks.json", params={"retired": "all"}).json())
     assert offline(capsys, save(tmp_path, "genuine.json", genuine), "--jwks", jwks, *anchors)[0] == 0
 
     rewrite_every_hash(stack, number, len(genuine["events"]))
 
     rewritten = partners.get(f"/v1/certificates/{number}/history", NZ_CUSTOMS).json()
-    assert rewritten["chain"]["valid"] is True  # the table agrees with itself: only an anchor outside it tells
+    assert (rewritten["chain"]["valid"], rewritten["chain"]["check"], rewritten["chain"]["broken_at"]) == (
+        False,
+        "signature",
+        1,
+    )
     assert offline(capsys, save(tmp_path, "rewritten.json", rewritten), "--jwks", jwks, *anchors) == (
         1,
-        [
-            f"FAIL event {sequence} [anchor]: its hash is not the one the anchor fixed: rewritten since"
-            for sequence, _ in held.history_heads
-        ],
+        ["FAIL event 1 [signature]: JEVS's seal does not hold: the signature does not verify"],
     )
 
 

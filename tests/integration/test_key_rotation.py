@@ -1,6 +1,7 @@
 """Keys that rotate (DESIGN.md §6.3): ``python -m infrastructure.local.ops rotate-key`` moves the signing alias to a
 new KMS key; /.well-known/jwks.json lists the new key and every retired one within the overlap period, so a head
-signed before a rotation still verifies, with the JWKS served after it."""
+signed before a rotation still verifies, with the JWKS served after it; ``?retired=all`` lists every key ever
+retired, so history seals verify however long ago they were made."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from jevs.verify import main as verify
 from tests.factories import NZ_CUSTOMS
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import submit_certificate
+from tests.integration.test_lifecycle import post
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +41,7 @@ def kids(key_set: dict[str, Any]) -> list[str]:
 
 def rotate() -> dict[str, str]:
     out = io.StringIO()
-    assert rotate_key(boto3.client("kms"), OVERLAP.days, out) == 0
+    assert rotate_key(boto3.client("kms"), out) == 0
     rotated: dict[str, str] = json.loads(out.getvalue())
     return rotated
 
@@ -96,3 +98,42 @@ def test_a_second_rotation_within_the_overlap_keeps_both_retired_keys_listed(aws
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_a_history_sealed_before_a_rotation_stays_valid_with_events_sealed_after_it(
+    call_api: ApiCall, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit_certificate(call_api)
+    (before,) = kids(jwks(call_api))
+    rotate()
+    revoked = post(call_api, f"/v1/certificates/{NUMBER}/revocation", {"reason": "Origin not proven"})
+    assert revoked["statusCode"] == 200, revoked
+
+    body = call_api("GET", f"/v1/certificates/{NUMBER}/history", client_id=NZ_CUSTOMS)["json"]
+
+    assert body["chain"]["valid"] is True
+    sealed_by = [json.loads(_b64(event["seal"].split(".")[0]))["kid"] for event in body["events"]]
+    # The revocation may be sealed by either key: a running function follows the alias within REFRESH.
+    assert sealed_by[0] == before
+    assert set(sealed_by) <= set(kids(jwks(call_api)))
+    every_key = json.loads(call_api("GET", "/.well-known/jwks.json", query={"retired": "all"})["body"])
+    history_file, jwks_file = tmp_path / "history.json", tmp_path / "every-key.json"
+    history_file.write_text(json.dumps(body))
+    jwks_file.write_text(json.dumps(every_key))
+    capsys.readouterr()
+    assert verify([str(history_file), "--jwks", str(jwks_file)]) == 0
+
+
+def test_every_key_ever_retired_still_checks_seals_after_the_overlap_has_passed(aws_resources: Any) -> None:
+    kms = boto3.client("kms")
+    sealed_before = KmsSigner(kms, SIGNING_KEY.alias).sign_detached(b'{"head_sequence":1}')
+    (before,) = kids(KmsSigner(kms, SIGNING_KEY.alias).jwks())
+    rotate()
+    rotate()
+
+    years_later = KmsSigner(kms, SIGNING_KEY.alias, overlap=OVERLAP, now=lambda: datetime.now(UTC) + OVERLAP * 40)
+
+    assert len(kids(years_later.jwks())) == 1  # what verifies messages to China: the current key alone
+    assert kids(years_later.sealing_keys())[2] == before  # what verifies seals: every key, newest first
+    assert years_later.check_seal(b'{"head_sequence":1}', sealed_before) is None
+    assert years_later.check_seal(b'{"head_sequence":2}', sealed_before) == "the signature does not verify"

@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from infrastructure.local.functions import FunctionSet
+from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
+from jevs.domain.history import EventType, statement_bytes
 from jevs.domain.registrations import RegistrationKind, new_id
+from jevs.resources import SIGNING_KEY
 from tests.factories import LambdaContext, application_payload
 
 pytestmark = pytest.mark.integration
@@ -86,6 +90,13 @@ def test_undecided_applications_past_due_are_flagged_once_and_listed(
     assert flagged is not None
     assert flagged.flagged_past_due_at is not None
     assert flagged.status is ApplicationStatus.SUBMITTED
+    # The flag is an event of the application's history, sealed by the overseer with JEVS's key.
+    (flag,) = [e for e in records.applications.history(late.id) if e.type is EventType.APPLICATION_FLAGGED_PAST_DUE]
+    assert flag.seal is not None
+    assert (
+        KmsSigner(boto3.client("kms"), SIGNING_KEY.alias).check_seal(statement_bytes(flag.seal_statement()), flag.seal)
+        is None
+    )
 
 
 def test_with_nothing_past_due_the_check_reports_zero(functions: FunctionSet, records: TableUnitOfWork) -> None:

@@ -1,18 +1,23 @@
 """The histories of goods registrations, signatories and applications through the API function against moto
-(DESIGN.md §3, §5): each decision appears as an event after the lodging, with a chain that verifies; the history is
-read by those who read the record, and nobody else; an event or a record edited in the table directly makes the
-history report its chain broken, at that event."""
+(DESIGN.md §3, §5): each decision appears as an event after the lodging, with a chain that verifies and JEVS's seal
+on every event; the history is read by those who read the record, and nobody else; an event or a record edited in
+the table directly makes the history report its chain broken, at that event, even with every hash recomputed; the
+offline verifier agrees."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from jevs.domain.canonical import canonical_json
 from jevs.resources import RECORDS_TABLE
+from jevs.verify import main as verify
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OTHER_EXPORTER
 from tests.integration.conftest import ApiCall
 from tests.integration.hosted_support import approved_goods, approved_signatory, lodged_application, post
@@ -65,6 +70,8 @@ def test_a_decision_appears_after_the_lodging_with_a_chain_that_verifies(
             "events_checked": 2,
             "algorithm": read["chain"]["algorithm"],
         }
+        assert read["signed_head"]["statement"]["head_hash"] == events[1]["hash"]
+        assert read["signed_head"]["jws"] == events[1]["seal"]
         assert read["links"] == {"self": f"{path}/history", "record": path}
 
 
@@ -166,3 +173,63 @@ def test_a_record_edited_in_the_table_is_reported_as_not_the_state_its_history_r
 
     assert (chain["valid"], chain["events_checked"]) == (False, 2)
     assert chain["reason"] == "the record's current state is not the state its latest event recorded"
+
+
+def _rehash(event: dict[str, Any], record_id: str) -> None:
+    # The algorithm the route states: all but the hash and the seal, with the record's id.
+    hashed = {k: v for k, v in event.items() if k not in ("hash", "seal")} | {"record_id": record_id}
+    event["hash"] = hashlib.sha256(canonical_json(hashed)).hexdigest()
+
+
+@pytest.mark.parametrize(("collection", "decided", "types"), list(DECIDED.values()), ids=list(DECIDED))
+def test_a_decision_rewritten_with_its_hash_and_head_recomputed_fails_its_seal_in_the_api_and_offline(
+    call_api: ApiCall,
+    collection: str,
+    decided: Callable[[ApiCall], str],
+    types: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record_id = decided(call_api)
+    path = f"{collection}/{record_id}"
+    genuine = history(call_api, path)
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(call_api("GET", "/.well-known/jwks.json", query={"retired": "all"})["body"])
+    (tmp_path / "genuine.json").write_text(json.dumps(genuine))
+    assert verify([str(tmp_path / "genuine.json"), "--jwks", str(jwks_file)]) == 0
+
+    # The decision turned round, its hash recomputed, and the record's head moved to match: the table agrees.
+    def turned(event: dict[str, Any]) -> None:
+        event["details"]["status"] = "WITHDRAWN"
+        _rehash(event, record_id)
+
+    _rewrite(f"EVENT#{record_id}#{2:08d}", "event", turned)
+    new_hash = history(call_api, path)["events"][1]["hash"]
+    sort_key = next(key for key in _sort_keys() if key.endswith(f"#{record_id}") and not key.startswith("EVENT#"))
+    _rewrite(sort_key, "record", lambda record: record["history_head"].update(hash=new_hash))
+
+    rewritten = history(call_api, path)
+    (tmp_path / "rewritten.json").write_text(json.dumps(rewritten))
+    capsys.readouterr()
+    code = verify([str(tmp_path / "rewritten.json"), "--jwks", str(jwks_file)])
+
+    assert (rewritten["chain"]["valid"], rewritten["chain"]["check"], rewritten["chain"]["broken_at"]) == (
+        False,
+        "signature",
+        2,
+    )
+    assert "signed_head" not in rewritten
+    assert (code, capsys.readouterr().out.strip()) == (
+        1,
+        "FAIL event 2 [signature]: JEVS's seal does not hold: the signature does not verify",
+    )
+
+
+def _sort_keys() -> list[str]:
+    client = boto3.client("dynamodb")
+    found = client.query(
+        TableName=RECORDS_TABLE.name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"EXPORTER#{NZBN}"}},
+    )["Items"]
+    return [item["sk"]["S"] for item in found]

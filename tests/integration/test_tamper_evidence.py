@@ -1,7 +1,8 @@
 """A history no one can quietly rewrite (DESIGN.md §6.4): every tampering with the records table is reported by the
 history route and by the offline verifier (``python -m jevs.verify``) with nothing but the JWKS, which names the
-event or the field that fails. A rewrite of the whole chain with every hash recomputed is what the table alone
-cannot show: it is caught against a head fixed outside it, one JEVS signed before or the one China was sent."""
+event or the field that fails; a rewrite with every hash recomputed too, since each event carries JEVS's seal,
+which table access cannot remake. What seals cannot show, a history cut back to an earlier event with the record
+rolled back with it, is caught against a head fixed outside the table: one a reader kept, or the one China holds."""
 
 from __future__ import annotations
 
@@ -104,7 +105,9 @@ def _edit(sort_key: str, attribute: str, change: Callable[[dict[str, Any]], None
 
 
 def _rehash(event: dict[str, Any]) -> None:
-    event["hash"] = hashlib.sha256(canonical_json({k: v for k, v in event.items() if k != "hash"})).hexdigest()
+    # The algorithm is public (the history route states it): all but the hash and the seal.
+    hashed = {k: v for k, v in event.items() if k not in ("hash", "seal")}
+    event["hash"] = hashlib.sha256(canonical_json(hashed)).hexdigest()
 
 
 def rewrite_every_hash_after(change: Callable[[dict[str, Any]], None], sequence: int, last: int) -> None:
@@ -183,6 +186,26 @@ TAMPERING = [
         "FAIL event 2 [sequence]: an event is missing or out of order",
         id="two events reordered",
     ),
+    pytest.param(
+        lambda: rewrite_every_hash_after(lambda event: event["details"].update(reason="Copy never asked for"), 2, 3),
+        ("signature", 2),
+        "FAIL event 2 [signature]: JEVS's seal does not hold: the signature does not verify",
+        id="every hash recomputed after a change",
+    ),
+    pytest.param(
+        lambda: rewrite_every_hash_after(lambda event: event.update(actor="someone-else"), 1, 3),
+        ("signature", 1),
+        "FAIL event 1 [signature]: JEVS's seal does not hold: the signature does not verify",
+        id="every hash recomputed from the first event",
+    ),
+    pytest.param(
+        lambda: _edit(
+            _event_key(3), "event", lambda event: event.update(seal=_document(_event_key(2), "event")["seal"])
+        ),
+        ("signature", 3),
+        "FAIL event 3 [signature]: JEVS's seal does not hold: the signature does not verify",
+        id="a seal moved from another event",
+    ),
 ]
 
 
@@ -231,37 +254,59 @@ def test_the_public_verification_never_reports_a_record_edited_in_the_table_as_v
     assert (after["currently_valid"], after["history_verified"], after["valid_until"]) == (False, False, "2099-12-31")
 
 
-# -- every hash recomputed: caught against a head fixed outside the table ----------------------------------------
-
-
-def test_a_chain_rewritten_with_every_hash_recomputed_fails_against_a_head_signed_before(
-    call_api: ApiCall, three_events: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_public_verification_never_reports_a_certificate_whose_history_was_rewritten_as_valid(
+    call_api: ApiCall, stored: None
 ) -> None:
+    rewrite_every_hash_after(lambda event: event.update(actor="someone-else"), 1, 1)
+
+    after = call_api("GET", f"/v1/verify/{NUMBER}")["json"]
+
+    assert (after["currently_valid"], after["history_verified"]) == (False, False)
+
+
+# -- cut back to an earlier event: caught against a head fixed outside the table ---------------------------------
+
+
+@pytest.fixture
+def cut_back(call_api: ApiCall, three_events: None, tmp_path: Path) -> Path:
+    """The revocation (event 3) undone by someone with write access who kept the record as event 2 left it: event 3
+    deleted and the record put back. Every seal left holds. Returns the history saved before the cut."""
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps(history(call_api)))
+    as_event_2_left_it = _document("HEAD", "record")
+    as_event_2_left_it.update(
+        status="ISSUED",
+        revocation_reason=None,
+        history_head={"sequence": 2, "hash": history(call_api)["events"][1]["hash"]},
+    )
+    _table().delete_item(TableName=RECORDS_TABLE.name, Key=_key(_event_key(3)))
+    _store("HEAD", "record", as_event_2_left_it)
+    return earlier
 
-    rewrite_every_hash_after(lambda event: event["details"].update(reason="Copy never asked for"), 2, 3)
 
-    # The table agrees with itself again: JEVS alone cannot tell (the README says so), and signs the new head...
-    assert history(call_api)["chain"]["valid"] is True
-    # ...but the verifier holds the head JEVS signed before, and names the first event that differs from it.
-    code, out = offline(capsys, *_files(call_api, tmp_path), "--anchor", earlier)
-    assert (code, out) == (1, "FAIL event 2 [anchor]: differs from the earlier history: rewritten since")
-
-
-def test_a_chain_rewritten_with_every_hash_recomputed_fails_against_the_head_china_was_sent(
-    call_api: ApiCall, three_events: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_history_cut_back_with_its_record_rolled_back_passes_the_table_alone_but_not_a_head_kept_before(
+    call_api: ApiCall, cut_back: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The revocation's message to China carried the head as the revocation left it.
+    body = history(call_api)
+    # The table agrees with itself and every seal holds: JEVS alone cannot tell (the README says so)...
+    assert (body["chain"]["valid"], body["signed_head"]["statement"]["head_sequence"]) == (True, 2)
+    assert offline(capsys, *_files(call_api, tmp_path))[0] == 0
+    # ...but a reader who kept the history before holds JEVS's seal on event 3.
+    code, out = offline(capsys, *_files(call_api, tmp_path), "--anchor", cut_back)
+    assert (code, out) == (1, "FAIL event 3 [anchor]: the earlier history had this event; the history lacks it")
+
+
+def test_a_history_cut_back_fails_against_the_head_china_was_sent(
+    call_api: ApiCall, cut_back: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The revocation's message to China carried the head as the revocation left it: China holds it, not the table.
     (revoked,) = [m.body for m in china_messages(NUMBER) if m.body.message_type == "certificate.revoked"]
     assert revoked.history_head is not None
-    china_holds = f"{revoked.history_head.sequence}:{revoked.history_head.hash}"
     assert revoked.history_head.sequence == 3
-
-    rewrite_every_hash_after(lambda event: event.update(actor="someone-else"), 1, 3)
+    china_holds = f"{revoked.history_head.sequence}:{revoked.history_head.hash}"
 
     code, out = offline(capsys, *_files(call_api, tmp_path), "--anchor-head", china_holds)
-    assert (code, out) == (1, "FAIL event 3 [anchor]: its hash is not the one the anchor fixed: rewritten since")
+    assert (code, out) == (1, "FAIL event 3 [anchor]: the anchor fixed event 3; the history lacks it")
 
 
 def test_every_message_to_china_carries_the_head_its_change_left(call_api: ApiCall, three_events: None) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from jevs.adapters.table import items
 from jevs.adapters.table.model import Write
-from jevs.adapters.table.repositories import TableCertificates
+from jevs.adapters.table.repositories import Sealing, TableCertificates
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints, View
 from jevs.domain.canonical import digest
@@ -52,7 +52,7 @@ class PageSizeSpy(TableCertificates):
     """The certificates of the table, remembering the page size the use case asked for."""
 
     def __init__(self, records: MemoryRecords) -> None:
-        super().__init__(records.table, _no_writes, records.clock.now)
+        super().__init__(records.table, _no_writes, records.clock.now, Sealing(records.key))
         self.limits: list[int] = []
 
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:

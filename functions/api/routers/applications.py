@@ -110,7 +110,9 @@ def read_one_application(application_id: RecordIdPath) -> ApplicationOut:
     },
 )
 def read_application_history(application_id: RecordIdPath) -> RecordHistoryOut:
-    history = applications.read_application_history(caller(router), application_id, unit_of_work(router))
+    history = applications.read_application_history(
+        caller(router), application_id, unit_of_work(router), dependencies(router).seals
+    )
     return render_record_history(history)
 
 

@@ -134,8 +134,8 @@ def list_visible(
     responses={200: {"description": "The history", "content": {"application/json": {"model": HistoryOut}}}},
 )
 def history(number: CertificateNumberPath) -> HistoryOut:
-    signer = dependencies(router).signer
-    return render_history(certificates.read_history(caller(router), number, unit_of_work(router), signer))
+    seals = dependencies(router).seals
+    return render_history(certificates.read_history(caller(router), number, unit_of_work(router), seals))
 
 
 @router.get(

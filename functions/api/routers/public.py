@@ -4,7 +4,7 @@ verify what JEVS signs."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -54,7 +54,9 @@ def verify(  # type: ignore[no-untyped-def]
     headers = {"Vary": "Accept", "Cache-Control": "no-store"}
     for_a_person = preferred_media_type(router.current_event.headers.get("Accept"), OFFERED) == TEXT_HTML
     try:
-        checked = verify_certificate(number, digest, unit_of_work(router), digest_of=printed_digest)
+        checked = verify_certificate(
+            number, digest, unit_of_work(router), digest_of=printed_digest, seals=dependencies(router).seals
+        )
     except NotFound as missing:
         if not for_a_person:
             refused = problems.not_found(missing)
@@ -67,11 +69,18 @@ def verify(  # type: ignore[no-untyped-def]
     return Response(200, "application/json", verification.model_dump_json(), headers)
 
 
-@router.get("/.well-known/jwks.json", include_in_schema=True, summary="The keys that verify what JEVS signs")
-def jwks() -> Response[str]:
-    return Response(
-        200,
-        "application/jwk-set+json",
-        json.dumps(dependencies(router).jwks()),
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+@router.get(
+    "/.well-known/jwks.json",
+    include_in_schema=True,
+    summary="The keys that verify what JEVS signs",
+    description="The current signing key and those retired within the overlap period: what verifies a message to "
+    "China. With `retired=all`, every key JEVS ever signed with, however long retired: what verifies the seals of "
+    "a history written years ago.",
+)
+def jwks(
+    retired: Annotated[
+        Literal["all"] | None, Query(description="`all`: every retired key too, for history seals.")
+    ] = None,
+) -> Response[str]:
+    keys = dependencies(router).sealing_keys() if retired == "all" else dependencies(router).jwks()
+    return Response(200, "application/jwk-set+json", json.dumps(keys), headers={"Cache-Control": "public, max-age=300"})

@@ -157,7 +157,9 @@ def _include(family: _Family) -> None:
     def history(**arguments: Any) -> Any:
         record_id = arguments[family.id_name]
         return render_record_history(
-            registrations.read_registration_history(caller(router), family.kind, record_id, unit_of_work(router))
+            registrations.read_registration_history(
+                caller(router), family.kind, record_id, unit_of_work(router), dependencies(router).seals
+            )
         )
 
     body = Annotated[family.body, Body()]  # type: ignore[name-defined]

@@ -29,7 +29,16 @@ from jevs.domain.verification import AttachmentLimits
 from jevs.resources import RECORDS_TABLE
 from jevs.service.documents import DocumentOutlets
 from jevs.service.idempotency import IdempotentRequest
-from jevs.service.ports import ChinaSender, Clock, DeadLetters, ListedStore, ObjectStore, Publisher, Signer
+from jevs.service.ports import (
+    ChinaSender,
+    Clock,
+    DeadLetters,
+    ListedStore,
+    ObjectStore,
+    Publisher,
+    SealChecker,
+    Signer,
+)
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -47,9 +56,11 @@ UnitOfWorkFactory = Callable[[IdempotentRequest | None], UnitOfWork]
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def _units_of_work(table: Table, clock: Clock) -> UnitOfWorkFactory:
+def _units_of_work(table: Table, clock: Clock, sealer: Signer | None = None) -> UnitOfWorkFactory:
+    """``sealer``: for a function that appends history events, the key that seals each one (DESIGN.md §6.4)."""
+
     def unit_of_work(idempotent: IdempotentRequest | None = None) -> UnitOfWork:
-        return TableUnitOfWork(table, clock, idempotent)
+        return TableUnitOfWork(table, clock, idempotent, sealer=sealer)
 
     return unit_of_work
 
@@ -66,8 +77,10 @@ class ApiDependencies:
     max_request_bytes: int
     # The signing key's public half (/.well-known/jwks.json).
     jwks: Callable[[], dict[str, Any]]
-    # Signs a verified history's head (the history route's signed_head), with the key the JWKS lists.
-    signer: Signer
+    # Every key that ever sealed a history event (/.well-known/jwks.json?retired=all).
+    sealing_keys: Callable[[], dict[str, Any]]
+    # Checks each event's seal with those keys (the history routes).
+    seals: SealChecker
     # The delivery queue's dead letters, for a redrive (one per request: it keeps what it received).
     dead_letters: Callable[[], DeadLetters]
     # Where the certificate PDFs are, and verification answers' documents.
@@ -97,12 +110,13 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
     overlap = timedelta(days=settings.signing_key_overlap_days)
     signer = KmsSigner(aws.kms, settings.signing_key_id, overlap=overlap, now=clock.now)
     return ApiDependencies(
-        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock),
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock, sealer=signer),
         parties=StaticPartyRegistry.from_json(settings.parties),
         clock=clock,
         max_request_bytes=settings.max_request_bytes,
         jwks=signer.jwks,
-        signer=signer,
+        sealing_keys=signer.sealing_keys,
+        seals=signer,
         dead_letters=lambda: SqsDeadLetters(
             aws.sqs, dead_letter_url=settings.delivery_dead_letter_queue_url, source_url=settings.delivery_queue_url
         ),
@@ -145,15 +159,16 @@ class DispatcherDependencies:
 
 def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | None = None) -> DispatcherDependencies:
     secret = settings.china_client_certificate_secret
+    signer = KmsSigner(aws.kms, settings.signing_key_id)
     sender = HttpChinaSender(
         endpoint=settings.china_customs_endpoint,
-        signer=KmsSigner(aws.kms, settings.signing_key_id),
+        signer=signer,
         connect_timeout=settings.china_connect_timeout_seconds,
         read_timeout=settings.china_read_timeout_seconds,
         client_certificate=client_certificate_files(aws.secretsmanager, secret) if secret else None,
     )
     return DispatcherDependencies(
-        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock(), sealer=signer),
         sender=sender,
         backoff=SqsBackoff(aws.sqs, settings.delivery_queue_url),
         max_receives=settings.delivery_max_receives,
@@ -182,7 +197,11 @@ class MatcherDependencies:
 
 
 def matcher(settings: MatcherSettings, aws: AwsClients, clock: Clock | None = None) -> MatcherDependencies:
-    return MatcherDependencies(_units_of_work(_records(aws, settings.records_table), clock or SystemClock()))
+    # A decision appends an event to the certificate's history, which the matcher seals.
+    sealer = KmsSigner(aws.kms, settings.signing_key_id)
+    return MatcherDependencies(
+        _units_of_work(_records(aws, settings.records_table), clock or SystemClock(), sealer=sealer)
+    )
 
 
 @dataclass(frozen=True)
@@ -211,8 +230,11 @@ class OverseerDependencies:
 
 
 def overseer(settings: OverseerSettings, aws: AwsClients, clock: Clock | None = None) -> OverseerDependencies:
+    # Flagging an application or a verification request past due appends an event, which the overseer seals.
+    sealer = KmsSigner(aws.kms, settings.signing_key_id)
     return OverseerDependencies(
-        _units_of_work(_records(aws, settings.records_table), clock or SystemClock()), settings.past_due_limit
+        _units_of_work(_records(aws, settings.records_table), clock or SystemClock(), sealer=sealer),
+        settings.past_due_limit,
     )
 
 

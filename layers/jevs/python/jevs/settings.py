@@ -36,7 +36,9 @@ class ApiSettings(FunctionSettings):
     parties: str = Field(min_length=2, description="The party registry: which OAuth2 client stands for which party.")
     max_request_bytes: int = Field(default=65_536, gt=0, description="Larger request bodies are refused with 413.")
     signing_key_id: str = Field(
-        min_length=3, description="The KMS key whose public half /.well-known/jwks.json serves."
+        min_length=3,
+        description="The KMS key that seals the history events the API appends, and whose public half "
+        "/.well-known/jwks.json serves.",
     )
     signing_key_overlap_days: int = Field(
         default=30,
@@ -89,7 +91,7 @@ class ReconcilerSettings(FunctionSettings):
 class MatcherSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     signing_key_id: str = Field(
-        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event this function appends."
+        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event it appends."
     )
 
 
@@ -108,7 +110,7 @@ class NotifierSettings(FunctionSettings):
 class OverseerSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     signing_key_id: str = Field(
-        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event this function appends."
+        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event it appends."
     )
     # At most this many past-due applications are read (and flagged) per run; the rest wait for the next.
     past_due_limit: int = Field(default=500, ge=1)

@@ -1,15 +1,21 @@
-"""Check a saved certificate history offline, with nothing but JEVS's published keys (DESIGN.md §6.4).
+"""Check a saved history offline, with nothing but JEVS's published keys (DESIGN.md §6.4).
 
     python -m jevs.verify history.json --jwks jwks.json
-    python -m jevs.verify history.json --jwks https://<api>/.well-known/jwks.json --anchor earlier-history.json
+    python -m jevs.verify history.json --jwks 'https://<api>/.well-known/jwks.json?retired=all'
+    python -m jevs.verify history.json --jwks jwks.json --anchor earlier-history.json
     python -m jevs.verify history.json --jwks jwks.json --anchor-head 2:<hash China holds>
 
-``history.json`` is the body of ``GET /v1/certificates/{number}/history``. The verifier recomputes every event's
-hash and link, checks that the history ends at the head the record names and that the record is the state its
-latest event fixed, and checks JEVS's signature on that head against the JWKS. A chain rewritten with every hash
-recomputed passes all of that (JEVS signs what its table holds), so it is caught against a head fixed before:
-``--anchor`` an earlier saved history (its own signed head is checked too, and the first event that differs is
-named), or ``--anchor-head SEQUENCE:HASH`` the head China Customs recorded from a message JEVS sent it.
+``history.json`` is the body of ``GET /v1/certificates/{number}/history`` (or of a goods registration's,
+signatory's or application's ``…/history``). The verifier recomputes every event's hash and link, checks that the
+history ends at the head the record names and that the record is the state its latest event fixed, then checks
+every event's seal: JEVS's signature, made when the event was written, over where the chain ended then. A chain
+rewritten with every hash recomputed fails at the first event changed, since whoever rewrote it could not sign.
+Give the JWKS with ``?retired=all`` (every key JEVS ever signed with) to verify seals made before a rotation.
+
+What seals cannot show is a history cut back to an earlier event, with the record rolled back to match: that is
+caught against a head fixed outside JEVS: ``--anchor`` an earlier saved history (its seals are checked too, and
+the first event that differs is named), or ``--anchor-head SEQUENCE:HASH`` the head China Customs recorded from a
+message JEVS sent it.
 
 It prints ``OK`` or each failure as ``FAIL <where> [<check>]: <why>`` and exits 0 or 1. It imports nothing of
 JEVS: only the standard library and ``cryptography``, so a partner may copy this one file.
@@ -34,6 +40,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 GENESIS_HASH = "0" * 64
+# How ``verify_detached_jws`` begins its answer for a signature by a key the JWKS does not list.
+UNKNOWN_KID = "no key with kid"
 
 
 @dataclass(frozen=True)
@@ -52,17 +60,36 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def event_hash(certificate_number: str, event: Mapping[str, Any]) -> str:
-    """The hash of an event as the history route shows it (its certificate number is the history's)."""
-    hashed = {name: value for name, value in event.items() if name != "hash"}
-    hashed["certificate_number"] = certificate_number
+def chain_of(history: Mapping[str, Any]) -> tuple[str, str]:
+    """The field every event of the history hashes, and its value: a certificate's number, or another record's id."""
+    if "certificate_number" in history:
+        return "certificate_number", history["certificate_number"]
+    return "record_id", history["id"]
+
+
+def event_hash(chain: tuple[str, str], event: Mapping[str, Any]) -> str:
+    """The hash of an event as a history route shows it: all but its hash and seal, with the chain's id."""
+    hashed = {name: value for name, value in event.items() if name not in ("hash", "seal")}
+    field, value = chain
+    hashed[field] = value
     return hashlib.sha256(canonical_json(hashed)).hexdigest()
+
+
+def seal_statement(chain: tuple[str, str], event: Mapping[str, Any]) -> dict[str, Any]:
+    """What an event's seal signs: that the chain ended at this event, at this hash, when it was written."""
+    field, value = chain
+    return {
+        field: value,
+        "head_sequence": event.get("sequence"),
+        "head_hash": event.get("hash"),
+        "signed_at": event.get("occurred_at"),
+    }
 
 
 def check_chain(history: Mapping[str, Any]) -> list[Failure]:
     """Every event's sequence, link and hash; that the chain ends at the record's head; that the record is the
     state the latest event fixed. Stops at the first broken event: what follows it cannot be trusted."""
-    number = history["certificate_number"]
+    chain = chain_of(history)
     events: Sequence[Mapping[str, Any]] = history["events"]
     previous = GENESIS_HASH
     for expected, event in enumerate(events, start=1):
@@ -71,7 +98,7 @@ def check_chain(history: Mapping[str, Any]) -> list[Failure]:
             return [Failure(f"event {expected}", "sequence", "an event is missing or out of order")]
         if event.get("previous_hash") != previous:
             return [Failure(where, "previous_hash", "does not link to the event before")]
-        if event_hash(number, event) != event.get("hash"):
+        if event_hash(chain, event) != event.get("hash"):
             return [Failure(where, "hash", "the event's content does not match its hash")]
         previous = event["hash"]
     if not events:
@@ -111,7 +138,7 @@ def verify_detached_jws(jws: str, payload: bytes, jwks: Mapping[str, Any]) -> st
         return f"alg {header.get('alg')!r} is not ES256"
     keys = [key for key in jwks.get("keys", []) if key.get("kid") == header.get("kid")]
     if not keys:
-        return f"no key with kid {header.get('kid')!r} in the JWKS"
+        return f"{UNKNOWN_KID} {header.get('kid')!r} in the JWKS"
     raw = _b64url_decode(signature_part)
     if len(raw) != 64:
         return "an ES256 signature is 64 bytes"
@@ -124,8 +151,24 @@ def verify_detached_jws(jws: str, payload: bytes, jwks: Mapping[str, Any]) -> st
     return None
 
 
+def check_seals(history: Mapping[str, Any], jwks: Mapping[str, Any]) -> list[Failure]:
+    """Every event's seal verifies over its own statement; names the first that does not (an event changed since
+    JEVS wrote it, every later hash recomputed or not)."""
+    chain = chain_of(history)
+    for event in history["events"]:
+        seal = event.get("seal")
+        problem = (
+            "the event is not sealed"
+            if not seal
+            else verify_detached_jws(seal, canonical_json(seal_statement(chain, event)), jwks)
+        )
+        if problem:
+            return [Failure(f"event {event.get('sequence')}", "signature", f"JEVS's seal does not hold: {problem}")]
+    return []
+
+
 def check_signed_head(history: Mapping[str, Any], jwks: Mapping[str, Any]) -> list[Failure]:
-    """JEVS's signature on the head, and that it signs this history's certificate and latest event."""
+    """JEVS's signature on the head, and that it signs this history's record and latest event."""
     signed = history.get("signed_head")
     if not signed:
         return [Failure("signed_head", "signature", "absent: JEVS did not vouch for this history")]
@@ -135,8 +178,7 @@ def check_signed_head(history: Mapping[str, Any], jwks: Mapping[str, Any]) -> li
         return [Failure("signed_head", "signature", problem)]
     events = history["events"]
     last = events[-1] if events else {}
-    signed_for = (statement.get("certificate_number"), statement.get("head_sequence"), statement.get("head_hash"))
-    if signed_for != (history["certificate_number"], last.get("sequence"), last.get("hash")):
+    if statement != seal_statement(chain_of(history), last):
         return [Failure("signed_head", "signature", "signs another head than this history's latest event")]
     return []
 
@@ -157,11 +199,11 @@ def check_earlier_history(
     """An earlier saved (and signed) history of the same certificate: its signature holds, and every event it
     had is still there unchanged. Names the first event that differs."""
     source = "the earlier history"
-    if earlier.get("certificate_number") != history["certificate_number"]:
-        return [Failure("anchor", "anchor", "the earlier history is of another certificate")]
+    if chain_of(earlier) != chain_of(history):
+        return [Failure("anchor", "anchor", "the earlier history is of another record")]
     failures = [
         Failure(f"anchor: {failure.where}", failure.check, failure.reason)
-        for failure in check_chain(earlier) + check_signed_head(earlier, jwks)
+        for failure in check_chain(earlier) + check_seals(earlier, jwks) + check_signed_head(earlier, jwks)
     ]
     if failures:
         return failures
@@ -184,7 +226,7 @@ def verify_history(
     anchor_heads: Sequence[tuple[int, str]] = (),
 ) -> list[Failure]:
     """Every failure found, the chain's own first; an empty list for a history that verifies."""
-    failures = check_chain(history)
+    failures = check_chain(history) or check_seals(history, jwks)
     if failures:
         return failures
     failures = check_signed_head(history, jwks)
@@ -211,8 +253,10 @@ def _anchor_head(text: str) -> tuple[int, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jevs.verify", description=__doc__.split("\n\n")[0])
-    parser.add_argument("history", help="a saved GET /v1/certificates/{number}/history response")
-    parser.add_argument("--jwks", required=True, help="JEVS's JWKS: a file, or the URL of /.well-known/jwks.json")
+    parser.add_argument("history", help="a saved history: GET /v1/certificates/{number}/history, or a record's")
+    parser.add_argument(
+        "--jwks", required=True, help="JEVS's JWKS: a file, or the URL of /.well-known/jwks.json?retired=all"
+    )
     parser.add_argument("--anchor", action="append", default=[], help="an earlier saved history (repeatable)")
     parser.add_argument(
         "--anchor-head", action="append", default=[], type=_anchor_head, help="SEQUENCE:HASH fixed elsewhere"
@@ -230,9 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failures:
         return 1
     last = history["events"][-1]
-    print(
-        f"OK {history['certificate_number']}: {len(history['events'])} events, head {last['sequence']}:{last['hash']}"
-    )
+    print(f"OK {chain_of(history)[1]}: {len(history['events'])} events sealed, head {last['sequence']}:{last['hash']}")
     return 0
 
 

@@ -4,12 +4,15 @@ The key's ``kid`` is its RFC 7638 thumbprint: derived from the public key itself
 new kid with no registry to keep, and a receiver that meets an unknown kid knows to fetch the set again.
 
 Rotation is an alias switch (``rotate_signing_key``; ``python -m infrastructure.local.ops rotate-key``): a new
-key takes the signing alias, and is tagged ``jevs:retired:<old key id>`` = when the old key was retired (with the
-old key's own such tags still within the overlap period carried over). The JWKS lists the current key, then every
-retired key its tags name within the overlap period, so what was signed before a rotation still verifies. A retired
-key keeps an alias of its own (``<alias>-retired-<key id>``): the functions' IAM grants name the keys by
-alias. A signer resolves the alias to one key and signs with that key's id, so the ``kid`` in a header is always
-the key that signed; it looks again after ``REFRESH`` (a container may sign with the old key for that long, which
+key takes the signing alias, and is tagged ``jevs:retired:<old key id>`` = when the old key was retired (with every
+such tag of the old key carried over, so the current key names every key ever retired). The JWKS lists the current
+key, then every retired key within the overlap period, so what was signed for China before a rotation still
+verifies. History seals are kept for good, so ``sealing_keys`` lists every key ever retired, however long ago
+(``/.well-known/jwks.json?retired=all``). A retired key is never deleted and keeps an alias of its own
+(``<alias>-retired-<key id>``): the functions' IAM grants name the keys by alias.
+
+A signer resolves the alias to one key and signs with that key's id, so the ``kid`` in a header is always the
+key that signed; it looks again after ``REFRESH`` (a container may sign with the old key for that long, which
 the overlap covers).
 """
 
@@ -27,6 +30,7 @@ from joserfc.jwk import ECKey
 
 from jevs.adapters.jws import sign_detached
 from jevs.domain.errors import RetryableFailure
+from jevs.verify import UNKNOWN_KID, verify_detached_jws
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -41,13 +45,14 @@ def retired_alias(alias: str, key_id: str) -> str:
     return f"{alias}-retired-{key_id}"
 
 
-def retired_keys(tags: list[dict[str, str]], since: datetime) -> dict[str, datetime]:
-    """The retired keys a current key's tags name, by key id, that were retired at or after ``since``."""
+def retired_keys(tags: list[dict[str, str]], since: datetime | None = None) -> dict[str, datetime]:
+    """The retired keys a current key's tags name, by key id, that were retired at or after ``since`` (all when
+    None)."""
     found = {}
     for tag in tags:
         if tag["TagKey"].startswith(RETIRED_TAG_PREFIX):
             when = datetime.fromisoformat(tag["TagValue"])
-            if when >= since:
+            if since is None or when >= since:
                 found[tag["TagKey"].removeprefix(RETIRED_TAG_PREFIX)] = when
     return found
 
@@ -78,6 +83,7 @@ class KmsSigner:
         self._now = now
         self._current: tuple[str, dict[str, str]] | None = None
         self._read_at = 0.0
+        self._sealing: tuple[dict[str, Any], float] | None = None
 
     def _public_key(self, key_id: str) -> tuple[str, dict[str, str]]:
         try:
@@ -111,11 +117,30 @@ class KmsSigner:
     def jwks(self) -> dict[str, Any]:
         """The current key (read afresh: a rotation shows at once), then the keys retired within the overlap
         period, newest first, whose signatures may still be met."""
+        return self._key_set(self._now() - self._overlap)
+
+    def sealing_keys(self) -> dict[str, Any]:
+        """Every key that ever sealed a history event: the current one, then every key retired from it, however
+        long ago (a history sealed years ago still verifies). Read again after ``REFRESH``."""
+        if self._sealing is None or time.monotonic() - self._sealing[1] > REFRESH.total_seconds():
+            self._sealing = (self._key_set(None), time.monotonic())
+        return self._sealing[0]
+
+    def _key_set(self, retired_since: datetime | None) -> dict[str, Any]:
         key_arn, current = self._public_key(self._key_id)
-        retired = retired_keys(self._tags(key_arn), self._now() - self._overlap)
+        retired = retired_keys(self._tags(key_arn), retired_since)
         newest_first = sorted(retired, key=lambda key_id: retired[key_id], reverse=True)
         previous = [self._public_key(key_id)[1] for key_id in newest_first]
         return {"keys": [current, *(key for key in previous if key["kid"] != current["kid"])]}
+
+    def check_seal(self, statement: bytes, seal: str) -> str | None:
+        """Why ``seal`` is not a detached JWS of ``statement`` by a key JEVS sealed with; None when it is. A kid
+        not yet known is looked for again once: a rotation made since the keys were read."""
+        problem = verify_detached_jws(seal, statement, self.sealing_keys())
+        if problem is not None and problem.startswith(UNKNOWN_KID):
+            self._sealing = None
+            problem = verify_detached_jws(seal, statement, self.sealing_keys())
+        return problem
 
     def sign_der(self, signing_input: bytes) -> bytes:
         return self._sign_der_with(self._resolved()[0], signing_input)
@@ -138,19 +163,17 @@ class RotationRefused(Exception):
     """The signing key is not what a rotation expects (e.g. not under the alias)."""
 
 
-def rotate_signing_key(
-    client: KMSClient, alias: str, key_spec: str, *, at: datetime, overlap: timedelta
-) -> tuple[str, str]:
-    """A new key under ``alias``, tagged with the key it retires (and the keys that one retired still within the
-    ``overlap`` period); the retired key keeps an alias of its own. Returns the retired and the new key's ids."""
+def rotate_signing_key(client: KMSClient, alias: str, key_spec: str, *, at: datetime) -> tuple[str, str]:
+    """A new key under ``alias``, tagged with the key it retires and every key that one retired before (seals made
+    with any of them still verify); the retired key keeps an alias of its own. Returns the retired and the new
+    key's ids."""
     if not alias.startswith("alias/"):
         raise RotationRefused(f"{alias} is not an alias: rotation moves the alias to a new key")
     old = client.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
-    still_listed = retired_keys(
-        [{"TagKey": t["TagKey"], "TagValue": t["TagValue"]} for t in client.list_resource_tags(KeyId=old)["Tags"]],
-        at - overlap,
+    retired_before = retired_keys(
+        [{"TagKey": t["TagKey"], "TagValue": t["TagValue"]} for t in client.list_resource_tags(KeyId=old)["Tags"]]
     )
-    retiring = {old: at, **still_listed}
+    retiring = {old: at, **retired_before}
     tags: list[TagTypeDef] = [
         {"TagKey": f"{RETIRED_TAG_PREFIX}{key_id}", "TagValue": when.isoformat()} for key_id, when in retiring.items()
     ]

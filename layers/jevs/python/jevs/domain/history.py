@@ -5,18 +5,21 @@ own record of its latest event) has already fixed, so ``verify_chain`` finds the
 Each event also fixes the digest of the certificate's record as the event left it (``state_hash``), so a
 change to the current record alone (its validity, usage, status...) no longer matches its latest event.
 
-What the chain cannot show by itself is a rewrite of every event with every hash recomputed: that is caught
-by comparing with a head fixed outside the table, one JEVS signed before (the history route's
-``signed_head``) or the one China holds (every message to China carries the head at that moment).
+What the chain cannot show by itself is a rewrite of every event with every hash recomputed. So every event is
+sealed as it is written: the function that appends it signs the head it makes with JEVS's KMS key
+(``ChainEvent.seal``, a detached JWS over ``seal_statement``), which table access alone cannot do. A recomputed
+event no longer matches its seal (``verify_seals`` names the first). What seals cannot show is a history cut
+back to an earlier sealed head with the record rolled back with it; a head fixed outside the table catches that:
+one a reader kept, or the one China holds (every message to China carries the head at that moment).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -71,27 +74,58 @@ class ChainHead(BaseModel):
     hash: str
 
 
-class HistoryEvent(BaseModel):
+class ChainEvent(BaseModel):
+    """What every event of every history JEVS keeps has: its place in the chain, what happened, the digest of the
+    record as it left it, its own hash, and JEVS's seal over that hash. A certificate's events
+    (``HistoryEvent``) and a registration's or application's (``jevs.domain.record_history.RecordEvent``) add the
+    id of the record whose chain they belong to."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    certificate_number: str
+    # The field naming the record whose history this is: it is hashed, and it names the chain in a seal.
+    CHAIN_FIELD: ClassVar[str]
+
     sequence: int = Field(ge=1)
     type: EventType
     occurred_at: AwareDatetime
     actor: str
-    version: int | None = None
     details: dict[str, DetailValue] = Field(default_factory=dict)
     previous_hash: str
-    # Digest of the certificate's record as this event left it (``CertificateRecord.state_hash``).
+    # Digest of the record as this event left it (e.g. ``CertificateRecord.state_hash``).
     state_hash: str
     hash: str
+    # Detached JWS over ``seal_statement()`` by the function that wrote the event (None until it is stored).
+    seal: str | None = None
+
+    @property
+    def chain_id(self) -> str:
+        return str(getattr(self, self.CHAIN_FIELD))
 
     def computed_hash(self) -> str:
-        return digest(self.model_dump(mode="json", exclude={"hash"}))
+        # The seal signs the hash, so it cannot be part of it.
+        return digest(self.model_dump(mode="json", exclude={"hash", "seal"}))
 
     @property
     def head(self) -> ChainHead:
         return ChainHead(sequence=self.sequence, hash=self.hash)
+
+    def seal_statement(self) -> dict[str, str | int]:
+        """What JEVS signs about this event: that the chain of this record ended here, at this hash, when the
+        event was written."""
+        return {
+            self.CHAIN_FIELD: self.chain_id,
+            "head_sequence": self.sequence,
+            "head_hash": self.hash,
+            # As the history shows it, so a reader rebuilds the statement from the event alone.
+            "signed_at": self.model_dump(mode="json", include={"occurred_at"})["occurred_at"],
+        }
+
+
+class HistoryEvent(ChainEvent):
+    CHAIN_FIELD: ClassVar[str] = "certificate_number"
+
+    certificate_number: str
+    version: int | None = None
 
 
 def new_event(
@@ -133,23 +167,7 @@ class ChainCheck(StrEnum):
     STATE = "state"  # the current record is not the state its latest event recorded
     CONTENT = "content"  # a stored version's content is not what its event recorded
     ANCHOR = "anchor"  # the chain does not pass through a head fixed outside the table
-    SIGNATURE = "signature"  # the signed head does not verify, or signs another head
-
-
-class ChainLink(Protocol):
-    """One link of any hash chain JEVS keeps: a certificate's ``HistoryEvent``, or the event of another record's
-    history (``jevs.domain.record_history``). ``verify_chain`` needs no more than this."""
-
-    @property
-    def sequence(self) -> int: ...
-
-    @property
-    def previous_hash(self) -> str: ...
-
-    @property
-    def hash(self) -> str: ...
-
-    def computed_hash(self) -> str: ...
+    SIGNATURE = "signature"  # an event's seal does not verify: rewritten, or written without JEVS's key
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,7 @@ class ChainVerification:
 
 
 def verify_chain(
-    events: Sequence[ChainLink], head: ChainHead | None = None, *, state_hash: str | None = None
+    events: Sequence[ChainEvent], head: ChainHead | None = None, *, state_hash: str | None = None
 ) -> ChainVerification:
     """Check every link, that the chain ends where the record says it does, and (given a certificate record's
     ``state_hash``) that the record is the state its latest event left."""
@@ -190,7 +208,7 @@ def verify_chain(
             ChainCheck.HEAD,
         )
     latest = events[-1] if events else None
-    if state_hash is not None and isinstance(latest, HistoryEvent) and latest.state_hash != state_hash:
+    if state_hash is not None and latest is not None and latest.state_hash != state_hash:
         return ChainVerification(
             False,
             len(events),
@@ -201,17 +219,50 @@ def verify_chain(
     return ChainVerification(True, len(events))
 
 
-def head_statement(certificate_number: str, head: ChainHead, signed_at: datetime) -> dict[str, str | int]:
-    """What JEVS signs about a history: where it ended, and when JEVS said so. Anyone holding the signature can
-    later show that a chain rewritten since (every hash recomputed) no longer passes through this head."""
-    return {
-        "certificate_number": certificate_number,
-        "head_sequence": head.sequence,
-        "head_hash": head.hash,
-        "signed_at": signed_at.isoformat(),
-    }
-
-
 def statement_bytes(statement: Mapping[str, str | int]) -> bytes:
-    """The exact bytes a head statement's detached JWS signs: its canonical JSON."""
+    """The exact bytes a seal (detached JWS) signs: the statement's canonical JSON."""
     return canonical_json(dict(statement))
+
+
+# Why a seal does not hold (e.g. "the signature does not verify"), or None when it does: JEVS's keys decide.
+SealCheck = Callable[[bytes, str], str | None]
+
+
+def verify_seals(events: Sequence[ChainEvent], check: SealCheck) -> ChainVerification:
+    """Every event's seal holds over its own statement: the first that does not is where the chain was rewritten
+    (or written by something that could not sign as JEVS)."""
+    for event in events:
+        statement = statement_bytes(event.seal_statement())
+        problem = "the event is not sealed" if event.seal is None else check(statement, event.seal)
+        if problem is not None:
+            reason = f"JEVS's seal does not hold: {problem}"
+            return ChainVerification(False, event.sequence - 1, event.sequence, reason, ChainCheck.SIGNATURE)
+    return ChainVerification(True, len(events))
+
+
+def with_seals(
+    verification: ChainVerification, events: Sequence[ChainEvent], check: SealCheck | None
+) -> ChainVerification:
+    """A chain that verified, verified again by its seals (``check``: JEVS's keys); as it was without keys to
+    check with, or when it already failed (what follows a broken link cannot be trusted anyway)."""
+    if check is None or not verification.valid:
+        return verification
+    sealed = verify_seals(events, check)
+    return verification if sealed.valid else sealed
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """JEVS's signed word on where a history ended: its latest event's seal, and the statement it signs."""
+
+    statement: dict[str, str | int]
+    jws: str
+
+
+def signed_head(events: Sequence[ChainEvent], verification: ChainVerification) -> SignedHead | None:
+    """The latest event's seal as the history's signed head, for a history that verified (JEVS vouches for no
+    head it could not check)."""
+    latest = events[-1] if events else None
+    if not verification.valid or latest is None or latest.seal is None:
+        return None
+    return SignedHead(latest.seal_statement(), latest.seal)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from jevs.domain.canonical import digest
 from jevs.domain.history import (
     GENESIS_HASH,
+    ChainEvent,
     ChainHead,
     ChainVerification,
     DetailValue,
@@ -31,27 +32,13 @@ from jevs.domain.history import (
 )
 
 
-class RecordEvent(BaseModel):
-    """One event of a record's history, with the hash of the record's state after it."""
+class RecordEvent(ChainEvent):
+    """One event of a record's history (its chain named by the record's id), with the hash of the record's state
+    after it and JEVS's seal, like a certificate's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    CHAIN_FIELD: ClassVar[str] = "record_id"
 
     record_id: str
-    sequence: int = Field(ge=1)
-    type: EventType
-    occurred_at: AwareDatetime
-    actor: str
-    details: dict[str, DetailValue] = Field(default_factory=dict)
-    state_hash: str
-    previous_hash: str
-    hash: str
-
-    def computed_hash(self) -> str:
-        return digest(self.model_dump(mode="json", exclude={"hash"}))
-
-    @property
-    def head(self) -> ChainHead:
-        return ChainHead(sequence=self.sequence, hash=self.hash)
 
 
 def record_event(

@@ -29,6 +29,7 @@ from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, new_id
 from jevs.domain.working_days import due_at
 from jevs.service.certificates import Submitted, stage_issue
+from jevs.service.ports import SealChecker
 from jevs.service.registrations import (
     VerifiedRecordHistory,
     exporter_business_number,
@@ -102,9 +103,12 @@ def read_application(party: Party, application_id: str, uow: UnitOfWork) -> Appl
     return record
 
 
-def read_application_history(party: Party, application_id: str, uow: UnitOfWork) -> VerifiedRecordHistory:
-    """Every event of an application's history, and whether its chain verifies: for those who may read it."""
-    return verified_history(lambda: read_application(party, application_id, uow), uow.applications.history)
+def read_application_history(
+    party: Party, application_id: str, uow: UnitOfWork, seals: SealChecker | None = None
+) -> VerifiedRecordHistory:
+    """Every event of an application's history, and whether its chain (and, with ``seals``, every seal)
+    verifies: for those who may read it."""
+    return verified_history(lambda: read_application(party, application_id, uow), uow.applications.history, seals)
 
 
 def list_applications(party: Party, uow: UnitOfWork) -> Sequence[Application]:

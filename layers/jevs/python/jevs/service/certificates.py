@@ -31,9 +31,10 @@ from jevs.domain.history import (
     ChainCheck,
     ChainVerification,
     HistoryEvent,
-    head_statement,
-    statement_bytes,
+    SignedHead,
+    signed_head,
     verify_chain,
+    with_seals,
 )
 from jevs.domain.identifiers import normalise_certificate_number
 from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting
@@ -41,7 +42,7 @@ from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateMatch, CertificateRecord, CertificateStatus, Issue, StoredVersion
 from jevs.domain.standing import Standing, standing_on
-from jevs.service.ports import Signer
+from jevs.service.ports import SealChecker
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 MAX_PAGE_SIZE = 100
@@ -176,37 +177,27 @@ def list_certificates(command: ListCertificates, uow: UnitOfWork) -> VisiblePage
 
 
 @dataclass(frozen=True)
-class SignedHead:
-    """JEVS's signed word on where a verified history ended: the statement and its detached JWS."""
-
-    statement: dict[str, str | int]
-    jws: str
-
-
-@dataclass(frozen=True)
 class VerifiedHistory:
     record: CertificateRecord
     events: list[HistoryEvent]
     verification: ChainVerification
-    # None when the chain does not verify: JEVS never signs a head it could not check.
+    # None when the chain does not verify: JEVS vouches for no head it could not check.
     signed_head: SignedHead | None = None
 
 
-def read_history(party: Party, number: str, uow: UnitOfWork, signer: Signer | None = None) -> VerifiedHistory:
+def read_history(party: Party, number: str, uow: UnitOfWork, seals: SealChecker | None = None) -> VerifiedHistory:
     """Every event with the chain verified, including that each version's stored content is the content its
-    event recorded and the current record is the state its latest event recorded; with ``signer``, the verified
-    head signed (a reader keeps it to detect a later rewrite of the whole chain)."""
+    event recorded and the current record is the state its latest event recorded; with ``seals`` (JEVS's keys),
+    that every event is the one JEVS sealed when it was written, so a chain rewritten with every hash recomputed
+    fails at the first event changed. The latest event's seal is the history's signed head."""
     record = stored_certificate(number, uow, lambda found: may_read_history(party, found))
     events = list(uow.certificates.history(record.number))
     verification = verify_chain(events, record.history_head, state_hash=record.state_hash)
     if verification.valid:
         versions = uow.certificates.versions(record.number)
         verification = _versions_match_events(record, events, versions) or verification
-    signed = None
-    if signer is not None and verification.valid:
-        statement = head_statement(record.number, record.history_head, uow.now())
-        signed = SignedHead(statement, signer.sign_detached(statement_bytes(statement)))
-    return VerifiedHistory(record, events, verification, signed)
+    verification = with_seals(verification, events, seals.check_seal if seals else None)
+    return VerifiedHistory(record, events, verification, signed_head(events, verification))
 
 
 def _versions_match_events(
@@ -287,11 +278,21 @@ class Verification:
 
 
 def verify_certificate(
-    number: str, printed: str | None, uow: UnitOfWork, *, digest_of: Callable[[CertificateRecord], str]
+    number: str,
+    printed: str | None,
+    uow: UnitOfWork,
+    *,
+    digest_of: Callable[[CertificateRecord], str],
+    seals: SealChecker | None = None,
 ) -> Verification:
+    """What anyone may learn of a certificate: whether it is valid today, its standing, whether a printed digest
+    matches, and whether its history verifies (with ``seals``, every event's seal too): a certificate whose record
+    or history was edited in the table is never reported valid."""
     record = stored_certificate(number, uow, lambda _: True)
     today = new_zealand_date(uow.now())
-    intact = verify_chain(uow.certificates.history(record.number), record.history_head, state_hash=record.state_hash)
+    events = uow.certificates.history(record.number)
+    intact = verify_chain(events, record.history_head, state_hash=record.state_hash)
+    intact = with_seals(intact, events, seals.check_seal if seals else None)
     valid = (
         intact.valid and record.status is CertificateStatus.ISSUED and record.valid_from <= today <= record.valid_until
     )

@@ -24,6 +24,13 @@ class Signer(Protocol):
         ...
 
 
+class SealChecker(Protocol):
+    def check_seal(self, statement: bytes, seal: str) -> str | None:
+        """Why ``seal`` is not JEVS's detached JWS of ``statement`` by a key JEVS ever sealed with; None when it
+        is (DESIGN.md §6.4)."""
+        ...
+
+
 class ChinaSender(Protocol):
     def send(self, body: bytes, idempotency_key: str) -> Decision:
         """Sign ``body`` and POST it to China Customs; what the answer (or its absence) means."""

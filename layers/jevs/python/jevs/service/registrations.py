@@ -14,7 +14,7 @@ from typing import Protocol
 
 from jevs.domain.applications import Application
 from jevs.domain.errors import FieldError, Forbidden, NotFound, RuleViolation
-from jevs.domain.history import ChainVerification
+from jevs.domain.history import ChainVerification, SignedHead, signed_head, with_seals
 from jevs.domain.parties import Party, PartyRegistry, PartyType
 from jevs.domain.record_history import RecordEvent, verify_history
 from jevs.domain.registrations import (
@@ -27,6 +27,7 @@ from jevs.domain.registrations import (
     SignatoryLodgement,
     new_id,
 )
+from jevs.service.ports import SealChecker
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 Registration = GoodsRegistration | Signatory
@@ -153,12 +154,17 @@ class VerifiedRecordHistory:
     record: Registration | Application
     events: Sequence[RecordEvent]
     verification: ChainVerification
+    # The latest event's seal, when the chain (and every seal) verified.
+    signed_head: SignedHead | None = None
 
 
 def verified_history(
-    read: Callable[[], Registration | Application], events_of: Callable[[str], Sequence[RecordEvent]]
+    read: Callable[[], Registration | Application],
+    events_of: Callable[[str], Sequence[RecordEvent]],
+    seals: SealChecker | None = None,
 ) -> VerifiedRecordHistory:
-    """The record (``read``, which decides who may see it) with its events, and whether the chain verifies."""
+    """The record (``read``, which decides who may see it) with its events, and whether the chain verifies; with
+    ``seals`` (JEVS's keys), whether every event is the one JEVS sealed when it was written."""
     record = read()
     events = events_of(record.id)
     head = record.history_head
@@ -166,12 +172,15 @@ def verified_history(
         # A change was committed between the two reads: the record is read again, once (an event stored beyond the
         # head by any other means is still beyond it, and breaks the chain).
         record = read()
-    return VerifiedRecordHistory(record, events, verify_history(record, events))
+    verification = with_seals(verify_history(record, events), events, seals.check_seal if seals else None)
+    return VerifiedRecordHistory(record, events, verification, signed_head(events, verification))
 
 
 def read_registration_history(
-    party: Party, kind: RegistrationType, registration_id: str, uow: UnitOfWork
+    party: Party, kind: RegistrationType, registration_id: str, uow: UnitOfWork, seals: SealChecker | None = None
 ) -> VerifiedRecordHistory:
-    """Every event of a goods registration's or signatory's history, and whether its chain verifies: for those who
-    may read the record (404 for anyone else)."""
-    return verified_history(lambda: read_registration(party, kind, registration_id, uow), uow.registrations.history)
+    """Every event of a goods registration's or signatory's history, and whether its chain (and, with ``seals``,
+    every seal) verifies: for those who may read the record (404 for anyone else)."""
+    return verified_history(
+        lambda: read_registration(party, kind, registration_id, uow), uow.registrations.history, seals
+    )

@@ -8,6 +8,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
 from jevs.adapters.table import items
 from jevs.adapters.table.listing import list_certificates
@@ -32,7 +33,7 @@ from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
 from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
-from jevs.domain.history import HistoryEvent
+from jevs.domain.history import ChainEvent, HistoryEvent, statement_bytes
 from jevs.domain.messages import DeliverToChina, OutboxMessage
 from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import Recorded, RecordEvent
@@ -48,10 +49,27 @@ from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signa
 from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotencyRecord
+from jevs.service.ports import Signer
 from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage
 
 Stage = Callable[[Write], None]
 Now = Callable[[], datetime]
+Event = TypeVar("Event", bound=ChainEvent)
+
+
+class Sealing:
+    """Seals each event as it is staged (DESIGN.md §6.4): JEVS's signature over the head the event makes, which
+    whoever can only write to the table cannot make. Without a signer (tests of other concerns) events are stored
+    unsealed, and a history read with JEVS's keys reports them."""
+
+    def __init__(self, signer: Signer | None) -> None:
+        self._signer = signer
+
+    def __call__(self, event: Event) -> Event:
+        if self._signer is None:
+            return event
+        seal = self._signer.sign_detached(statement_bytes(event.seal_statement()))
+        return event.model_copy(update={"seal": seal})
 
 
 def _all(table: Table, query: Query, limit: int | None = None) -> Iterator[Item]:
@@ -78,8 +96,8 @@ def _put_new(kind: str, id_: str, item: Item) -> Put:
 
 
 class TableCertificates:
-    def __init__(self, table: Table, stage: Stage, now: Now) -> None:
-        self._table, self._stage, self._now = table, stage, now
+    def __init__(self, table: Table, stage: Stage, now: Now, sealed: Sealing) -> None:
+        self._table, self._stage, self._now, self._sealed = table, stage, now, sealed
 
     def get(self, number: str) -> CertificateRecord | None:
         item = self._table.get(items.head_key(number))
@@ -134,7 +152,8 @@ class TableCertificates:
         self._stage_event(change.event)
 
     def _stage_event(self, event: HistoryEvent) -> None:
-        self._stage(_put_new("event", f"{event.certificate_number}#{event.sequence}", items.event_item(event)))
+        item = items.event_item(self._sealed(event))
+        self._stage(_put_new("event", f"{event.certificate_number}#{event.sequence}", item))
 
     def keep_match(self, number: str, match: CertificateMatch) -> None:
         self._stage(_put_new("match", f"{match.declaration_id}#{match.decision}", items.match_item(number, match)))
@@ -230,13 +249,15 @@ def _history(table: Table, record_id: str) -> list[RecordEvent]:
 HostedChange = Recorded[GoodsRegistration] | Recorded[Signatory] | Recorded[Application]
 
 
-def _stage_new(stage: Stage, kind: str, lodged: HostedChange) -> None:
+def _stage_new(stage: Stage, sealed: Sealing, kind: str, lodged: HostedChange) -> None:
     record = lodged.record
     stage(_put_new(kind, record.id, items.hosted_item(record)))
-    _stage_event(stage, record, lodged.event)
+    _stage_event(stage, record, sealed(lodged.event))
 
 
-def _stage_replace(stage: Stage, kind: str, previous: items.HostedRecord, updated: HostedChange) -> None:
+def _stage_replace(
+    stage: Stage, sealed: Sealing, kind: str, previous: items.HostedRecord, updated: HostedChange
+) -> None:
     record = updated.record
     status = Equals("status", previous.status.value)
     # A record lodged before it had a history has no head to hold on to: its status is what it is read by.
@@ -246,7 +267,7 @@ def _stage_replace(stage: Stage, kind: str, previous: items.HostedRecord, update
         else AllOf((status, Equals("history_sequence", updated.sequence_before)))
     )
     stage(Put(WriteName(kind, record.id), items.hosted_item(record), condition))
-    _stage_event(stage, record, updated.event)
+    _stage_event(stage, record, sealed(updated.event))
 
 
 def _stage_event(stage: Stage, record: items.HostedRecord, event: RecordEvent) -> None:
@@ -256,8 +277,8 @@ def _stage_event(stage: Stage, record: items.HostedRecord, event: RecordEvent) -
 
 
 class TableRegistrations:
-    def __init__(self, table: Table, stage: Stage) -> None:
-        self._table, self._stage = table, stage
+    def __init__(self, table: Table, stage: Stage, sealed: Sealing) -> None:
+        self._table, self._stage, self._sealed = table, stage, sealed
 
     def get(self, registration_id: str) -> GoodsRegistration | Signatory | None:
         kind = _KIND_OF_ID.get(registration_id.split("-", 1)[0])
@@ -282,17 +303,17 @@ class TableRegistrations:
         return [record for record in found if isinstance(record, GoodsRegistration | Signatory)]
 
     def add(self, lodged: Recorded[GoodsRegistration] | Recorded[Signatory]) -> None:
-        _stage_new(self._stage, "registration", lodged)
+        _stage_new(self._stage, self._sealed, "registration", lodged)
 
     def replace(
         self, previous: GoodsRegistration | Signatory, updated: Recorded[GoodsRegistration] | Recorded[Signatory]
     ) -> None:
-        _stage_replace(self._stage, "registration", previous, updated)
+        _stage_replace(self._stage, self._sealed, "registration", previous, updated)
 
 
 class TableApplications:
-    def __init__(self, table: Table, stage: Stage) -> None:
-        self._table, self._stage = table, stage
+    def __init__(self, table: Table, stage: Stage, sealed: Sealing) -> None:
+        self._table, self._stage, self._sealed = table, stage, sealed
 
     def get(self, application_id: str) -> Application | None:
         found = _hosted(self._table, RegistrationKind.APPLICATION, application_id)
@@ -315,10 +336,10 @@ class TableApplications:
         return [record for record in found if isinstance(record, Application)]
 
     def add(self, lodged: Recorded[Application]) -> None:
-        _stage_new(self._stage, "application", lodged)
+        _stage_new(self._stage, self._sealed, "application", lodged)
 
     def replace(self, previous: Application, updated: Recorded[Application]) -> None:
-        _stage_replace(self._stage, "application", previous, updated)
+        _stage_replace(self._stage, self._sealed, "application", previous, updated)
 
 
 class TableCounters:

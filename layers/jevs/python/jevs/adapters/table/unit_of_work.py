@@ -8,6 +8,7 @@ from datetime import datetime
 
 from jevs.adapters.table.model import Table, Write
 from jevs.adapters.table.repositories import (
+    Sealing,
     TableAnswers,
     TableApplications,
     TableCertificates,
@@ -21,22 +22,32 @@ from jevs.adapters.table.repositories import (
 )
 from jevs.domain.errors import RetryableFailure
 from jevs.service.idempotency import AlreadyAnswered, IdempotentRequest
-from jevs.service.ports import Clock
+from jevs.service.ports import Clock, Signer
 from jevs.service.unit_of_work import Refused
 
 
 class TableUnitOfWork:
-    def __init__(self, table: Table, clock: Clock, idempotent: IdempotentRequest | None = None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        clock: Clock,
+        idempotent: IdempotentRequest | None = None,
+        *,
+        sealer: Signer | None = None,
+    ) -> None:
+        """``sealer``: JEVS's signing key, sealing every history event this unit of work writes (DESIGN.md §6.4);
+        every function that appends events is given it."""
         self._table = table
         self._clock = clock
         self._idempotent = idempotent
         self._staged: list[Write] = []
         stage = self._staged.append
-        self.certificates = TableCertificates(table, stage, clock.now)
+        sealed = Sealing(sealer)
+        self.certificates = TableCertificates(table, stage, clock.now, sealed)
         self.declarations = TableDeclarations(table, stage)
         self.ledgers = TableUsageLedgers(table, stage)
-        self.registrations = TableRegistrations(table, stage)
-        self.applications = TableApplications(table, stage)
+        self.registrations = TableRegistrations(table, stage, sealed)
+        self.applications = TableApplications(table, stage, sealed)
         self.counters = TableCounters(table, stage)
         self.deliveries = TableDeliveries(table, stage)
         self.verification_requests = TableVerificationRequests(table, stage)
