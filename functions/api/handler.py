@@ -22,6 +22,7 @@ from functions.api.routers import (
     applications,
     certificates,
     declarations,
+    delivery_status,
     exchange,
     operations,
     preferences,
@@ -56,6 +57,7 @@ for family in (certificates, declarations, registrations, applications, operatio
     app.include_router(family.router)
 app.include_router(preferences.router)
 app.include_router(exchange.router)
+app.include_router(delivery_status.router)
 
 
 @app.get("/openapi.json", include_in_schema=False)

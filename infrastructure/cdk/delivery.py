@@ -24,6 +24,7 @@ from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.keys import grant_signing
 from jevs.resources import (
     CERTIFICATE_PARTITIONS,
+    CIRCUIT_PARTITIONS,
     DECLARATION_PARTITIONS,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
@@ -44,6 +45,7 @@ class DeliveryConstruct(Construct):
         config: StackConfig,
         table: dynamodb.Table,
         queue: sqs.Queue,
+        dead_letters: sqs.Queue,
         data_key: kms.IKey,
         layers: Layers,
     ) -> None:
@@ -54,6 +56,7 @@ class DeliveryConstruct(Construct):
             SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
             "JEVS_CHINA_CUSTOMS_ENDPOINT": str(config.china_customs_endpoint),
             DELIVERY_QUEUE.environment_variable: queue.queue_url,
+            DELIVERY_QUEUE.dead_letter_environment_variable: dead_letters.queue_url,
             "JEVS_DELIVERY_MAX_RECEIVES": str(DELIVERY_QUEUE.max_receive_count),
         }
         secret = None
@@ -68,21 +71,28 @@ class DeliveryConstruct(Construct):
         role = self.dispatcher.role
         # Reads the certificate and its delivery; records the outcome, its event and the chain head at once.
         # The table itself only (no index): written as a statement because table.grant adds index/* as well.
-        # Writes only certificates' and declarations' partitions (a result's delivery is its declaration's).
+        # Writes only certificates' and declarations' partitions (a result's delivery is its declaration's), and
+        # China's circuit breaker; an Update notes when a waiting delivery's message was seen (pending_since).
         role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn]))
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
                 resources=[table.table_arn],
-                conditions=partitions_only(CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS),
+                conditions=partitions_only(CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, CIRCUIT_PARTITIONS),
             )
         )
         data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         grant_signing(role, sign=True)
         queue.grant(role, "sqs:ChangeMessageVisibility")
+        # A parked delivery's message is put in the dead-letter queue by the dispatcher itself, before the delivery
+        # is recorded PARKED: a redrive answering the alarm finds it (the queue would move it only on a receive).
+        dead_letters.grant(role, "sqs:SendMessage")
         if secret is not None:
             secret.grant_read(role)
         self.dispatcher.function.add_event_source(
+            # Batches of 10 in a 30 s function (DISPATCHER_FUNCTION): an attempt takes at most 3 s to connect, 10 s
+            # for China's answer and about 2 s around them (DispatcherSettings.attempt_seconds), and the dispatcher
+            # starts one only with that long left, handing the rest of a slow batch back: no batch times out.
             sources.SqsEventSource(
                 queue,
                 batch_size=10,

@@ -144,6 +144,7 @@ class JevsStack(Stack):
             config=config,
             table=table,
             queue=delivery_queue,
+            dead_letters=delivery_dead_letters,
             data_key=key,
             layers=layers,
         )

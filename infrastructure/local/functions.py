@@ -97,6 +97,7 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
                 "signing_key_id": resources.signing_key_id,
                 "china_customs_endpoint": options.china_customs_endpoint,
                 "delivery_queue_url": delivery.queue,
+                "delivery_dead_letter_queue_url": delivery.dead_letters,
             },
             overrides,
         ),

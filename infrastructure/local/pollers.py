@@ -130,7 +130,9 @@ class StreamPoller(Poller):
 
 class QueuePoller(Poller):
     """Receives batches from a queue and hands them to a function as an SQS event; deletes what the function
-    did not report as failed, leaves the rest to reappear (or to dead-letter) as SQS decides."""
+    did not report as failed, leaves the rest to reappear (or to dead-letter) as SQS decides. An invocation that
+    ran past its context's timeout counts as timed out, as in Lambda: its answer is ignored and nothing of the
+    batch is deleted (``timed_out`` counts them)."""
 
     def __init__(
         self,
@@ -153,6 +155,7 @@ class QueuePoller(Poller):
         self._handler = handler
         self._context = context
         self._batch_size = batch_size
+        self.timed_out = 0
 
     def poll_once(self) -> bool:
         messages = self._sqs.receive_message(
@@ -166,7 +169,11 @@ class QueuePoller(Poller):
             return False
         event = {"Records": [self._record(message) for message in messages]}
         self.invocations += 1
-        result = self._handler(event, self._context(self._function_name)) or {}
+        context = self._context(self._function_name)
+        result = self._handler(event, context) or {}
+        if context.get_remaining_time_in_millis() <= 0:
+            self.timed_out += 1
+            return True
         failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
         done = [
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}

@@ -205,6 +205,10 @@ class LocalStack:
         self._reconcile_every = reconcile_every_seconds
         self._oversee_every = oversee_every_seconds
         self.identity = identity or AwsIdentity()
+        # Each function's timeout, as its context reports it, by function name (a test may shorten one).
+        self.function_timeouts: dict[str, float] = {
+            f"jevs-{definition.folder.replace('_', '-')}": definition.timeout_seconds for definition in FUNCTIONS
+        }
         self.clients = load_clients(parties_file)
         self.aws_url = ""
         self._moto: ThreadedMotoServer | None = None
@@ -321,8 +325,9 @@ class LocalStack:
         functions, resources = self.functions, self.resources
 
         def context(function_name: str) -> LocalLambdaContext:
+            timeout_ms = int(self.function_timeouts[function_name] * 1000)
             return LocalLambdaContext(
-                replace(self.identity, function_name=function_name), str(uuid.uuid4()), timeout_ms=30_000
+                replace(self.identity, function_name=function_name), str(uuid.uuid4()), timeout_ms=timeout_ms
             )
 
         dynamodb = self.aws_client("dynamodb")

@@ -13,6 +13,7 @@ from jevs.adapters.table.items import outbox_item, outbox_message_of
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
+from jevs.domain.breaker import CHINA_CUSTOMS, Circuit, CircuitPolicy
 from jevs.domain.delivery import Decision, Delivery, Outcome
 from jevs.domain.messages import MakeDocuments, MatchDeclaration
 from jevs.domain.new_zealand import NEW_ZEALAND
@@ -667,7 +668,7 @@ def test_a_settled_delivery_is_no_longer_pending(units: Units, pending: list[Del
     # Given four pending deliveries
     # When China acknowledges the oldest
     oldest = pending[0]
-    delivered = oldest.attempted(Decision(Outcome.DELIVERED, "accepted (201)", receipt_id="R1"), AT, last_receive=False)
+    delivered = oldest.attempted(Decision(Outcome.DELIVERED, "accepted (201)", receipt_id="R1"), AT, give_up=False)
     uow = units()
     uow.deliveries.replace(oldest, delivered)
     uow.commit()
@@ -694,7 +695,7 @@ def test_a_requeued_delivery_counts_as_pending_since_it_was_requeued(units: Unit
 def test_requeueing_a_delivery_settled_meanwhile_is_refused(units: Units, pending: list[Delivery]) -> None:
     # Given a pending delivery that was settled after reconciliation read it
     oldest = pending[0]
-    rejected = oldest.attempted(Decision(Outcome.REJECTED, "bad signature"), AT, last_receive=False)
+    rejected = oldest.attempted(Decision(Outcome.REJECTED, "bad signature"), AT, give_up=False)
     other = units()
     other.deliveries.replace(oldest, rejected)
     other.commit()
@@ -715,13 +716,13 @@ def test_a_delivery_replaced_after_another_attempt_was_recorded_is_refused(
     # Given a pending delivery another dispatcher recorded an attempt of after this one read it
     oldest = pending[0]
     retry = Decision(Outcome.RETRY, "HTTP 503")
-    theirs = oldest.attempted(retry, AT + HOUR, last_receive=False)
+    theirs = oldest.attempted(retry, AT + HOUR, give_up=False)
     other = units()
     other.deliveries.replace(oldest, theirs)
     other.commit()
     # When this dispatcher records its own attempt
     uow = units()
-    uow.deliveries.replace(oldest, oldest.attempted(retry, AT + 2 * HOUR, last_receive=False))
+    uow.deliveries.replace(oldest, oldest.attempted(retry, AT + 2 * HOUR, give_up=False))
     names = refusal(uow)
     # Then it is refused by the delivery key, and the other attempt stays
     assert names == {("delivery", oldest.idempotency_key)}
@@ -1086,3 +1087,47 @@ def test_a_cursor_of_another_listing_is_invalid(units: Units) -> None:
     # Then it refuses the cursor
     with pytest.raises(InvalidCursor):
         units().certificates.page(ListingConstraints(issuing_body=OTHER_ISSUER.id), 1, cursor)
+
+
+# -- China's circuit breaker --------------------------------------------------------------------------------------
+
+
+def test_a_wait_on_the_circuit_notes_the_delivery_seen_and_is_refused_once_it_settled(
+    units: Units, pending: list[Delivery]
+) -> None:
+    oldest = pending[0]
+    uow = units()
+    uow.deliveries.waited(oldest, AT + 5 * HOUR)
+    uow.commit()
+    assert units().deliveries.pending_before(AT + 4 * HOUR, limit=10) == pending[1:]
+
+    delivered = oldest.attempted(Decision(Outcome.DELIVERED, "accepted (201)", receipt_id="R1"), AT, give_up=False)
+    uow = units()
+    uow.deliveries.replace(oldest, delivered)
+    uow.commit()
+    late = units()
+    late.deliveries.waited(oldest, AT + 6 * HOUR)
+    assert refusal(late) == {("waited", oldest.idempotency_key)}
+
+
+def test_the_circuit_is_stored_once_then_only_over_the_revision_read(units: Units) -> None:
+    policy = CircuitPolicy()
+    closed = Circuit.closed(CHINA_CUSTOMS)
+    first = closed.failed(AT, "HTTP 503", policy, probe=False)
+    uow = units()
+    uow.circuits.put(None, first)
+    uow.commit()
+    assert units().circuits.get(CHINA_CUSTOMS) == first
+
+    # Two dispatchers read revision 1; the first to store wins, the other is refused by name.
+    ours, theirs = units(), units()
+    ours.circuits.put(first, first.failed(AT, "HTTP 503", policy, probe=False))
+    ours.commit()
+    theirs.circuits.put(first, first.answered())
+    assert refusal(theirs) == {("circuit", CHINA_CUSTOMS)}
+    again = units()
+    again.circuits.put(None, closed)
+    assert refusal(again) == {("circuit", CHINA_CUSTOMS)}
+    stored = units().circuits.get(CHINA_CUSTOMS)
+    assert stored is not None
+    assert (stored.consecutive_failures, stored.revision) == (2, 2)

@@ -11,6 +11,9 @@ import pytest
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH
 
+# How long the e2e stacks try a delivery before they park it (6 hours in production).
+RETRY_HORIZON_SECONDS = 30
+
 # Give it a demo client id (infrastructure/local/parties.json), get a bearer token for that party.
 TokenFor = Callable[[str], str]
 
@@ -26,11 +29,18 @@ def e2e_stack() -> Iterator[LocalStack]:
         api_port=0,
         moto_port=0,
         start_active=False,
-        # Faster than production so fault tests take seconds: a 1 s read timeout against China, retries
-        # without backoff, reconciliation of anything pending over a second, run by the tests themselves.
+        # Faster than production so fault tests take seconds: 1 s timeouts against China (so an attempt takes at
+        # most 4 s), retries without backoff (at most 2 s apart), a retry horizon of 30 s instead of 6 h, China's
+        # circuit opening after 5 failures in a row for 1 s (at most 2 s), reconciliation of anything pending over
+        # a second, run by the tests themselves.
         overrides={
+            "china_connect_timeout_seconds": 1,
             "china_read_timeout_seconds": 1,
             "delivery_backoff_base_seconds": 0,
+            "delivery_backoff_max_seconds": 2,
+            "delivery_retry_horizon_seconds": RETRY_HORIZON_SECONDS,
+            "china_circuit_cooldown_seconds": 1,
+            "china_circuit_max_cooldown_seconds": 2,
             "reconciliation_bound_seconds": 1,
         },
         reconcile_every_seconds=3600,

@@ -17,7 +17,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
-from infrastructure.local.pollers import Schedule, wait_until
+from infrastructure.local.pollers import QueuePoller, Schedule, wait_until
 from infrastructure.local.stack import LocalStack
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.jws import b64url
@@ -25,7 +25,7 @@ from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.repositories import TableDeliveries
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.delivery import Delivery, DeliveryState
-from jevs.resources import RECORDS_TABLE
+from jevs.resources import DISPATCHER_FUNCTION, RECORDS_TABLE
 from jevs.service.unit_of_work import Deliveries
 from tests.e2e.conftest import PARTNER_TIMEOUT_SECONDS, e2e_stack, token_source
 from tests.factories import certificate_payload
@@ -177,8 +177,9 @@ def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
     for number in outage:
         partner.submit(number)
 
-    # Then each delivery is parked and its message waits in the dead-letter queue, which is what the alarm watches
-    assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.PARKED}, 60, 0.5)
+    # Then each delivery is parked once its retry horizon has passed (30 s here, 6 h in production), and its
+    # message waits in the dead-letter queue, which is what the alarm watches
+    assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.PARKED}, 90, 0.5)
     sqs = stack.aws_client("sqs")
     dead_letters = stack.resources.delivery.dead_letters
 
@@ -186,8 +187,8 @@ def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
         attributes = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages"])
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
-    # moto moves a message on the receive after the last one: the queue poller makes that receive
-    assert wait_until(lambda: parked_messages() == len(outage), 30, 0.5)
+    # The dispatcher put each message there before it recorded the delivery PARKED
+    assert parked_messages() == len(outage)
     assert china.received == []
 
     # When China is back and operations redrive
@@ -199,6 +200,100 @@ def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
     assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.DELIVERED}, 30, 0.5)
     assert sorted(message.idempotency_key for message in china.received) == sorted(f"{n}/v1" for n in outage)
     assert parked_messages() == 0
+
+
+def test_an_outage_longer_than_the_old_retries_heals_by_itself_with_few_calls_to_china(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given China down, and 100 certificates submitted during the outage. At the old settings (five receives, no
+    # backoff here) each delivery parked within a second of China failing, 500 calls for these 100.
+    china.faults.fail_fraction(1.0)
+    outage = numbers("11.0066", 100)
+    started = time.monotonic()
+    for number in outage:
+        partner.submit(number)
+    # The outage lasts 12 s in all (far longer than the old retries, well within the 30 s horizon)
+    time.sleep(max(0.0, 12 - (time.monotonic() - started)))
+    calls_during_outage = china.stats.requests
+
+    # When China is back, with no one doing anything
+    china.faults.clear()
+
+    # Then every delivery is DELIVERED, none parked, China accepted each once, and the circuit held the calls
+    # made during the outage to a few probes
+    assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.DELIVERED}, 60, 0.5)
+    assert china.stats.accepted == 100
+    assert sorted(message.idempotency_key for message in china.received) == sorted(f"{n}/v1" for n in outage)
+    assert calls_during_outage < 50, calls_during_outage
+
+
+def test_china_answering_401_parks_with_the_reason_and_a_redrive_after_the_fix_delivers(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given China answering 401 (say, our key is unknown there after a rotation)
+    china.faults.update(fail_fraction=1.0, fail_status=401)
+    refused = numbers("11.0077", 3)
+    for number in refused:
+        partner.submit(number)
+
+    # Then each delivery is parked at once with the reason, none rejected, each message in the dead-letter queue
+    assert wait_until(lambda: set(states(stack, refused).values()) == {DeliveryState.PARKED}, 20, 0.2)
+    errors = {partner.delivery(number)["last_error"] for number in refused}
+    assert errors == {"HTTP 401: Injected failure: try again later."}
+
+    # When the configuration is fixed and operations redrive
+    china.faults.clear()
+    partner.redrive()
+
+    # Then each is delivered
+    assert wait_until(lambda: set(states(stack, refused).values()) == {DeliveryState.DELIVERED}, 30, 0.5)
+
+
+def test_a_redrive_right_after_a_delivery_is_reported_parked_resumes_it(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    china.faults.update(fail_fraction=1.0, fail_status=403)
+    partner.submit("11.0088.00001")
+    assert wait_until(lambda: partner.delivery("11.0088.00001")["state"] == "PARKED", 20, 0.1)
+    china.faults.clear()
+
+    moved = partner.redrive()
+
+    assert "11.0088.00001/v1" in moved["redriven"]
+    assert wait_until(lambda: partner.delivery("11.0088.00001")["state"] == "DELIVERED", 20, 0.2)
+
+
+def test_a_slow_china_never_times_a_batch_out_and_nothing_reaches_a_dead_letter_queue(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given China answering each message after 0.8 s (its read timeout is 1 s), and a dispatcher with 6 s per
+    # invocation: a batch of ten would take 8 s
+    dispatcher = stack.pollers["dispatcher"]
+    assert isinstance(dispatcher, QueuePoller)
+    stack.function_timeouts["jevs-dispatcher"] = 6
+    china.faults.delay(0.8)
+    slow = numbers("11.0099", 10)
+    dispatcher.pause()
+    try:
+        for number in slow:
+            partner.submit(number)
+        assert wait_until(lambda: _visible(stack, stack.resources.delivery.queue) == 10, 15, 0.2)
+        timed_out_before = dispatcher.timed_out
+        dispatcher.resume()
+
+        # Then all ten are delivered, by invocations that handed back what they had no time for
+        assert wait_until(lambda: set(states(stack, slow).values()) == {DeliveryState.DELIVERED}, 60, 0.5)
+    finally:
+        dispatcher.resume()
+        stack.function_timeouts["jevs-dispatcher"] = DISPATCHER_FUNCTION.timeout_seconds
+    assert dispatcher.timed_out == timed_out_before
+    assert _visible(stack, stack.resources.delivery.dead_letters) == 0
+
+
+def _visible(stack: LocalStack, queue_url: str) -> int:
+    sqs = stack.aws_client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def test_reconciliation_resends_a_version_whose_message_was_lost(
@@ -314,7 +409,11 @@ def test_a_fault_campaign_ends_with_every_message_delivered_exactly_once(
 
     # Then every message is delivered, China holds each exactly once, signed, and its record of each certificate
     # is what JEVS holds
-    assert wait_until(everything_delivered, 120, 2), states(stack, everything)
+    assert wait_until(everything_delivered, 120, 2), {
+        key: (state, partner.delivery(key.split("/")[0]))
+        for key, state in states(stack, everything).items()
+        if state is not DeliveryState.DELIVERED
+    }
     assert sorted(states(stack, everything)) == expected
     received = china.received
     assert sorted(message.idempotency_key for message in received) == expected

@@ -13,6 +13,7 @@ from jevs.resources import (
     API_FUNCTION,
     BUCKETS,
     CERTIFICATE_PARTITIONS,
+    CIRCUIT_PARTITIONS,
     DECLARATION_PARTITIONS,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
@@ -285,12 +286,14 @@ def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_an
     }
 
 
-def test_the_dispatcher_may_use_only_the_table_its_queue_and_both_keys(template: dict[str, Any]) -> None:
+def test_the_dispatcher_may_use_only_the_table_its_queues_and_both_keys(template: dict[str, Any]) -> None:
     table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
 
     assert _named_resources(template, DISPATCHER_FUNCTION.handler) == {
         (table, "Arn"),
         (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
+        # It parks a message in the dead-letter queue itself (SendMessage only: checked below).
+        (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),
         (data_key(template), "Arn"),
         ("alias", SIGNING_KEY.alias),
         (_log_group_of(template, DISPATCHER_FUNCTION.handler), "Arn"),
@@ -298,6 +301,19 @@ def test_the_dispatcher_may_use_only_the_table_its_queue_and_both_keys(template:
     assert _signing_actions(template, DISPATCHER_FUNCTION.handler) == {
         SIGNING_KEY.alias: {"kms:Sign", "kms:GetPublicKey"}
     }
+
+
+def test_the_dispatcher_may_only_send_to_the_dead_letter_queue(template: dict[str, Any]) -> None:
+    dead_letters = queue_by_name(template, DELIVERY_QUEUE.dead_letter_name)
+    actions = {
+        action
+        for statement in _function_permissions(template, DISPATCHER_FUNCTION.handler)
+        for resource in as_list(statement["Resource"])
+        if isinstance(resource, dict) and target_id(resource) == dead_letters
+        for action in as_list(statement["Action"])
+    }
+
+    assert actions == {"sqs:SendMessage"}
 
 
 def _signing_actions(template: dict[str, Any], handler: str) -> dict[str, set[str]]:
@@ -384,7 +400,11 @@ _API_PARTITIONS = ["CERTIFICATE#*", "DECLARATION#*", "EXPORTER#*", "VERIFICATION
     ("handler", "partitions"),
     [
         pytest.param(API_FUNCTION.handler, _API_PARTITIONS, id="api"),
-        pytest.param(DISPATCHER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="dispatcher"),
+        pytest.param(
+            DISPATCHER_FUNCTION.handler,
+            [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, CIRCUIT_PARTITIONS],
+            id="dispatcher",
+        ),
         pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
         pytest.param(
             OVERSEER_FUNCTION.handler,

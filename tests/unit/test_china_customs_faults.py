@@ -127,3 +127,14 @@ def test_a_setting_can_be_set_back_to_none() -> None:
     faults = Faults().fail_next(1, retry_after=9)
 
     assert faults.update_from_json({"retry_after": None}).retry_after is None
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 413, 415])
+def test_fail_may_answer_that_a_configuration_is_wrong(status: int) -> None:
+    assert FaultSettings.from_json({"fail_status": status}).fail_status == status
+
+
+@pytest.mark.parametrize("status", [400, 418, 422, 302])
+def test_fail_refuses_a_status_that_is_neither_transient_nor_a_configuration_error(status: int) -> None:
+    with pytest.raises(InvalidFaults):
+        FaultSettings.from_json({"fail_status": status})

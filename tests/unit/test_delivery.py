@@ -14,12 +14,11 @@ from hypothesis import strategies as st
 from jevs.domain.china_message import version_issued
 from jevs.domain.declarations import DeclarationContent
 from jevs.domain.delivery import (
-    MAX_BACKOFF_SECONDS,
     Decision,
     Delivery,
     DeliveryState,
     Outcome,
-    backoff_seconds,
+    RetryPolicy,
     decide,
     transport_failure,
 )
@@ -61,11 +60,19 @@ NUMBER = "11.1234.12345"
         pytest.param(504, {}, None, Outcome.RETRY, id="504"),
         pytest.param(429, {"Retry-After": "7"}, None, Outcome.RETRY, id="429"),
         pytest.param(408, {}, None, Outcome.RETRY, id="408"),
-        pytest.param(301, {"Location": "https://elsewhere"}, None, Outcome.RETRY, id="redirect, not followed"),
+        pytest.param(425, {}, None, Outcome.RETRY, id="425"),
         pytest.param(400, {}, {"detail": "bad message"}, Outcome.REJECTED, id="400"),
-        pytest.param(401, {}, {"detail": "signature does not verify"}, Outcome.REJECTED, id="401"),
         pytest.param(409, {}, None, Outcome.REJECTED, id="409"),
         pytest.param(422, {}, {"reason": "HS code not admitted"}, Outcome.REJECTED, id="422 business rejection"),
+        # Our configuration or China's is wrong: parked at once, redriven after the fix, never final.
+        pytest.param(301, {"Location": "https://elsewhere"}, None, Outcome.MISCONFIGURED, id="redirect, not followed"),
+        pytest.param(401, {}, {"detail": "signature does not verify"}, Outcome.MISCONFIGURED, id="401"),
+        pytest.param(403, {}, None, Outcome.MISCONFIGURED, id="403"),
+        pytest.param(404, {}, None, Outcome.MISCONFIGURED, id="404"),
+        pytest.param(405, {}, None, Outcome.MISCONFIGURED, id="405"),
+        pytest.param(413, {}, None, Outcome.MISCONFIGURED, id="413"),
+        pytest.param(415, {}, None, Outcome.MISCONFIGURED, id="415"),
+        pytest.param(410, {}, None, Outcome.MISCONFIGURED, id="any other 4xx"),
     ],
 )
 def test_each_answer_from_china_decides_the_outcome(
@@ -78,6 +85,10 @@ def test_a_rejection_keeps_chinas_reason() -> None:
     decision = decide(422, {}, {"reason": "HS code not admitted for preference"})
 
     assert decision.reason == "HS code not admitted for preference"
+
+
+def test_a_configuration_error_keeps_its_status_and_chinas_reason() -> None:
+    assert decide(401, {}, {"detail": "unknown kid"}).reason == "HTTP 401: unknown kid"
 
 
 def test_a_delivery_keeps_chinas_receipt() -> None:
@@ -97,12 +108,26 @@ def test_no_answer_at_all_is_retried() -> None:
 def test_backoff_grows_but_never_exceeds_the_cap_nor_undercuts_retry_after(
     number: int, retry_after: int | None
 ) -> None:
-    wait = backoff_seconds(number, retry_after, random.Random(number))
+    policy = RetryPolicy()
+    wait = policy.backoff_seconds(number, retry_after, random.Random(number))
 
-    assert 1 <= wait <= MAX_BACKOFF_SECONDS
+    assert 1 <= wait <= policy.max_seconds
     if retry_after is not None:
-        assert wait >= min(retry_after, MAX_BACKOFF_SECONDS)
+        assert wait >= min(retry_after, policy.max_seconds)
     assert wait <= max(2 * 2 ** (number - 1), retry_after or 0)
+
+
+def test_the_default_horizon_is_hours_of_attempts_not_seconds() -> None:
+    """At the old settings (2 s doubling, five receives) a delivery parked after about half a minute; now the
+    horizon is six hours, and the attempts in it are spaced by at most ten minutes."""
+    policy, rng = RetryPolicy(), random.Random(7)
+    waited, attempts = 0.0, 0
+    while waited < policy.horizon.total_seconds():
+        attempts += 1
+        waited += policy.backoff_seconds(attempts, rng=rng)
+
+    assert policy.horizon == timedelta(hours=6)
+    assert 36 <= attempts <= 80
 
 
 class ScriptedSender:
@@ -146,7 +171,7 @@ def test_a_new_delivery_is_pending_with_no_attempt_yet() -> None:
 
 
 def test_an_attempt_china_accepted_delivers_with_its_receipt() -> None:
-    delivered = Delivery.pending(message(), QUEUED_AT).attempted(DELIVERED, ATTEMPTED_AT, last_receive=False)
+    delivered = Delivery.pending(message(), QUEUED_AT).attempted(DELIVERED, ATTEMPTED_AT, give_up=False)
 
     assert (delivered.state, delivered.receipt_id, delivered.delivered_at) == (
         DeliveryState.DELIVERED,
@@ -157,7 +182,7 @@ def test_an_attempt_china_accepted_delivers_with_its_receipt() -> None:
 
 
 def test_an_attempt_china_refused_is_rejected_with_its_reason() -> None:
-    rejected = Delivery.pending(message(), QUEUED_AT).attempted(NO, ATTEMPTED_AT, last_receive=False)
+    rejected = Delivery.pending(message(), QUEUED_AT).attempted(NO, ATTEMPTED_AT, give_up=False)
 
     assert (rejected.state, rejected.rejection_reason, rejected.receipt_id) == (
         DeliveryState.REJECTED,
@@ -168,17 +193,42 @@ def test_an_attempt_china_refused_is_rejected_with_its_reason() -> None:
 
 
 def test_a_failed_attempt_before_the_last_receive_stays_pending_with_its_error() -> None:
-    pending = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, last_receive=False)
+    pending = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, give_up=False)
 
     assert (pending.state, pending.last_error, pending.attempts) == (DeliveryState.PENDING, "HTTP 503", 1)
     assert (pending.updated_at, pending.settled) == (ATTEMPTED_AT, False)
 
 
-def test_a_failed_attempt_on_the_last_receive_parks_the_delivery() -> None:
-    parked = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, last_receive=True)
+def test_a_failed_attempt_once_it_gives_up_parks_the_delivery() -> None:
+    parked = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, give_up=True)
 
     assert (parked.state, parked.last_error, parked.attempts) == (DeliveryState.PARKED, "HTTP 503", 1)
     assert (parked.updated_at, parked.settled) == (ATTEMPTED_AT, False)
+
+
+def test_an_answer_that_says_a_configuration_is_wrong_parks_at_once_with_its_reason() -> None:
+    wrong = Decision(Outcome.MISCONFIGURED, "HTTP 401: unknown kid")
+
+    parked = Delivery.pending(message(), QUEUED_AT).attempted(wrong, ATTEMPTED_AT, give_up=False)
+
+    assert (parked.state, parked.last_error, parked.rejection_reason) == (
+        DeliveryState.PARKED,
+        "HTTP 401: unknown kid",
+        None,
+    )
+
+
+def test_the_horizon_runs_from_the_queueing_then_from_the_last_redrive() -> None:
+    policy = RetryPolicy(horizon=timedelta(hours=6))
+    delivery = Delivery.pending(message(), QUEUED_AT)
+
+    assert not policy.horizon_passed(delivery, QUEUED_AT + timedelta(hours=5, minutes=59))
+    assert policy.horizon_passed(delivery, QUEUED_AT + timedelta(hours=6))
+    resumed = delivery.attempted(BUSY, QUEUED_AT + timedelta(hours=6), give_up=True).resumed(
+        QUEUED_AT + timedelta(hours=8)
+    )
+    assert not policy.horizon_passed(resumed, QUEUED_AT + timedelta(hours=13))
+    assert policy.horizon_passed(resumed, QUEUED_AT + timedelta(hours=14))
 
 
 @pytest.mark.parametrize(
@@ -187,7 +237,7 @@ def test_a_failed_attempt_on_the_last_receive_parks_the_delivery() -> None:
     ids=["delivered", "rejected"],
 )
 def test_chinas_answer_on_the_last_receive_is_kept_not_parked(decision: Decision, state: DeliveryState) -> None:
-    answered = Delivery.pending(message(), QUEUED_AT).attempted(decision, ATTEMPTED_AT, last_receive=True)
+    answered = Delivery.pending(message(), QUEUED_AT).attempted(decision, ATTEMPTED_AT, give_up=True)
 
     assert answered.state is state
 
@@ -195,13 +245,13 @@ def test_chinas_answer_on_the_last_receive_is_kept_not_parked(decision: Decision
 def test_each_attempt_counts_on_from_the_last() -> None:
     delivery = Delivery.pending(message(), QUEUED_AT)
     for minute in range(1, 4):
-        delivery = delivery.attempted(BUSY, QUEUED_AT + timedelta(minutes=minute), last_receive=False)
+        delivery = delivery.attempted(BUSY, QUEUED_AT + timedelta(minutes=minute), give_up=False)
 
     assert (delivery.attempts, delivery.updated_at) == (3, QUEUED_AT + timedelta(minutes=3))
 
 
 def test_a_resumed_delivery_is_pending_again_and_keeps_its_attempts() -> None:
-    parked = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, last_receive=True)
+    parked = Delivery.pending(message(), QUEUED_AT).attempted(BUSY, ATTEMPTED_AT, give_up=True)
     resumed_at = ATTEMPTED_AT + timedelta(hours=1)
 
     resumed = parked.resumed(resumed_at)
@@ -224,9 +274,22 @@ def records(clock: FixedClock) -> MemoryRecords:
     return records
 
 
-def attempt(records: MemoryRecords, sender: ScriptedSender, receive: int = 1) -> Dispatched:
+class ParkingLot:
+    """The delivery queue's dead-letter queue, as the dispatcher puts parked messages there."""
+
+    def __init__(self) -> None:
+        self.parked: list[ToChina] = []
+
+    def park(self, message: ToChina) -> None:
+        self.parked.append(message)
+
+
+def attempt(
+    records: MemoryRecords, sender: ScriptedSender, receive: int = 1, parking: ParkingLot | None = None
+) -> Dispatched:
     """One receive of the message by the dispatcher, the queue allowing five."""
-    return dispatch(Attempt(message(), receive_count=receive, max_receives=5), records.uow(), sender)
+    command = Attempt(message(), receive_count=receive, max_receives=5)
+    return dispatch(command, records.uow(), sender, parking or ParkingLot())
 
 
 def stored_delivery(records: MemoryRecords, of: ToChina) -> Delivery:
@@ -269,12 +332,68 @@ def test_a_transient_failure_keeps_the_delivery_pending_and_asks_for_a_backoff(r
     assert (delivery.state, delivery.attempts, delivery.last_error) == (DeliveryState.PENDING, 1, "HTTP 503")
 
 
-def test_a_failure_on_the_last_receive_parks_the_delivery_with_an_event(records: MemoryRecords) -> None:
-    result = attempt(records, ScriptedSender(BUSY), 5)
+def test_a_failure_on_the_last_receive_parks_the_delivery_with_its_message_in_the_dead_letter_queue(
+    records: MemoryRecords,
+) -> None:
+    parking = ParkingLot()
 
-    assert not result.settled
+    result = attempt(records, ScriptedSender(BUSY), 5, parking)
+
+    assert (result.settled, result.changed) == (True, True)  # acknowledged: its message waits in the DLQ
     assert result.delivery.state is DeliveryState.PARKED
+    assert parking.parked == [message()]
     assert stored_history(records, NUMBER)[-1].type is EventType.DELIVERY_PARKED
+
+
+def test_a_failure_once_the_horizon_passed_parks_the_delivery(records: MemoryRecords, clock: FixedClock) -> None:
+    parking = ParkingLot()
+    clock.advance(RetryPolicy().horizon)
+
+    result = attempt(records, ScriptedSender(BUSY), 40, parking)
+
+    assert result.delivery.state is DeliveryState.PARKED
+    assert parking.parked == [message()]
+
+
+def test_a_failure_before_the_horizon_stays_pending_however_many_receives(
+    records: MemoryRecords, clock: FixedClock
+) -> None:
+    clock.advance(RetryPolicy().horizon - timedelta(minutes=1))
+
+    result = attempt(records, ScriptedSender(BUSY), 4)
+
+    assert (result.settled, result.delivery.state) == (False, DeliveryState.PENDING)
+
+
+def test_a_configuration_error_parks_at_once_and_a_redrive_resumes_it(records: MemoryRecords) -> None:
+    parking = ParkingLot()
+    wrong = Decision(Outcome.MISCONFIGURED, "HTTP 401: unknown kid")
+
+    result = attempt(records, ScriptedSender(wrong), 1, parking)
+    resumed = resume_parked(message(), records.uow())
+
+    assert (result.settled, result.delivery.state, result.delivery.last_error) == (
+        True,
+        DeliveryState.PARKED,
+        "HTTP 401: unknown kid",
+    )
+    assert parking.parked == [message()]
+    assert resumed is not None
+    assert attempt(records, ScriptedSender(DELIVERED), 1).delivery.state is DeliveryState.DELIVERED
+
+
+def test_a_parked_deliverys_message_received_again_goes_back_to_the_dead_letter_queue_unsent(
+    records: MemoryRecords,
+) -> None:
+    # A redrive took the parked message from the dead-letter queue just before the delivery was recorded PARKED,
+    # found nothing to resume, and moved it back to the delivery queue: the dispatcher must not drop it.
+    attempt(records, ScriptedSender(BUSY), 5)
+    sender, parking = ScriptedSender(), ParkingLot()
+
+    again = attempt(records, sender, 1, parking)
+
+    assert (again.settled, again.changed, sender.sent) == (True, False, [])
+    assert parking.parked == [message()]
 
 
 def test_a_rejection_is_final_and_never_sent_again(records: MemoryRecords) -> None:
@@ -378,7 +497,7 @@ def test_a_match_result_is_delivered_to_china_under_its_own_key_outside_the_cert
     events_before = len(stored_history(records, NUMBER))
     sender = ScriptedSender(DELIVERED)
 
-    result = dispatch(Attempt(result_message, receive_count=1, max_receives=5), records.uow(), sender)
+    result = dispatch(Attempt(result_message, receive_count=1, max_receives=5), records.uow(), sender, ParkingLot())
 
     assert result.settled
     assert result.delivery.state is DeliveryState.DELIVERED
@@ -397,7 +516,9 @@ def test_a_match_result_is_delivered_to_china_under_its_own_key_outside_the_cert
 
 def test_a_parked_match_result_is_resumed_and_a_lost_one_reconciled(records: MemoryRecords, clock: FixedClock) -> None:
     result_message = decided_import_declaration(records)
-    dispatch(Attempt(result_message, receive_count=5, max_receives=5), records.uow(), ScriptedSender(BUSY))
+    dispatch(
+        Attempt(result_message, receive_count=5, max_receives=5), records.uow(), ScriptedSender(BUSY), ParkingLot()
+    )
     parked = stored_delivery(records, result_message)
     assert parked.state is DeliveryState.PARKED
 

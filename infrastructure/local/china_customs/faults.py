@@ -2,7 +2,8 @@
 many of the next calls, what fraction of all calls, drawn from a seeded ``random.Random``), and how each
 injected fault changes the answer a sender gets.
 
-- fail: a 5xx or a 429 before anything is checked or stored, with Retry-After when one is set;
+- fail: a 5xx or a 429 before anything is checked or stored, with Retry-After when one is set; or a status that
+  says the sender's configuration (or China's) is wrong: 401, 403, 404, 405, 413, 415;
 - delay: the answer is held back (the request is still handled, however long the sender waits);
 - drop: the connection is closed with the request read and nothing answered;
 - reject: a new, validly signed message that China would file (of any kind) is refused on business grounds
@@ -24,6 +25,14 @@ from infrastructure.local.china_customs.receiver import BusinessRefusal
 DEFAULT_REJECT_REASON = "HS code not admitted for preference"
 
 
+# Answers that say a configuration is wrong (a key China does not know, a path, an allow-list, a size, a type).
+CONFIGURATION_ERRORS = frozenset({401, 403, 404, 405, 413, 415})
+
+
+def _transient(status: int) -> bool:
+    return status == 429 or 500 <= status <= 599
+
+
 class InvalidFaults(ValueError):
     """A fault setting that makes no sense (a negative count, a fraction above 1, a 2xx failure...)."""
 
@@ -40,7 +49,7 @@ class FaultSettings:
     fail_next: int = 0
     # And a fraction (0..1) of the calls after those.
     fail_fraction: float = 0.0
-    # 5xx, or 429 (with Retry-After when retry_after is set): what "fail" answers.
+    # 5xx, or 429 (with Retry-After when retry_after is set), or a configuration error: what "fail" answers.
     fail_status: int = 503
     retry_after: int | None = None
     # Hold every matching response back this long before the request is handled (it is still handled).
@@ -67,10 +76,10 @@ class FaultSettings:
                 raise InvalidFaults(f"{name} must be between 0 and 1")
         if self.delay_seconds < 0:
             raise InvalidFaults("delay_seconds must not be negative")
-        for name in ("fail_status", "accept_then_fail_status"):
-            status = getattr(self, name)
-            if not (status == 429 or 500 <= status <= 599):
-                raise InvalidFaults(f"{name} must be 429 or a 5xx status")
+        if not (self.fail_status in CONFIGURATION_ERRORS or _transient(self.fail_status)):
+            raise InvalidFaults("fail_status must be 429, a 5xx status, or 401, 403, 404, 405, 413 or 415")
+        if not _transient(self.accept_then_fail_status):
+            raise InvalidFaults("accept_then_fail_status must be 429 or a 5xx status")
         if not 400 <= self.reject_status <= 499 or self.reject_status in (401, 409, 429):
             # 401, 409 and 429 mean something else here; a business rejection is a plain 4xx.
             raise InvalidFaults("reject_status must be a 4xx status other than 401, 409 and 429")

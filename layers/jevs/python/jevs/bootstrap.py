@@ -18,11 +18,13 @@ from jevs.adapters.clock import SystemClock
 from jevs.adapters.documents import S3ObjectStore, SesMailer
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
-from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsPublisher
+from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsParking, SqsPublisher
 from jevs.adapters.secrets import client_certificate_files
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.model import Table
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.domain.breaker import CircuitPolicy
+from jevs.domain.delivery import RetryPolicy
 from jevs.domain.messages import OutboxChannel
 from jevs.domain.parties import PartyRegistry
 from jevs.domain.verification import AttachmentLimits
@@ -35,6 +37,7 @@ from jevs.service.ports import (
     DeadLetters,
     ListedStore,
     ObjectStore,
+    Parking,
     Publisher,
     SealChecker,
     Signer,
@@ -153,8 +156,12 @@ class DispatcherDependencies:
     unit_of_work: UnitOfWorkFactory
     sender: ChinaSender
     backoff: SqsBackoff
+    parking: Parking
     max_receives: int
-    backoff_base_seconds: int
+    retry: RetryPolicy
+    circuit: CircuitPolicy
+    # The longest one attempt takes: a message is attempted only with at least this long left in the invocation.
+    attempt_seconds: float
 
 
 def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | None = None) -> DispatcherDependencies:
@@ -171,8 +178,21 @@ def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | Non
         unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock(), sealer=signer),
         sender=sender,
         backoff=SqsBackoff(aws.sqs, settings.delivery_queue_url),
+        parking=SqsParking(aws.sqs, settings.delivery_dead_letter_queue_url),
         max_receives=settings.delivery_max_receives,
-        backoff_base_seconds=settings.delivery_backoff_base_seconds,
+        retry=RetryPolicy(
+            base_seconds=settings.delivery_backoff_base_seconds,
+            max_seconds=settings.delivery_backoff_max_seconds,
+            horizon=timedelta(seconds=settings.delivery_retry_horizon_seconds),
+        ),
+        circuit=CircuitPolicy(
+            failures_to_open=settings.china_circuit_failures_to_open,
+            cooldown=timedelta(seconds=settings.china_circuit_cooldown_seconds),
+            max_cooldown=timedelta(seconds=settings.china_circuit_max_cooldown_seconds),
+            # Longer than any attempt: a probe still under way is never taken over.
+            probe_lease=timedelta(seconds=settings.attempt_seconds),
+        ),
+        attempt_seconds=settings.attempt_seconds,
     )
 
 

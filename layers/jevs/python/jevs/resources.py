@@ -90,6 +90,7 @@ EXPORTER_PARTITIONS = "EXPORTER#*"  # an exporter's goods registrations, signato
 VERIFICATION_PARTITIONS = "VERIFICATION#*"  # a verification request China raised
 COUNTER_PARTITIONS = "COUNTER#*"  # an issuing body's certificate-number counter of a year
 IDEMPOTENCY_PARTITIONS = "IDEMPOTENCY#*"  # an idempotent request's first answer, by party and idempotency key
+CIRCUIT_PARTITIONS = "CIRCUIT#*"  # a destination's circuit breaker (China Customs'), written by the dispatcher
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,11 @@ DELIVERY_QUEUE = QueueDefinition(
     name="jevs-delivery-to-china",
     consumer_timeout_seconds=30,
     environment_variable="JEVS_DELIVERY_QUEUE_URL",
+    # A delivery parks when its retry horizon (6 h) passes, not after a count of receives: its message comes back
+    # for each attempt (about 45 in 6 h: backoff doubling from 2 s to at most 10 min) and for each wait on China's
+    # open circuit (at most 12 an hour at the longest cool-down), so 250 receives outlast the horizon. The
+    # dispatcher parks on the last receive anyway, before the queue would move a message on still PENDING.
+    max_receive_count=250,
 )
 DECLARATIONS_QUEUE = QueueDefinition(
     logical_id="DeclarationsQueue",

@@ -12,6 +12,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jevs.resources import DELIVERY_QUEUE
+
 PREFIX = "JEVS_"
 
 
@@ -67,6 +69,10 @@ class RelaySettings(FunctionSettings):
     notifications_queue_url: str = Field(min_length=8, description="Where notifications to partners go.")
 
 
+# What an attempt takes besides the call to China: a KMS signature and a DynamoDB transaction or two.
+ATTEMPT_OVERHEAD_SECONDS = 2.0
+
+
 class DispatcherSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     signing_key_id: str = Field(min_length=3, description="The KMS key (id, ARN or alias) that signs for China.")
@@ -75,11 +81,27 @@ class DispatcherSettings(FunctionSettings):
     china_client_certificate_secret: str | None = None
     china_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     china_read_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The delivery queue's maxReceiveCount: on the last receive a failure parks the delivery.
-    delivery_max_receives: int = Field(default=5, ge=1)
+    # The delivery queue's maxReceiveCount (jevs.resources): on the last receive a failure parks the delivery,
+    # whatever its horizon, rather than let the queue move its message on with the delivery still PENDING.
+    delivery_max_receives: int = Field(default=DELIVERY_QUEUE.max_receive_count, ge=1)
     delivery_queue_url: str = Field(min_length=8, description="The queue whose messages' visibility sets backoff.")
-    # The first retry waits about this long, doubling with each attempt (jevs.domain.delivery.backoff_seconds).
-    delivery_backoff_base_seconds: int = Field(default=2, ge=0)
+    delivery_dead_letter_queue_url: str = Field(
+        min_length=8, description="Where a parked delivery's message waits for a redrive."
+    )
+    # A delivery is tried for this long after it was queued (or resumed), then parked and alarmed.
+    delivery_retry_horizon_seconds: float = Field(default=6 * 3600, gt=0)
+    # The first retry waits about this long, doubling with each attempt up to the maximum (RetryPolicy).
+    delivery_backoff_base_seconds: float = Field(default=2, ge=0)
+    delivery_backoff_max_seconds: float = Field(default=600, ge=0)
+    # China's circuit breaker (jevs.domain.breaker): failures in a row that open it, and its cool-downs.
+    china_circuit_failures_to_open: int = Field(default=5, ge=1)
+    china_circuit_cooldown_seconds: float = Field(default=30, gt=0)
+    china_circuit_max_cooldown_seconds: float = Field(default=300, gt=0)
+
+    @property
+    def attempt_seconds(self) -> float:
+        """The longest one attempt takes: connecting, China's answer, and signing and recording around them."""
+        return self.china_connect_timeout_seconds + self.china_read_timeout_seconds + ATTEMPT_OVERHEAD_SECONDS
 
 
 class ReconcilerSettings(FunctionSettings):

@@ -24,10 +24,11 @@ def batch_handler(
     logger: Logger,
     metrics: Metrics,
     event_type: EventType,
-    record_handler: Callable[[Any], None],
+    record_handler: Callable[[Any], None] | Callable[[Any, LambdaContext], None],
     model: type[BaseModel] | None = None,
 ) -> Handler:
-    """A Lambda handler that hands each record (parsed into ``model`` when given) to ``record_handler``."""
+    """A Lambda handler that hands each record (parsed into ``model`` when given) to ``record_handler``, and the
+    Lambda context too when its signature has a ``lambda_context`` parameter (Powertools looks for that name)."""
     # Every record failing is still a partial response (all reported), not a function error: retries stay
     # per record, and the failures are logged (without the records' content) by the service's logger.
     processor = BatchProcessor(

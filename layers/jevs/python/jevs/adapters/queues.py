@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from jevs.domain.errors import RetryableFailure
-from jevs.domain.messages import TO_CHINA, OutboxChannel, OutboxMessage
+from jevs.domain.messages import TO_CHINA, OutboxChannel, OutboxMessage, ToChina
 from jevs.service.ports import DeadLetter
 
 if TYPE_CHECKING:
@@ -51,6 +51,17 @@ class SqsBackoff:
         self._client.change_message_visibility(
             QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
+
+
+class SqsParking:
+    """Puts a parked delivery's message in the delivery queue's dead-letter queue, as the publisher would have
+    sent it to the delivery queue: a redrive moves it back unchanged."""
+
+    def __init__(self, client: SQSClient, dead_letter_url: str) -> None:
+        self._publisher = SqsPublisher(client, {OutboxChannel.DELIVERY_TO_CHINA: dead_letter_url})
+
+    def park(self, message: ToChina) -> None:
+        self._publisher.publish(message)
 
 
 class SqsDeadLetters:

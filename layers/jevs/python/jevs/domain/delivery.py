@@ -1,9 +1,10 @@
 """Delivery of each (certificate, version) to China Customs (DESIGN.md §3, §6.2), and of each match result
 China's import declarations receive (DESIGN.md §4), through the same signed channel.
 
-``PENDING`` → ``DELIVERED`` (China's receipt kept), ``REJECTED`` (China said no; never retried) or
-``PARKED`` (retries spent; the message waits in the dead-letter queue until a redrive). This module
-decides, from what China answered, which of those follows and how long to wait before trying again.
+``PENDING`` → ``DELIVERED`` (China's receipt kept), ``REJECTED`` (China refused the certificate; never retried)
+or ``PARKED`` (the retry horizon passed, or an answer said the configuration is wrong: the message waits in the
+dead-letter queue until a redrive). This module decides, from what China answered, whose fault a failure is,
+which state follows, and how long to wait before trying again (DESIGN.md §6.2).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -44,6 +45,8 @@ class Delivery(BaseModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     delivered_at: AwareDatetime | None = None
+    # When its retry horizon began: its creation, or the redrive that last resumed it (None: created_at).
+    retrying_since: AwareDatetime | None = None
 
     @classmethod
     def pending(cls, message: DeliverToChina, at: datetime) -> Delivery:
@@ -59,9 +62,14 @@ class Delivery(BaseModel):
     def settled(self) -> bool:
         return self.state in FINAL_STATES
 
-    def attempted(self, decision: Decision, at: datetime, *, last_receive: bool) -> Delivery:
-        """The delivery after one more attempt that China answered with ``decision``: delivered, rejected, or
-        still pending (parked on the queue's last receive)."""
+    @property
+    def horizon_start(self) -> datetime:
+        return self.retrying_since or self.created_at
+
+    def attempted(self, decision: Decision, at: datetime, *, give_up: bool) -> Delivery:
+        """The delivery after one more attempt that China answered with ``decision``: delivered, rejected,
+        parked (an answer that says the configuration is wrong, or a failure once ``give_up``: the retry horizon
+        passed or the queue's last receive), or still pending."""
         attempts = self.attempts + 1
         if decision.outcome is Outcome.DELIVERED:
             changes: dict[str, object] = {
@@ -71,22 +79,38 @@ class Delivery(BaseModel):
             }
         elif decision.outcome is Outcome.REJECTED:
             changes = {"state": DeliveryState.REJECTED, "rejection_reason": decision.reason}
+        elif decision.outcome is Outcome.MISCONFIGURED:
+            changes = {"state": DeliveryState.PARKED, "last_error": decision.reason}
         else:
             changes = {
-                "state": DeliveryState.PARKED if last_receive else DeliveryState.PENDING,
+                "state": DeliveryState.PARKED if give_up else DeliveryState.PENDING,
                 "last_error": decision.reason,
             }
         return self.model_copy(update={**changes, "attempts": attempts, "updated_at": at})
 
+    def parked_unsent(self, reason: str, at: datetime) -> Delivery:
+        """Parked without another attempt: its horizon passed while China's circuit was open."""
+        return self.model_copy(update={"state": DeliveryState.PARKED, "last_error": reason, "updated_at": at})
+
     def resumed(self, at: datetime) -> Delivery:
-        """A parked delivery put back on the queue by a redrive."""
-        return self.model_copy(update={"state": DeliveryState.PENDING, "updated_at": at})
+        """A parked delivery put back on the queue by a redrive: a new retry horizon begins."""
+        return self.model_copy(update={"state": DeliveryState.PENDING, "updated_at": at, "retrying_since": at})
 
 
 class Outcome(StrEnum):
     DELIVERED = "DELIVERED"
+    # China refused the message for what it says (400, 409, 422): final.
     REJECTED = "REJECTED"
+    # Not now: China is busy or down, or nothing came back. Tried again until the horizon passes.
     RETRY = "RETRY"
+    # Our configuration or China's is wrong (401, 403, 404, 405, 413, 415, a redirect...): no retry can succeed
+    # until someone fixes it, so the delivery parks at once, alarmed, and a redrive after the fix delivers it.
+    MISCONFIGURED = "MISCONFIGURED"
+
+    @property
+    def china_answered(self) -> bool:
+        """China's endpoint is up: whatever it said, its circuit may close."""
+        return self is not Outcome.RETRY
 
 
 @dataclass(frozen=True)
@@ -100,15 +124,18 @@ class Decision:
 
 # Statuses that mean "not now": the receiver is busy, throttling, or failed on its side.
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
+# China's refusal of the message for what it says: the certificate (or result) is wrong, not the channel.
+_BUSINESS_REFUSALS = frozenset({400, 409, 422})
 
 
 def decide(status: int, headers: Mapping[str, str], body: Mapping[str, object] | None) -> Decision:
-    """What China's HTTP answer means for this delivery.
+    """What China's HTTP answer means for this delivery, sorted by whose fault it is.
 
     2xx with a receipt id is delivered (a 200 replay of an earlier acceptance counts: China deduplicated).
-    429, 408, 425 and 5xx are transient. 3xx is retried too: redirects are never followed (the endpoint is a
-    setting; a redirect means it is wrong or moving), and the alarm on parked deliveries tells operators.
-    Every other 4xx is China's business answer: rejected, with its reason, and never retried.
+    429, 408, 425 and 5xx are transient: retried, honouring Retry-After. 400, 409 and 422 are China's refusal
+    of the message itself: rejected with its reason, never retried. Every other 4xx (401, 403, 404, 405, 413,
+    415, ...) and every 3xx (never followed: the endpoint is a setting) says a configuration is wrong, ours
+    (key, path, allow-list, size) or China's: no retry can pass until it is fixed, so the delivery parks at once.
     """
     lowered = {name.lower(): value for name, value in headers.items()}
     if 200 <= status < 300:
@@ -119,11 +146,16 @@ def decide(status: int, headers: Mapping[str, str], body: Mapping[str, object] |
     if status in _TRANSIENT_STATUSES or status >= 500:
         return Decision(Outcome.RETRY, f"HTTP {status}", retry_after_seconds=_retry_after(lowered.get("retry-after")))
     if 300 <= status < 400:
-        return Decision(Outcome.RETRY, f"HTTP {status} redirect to {lowered.get('location', '?')} (not followed)")
+        location = lowered.get("location", "?")
+        return Decision(
+            Outcome.MISCONFIGURED, f"HTTP {status}: redirect to {location} not followed (check the endpoint)"
+        )
     reason = None
     if body:
         reason = body.get("reason") or body.get("detail") or body.get("title")
-    return Decision(Outcome.REJECTED, str(reason or f"HTTP {status}"))
+    if status in _BUSINESS_REFUSALS:
+        return Decision(Outcome.REJECTED, str(reason or f"HTTP {status}"))
+    return Decision(Outcome.MISCONFIGURED, f"HTTP {status}: {reason}" if reason else f"HTTP {status}")
 
 
 def transport_failure(error: str) -> Decision:
@@ -141,19 +173,23 @@ def _retry_after(value: str | None) -> int | None:
     return max(0, seconds)
 
 
-# SQS caps a message's visibility at 12 hours; the dispatcher waits at most this long between attempts.
-MAX_BACKOFF_SECONDS = 900
-BASE_BACKOFF_SECONDS = 2
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often a delivery is tried (DESIGN.md §6.2): exponential backoff with jitter from
+    ``base_seconds``, capped at ``max_seconds``, until ``horizon`` has passed since it was queued (or resumed)."""
 
+    base_seconds: float = 2
+    # Below reconciliation's fifteen minutes (jevs.service.delivery.RECONCILIATION_BOUND): a message held this long
+    # is not yet taken for lost.
+    max_seconds: float = 600
+    horizon: timedelta = timedelta(hours=6)
 
-def backoff_seconds(
-    attempt: int,
-    retry_after: int | None = None,
-    rng: random.Random | None = None,
-    base_seconds: int = BASE_BACKOFF_SECONDS,
-) -> int:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential with jitter (between
-    half and all of the step), never less than the receiver's Retry-After, never more than MAX_BACKOFF_SECONDS."""
-    ceiling = min(MAX_BACKOFF_SECONDS, base_seconds * 2 ** max(0, attempt - 1))
-    jittered = (rng or random).randint(ceiling // 2, ceiling)
-    return min(MAX_BACKOFF_SECONDS, max(jittered, retry_after or 0))
+    def horizon_passed(self, delivery: Delivery, now: datetime) -> bool:
+        return now - delivery.horizon_start >= self.horizon
+
+    def backoff_seconds(self, attempt: int, retry_after: int | None = None, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential with jitter (between
+        half and all of the step), never less than the receiver's Retry-After, never more than ``max_seconds``."""
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        jittered = (rng or random).uniform(ceiling / 2, ceiling)
+        return min(self.max_seconds, max(jittered, retry_after or 0))

@@ -51,6 +51,14 @@ class DeadLetter:
     handle: str
 
 
+class Parking(Protocol):
+    """Where a parked delivery's message waits for a redrive: the delivery queue's dead-letter queue."""
+
+    def park(self, message: ToChina) -> None:
+        """Put the message there now (the dispatcher then acknowledges it on the delivery queue)."""
+        ...
+
+
 class DeadLetters(Protocol):
     """The delivery queue's dead-letter queue."""
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
+from jevs.domain.breaker import Circuit
 from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.errors import DomainError, RetryableFailure
@@ -236,6 +237,21 @@ class Deliveries(Protocol):
         """Stage a note that reconciliation queued a still PENDING delivery again: refused if it is not pending."""
         ...
 
+    def waited(self, delivery: Delivery, at: datetime) -> None:
+        """Stage a note that a still PENDING delivery's message was seen, waiting for China's circuit to close (so
+        reconciliation does not take it for lost): refused if it is not pending."""
+        ...
+
+
+class Circuits(Protocol):
+    """The circuit breaker of each destination; writes named ``circuit <destination>``."""
+
+    def get(self, destination: str) -> Circuit | None: ...
+
+    def put(self, read: Circuit | None, updated: Circuit) -> None:
+        """Stage ``updated``: refused if the circuit changed since ``read`` (or exists, when ``read`` is None)."""
+        ...
+
 
 @dataclass(frozen=True)
 class VerificationPage:
@@ -302,6 +318,9 @@ class UnitOfWork(Protocol):
 
     @property
     def deliveries(self) -> Deliveries: ...
+
+    @property
+    def circuits(self) -> Circuits: ...
 
     @property
     def verification_requests(self) -> VerificationRequests: ...

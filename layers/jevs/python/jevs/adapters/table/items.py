@@ -35,6 +35,7 @@ from typing import Any
 
 from jevs.adapters.table.model import Item, Key
 from jevs.domain.applications import Application, ApplicationStatus
+from jevs.domain.breaker import Circuit
 from jevs.domain.china_message import (
     ChinaCertificateMessage,
     ChinaReplacedMessage,
@@ -53,6 +54,7 @@ from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signa
 from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import (
     CERTIFICATE_PARTITIONS,
+    CIRCUIT_PARTITIONS,
     COUNTER_PARTITIONS,
     DECLARATION_PARTITIONS,
     EXPORTER_PARTITIONS,
@@ -384,6 +386,22 @@ def record_event_item(business_number: str, event: RecordEvent) -> Item:
 
 def record_event_of(item: Item) -> RecordEvent:
     return RecordEvent.model_validate_json(item["event"])
+
+
+CIRCUIT = "CIRCUIT"
+
+
+def circuit_key(destination: str) -> Key:
+    return _partition(CIRCUIT_PARTITIONS, destination), CIRCUIT
+
+
+def circuit_item(circuit: Circuit) -> Item:
+    pk, sk = circuit_key(circuit.destination)
+    return {"pk": pk, "sk": sk, "circuit": circuit.model_dump_json(), "revision": circuit.revision}
+
+
+def circuit_of(item: Item) -> Circuit:
+    return Circuit.model_validate_json(item["circuit"])
 
 
 def counter_key(issuing_body: str, year: int) -> Key:

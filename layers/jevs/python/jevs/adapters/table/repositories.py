@@ -31,6 +31,7 @@ from jevs.adapters.table.model import (
 )
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
+from jevs.domain.breaker import Circuit
 from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import ChainEvent, HistoryEvent, statement_bytes
@@ -388,15 +389,34 @@ class TableDeliveries:
         self._stage(Put(WriteName("delivery", updated.idempotency_key), items.delivery_item(updated), condition))
 
     def requeued(self, delivery: Delivery, at: datetime) -> None:
+        self._stage(self._pending_since("requeued", delivery, at))
+
+    def waited(self, delivery: Delivery, at: datetime) -> None:
+        self._stage(self._pending_since("waited", delivery, at))
+
+    @staticmethod
+    def _pending_since(kind: str, delivery: Delivery, at: datetime) -> Update:
         # Only while still pending: a delivery that completed meanwhile stays out of the index.
-        self._stage(
-            Update(
-                WriteName("requeued", delivery.idempotency_key),
-                items.delivery_key(delivery.message),
-                {"pending_since": items.instant(at)},
-                Equals("pending_delivery", items.PENDING),
-            )
+        return Update(
+            WriteName(kind, delivery.idempotency_key),
+            items.delivery_key(delivery.message),
+            {"pending_since": items.instant(at)},
+            Equals("pending_delivery", items.PENDING),
         )
+
+
+class TableCircuits:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, destination: str) -> Circuit | None:
+        item = self._table.get(items.circuit_key(destination))
+        return items.circuit_of(item) if item else None
+
+    def put(self, read: Circuit | None, updated: Circuit) -> None:
+        # Every dispatcher reads and changes the one circuit: a change is stored only over what it read.
+        condition = Absent() if read is None else Equals("revision", read.revision)
+        self._stage(Put(WriteName("circuit", updated.destination), items.circuit_item(updated), condition))
 
 
 class TableVerificationRequests:

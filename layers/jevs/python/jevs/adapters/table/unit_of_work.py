@@ -12,6 +12,7 @@ from jevs.adapters.table.repositories import (
     TableAnswers,
     TableApplications,
     TableCertificates,
+    TableCircuits,
     TableCounters,
     TableDeclarations,
     TableDeliveries,
@@ -50,6 +51,7 @@ class TableUnitOfWork:
         self.applications = TableApplications(table, stage, sealed)
         self.counters = TableCounters(table, stage)
         self.deliveries = TableDeliveries(table, stage)
+        self.circuits = TableCircuits(table, stage)
         self.verification_requests = TableVerificationRequests(table, stage)
         self.outbox = TableOutbox(stage)
         self.answers = TableAnswers(table)
