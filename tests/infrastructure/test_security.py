@@ -21,6 +21,7 @@ from jevs.resources import (
     EXPORTER_PARTITIONS,
     FUNCTIONS,
     MATCHER_FUNCTION,
+    NOTIFIER_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
     OVERSEER_FUNCTION,
     QUEUES,
@@ -350,11 +351,14 @@ def test_the_reconciler_may_use_only_the_pending_index_the_table_its_queue_and_t
     }
 
 
-def test_the_outbox_relay_may_use_only_the_stream_its_queues_and_the_data_key(template: dict[str, Any]) -> None:
+def test_the_outbox_relay_may_use_only_the_stream_the_table_its_queues_and_the_data_key(
+    template: dict[str, Any],
+) -> None:
     table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
 
     assert _named_resources(template, OUTBOX_RELAY_FUNCTION.handler) == {
-        (table, "StreamArn"),  # the stream only: the relay never reads or writes the table itself
+        (table, "StreamArn"),  # the records it publishes come from the stream
+        (table, "Arn"),  # UpdateItem only: the note that a record was published (test_matching)
         *((queue_by_name(template, queue.name), "Arn") for queue in QUEUES),  # one per outbox channel
         (queue_by_name(template, STREAM_FAILURES_QUEUE.name), "Arn"),
         (data_key(template), "Arn"),
@@ -386,6 +390,11 @@ _API_PARTITIONS = ["CERTIFICATE#*", "DECLARATION#*", "EXPORTER#*", "VERIFICATION
         pytest.param(API_FUNCTION.handler, _API_PARTITIONS, id="api"),
         pytest.param(DISPATCHER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="dispatcher"),
         pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
+        # Outbox records live under a certificate or a declaration; a version's documents under its certificate.
+        pytest.param(
+            OUTBOX_RELAY_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="outbox relay"
+        ),
+        pytest.param(NOTIFIER_FUNCTION.handler, [CERTIFICATE_PARTITIONS], id="notifier"),
         pytest.param(
             OVERSEER_FUNCTION.handler,
             [EXPORTER_PARTITIONS, VERIFICATION_PARTITIONS, CERTIFICATE_PARTITIONS],

@@ -135,17 +135,28 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
 
 @dataclass(frozen=True)
 class RelayDependencies:
+    # Notes each outbox record published.
+    unit_of_work: UnitOfWorkFactory
     publisher: Publisher
 
 
-def relay(settings: RelaySettings, aws: AwsClients) -> RelayDependencies:
-    # Every channel has its queue (DESIGN.md §6.1): deliveries to China, declarations to match, notifications.
+def _every_channel(aws: AwsClients, delivery: str, declarations: str, notifications: str) -> SqsPublisher:
+    """Every channel has its queue (DESIGN.md §6.1): deliveries to China, declarations to match, notifications."""
     queue_urls = {
-        OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url,
-        OutboxChannel.DECLARATIONS: settings.declarations_queue_url,
-        OutboxChannel.NOTIFICATIONS: settings.notifications_queue_url,
+        OutboxChannel.DELIVERY_TO_CHINA: delivery,
+        OutboxChannel.DECLARATIONS: declarations,
+        OutboxChannel.NOTIFICATIONS: notifications,
     }
-    return RelayDependencies(SqsPublisher(aws.sqs, queue_urls))
+    return SqsPublisher(aws.sqs, queue_urls)
+
+
+def relay(settings: RelaySettings, aws: AwsClients, clock: Clock | None = None) -> RelayDependencies:
+    return RelayDependencies(
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        publisher=_every_channel(
+            aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class ApiSettings(FunctionSettings):
 
 
 class RelaySettings(FunctionSettings):
+    records_table: str = Field(min_length=3, description="Where each outbox record published is noted so.")
     delivery_queue_url: str = Field(min_length=8, description="Where certificates to deliver to China go.")
     declarations_queue_url: str = Field(min_length=8, description="Where declarations to match go.")
     notifications_queue_url: str = Field(min_length=8, description="Where notifications to partners go.")

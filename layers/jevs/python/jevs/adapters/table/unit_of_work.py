@@ -51,7 +51,7 @@ class TableUnitOfWork:
         self.counters = TableCounters(table, stage)
         self.deliveries = TableDeliveries(table, stage)
         self.verification_requests = TableVerificationRequests(table, stage)
-        self.outbox = TableOutbox(stage)
+        self.outbox = TableOutbox(table, stage)
         self.answers = TableAnswers(table)
 
     def now(self) -> datetime:
