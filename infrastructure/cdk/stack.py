@@ -144,6 +144,10 @@ class JevsStack(Stack):
             config=config,
             table=table,
             queue=delivery_queue,
+            open_work_queues=[
+                (definition, self.messaging.queues[definition.logical_id])
+                for definition in (DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE)
+            ],
             data_key=key,
             layers=layers,
         )

@@ -102,7 +102,14 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
             overrides,
         ),
         "reconciler": _settings(
-            ReconcilerSettings, {"records_table": table, "delivery_queue_url": delivery.queue}, overrides
+            ReconcilerSettings,
+            {
+                "records_table": table,
+                "delivery_queue_url": delivery.queue,
+                "declarations_queue_url": resources.declarations.queue,
+                "notifications_queue_url": resources.notifications.queue,
+            },
+            overrides,
         ),
         "matcher": _settings(
             MatcherSettings, {"records_table": table, "signing_key_id": resources.signing_key_id}, overrides

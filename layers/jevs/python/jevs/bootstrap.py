@@ -39,6 +39,7 @@ from jevs.service.ports import (
     SealChecker,
     Signer,
 )
+from jevs.service.reconciliation import ReconcileOpenWork
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -190,15 +191,25 @@ def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | Non
 @dataclass(frozen=True)
 class ReconcilerDependencies:
     unit_of_work: UnitOfWorkFactory
+    # Every channel: deliveries to China, and the open work of the other two (declarations, notifications).
     publisher: Publisher
     bound: timedelta
+    open_work: ReconcileOpenWork
 
 
 def reconciler(settings: ReconcilerSettings, aws: AwsClients, clock: Clock | None = None) -> ReconcilerDependencies:
     return ReconcilerDependencies(
         unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
-        publisher=SqsPublisher(aws.sqs, {OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url}),
+        publisher=_every_channel(
+            aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
+        ),
         bound=timedelta(seconds=settings.reconciliation_bound_seconds),
+        open_work=ReconcileOpenWork(
+            declarations=timedelta(seconds=settings.open_declaration_bound_seconds),
+            documents=timedelta(seconds=settings.open_documents_bound_seconds),
+            outbox=timedelta(seconds=settings.open_outbox_bound_seconds),
+            limit=settings.open_work_limit,
+        ),
     )
 
 

@@ -260,9 +260,10 @@ RECONCILER_FUNCTION = FunctionDefinition(
     folder="reconciler",
     timeout_seconds=60,
     memory_mb=256,
-    description="JEVS reconciliation: queues again every delivery China has not acknowledged in time",
+    description="JEVS reconciliation: queues again deliveries China has not acknowledged and work left open too long",
 )
-# How often reconciliation runs; the bound it applies is jevs.service.delivery.RECONCILIATION_BOUND.
+# How often reconciliation runs; the bounds it applies are jevs.settings.ReconcilerSettings' (the deliveries' is
+# explained at jevs.service.delivery.RECONCILIATION_BOUND).
 RECONCILIATION_SCHEDULE_MINUTES = 5
 # The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
 DISPATCHER_MAX_CONCURRENCY = 10
