@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
 
+from infrastructure.local.gateway import LocalLambdaContext
+from infrastructure.local.pollers import Schedule
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH
 
@@ -27,11 +30,15 @@ def e2e_stack() -> Iterator[LocalStack]:
         moto_port=0,
         start_active=False,
         # Faster than production so fault tests take seconds: a 1 s read timeout against China, retries
-        # without backoff, reconciliation of anything pending over a second, run by the tests themselves.
+        # without backoff, reconciliation of anything pending (or any work open) over a second, run by the tests
+        # themselves.
         overrides={
             "china_read_timeout_seconds": 1,
             "delivery_backoff_base_seconds": 0,
             "reconciliation_bound_seconds": 1,
+            "open_declaration_bound_seconds": 1,
+            "open_documents_bound_seconds": 1,
+            "open_outbox_bound_seconds": 1,
         },
         reconcile_every_seconds=3600,
     ) as running:
@@ -53,6 +60,16 @@ def stack() -> Iterator[LocalStack]:
 def _functions_fed(stack: LocalStack) -> Iterator[None]:
     with stack.active():
         yield
+
+
+def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
+    """One run of the scheduled reconciler, with the event EventBridge sends: its report."""
+    schedule = stack.pollers["reconciler"]
+    assert isinstance(schedule, Schedule)
+    result: dict[str, Any] = stack.functions.reconciler(
+        schedule.event(), LocalLambdaContext(stack.identity, "reconcile")
+    )
+    return result
 
 
 def token_source(stack: LocalStack) -> TokenFor:
