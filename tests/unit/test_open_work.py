@@ -55,8 +55,8 @@ def test_a_submission_marks_its_versions_documents_and_its_outbox_records_open_i
     assert records.table.commits == 1
     assert uow.certificates.undocumented_before(LATER, 10) == [VersionKey(NUMBER, 1)]
     unpublished = uow.outbox.unpublished_before(LATER, 10)
-    assert sorted(type(message).__name__ for message in unpublished) == sorted(
-        [MakeDocuments.__name__, DeliverToChina.__name__, MatchAwaiting.__name__]
+    assert sorted(message.kind for message in unpublished) == sorted(
+        kind.model_fields["kind"].default for kind in (MakeDocuments, DeliverToChina, MatchAwaiting)
     )
     # Each open since the change was stored.
     assert open_since(records, items.OPEN_DOCUMENTS) == [NOW.isoformat()]
@@ -113,6 +113,7 @@ def test_a_published_outbox_record_is_no_longer_open_and_publishing_it_again_is_
 ) -> None:
     lodge(records)
     (message,) = records.uow().outbox.unpublished_before(LATER, 10)
+    assert isinstance(message, MatchDeclaration)
     published = Published()
 
     publish(message, records.uow(), published)
@@ -121,4 +122,3 @@ def test_a_published_outbox_record_is_no_longer_open_and_publishing_it_again_is_
     assert published.messages == [message, message]
     assert records.uow().outbox.unpublished_before(LATER, 10) == []
     assert records.outbox() == [message]
-    assert isinstance(message, MatchDeclaration)
