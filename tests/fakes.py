@@ -35,6 +35,16 @@ class FixedClock:
         self.current += delta
 
 
+class Published:
+    """A publisher that keeps what it was given, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[OutboxMessage] = []
+
+    def publish(self, message: OutboxMessage) -> None:
+        self.messages.append(message)
+
+
 class LocalSigner:
     """An ES256 key of the test's own in place of KMS: it signs (``Signer``) and checks seals (``SealChecker``) with
     its own key only, and shows the JWK a JWKS would list."""

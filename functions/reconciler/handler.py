@@ -1,5 +1,7 @@
-"""The reconciliation function, run by an EventBridge schedule (DESIGN.md §6.2): every delivery still PENDING a
-bound after it was queued is queued again, counted in a metric and listed in the log as a report."""
+"""The reconciliation function, run by an EventBridge schedule (DESIGN.md §6.1, §6.2): every delivery still PENDING a
+bound after it was queued is queued again; so is every other piece of open work (a declaration not matched, a
+version's documents not made, an outbox record not published) past its own bound. Each kind is counted in a metric
+and listed in the log and in the function's answer, as a report."""
 
 from __future__ import annotations
 
@@ -12,10 +14,32 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jevs import bootstrap
 from jevs.bootstrap import Handler, ReconcilerDependencies
 from jevs.service.delivery import Reconcile, reconcile
+from jevs.service.reconciliation import reconcile_open_work
 from jevs.settings import ReconcilerSettings
 
 logger = Logger(service="jevs-reconciler")
 metrics = Metrics(namespace="JEVS", service="jevs-reconciler")
+
+# The metric counting each kind of open work queued again, by the report's name for the kind.
+OPEN_WORK_METRICS = {
+    "declarations": "DeclarationsRequeued",
+    "documents": "DocumentsRequeued",
+    "outbox": "OutboxRecordsRequeued",
+}
+
+
+def _open_work(dependencies: ReconcilerDependencies) -> dict[str, list[str]]:
+    """Queue again the open work past its bounds: the message ids of each kind, each kind counted."""
+    report = reconcile_open_work(dependencies.open_work, dependencies.unit_of_work(None), dependencies.publisher)
+    requeued = {
+        "declarations": list(report.declarations),
+        "documents": list(report.documents),
+        "outbox": list(report.outbox),
+    }
+    for kind, message_ids in requeued.items():
+        metrics.add_metric(name=OPEN_WORK_METRICS[kind], unit=MetricUnit.Count, value=len(message_ids))
+    logger.info("open work reconciled", extra={"open_work": requeued})
+    return requeued
 
 
 def make_handler(dependencies: ReconcilerDependencies) -> Handler:
@@ -26,7 +50,8 @@ def make_handler(dependencies: ReconcilerDependencies) -> Handler:
         metrics.add_metric(name="DeliveriesRequeued", unit=MetricUnit.Count, value=report.count)
         requeued = [delivery.idempotency_key for delivery in report.requeued]
         logger.info("reconciled", extra={"requeued": requeued, "count": report.count})
-        return {"requeued": requeued, "count": report.count}
+        open_work = _open_work(dependencies)
+        return {"requeued": requeued, "count": report.count, "open_work": open_work}
 
     typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
     return typed

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -55,6 +56,11 @@ class DataConstruct(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
         return table
+
+
+def writes_within(table: dynamodb.ITable, actions: list[str], *partitions: str) -> iam.PolicyStatement:
+    """``actions`` on the table itself (no index), held to the partitions named (``partitions_only``)."""
+    return iam.PolicyStatement(actions=actions, resources=[table.table_arn], conditions=partitions_only(*partitions))
 
 
 def partitions_only(*partitions: str) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 The dispatcher signs with the signing key and posts to the China Customs endpoint (a setting); its queue's
 event source mapping reports partial batch failures and caps concurrency so China's endpoint is not
-flooded. The reconciler runs every few minutes and queues again what China has not acknowledged.
+flooded. The reconciler runs every few minutes and queues again what China has not acknowledged, and every other
+piece of work left open too long (declarations to match, documents to make, outbox records to publish).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -19,7 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
-from infrastructure.cdk.data import partitions_only
+from infrastructure.cdk.data import partitions_only, writes_within
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.keys import grant_signing
 from jevs.resources import (
@@ -33,6 +36,7 @@ from jevs.resources import (
     RECONCILIATION_SCHEDULE_MINUTES,
     RECORDS_TABLE,
     SIGNING_KEY,
+    QueueDefinition,
 )
 
 
@@ -46,9 +50,11 @@ class DeliveryConstruct(Construct):
         table: dynamodb.Table,
         queue: sqs.Queue,
         dead_letters: sqs.Queue,
+        open_work_queues: Sequence[tuple[QueueDefinition, sqs.IQueue]],
         data_key: kms.IKey,
         layers: Layers,
     ) -> None:
+        """``open_work_queues``: the other queues reconciliation sends open work to (declarations, notifications)."""
         super().__init__(scope, construct_id)
         environment = {
             RECORDS_TABLE.environment_variable: table.table_name,
@@ -110,22 +116,29 @@ class DeliveryConstruct(Construct):
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 DELIVERY_QUEUE.environment_variable: queue.queue_url,
+                **{definition.environment_variable: other.queue_url for definition, other in open_work_queues},
             },
         )
-        # Reads the sparse index of pending deliveries; notes each requeue on the delivery.
-        pending_index = RECORDS_TABLE.index("by-pending-delivery").name
+        # Reads the sparse indexes of pending deliveries and of open work; notes each requeue (or an outbox record
+        # published) on its item: a delivery, a declaration, a version or an outbox record, all in certificates' and
+        # declarations' partitions.
+        indexes = [RECORDS_TABLE.index(name).name for name in ("by-pending-delivery", "by-open-work")]
         self.reconciler.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{pending_index}"])
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{index}" for index in indexes]
+            )
         )
         self.reconciler.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn])
+            writes_within(table, ["dynamodb:UpdateItem"], CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS)
         )
         data_key.grant(self.reconciler.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         queue.grant(self.reconciler.role, "sqs:SendMessage")
+        for _, other in open_work_queues:
+            other.grant(self.reconciler.role, "sqs:SendMessage")
         self.schedule = events.Rule(
             self,
             "ReconciliationSchedule",
-            description="JEVS: queue again every delivery China has not acknowledged in time",
+            description="JEVS: queue again deliveries China has not acknowledged and work left open too long",
             schedule=events.Schedule.rate(Duration.minutes(RECONCILIATION_SCHEDULE_MINUTES)),
             targets=[targets.LambdaFunction(self.reconciler.function, retry_attempts=2)],
         )

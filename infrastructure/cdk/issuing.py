@@ -2,9 +2,9 @@
 
 - Documents: the notifier (on the notifications queue, created by ``MatchingConstruct``) renders each version's
   PDF into the documents bucket, files NZ Customs' data file in the exchange bucket, and emails a hosted
-  certificate's applicant through SES from the sender identity defined here. This construct gives it exactly
-  that: its settings, the bucket prefixes it writes, the one prefix it may list (its email markers) and the
-  identity it may send from.
+  certificate's applicant through SES from the sender identity defined here, then notes the version's documents
+  made on its item. This construct gives it exactly that: its settings, the bucket prefixes it writes, the one
+  prefix it may list (its email markers), the identity it may send from and that update of certificates' items.
 - The overseer runs on a schedule, reads the sparse index of undecided applications by due time, and flags
   those past due (a conditional put on the table); ``MonitoringConstruct`` alarms on its metric.
 """
@@ -22,7 +22,7 @@ from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
-from infrastructure.cdk.data import partitions_only
+from infrastructure.cdk.data import partitions_only, writes_within
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.keys import grant_signing
 from jevs.resources import (
@@ -64,6 +64,9 @@ class IssuingConstruct(Construct):
         # from it once someone has followed the link.
         self.sender = ses.EmailIdentity(self, "Sender", identity=ses.Identity.email(config.sender_email))
         self._documents(notifier, documents_bucket, exchange_bucket, config.sender_email, verification_base_url)
+        # Once a version's documents are stored, the notifier notes them made: an UpdateItem of the version's item
+        # (which takes it out of the open work reconciliation reads), in certificates' partitions only; its one write.
+        notifier.role.add_to_principal_policy(writes_within(table, ["dynamodb:UpdateItem"], CERTIFICATE_PARTITIONS))
 
         self.overseer = JevsFunction(
             self,

@@ -109,7 +109,7 @@ class MatchingConstruct(Construct):
                 EXCHANGE_BUCKET.environment_variable: exchange_bucket.bucket_name,
             },
         )
-        # Reads the decided declaration; never writes the table.
+        # Reads the decided declaration, a certificate and its application.
         self.notifier.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn])
         )
@@ -119,9 +119,11 @@ class MatchingConstruct(Construct):
                 actions=["s3:PutObject"], resources=[exchange_bucket.arn_for_objects(f"{NZ_CUSTOMS_PREFIX}*")]
             )
         )
-        # Decrypt: the table's items and the queue's messages; GenerateDataKey: the object S3 encrypts with the
-        # data key (the bucket key is derived from it).
-        data_key.grant(self.notifier.role, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        # Decrypt: the table's items and the queue's messages; Encrypt: the version items it updates (the note that
+        # their documents are made, granted by IssuingConstruct), as every function that writes the table;
+        # GenerateDataKey: the object S3 encrypts with the data key (the bucket key
+        # is derived from it).
+        data_key.grant(self.notifier.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         self.notifier.function.add_event_source(
             sources.SqsEventSource(
                 notifications,

@@ -1,4 +1,5 @@
-"""The outbox relay: the records table's stream feeds it; it publishes each new outbox record to its queue.
+"""The outbox relay: the records table's stream feeds it; it publishes each new outbox record to its queue, then
+notes the record published (an update of that record, which takes it out of the open work reconciliation reads).
 
 The stream is read with bisection on error (a poison record is isolated), bounded retries and record age,
 partial batch responses, and an on-failure destination that keeps the coordinates of any record given up on.
@@ -14,12 +15,16 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infrastructure.cdk.data import writes_within
 from infrastructure.cdk.functions import JevsFunction, Layers
 from jevs.resources import (
+    CERTIFICATE_PARTITIONS,
+    DECLARATION_PARTITIONS,
     DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
     NOTIFICATIONS_QUEUE,
     OUTBOX_RELAY_FUNCTION,
+    RECORDS_TABLE,
     STREAM_BATCH_SIZE,
     STREAM_MAX_RECORD_AGE_SECONDS,
     STREAM_MAX_RETRIES,
@@ -50,11 +55,19 @@ class OutboxConstruct(Construct):
             definition=OUTBOX_RELAY_FUNCTION,
             layers=layers,
             key=key,
-            environment={definition.environment_variable: queue.queue_url for definition, queue in channels},
+            environment={
+                RECORDS_TABLE.environment_variable: table.table_name,
+                **{definition.environment_variable: queue.queue_url for definition, queue in channels},
+            },
         )
         for _, queue in channels:
             queue.grant(self.relay.role, "sqs:SendMessage")
-        key.grant(self.relay.role, "kms:GenerateDataKey", "kms:Decrypt")
+        # Notes each record published: an UpdateItem of the record itself, in the partitions outbox records live in
+        # (a certificate's or a declaration's); it reads nothing from the table (the stream brings the record).
+        self.relay.role.add_to_principal_policy(
+            writes_within(table, ["dynamodb:UpdateItem"], CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS)
+        )
+        key.grant(self.relay.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         self.relay.function.add_event_source(
             sources.DynamoEventSource(
                 table,

@@ -145,6 +145,10 @@ class JevsStack(Stack):
             table=table,
             queue=delivery_queue,
             dead_letters=delivery_dead_letters,
+            open_work_queues=[
+                (definition, self.messaging.queues[definition.logical_id])
+                for definition in (DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE)
+            ],
             data_key=key,
             layers=layers,
         )

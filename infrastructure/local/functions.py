@@ -84,6 +84,7 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
         "relay": _settings(
             RelaySettings,
             {
+                "records_table": table,
                 "delivery_queue_url": delivery.queue,
                 "declarations_queue_url": resources.declarations.queue,
                 "notifications_queue_url": resources.notifications.queue,
@@ -102,7 +103,14 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
             overrides,
         ),
         "reconciler": _settings(
-            ReconcilerSettings, {"records_table": table, "delivery_queue_url": delivery.queue}, overrides
+            ReconcilerSettings,
+            {
+                "records_table": table,
+                "delivery_queue_url": delivery.queue,
+                "declarations_queue_url": resources.declarations.queue,
+                "notifications_queue_url": resources.notifications.queue,
+            },
+            overrides,
         ),
         "matcher": _settings(
             MatcherSettings, {"records_table": table, "signing_key_id": resources.signing_key_id}, overrides
@@ -137,7 +145,7 @@ def build_functions(
 
     return FunctionSet(
         api=api_handler(bootstrap.api(of("api", ApiSettings), aws, clock)),
-        relay=relay_handler(bootstrap.relay(of("relay", RelaySettings), aws)),
+        relay=relay_handler(bootstrap.relay(of("relay", RelaySettings), aws, clock)),
         dispatcher=dispatcher_handler(bootstrap.dispatcher(of("dispatcher", DispatcherSettings), aws, clock)),
         reconciler=reconciler_handler(bootstrap.reconciler(of("reconciler", ReconcilerSettings), aws, clock)),
         matcher=matcher_handler(bootstrap.matcher(of("matcher", MatcherSettings), aws, clock)),

@@ -121,6 +121,26 @@ def test_an_update_sets_only_its_attributes(table: Table) -> None:
     assert stored(table, "a") == thing("a", state="CLOSED", note="kept", attempts=1)
 
 
+def test_an_update_removes_its_attributes_and_keeps_the_others(table: Table) -> None:
+    # Given an item
+    table.write([put("a", state="OPEN", note="kept", marker="M")])
+    # When an update sets one attribute and removes another
+    table.write([Update(name("a"), (PARTITION, "a"), {"state": "CLOSED"}, Equals("state", "OPEN"), ("marker",))])
+    # Then that one is gone and the rest kept
+    assert stored(table, "a") == thing("a", state="CLOSED", note="kept")
+
+
+@pytest.mark.parametrize("alone", [True, False], ids=["alone", "in a batch"])
+def test_removing_attributes_an_item_does_not_have_changes_nothing(table: Table, alone: bool) -> None:
+    # Given an item without the attributes, and another to write beside it in a batch
+    table.write([put("a", state="OPEN"), put("b")])
+    removal = Update(name("a"), (PARTITION, "a"), {}, Equals("state", "OPEN"), ("marker", "since"))
+    # When an update removes them, alone or in a transaction
+    table.write([removal] if alone else [removal, update("b", None, state="TOUCHED")])
+    # Then it is stored unchanged, and nothing was refused
+    assert stored(table, "a") == thing("a", state="OPEN")
+
+
 def test_an_update_without_a_condition_creates_a_missing_item(table: Table) -> None:
     # Given no item under a key
     # When an update without a condition sets attributes under it
@@ -591,6 +611,16 @@ def test_an_item_rewritten_without_its_index_attributes_leaves_the_index(table: 
     table.write([put("D#1", state="DELIVERED")])
     # Then the index no longer holds it
     assert table.query(Query("PENDING", index=PENDING_DELIVERY)) == Page([], None)
+
+
+def test_an_item_whose_index_attributes_are_removed_leaves_the_index(table: Table) -> None:
+    # Given two pending deliveries in the sparse index
+    table.write([put(f"D#{n}", pending_delivery="PENDING", pending_since=f"2026-11-24T2{n}:00") for n in (1, 2)])
+    # When an update removes one's index attributes
+    table.write([Update(name("D#1"), (PARTITION, "D#1"), {}, None, ("pending_delivery", "pending_since"))])
+    # Then the index holds only the other, and the item keeps its key
+    assert keys(table.query(Query("PENDING", index=PENDING_DELIVERY))) == ["D#2"]
+    assert stored(table, "D#1") == thing("D#1")
 
 
 def test_an_item_updated_into_another_index_partition_moves_there(table: Table) -> None:

@@ -9,18 +9,19 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from jevs.adapters.table.items import outbox_item, outbox_message_of
+from jevs.adapters.table.items import outbox_item, outbox_key, outbox_message_of
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
 from jevs.domain.breaker import CHINA_CUSTOMS, Circuit, CircuitPolicy
+from jevs.domain.declarations import DeclarationRecord
 from jevs.domain.delivery import Decision, Delivery, Outcome
-from jevs.domain.messages import MakeDocuments, MatchDeclaration
+from jevs.domain.messages import MakeDocuments, MatchDeclaration, OutboxMessage
 from jevs.domain.new_zealand import NEW_ZEALAND
 from jevs.domain.records import CertificateRecord, CertificateStatus, Issue, NumberCounter, StoredVersion
 from jevs.domain.registrations import ApprovalDecision, GoodsRegistration, Signatory, Verdict
 from jevs.service.idempotency import IDEMPOTENCY_WINDOW, AlreadyAnswered, IdempotencyRecord
-from jevs.service.unit_of_work import InvalidCursor, Refused
+from jevs.service.unit_of_work import InvalidCursor, Refused, VersionKey
 from tests.contract.support import (
     AT,
     HOUR,
@@ -768,6 +769,234 @@ def test_an_outbox_message_added_twice_is_refused(units: Units) -> None:
     names = refusal(again)
     # Then it is refused by its message id
     assert names == {("outbox", message.message_id)}
+
+
+# -- open work: declarations to match, documents to make, outbox records to publish ------------------------------
+
+
+def received(serial: int, at: datetime) -> DeclarationRecord:
+    """A CN import declaration of its own number, received at ``at``."""
+    return lodged(CN, declaration_number=f"2233202610000000{serial:02d}").model_copy(update={"received_at": at})
+
+
+@pytest.fixture
+def unmatched(units: Units) -> list[DeclarationRecord]:
+    """Three declarations received an hour apart, oldest first, added out of order."""
+    declarations = [received(serial, AT + serial * HOUR) for serial in range(3)]
+    uow = units()
+    for declaration in reversed(declarations):
+        uow.declarations.add(declaration)
+    uow.commit()
+    return declarations
+
+
+def test_received_declarations_are_unmatched_oldest_first_up_to_the_limit(
+    units: Units, unmatched: list[DeclarationRecord]
+) -> None:
+    # Given three declarations received an hour apart
+    reader = units()
+    # Then those received before a moment are unmatched, oldest first, at most as many as asked for
+    assert reader.declarations.unmatched_before(AT + 2 * HOUR, limit=10) == unmatched[:2]
+    assert reader.declarations.unmatched_before(AT + 10 * HOUR, limit=2) == unmatched[:2]
+
+
+def test_a_decided_declaration_is_no_longer_unmatched(units: Units, unmatched: list[DeclarationRecord]) -> None:
+    # Given three unmatched declarations
+    # When the oldest is decided
+    uow = units()
+    uow.declarations.decide(unmatched[0], decided(unmatched[0]))
+    uow.commit()
+    # Then the other two are the unmatched ones
+    assert units().declarations.unmatched_before(AT + 10 * HOUR, limit=10) == unmatched[1:]
+
+
+def test_an_amended_declaration_is_unmatched_since_its_amendment(
+    units: Units, unmatched: list[DeclarationRecord]
+) -> None:
+    # Given the oldest of three declarations decided, then amended after the others were received
+    oldest = unmatched[0]
+    deciding = units()
+    deciding.declarations.decide(oldest, decided(oldest))
+    deciding.commit()
+    amended = decided(oldest).amended(oldest.content, "another-hash", AT + 5 * HOUR)
+    uow = units()
+    uow.declarations.amend(decided(oldest), amended)
+    uow.commit()
+    # Then its new revision is unmatched since it was lodged
+    reader = units()
+    assert reader.declarations.unmatched_before(AT + 5 * HOUR, limit=10) == unmatched[1:]
+    assert reader.declarations.unmatched_before(AT + 6 * HOUR, limit=10) == [*unmatched[1:], amended]
+
+
+def test_a_requeued_declaration_is_unmatched_since_it_was_requeued(
+    units: Units, unmatched: list[DeclarationRecord]
+) -> None:
+    # Given three unmatched declarations
+    # When reconciliation requeues the oldest at a later time
+    oldest = unmatched[0]
+    uow = units()
+    uow.declarations.requeued(oldest, AT + 5 * HOUR)
+    uow.commit()
+    # Then it is unmatched since then (after the others), and the declaration itself is unchanged
+    reader = units()
+    assert reader.declarations.unmatched_before(AT + 4 * HOUR, limit=10) == unmatched[1:]
+    assert reader.declarations.unmatched_before(AT + 6 * HOUR, limit=10) == [*unmatched[1:], oldest]
+    assert reader.declarations.get(oldest.id) == oldest
+
+
+def test_requeueing_a_declaration_decided_meanwhile_is_refused(
+    units: Units, unmatched: list[DeclarationRecord]
+) -> None:
+    # Given an unmatched declaration decided after reconciliation read it
+    oldest = unmatched[0]
+    other = units()
+    other.declarations.decide(oldest, decided(oldest))
+    other.commit()
+    # When reconciliation requeues it
+    uow = units()
+    uow.declarations.requeued(oldest, AT + 5 * HOUR)
+    names = refusal(uow)
+    # Then the note is refused by its id, and the declaration stays decided and out of the unmatched ones
+    assert names == {("requeued", oldest.id)}
+    reader = units()
+    assert reader.declarations.get(oldest.id) == decided(oldest)
+    assert reader.declarations.unmatched_before(AT + 10 * HOUR, limit=10) == unmatched[1:]
+
+
+def test_requeueing_a_declaration_amended_meanwhile_is_refused(
+    units: Units, unmatched: list[DeclarationRecord]
+) -> None:
+    # Given an unmatched declaration amended (a new revision, unmatched since) after reconciliation read it
+    oldest = unmatched[0]
+    amended = oldest.amended(oldest.content, "another-hash", AT + 5 * HOUR)
+    other = units()
+    other.declarations.amend(oldest, amended)
+    other.commit()
+    # When reconciliation requeues the revision it read
+    uow = units()
+    uow.declarations.requeued(oldest, AT + 6 * HOUR)
+    names = refusal(uow)
+    # Then the note is refused, and the new revision stays unmatched since it was lodged
+    assert names == {("requeued", oldest.id)}
+    assert units().declarations.unmatched_before(AT + 5 * HOUR + timedelta(seconds=1), limit=10) == [
+        *unmatched[1:],
+        amended,
+    ]
+
+
+def issue_versions(units: Units) -> None:
+    """Certificate NUMBER issued at the clock's time and its version 2 an hour later, and another certificate issued
+    two hours later, each version's documents still to make."""
+    store_issue(units, issued(NUMBER))
+    copy = units()
+    copy.certificates.change(issued(NUMBER).record.copied(reason="original lost", at=AT + HOUR, actor=ISSUER.id))
+    copy.commit()
+    store_issue(units, issued("11.2026.00002", at=AT + 2 * HOUR))
+
+
+def test_new_versions_are_undocumented_oldest_first_up_to_the_limit(units: Units) -> None:
+    # Given three versions stored an hour apart
+    issue_versions(units)
+    reader = units()
+    # Then those stored before a moment are undocumented, oldest first, at most as many as asked for
+    assert reader.certificates.undocumented_before(AT + 2 * HOUR, limit=10) == [
+        VersionKey(NUMBER, 1),
+        VersionKey(NUMBER, 2),
+    ]
+    assert reader.certificates.undocumented_before(AT + 10 * HOUR, limit=1) == [VersionKey(NUMBER, 1)]
+
+
+def test_a_version_whose_documents_are_made_is_no_longer_undocumented_and_noting_it_again_is_harmless(
+    units: Units,
+) -> None:
+    # Given three undocumented versions
+    issue_versions(units)
+    versions_before = units().certificates.versions(NUMBER)
+    # When the documents of the first are noted made, twice
+    for _ in range(2):
+        uow = units()
+        uow.certificates.documents_made(VersionKey(NUMBER, 1))
+        uow.commit()
+    # Then the other two are undocumented, and the versions read as they were
+    reader = units()
+    assert reader.certificates.undocumented_before(AT + 10 * HOUR, limit=10) == [
+        VersionKey(NUMBER, 2),
+        VersionKey("11.2026.00002", 1),
+    ]
+    assert reader.certificates.versions(NUMBER) == versions_before
+
+
+def test_documents_noted_made_of_a_version_never_stored_are_refused(units: Units) -> None:
+    # Given version 1 of a certificate
+    store_issue(units, issued(NUMBER))
+    # When the documents of a version 2 are noted made
+    uow = units()
+    uow.certificates.documents_made(VersionKey(NUMBER, 2))
+    names = refusal(uow)
+    # Then the note is refused, and no version 2 appears
+    assert names == {("documents", f"{NUMBER}/v2")}
+    assert [version.version for version in units().certificates.versions(NUMBER)] == [1]
+
+
+def test_requeued_documents_are_undocumented_since_they_were_requeued_until_made(units: Units) -> None:
+    # Given three undocumented versions
+    issue_versions(units)
+    # When reconciliation requeues the first's documents at a later time
+    uow = units()
+    uow.certificates.documents_requeued(VersionKey(NUMBER, 1), AT + 5 * HOUR)
+    uow.commit()
+    # Then it is undocumented since then (after the others)
+    reader = units()
+    assert reader.certificates.undocumented_before(AT + 6 * HOUR, limit=10) == [
+        VersionKey(NUMBER, 2),
+        VersionKey("11.2026.00002", 1),
+        VersionKey(NUMBER, 1),
+    ]
+    # And once they are made, requeueing them again is refused and leaves them made
+    made = units()
+    made.certificates.documents_made(VersionKey(NUMBER, 1))
+    made.commit()
+    again = units()
+    again.certificates.documents_requeued(VersionKey(NUMBER, 1), AT + 7 * HOUR)
+    assert refusal(again) == {("requeued", f"{NUMBER}/v1")}
+    assert VersionKey(NUMBER, 1) not in units().certificates.undocumented_before(AT + 10 * HOUR, limit=10)
+
+
+def test_outbox_messages_are_unpublished_oldest_first_until_noted_published(units: Units) -> None:
+    # Given three messages written an hour apart (the second under a declaration)
+    messages: list[OutboxMessage] = [
+        MakeDocuments(certificate_number=NUMBER, version=1, created_at=AT),
+        MatchDeclaration(declaration_id="CNIM-1", certificate_number=NUMBER, created_at=AT + HOUR),
+        MakeDocuments(certificate_number=NUMBER, version=2, created_at=AT + 2 * HOUR),
+    ]
+    uow = units()
+    for message in reversed(messages):
+        uow.outbox.add(message)
+    uow.commit()
+    assert units().outbox.unpublished_before(AT + 2 * HOUR, limit=10) == messages[:2]
+    assert units().outbox.unpublished_before(AT + 10 * HOUR, limit=1) == messages[:1]
+    # When the second is noted published, twice (the relay and reconciliation both)
+    for _ in range(2):
+        published = units()
+        published.outbox.published(messages[1])
+        published.commit()
+    # Then the others are unpublished, and its record still carries it
+    assert units().outbox.unpublished_before(AT + 10 * HOUR, limit=10) == [messages[0], messages[2]]
+    item = units.table.get(outbox_key(messages[1]))
+    assert item is not None
+    assert outbox_message_of(item) == messages[1]
+
+
+def test_a_message_never_written_cannot_be_noted_published(units: Units) -> None:
+    # Given an empty outbox
+    message = MakeDocuments(certificate_number=NUMBER, version=1, created_at=AT)
+    # When the message is noted published
+    uow = units()
+    uow.outbox.published(message)
+    names = refusal(uow)
+    # Then the note is refused by its id, and no record appears
+    assert names == {("published", message.message_id)}
+    assert units.table.get(outbox_key(message)) is None
 
 
 # -- one commit ----------------------------------------------------------------------------------------------------

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
 
+from infrastructure.local.gateway import LocalLambdaContext
+from infrastructure.local.pollers import Schedule
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH
 
@@ -31,8 +34,8 @@ def e2e_stack() -> Iterator[LocalStack]:
         start_active=False,
         # Faster than production so fault tests take seconds: 1 s timeouts against China (so an attempt takes at
         # most 4 s), retries without backoff (at most 2 s apart), a retry horizon of 30 s instead of 6 h, China's
-        # circuit opening after 5 failures in a row for 1 s (at most 2 s), reconciliation of anything pending over
-        # a second, run by the tests themselves.
+        # circuit opening after 5 failures in a row for 1 s (at most 2 s), reconciliation of anything pending (or
+        # any work open) over a second, run by the tests themselves.
         overrides={
             "china_connect_timeout_seconds": 1,
             "china_read_timeout_seconds": 1,
@@ -42,6 +45,9 @@ def e2e_stack() -> Iterator[LocalStack]:
             "china_circuit_cooldown_seconds": 1,
             "china_circuit_max_cooldown_seconds": 2,
             "reconciliation_bound_seconds": 1,
+            "open_declaration_bound_seconds": 1,
+            "open_documents_bound_seconds": 1,
+            "open_outbox_bound_seconds": 1,
         },
         reconcile_every_seconds=3600,
     ) as running:
@@ -63,6 +69,16 @@ def stack() -> Iterator[LocalStack]:
 def _functions_fed(stack: LocalStack) -> Iterator[None]:
     with stack.active():
         yield
+
+
+def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
+    """One run of the scheduled reconciler, with the event EventBridge sends: its report."""
+    schedule = stack.pollers["reconciler"]
+    assert isinstance(schedule, Schedule)
+    result: dict[str, Any] = stack.functions.reconciler(
+        schedule.event(), LocalLambdaContext(stack.identity, "reconcile")
+    )
+    return result
 
 
 def token_source(stack: LocalStack) -> TokenFor:

@@ -17,7 +17,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
-from infrastructure.local.pollers import QueuePoller, Schedule, wait_until
+from infrastructure.local.pollers import QueuePoller, wait_until
 from infrastructure.local.stack import LocalStack
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.jws import b64url
@@ -27,7 +27,7 @@ from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.resources import DISPATCHER_FUNCTION, RECORDS_TABLE
 from jevs.service.unit_of_work import Deliveries
-from tests.e2e.conftest import PARTNER_TIMEOUT_SECONDS, e2e_stack, token_source
+from tests.e2e.conftest import PARTNER_TIMEOUT_SECONDS, e2e_stack, reconciliation_run, token_source
 from tests.factories import certificate_payload
 
 pytestmark = pytest.mark.e2e
@@ -320,18 +320,6 @@ def test_reconciliation_resends_a_version_whose_message_was_lost(
     assert "11.0044.00001/v1" in report["requeued"]
     assert wait_until(lambda: partner.delivery("11.0044.00001")["state"] == "DELIVERED", 15)
     assert [m.idempotency_key for m in china.received] == ["11.0044.00001/v1"]
-
-
-def reconciliation_run(stack: LocalStack) -> dict[str, Any]:
-    """One run of the scheduled reconciler, with the event EventBridge sends."""
-    from infrastructure.local.gateway import LocalLambdaContext
-
-    schedule = stack.pollers["reconciler"]
-    assert isinstance(schedule, Schedule)
-    result: dict[str, Any] = stack.functions.reconciler(
-        schedule.event(), LocalLambdaContext(stack.identity, "reconcile")
-    )
-    return result
 
 
 def test_the_ops_command_shows_deliveries_and_redrives(

@@ -11,10 +11,12 @@ from jevs.resources import (
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DISPATCHER_MAX_CONCURRENCY,
+    QUEUES,
     RECONCILER_FUNCTION,
     RECONCILIATION_SCHEDULE_MINUTES,
+    RECORDS_TABLE,
 )
-from tests.infrastructure.support import function_by_handler, properties, queue_by_name, resources, target_id
+from tests.infrastructure.support import function_by_handler, one, properties, queue_by_name, resources, target_id
 
 pytestmark = pytest.mark.infrastructure
 
@@ -46,6 +48,20 @@ def test_the_dispatcher_learns_the_china_endpoint_and_signing_key_from_its_envir
     assert variables["JEVS_CHINA_CUSTOMS_ENDPOINT"].startswith("https://")
     assert "JEVS_SIGNING_KEY_ID" in variables
     assert variables["JEVS_DELIVERY_MAX_RECEIVES"] == str(DELIVERY_QUEUE.max_receive_count)
+
+
+def test_the_reconciler_learns_the_table_and_every_queue_it_sends_to(template: dict[str, Any]) -> None:
+    """Deliveries go again to the delivery queue, declarations to match and documents to make to theirs, and an
+    outbox record never relayed to the queue of its channel: any of the three."""
+    variables = properties(template, function_by_handler(template, RECONCILER_FUNCTION.handler))["Environment"][
+        "Variables"
+    ]
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+
+    assert target_id(variables[RECORDS_TABLE.environment_variable]) == table
+    assert {queue.environment_variable: target_id(variables[queue.environment_variable]) for queue in QUEUES} == {
+        queue.environment_variable: queue_by_name(template, queue.name) for queue in QUEUES
+    }
 
 
 def test_reconciliation_runs_on_a_schedule(template: dict[str, Any]) -> None:

@@ -129,8 +129,9 @@ def test_the_notifier_may_write_its_prefixes_list_its_markers_and_send_from_the_
     documents, exchange = _documents(template), _exchange(template)
 
     assert function_grants(template, NOTIFIER_FUNCTION.handler) == {
-        # Reads the certificate, its application and decided declarations; never writes the table.
-        (_table(template), "Arn"): {"dynamodb:GetItem"},
+        # Reads the certificate, its application and decided declarations; notes a version's documents made on
+        # its item (certificates' partitions only: test_security).
+        (_table(template), "Arn"): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         # Each version's PDF and its email marker; never a read, a delete, or another prefix.
         (documents, f"/{CERTIFICATE_DOCUMENTS_PREFIX}*"): {"s3:PutObject"},
         (documents, f"/{EMAIL_MARKERS_PREFIX}*"): {"s3:PutObject"},
@@ -141,7 +142,7 @@ def test_the_notifier_may_write_its_prefixes_list_its_markers_and_send_from_the_
         (exchange, f"/{NZ_CUSTOMS_RESULTS_PREFIX}*"): {"s3:PutObject"},
         (exchange, f"/{NZ_CUSTOMS_PREFERENCES_PREFIX}*"): {"s3:PutObject"},
         (_sender(template)[0], BUILT_ARN): {"ses:SendEmail", "ses:SendRawEmail"},
-        (data_key(template), "Arn"): {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
+        (data_key(template), "Arn"): _DATA_KEY_USE,
         (queue_by_name(template, NOTIFICATIONS_QUEUE.name), "Arn"): _CONSUME,
         (_log_group(template, NOTIFIER_FUNCTION.handler), "Arn"): _LOGS,
     }

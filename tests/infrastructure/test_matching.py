@@ -166,7 +166,7 @@ def test_the_notifier_files_results_only_under_the_nz_customs_results_prefix(syn
     grants = _grants(template, NOTIFIER_FUNCTION)
 
     assert NZ_CUSTOMS_PREFIX == "nz-customs/declaration-results/"
-    assert grants[(_table(template), "Arn")] == {"dynamodb:GetItem"}
+    assert grants[(_table(template), "Arn")] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     # Objects under the results prefix of the exchange bucket; not the bucket (no listing), not another prefix.
     assert grants[(_exchange_bucket(synthesis), f"/{NZ_CUSTOMS_PREFIX}*")] == {"s3:PutObject"}
     assert (_exchange_bucket(synthesis), "Arn") not in grants
@@ -176,12 +176,18 @@ def test_the_notifier_files_results_only_under_the_nz_customs_results_prefix(syn
 # --- the relay feeds both ----------------------------------------------------------------------------------------
 
 
-def test_the_relay_learns_the_queue_of_every_outbox_channel(template: dict[str, Any]) -> None:
+def test_the_relay_learns_the_queue_of_every_outbox_channel_and_the_records_table(template: dict[str, Any]) -> None:
     variables = _variables(template, OUTBOX_RELAY_FUNCTION)
 
     assert {name for name in variables if name.startswith("JEVS_")} == _setting_variables(RelaySettings)
     for queue in (DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE):
         assert target(variables[queue.environment_variable]) == (queue_by_name(template, queue.name), None)
+    assert target(variables[RECORDS_TABLE.environment_variable]) == (_table(template), None)
+
+
+def test_the_relay_may_only_update_the_table_to_note_a_record_published(template: dict[str, Any]) -> None:
+    """No read, no put: what it publishes comes from the stream."""
+    assert _grants(template, OUTBOX_RELAY_FUNCTION)[(_table(template), "Arn")] == {"dynamodb:UpdateItem"}
 
 
 @pytest.mark.parametrize("queue", [DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE], ids=lambda q: q.name)

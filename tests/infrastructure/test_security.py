@@ -22,6 +22,7 @@ from jevs.resources import (
     EXPORTER_PARTITIONS,
     FUNCTIONS,
     MATCHER_FUNCTION,
+    NOTIFIER_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
     OVERSEER_FUNCTION,
     QUEUES,
@@ -353,24 +354,43 @@ def test_the_functions_that_sign_follow_the_alias_and_so_a_rotation(template: di
         assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 
 
-def test_the_reconciler_may_use_only_the_pending_index_the_table_its_queue_and_the_data_key(
+def test_the_reconciler_may_use_only_its_two_indexes_the_table_its_queues_and_the_data_key(
     template: dict[str, Any],
 ) -> None:
     table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
 
     assert _named_resources(template, RECONCILER_FUNCTION.handler) == {
-        (table, "Arn"),  # UpdateItem on the table, Query on its by-pending-delivery index only
-        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),
+        (table, "Arn"),  # UpdateItem on the table, Query on its by-pending-delivery and by-open-work indexes only
+        # Deliveries to China; declarations to match and documents to make; outbox records to any of the three.
+        *((queue_by_name(template, queue.name), "Arn") for queue in QUEUES),
         (data_key(template), "Arn"),
         (_log_group_of(template, RECONCILER_FUNCTION.handler), "Arn"),
     }
 
 
-def test_the_outbox_relay_may_use_only_the_stream_its_queues_and_the_data_key(template: dict[str, Any]) -> None:
+def test_the_reconciler_queries_only_the_pending_deliveries_and_the_open_work(template: dict[str, Any]) -> None:
+    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+    queried = [
+        statement
+        for statement in _function_permissions(template, RECONCILER_FUNCTION.handler)
+        if "dynamodb:Query" in as_list(statement["Action"])
+    ]
+
+    assert len(queried) == 1
+    assert as_list(queried[0]["Action"]) == ["dynamodb:Query"]
+    joined = [resource["Fn::Join"][1] for resource in as_list(queried[0]["Resource"])]
+    assert all(parts[0] == {"Fn::GetAtt": [table, "Arn"]} for parts in joined)
+    assert sorted(parts[1] for parts in joined) == ["/index/by-open-work", "/index/by-pending-delivery"]
+
+
+def test_the_outbox_relay_may_use_only_the_stream_the_table_its_queues_and_the_data_key(
+    template: dict[str, Any],
+) -> None:
     table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
 
     assert _named_resources(template, OUTBOX_RELAY_FUNCTION.handler) == {
-        (table, "StreamArn"),  # the stream only: the relay never reads or writes the table itself
+        (table, "StreamArn"),  # the records it publishes come from the stream
+        (table, "Arn"),  # UpdateItem only: the note that a record was published (test_matching)
         *((queue_by_name(template, queue.name), "Arn") for queue in QUEUES),  # one per outbox channel
         (queue_by_name(template, STREAM_FAILURES_QUEUE.name), "Arn"),
         (data_key(template), "Arn"),
@@ -406,6 +426,14 @@ _API_PARTITIONS = ["CERTIFICATE#*", "DECLARATION#*", "EXPORTER#*", "VERIFICATION
             id="dispatcher",
         ),
         pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
+        # Outbox records live under a certificate or a declaration; a version's documents under its certificate.
+        pytest.param(
+            OUTBOX_RELAY_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="outbox relay"
+        ),
+        pytest.param(NOTIFIER_FUNCTION.handler, [CERTIFICATE_PARTITIONS], id="notifier"),
+        # Deliveries, versions and outbox records under certificates; declarations, results' deliveries and their
+        # outbox records under declarations.
+        pytest.param(RECONCILER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="reconciler"),
         pytest.param(
             OVERSEER_FUNCTION.handler,
             [EXPORTER_PARTITIONS, VERIFICATION_PARTITIONS, CERTIFICATE_PARTITIONS],

@@ -75,3 +75,17 @@ def call_api(functions: FunctionSet) -> ApiCall:
         return response
 
     return call
+
+
+def emitted_metrics(printed: str, name: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric documents Powertools printed that carry ``name``."""
+    documents = []
+    for line in printed.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            metric_names = {
+                metric["Name"] for directive in document["_aws"]["CloudWatchMetrics"] for metric in directive["Metrics"]
+            }
+            if name in metric_names:
+                documents.append(document)
+    return documents

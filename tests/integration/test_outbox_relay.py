@@ -10,25 +10,12 @@ import boto3
 import pytest
 
 from infrastructure.local.functions import FunctionSet
-from jevs.resources import DELIVERY_QUEUE, RECORDS_TABLE
+from jevs.resources import DELIVERY_QUEUE
 from tests.factories import ISSUING_BODY, LambdaContext, certificate_payload
 from tests.integration.conftest import ApiCall
+from tests.integration.messaging_support import stream_event
 
 pytestmark = pytest.mark.integration
-
-
-def stream_event() -> dict[str, Any]:
-    """Every record of the table's stream so far, as Lambda's event source mapping delivers them."""
-    streams = boto3.client("dynamodbstreams")
-    stream_arn = boto3.client("dynamodb").describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
-    records = []
-    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        records += streams.get_records(ShardIterator=iterator)["Records"]
-    # Lambda adds the stream's ARN to each record; GetRecords does not carry it.
-    return {"Records": [{**record, "eventSourceARN": stream_arn} for record in records]}
 
 
 def delivery_messages() -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from tests.factories import (
     LambdaContext,
     sqs_event,
 )
-from tests.integration.conftest import ApiCall
+from tests.integration.conftest import ApiCall, emitted_metrics
 from tests.integration.declarations_support import lodge, partition_outbox, submit_certificate
 
 pytestmark = pytest.mark.integration
@@ -249,20 +248,6 @@ def test_a_since_without_its_offset_is_422_naming_it(call_api: ApiCall) -> None:
     assert [error["field"] for error in response["json"]["errors"]] == ["query.since"]
 
 
-def _metrics(printed: str, name: str) -> list[dict[str, Any]]:
-    """The CloudWatch embedded-metric documents Powertools printed that carry ``name``."""
-    documents = []
-    for line in printed.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            document = json.loads(line)
-            metric_names = {
-                metric["Name"] for directive in document["_aws"]["CloudWatchMetrics"] for metric in directive["Metrics"]
-            }
-            if name in metric_names:
-                documents.append(document)
-    return documents
-
-
 @pytest.mark.usefixtures("declared")
 def test_a_decision_not_given_is_counted_once_per_reason_code(
     call_api: ApiCall, capsys: pytest.CaptureFixture[str]
@@ -275,7 +260,7 @@ def test_a_decision_not_given_is_counted_once_per_reason_code(
 
     assert decide(call_api, NOT_GIVEN | {"reasons": reasons})["statusCode"] == 201
 
-    counted = _metrics(capsys.readouterr().out, "PreferenceNotGiven")
+    counted = emitted_metrics(capsys.readouterr().out, "PreferenceNotGiven")
     assert sorted(document["reason_code"] for document in counted) == ["DOCUMENTARY_DISCREPANCY", "ORIGIN_NOT_PROVEN"]
     assert {document["service"] for document in counted} == {"jevs-api"}
     assert [document["PreferenceNotGiven"] for document in counted] == [[1.0], [1.0]]

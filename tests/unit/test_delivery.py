@@ -24,7 +24,7 @@ from jevs.domain.delivery import (
 )
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.history import EventType, verify_chain
-from jevs.domain.messages import DeliverToChina, MatchDeclaration, OutboxMessage, ToChina
+from jevs.domain.messages import DeliverToChina, MatchDeclaration, ToChina
 from jevs.domain.records import CertificateRecord
 from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.declarations import LodgeDeclaration, lodge_declaration, match_declaration
@@ -39,7 +39,7 @@ from jevs.service.delivery import (
 )
 from jevs.service.unit_of_work import Refused
 from tests.factories import ISSUING_BODY, declaration_payload
-from tests.fakes import FixedClock, MemoryRecords
+from tests.fakes import FixedClock, MemoryRecords, Published
 from tests.unit.support import certificate, party, stored_certificate, stored_history
 
 pytestmark = pytest.mark.unit
@@ -440,14 +440,6 @@ def test_a_redrive_resumes_a_parked_delivery(records: MemoryRecords) -> None:
     assert resumed.state is DeliveryState.PENDING
     assert stored_history(records, NUMBER)[-1].type is EventType.DELIVERY_RESUMED
     assert resume_parked(message(), records.uow()) is None
-
-
-class Published:
-    def __init__(self) -> None:
-        self.messages: list[OutboxMessage] = []
-
-    def publish(self, message: OutboxMessage) -> None:
-        self.messages.append(message)
 
 
 def test_reconciliation_requeues_only_what_has_waited_past_the_bound_once_per_bound(

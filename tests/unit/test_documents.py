@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import json
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 
@@ -20,6 +21,7 @@ from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import RegistrationKind, new_id
 from jevs.resources import certificate_document_key, email_marker_key, nz_customs_certificate_key
 from jevs.service.documents import DocumentOutlets, DocumentsOutcome, make_documents
+from jevs.service.unit_of_work import VersionKey
 from tests.factories import application_payload, certificate_payload
 from tests.fakes import FixedClock, MemoryRecords
 from tests.unit.support import certificate, party, record_of
@@ -61,9 +63,12 @@ class Mail:
 
 
 def stored(record: CertificateRecord, application: Application | None = None) -> MemoryRecords:
-    """The records table holding ``record`` (its head, as given) and ``application``, if any."""
+    """The records table holding ``record`` (its head, as given, and its versions' items, their documents still to
+    make) and ``application``, if any."""
     records = MemoryRecords()
     records.table.put_raw(items.head_item(record))
+    for version in range(1, record.version + 1):
+        records.table.put_raw(items.version_item(record.model_copy(update={"version": version})))
     if application is not None:
         uow = records.uow()
         uow.applications.add(application.lodged())
@@ -108,6 +113,11 @@ def deliver(
     return make_documents(command, records.uow(), outlets)
 
 
+def undocumented(records: MemoryRecords) -> list[VersionKey]:
+    """The versions whose documents are still open work (reconciliation's view)."""
+    return list(records.uow().certificates.undocumented_before(FixedClock().now() + timedelta(days=1), limit=10))
+
+
 def parsed(raw: bytes) -> EmailMessage:
     message = email.message_from_bytes(raw, policy=default)
     assert isinstance(message, EmailMessage)
@@ -129,6 +139,28 @@ def test_a_version_gets_its_pdf_and_nz_customs_file_and_no_email_when_not_hosted
     assert json.loads(data)["certificate_number"] == NUMBER
     assert mail.sent == []
     assert list(documents.objects) == [certificate_document_key(NUMBER, 1)]
+
+
+def test_a_version_whose_documents_are_stored_is_no_longer_open_work() -> None:
+    records = stored(the_record())
+    assert undocumented(records) == [VersionKey(NUMBER, 1)]
+
+    deliver(records, Bucket(), Bucket(), Mail())
+
+    assert undocumented(records) == []
+
+
+def test_a_hosted_version_stays_open_work_until_its_email_went_out() -> None:
+    """A failed email is retried by the queue; were the message lost then, reconciliation would queue it again."""
+    record, application = hosted()
+    records = stored(record, application)
+
+    with pytest.raises(ConnectionError):
+        deliver(records, Bucket(), Bucket(), Mail(fail=True))
+    assert undocumented(records) == [VersionKey(NUMBER, 1)]
+
+    deliver(records, Bucket(), Bucket(), Mail())
+    assert undocumented(records) == []
 
 
 def test_nz_customs_file_holds_the_fta_form_without_commercial_details() -> None:
@@ -220,14 +252,17 @@ def test_the_email_stays_seven_bit_whatever_the_names_hold() -> None:
     assert "上海港湾食品有限公司" in text
 
 
-def test_a_message_about_a_superseded_version_makes_nothing() -> None:
+def test_a_message_about_a_superseded_version_makes_nothing_and_leaves_it_no_open_work() -> None:
     documents, exchange, mail = Bucket(), Bucket(), Mail()
-    record = the_record().model_copy(update={"version": 2})
+    records = stored(the_record().model_copy(update={"version": 2}))
 
-    outcome = deliver(stored(record), documents, exchange, mail, version=1)
+    outcome = deliver(records, documents, exchange, mail, version=1)
 
     assert outcome.superseded
     assert (documents.objects, exchange.objects, mail.sent) == ({}, {}, [])
+    # Version 1's documents can no longer be made, so reconciliation is not left to queue them for ever; version 2's
+    # are still to make.
+    assert undocumented(records) == [VersionKey(NUMBER, 2)]
 
 
 @pytest.mark.parametrize("stored_version", [None, 1])

@@ -42,6 +42,7 @@ from jevs.service.ports import (
     SealChecker,
     Signer,
 )
+from jevs.service.reconciliation import ReconcileOpenWork
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -138,17 +139,28 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
 
 @dataclass(frozen=True)
 class RelayDependencies:
+    # Notes each outbox record published.
+    unit_of_work: UnitOfWorkFactory
     publisher: Publisher
 
 
-def relay(settings: RelaySettings, aws: AwsClients) -> RelayDependencies:
-    # Every channel has its queue (DESIGN.md §6.1): deliveries to China, declarations to match, notifications.
+def _every_channel(aws: AwsClients, delivery: str, declarations: str, notifications: str) -> SqsPublisher:
+    """Every channel has its queue (DESIGN.md §6.1): deliveries to China, declarations to match, notifications."""
     queue_urls = {
-        OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url,
-        OutboxChannel.DECLARATIONS: settings.declarations_queue_url,
-        OutboxChannel.NOTIFICATIONS: settings.notifications_queue_url,
+        OutboxChannel.DELIVERY_TO_CHINA: delivery,
+        OutboxChannel.DECLARATIONS: declarations,
+        OutboxChannel.NOTIFICATIONS: notifications,
     }
-    return RelayDependencies(SqsPublisher(aws.sqs, queue_urls))
+    return SqsPublisher(aws.sqs, queue_urls)
+
+
+def relay(settings: RelaySettings, aws: AwsClients, clock: Clock | None = None) -> RelayDependencies:
+    return RelayDependencies(
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        publisher=_every_channel(
+            aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -199,15 +211,25 @@ def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | Non
 @dataclass(frozen=True)
 class ReconcilerDependencies:
     unit_of_work: UnitOfWorkFactory
+    # Every channel: deliveries to China, and the open work of the other two (declarations, notifications).
     publisher: Publisher
     bound: timedelta
+    open_work: ReconcileOpenWork
 
 
 def reconciler(settings: ReconcilerSettings, aws: AwsClients, clock: Clock | None = None) -> ReconcilerDependencies:
     return ReconcilerDependencies(
         unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
-        publisher=SqsPublisher(aws.sqs, {OutboxChannel.DELIVERY_TO_CHINA: settings.delivery_queue_url}),
+        publisher=_every_channel(
+            aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
+        ),
         bound=timedelta(seconds=settings.reconciliation_bound_seconds),
+        open_work=ReconcileOpenWork(
+            declarations=timedelta(seconds=settings.open_declaration_bound_seconds),
+            documents=timedelta(seconds=settings.open_documents_bound_seconds),
+            outbox=timedelta(seconds=settings.open_outbox_bound_seconds),
+            limit=settings.open_work_limit,
+        ),
     )
 
 

@@ -72,6 +72,10 @@ RECORDS_TABLE = TableDefinition(
         # body lists those about its certificates through by-work-queue, and the overseer finds the unanswered
         # ones by due date through by-open-application.
         IndexDefinition("by-verification-request", KeyAttribute("verification_list"), KeyAttribute("verification_key")),
+        # Sparse: work a commit left to be done asynchronously, by its kind (a declaration to match, a version's
+        # documents to make, an outbox record to publish) and since when, while it is open: whoever finishes the work
+        # clears it, and reconciliation queues again what stays open too long (DESIGN.md §6.1).
+        IndexDefinition("by-open-work", KeyAttribute("open_work"), KeyAttribute("open_since")),
     ),
     # The outbox relay reads new outbox records from the stream (DESIGN.md §6.1).
     stream_view="NEW_AND_OLD_IMAGES",
@@ -262,9 +266,10 @@ RECONCILER_FUNCTION = FunctionDefinition(
     folder="reconciler",
     timeout_seconds=60,
     memory_mb=256,
-    description="JEVS reconciliation: queues again every delivery China has not acknowledged in time",
+    description="JEVS reconciliation: queues again deliveries China has not acknowledged and work left open too long",
 )
-# How often reconciliation runs; the bound it applies is jevs.service.delivery.RECONCILIATION_BOUND.
+# How often reconciliation runs; the bounds it applies are jevs.settings.ReconcilerSettings' (the deliveries' is
+# explained at jevs.service.delivery.RECONCILIATION_BOUND).
 RECONCILIATION_SCHEDULE_MINUTES = 5
 # The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
 DISPATCHER_MAX_CONCURRENCY = 10

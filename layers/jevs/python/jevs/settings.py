@@ -64,6 +64,7 @@ class ApiSettings(FunctionSettings):
 
 
 class RelaySettings(FunctionSettings):
+    records_table: str = Field(min_length=3, description="Where each outbox record published is noted so.")
     delivery_queue_url: str = Field(min_length=8, description="Where certificates to deliver to China go.")
     declarations_queue_url: str = Field(min_length=8, description="Where declarations to match go.")
     notifications_queue_url: str = Field(min_length=8, description="Where notifications to partners go.")
@@ -108,6 +109,21 @@ class ReconcilerSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     delivery_queue_url: str = Field(min_length=8)
     reconciliation_bound_seconds: int = Field(default=900, ge=0)
+    # Open work (jevs.service.reconciliation): where each kind is queued again, and how long it may stay open first.
+    # Each bound is well beyond the work's normal course, so a healthy system never has anything queued twice: the
+    # relay publishes a record within seconds of its commit, and the matcher decides a declaration seconds later,
+    # or after one retry of a failed attempt (the declarations queue hides it for 3 minutes) still within 5; the
+    # notifier's documents take seconds too, and 15 minutes cover two retries (the notifications queue hides a
+    # message for 6). Past its bound the message was lost, its record given up on, or the consumer is down; and
+    # should a slow consumer finish after all, the second copy is harmless.
+    declarations_queue_url: str = Field(min_length=8, description="Where declarations still unmatched go again.")
+    notifications_queue_url: str = Field(min_length=8, description="Where versions' missing documents go again.")
+    open_declaration_bound_seconds: int = Field(default=300, ge=0)
+    open_documents_bound_seconds: int = Field(default=900, ge=0)
+    open_outbox_bound_seconds: int = Field(default=300, ge=0)
+    # At most this many of each kind per run (the rest wait for the next): with the deliveries' 500, one run's
+    # sends and updates stay well within the function's 60 s.
+    open_work_limit: int = Field(default=200, ge=1)
 
 
 class MatcherSettings(FunctionSettings):

@@ -99,15 +99,18 @@ def _amend(uow: UnitOfWork, existing: DeclarationRecord, lodged: DeclarationReco
     return outcome
 
 
-def _queue_for_matching(uow: UnitOfWork, record: DeclarationRecord) -> None:
-    uow.outbox.add(
-        MatchDeclaration(
-            declaration_id=record.id,
-            certificate_number=record.content.certificate_number,
-            revision=record.revision,
-            created_at=record.received_at,
-        )
+def matching_message(record: DeclarationRecord) -> MatchDeclaration:
+    """The message that queues a declaration's latest revision for matching: the same whenever it is made."""
+    return MatchDeclaration(
+        declaration_id=record.id,
+        certificate_number=record.content.certificate_number,
+        revision=record.revision,
+        created_at=record.received_at,
     )
+
+
+def _queue_for_matching(uow: UnitOfWork, record: DeclarationRecord) -> None:
+    uow.outbox.add(matching_message(record))
 
 
 def read_declaration(party: Party, declaration_id: str, uow: UnitOfWork) -> DeclarationRecord:

@@ -3,11 +3,12 @@ notification: a certificate version's documents (its PDF in the documents bucket
 exchange bucket, and for a certificate certified from a hosted application the email to the applicant with the
 PDF attached), and an NZ export entry's match result filed for NZ Customs.
 
-Each can run again without harm, because a notification may be delivered more than once: object keys are
-business keys and their bytes are the same on every run, and the email is sent only while the version's marker
-is absent; the marker is written after the send succeeds. A run that ends between the send and the marker (a
-crash, a timeout) sends the email again on its retry: a second copy of the same certificate is the lesser
-failure than a certificate never emailed.
+Each can run again without harm, because a notification may be delivered more than once (a retry, or
+reconciliation queuing a version's documents again): object keys are business keys and their bytes are the same on
+every run, and the email is sent only while the version's marker is absent; the marker is written after the send
+succeeds. A run that ends between the send and the marker (a crash, a timeout) sends the email again on its retry:
+a second copy of the same certificate is the lesser failure than a certificate never emailed. Once everything is
+stored, the version's documents are noted made, which ends the open work reconciliation watches.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from jevs.resources import (
     nz_customs_certificate_key,
 )
 from jevs.service.ports import Mailer, ObjectStore
-from jevs.service.unit_of_work import UnitOfWork
+from jevs.service.unit_of_work import UnitOfWork, VersionKey
 
 PDF_CONTENT_TYPE = "application/pdf"
 JSON_CONTENT_TYPE = "application/json"
@@ -77,6 +78,8 @@ def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOut
     if record is None:
         raise NotFound(f"certificate {number} is not stored")
     if record.version > version:
+        # Its documents can no longer be made (the record is the newer version's): nothing is left to do for it.
+        _made(uow, number, version)
         return DocumentsOutcome(number, version, superseded=True)
     if record.version < version:
         raise NotFound(f"certificate {number} v{version}: the stored version is still {record.version}")
@@ -87,9 +90,23 @@ def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOut
     data_file_key = nz_customs_certificate_key(number, version)
     outlets.exchange.put(data_file_key, nz_customs_data_file(record), JSON_CONTENT_TYPE)
     outcome = DocumentsOutcome(number, version, document_key=document_key, data_file_key=data_file_key)
-    if record.application_id is None:
-        return outcome
+    if record.application_id is not None:
+        outcome = _emailed(record, pdf, outcome, uow, outlets)
+    _made(uow, number, version)
+    return outcome
 
+
+def _made(uow: UnitOfWork, number: str, version: int) -> None:
+    uow.certificates.documents_made(VersionKey(number, version))
+    uow.commit()
+
+
+def _emailed(
+    record: CertificateRecord, pdf: bytes, outcome: DocumentsOutcome, uow: UnitOfWork, outlets: DocumentOutlets
+) -> DocumentsOutcome:
+    """The applicant of a hosted certificate emailed the version's PDF, once (the marker says whether it was)."""
+    number, version = record.number, record.version
+    assert record.application_id is not None  # only a hosted certificate has an applicant
     marker = email_marker_key(number, version)
     if outlets.documents.exists(marker):
         return replace(outcome, emailed_before=True)

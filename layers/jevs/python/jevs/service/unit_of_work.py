@@ -59,6 +59,14 @@ class InvalidCursor(DomainError):
 
 
 @dataclass(frozen=True)
+class VersionKey:
+    """One version of a certificate."""
+
+    number: str
+    version: int
+
+
+@dataclass(frozen=True)
 class CertificatePage:
     records: Sequence[CertificateRecord]
     # Opaque outside the storage adapter: where the next page starts.
@@ -69,7 +77,9 @@ class Certificates(Protocol):
     """Certificates with their versions, history, and the match results they keep. Writes are named
     ``certificate <number>`` (the record), ``version <number>/v<version>``, ``event <number>#<sequence>``,
     ``match <declaration id>`` and ``preference <number>/<declaration id>`` (once only): a number taken refuses the
-    certificate, its version and its first event."""
+    certificate, its version and its first event. A version's documents are open work from the commit that adds
+    the version until ``documents <number>/v<version>`` notes them made (``requeued <number>/v<version>``: the note
+    that reconciliation queued them again)."""
 
     def get(self, number: str) -> CertificateRecord | None: ...
 
@@ -105,9 +115,25 @@ class Certificates(Protocol):
         """Stage a preference decision: refused when one was recorded for the same declaration."""
         ...
 
+    def undocumented_before(self, moment: datetime, limit: int) -> Sequence[VersionKey]:
+        """Versions whose documents are not made yet, open (or last queued again) since before ``moment``, oldest
+        first."""
+        ...
+
+    def documents_made(self, version: VersionKey) -> None:
+        """Stage the note that the version's documents are made (again, harmlessly): refused if the version is not
+        stored."""
+        ...
+
+    def documents_requeued(self, version: VersionKey, at: datetime) -> None:
+        """Stage the note that reconciliation queued the version's documents again at ``at``: refused once they
+        are made."""
+        ...
+
 
 class Declarations(Protocol):
-    """Declarations by id, each revision kept; writes named ``declaration <id>`` and ``revision <id>#<n>``."""
+    """Declarations by id, each revision kept; writes named ``declaration <id>`` and ``revision <id>#<n>``
+    (``requeued <id>``: the note that reconciliation queued it for matching again)."""
 
     def get(self, declaration_id: str) -> DeclarationRecord | None: ...
 
@@ -125,6 +151,16 @@ class Declarations(Protocol):
 
     def awaiting(self, certificate_number: str, now: datetime) -> Sequence[DeclarationRecord]:
         """Declarations decided ``CERTIFICATE_NOT_FOUND`` that still wait for ``certificate_number`` at ``now``."""
+        ...
+
+    def unmatched_before(self, moment: datetime, limit: int) -> Sequence[DeclarationRecord]:
+        """Declarations ``RECEIVED`` (lodged or amended, not decided yet) since before ``moment``, or last queued
+        again by reconciliation before it, oldest first."""
+        ...
+
+    def requeued(self, read: DeclarationRecord, at: datetime) -> None:
+        """Stage the note that reconciliation queued ``read`` for matching again at ``at``: refused once it is
+        decided or amended."""
         ...
 
 
@@ -286,9 +322,19 @@ class VerificationRequests(Protocol):
 
 
 class Outbox(Protocol):
-    """Messages written with the change that sends them; writes named ``outbox <message id>``."""
+    """Messages written with the change that sends them, open work until they are published; writes named
+    ``outbox <message id>`` and ``published <message id>``."""
 
     def add(self, message: OutboxMessage) -> None: ...
+
+    def unpublished_before(self, moment: datetime, limit: int) -> Sequence[OutboxMessage]:
+        """Messages not published yet, written before ``moment``, oldest first."""
+        ...
+
+    def published(self, message: OutboxMessage) -> None:
+        """Stage the note that ``message`` is on its queue (noting it again is harmless): refused if it was never
+        written."""
+        ...
 
 
 class Answers(Protocol):

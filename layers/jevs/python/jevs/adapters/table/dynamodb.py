@@ -194,14 +194,19 @@ class DynamoTable:
         match write:
             case Put(_, item, _):
                 request: dict[str, Any] = {"TableName": self._name, "Item": _serialised(item)}
-            case Update(_, (pk, sk), values, _):
-                assignments = ", ".join(
-                    f"{expression.name(name)} = {expression.value(value)}" for name, value in values.items()
-                )
+            case Update(_, (pk, sk), values, _, removing):
+                clauses = []
+                if values:
+                    assignments = (
+                        f"{expression.name(name)} = {expression.value(value)}" for name, value in values.items()
+                    )
+                    clauses.append("SET " + ", ".join(assignments))
+                if removing:
+                    clauses.append("REMOVE " + ", ".join(expression.name(name) for name in removing))
                 request = {
                     "TableName": self._name,
                     "Key": _serialised({"pk": pk, "sk": sk}),
-                    "UpdateExpression": f"SET {assignments}",
+                    "UpdateExpression": " ".join(clauses),
                 }
         if write.condition is not None:
             request["ConditionExpression"] = expression.condition(write.condition)

@@ -5,16 +5,17 @@ each certificate under ``CERTIFICATE#<number>``:
 | sort key | what |
 | --- | --- |
 | ``HEAD`` | the current record, with the listing attributes every index reads |
-| ``VERSION#000001`` | each version's content as submitted |
+| ``VERSION#000001`` | each version's content as submitted; in the by-open-work index until its documents are made |
 | ``EVENT#00000001`` | each history event |
-| ``OUTBOX#<message id>`` | each message to relay, read from the stream |
+| ``OUTBOX#<message id>`` | each message to relay, read from the stream; in the by-open-work index until published |
 | ``DELIVERY#000001`` | each version's delivery to China; while PENDING it is in the by-pending-delivery index |
 | ``USAGE`` | the usage ledger (on the original only: a certified true copy draws on its original's) |
 | ``MATCH#<declaration id>`` | the result of each declaration that quoted the certificate |
 | ``PREFERENCE#<declaration id>`` | China Customs' preference decision (box 5) on each import declaration, once |
 
-each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, and once decided its result),
-``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT`` (its result's delivery to China);
+each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, and once decided its result; while
+it waits to be matched, in the by-open-work index), ``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT``
+(its result's delivery to China);
 hosted issuing under the exporter, ``EXPORTER#<NZBN>``: ``GR#<id>`` (goods registrations), ``SG#<id>``
 (signatories), ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body and, while an
 application is undecided, in the by-open-application index by due time; beside each, its history's events,
@@ -89,6 +90,22 @@ def _item(values: Mapping[str, Any]) -> Item:
     return {name: value for name, value in values.items() if value is not None}
 
 
+# The by-open-work index: work a commit leaves to be done asynchronously, one partition per kind, sorted by the
+# instant it has been open since. The item that holds the work carries both attributes from the commit that makes
+# it (its mapper writes them) until whoever finishes the work removes them; reconciliation moves ``open_since`` on
+# each time it queues the work again.
+OPEN_MATCHING = "MATCHING"  # a declaration's latest revision, waiting to be matched
+OPEN_DOCUMENTS = "DOCUMENTS"  # a certificate version whose documents are not made yet
+OPEN_OUTBOX = "OUTBOX"  # an outbox record not published yet
+OPEN_WORK = "open_work"
+OPEN_SINCE = "open_since"
+
+
+def _open(kind: str, since: datetime, is_open: bool = True) -> dict[str, str | None]:
+    """The attributes that put an item in the by-open-work index (None, so not stored, when its work is done)."""
+    return {OPEN_WORK: kind if is_open else None, OPEN_SINCE: instant(since) if is_open else None}
+
+
 def _partition(partitions: str, *parts: object) -> str:
     """A partition key of a kind (``jevs.resources``, whose pattern IAM's writes are held to): the pattern without
     its wildcard, then the parts, joined by ``#``."""
@@ -140,14 +157,26 @@ def certificate_of(item: Item) -> CertificateRecord:
     return CertificateRecord.model_validate_json(item["record"])
 
 
+def version_key(number: str, version: int) -> Key:
+    return certificate_partition(number), f"{VERSION_PREFIX}{version:06d}"
+
+
 def version_item(record: CertificateRecord) -> Item:
+    """A new version, whose documents (its PDF, NZ Customs' data file, an applicant's email) are still to make."""
+    pk, sk = version_key(record.number, record.version)
     return {
-        "pk": certificate_partition(record.number),
-        "sk": f"{VERSION_PREFIX}{record.version:06d}",
+        "pk": pk,
+        "sk": sk,
         "version": record.version,
         "content_hash": record.content_hash,
         "content": record.content.model_dump_json(),
+        **_open(OPEN_DOCUMENTS, record.recorded_at),
     }
+
+
+def version_key_of(item: Item) -> tuple[str, int]:
+    """The certificate number and version of a version item (read from its keys, without parsing its content)."""
+    return str(item["pk"]).removeprefix(certificate_partition("")), int(item["version"])
 
 
 def version_of(item: Item) -> StoredVersion:
@@ -214,7 +243,7 @@ def ledger_of(item: Item) -> UsageLedger:
 # -- the outbox and deliveries -------------------------------------------------------------------------------
 
 
-def outbox_item(message: OutboxMessage) -> Item:
+def outbox_key(message: OutboxMessage) -> Key:
     """Under the partition of what the message is about, so one partition holds a record's whole story."""
     if isinstance(message, DeliverToChina):
         partition = delivery_key(message)[0]
@@ -222,12 +251,19 @@ def outbox_item(message: OutboxMessage) -> Item:
         partition = declaration_partition(message.declaration_id)
     else:
         partition = certificate_partition(message.certificate_number)
+    return partition, f"{OUTBOX_PREFIX}{message.message_id}"
+
+
+def outbox_item(message: OutboxMessage) -> Item:
+    """A message to publish: open work until the relay (or reconciliation) has put it on its queue."""
+    pk, sk = outbox_key(message)
     return {
-        "pk": partition,
-        "sk": f"{OUTBOX_PREFIX}{message.message_id}",
+        "pk": pk,
+        "sk": sk,
         "channel": message.channel.value,
         "message_id": message.message_id,
         "message": message.model_dump_json(),
+        **_open(OPEN_OUTBOX, message.created_at),
     }
 
 
@@ -307,6 +343,8 @@ def declaration_item(record: DeclarationRecord) -> Item:
             "awaited_until": instant(record.result.decided_at + AWAITING_CERTIFICATE_FOR)
             if awaiting and record.result is not None
             else None,
+            # Sparse: a revision lodged and not decided yet is open work; its decision takes it out.
+            **_open(OPEN_MATCHING, record.received_at, is_open=record.status is DeclarationStatus.RECEIVED),
         }
     )
 

@@ -132,6 +132,8 @@ class MemoryTable:
                     pk, sk = key
                     stored = self._items.setdefault(key, {"pk": pk, "sk": sk})
                     stored.update(copy.deepcopy(dict(write.values)))
+                    for name in write.removing:
+                        stored.pop(name, None)
             self.commits += 1
 
     def items(self) -> list[Item]:

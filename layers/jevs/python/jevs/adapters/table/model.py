@@ -90,12 +90,20 @@ class Put:
 
 @dataclass(frozen=True)
 class Update:
-    """Set some attributes of an item (the condition is checked first; with none, a missing item is created)."""
+    """Set some attributes of an item and remove others (the condition is checked first; with none, a missing item
+    is created). Removing an attribute the item does not have is no change, not an error."""
 
     name: WriteName
     key: Key
     values: Mapping[str, Any]
     condition: Condition | None = None
+    removing: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.values and not self.removing:
+            raise ValueError("an update sets or removes at least one attribute")
+        if set(self.values) & set(self.removing):
+            raise ValueError("an update does not both set and remove one attribute")
 
 
 Write = Put | Update

@@ -20,8 +20,10 @@ from jevs.adapters.table.model import (
     BeginsWith,
     Below,
     Between,
+    Condition,
     Equals,
     Item,
+    Key,
     Put,
     Query,
     Table,
@@ -51,7 +53,7 @@ from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotencyRecord
 from jevs.service.ports import Signer
-from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage
+from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage, VersionKey
 
 Stage = Callable[[Write], None]
 Now = Callable[[], datetime]
@@ -94,6 +96,23 @@ def _partition(table: Table, partition: str, prefix: str) -> Iterator[Item]:
 
 def _put_new(kind: str, id_: str, item: Item) -> Put:
     return Put(WriteName(kind, id_), item, Absent())
+
+
+def _open_before(table: Table, kind: str, moment: datetime, limit: int) -> Iterator[Item]:
+    """Open work of a kind (``items.OPEN_*``) open since before ``moment``, oldest first."""
+    query = Query(partition=kind, index="by-open-work", sort=Before(items.instant(moment)), limit=limit)
+    return _all(table, query, limit)
+
+
+def _reopened(name: WriteName, key: Key, at: datetime, still: Condition) -> Update:
+    """The work is open since ``at`` (reconciliation queued it again), while ``still`` holds."""
+    return Update(name, key, {items.OPEN_SINCE: items.instant(at)}, still)
+
+
+def _closed(name: WriteName, key: Key, stored: Condition) -> Update:
+    """The work is done: the item leaves the open-work index (already out: no change), when ``stored`` holds (the
+    item is there, so no stray item is made)."""
+    return Update(name, key, {}, stored, removing=(items.OPEN_WORK, items.OPEN_SINCE))
 
 
 class TableCertificates:
@@ -163,6 +182,20 @@ class TableCertificates:
         name = f"{decision.certificate_number}/{decision.declaration_id}"
         self._stage(_put_new("preference", name, items.preference_item(decision)))
 
+    def undocumented_before(self, moment: datetime, limit: int) -> Sequence[VersionKey]:
+        found = _open_before(self._table, items.OPEN_DOCUMENTS, moment, limit)
+        return [VersionKey(*items.version_key_of(item)) for item in found]
+
+    def documents_made(self, version: VersionKey) -> None:
+        name = WriteName("documents", f"{version.number}/v{version.version}")
+        key = items.version_key(version.number, version.version)
+        self._stage(_closed(name, key, Equals("version", version.version)))
+
+    def documents_requeued(self, version: VersionKey, at: datetime) -> None:
+        name = WriteName("requeued", f"{version.number}/v{version.version}")
+        key = items.version_key(version.number, version.version)
+        self._stage(_reopened(name, key, at, Equals(items.OPEN_WORK, items.OPEN_DOCUMENTS)))
+
 
 class TableDeclarations:
     def __init__(self, table: Table, stage: Stage) -> None:
@@ -193,6 +226,14 @@ class TableDeclarations:
             sort=Between(items.instant(now), "9999"),
         )
         return [items.declaration_of(item) for item in _all(self._table, query)]
+
+    def unmatched_before(self, moment: datetime, limit: int) -> Sequence[DeclarationRecord]:
+        return [items.declaration_of(item) for item in _open_before(self._table, items.OPEN_MATCHING, moment, limit)]
+
+    def requeued(self, read: DeclarationRecord, at: datetime) -> None:
+        # Still the revision read, still waiting: a decision or an amendment meanwhile has its own way forward.
+        still = AllOf((Equals(items.OPEN_WORK, items.OPEN_MATCHING), Equals("revision", read.revision)))
+        self._stage(_reopened(WriteName("requeued", read.id), items.declaration_key(read.id), at, still))
 
 
 def _unchanged(read: DeclarationRecord) -> AllOf:
@@ -492,11 +533,19 @@ def _decoded_cursor(cursor: str | None, partition_key: str, sort_key: str, parti
 
 
 class TableOutbox:
-    def __init__(self, stage: Stage) -> None:
-        self._stage = stage
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
 
     def add(self, message: OutboxMessage) -> None:
         self._stage(_put_new("outbox", message.message_id, items.outbox_item(message)))
+
+    def unpublished_before(self, moment: datetime, limit: int) -> Sequence[OutboxMessage]:
+        found = _open_before(self._table, items.OPEN_OUTBOX, moment, limit)
+        return [message for item in found if (message := items.outbox_message_of(item)) is not None]
+
+    def published(self, message: OutboxMessage) -> None:
+        name = WriteName("published", message.message_id)
+        self._stage(_closed(name, items.outbox_key(message), Equals("message_id", message.message_id)))
 
 
 class TableAnswers:

@@ -53,7 +53,7 @@ class TableUnitOfWork:
         self.deliveries = TableDeliveries(table, stage)
         self.circuits = TableCircuits(table, stage)
         self.verification_requests = TableVerificationRequests(table, stage)
-        self.outbox = TableOutbox(stage)
+        self.outbox = TableOutbox(table, stage)
         self.answers = TableAnswers(table)
 
     def now(self) -> datetime:
