@@ -1,5 +1,7 @@
 """The reconciliation function, run by an EventBridge schedule (DESIGN.md §6.2): every delivery still PENDING a
-bound after it was queued is queued again, counted in a metric and listed in the log as a report."""
+bound after it was queued is queued again, counted in a metric and listed in the log as a report. Then, in a step
+of its own, it works the redrive jobs operations started (``jevs.service.recovery``), a page at a time, until the
+run's time is nearly up."""
 
 from __future__ import annotations
 
@@ -12,10 +14,36 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jevs import bootstrap
 from jevs.bootstrap import Handler, ReconcilerDependencies
 from jevs.service.delivery import Reconcile, reconcile
+from jevs.service.recovery import WorkRedrives, work_redrives
 from jevs.settings import ReconcilerSettings
 
 logger = Logger(service="jevs-reconciler")
 metrics = Metrics(namespace="JEVS", service="jevs-reconciler")
+
+# A page is started only while more than this is left of the run: ten messages, each a few calls to DynamoDB, KMS
+# and SQS (each with its timeouts and retries), then the page's commit. What one page did is never left half
+# recorded by Lambda's timeout; the next run goes on.
+REDRIVE_MARGIN_MILLIS = 20_000
+
+
+def work_redrive_jobs(dependencies: ReconcilerDependencies, context: LambdaContext) -> dict[str, Any]:
+    """The redrive step: every running job, as far as this run's time allows."""
+    command = WorkRedrives(time_left=lambda: (context.get_remaining_time_in_millis() - REDRIVE_MARGIN_MILLIS) / 1000)
+    worked = work_redrives(command, dependencies.unit_of_work(None), dependencies.redrive)
+    jobs = [
+        {
+            "id": job.id,
+            "queue": job.queue.value,
+            "status": job.status.value,
+            "moved": job.moved,
+            "pages": job.pages,
+            "quarantined": job.quarantined_count,
+        }
+        for job in worked.jobs
+    ]
+    for job in jobs:
+        logger.info("redrive worked", extra=job)
+    return {"redrives": jobs}
 
 
 def make_handler(dependencies: ReconcilerDependencies) -> Handler:
@@ -26,7 +54,7 @@ def make_handler(dependencies: ReconcilerDependencies) -> Handler:
         metrics.add_metric(name="DeliveriesRequeued", unit=MetricUnit.Count, value=report.count)
         requeued = [delivery.idempotency_key for delivery in report.requeued]
         logger.info("reconciled", extra={"requeued": requeued, "count": report.count})
-        return {"requeued": requeued, "count": report.count}
+        return {"requeued": requeued, "count": report.count, **work_redrive_jobs(dependencies, context)}
 
     typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
     return typed

@@ -2,7 +2,8 @@
 
 The dispatcher signs with the signing key and posts to the China Customs endpoint (a setting); its queue's
 event source mapping reports partial batch failures and caps concurrency so China's endpoint is not
-flooded. The reconciler runs every few minutes and queues again what China has not acknowledged.
+flooded. The reconciler runs every minute: it queues again what China has not acknowledged, and works the redrive
+jobs operations started (every dead-letter queue back into the system, a page at a time).
 """
 
 from __future__ import annotations
@@ -22,16 +23,21 @@ from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.data import partitions_only
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.keys import grant_signing
+from infrastructure.cdk.messaging import MessagingConstruct
 from jevs.resources import (
     CERTIFICATE_PARTITIONS,
     DECLARATION_PARTITIONS,
+    DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DISPATCHER_MAX_CONCURRENCY,
+    NOTIFICATIONS_QUEUE,
     RECONCILER_FUNCTION,
     RECONCILIATION_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    REDRIVE_PARTITIONS,
     SIGNING_KEY,
+    STREAM_FAILURES_QUEUE,
 )
 
 
@@ -44,6 +50,7 @@ class DeliveryConstruct(Construct):
         config: StackConfig,
         table: dynamodb.Table,
         queue: sqs.Queue,
+        messaging: MessagingConstruct,
         data_key: kms.IKey,
         layers: Layers,
     ) -> None:
@@ -100,6 +107,7 @@ class DeliveryConstruct(Construct):
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 DELIVERY_QUEUE.environment_variable: queue.queue_url,
+                **self._redrive_environment(messaging),
             },
         )
         # Reads the sparse index of pending deliveries; notes each requeue on the delivery.
@@ -112,10 +120,63 @@ class DeliveryConstruct(Construct):
         )
         data_key.grant(self.reconciler.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         queue.grant(self.reconciler.role, "sqs:SendMessage")
+        self._grant_redrives(self.reconciler.role, table, messaging)
+        # Every minute, not every five: the reconciler also works redrive jobs, and an operator who starts one
+        # sees it move within a minute, and a large dead-letter queue drains a run's worth of pages each minute.
+        # A run with nothing to do is one query of each sparse index.
         self.schedule = events.Rule(
             self,
             "ReconciliationSchedule",
-            description="JEVS: queue again every delivery China has not acknowledged in time",
+            description="JEVS: queue again every delivery China has not acknowledged in time, and work redrives",
             schedule=events.Schedule.rate(Duration.minutes(RECONCILIATION_SCHEDULE_MINUTES)),
             targets=[targets.LambdaFunction(self.reconciler.function, retry_attempts=2)],
+        )
+
+    @staticmethod
+    def _redrive_environment(messaging: MessagingConstruct) -> dict[str, str]:
+        """Redrive jobs: every dead-letter queue, the queue each goes back to, the key that seals a resumption."""
+        environment = {
+            # The alias, not the key: the reconciler follows a rotation (ops rotate-key).
+            SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
+            STREAM_FAILURES_QUEUE.environment_variable: messaging.stream_failures.queue_url,
+        }
+        for definition in (DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE):
+            environment[definition.environment_variable] = messaging.queues[definition.logical_id].queue_url
+            dead_letters = messaging.dead_letter_queues[definition.logical_id]
+            environment[definition.dead_letter_environment_variable] = dead_letters.queue_url
+        return environment
+
+    @staticmethod
+    def _grant_redrives(role: iam.IRole, table: dynamodb.Table, messaging: MessagingConstruct) -> None:
+        """What working a redrive job calls: the job (read, its page recorded, its running jobs found), a parked
+        delivery resumed (its delivery and certificate read, written with the sealed DELIVERY_RESUMED event), each
+        dead-letter queue taken from, each work queue sent back to, and the stream read for a failed batch."""
+        open_index = RECORDS_TABLE.index("by-open-application").name
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{open_index}"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+                resources=[table.table_arn],
+                conditions=partitions_only(CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, REDRIVE_PARTITIONS),
+            )
+        )
+        grant_signing(role, sign=True)
+        taken_from = [*messaging.dead_letter_queues.values(), messaging.stream_failures]
+        for dead_letters in taken_from:
+            dead_letters.grant(
+                role,
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            )
+        for definition in (DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE):
+            messaging.queues[definition.logical_id].grant(role, "sqs:SendMessage")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetShardIterator", "dynamodb:GetRecords"], resources=[table.table_stream_arn or ""]
+            )
         )

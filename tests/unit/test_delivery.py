@@ -36,8 +36,8 @@ from jevs.service.delivery import (
     Reconcile,
     dispatch,
     reconcile,
-    resume_parked,
 )
+from jevs.service.recovery import resume_parked
 from jevs.service.unit_of_work import Refused
 from tests.factories import ISSUING_BODY, declaration_payload
 from tests.fakes import FixedClock, MemoryRecords

@@ -90,6 +90,7 @@ EXPORTER_PARTITIONS = "EXPORTER#*"  # an exporter's goods registrations, signato
 VERIFICATION_PARTITIONS = "VERIFICATION#*"  # a verification request China raised
 COUNTER_PARTITIONS = "COUNTER#*"  # an issuing body's certificate-number counter of a year
 IDEMPOTENCY_PARTITIONS = "IDEMPOTENCY#*"  # an idempotent request's first answer, by party and idempotency key
+REDRIVE_PARTITIONS = "REDRIVE#*"  # a redrive job of a dead-letter queue, and the messages it kept (quarantined)
 
 
 @dataclass(frozen=True)
@@ -256,10 +257,11 @@ RECONCILER_FUNCTION = FunctionDefinition(
     folder="reconciler",
     timeout_seconds=60,
     memory_mb=256,
-    description="JEVS reconciliation: queues again every delivery China has not acknowledged in time",
+    description="JEVS reconciliation: queues again every delivery China has not acknowledged, works redrives",
 )
-# How often reconciliation runs; the bound it applies is jevs.service.delivery.RECONCILIATION_BOUND.
-RECONCILIATION_SCHEDULE_MINUTES = 5
+# How often reconciliation runs; the bound it applies is jevs.service.delivery.RECONCILIATION_BOUND. Every minute: the
+# same runs work the redrive jobs operations start (infrastructure/cdk/delivery.py says why).
+RECONCILIATION_SCHEDULE_MINUTES = 1
 # The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
 DISPATCHER_MAX_CONCURRENCY = 10
 OUTBOX_RELAY_FUNCTION = FunctionDefinition(
@@ -316,10 +318,15 @@ class FailureQueueDefinition:
 
     logical_id: str
     name: str
+    environment_variable: str
     retention_days: int = 14
 
 
-STREAM_FAILURES_QUEUE = FailureQueueDefinition(logical_id="StreamFailuresQueue", name="jevs-outbox-stream-failures")
+STREAM_FAILURES_QUEUE = FailureQueueDefinition(
+    logical_id="StreamFailuresQueue",
+    name="jevs-outbox-stream-failures",
+    environment_variable="JEVS_STREAM_FAILURES_QUEUE_URL",
+)
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,6 @@ class ApiSettings(FunctionSettings):
         ge=0,
         description="How long after a rotation /.well-known/jwks.json still lists the retired signing key.",
     )
-    delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
-    delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
     documents_bucket: str = Field(
         min_length=3,
         description="Where the certificate PDFs are (read), and verification answers' documents (written).",
@@ -86,6 +84,19 @@ class ReconcilerSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     delivery_queue_url: str = Field(min_length=8)
     reconciliation_bound_seconds: int = Field(default=900, ge=0)
+    # Redrive jobs (jevs.service.recovery): each dead-letter queue, the queue its messages go back to, and the key
+    # that seals the DELIVERY_RESUMED event a resumed delivery appends to its certificate's history.
+    signing_key_id: str = Field(
+        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event it appends."
+    )
+    declarations_queue_url: str = Field(min_length=8, description="Where redriven declarations go back to.")
+    notifications_queue_url: str = Field(min_length=8, description="Where redriven notifications go back to.")
+    delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
+    declarations_dead_letter_queue_url: str = Field(min_length=8)
+    notifications_dead_letter_queue_url: str = Field(min_length=8)
+    stream_failures_queue_url: str = Field(
+        min_length=8, description="Where the table stream's failed batches are described (a redrive publishes again)."
+    )
 
 
 class MatcherSettings(FunctionSettings):

@@ -16,6 +16,7 @@ from jevs.adapters.table.repositories import (
     TableDeclarations,
     TableDeliveries,
     TableOutbox,
+    TableRedrives,
     TableRegistrations,
     TableUsageLedgers,
     TableVerificationRequests,
@@ -51,6 +52,7 @@ class TableUnitOfWork:
         self.counters = TableCounters(table, stage)
         self.deliveries = TableDeliveries(table, stage)
         self.verification_requests = TableVerificationRequests(table, stage)
+        self.redrives = TableRedrives(table, stage)
         self.outbox = TableOutbox(stage)
         self.answers = TableAnswers(table)
 
