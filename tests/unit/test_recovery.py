@@ -358,6 +358,21 @@ def test_a_deliveries_redrive_resumes_each_parked_delivery_moves_it_back_and_qua
     assert read_redrive(party(OPS), job.id, records.uow()) == worked
 
 
+def test_a_quarantine_says_where_and_why_a_message_does_not_parse_never_what_it_holds(records: MemoryRecords) -> None:
+    (message, *_) = parked_messages(records)
+    document = json.loads(message.model_dump_json())
+    document["body"]["certificate"]["items"][0]["hs_code"] = "Whole milk powder, Kauri Dairy's recipe"
+    dead_letters = MemoryDeadLetters(json.dumps(document), "not JSON")
+    started(records, RedriveQueue.DELIVERIES)
+
+    worked = run(records, Outlets(RedriveQueue.DELIVERIES, dead_letters))
+
+    reasons = [kept.reason for kept in worked.quarantined]
+    assert reasons[0].startswith("does not parse: body.certificate.issued.certificate.items.0.hs_code: ")
+    assert "Kauri" not in reasons[0]
+    assert reasons[1].startswith("does not parse: the message: Invalid JSON")
+
+
 def test_a_dead_letter_whose_delivery_jevs_does_not_hold_is_quarantined(records: MemoryRecords) -> None:
     (unknown, *_) = parked_messages(MemoryRecords(FixedClock(AT)))  # parked in another table altogether
     dead_letters = MemoryDeadLetters(unknown.model_dump_json())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 # A job lists at most this many quarantined messages (and as many unread stream batches); it counts all of them,
 # and each one is kept in the table whether listed or not.
@@ -102,7 +102,17 @@ class Kept(BaseModel):
 
 
 def reason_of(error: Exception | str) -> str:
-    """A reason fit for a report: one line, cut to MAX_REASON_CHARS."""
+    """A reason fit for a report: one line, cut to MAX_REASON_CHARS. A message that does not parse is described by
+    where and why, without the values it holds: operations read reports, and see no certificate content (DESIGN.md
+    §1); the message itself is kept in the table."""
+    if isinstance(error, ValidationError):
+        problems = error.errors(include_url=False, include_input=False, include_context=False)
+        described = [
+            f"{'.'.join(str(part) for part in problem['loc']) or 'the message'}: {problem['msg']}"
+            for problem in problems
+        ]
+        more = f" (and {len(described) - 3} more)" if len(described) > 3 else ""
+        error = f"does not parse: {'; '.join(described[:3])}{more}"
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= MAX_REASON_CHARS else f"{text[: MAX_REASON_CHARS - 1]}…"
 
