@@ -34,8 +34,11 @@ run: $(STAMP)  ## start the whole system on this machine (Ctrl-C stops it)
 demo: $(STAMP)  ## walk through the mission against the local stack (starts one if none runs)
 	$(BIN)/python -m infrastructure.local.demo
 
-redrive: $(STAMP)  ## operations: put parked deliveries back onto the delivery queue (of the running stack)
-	$(BIN)/python -m infrastructure.local.ops redrive
+# Which dead-letter queue `make redrive` empties: deliveries, declarations, notifications or stream-failures.
+REDRIVE_QUEUE ?= deliveries
+
+redrive: $(STAMP)  ## operations: redrive a dead-letter queue (REDRIVE_QUEUE=deliveries) of the running stack, until DONE
+	$(BIN)/python -m infrastructure.local.ops redrive --queue $(REDRIVE_QUEUE) --wait
 
 # The e2e tier mostly waits on its local stacks while the other tiers mostly compute: on two cores they run side
 # by side, the e2e tier's report printed when both are done. The exit status is the worse of the two.

@@ -48,10 +48,36 @@ __all__ = [
     "registered_clients",
     "signatory_payload",
     "sqs_event",
+    "stream_failure_record",
     "today_in_new_zealand",
 ]
 
 PARTIES_FILE = Path(__file__).parent.parent / "infrastructure" / "local" / "parties.json"
+
+
+def stream_failure_record(stream_arn: str, shard_id: str, start: str, end: str) -> dict[str, Any]:
+    """What Lambda's event source mapping sends its on-failure destination (the stream failures queue) for a batch of
+    a DynamoDB stream it gave up on: which shard, which sequence numbers."""
+    return {
+        "requestContext": {
+            "requestId": "316aa6d0-8154-4f2c-9af7-85d5f4a6bc81",
+            "functionArn": "arn:aws:lambda:ap-southeast-2:123456789012:function:jevs-outbox-relay",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 11,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-11-24T22:01:00.000Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": start,
+            "endSequenceNumber": end,
+            "approximateArrivalOfFirstRecord": "2026-11-24T22:00:00Z",
+            "approximateArrivalOfLastRecord": "2026-11-24T22:00:01Z",
+            "batchSize": 2,
+            "streamArn": stream_arn,
+        },
+    }
 
 
 def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:ap-southeast-2:123456789012:queue") -> dict[str, Any]:

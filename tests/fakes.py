@@ -18,7 +18,7 @@ from jevs.adapters.table.items import outbox_message_of
 from jevs.adapters.table.memory import MemoryTable
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.canonical import digest
-from jevs.domain.messages import OutboxMessage
+from jevs.domain.messages import OutboxMessage, ToChina
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotentRequest
 from jevs.verify import verify_detached_jws
@@ -61,6 +61,16 @@ class LocalSigner:
 
     def check_seal(self, statement: bytes, seal: str) -> str | None:
         return verify_detached_jws(seal, statement, {"keys": [self.jwk]})
+
+
+class ParkingLot:
+    """The delivery queue's dead-letter queue, as the dispatcher puts parked messages there (``Parking``)."""
+
+    def __init__(self) -> None:
+        self.parked: list[ToChina] = []
+
+    def park(self, message: ToChina) -> None:
+        self.parked.append(message)
 
 
 def _answer(result: object) -> dict[str, Any]:

@@ -107,12 +107,12 @@ def _first_answer(router: BaseRouter, party: Party, key: str) -> IdempotencyReco
     return stored if stored is not None and stored.live_at(deps.clock.now()) else None
 
 
-def _idempotent(router: APIGatewayRestResolver, next_middleware: NextMiddleware, *, check_first: bool) -> Response[Any]:
+def idempotent(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """The idempotency middleware of every POST route (see the module's docstring). The request validation before
+    it has already checked the header's presence and form."""
     party = caller(router)
     key = router.current_event.headers.get(IDEMPOTENCY_HEADER) or ""
     request = IdempotentRequest(party.id, key, _request_digest(router), answer=lambda _: {})
-    if check_first and (stored := _first_answer(router, party, key)) is not None:
-        return _replay(stored, request)
     router.append_context(**{_IDEMPOTENCY: request})  # type: ignore[no-untyped-call]
     try:
         return next_middleware(router)
@@ -124,18 +124,6 @@ def _idempotent(router: APIGatewayRestResolver, next_middleware: NextMiddleware,
         if (stored := _first_answer(router, party, key)) is not None:
             return _replay(stored, request)
         raise
-
-
-def idempotent(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """The idempotency middleware of a route whose change is one commit (see the module's docstring). The
-    request validation before it has already checked the header's presence and form."""
-    return _idempotent(router, next_middleware, check_first=False)
-
-
-def idempotent_checked_first(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """The idempotency middleware of a route whose work is more than one commit (a redrive moves messages one
-    by one): a retry is answered from the stored answer before any work is done again."""
-    return _idempotent(router, next_middleware, check_first=True)
 
 
 def _replay(record: IdempotencyRecord, request: IdempotentRequest) -> Response[Any]:

@@ -78,3 +78,9 @@ VERIFICATION_CLOSURE = {
         value={"conclusion": "ORIGIN_CONFIRMED", "text": "The answer and the cost statement establish the origin."},
     )
 }
+REDRIVE = {
+    "deliveries": Example(
+        summary="Resume every parked delivery and send it to China again",
+        value={"queue": "deliveries"},
+    )
+}

@@ -41,7 +41,6 @@ from jevs.service.certificates import (
     VisibleDeliveries,
     VisibleMatches,
 )
-from jevs.service.delivery import Redriven
 
 CERTIFICATES_PATH = "/v1/certificates"
 DECLARATIONS_PATH = "/v1/declarations"
@@ -332,13 +331,6 @@ def render_deliveries(visible: VisibleDeliveries) -> DeliveryList:
     )
 
 
-class RedriveOut(BaseModel):
-    count: int
-    redriven: list[str] = Field(
-        description="each delivery put back on the queue: certificate number/version, or declaration id/result"
-    )
-
-
 def declaration_path(declaration_id: str) -> str:
     return f"{DECLARATIONS_PATH}/{quote(declaration_id)}"
 
@@ -462,7 +454,3 @@ def render_verification(verification: Verification) -> VerificationOut:
         digest_matches=verification.digest_matches,
         history_verified=verification.history_verified,
     )
-
-
-def render_redriven(redriven: Redriven) -> RedriveOut:
-    return RedriveOut(count=redriven.count, redriven=[message.delivery_key for message in redriven.messages])

@@ -1,7 +1,8 @@
 """The reconciliation function, run by an EventBridge schedule (DESIGN.md §6.1, §6.2): every delivery still PENDING a
 bound after it was queued is queued again; so is every other piece of open work (a declaration not matched, a
 version's documents not made, an outbox record not published) past its own bound. Each kind is counted in a metric
-and listed in the log and in the function's answer, as a report."""
+and listed in the log and in the function's answer, as a report. Then, in a step of its own, it works the redrive
+jobs operations started (``jevs.service.recovery``), a page at a time, until the run's time is nearly up."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from jevs import bootstrap
 from jevs.bootstrap import Handler, ReconcilerDependencies
 from jevs.service.delivery import Reconcile, reconcile
 from jevs.service.reconciliation import reconcile_open_work
+from jevs.service.recovery import WorkRedrives, work_redrives
 from jevs.settings import ReconcilerSettings
 
 logger = Logger(service="jevs-reconciler")
@@ -42,6 +44,32 @@ def _open_work(dependencies: ReconcilerDependencies) -> dict[str, list[str]]:
     return requeued
 
 
+# A page is started only while more than this is left of the run: ten messages, each a few calls to DynamoDB, KMS
+# and SQS (each with its timeouts and retries), then the page's commit. What one page did is never left half
+# recorded by Lambda's timeout; the next run goes on.
+REDRIVE_MARGIN_MILLIS = 20_000
+
+
+def work_redrive_jobs(dependencies: ReconcilerDependencies, context: LambdaContext) -> dict[str, Any]:
+    """The redrive step: every running job, as far as this run's time allows."""
+    command = WorkRedrives(time_left=lambda: (context.get_remaining_time_in_millis() - REDRIVE_MARGIN_MILLIS) / 1000)
+    worked = work_redrives(command, dependencies.unit_of_work(None), dependencies.redrive)
+    jobs = [
+        {
+            "id": job.id,
+            "queue": job.queue.value,
+            "status": job.status.value,
+            "moved": job.moved,
+            "pages": job.pages,
+            "quarantined": job.quarantined_count,
+        }
+        for job in worked.jobs
+    ]
+    for job in jobs:
+        logger.info("redrive worked", extra=job)
+    return {"redrives": jobs}
+
+
 def make_handler(dependencies: ReconcilerDependencies) -> Handler:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(raise_on_empty_metrics=False)
@@ -51,7 +79,12 @@ def make_handler(dependencies: ReconcilerDependencies) -> Handler:
         requeued = [delivery.idempotency_key for delivery in report.requeued]
         logger.info("reconciled", extra={"requeued": requeued, "count": report.count})
         open_work = _open_work(dependencies)
-        return {"requeued": requeued, "count": report.count, "open_work": open_work}
+        return {
+            "requeued": requeued,
+            "count": report.count,
+            "open_work": open_work,
+            **work_redrive_jobs(dependencies, context),
+        }
 
     typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
     return typed

@@ -213,6 +213,8 @@ def _signing(stack: JevsStack) -> None:
         stack.delivery.dispatcher.role,
         stack.matching.matcher.role,
         stack.issuing.overseer.role,
+        # It seals the DELIVERY_RESUMED event of a delivery a redrive resumes.
+        stack.delivery.reconciler.role,
     )
     for role in signers:
         _acknowledge(role, f"IAM5[{keys}]", reason)

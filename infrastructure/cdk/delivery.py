@@ -2,13 +2,12 @@
 
 The dispatcher signs with the signing key and posts to the China Customs endpoint (a setting); its queue's
 event source mapping reports partial batch failures and caps concurrency so China's endpoint is not
-flooded. The reconciler runs every few minutes and queues again what China has not acknowledged, and every other
-piece of work left open too long (declarations to match, documents to make, outbox records to publish).
+flooded. The reconciler runs every minute: it queues again what China has not acknowledged, and every other
+piece of work left open too long (declarations to match, documents to make, outbox records to publish), and works
+the redrive jobs operations started (every dead-letter queue back into the system, a page at a time).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -25,18 +24,22 @@ from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.data import partitions_only, writes_within
 from infrastructure.cdk.functions import JevsFunction, Layers
 from infrastructure.cdk.keys import grant_signing
+from infrastructure.cdk.messaging import MessagingConstruct
 from jevs.resources import (
     CERTIFICATE_PARTITIONS,
     CIRCUIT_PARTITIONS,
     DECLARATION_PARTITIONS,
+    DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
     DISPATCHER_FUNCTION,
     DISPATCHER_MAX_CONCURRENCY,
+    NOTIFICATIONS_QUEUE,
     RECONCILER_FUNCTION,
     RECONCILIATION_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    REDRIVE_PARTITIONS,
     SIGNING_KEY,
-    QueueDefinition,
+    STREAM_FAILURES_QUEUE,
 )
 
 
@@ -49,13 +52,14 @@ class DeliveryConstruct(Construct):
         config: StackConfig,
         table: dynamodb.Table,
         queue: sqs.Queue,
-        dead_letters: sqs.Queue,
-        open_work_queues: Sequence[tuple[QueueDefinition, sqs.IQueue]],
+        messaging: MessagingConstruct,
         data_key: kms.IKey,
         layers: Layers,
     ) -> None:
-        """``open_work_queues``: the other queues reconciliation sends open work to (declarations, notifications)."""
+        """``messaging``: every queue, its dead-letter queue and the stream's failures, which the dispatcher parks in
+        and the reconciler sends open work to and redrives from."""
         super().__init__(scope, construct_id)
+        dead_letters = messaging.dead_letter_queues[DELIVERY_QUEUE.logical_id]
         environment = {
             RECORDS_TABLE.environment_variable: table.table_name,
             # The alias, not the key: the dispatcher follows a rotation (ops rotate-key).
@@ -116,7 +120,7 @@ class DeliveryConstruct(Construct):
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 DELIVERY_QUEUE.environment_variable: queue.queue_url,
-                **{definition.environment_variable: other.queue_url for definition, other in open_work_queues},
+                **self._redrive_environment(messaging),
             },
         )
         # Reads the sparse indexes of pending deliveries and of open work; notes each requeue (or an outbox record
@@ -133,12 +137,64 @@ class DeliveryConstruct(Construct):
         )
         data_key.grant(self.reconciler.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         queue.grant(self.reconciler.role, "sqs:SendMessage")
-        for _, other in open_work_queues:
-            other.grant(self.reconciler.role, "sqs:SendMessage")
+        self._grant_redrives(self.reconciler.role, table, messaging)
+        # Every minute, not every five: the reconciler also works redrive jobs, and an operator who starts one
+        # sees it move within a minute, and a large dead-letter queue drains a run's worth of pages each minute.
+        # A run with nothing to do is one query of each sparse index.
         self.schedule = events.Rule(
             self,
             "ReconciliationSchedule",
-            description="JEVS: queue again deliveries China has not acknowledged and work left open too long",
+            description="JEVS: queue again deliveries China has not acknowledged and work left open too long, and "
+            "work redrives",
             schedule=events.Schedule.rate(Duration.minutes(RECONCILIATION_SCHEDULE_MINUTES)),
             targets=[targets.LambdaFunction(self.reconciler.function, retry_attempts=2)],
+        )
+
+    @staticmethod
+    def _redrive_environment(messaging: MessagingConstruct) -> dict[str, str]:
+        """Redrive jobs: every dead-letter queue, the queue each goes back to, the key that seals a resumption."""
+        environment = {
+            # The alias, not the key: the reconciler follows a rotation (ops rotate-key).
+            SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
+            STREAM_FAILURES_QUEUE.environment_variable: messaging.stream_failures.queue_url,
+        }
+        for definition in (DELIVERY_QUEUE, DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE):
+            environment[definition.environment_variable] = messaging.queues[definition.logical_id].queue_url
+            dead_letters = messaging.dead_letter_queues[definition.logical_id]
+            environment[definition.dead_letter_environment_variable] = dead_letters.queue_url
+        return environment
+
+    @staticmethod
+    def _grant_redrives(role: iam.IRole, table: dynamodb.Table, messaging: MessagingConstruct) -> None:
+        """What working a redrive job calls: the job (read, its page recorded, its running jobs found), a parked
+        delivery resumed (its delivery and certificate read, written with the sealed DELIVERY_RESUMED event), each
+        dead-letter queue taken from, each work queue sent back to, and the stream read for a failed batch."""
+        open_index = RECORDS_TABLE.index("by-open-application").name
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{open_index}"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+                resources=[table.table_arn],
+                conditions=partitions_only(CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, REDRIVE_PARTITIONS),
+            )
+        )
+        grant_signing(role, sign=True)
+        taken_from = [*messaging.dead_letter_queues.values(), messaging.stream_failures]
+        for dead_letters in taken_from:
+            dead_letters.grant(
+                role,
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            )
+        for definition in (DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE):
+            messaging.queues[definition.logical_id].grant(role, "sqs:SendMessage")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetShardIterator", "dynamodb:GetRecords"], resources=[table.table_stream_arn or ""]
+            )
         )

@@ -37,6 +37,7 @@ from jevs.resources import (
     IDEMPOTENCY_PARTITIONS,
     NOTIFICATIONS_QUEUE,
     RECORDS_TABLE,
+    REDRIVE_PARTITIONS,
     SIGNING_KEY,
     VERIFICATION_ATTACHMENTS_PREFIX,
     VERIFICATION_PARTITIONS,
@@ -59,7 +60,6 @@ class JevsStack(Stack):
         documents_bucket = self.storage.buckets[DOCUMENTS_BUCKET.logical_id]
         exchange_bucket = self.storage.buckets[EXCHANGE_BUCKET.logical_id]
         delivery_queue = self.messaging.queues[DELIVERY_QUEUE.logical_id]
-        delivery_dead_letters = self.messaging.dead_letter_queues[DELIVERY_QUEUE.logical_id]
         self.api_function = JevsFunction(
             self,
             "ApiFunction",
@@ -72,8 +72,6 @@ class JevsStack(Stack):
                 # The alias, not the key: the functions follow a rotation (ops rotate-key).
                 SIGNING_KEY.environment_variable: SIGNING_KEY.alias,
                 "JEVS_SIGNING_KEY_OVERLAP_DAYS": str(SIGNING_KEY.overlap_days),
-                DELIVERY_QUEUE.environment_variable: delivery_queue.queue_url,
-                DELIVERY_QUEUE.dead_letter_environment_variable: delivery_dead_letters.queue_url,
                 DOCUMENTS_BUCKET.environment_variable: documents_bucket.bucket_name,
                 EXCHANGE_BUCKET.environment_variable: exchange_bucket.bucket_name,
             },
@@ -83,7 +81,8 @@ class JevsStack(Stack):
         # ... and the conditional puts of a request's transaction, on the table itself and within the partitions
         # the API writes: certificates' (their records, events, deliveries, outbox), declarations' (lodged, and a
         # result's delivery a redrive resumes), exporters' (hosted issuing), verification requests', the number
-        # counters (certification) and the idempotent requests' answers. It never updates nor deletes.
+        # counters (certification), the idempotent requests' answers and redrive jobs (started here, worked by the
+        # reconciler). It never updates nor deletes.
         self.api_function.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
@@ -95,6 +94,7 @@ class JevsStack(Stack):
                     VERIFICATION_PARTITIONS,
                     COUNTER_PARTITIONS,
                     IDEMPOTENCY_PARTITIONS,
+                    REDRIVE_PARTITIONS,
                 ),
             )
         )
@@ -102,9 +102,6 @@ class JevsStack(Stack):
         # The history route signs a verified head; /.well-known/jwks.json publishes the signing key's public half
         # and those of the keys retired from it within the overlap period.
         grant_signing(self.api_function.role, sign=True, publish=True)
-        # The operations redrive moves parked deliveries from the dead-letter queue back to the queue.
-        delivery_dead_letters.grant(self.api_function.role, "sqs:ReceiveMessage", "sqs:DeleteMessage")
-        delivery_queue.grant(self.api_function.role, "sqs:SendMessage")
         # GET /v1/certificates/{number}/document serves the PDFs the notifier stored; it reads nothing else there.
         self.api_function.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -144,11 +141,7 @@ class JevsStack(Stack):
             config=config,
             table=table,
             queue=delivery_queue,
-            dead_letters=delivery_dead_letters,
-            open_work_queues=[
-                (definition, self.messaging.queues[definition.logical_id])
-                for definition in (DECLARATIONS_QUEUE, NOTIFICATIONS_QUEUE)
-            ],
+            messaging=self.messaging,
             data_key=key,
             layers=layers,
         )

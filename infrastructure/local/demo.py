@@ -99,8 +99,12 @@ def delivery(walk: Walkthrough) -> None:
     walk.get(f"{path}/delivery", by=OTHER_EXPORTER, expect=404, checks=[problem_type("not-found")])
     walk.step("The history records China's acknowledgement, still a valid chain")
     walk.get(f"{path}/history", by=ISSUING_BODY, checks=[chain_holds("DELIVERY_ACKNOWLEDGED")], show=history)
-    walk.step("Operations redrive parked deliveries (none are parked: nothing moves)")
-    walk.post("/v1/ops/deliveries/redrive", by=OPS)
+    walk.step("Operations start a redrive of the parked deliveries: a job the reconciler works in the background")
+    job = walk.post("/v1/ops/redrives", {"queue": "deliveries"}, by=OPS, expect=202, checks=[has("id", "status")])
+    walk.step("... and follow its progress (none are parked: it will move nothing)")
+    walk.get(f"/v1/ops/redrives/{job.get('id', '')}", by=OPS, checks=[has("status", "moved", "quarantined")])
+    walk.step("Anyone but operations is told there are no redrives")
+    walk.get("/v1/ops/redrives", by=ISSUING_BODY, expect=404, checks=[problem_type("not-found")])
 
 
 def matching(walk: Walkthrough) -> None:

@@ -74,8 +74,6 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
                 "records_table": table,
                 "parties": options.parties,
                 "signing_key_id": resources.signing_key_id,
-                "delivery_queue_url": delivery.queue,
-                "delivery_dead_letter_queue_url": delivery.dead_letters,
                 "documents_bucket": resources.documents_bucket,
                 "exchange_bucket": resources.exchange_bucket,
             },
@@ -107,8 +105,14 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
             {
                 "records_table": table,
                 "delivery_queue_url": delivery.queue,
+                # Redrive jobs: every dead-letter queue, where its messages go back, the key that seals a resumption.
+                "signing_key_id": resources.signing_key_id,
                 "declarations_queue_url": resources.declarations.queue,
                 "notifications_queue_url": resources.notifications.queue,
+                "delivery_dead_letter_queue_url": delivery.dead_letters,
+                "declarations_dead_letter_queue_url": resources.declarations.dead_letters,
+                "notifications_dead_letter_queue_url": resources.notifications.dead_letters,
+                "stream_failures_queue_url": resources.stream_failures,
             },
             overrides,
         ),

@@ -104,10 +104,10 @@ def _create_queues(sqs: Any) -> dict[str, str]:
         url = sqs.create_queue(QueueName=queue.name, Attributes=queue_attributes(queue, dead_letter_arn))["QueueUrl"]
         environment[queue.environment_variable] = url
         environment[queue.dead_letter_environment_variable] = dead_letter_url
-    sqs.create_queue(
+    environment[STREAM_FAILURES_QUEUE.environment_variable] = sqs.create_queue(
         QueueName=STREAM_FAILURES_QUEUE.name,
         Attributes={"MessageRetentionPeriod": str(STREAM_FAILURES_QUEUE.retention_days * DAY)},
-    )
+    )["QueueUrl"]
     return environment
 
 
@@ -153,6 +153,8 @@ class Provisioned:
 
     records_table: str
     queues: dict[str, QueueUrls]
+    # Where the table stream's failed batches are described (in AWS, by the relay's on-failure destination).
+    stream_failures: str
     buckets: dict[str, str]
     signing_key_id: str
     sender_email: str
@@ -195,6 +197,7 @@ def create_resources(client: ClientFactory) -> Provisioned:
             )
             for queue in QUEUES
         },
+        stream_failures=environment[STREAM_FAILURES_QUEUE.environment_variable],
         buckets={bucket.logical_id: environment[bucket.environment_variable] for bucket in BUCKETS},
         signing_key_id=environment[SIGNING_KEY.environment_variable],
         sender_email=environment[SENDER_EMAIL_VARIABLE],

@@ -73,7 +73,7 @@ DEFAULT_API_PORT = 8080
 # The port AWS emulators conventionally use (LocalStack's edge port), so tools set up for local AWS find moto.
 DEFAULT_MOTO_PORT = 4566
 CHINA_ENDPOINT_VARIABLE = "JEVS_CHINA_CUSTOMS_ENDPOINT"
-# How often the local schedule runs reconciliation (EventBridge runs it every few minutes in AWS).
+# How often the local schedule runs reconciliation, and works the redrive jobs (EventBridge: every minute in AWS).
 RECONCILE_EVERY_VARIABLE = "JEVS_RECONCILE_EVERY_SECONDS"
 DEFAULT_RECONCILE_EVERY_SECONDS = 60
 # How often the local schedule runs the past-due check of applications (every 15 minutes in AWS).
@@ -506,7 +506,8 @@ Try it (from the repository root):
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {stack.identity.region} \\
     --endpoint-url {stack.aws_url} dynamodb scan --table-name {TABLES[0].name}
 
-`{demo}` walks through the whole mission against this stack; `make redrive` puts parked deliveries back.
+`{demo}` walks through the whole mission against this stack; `make redrive` puts parked deliveries back
+(REDRIVE_QUEUE=declarations, notifications or stream-failures for another dead-letter queue).
 Ctrl-C stops everything.
 """
 

@@ -19,6 +19,15 @@ from jevs.domain.delivery import Decision, Delivery, Outcome
 from jevs.domain.messages import MakeDocuments, MatchDeclaration, OutboxMessage
 from jevs.domain.new_zealand import NEW_ZEALAND
 from jevs.domain.records import CertificateRecord, CertificateStatus, Issue, NumberCounter, StoredVersion
+from jevs.domain.recovery import (
+    Disposition,
+    KeptLetter,
+    Letter,
+    PageWorked,
+    RedriveJob,
+    RedriveQueue,
+    RedriveStatus,
+)
 from jevs.domain.registrations import ApprovalDecision, GoodsRegistration, Signatory, Verdict
 from jevs.service.idempotency import IDEMPOTENCY_WINDOW, AlreadyAnswered, IdempotencyRecord
 from jevs.service.unit_of_work import InvalidCursor, Refused, VersionKey
@@ -997,6 +1006,70 @@ def test_a_message_never_written_cannot_be_noted_published(units: Units) -> None
     # Then the note is refused by its id, and no record appears
     assert names == {("published", message.message_id)}
     assert units.table.get(outbox_key(message)) is None
+
+
+# -- redrive jobs --------------------------------------------------------------------------------------------------
+
+
+def stored_job(units: Units, job_id: str, queue: RedriveQueue, at: datetime) -> RedriveJob:
+    job = RedriveJob.start(job_id, queue, "ops", at)
+    uow = units()
+    uow.redrives.add(job)
+    uow.commit()
+    return job
+
+
+def test_a_started_redrive_reads_back_and_is_listed_newest_first_and_running_oldest_first(units: Units) -> None:
+    # Given three jobs started a minute apart
+    jobs = [stored_job(units, f"RD-{n}", RedriveQueue.DELIVERIES, AT + n * timedelta(minutes=1)) for n in range(3)]
+    uow = units()
+    # Then each reads back; the recent ones come newest first, the running ones oldest first
+    assert [uow.redrives.get(job.id) for job in jobs] == jobs
+    assert [job.id for job in uow.redrives.recent(2)] == ["RD-2", "RD-1"]
+    assert [job.id for job in uow.redrives.running(10)] == ["RD-0", "RD-1", "RD-2"]
+    assert uow.redrives.get("RD-9") is None
+
+
+def test_a_finished_redrive_is_no_longer_running_and_still_listed(units: Units) -> None:
+    job = stored_job(units, "RD-1", RedriveQueue.NOTIFICATIONS, AT)
+    uow = units()
+    uow.redrives.replace(job, job.finished(AT + HOUR))
+    uow.commit()
+
+    reader = units()
+    assert reader.redrives.running(10) == []
+    assert [listed.status for listed in reader.redrives.recent(10)] == [RedriveStatus.DONE]
+
+
+def test_a_page_recorded_from_a_stale_read_of_its_job_is_refused_with_what_it_kept(units: Units) -> None:
+    # Given a job another run recorded a page of since this one read it
+    job = stored_job(units, "RD-1", RedriveQueue.DECLARATIONS, AT)
+    other = units()
+    other.redrives.replace(job, job.paged(PageWorked(moved=10), AT))
+    other.commit()
+    # When this run records its own page, with the letter it kept
+    kept = KeptLetter.of(job, Letter("m-1", "{", {"kind": "x"}), Disposition.QUARANTINED, "not JSON", AT)
+    uow = units()
+    uow.redrives.keep(kept)
+    uow.redrives.replace(job, job.paged(PageWorked(kept=[kept]), AT))
+    names = refusal(uow)
+    # Then it is refused by the job, and the letter is not stored either
+    assert names == {("redrive", "RD-1")}
+    reader = units()
+    assert reader.redrives.kept("RD-1") == []
+    stored = reader.redrives.get("RD-1")
+    assert stored is not None
+    assert (stored.moved, stored.quarantined_count) == (10, 0)
+
+
+def test_a_letter_kept_again_replaces_itself(units: Units) -> None:
+    job = stored_job(units, "RD-1", RedriveQueue.DELIVERIES, AT)
+    for reason in ("first", "again"):
+        uow = units()
+        uow.redrives.keep(KeptLetter.of(job, Letter("m-1", "{", {}), Disposition.QUARANTINED, reason, AT))
+        uow.commit()
+
+    assert [(kept.message_id, kept.reason) for kept in units().redrives.kept("RD-1")] == [("m-1", "again")]
 
 
 # -- one commit ----------------------------------------------------------------------------------------------------

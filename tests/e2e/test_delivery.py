@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
@@ -16,17 +18,24 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
+from functions.reconciler.handler import work_redrive_jobs
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
+from infrastructure.local.functions import LocalOptions, function_settings
+from infrastructure.local.gateway import LocalLambdaContext
 from infrastructure.local.pollers import QueuePoller, wait_until
 from infrastructure.local.stack import LocalStack
+from jevs import bootstrap
+from jevs.adapters.aws import AwsClients, AwsEndpoint
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.jws import b64url
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.repositories import TableDeliveries
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.bootstrap import ReconcilerDependencies
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.resources import DISPATCHER_FUNCTION, RECORDS_TABLE
 from jevs.service.unit_of_work import Deliveries
+from jevs.settings import ReconcilerSettings
 from tests.e2e.conftest import PARTNER_TIMEOUT_SECONDS, e2e_stack, reconciliation_run, token_source
 from tests.factories import certificate_payload
 
@@ -98,13 +107,27 @@ class Partner:
         response = self.post(f"/v1/certificates/{number}/{action}", body, ISSUER, f"{number}/{action}")
         assert response.status_code in (200, 201), response.text
 
-    def redrive(self) -> dict[str, Any]:
-        """Redrive as operations tooling does: a new request with a key of its own; a 503 (a delivery changed
-        meanwhile; nothing was lost, the rest stays parked) is retried with the same key, as Retry-After says."""
-        response = self.post("/v1/ops/deliveries/redrive", None, OPS, f"redrive-{uuid.uuid4()}")
+    def redrive(self, path: str = "/v1/ops/redrives") -> dict[str, Any]:
+        """Redrive the delivery dead letters as operations tooling does (a job started with a key of its own), and
+        wait until the reconciler finished it. The e2e stack schedules the reconciler once an hour, so the test runs
+        its redrive step itself, as the schedule would, until the job is DONE."""
+        body = {"queue": "deliveries"} if path == "/v1/ops/redrives" else None
+        response = self.post(path, body, OPS, f"redrive-{uuid.uuid4()}")
+        assert response.status_code == 202, response.text
+        location = response.headers["Location"]
+
+        def finished() -> bool:
+            redrive_step(self.stack)
+            return bool(self.job(location)["status"] == "DONE")
+
+        assert wait_until(finished, 120, 0.5), self.job(location)
+        return self.job(location)
+
+    def job(self, location: str) -> dict[str, Any]:
+        response = self.http.get(location, headers=self.headers(OPS))
         assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        job: dict[str, Any] = response.json()
+        return job
 
 
 @pytest.fixture
@@ -191,12 +214,12 @@ def test_a_permanent_outage_parks_deliveries_and_a_redrive_delivers_them(
     assert parked_messages() == len(outage)
     assert china.received == []
 
-    # When China is back and operations redrive
+    # When China is back and operations redrive (through the route existing callers know)
     china.faults.clear()
-    moved = partner.redrive()
+    job = partner.redrive("/v1/ops/deliveries/redrive")
 
-    # Then every parked delivery is delivered, once
-    assert sorted(moved["redriven"]) == sorted(f"{n}/v1" for n in outage)
+    # Then the job moved each parked delivery back, and each is delivered, once
+    assert (job["queue"], job["status"], job["moved"], job["quarantined_count"]) == ("deliveries", "DONE", 3, 0)
     assert wait_until(lambda: set(states(stack, outage).values()) == {DeliveryState.DELIVERED}, 30, 0.5)
     assert sorted(message.idempotency_key for message in china.received) == sorted(f"{n}/v1" for n in outage)
     assert parked_messages() == 0
@@ -257,9 +280,9 @@ def test_a_redrive_right_after_a_delivery_is_reported_parked_resumes_it(
     assert wait_until(lambda: partner.delivery("11.0088.00001")["state"] == "PARKED", 20, 0.1)
     china.faults.clear()
 
-    moved = partner.redrive()
+    job = partner.redrive()
 
-    assert "11.0088.00001/v1" in moved["redriven"]
+    assert (job["status"], job["moved"] >= 1) == ("DONE", True)
     assert wait_until(lambda: partner.delivery("11.0088.00001")["state"] == "DELIVERED", 20, 0.2)
 
 
@@ -322,6 +345,23 @@ def test_reconciliation_resends_a_version_whose_message_was_lost(
     assert [m.idempotency_key for m in china.received] == ["11.0044.00001/v1"]
 
 
+@cache
+def _reconciler(stack: LocalStack) -> ReconcilerDependencies:
+    """The reconciler's dependencies, built from its own settings as the stack builds the function."""
+    options = LocalOptions(
+        parties="[]", china_customs_endpoint=stack.china_endpoint, verification_base_url=stack.api_url
+    )
+    settings = function_settings(stack.resources, options)["reconciler"]
+    assert isinstance(settings, ReconcilerSettings)
+    return bootstrap.reconciler(settings, AwsClients(AwsEndpoint(stack.aws_url, stack.identity.region)))
+
+
+def redrive_step(stack: LocalStack) -> dict[str, Any]:
+    """The reconciler's redrive step alone, as each scheduled run works it: the whole run would also queue again
+    every delivery pending over the e2e stack's one-second bound, flooding a fault campaign with duplicates."""
+    return work_redrive_jobs(_reconciler(stack), LocalLambdaContext(stack.identity, "redrive"))
+
+
 def test_the_ops_command_shows_deliveries_and_redrives(
     stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -330,12 +370,33 @@ def test_the_ops_command_shows_deliveries_and_redrives(
     partner.submit("11.0055.00001")
     assert wait_until(lambda: partner.delivery("11.0055.00001")["state"] == "DELIVERED", 15)
     monkeypatch.setenv("JEVS_API_URL", stack.api_url)
-    shown, redriven = io.StringIO(), io.StringIO()
+    shown, started, waited, progress = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
 
     assert ops.main(["delivery", "11.0055.00001"], out=shown) == 0
-    assert ops.main(["redrive"], out=redriven) == 0
     assert json.loads(shown.getvalue())["deliveries"][0]["state"] == "DELIVERED"
-    assert json.loads(redriven.getvalue()) == {"count": 0, "redriven": []}
+    # Started and left to the schedule
+    assert ops.main(["redrive", "--queue", "notifications"], out=started) == 0
+    job = json.loads(started.getvalue())
+    assert (job["queue"], job["status"]) == ("notifications", "RUNNING")
+
+    # Started and followed until DONE, while the reconciler runs (here: its redrive step, by the test)
+    waiting: list[int] = []
+    command = threading.Thread(
+        target=lambda: waiting.append(
+            ops.main(["redrive", "--wait", "--poll-seconds", "0.2", "--timeout", "60"], out=waited, err=progress)
+        )
+    )
+    command.start()
+    while command.is_alive():
+        redrive_step(stack)
+        command.join(timeout=0.5)
+
+    assert waiting == [0]
+    done = json.loads(waited.getvalue())
+    assert (done["queue"], done["status"], done["moved"], done["quarantined_count"]) == ("deliveries", "DONE", 0, 0)
+    lines = progress.getvalue().splitlines()
+    assert lines[0] == f"redrive {done['id']} (deliveries): RUNNING, 0 moved in 0 pages"
+    assert lines[-1] == f"redrive {done['id']} (deliveries): DONE, 0 moved in 0 pages"
 
 
 def test_a_fault_campaign_ends_with_every_message_delivered_exactly_once(

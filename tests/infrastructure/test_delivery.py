@@ -15,6 +15,8 @@ from jevs.resources import (
     RECONCILER_FUNCTION,
     RECONCILIATION_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    SIGNING_KEY,
+    STREAM_FAILURES_QUEUE,
 )
 from tests.infrastructure.support import function_by_handler, one, properties, queue_by_name, resources, target_id
 
@@ -72,8 +74,26 @@ def test_reconciliation_runs_on_a_schedule(template: dict[str, Any]) -> None:
         if any(target_id(target["Arn"]) == reconciler for target in rule["Properties"]["Targets"])
     ]
 
-    assert [rule["ScheduleExpression"] for rule in rules] == [f"rate({RECONCILIATION_SCHEDULE_MINUTES} minutes)"]
+    # Every minute: the same runs work the redrive jobs operations start.
+    assert RECONCILIATION_SCHEDULE_MINUTES == 1
+    assert [rule["ScheduleExpression"] for rule in rules] == ["rate(1 minute)"]
     assert rules[0]["State"] == "ENABLED"
+
+
+def test_the_reconciler_learns_every_dead_letter_queue_and_where_its_messages_go_back(
+    template: dict[str, Any],
+) -> None:
+    variables = properties(template, function_by_handler(template, RECONCILER_FUNCTION.handler))["Environment"][
+        "Variables"
+    ]
+
+    for queue in QUEUES:
+        assert target_id(variables[queue.environment_variable]) == queue_by_name(template, queue.name)
+        dead_letters = variables[queue.dead_letter_environment_variable]
+        assert target_id(dead_letters) == queue_by_name(template, queue.dead_letter_name)
+    failures = variables[STREAM_FAILURES_QUEUE.environment_variable]
+    assert target_id(failures) == queue_by_name(template, STREAM_FAILURES_QUEUE.name)
+    assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 
 
 @pytest.mark.parametrize("metric", ["DeliveriesRejected", "DeliveriesParked"])

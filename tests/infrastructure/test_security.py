@@ -3,6 +3,7 @@ least-privilege roles, a table that survives mistakes, buckets that are private,
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -27,6 +28,7 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     QUEUES,
     RECONCILER_FUNCTION,
+    REDRIVE_PARTITIONS,
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
     VERIFICATION_PARTITIONS,
@@ -265,7 +267,7 @@ def signing_key(template: dict[str, Any]) -> str:
     return one(keys, "signing key")[0]
 
 
-def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_and_the_delivery_queues(
+def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_and_the_buckets(
     template: dict[str, Any],
 ) -> None:
     table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
@@ -277,14 +279,13 @@ def test_the_api_function_may_use_only_the_records_table_its_indexes_the_keys_an
         # (/.well-known/jwks.json) of it and of the keys retired from it.
         ("alias", SIGNING_KEY.alias),
         ("alias", f"{SIGNING_KEY.alias}*"),
-        (queue_by_name(template, DELIVERY_QUEUE.name), "Arn"),  # the operations redrive sends here
-        (queue_by_name(template, DELIVERY_QUEUE.dead_letter_name), "Arn"),  # and takes from here
         # GET .../document: GetObject under certificates/, and ListBucket so a PDF not rendered yet reads as 404.
         (bucket_by_local_name(template, DOCUMENTS_BUCKET.local_name), "Arn"),
         # GET /v1/exchange/nz-customs/files: NZ Customs' prefix of the exchange bucket, listed and read.
         (bucket_by_local_name(template, EXCHANGE_BUCKET.local_name), "Arn"),
         (_log_group_of(template, API_FUNCTION.handler), "Arn"),
     }
+    # A redrive is a job the reconciler works: the API touches no queue at all.
 
 
 def test_the_dispatcher_may_use_only_the_table_its_queues_and_both_keys(template: dict[str, Any]) -> None:
@@ -339,7 +340,9 @@ def test_only_a_key_the_signing_alias_names_signs_and_the_jwks_reads_only_keys_r
             assert statement["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": SIGNING_KEY.alias}}
 
 
-@pytest.mark.parametrize("definition", [MATCHER_FUNCTION, OVERSEER_FUNCTION], ids=["matcher", "overseer"])
+@pytest.mark.parametrize(
+    "definition", [MATCHER_FUNCTION, OVERSEER_FUNCTION, RECONCILER_FUNCTION], ids=["matcher", "overseer", "reconciler"]
+)
 def test_the_functions_that_seal_history_may_sign_only_with_the_key_the_signing_alias_names(
     template: dict[str, Any], definition: FunctionDefinition
 ) -> None:
@@ -348,39 +351,62 @@ def test_the_functions_that_seal_history_may_sign_only_with_the_key_the_signing_
 
 
 def test_the_functions_that_sign_follow_the_alias_and_so_a_rotation(template: dict[str, Any]) -> None:
-    signers = (API_FUNCTION, DISPATCHER_FUNCTION, MATCHER_FUNCTION, OVERSEER_FUNCTION)
+    signers = (API_FUNCTION, DISPATCHER_FUNCTION, MATCHER_FUNCTION, OVERSEER_FUNCTION, RECONCILER_FUNCTION)
     for handler in (definition.handler for definition in signers):
         variables = properties(template, function_by_handler(template, handler))["Environment"]["Variables"]
         assert variables[SIGNING_KEY.environment_variable] == SIGNING_KEY.alias
 
 
-def test_the_reconciler_may_use_only_its_two_indexes_the_table_its_queues_and_the_data_key(
+def test_the_reconciler_may_use_only_the_table_its_stream_the_queues_and_dead_letters_and_both_keys(
     template: dict[str, Any],
 ) -> None:
     table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
 
     assert _named_resources(template, RECONCILER_FUNCTION.handler) == {
-        (table, "Arn"),  # UpdateItem on the table, Query on its by-pending-delivery and by-open-work indexes only
-        # Deliveries to China; declarations to match and documents to make; outbox records to any of the three.
+        # GetItem, PutItem and UpdateItem on the table; Query on its by-pending-delivery (reconciliation),
+        # by-open-work (open work) and by-open-application (running redrives) indexes only
+        (table, "Arn"),
+        (table, "StreamArn"),  # a stream failure's batch, read back
+        # Deliveries to China; declarations to match and documents to make; outbox records to any of the three;
+        # each work queue a redrive sends back to
         *((queue_by_name(template, queue.name), "Arn") for queue in QUEUES),
+        # Each dead-letter queue a redrive takes from, and the stream failures queue
+        *((queue_by_name(template, queue.dead_letter_name), "Arn") for queue in QUEUES),
+        (queue_by_name(template, STREAM_FAILURES_QUEUE.name), "Arn"),
         (data_key(template), "Arn"),
+        ("alias", SIGNING_KEY.alias),  # seals the DELIVERY_RESUMED event of a resumed delivery
         (_log_group_of(template, RECONCILER_FUNCTION.handler), "Arn"),
+    }
+    assert _signing_actions(template, RECONCILER_FUNCTION.handler) == {
+        SIGNING_KEY.alias: {"kms:Sign", "kms:GetPublicKey"}
     }
 
 
-def test_the_reconciler_queries_only_the_pending_deliveries_and_the_open_work(template: dict[str, Any]) -> None:
-    table = one(resources(template, "AWS::DynamoDB::Table"), "table")[0]
+def test_the_reconciler_queries_only_the_pending_deliveries_open_work_and_open_records_indexes(
+    template: dict[str, Any],
+) -> None:
     queried = [
-        statement
+        resource
         for statement in _function_permissions(template, RECONCILER_FUNCTION.handler)
         if "dynamodb:Query" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
     ]
 
-    assert len(queried) == 1
-    assert as_list(queried[0]["Action"]) == ["dynamodb:Query"]
-    joined = [resource["Fn::Join"][1] for resource in as_list(queried[0]["Resource"])]
-    assert all(parts[0] == {"Fn::GetAtt": [table, "Arn"]} for parts in joined)
-    assert sorted(parts[1] for parts in joined) == ["/index/by-open-work", "/index/by-pending-delivery"]
+    assert sorted(json.dumps(resource, sort_keys=True) for resource in queried) == sorted(
+        json.dumps(
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        {"Fn::GetAtt": [one(resources(template, "AWS::DynamoDB::Table"), "table")[0], "Arn"]},
+                        f"/index/{index}",
+                    ],
+                ]
+            },
+            sort_keys=True,
+        )
+        for index in ("by-pending-delivery", "by-open-work", "by-open-application")
+    )
 
 
 def test_the_outbox_relay_may_use_only_the_stream_the_table_its_queues_and_the_data_key(
@@ -411,40 +437,57 @@ def _written_partitions(template: dict[str, Any], handler: str) -> list[list[str
     return held
 
 
-# Every kind of partition, spelt out: the API writes each (certificates, lodged declarations and a result's resumed
-# delivery, hosted issuing, verification requests, certification's number counters, idempotent answers).
-_API_PARTITIONS = ["CERTIFICATE#*", "DECLARATION#*", "EXPORTER#*", "VERIFICATION#*", "COUNTER#*", "IDEMPOTENCY#*"]
+# Every kind of partition, spelt out: the API writes each (certificates, lodged declarations, hosted issuing,
+# verification requests, certification's number counters, idempotent answers, redrive jobs started).
+_API_PARTITIONS = [
+    "CERTIFICATE#*",
+    "DECLARATION#*",
+    "EXPORTER#*",
+    "VERIFICATION#*",
+    "COUNTER#*",
+    "IDEMPOTENCY#*",
+    "REDRIVE#*",
+]
 
 
 @pytest.mark.parametrize(
-    ("handler", "partitions"),
+    ("handler", "statements"),
     [
-        pytest.param(API_FUNCTION.handler, _API_PARTITIONS, id="api"),
+        pytest.param(API_FUNCTION.handler, [_API_PARTITIONS], id="api"),
         pytest.param(
             DISPATCHER_FUNCTION.handler,
-            [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, CIRCUIT_PARTITIONS],
+            [[CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, CIRCUIT_PARTITIONS]],
             id="dispatcher",
         ),
-        pytest.param(MATCHER_FUNCTION.handler, [DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS], id="matcher"),
+        pytest.param(MATCHER_FUNCTION.handler, [[DECLARATION_PARTITIONS, CERTIFICATE_PARTITIONS]], id="matcher"),
         # Outbox records live under a certificate or a declaration; a version's documents under its certificate.
         pytest.param(
-            OUTBOX_RELAY_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="outbox relay"
+            OUTBOX_RELAY_FUNCTION.handler, [[CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS]], id="outbox relay"
         ),
-        pytest.param(NOTIFIER_FUNCTION.handler, [CERTIFICATE_PARTITIONS], id="notifier"),
-        # Deliveries, versions and outbox records under certificates; declarations, results' deliveries and their
-        # outbox records under declarations.
-        pytest.param(RECONCILER_FUNCTION.handler, [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS], id="reconciler"),
+        pytest.param(NOTIFIER_FUNCTION.handler, [[CERTIFICATE_PARTITIONS]], id="notifier"),
         pytest.param(
             OVERSEER_FUNCTION.handler,
-            [EXPORTER_PARTITIONS, VERIFICATION_PARTITIONS, CERTIFICATE_PARTITIONS],
+            [[EXPORTER_PARTITIONS, VERIFICATION_PARTITIONS, CERTIFICATE_PARTITIONS]],
             id="overseer",
+        ),
+        # Reconciliation's notes that it queued work again (deliveries, versions and outbox records under
+        # certificates; declarations, results' deliveries and their outbox records under declarations), then a
+        # redrive's writes: a delivery resumed with its certificate's event, the job and what it kept.
+        pytest.param(
+            RECONCILER_FUNCTION.handler,
+            [
+                [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS],
+                [CERTIFICATE_PARTITIONS, DECLARATION_PARTITIONS, REDRIVE_PARTITIONS],
+            ],
+            id="reconciler",
         ),
     ],
 )
 def test_a_function_writes_only_the_partitions_it_needs(
-    template: dict[str, Any], handler: str, partitions: list[str]
+    template: dict[str, Any], handler: str, statements: list[list[str] | None]
 ) -> None:
-    assert _written_partitions(template, handler) == [partitions]
+    """Per statement that lets the function write the table: the partitions it is held to (None: any)."""
+    assert _written_partitions(template, handler) == statements
 
 
 def test_the_api_function_writes_the_table_itself_only_within_its_partitions(template: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from functions.api.edge import idempotent, idempotent_checked_first
+from functions.api.edge import idempotent
 from functions.api.handler import app
 from tests.factories import (
     CN_CUSTOMS,
@@ -178,6 +178,12 @@ def _on_verification(action: str, client_id: str, body: dict[str, Any], other: d
 
 
 def _redrive(call_api: ApiCall) -> tuple[Request, Request]:
+    return Request("/v1/ops/redrives", OPS, {"queue": "deliveries"}), Request(
+        "/v1/ops/redrives", OPS, {"queue": "declarations"}
+    )
+
+
+def _redrive_of_deliveries(call_api: ApiCall) -> tuple[Request, Request]:
     # The only POST route without a body or a path to vary: the "other request" is the same route by another
     # party, which is another key space altogether (see the test of parties below), so it is the same request.
     request = Request("/v1/ops/deliveries/redrive", OPS, None)
@@ -199,6 +205,7 @@ POST_ROUTES = [
     PostRoute("rejection", _on_application("rejection", ISSUING_BODY, {"reasons": ["HS code does not match"]})),
     PostRoute("withdrawal", _on_application("withdrawal", EXPORTER, None)),
     PostRoute("redrive", _redrive),
+    PostRoute("redrive of deliveries", _redrive_of_deliveries),
     PostRoute("preference decision", _preference_decision),
     PostRoute("verification request", _verification_request),
     PostRoute(
@@ -228,7 +235,7 @@ def test_every_post_route_is_idempotent_and_tested_here() -> None:
     posts = [route for route in app._static_routes + app._dynamic_routes if route.method == "POST"]
 
     for route in posts:
-        assert {idempotent, idempotent_checked_first} & set(route.middlewares), route.path
+        assert idempotent in route.middlewares, route.path
         headers = [param.alias for param in route.dependant.header_params]
         assert headers == ["idempotency-key"], route.path  # header names are matched in lower case
     assert len(posts) == len(POST_ROUTES)
@@ -252,7 +259,7 @@ def test_the_same_key_and_request_get_the_first_answer_again(call_api: ApiCall, 
 
 
 @pytest.mark.parametrize(
-    "route", [route for route in POST_ROUTES if route.name != "redrive"], ids=lambda route: route.name
+    "route", [route for route in POST_ROUTES if route.name != "redrive of deliveries"], ids=lambda route: route.name
 )
 def test_the_same_key_with_another_request_is_a_conflict(call_api: ApiCall, route: PostRoute) -> None:
     request, other = route.prepare(call_api)
@@ -318,13 +325,23 @@ def test_a_decision_is_once_only_whatever_key_asks_for_another(call_api: ApiCall
     assert stored["status"] == "APPROVED"
 
 
-def test_a_redrive_retried_with_its_key_moves_nothing_again(call_api: ApiCall) -> None:
-    # Given a redrive answered (nothing parked: it moved nothing)
-    first = send(call_api, Request("/v1/ops/deliveries/redrive", OPS, None), "redrive-1")
+@pytest.mark.parametrize(
+    "request_",
+    [Request("/v1/ops/redrives", OPS, {"queue": "notifications"}), Request("/v1/ops/deliveries/redrive", OPS, None)],
+    ids=["redrives", "deliveries/redrive"],
+)
+def test_a_redrive_retried_with_its_key_starts_no_second_job(call_api: ApiCall, request_: Request) -> None:
+    # Given a redrive started
+    first = send(call_api, request_, "redrive-1")
     # When it is retried with its key, and a new redrive is asked with a new key
-    again = send(call_api, Request("/v1/ops/deliveries/redrive", OPS, None), "redrive-1")
-    fresh = send(call_api, Request("/v1/ops/deliveries/redrive", OPS, None), "redrive-2")
-    # Then the retry is answered from the first answer, and the new one is done anew
-    assert first["json"] == again["json"] == fresh["json"] == {"count": 0, "redriven": []}
+    again = send(call_api, request_, "redrive-1")
+    fresh = send(call_api, request_, "redrive-2")
+    # Then the retry is answered with the first job, and the new one is a job of its own
+    assert first["statusCode"] == again["statusCode"] == fresh["statusCode"] == 202
+    assert again["json"] == first["json"]
+    assert again["headers"]["location"] == first["headers"]["location"] == f"/v1/ops/redrives/{first['json']['id']}"
     assert again["headers"]["idempotent-replayed"] == "true"
+    assert fresh["json"]["id"] != first["json"]["id"]
     assert "idempotent-replayed" not in fresh["headers"]
+    listed = call_api("GET", "/v1/ops/redrives", client_id=OPS)["json"]["items"]
+    assert [job["id"] for job in listed] == [fresh["json"]["id"], first["json"]["id"]]

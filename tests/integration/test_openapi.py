@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import CN_CUSTOMS, ISSUING_BODY
+from tests.factories import CN_CUSTOMS, ISSUING_BODY, OPS
 from tests.integration.conftest import ApiCall
 
 pytestmark = pytest.mark.integration
@@ -45,6 +45,8 @@ SENDERS = {
     ("post", "/v1/verification-requests"): CN_CUSTOMS,
     ("post", "/v1/verification-requests/{request_id}/response"): ISSUING_BODY,
     ("post", "/v1/verification-requests/{request_id}/closure"): CN_CUSTOMS,
+    # Operations start a redrive of the delivery queue's dead letters.
+    ("post", "/v1/ops/redrives"): OPS,
 }
 
 
@@ -93,4 +95,5 @@ def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api
         ("/v1/verification-requests", 201),
         ("/v1/verification-requests/{request_id}/response", 200),
         ("/v1/verification-requests/{request_id}/closure", 200),
+        ("/v1/ops/redrives", 202),
     ]

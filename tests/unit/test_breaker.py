@@ -12,9 +12,9 @@ from jevs.domain.breaker import CHINA_CUSTOMS, Admission, Circuit, CircuitPolicy
 from jevs.domain.delivery import Decision, DeliveryState, Outcome, RetryPolicy
 from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.delivery import Attempt, Dispatched, delivery_status, dispatch
-from tests.fakes import FixedClock, MemoryRecords
+from tests.fakes import FixedClock, MemoryRecords, ParkingLot
 from tests.unit.support import certificate, party
-from tests.unit.test_delivery import DELIVERED, NUMBER, ParkingLot, ScriptedSender, message
+from tests.unit.test_delivery import DELIVERED, NUMBER, ScriptedSender, message
 
 pytestmark = pytest.mark.unit
 

@@ -35,11 +35,11 @@ from jevs.service.delivery import (
     Reconcile,
     dispatch,
     reconcile,
-    resume_parked,
 )
+from jevs.service.recovery import resume_parked
 from jevs.service.unit_of_work import Refused
 from tests.factories import ISSUING_BODY, declaration_payload
-from tests.fakes import FixedClock, MemoryRecords, Published
+from tests.fakes import FixedClock, MemoryRecords, ParkingLot, Published
 from tests.unit.support import certificate, party, stored_certificate, stored_history
 
 pytestmark = pytest.mark.unit
@@ -272,16 +272,6 @@ def records(clock: FixedClock) -> MemoryRecords:
     records = MemoryRecords(clock)
     submit_certificate(SubmitCertificate(party("local-akl-chamber"), certificate()), records.uow())
     return records
-
-
-class ParkingLot:
-    """The delivery queue's dead-letter queue, as the dispatcher puts parked messages there."""
-
-    def __init__(self) -> None:
-        self.parked: list[ToChina] = []
-
-    def park(self, message: ToChina) -> None:
-        self.parked.append(message)
 
 
 def attempt(

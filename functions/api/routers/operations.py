@@ -1,33 +1,95 @@
-"""``/v1/ops``: what operations staff do to keep delivery flowing (DESIGN.md §1: state, queues, redrive; no
-commercial content)."""
+"""``/v1/ops``: what operations staff do to keep messages flowing (DESIGN.md §1: state, queues, redrive; no
+commercial content). A redrive is a job: started here, worked by the reconciler a page at a time, its progress read
+here. These routes are not there for anyone but operations: 404."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from functions.api.edge import caller, dependencies, idempotent_checked_first, logger, unit_of_work
-from functions.api.responses import RedriveOut, render_redriven
+from functions.api import examples
+from functions.api.edge import caller, idempotent, logger, unit_of_work
+from functions.api.redrive_models import (
+    REDRIVES_PATH,
+    RedriveJobList,
+    RedriveJobOut,
+    RedriveRequest,
+    redrive_path,
+    render_redrive,
+)
 from functions.api.routers.parameters import IdempotencyKey
-from jevs.service.delivery import Redrive, Redriven, redrive
+from jevs.domain.recovery import RedriveJob, RedriveQueue
+from jevs.service import recovery
+from jevs.service.recovery import MAX_PAGE_SIZE, StartRedrive
 
 router = Router()  # type: ignore[no-untyped-call]
 
+TAGS = ["operations"]
+RedriveIdPath = Annotated[str, Path(max_length=64, description="The id the redrive was started under.")]
+_STARTED: dict[int, OpenAPIResponse] = {
+    202: {
+        "description": "Started, RUNNING: the reconciler works it within a minute (follow Location for its progress)",
+        "content": {"application/json": {"model": RedriveJobOut}},
+    }
+}
 
-def redriven_answer(redriven: Redriven) -> Response[RedriveOut]:
-    return Response(200, "application/json", render_redriven(redriven))
+
+def started_answer(job: RedriveJob) -> Response[RedriveJobOut]:
+    return Response(202, "application/json", render_redrive(job), {"Location": redrive_path(job.id)})
+
+
+def _start(queue: RedriveQueue) -> Response[RedriveJobOut]:
+    job = recovery.start_redrive(StartRedrive(caller(router), queue), unit_of_work(router, started_answer))
+    logger.info("redrive started", extra={"redrive": job.id, "queue": job.queue.value})
+    return started_answer(job)
+
+
+@router.post(
+    REDRIVES_PATH,
+    summary="Operations: empty a dead-letter queue back into the system, as a job worked in the background",
+    tags=TAGS,
+    responses=_STARTED,
+    middlewares=[idempotent],
+)
+def start_redrive(
+    request: Annotated[RedriveRequest, Body(openapi_examples=examples.REDRIVE)],
+    idempotency_key: IdempotencyKey,
+) -> Response[RedriveJobOut]:
+    return _start(request.queue)
+
+
+@router.get(
+    REDRIVES_PATH,
+    summary="Operations: the latest redrives, newest first",
+    tags=TAGS,
+    responses={200: {"description": "The latest jobs", "content": {"application/json": {"model": RedriveJobList}}}},
+)
+def list_redrives(limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> RedriveJobList:
+    jobs = recovery.list_redrives(caller(router), limit, unit_of_work(router))
+    return RedriveJobList(items=[render_redrive(job) for job in jobs])
+
+
+@router.get(
+    f"{REDRIVES_PATH}/<redrive_id>",
+    summary="Operations: a redrive and its progress (moved, pages, quarantined)",
+    tags=TAGS,
+    responses={200: {"description": "The job", "content": {"application/json": {"model": RedriveJobOut}}}},
+)
+def read_redrive(redrive_id: RedriveIdPath) -> RedriveJobOut:
+    return render_redrive(recovery.read_redrive(caller(router), redrive_id, unit_of_work(router)))
 
 
 @router.post(
     "/v1/ops/deliveries/redrive",
-    summary="Operations: move every parked delivery back to the delivery queue, resuming it",
-    tags=["operations"],
-    responses={200: {"description": "What was redriven", "content": {"application/json": {"model": RedriveOut}}}},
-    middlewares=[idempotent_checked_first],
+    summary="Operations: redrive the delivery queue's dead letters (as POST /v1/ops/redrives with deliveries)",
+    tags=TAGS,
+    responses=_STARTED,
+    middlewares=[idempotent],
+    deprecated=True,
 )
-def redrive_parked(idempotency_key: IdempotencyKey) -> Response[RedriveOut]:
-    redriven = redrive(
-        Redrive(caller(router)), unit_of_work(router, redriven_answer), dependencies(router).dead_letters()
-    )
-    logger.info("redrive", extra={"count": redriven.count})
-    return redriven_answer(redriven)
+def redrive_parked(idempotency_key: IdempotencyKey) -> Response[RedriveJobOut]:
+    return _start(RedriveQueue.DELIVERIES)

@@ -20,6 +20,7 @@ from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsParking, SqsPublisher
 from jevs.adapters.secrets import client_certificate_files
+from jevs.adapters.stream import DynamoOutboxStream
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.model import Table
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
@@ -27,6 +28,7 @@ from jevs.domain.breaker import CircuitPolicy
 from jevs.domain.delivery import RetryPolicy
 from jevs.domain.messages import OutboxChannel
 from jevs.domain.parties import PartyRegistry
+from jevs.domain.recovery import RedriveQueue
 from jevs.domain.verification import AttachmentLimits
 from jevs.resources import RECORDS_TABLE
 from jevs.service.documents import DocumentOutlets
@@ -43,6 +45,7 @@ from jevs.service.ports import (
     Signer,
 )
 from jevs.service.reconciliation import ReconcileOpenWork
+from jevs.service.recovery import RedriveOutlets
 from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
@@ -85,8 +88,6 @@ class ApiDependencies:
     sealing_keys: Callable[[], dict[str, Any]]
     # Checks each event's seal with those keys (the history routes).
     seals: SealChecker
-    # The delivery queue's dead letters, for a redrive (one per request: it keeps what it received).
-    dead_letters: Callable[[], DeadLetters]
     # Where the certificate PDFs are, and verification answers' documents.
     documents: ObjectStore
     # NZ Customs' data files in the exchange bucket (GET /v1/exchange/nz-customs/files).
@@ -121,9 +122,6 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
         jwks=signer.jwks,
         sealing_keys=signer.sealing_keys,
         seals=signer,
-        dead_letters=lambda: SqsDeadLetters(
-            aws.sqs, dead_letter_url=settings.delivery_dead_letter_queue_url, source_url=settings.delivery_queue_url
-        ),
         documents=S3ObjectStore(aws.s3, settings.documents_bucket),
         exchange=S3ObjectStore(aws.s3, settings.exchange_bucket),
         verification=VerificationSettings(
@@ -215,20 +213,48 @@ class ReconcilerDependencies:
     publisher: Publisher
     bound: timedelta
     open_work: ReconcileOpenWork
+    # Redrive jobs: where their messages come from and go.
+    redrive: RedriveOutlets
+
+
+def _dead_letters(settings: ReconcilerSettings, aws: AwsClients) -> Callable[[RedriveQueue], DeadLetters]:
+    """Each queue's dead letters by the name a redrive job gives, with the queue they go back to (a new reader
+    per job: it keeps the attributes of what it received)."""
+    urls: dict[RedriveQueue, tuple[str, str | None]] = {
+        RedriveQueue.DELIVERIES: (settings.delivery_dead_letter_queue_url, settings.delivery_queue_url),
+        RedriveQueue.DECLARATIONS: (settings.declarations_dead_letter_queue_url, settings.declarations_queue_url),
+        RedriveQueue.NOTIFICATIONS: (settings.notifications_dead_letter_queue_url, settings.notifications_queue_url),
+        # Handled where they are: their outbox records are published, the failure itself goes nowhere.
+        RedriveQueue.STREAM_FAILURES: (settings.stream_failures_queue_url, None),
+    }
+
+    def dead_letters(queue: RedriveQueue) -> DeadLetters:
+        dead_letter_url, source_url = urls[queue]
+        return SqsDeadLetters(aws.sqs, dead_letter_url=dead_letter_url, source_url=source_url)
+
+    return dead_letters
 
 
 def reconciler(settings: ReconcilerSettings, aws: AwsClients, clock: Clock | None = None) -> ReconcilerDependencies:
+    # Resuming a parked certificate delivery appends an event to its history, which the reconciler seals.
+    sealer = KmsSigner(aws.kms, settings.signing_key_id)
+    publisher = _every_channel(
+        aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
+    )
     return ReconcilerDependencies(
-        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
-        publisher=_every_channel(
-            aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
-        ),
+        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock(), sealer=sealer),
+        publisher=publisher,
         bound=timedelta(seconds=settings.reconciliation_bound_seconds),
         open_work=ReconcileOpenWork(
             declarations=timedelta(seconds=settings.open_declaration_bound_seconds),
             documents=timedelta(seconds=settings.open_documents_bound_seconds),
             outbox=timedelta(seconds=settings.open_outbox_bound_seconds),
             limit=settings.open_work_limit,
+        ),
+        redrive=RedriveOutlets(
+            dead_letters=_dead_letters(settings, aws),
+            publisher=publisher,
+            stream=DynamoOutboxStream(aws.dynamodbstreams),
         ),
     )
 

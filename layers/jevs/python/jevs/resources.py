@@ -95,6 +95,7 @@ VERIFICATION_PARTITIONS = "VERIFICATION#*"  # a verification request China raise
 COUNTER_PARTITIONS = "COUNTER#*"  # an issuing body's certificate-number counter of a year
 IDEMPOTENCY_PARTITIONS = "IDEMPOTENCY#*"  # an idempotent request's first answer, by party and idempotency key
 CIRCUIT_PARTITIONS = "CIRCUIT#*"  # a destination's circuit breaker (China Customs'), written by the dispatcher
+REDRIVE_PARTITIONS = "REDRIVE#*"  # a redrive job of a dead-letter queue, and the messages it kept (quarantined)
 
 
 @dataclass(frozen=True)
@@ -266,11 +267,13 @@ RECONCILER_FUNCTION = FunctionDefinition(
     folder="reconciler",
     timeout_seconds=60,
     memory_mb=256,
-    description="JEVS reconciliation: queues again deliveries China has not acknowledged and work left open too long",
+    description="JEVS reconciliation: queues again deliveries China has not acknowledged and work left open too long, "
+    "works redrives",
 )
 # How often reconciliation runs; the bounds it applies are jevs.settings.ReconcilerSettings' (the deliveries' is
-# explained at jevs.service.delivery.RECONCILIATION_BOUND).
-RECONCILIATION_SCHEDULE_MINUTES = 5
+# explained at jevs.service.delivery.RECONCILIATION_BOUND). Every minute: the same runs work the redrive jobs
+# operations start (infrastructure/cdk/delivery.py says why).
+RECONCILIATION_SCHEDULE_MINUTES = 1
 # The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
 DISPATCHER_MAX_CONCURRENCY = 10
 OUTBOX_RELAY_FUNCTION = FunctionDefinition(
@@ -327,10 +330,15 @@ class FailureQueueDefinition:
 
     logical_id: str
     name: str
+    environment_variable: str
     retention_days: int = 14
 
 
-STREAM_FAILURES_QUEUE = FailureQueueDefinition(logical_id="StreamFailuresQueue", name="jevs-outbox-stream-failures")
+STREAM_FAILURES_QUEUE = FailureQueueDefinition(
+    logical_id="StreamFailuresQueue",
+    name="jevs-outbox-stream-failures",
+    environment_variable="JEVS_STREAM_FAILURES_QUEUE_URL",
+)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,6 @@ class ApiSettings(FunctionSettings):
         ge=0,
         description="How long after a rotation /.well-known/jwks.json still lists the retired signing key.",
     )
-    delivery_queue_url: str = Field(min_length=8, description="Where a redrive puts parked deliveries back.")
-    delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
     documents_bucket: str = Field(
         min_length=3,
         description="Where the certificate PDFs are (read), and verification answers' documents (written).",
@@ -116,14 +114,29 @@ class ReconcilerSettings(FunctionSettings):
     # notifier's documents take seconds too, and 15 minutes cover two retries (the notifications queue hides a
     # message for 6). Past its bound the message was lost, its record given up on, or the consumer is down; and
     # should a slow consumer finish after all, the second copy is harmless.
-    declarations_queue_url: str = Field(min_length=8, description="Where declarations still unmatched go again.")
-    notifications_queue_url: str = Field(min_length=8, description="Where versions' missing documents go again.")
+    declarations_queue_url: str = Field(
+        min_length=8, description="Where declarations still unmatched, and redriven ones, go again."
+    )
+    notifications_queue_url: str = Field(
+        min_length=8, description="Where versions' missing documents, and redriven notifications, go again."
+    )
     open_declaration_bound_seconds: int = Field(default=300, ge=0)
     open_documents_bound_seconds: int = Field(default=900, ge=0)
     open_outbox_bound_seconds: int = Field(default=300, ge=0)
     # At most this many of each kind per run (the rest wait for the next): with the deliveries' 500, one run's
     # sends and updates stay well within the function's 60 s.
     open_work_limit: int = Field(default=200, ge=1)
+    # Redrive jobs (jevs.service.recovery): each dead-letter queue, the queue its messages go back to, and the key
+    # that seals the DELIVERY_RESUMED event a resumed delivery appends to its certificate's history.
+    signing_key_id: str = Field(
+        min_length=3, description="The KMS key (id, ARN or alias) that seals each history event it appends."
+    )
+    delivery_dead_letter_queue_url: str = Field(min_length=8, description="Where parked deliveries wait.")
+    declarations_dead_letter_queue_url: str = Field(min_length=8)
+    notifications_dead_letter_queue_url: str = Field(min_length=8)
+    stream_failures_queue_url: str = Field(
+        min_length=8, description="Where the table stream's failed batches are described (a redrive publishes again)."
+    )
 
 
 class MatcherSettings(FunctionSettings):

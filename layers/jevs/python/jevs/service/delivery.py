@@ -6,8 +6,9 @@ China accepted but before the commit only means the message comes again, is sent
 idempotency key, and China's answer (its stored receipt) is recorded then. It asks China's circuit first: while
 China keeps failing, messages wait without spending attempts, one probe at a time finds out when China is back.
 A delivery is tried until its retry horizon passes (hours), then parked: its message is put in the dead-letter
-queue before the delivery is recorded PARKED, so a redrive answering the alarm always finds it. ``redrive``
-brings parked deliveries back; ``reconcile`` queues again any delivery whose message was lost.
+queue before the delivery is recorded PARKED, so a redrive answering the alarm always finds it. A redrive
+(``jevs.service.recovery``) brings parked deliveries back; ``reconcile`` queues again any delivery whose message
+was lost.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from jevs.domain.errors import Forbidden, NotFound
 from jevs.domain.history import DetailValue, EventType
 from jevs.domain.messages import ToChina
 from jevs.domain.parties import Party
-from jevs.service.ports import ChinaSender, DeadLetters, Parking, Publisher
+from jevs.service.ports import ChinaSender, Parking, Publisher
 from jevs.service.unit_of_work import Refused, UnitOfWork
 
 DISPATCHER = "jevs-dispatcher"
-OPERATIONS = "ops"
 # A certificate's delivery changes its history when its state changes; a PENDING retry is not an event.
 _STATE_EVENTS = {
     DeliveryState.DELIVERED: EventType.DELIVERY_ACKNOWLEDGED,
@@ -204,72 +204,6 @@ def delivery_status(party: Party, uow: UnitOfWork) -> DeliveryStatus:
         pending_at_least=len(pending) >= STATUS_PENDING_LIMIT,
         oldest_pending=pending[0] if pending else None,
     )
-
-
-def resume_parked(message: ToChina, uow: UnitOfWork) -> Delivery | None:
-    """Bring the parked delivery of ``message`` back to PENDING (a certificate's with an event in its history).
-    None if it was not parked."""
-    delivery = uow.deliveries.get(message)
-    if delivery is None or delivery.state is not DeliveryState.PARKED:
-        return None
-    record = uow.certificates.get(message.history_of) if message.history_of is not None else None
-    if message.history_of is not None and record is None:
-        return None
-    now = uow.now()
-    resumed = delivery.resumed(now)
-    uow.deliveries.replace(delivery, resumed)
-    if record is not None:
-        details: dict[str, DetailValue] = {
-            "message": message.delivery_key,
-            "state": DeliveryState.PENDING.value,
-            "attempts": delivery.attempts,
-        }
-        uow.certificates.change(record.changed(EventType.DELIVERY_RESUMED, at=now, actor=OPERATIONS, details=details))
-    uow.commit()
-    return resumed
-
-
-# A redrive moves at most this many messages per call; run it again for more.
-MAX_MESSAGES_PER_REDRIVE = 1000
-
-
-@dataclass(frozen=True)
-class Redrive:
-    """Put parked deliveries back on the delivery queue: operations only."""
-
-    party: Party
-
-
-@dataclass(frozen=True)
-class Redriven:
-    messages: Sequence[ToChina]
-
-    @property
-    def count(self) -> int:
-        return len(self.messages)
-
-
-def redrive(command: Redrive, uow: UnitOfWork, dead_letters: DeadLetters) -> Redriven:
-    """Move every message of the dead-letter queue (up to MAX_MESSAGES_PER_REDRIVE) back, each delivery
-    resumed before its message is sent; a message that cannot be resumed stays parked for the next redrive."""
-    if not may_operate(command.party):
-        raise Forbidden("only operations redrive deliveries")
-    moved: list[ToChina] = []
-    while len(moved) < MAX_MESSAGES_PER_REDRIVE:
-        letters = dead_letters.receive(10)
-        if not letters:
-            break
-        for letter in letters:
-            try:
-                resume_parked(letter.message, uow)
-            except Exception:
-                dead_letters.keep(letter)
-                raise
-            dead_letters.move_back(letter)
-            moved.append(letter.message)
-    redriven = Redriven(tuple(moved))
-    uow.commit(answering=redriven)
-    return redriven
 
 
 # A PENDING delivery's message comes back at least every ten minutes (the longest backoff, RetryPolicy.max_seconds;

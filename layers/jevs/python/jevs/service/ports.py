@@ -10,6 +10,7 @@ from typing import Protocol
 
 from jevs.domain.delivery import Decision
 from jevs.domain.messages import OutboxMessage, ToChina
+from jevs.domain.recovery import Letter, StreamBatch
 
 
 class Clock(Protocol):
@@ -44,10 +45,9 @@ class Publisher(Protocol):
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    """A message waiting in a dead-letter queue, and the handle that moves or keeps it."""
+class DeadLetter(Letter):
+    """A message waiting in a dead-letter queue, and the handle that moves, discards or keeps it."""
 
-    message: ToChina
     handle: str
 
 
@@ -60,19 +60,37 @@ class Parking(Protocol):
 
 
 class DeadLetters(Protocol):
-    """The delivery queue's dead-letter queue."""
+    """One dead-letter queue (``RedriveQueue`` names which), and the queue its messages go back to, if any."""
 
     def receive(self, count: int) -> Sequence[DeadLetter]:
-        """Up to ``count`` messages, hidden from other readers for a while."""
+        """Up to ``count`` messages, hidden from other readers for a while (longer than a reconciler's run)."""
         ...
 
     def move_back(self, letter: DeadLetter) -> None:
-        """Send the message to the delivery queue again, then delete it here (a crash in between leaves a
-        duplicate the dispatcher recognises by its business key, never a lost message)."""
+        """Send the message as it was (body and attributes) to the queue it came from, then delete it here (a crash
+        in between leaves a duplicate its consumer recognises by its business key, never a lost message). Raises
+        ``RetryableFailure`` when SQS refuses."""
+        ...
+
+    def discard(self, letter: DeadLetter) -> None:
+        """Delete it here: it was handled otherwise (kept in the records table, or its records published again)."""
         ...
 
     def keep(self, letter: DeadLetter) -> None:
-        """Leave it parked and visible at once, so the next redrive finds it."""
+        """Leave it in the queue, visible at once, for the next page or run."""
+        ...
+
+    def drained(self) -> bool:
+        """Whether the queue holds nothing, neither waiting nor hidden (received by a run that may yet crash)."""
+        ...
+
+
+class OutboxStream(Protocol):
+    """The records table's stream, as far as a redrive of a stream failure reads it."""
+
+    def outbox_messages(self, batch: StreamBatch) -> Sequence[str] | None:
+        """The message (as stored: JSON) of every outbox record the batch inserted, in stream order; None when the
+        stream no longer holds the batch (trimmed after 24 hours, its shard gone, not this table's stream)."""
         ...
 
 

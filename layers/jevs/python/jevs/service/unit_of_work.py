@@ -32,6 +32,7 @@ from jevs.domain.records import (
     NumberCounter,
     StoredVersion,
 )
+from jevs.domain.recovery import KeptLetter, RedriveJob
 from jevs.domain.registrations import GoodsRegistration, Signatory
 from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.service.idempotency import IdempotencyRecord
@@ -321,6 +322,36 @@ class VerificationRequests(Protocol):
         ...
 
 
+class Redrives(Protocol):
+    """Redrive jobs and the dead letters each kept; writes named ``redrive <id>`` and ``letter <id>/<message id>``."""
+
+    def get(self, job_id: str) -> RedriveJob | None: ...
+
+    def recent(self, limit: int) -> Sequence[RedriveJob]:
+        """The latest jobs, newest first."""
+        ...
+
+    def running(self, limit: int) -> Sequence[RedriveJob]:
+        """The jobs still RUNNING, oldest first (read from an index: a job finished a moment ago may still be there)."""
+        ...
+
+    def kept(self, job_id: str) -> Sequence[KeptLetter]:
+        """Every dead letter the job kept."""
+        ...
+
+    def add(self, job: RedriveJob) -> None:
+        """Stage a new job: refused when one with its id exists."""
+        ...
+
+    def replace(self, read: RedriveJob, updated: RedriveJob) -> None:
+        """Stage ``updated``: refused if another page was recorded since ``read``."""
+        ...
+
+    def keep(self, letter: KeptLetter) -> None:
+        """Stage a kept dead letter (the same letter again replaces it)."""
+        ...
+
+
 class Outbox(Protocol):
     """Messages written with the change that sends them, open work until they are published; writes named
     ``outbox <message id>`` and ``published <message id>``."""
@@ -370,6 +401,9 @@ class UnitOfWork(Protocol):
 
     @property
     def verification_requests(self) -> VerificationRequests: ...
+
+    @property
+    def redrives(self) -> Redrives: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -24,7 +24,10 @@ under ``COUNTER#<issuing body>#<year>``; idempotency records under ``IDEMPOTENCY
 verification request under ``VERIFICATION#<id>``: ``VERIFICATION`` (the request, its answer's documents named, never
 held), in the by-verification-request index (everyone involved lists it), in the by-work-queue index of the
 certificate's issuing body and, while unanswered, in the by-open-application index by due date (the overseer's);
-its answer's delivery to China is under the certificate, ``DELIVERY#VERIFICATION#<id>``.
+its answer's delivery to China is under the certificate, ``DELIVERY#VERIFICATION#<id>``; each redrive job under
+``REDRIVE#<id>``: ``JOB`` (the job and its progress), in the by-work-queue index under ``REDRIVE`` (operations list
+the recent ones) and, while RUNNING, in the by-open-application index under ``REDRIVE`` (the reconciler works
+those), and beside it ``LETTER#<message id>``, each dead letter it kept (quarantined, or a stream batch not found).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResul
 from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import RecordEvent
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
+from jevs.domain.recovery import KeptLetter, RedriveJob
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory
 from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import (
@@ -60,6 +64,7 @@ from jevs.resources import (
     DECLARATION_PARTITIONS,
     EXPORTER_PARTITIONS,
     IDEMPOTENCY_PARTITIONS,
+    REDRIVE_PARTITIONS,
     VERIFICATION_PARTITIONS,
 )
 from jevs.service.idempotency import IdempotencyRecord
@@ -494,6 +499,59 @@ def verification_item(request: VerificationRequest) -> Item:
 
 def verification_of(item: Item) -> VerificationRequest:
     return VerificationRequest.model_validate_json(item["request"])
+
+
+# -- redrive jobs ----------------------------------------------------------------------------------------------
+
+JOB = "JOB"
+LETTER_PREFIX = "LETTER#"
+# The partition of both indexes that holds redrive jobs: no "#" in it, so it is never an issuing body's work queue
+# (``<issuing body>#<kind>``), and apart from the open applications' and unanswered verification requests'.
+REDRIVES = "REDRIVE"
+
+
+def redrive_partition(job_id: str) -> str:
+    return _partition(REDRIVE_PARTITIONS, job_id)
+
+
+def redrive_key(job_id: str) -> Key:
+    return redrive_partition(job_id), JOB
+
+
+def redrive_item(job: RedriveJob) -> Item:
+    listing = f"{instant(job.requested_at)}#{job.id}"
+    return _item(
+        {
+            "pk": redrive_partition(job.id),
+            "sk": JOB,
+            "job": job.model_dump_json(),
+            "queue": job.queue.value,
+            "status": job.status.value,
+            # What a page's commit is conditioned on: nobody recorded another page since it was read.
+            "revision": job.revision,
+            "work_queue": REDRIVES,
+            "work_key": listing,
+            # Sparse: only jobs still running, oldest first, so the reconciler reads just those.
+            "open_application": REDRIVES if job.running else None,
+            "due_at": listing if job.running else None,
+        }
+    )
+
+
+def redrive_of(item: Item) -> RedriveJob:
+    return RedriveJob.model_validate_json(item["job"])
+
+
+def kept_letter_item(letter: KeptLetter) -> Item:
+    return {
+        "pk": redrive_partition(letter.job_id),
+        "sk": f"{LETTER_PREFIX}{letter.message_id}",
+        "letter": letter.model_dump_json(),
+    }
+
+
+def kept_letter_of(item: Item) -> KeptLetter:
+    return KeptLetter.model_validate_json(item["letter"])
 
 
 # -- idempotency --------------------------------------------------------------------------------------------

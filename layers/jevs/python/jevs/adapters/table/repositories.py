@@ -48,6 +48,7 @@ from jevs.domain.records import (
     NumberCounter,
     StoredVersion,
 )
+from jevs.domain.recovery import KeptLetter, RedriveJob
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, exporter_of
 from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import RECORDS_TABLE
@@ -530,6 +531,43 @@ def _decoded_cursor(cursor: str | None, partition_key: str, sort_key: str, parti
     ):
         raise InvalidCursor("the cursor belongs to another listing")
     return key
+
+
+class TableRedrives:
+    def __init__(self, table: Table, stage: Stage) -> None:
+        self._table, self._stage = table, stage
+
+    def get(self, job_id: str) -> RedriveJob | None:
+        item = self._table.get(items.redrive_key(job_id))
+        return items.redrive_of(item) if item else None
+
+    def recent(self, limit: int) -> Sequence[RedriveJob]:
+        query = Query(partition=items.REDRIVES, index="by-work-queue", newest_first=True, limit=limit)
+        return [items.redrive_of(item) for item in _all(self._table, query, limit)]
+
+    def running(self, limit: int) -> Sequence[RedriveJob]:
+        query = Query(partition=items.REDRIVES, index="by-open-application", limit=limit)
+        return [items.redrive_of(item) for item in _all(self._table, query, limit)]
+
+    def kept(self, job_id: str) -> Sequence[KeptLetter]:
+        return [
+            items.kept_letter_of(item)
+            for item in _partition(self._table, items.redrive_partition(job_id), items.LETTER_PREFIX)
+        ]
+
+    def add(self, job: RedriveJob) -> None:
+        self._stage(_put_new("redrive", job.id, items.redrive_item(job)))
+
+    def replace(self, read: RedriveJob, updated: RedriveJob) -> None:
+        # Another run recorded a page of this job since it was read: this one stops working it.
+        self._stage(
+            Put(WriteName("redrive", updated.id), items.redrive_item(updated), Equals("revision", read.revision))
+        )
+
+    def keep(self, letter: KeptLetter) -> None:
+        # The same letter kept again (its deletion lost to a crash) is the same item again.
+        name = WriteName("letter", f"{letter.job_id}/{letter.message_id}")
+        self._stage(Put(name, items.kept_letter_item(letter)))
 
 
 class TableOutbox:

@@ -17,6 +17,7 @@ from jevs.adapters.table.repositories import (
     TableDeclarations,
     TableDeliveries,
     TableOutbox,
+    TableRedrives,
     TableRegistrations,
     TableUsageLedgers,
     TableVerificationRequests,
@@ -53,6 +54,7 @@ class TableUnitOfWork:
         self.deliveries = TableDeliveries(table, stage)
         self.circuits = TableCircuits(table, stage)
         self.verification_requests = TableVerificationRequests(table, stage)
+        self.redrives = TableRedrives(table, stage)
         self.outbox = TableOutbox(table, stage)
         self.answers = TableAnswers(table)
 
