@@ -3,6 +3,7 @@
     python -m infrastructure.local.ops redrive              # start a redrive of the delivery dead letters
     python -m infrastructure.local.ops redrive --queue declarations --wait   # another queue; wait until DONE
     python -m infrastructure.local.ops delivery NUMBER      # a certificate's delivery states
+    python -m infrastructure.local.ops status               # China's circuit breaker and what is still pending
     python -m infrastructure.local.ops rotate-key           # a new signing key; the old one stays in the JWKS
     python -m infrastructure.local.ops rotate-key --aws     # the same in AWS, with your AWS credentials
 
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     redriving.add_argument("--poll-seconds", type=float, default=2, help="how often --wait asks (seconds; 2)")
     delivery = commands.add_parser("delivery", help="show a certificate's delivery states")
     delivery.add_argument("number")
+    commands.add_parser("status", help="show China's circuit breaker and the deliveries still pending")
     rotation = commands.add_parser("rotate-key", help="move the signing alias to a new KMS key")
     rotation.add_argument("--aws", action="store_true", help="in AWS (your credentials), not the local stack")
     arguments = parser.parse_args(argv)
@@ -151,7 +153,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             headers = {"Authorization": f"Bearer {_token(http, api_url)}"}
             if arguments.command == "redrive":
                 return redrive(http, headers, arguments, out or sys.stdout, err or sys.stderr)
-            response = http.get(f"/v1/certificates/{arguments.number}/delivery", headers=headers)
+            path = (
+                "/v1/ops/deliveries/status"
+                if arguments.command == "status"
+                else f"/v1/certificates/{arguments.number}/delivery"
+            )
+            response = http.get(path, headers=headers)
         except httpx.HTTPError as error:
             print(f"jevs ops: no answer from {api_url}: {error}", file=sys.stderr)
             return 1

@@ -374,6 +374,9 @@ def test_the_ops_command_shows_deliveries_and_redrives(
 
     assert ops.main(["delivery", "11.0055.00001"], out=shown) == 0
     assert json.loads(shown.getvalue())["deliveries"][0]["state"] == "DELIVERED"
+    status = io.StringIO()
+    assert ops.main(["status"], out=status) == 0
+    assert json.loads(status.getvalue())["circuit"]["state"] == "CLOSED"
     # Started and left to the schedule
     assert ops.main(["redrive", "--queue", "notifications"], out=started) == 0
     job = json.loads(started.getvalue())

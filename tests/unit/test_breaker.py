@@ -10,6 +10,7 @@ import pytest
 
 from jevs.domain.breaker import CHINA_CUSTOMS, Admission, Circuit, CircuitPolicy, CircuitState
 from jevs.domain.delivery import Decision, DeliveryState, Outcome, RetryPolicy
+from jevs.domain.errors import NotFound
 from jevs.service.certificates import SubmitCertificate, submit_certificate
 from jevs.service.delivery import Attempt, Dispatched, delivery_status, dispatch
 from tests.fakes import FixedClock, MemoryRecords, ParkingLot
@@ -265,3 +266,9 @@ def test_operations_see_the_circuit_and_the_oldest_pending_delivery(records: Mem
     assert (status.circuit.state, status.pending, status.pending_at_least) == (CircuitState.OPEN, 1, False)
     assert status.oldest_pending is not None
     assert status.oldest_pending.idempotency_key == f"{NUMBER}/v1"
+
+
+@pytest.mark.parametrize("client_id", ["local-akl-chamber", "local-cn-customs", "local-nz-customs"])
+def test_only_operations_see_the_state_of_delivery(records: MemoryRecords, client_id: str) -> None:
+    with pytest.raises(NotFound):
+        delivery_status(party(client_id), records.uow())

@@ -23,7 +23,7 @@ from jevs.domain.access import may_operate
 from jevs.domain.breaker import CHINA_CUSTOMS, Circuit, CircuitPolicy, CircuitState
 from jevs.domain.china_message import message_body
 from jevs.domain.delivery import Decision, Delivery, DeliveryState, RetryPolicy
-from jevs.domain.errors import Forbidden, NotFound
+from jevs.domain.errors import NotFound
 from jevs.domain.history import DetailValue, EventType
 from jevs.domain.messages import ToChina
 from jevs.domain.parties import Party
@@ -194,9 +194,10 @@ class DeliveryStatus:
 
 
 def delivery_status(party: Party, uow: UnitOfWork) -> DeliveryStatus:
-    """China's circuit and the PENDING deliveries, oldest first: operations only."""
+    """China's circuit and the PENDING deliveries, oldest first: operations only (404 for anyone else, as every
+    operations route answers)."""
     if not may_operate(party):
-        raise Forbidden("only operations see the state of delivery")
+        raise NotFound("delivery status")
     pending = uow.deliveries.pending_before(uow.now() + timedelta(days=1), STATUS_PENDING_LIMIT)
     return DeliveryStatus(
         circuit=uow.circuits.get(CHINA_CUSTOMS) or Circuit.closed(CHINA_CUSTOMS),
