@@ -195,7 +195,7 @@ def _messaging(stack: JevsStack) -> None:
         "SQS3",
         "This queue is itself a dead-letter queue: the on-failure destination of the records table's stream event "
         "source mapping, which cdk-nag does not recognise (it looks only for RedrivePolicy references). Its "
-        "messages are operator-read and alarmed (Monitoring StreamFailuresNotEmpty); a DLQ of a DLQ adds nothing.",
+        "messages are operator-read and alarmed (jevs-outbox-stream-failures-not-empty); a DLQ of a DLQ adds nothing.",
     )
 
 
