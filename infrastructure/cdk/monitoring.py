@@ -205,6 +205,16 @@ class MonitoringConstruct(Construct):
             then="Once GET /v1/ops/deliveries/status shows China answering, run: "
             "python -m infrastructure.local.ops redrive --queue deliveries --wait.",
         )
+        # The applicant's email of a version is sent once in effect: one whose sending was cut short is not sent
+        # again, and an operator asks whether it arrived (jevs.service.documents._claim).
+        self._alarm(
+            "emails-in-doubt",
+            _jevs_metric("EmailsInDoubt", NOTIFIER_FUNCTION.name, "Sum", FIVE_MINUTES),
+            threshold=1,
+            means="A run of jevs-notifier was cut short while sending an applicant's email; it is not sent again.",
+            then="Find which in jevs-notifier's log ('email in doubt'); if it did not arrive, delete its marker and "
+            "queue the version's documents message again (the runbook's commands).",
+        )
         # DESIGN.md §2: applications are processed within one working day. Any still undecided past its due time
         # is alarmed (the overseer counts them on every run, zero included, so the alarm clears by itself).
         self._alarm(
