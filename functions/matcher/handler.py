@@ -69,7 +69,7 @@ def make_handler(dependencies: MatcherDependencies) -> Handler:
                     decided = match_awaiting(message, dependencies.unit_of_work(None))
         except Exception:
             # The record is reported as a batch item failure and comes back; the log says which and why.
-            logger.exception("not decided", extra={"message": message.message_id})
+            logger.exception("not decided", extra={"message_id": message.message_id})
             raise
         for declaration in decided:
             _counted(declaration)

@@ -42,6 +42,10 @@ def make_handler(dependencies: NotifierDependencies) -> Handler:
         metrics.add_metric(name="DataFilesFiled", unit=MetricUnit.Count, value=1)
         if outcome.emailed_application is not None:
             metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
+        if outcome.email_in_doubt:
+            # An earlier run claimed the email and stopped before SES answered: not sent again (alarmed).
+            metrics.add_metric(name="EmailsInDoubt", unit=MetricUnit.Count, value=1)
+            logger.warning("email in doubt", extra={"certificate": outcome.number, "version": outcome.version})
         logger.info(
             "documents",
             extra={

@@ -40,6 +40,9 @@ def _open_work(dependencies: ReconcilerDependencies) -> dict[str, list[str]]:
     }
     for kind, message_ids in requeued.items():
         metrics.add_metric(name=OPEN_WORK_METRICS[kind], unit=MetricUnit.Count, value=len(message_ids))
+    # All kinds at once, for the one alarm (jevs-open-work-requeued): each means something was lost on the way.
+    total = sum(len(message_ids) for message_ids in requeued.values())
+    metrics.add_metric(name="OpenWorkRequeued", unit=MetricUnit.Count, value=total)
     logger.info("open work reconciled", extra={"open_work": requeued})
     return requeued
 

@@ -131,9 +131,10 @@ def _documents(stack: JevsStack) -> None:
     _acknowledge(
         notifier,
         f"IAM5[Resource::{documents}/{EMAIL_MARKERS_PREFIX}*]",
-        f"The notifier writes {EMAIL_MARKERS_PREFIX}<number>/v<version>.json once a hosted certificate's email went "
-        "out, so a redelivered notification does not email the applicant twice; the wildcard is that prefix of this "
-        "one bucket, and the only action is s3:PutObject.",
+        f"The notifier claims {EMAIL_MARKERS_PREFIX}<number>/v<version>.json (a conditional put) before it sends a "
+        "hosted certificate's email, and reads it when a redelivered notification finds it claimed, so the applicant "
+        "is not emailed twice; the wildcard is that prefix of this one bucket, and the actions are s3:PutObject and "
+        "s3:GetObject.",
     )
     _acknowledge(
         notifier,
@@ -195,7 +196,7 @@ def _messaging(stack: JevsStack) -> None:
         "SQS3",
         "This queue is itself a dead-letter queue: the on-failure destination of the records table's stream event "
         "source mapping, which cdk-nag does not recognise (it looks only for RedrivePolicy references). Its "
-        "messages are operator-read and alarmed (Monitoring StreamFailuresNotEmpty); a DLQ of a DLQ adds nothing.",
+        "messages are operator-read and alarmed (jevs-outbox-stream-failures-not-empty); a DLQ of a DLQ adds nothing.",
     )
 
 

@@ -62,7 +62,7 @@ class JevsFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.definition = definition
-        name = f"jevs-{definition.folder.replace('_', '-')}"
+        name = definition.name
         self.role = iam.Role(
             self,
             "Role",

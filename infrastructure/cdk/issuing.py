@@ -120,20 +120,24 @@ class IssuingConstruct(Construct):
         notifier.function.add_environment(SENDER_EMAIL_VARIABLE, sender_email)
         notifier.function.add_environment(VERIFICATION_BASE_URL_VARIABLE, verification_base_url)
         role = notifier.role
-        # Writes each version's PDF, and the marker that its email went out; never reads, deletes or overwrites
-        # anything else. The bucket's default encryption (the data key) applies: the notifier already holds
-        # GenerateDataKey on it.
+        # Writes each version's PDF; never reads, deletes or overwrites anything else. The bucket's default
+        # encryption (the data key) applies: the notifier already holds GenerateDataKey and Decrypt on it.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
-                resources=[
-                    documents_bucket.arn_for_objects(f"{CERTIFICATE_DOCUMENTS_PREFIX}*"),
-                    documents_bucket.arn_for_objects(f"{EMAIL_MARKERS_PREFIX}*"),
-                ],
+                resources=[documents_bucket.arn_for_objects(f"{CERTIFICATE_DOCUMENTS_PREFIX}*")],
             )
         )
-        # Whether a version's email marker exists: a listing of that one key as a prefix, allowed for the
-        # markers' prefix only (a HEAD of a missing key would need the right to list the whole bucket).
+        # Each version's email marker: claimed by a conditional put before the send, read when a claim finds one
+        # there (jevs.service.documents._claim), never deleted.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[documents_bucket.arn_for_objects(f"{EMAIL_MARKERS_PREFIX}*")],
+            )
+        )
+        # A read of a marker that is gone answers NoSuchKey rather than AccessDenied only with the right to list it:
+        # allowed for the markers' prefix only.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],

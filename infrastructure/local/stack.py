@@ -58,6 +58,7 @@ from jevs.resources import (
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
     OVERSEER_FUNCTION,
+    RECONCILER_FUNCTION,
     RECORDS_TABLE,
     TABLES,
     VERIFY_RATE_LIMIT,
@@ -197,7 +198,7 @@ class LocalStack:
         if quiet:
             # The functions log through Powertools loggers named after their services.
             for definition in FUNCTIONS:
-                logging.getLogger(f"jevs-{definition.folder.replace('_', '-')}").setLevel(logging.WARNING)
+                logging.getLogger(definition.name).setLevel(logging.WARNING)
         self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
         self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
         self._overrides = dict(overrides or {})
@@ -341,7 +342,7 @@ class LocalStack:
                 sqs=sqs,
                 queue_url=queue_url,
                 queue_arn=attributes["QueueArn"],
-                function_name=f"jevs-{function.folder.replace('_', '-')}",
+                function_name=function.name,
                 handler=handler,
                 context=context,
                 gate=self._active,
@@ -360,7 +361,7 @@ class LocalStack:
             "notifier": queue_poller(resources.notifications.queue, NOTIFIER_FUNCTION, functions.notifier),
             "reconciler": Schedule(
                 rule_name="jevs-reconciliation",
-                function_name="jevs-reconciler",
+                function_name=RECONCILER_FUNCTION.name,
                 handler=functions.reconciler,
                 context=context,
                 interval_seconds=self._reconcile_every
@@ -371,7 +372,7 @@ class LocalStack:
             ),
             "overseer": Schedule(
                 rule_name="jevs-past-due",
-                function_name=f"jevs-{OVERSEER_FUNCTION.folder}",
+                function_name=OVERSEER_FUNCTION.name,
                 handler=functions.overseer,
                 context=context,
                 interval_seconds=self._oversee_every

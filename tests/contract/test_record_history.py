@@ -8,6 +8,8 @@ from datetime import date
 
 import pytest
 
+from jevs.adapters.table import items
+from jevs.adapters.table.model import Put, WriteName
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.history import EventType
 from jevs.domain.record_history import verify_history
@@ -144,6 +146,25 @@ def test_a_decision_from_a_head_that_moved_is_refused_though_the_status_still_ho
     record_id = lodged.record.id
     assert names == {("application", record_id), ("event", f"{record_id}#2")}
     assert units().applications.history(record_id) == [lodged.event, flagged.event]
+
+
+def test_a_decision_on_a_record_without_history_is_refused_by_the_record_once_its_head_moved(units: Units) -> None:
+    # Given an application stored before records kept a history (no head), flagged past due after this request read
+    # it: the flag starts its history (still SUBMITTED)
+    read = application().record.model_copy(update={"history_head": None})
+    units.table.write([Put(WriteName("application", read.id), items.hosted_item(read))])
+    flagging = units()
+    flagged = read.flagged_past_due(AT + HOUR, "jevs-overseer")
+    flagging.applications.replace(read, flagged)
+    flagging.commit()
+    # When this request rejects what it read
+    late = units()
+    late.applications.replace(read, read.rejected(ISSUER.id, AT + HOUR, ["late"]))
+    names = refusal(late)
+    # Then the application's own write is refused (it read no head, and one is stored now), beside its event; the
+    # flag stays
+    assert names == {("application", read.id), ("event", f"{read.id}#1")}
+    assert units().applications.get(read.id) == flagged.record
 
 
 def test_an_approval_of_goods_commits_its_record_and_its_event_together_or_neither(units: Units) -> None:

@@ -123,7 +123,7 @@ def test_with_a_custom_domain_the_qr_code_points_at_it(domain_synthesis: Synthes
     assert variables["JEVS_VERIFICATION_BASE_URL"] == f"https://{CUSTOM_DOMAIN['jevs:domainName']}"
 
 
-def test_the_notifier_may_write_its_prefixes_list_its_markers_and_send_from_the_sender_only(
+def test_the_notifier_may_write_its_prefixes_read_and_list_its_markers_and_send_from_the_sender_only(
     template: dict[str, Any],
 ) -> None:
     documents, exchange = _documents(template), _exchange(template)
@@ -132,9 +132,9 @@ def test_the_notifier_may_write_its_prefixes_list_its_markers_and_send_from_the_
         # Reads the certificate, its application and decided declarations; notes a version's documents made on
         # its item (certificates' partitions only: test_security).
         (_table(template), "Arn"): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
-        # Each version's PDF and its email marker; never a read, a delete, or another prefix.
+        # Each version's PDF, and its email marker claimed and read back; never a delete, or another prefix.
         (documents, f"/{CERTIFICATE_DOCUMENTS_PREFIX}*"): {"s3:PutObject"},
-        (documents, f"/{EMAIL_MARKERS_PREFIX}*"): {"s3:PutObject"},
+        (documents, f"/{EMAIL_MARKERS_PREFIX}*"): {"s3:PutObject", "s3:GetObject"},
         (documents, "Arn"): {"s3:ListBucket"},  # the markers' prefix only: see the next test
         # NZ Customs' files: certificates' data files, export entries' results and China's preference decisions,
         # nothing else there.

@@ -5,16 +5,27 @@ certificate's history, and on its way back to the declarant."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
 from infrastructure.local.functions import FunctionSet
-from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, OutboxChannel
+from jevs.domain.errors import NotFound
+from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxChannel
 from jevs.resources import EXCHANGE_BUCKET
 from jevs.service.documents import result_key
-from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OTHER_EXPORTER, declaration_payload
+from tests.factories import (
+    CN_CUSTOMS,
+    EXPORTER,
+    ISSUING_BODY,
+    NZ_CUSTOMS,
+    OTHER_EXPORTER,
+    LambdaContext,
+    declaration_payload,
+    sqs_event,
+)
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, outbox_bodies, run_matcher, run_notifier, submit_certificate
 
@@ -179,3 +190,21 @@ def test_an_export_entry_result_is_filed_for_nz_customs_and_never_sent_to_china(
     # An export entry does not use the certificate in China.
     usage = call_api("GET", "/v1/certificates/11.1234.12345", client_id=ISSUING_BODY)["json"]["usage"]
     assert usage == "UNUSED"
+
+
+def test_a_declaration_the_matcher_cannot_decide_comes_back_and_the_log_says_which(
+    functions: FunctionSet, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the message of a declaration that is not stored (the matcher raises NotFound on it)
+    message = MatchDeclaration(
+        declaration_id="CNIM-000000000000000000", certificate_number="11.1234.12345", created_at=datetime.now(UTC)
+    )
+    # When the matcher handles it
+    result = functions.matcher(sqs_event([message.model_dump_json()]), LambdaContext("jevs-matcher"))
+    # Then the record comes back, and the log names the message and the error (the log call itself does not fail)
+    assert len(result["batchItemFailures"]) == 1
+    (not_decided,) = [record for record in caplog.records if record.getMessage() == "not decided"]
+    assert not_decided.levelname == "ERROR"
+    assert not_decided.__dict__["message_id"] == message.message_id
+    assert not_decided.exc_info is not None
+    assert not_decided.exc_info[0] is NotFound

@@ -14,10 +14,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto.ses.models import RawMessage, ses_backends
 
 from infrastructure.local.functions import FunctionSet
 from infrastructure.local.provision import LOCAL_SENDER_EMAIL
+from jevs.adapters.aws import AwsClients
+from jevs.adapters.documents import S3ObjectStore, SesMailer
 from jevs.adapters.table import items
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.model import Put, WriteName
@@ -34,6 +37,7 @@ from jevs.resources import (
     email_marker_key,
     nz_customs_certificate_key,
 )
+from jevs.service.ports import MailNotSent, TaggedObject
 from tests.factories import LambdaContext, application_payload, sqs_event
 from tests.integration.conftest import VERIFICATION_BASE_URL, ApiCall
 from tests.integration.declarations_support import submit_certificate
@@ -267,3 +271,107 @@ def test_a_message_of_an_unknown_kind_comes_back(functions: FunctionSet, call_ap
     result = run_notifier(functions, [strange.model_dump_json()])
 
     assert len(result["batchItemFailures"]) == 1
+
+
+def _plant_claim(application: Application, claimed_at: datetime) -> None:
+    """The marker a run leaves when it claimed the email of ``NUMBER`` v1 and stopped before SES answered."""
+    claim = {
+        "application_id": application.id,
+        "certificate_number": NUMBER,
+        "version": 1,
+        "state": "sending",
+        "claimed_at": claimed_at.isoformat(),
+        "claim": "an-earlier-run",
+    }
+    boto3.client("s3").put_object(
+        Bucket=DOCUMENTS_BUCKET.local_name, Key=email_marker_key(NUMBER, 1), Body=json.dumps(claim).encode()
+    )
+
+
+def test_a_message_handled_while_another_run_sends_its_email_comes_back_unsent(
+    functions: FunctionSet, call_api: ApiCall, records: TableUnitOfWork
+) -> None:
+    submit_certificate(call_api)
+    application = certified_from_an_application(records, NUMBER)
+    _plant_claim(application, datetime.now(UTC))
+
+    result = run_notifier(functions, documents_messages(NUMBER))
+
+    assert len(result["batchItemFailures"]) == 1
+    assert sent_emails() == []
+
+
+def test_an_email_whose_sending_was_cut_short_is_not_sent_again_and_is_counted(
+    functions: FunctionSet, call_api: ApiCall, records: TableUnitOfWork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit_certificate(call_api)
+    application = certified_from_an_application(records, NUMBER)
+    _plant_claim(application, datetime.now(UTC) - timedelta(minutes=6))
+    capsys.readouterr()
+
+    assert run_notifier(functions, documents_messages(NUMBER)) == {"batchItemFailures": []}
+
+    assert sent_emails() == []
+    counted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"EmailsInDoubt"' in line]
+    assert [(document["service"], document["EmailsInDoubt"]) for document in counted] == [("jevs-notifier", [1.0])]
+
+
+# --- the documents bucket's conditional writes, as S3 (moto) answers them ------------------------------------
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_of_two_creates_of_one_key_only_the_first_writes() -> None:
+    store = S3ObjectStore(boto3.client("s3"), DOCUMENTS_BUCKET.local_name)
+
+    first = store.create("sent/x.json", b"first", "application/json")
+    second = store.create("sent/x.json", b"second", "application/json")
+
+    assert first is not None
+    assert second is None
+    assert store.read("sent/x.json") == TaggedObject(b"first", first)
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_a_swap_writes_only_over_the_version_it_names() -> None:
+    store = S3ObjectStore(boto3.client("s3"), DOCUMENTS_BUCKET.local_name)
+    first = store.create("sent/x.json", b"first", "application/json")
+    assert first is not None
+
+    swapped = store.swap("sent/x.json", b"second", "application/json", first)
+    stale = store.swap("sent/x.json", b"third", "application/json", first)
+
+    assert swapped is not None
+    assert stale is None
+    assert store.read("sent/x.json") == TaggedObject(b"second", swapped)
+    assert store.swap("sent/absent.json", b"x", "application/json", first) is None
+    assert store.read("sent/absent.json") is None
+
+
+# --- SES: one attempt per send ------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_an_email_whose_answer_is_lost_is_not_sent_again_by_the_sdk() -> None:
+    """SES takes the email, and its answer is lost (a read timeout): the SDK must not send the request again."""
+    client = AwsClients().sesv2
+    attempts: list[str] = []
+
+    def answer_lost(request: Any, **_: Any) -> None:
+        attempts.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    client.meta.events.register_last("before-send.sesv2.SendEmail", answer_lost)
+    with pytest.raises(ReadTimeoutError):
+        SesMailer(client).send(b"Subject: x\r\n\r\nx", sender=LOCAL_SENDER_EMAIL, recipient=APPLICANT)
+
+    assert len(attempts) == 1
+
+
+@pytest.mark.usefixtures("aws_resources")
+def test_an_email_ses_refuses_is_reported_not_sent() -> None:
+    mailer = SesMailer(AwsClients().sesv2)
+
+    with pytest.raises(MailNotSent):
+        mailer.send(b"Subject: x\r\n\r\nx", sender="nobody@unverified.example", recipient=APPLICANT)
+
+    assert sent_emails() == []

@@ -99,6 +99,7 @@ def test_a_declaration_whose_message_was_lost_is_matched_after_reconciliation(
         [0.0],
         [0.0],
     )
+    assert counted["OpenWorkRequeued"] == [1.0]  # all kinds at once, for jevs-open-work-requeued
     assert counted["service"] == "jevs-reconciler"
     # And the matcher, fed the queue, decides it
     consumed(functions, DECLARATIONS_QUEUE)

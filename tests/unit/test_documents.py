@@ -1,6 +1,6 @@
 """A certificate version's documents (``jevs.service.documents.make_documents``) with the records table, buckets
 and mail in memory (issue 6): what is stored where, who is emailed, and that a message handled again neither
-emails twice nor skips an email that failed."""
+emails twice (not even after a run that died between the send and its marker) nor skips an email SES refused."""
 
 from __future__ import annotations
 
@@ -15,12 +15,18 @@ import pytest
 from jevs.adapters.table import items
 from jevs.documents.certificate_email import certificate_email
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
-from jevs.domain.errors import NotFound
+from jevs.domain.errors import NotFound, RetryableFailure
 from jevs.domain.messages import MakeDocuments
 from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import RegistrationKind, new_id
-from jevs.resources import certificate_document_key, email_marker_key, nz_customs_certificate_key
-from jevs.service.documents import DocumentOutlets, DocumentsOutcome, make_documents
+from jevs.resources import (
+    NOTIFICATIONS_QUEUE,
+    certificate_document_key,
+    email_marker_key,
+    nz_customs_certificate_key,
+)
+from jevs.service.documents import CLAIM_LEASE, DocumentOutlets, DocumentsOutcome, make_documents
+from jevs.service.ports import MailNotSent, TaggedObject
 from jevs.service.unit_of_work import VersionKey
 from tests.factories import application_payload, certificate_payload
 from tests.fakes import FixedClock, MemoryRecords
@@ -35,31 +41,63 @@ BASE_URL = "https://jevs.example.test"
 NZBN = "9429041234563"
 
 
+class Crashed(Exception):
+    """The run stops here, as a Lambda function timed out or killed would."""
+
+
+class Mail:
+    def __init__(self, *, fail: Exception | None = None) -> None:
+        self.sent: list[tuple[bytes, str, str]] = []
+        self.fail = fail
+
+    def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append((raw, sender, recipient))
+        return f"message-{len(self.sent)}"
+
+
 class Bucket:
-    def __init__(self) -> None:
+    """A bucket in memory, with S3's conditional writes: each write gives the object a new ETag."""
+
+    def __init__(self, *, crash_after_sending: Mail | None = None) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
+        self.etags: dict[str, str] = {}
+        self.writes = 0
+        # Once this mail has sent something, the next write of an email's marker crashes the run.
+        self._crash_after_sending = crash_after_sending
+
+    def _write(self, key: str, body: bytes, content_type: str) -> str:
+        if self._crash_after_sending is not None and self._crash_after_sending.sent and key.startswith("sent/"):
+            self._crash_after_sending = None
+            raise Crashed(f"the run died after the send, before {key} said so")
+        self.writes += 1
+        self.objects[key] = (body, content_type)
+        self.etags[key] = f'"{self.writes}"'
+        return self.etags[key]
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
-        self.objects[key] = (body, content_type)
+        self._write(key, body, content_type)
 
     def get(self, key: str) -> bytes | None:
         found = self.objects.get(key)
         return found[0] if found is not None else None
 
-    def exists(self, key: str) -> bool:
-        return key in self.objects
+    def create(self, key: str, body: bytes, content_type: str) -> str | None:
+        return None if key in self.objects else self._write(key, body, content_type)
 
+    def read(self, key: str) -> TaggedObject | None:
+        found = self.objects.get(key)
+        return TaggedObject(found[0], self.etags[key]) if found is not None else None
 
-class Mail:
-    def __init__(self, *, fail: bool = False) -> None:
-        self.sent: list[tuple[bytes, str, str]] = []
-        self.fail = fail
+    def swap(self, key: str, body: bytes, content_type: str, etag: str) -> str | None:
+        return self._write(key, body, content_type) if self.etags.get(key) == etag else None
 
-    def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
-        if self.fail:
-            raise ConnectionError("the mail service timed out")
-        self.sent.append((raw, sender, recipient))
-        return f"message-{len(self.sent)}"
+    def marker(self, version: int = 1) -> dict[str, object]:
+        found = self.get(email_marker_key(NUMBER, version))
+        assert found is not None
+        held: dict[str, object] = json.loads(found)
+        return held
 
 
 def stored(record: CertificateRecord, application: Application | None = None) -> MemoryRecords:
@@ -155,11 +193,12 @@ def test_a_hosted_version_stays_open_work_until_its_email_went_out() -> None:
     record, application = hosted()
     records = stored(record, application)
 
-    with pytest.raises(ConnectionError):
-        deliver(records, Bucket(), Bucket(), Mail(fail=True))
+    documents = Bucket()
+    with pytest.raises(MailNotSent):
+        deliver(records, documents, Bucket(), Mail(fail=MailNotSent("SES: throttled")))
     assert undocumented(records) == [VersionKey(NUMBER, 1)]
 
-    deliver(records, Bucket(), Bucket(), Mail())
+    deliver(records, documents, Bucket(), Mail())
     assert undocumented(records) == []
 
 
@@ -188,28 +227,105 @@ def test_a_hosted_version_emails_its_applicant_once_and_marks_it() -> None:
     assert (first.emailed_application, first.emailed_before) == (application.id, False)
     assert (again.emailed_application, again.emailed_before) == (None, True)
     assert [(sender, recipient) for _, sender, recipient in mail.sent] == [(SENDER, APPLICANT)]
-    marker = json.loads(documents.objects[email_marker_key(NUMBER, 1)][0])
-    assert marker == {
+    assert documents.marker() == {
         "application_id": application.id,
         "certificate_number": NUMBER,
         "message_id": "message-1",
         "sent_at": FixedClock().now().isoformat(),
+        "state": "sent",
         "version": 1,
     }
 
 
-def test_an_email_that_failed_is_sent_when_the_message_comes_back() -> None:
+def died_after_sending() -> tuple[MemoryRecords, Bucket, Mail]:
+    """A hosted version whose first run sent the email and died before anything said it went."""
+    record, application = hosted()
+    records, mail = stored(record, application), Mail()
+    documents = Bucket(crash_after_sending=mail)
+    with pytest.raises(Crashed):
+        deliver(records, documents, Bucket(), mail)
+    return records, documents, mail
+
+
+def test_a_run_that_dies_between_the_send_and_its_marker_does_not_email_again_when_redelivered() -> None:
+    # Given a hosted version whose first run sends the email and dies before anything says it went
+    records, documents, mail = died_after_sending()
+    # When SQS delivers the message again, once its visibility timeout has passed
+    records.clock.advance(timedelta(seconds=NOTIFICATIONS_QUEUE.visibility_timeout_seconds))
+    again = deliver(records, documents, Bucket(), mail)
+    # Then the applicant has one email, and the run says the claim it found is in doubt
+    assert len(mail.sent) == 1
+    assert (again.emailed_application, again.emailed_before, again.email_in_doubt) == (None, True, True)
+    assert documents.marker()["state"] == "sending"
+
+
+def test_a_copy_of_the_message_handled_while_the_email_is_being_sent_comes_back_without_sending() -> None:
+    # Given a run that claimed the email and has not finished (its claim younger than the notifier's timeout)
+    records, documents, mail = died_after_sending()
+    records.clock.advance(CLAIM_LEASE - timedelta(seconds=1))
+    # When a second copy of the message is handled meanwhile, Then it sends nothing and comes back later
+    with pytest.raises(RetryableFailure):
+        deliver(records, documents, Bucket(), mail)
+    assert len(mail.sent) == 1
+
+
+def test_an_email_ses_refused_is_released_and_sent_when_the_message_comes_back() -> None:
     record, application = hosted()
     records, documents = stored(record, application), Bucket()
 
-    with pytest.raises(ConnectionError):
-        deliver(records, documents, Bucket(), Mail(fail=True))
-    assert not documents.exists(email_marker_key(NUMBER, 1))
+    with pytest.raises(MailNotSent):
+        deliver(records, documents, Bucket(), Mail(fail=MailNotSent("SES did not send the email: Throttling")))
+    assert documents.marker()["state"] == "released"
     mail = Mail()
     retried = deliver(records, documents, Bucket(), mail)
 
     assert retried.emailed_application == application.id
     assert len(mail.sent) == 1
+    assert documents.marker()["state"] == "sent"
+
+
+def test_an_email_whose_answer_was_lost_is_not_sent_again() -> None:
+    # Given a send that failed without SES saying it did not take the email (its answer timed out)
+    record, application = hosted()
+    records, documents = stored(record, application), Bucket()
+    with pytest.raises(TimeoutError):
+        deliver(records, documents, Bucket(), Mail(fail=TimeoutError("read timeout")))
+    # When the message comes back after its visibility timeout, Then the claim stands: it may have gone out
+    records.clock.advance(timedelta(seconds=NOTIFICATIONS_QUEUE.visibility_timeout_seconds))
+    mail = Mail()
+    again = deliver(records, documents, Bucket(), mail)
+
+    assert mail.sent == []
+    assert again.email_in_doubt
+
+
+def test_a_claim_whose_own_answer_was_lost_is_still_this_runs() -> None:
+    """S3 stored the claim but its answer was lost; the SDK's retry of the same conditional put is refused (the key
+    is there now). The run finds its own claim in the marker and sends."""
+    record, application = hosted()
+    records, documents, mail = stored(record, application), Bucket(), Mail()
+    create = documents.create
+
+    def create_answer_lost(key: str, body: bytes, content_type: str) -> str | None:
+        create(key, body, content_type)
+        return create(key, body, content_type)
+
+    documents.create = create_answer_lost  # type: ignore[method-assign]
+    sent = deliver(records, documents, Bucket(), mail)
+
+    assert sent.emailed_application == application.id
+    assert len(mail.sent) == 1
+
+
+def test_a_marker_written_before_claims_existed_counts_as_sent() -> None:
+    record, application = hosted()
+    records, documents, mail = stored(record, application), Bucket(), Mail()
+    legacy = {"application_id": application.id, "certificate_number": NUMBER, "message_id": "m-1", "version": 1}
+    documents.put(email_marker_key(NUMBER, 1), json.dumps(legacy).encode(), "application/json")
+
+    outcome = deliver(records, documents, Bucket(), mail)
+
+    assert (outcome.emailed_before, outcome.email_in_doubt, mail.sent) == (True, False, [])
 
 
 def test_the_email_names_the_certificate_and_carries_the_pdf() -> None:
@@ -283,4 +399,4 @@ def test_a_hosted_version_whose_application_is_missing_sends_nothing() -> None:
         deliver(stored(record), documents, Bucket(), mail)
 
     assert mail.sent == []
-    assert not documents.exists(email_marker_key(NUMBER, 1))
+    assert documents.get(email_marker_key(NUMBER, 1)) is None

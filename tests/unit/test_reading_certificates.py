@@ -3,6 +3,8 @@ cases of ``jevs.service.certificates`` over the records table in memory."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from jevs.adapters.table import items
@@ -12,6 +14,7 @@ from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints, View
 from jevs.domain.canonical import digest
 from jevs.domain.errors import NotFound
+from jevs.domain.history import DetailValue, EventType, HistoryEvent
 from jevs.domain.parties import Party
 from jevs.service.certificates import (
     MAX_PAGE_SIZE,
@@ -22,6 +25,7 @@ from jevs.service.certificates import (
     read_certificate,
     read_history,
     submit_certificate,
+    verify_certificate,
 )
 from jevs.service.unit_of_work import CertificatePage
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OPS, OTHER_EXPORTER
@@ -166,6 +170,44 @@ def test_the_history_of_an_untouched_certificate_verifies(uow: TableUnitOfWork, 
     history = read_history(caller, TO_CHINA, uow)
     assert [event.sequence for event in history.events] == [1]
     assert history.verification.valid
+
+
+class AcknowledgedWhileRead(TableCertificates):
+    """The certificates of the table, where China's acknowledgement of TO_CHINA is committed (by the dispatcher, in
+    a unit of work of its own) just before the first read of its history: after the record was read."""
+
+    def __init__(self, records: MemoryRecords) -> None:
+        super().__init__(records.table, _no_writes, records.clock.now, Sealing(records.key))
+        self._records: MemoryRecords | None = records
+
+    def history(self, number: str) -> Sequence[HistoryEvent]:
+        records, self._records = self._records, None
+        if records is not None:
+            dispatcher = records.uow()
+            record = dispatcher.certificates.get(TO_CHINA)
+            assert record is not None
+            details: dict[str, DetailValue] = {"message": f"{TO_CHINA}/v1", "receipt_id": "CN-RECEIPT-1"}
+            acknowledged = record.changed(
+                EventType.DELIVERY_ACKNOWLEDGED, at=records.clock.now(), actor="jevs-dispatcher", details=details
+            )
+            dispatcher.certificates.change(acknowledged)
+            dispatcher.commit()
+        return super().history(number)
+
+
+def test_a_history_that_grows_while_it_is_read_still_verifies(records: MemoryRecords) -> None:
+    # Given a certificate whose delivery is acknowledged between the read of its record and the read of its events
+    reading, verifying = records.uow(), records.uow()
+    reading.certificates = AcknowledgedWhileRead(records)
+    # When its history is read, and when anyone verifies it, each as the certificate stands then
+    history = read_history(party(NZ_CUSTOMS), TO_CHINA, reading)
+    # Then the record and the events read are of one moment: the chain verifies, ending at the record's head
+    assert history.verification.valid, history.verification
+    assert [event.sequence for event in history.events] == [1, 2]
+    assert history.record.history_head.sequence == 2
+    verifying.certificates = AcknowledgedWhileRead(records)
+    verified = verify_certificate(TO_CHINA, None, verifying, digest_of=lambda _: "")
+    assert verified.history_verified
 
 
 def test_the_history_is_read_by_the_coo_form_of_the_number(uow: TableUnitOfWork) -> None:

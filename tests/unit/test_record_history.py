@@ -14,6 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jevs.adapters.party_registry import StaticPartyRegistry
+from jevs.adapters.table import items
+from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus
 from jevs.domain.errors import Conflict, NotFound
 from jevs.domain.history import GENESIS_HASH, EventType
@@ -594,6 +596,52 @@ def test_a_certification_read_before_a_past_due_flag_is_decided_again_with_the_s
 
     assert certified.submitted.record.number.endswith(".00001")
     assert types_of(records, application_id)[-1] is EventType.APPLICATION_CERTIFIED
+    # The flag stays: the certification was decided again on the flagged application, not written over it.
+    assert certified.application.flagged_past_due_at is not None
+    assert records.uow().applications.get(application_id) == certified.application
+
+
+def legacy_application(records: MemoryRecords) -> str:
+    """An application stored before records kept a history: no head, no events (its item as such a record was
+    written), quoting goods and a signatory the Auckland chamber approved."""
+    lodged = records.uow().applications.get(lodged_application(records))
+    assert lodged is not None
+    legacy = lodged.model_copy(
+        update={"id": new_id(RegistrationKind.APPLICATION, lodged.exporter_business_number), "history_head": None}
+    )
+    records.table.put_raw(items.hosted_item(legacy))
+    return legacy.id
+
+
+DecidingAs = Callable[[str, TableUnitOfWork], Application]
+
+
+def rejected_by_the_issuer(application_id: str, uow: TableUnitOfWork) -> Application:
+    return reject_application(RejectApplication(ISSUER, application_id, ["Late"]), uow)
+
+
+def certified_by_the_issuer(application_id: str, uow: TableUnitOfWork) -> Application:
+    return certify_application(DecideApplication(ISSUER, application_id), uow).application
+
+
+@pytest.mark.parametrize(
+    ("decide", "status"),
+    [(rejected_by_the_issuer, ApplicationStatus.REJECTED), (certified_by_the_issuer, ApplicationStatus.CERTIFIED)],
+    ids=["rejection", "certification"],
+)
+def test_a_decision_on_an_application_without_history_read_before_its_past_due_flag_is_made_again_keeping_it(
+    records: MemoryRecords, clock: FixedClock, decide: DecidingAs, status: ApplicationStatus
+) -> None:
+    # Given an application stored before histories, past its due time, flagged between a decision's read and commit
+    application_id = legacy_application(records)
+    clock.advance(timedelta(days=1, minutes=5))
+    deciding = RivalFirst(records, lambda: flag_past_due(records.uow()))
+    # When the issuing body decides it
+    decided = decide(application_id, deciding)
+    # Then it is decided after the flag, which it keeps
+    assert decided.status is status
+    assert decided.flagged_past_due_at is not None
+    assert records.uow().applications.get(application_id) == decided
 
 
 def test_an_application_history_is_not_found_by_another_exporter(records: MemoryRecords) -> None:

@@ -247,6 +247,11 @@ class FunctionDefinition:
     def handler(self) -> str:
         return f"functions.{self.folder}.handler.handler"
 
+    @property
+    def name(self) -> str:
+        """The Lambda function's name (and its Powertools service, its log group's last part)."""
+        return f"jevs-{self.folder.replace('_', '-')}"
+
 
 API_FUNCTION = FunctionDefinition(
     logical_id="ApiFunction",

@@ -29,6 +29,9 @@ _CONFIG = Config(
     # Account-based endpoints do not exist under moto; a regional endpoint serves both.
     account_id_endpoint_mode="disabled",
 )
+# SES v2's SendEmail takes no idempotency token: the SDK must not send a request again after its answer was lost
+# (it would be a second email). The notification's own retry sends again, where the email's marker decides.
+_SEND_ONCE = _CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,12 @@ class AwsClients:
     def __init__(self, endpoint: AwsEndpoint | None = None) -> None:
         self._endpoint = endpoint
 
-    def _client(self, service: str) -> Any:
+    def _client(self, service: str, config: Config = _CONFIG) -> Any:
         if self._endpoint is None:
-            return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+            return boto3.client(service, config=config)  # type: ignore[call-overload]
         return boto3.client(
             service,  # type: ignore[call-overload]
-            config=_CONFIG,
+            config=config,
             endpoint_url=self._endpoint.url,
             region_name=self._endpoint.region,
             aws_access_key_id=self._endpoint.access_key_id,
@@ -90,5 +93,5 @@ class AwsClients:
 
     @cached_property
     def sesv2(self) -> SESV2Client:
-        client: SESV2Client = self._client("sesv2")
+        client: SESV2Client = self._client("sesv2", _SEND_ONCE)
         return client

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+from botocore.exceptions import ConnectionError as NeverConnected
 
 from jevs.domain.errors import RetryableFailure
-from jevs.service.ports import ObjectPage, StoredObject
+from jevs.service.ports import MailNotSent, ObjectPage, StoredObject, TaggedObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,20 +27,27 @@ _RETRYABLE_CODES = {
     "Throttling",
     "ThrottlingException",
     "TooManyRequestsException",
+    # A conditional write raced another write of the same key: S3 asks for the request again.
+    "ConditionalRequestConflict",
 }
+# A conditional write whose condition did not hold.
+_PRECONDITION_FAILED = "PreconditionFailed"
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _translated(error: ClientError, what: str) -> Exception:
-    code = str(error.response.get("Error", {}).get("Code", ""))
+    code = _code(error)
     if code in _RETRYABLE_CODES:
         return RetryableFailure(f"{what}: {code}")
     return error
 
 
 class S3ObjectStore:
-    """One bucket. ``exists`` lists the key as a prefix rather than reading it: a missing object then answers
-    "absent" with ``s3:ListBucket`` limited to that prefix, where a HEAD would need the right to list the
-    whole bucket to tell a missing object (404) from a denied one (403)."""
+    """One bucket. Conditional writes (``create``, ``swap``) are S3's own (``If-None-Match: *``, ``If-Match``):
+    of two writers, exactly one sees its condition hold."""
 
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._client = client
@@ -52,22 +60,42 @@ class S3ObjectStore:
             raise _translated(error, f"storing {key}") from error
 
     def get(self, key: str) -> bytes | None:
-        """The object's bytes, or None when there is none (the reader may list the bucket, so a missing key
-        answers NoSuchKey rather than AccessDenied)."""
+        found = self.read(key)
+        return found.body if found is not None else None
+
+    def create(self, key: str, body: bytes, content_type: str) -> str | None:
+        try:
+            written = self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
+            )
+        except ClientError as error:
+            if _code(error) == _PRECONDITION_FAILED:
+                return None
+            raise _translated(error, f"creating {key}") from error
+        return written["ETag"]
+
+    def read(self, key: str) -> TaggedObject | None:
+        """The object's bytes and ETag, or None when there is none (the reader may list the key's prefix, so a
+        missing key answers NoSuchKey rather than AccessDenied)."""
         try:
             response = self._client.get_object(Bucket=self._bucket, Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if _code(error) in ("NoSuchKey", "404"):
                 return None
             raise _translated(error, f"reading {key}") from error
-        return response["Body"].read()
+        return TaggedObject(response["Body"].read(), response["ETag"])
 
-    def exists(self, key: str) -> bool:
+    def swap(self, key: str, body: bytes, content_type: str, etag: str) -> str | None:
         try:
-            listed = self._client.list_objects_v2(Bucket=self._bucket, Prefix=key, MaxKeys=1)
+            written = self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, IfMatch=etag
+            )
         except ClientError as error:
-            raise _translated(error, f"looking for {key}") from error
-        return any(found.get("Key") == key for found in listed.get("Contents", []))
+            # S3 answers a changed object 412, and one no longer there 404.
+            if _code(error) in (_PRECONDITION_FAILED, "NoSuchKey"):
+                return None
+            raise _translated(error, f"replacing {key}") from error
+        return written["ETag"]
 
     def list_after(self, prefix: str, start_after: str | None, max_keys: int) -> ObjectPage:
         """One ListObjectsV2 call: up to ``max_keys`` objects under ``prefix`` after ``start_after``, in key order."""
@@ -85,7 +113,12 @@ class S3ObjectStore:
 
 
 class SesMailer:
-    """SES v2's SendEmail with raw content: the MIME message goes out as built, attachment and all."""
+    """SES v2's SendEmail with raw content: the MIME message goes out as built, attachment and all.
+
+    SendEmail takes no idempotency token (SES v2's request has none), so a request repeated after its answer was
+    lost may send the email twice: the client must make one attempt only (``AwsClients.sesv2``), and what is known
+    of a failure is said: SES answered an error, or was never reached (``MailNotSent``: send again), or the answer
+    was lost (a read timeout, a dropped connection: raised as it is, the email may have gone)."""
 
     def __init__(self, client: SESV2Client) -> None:
         self._client = client
@@ -98,5 +131,7 @@ class SesMailer:
                 Content={"Raw": {"Data": raw}},
             )
         except ClientError as error:
-            raise _translated(error, "sending an email") from error
+            raise MailNotSent(f"SES did not send the email: {_code(error)}") from error
+        except NeverConnected as error:
+            raise MailNotSent(f"SES was not reached: {error}") from error
         return sent["MessageId"]

@@ -140,6 +140,20 @@ def stored_certificate(number: str, uow: UnitOfWork, may_see: Callable[[Certific
     return record
 
 
+def _with_history(
+    number: str, uow: UnitOfWork, may_see: Callable[[CertificateRecord], bool]
+) -> tuple[CertificateRecord, list[HistoryEvent]]:
+    """The certificate and its events. The dispatcher or the matcher may append an event (in one transaction with the
+    record's new head) between the two reads, and an untouched certificate would then read as edited: when the events
+    run past the head, the record is read again, once (as ``registrations.verified_history`` does; an event stored
+    beyond the head by any other means is still beyond it, and breaks the chain)."""
+    record = stored_certificate(number, uow, may_see)
+    events = list(uow.certificates.history(record.number))
+    if events and events[-1].sequence > record.history_head.sequence:
+        record = stored_certificate(number, uow, may_see)
+    return record, events
+
+
 def read_certificate(party: Party, number: str, uow: UnitOfWork) -> VisibleCertificate:
     record = stored_certificate(number, uow, lambda found: certificate_view(party, found) is not None)
     view = certificate_view(party, record)
@@ -190,8 +204,7 @@ def read_history(party: Party, number: str, uow: UnitOfWork, seals: SealChecker 
     event recorded and the current record is the state its latest event recorded; with ``seals`` (JEVS's keys),
     that every event is the one JEVS sealed when it was written, so a chain rewritten with every hash recomputed
     fails at the first event changed. The latest event's seal is the history's signed head."""
-    record = stored_certificate(number, uow, lambda found: may_read_history(party, found))
-    events = list(uow.certificates.history(record.number))
+    record, events = _with_history(number, uow, lambda found: may_read_history(party, found))
     verification = verify_chain(events, record.history_head, state_hash=record.state_hash)
     if verification.valid:
         versions = uow.certificates.versions(record.number)
@@ -288,9 +301,8 @@ def verify_certificate(
     """What anyone may learn of a certificate: whether it is valid today, its standing, whether a printed digest
     matches, and whether its history verifies (with ``seals``, every event's seal too): a certificate whose record
     or history was edited in the table is never reported valid."""
-    record = stored_certificate(number, uow, lambda _: True)
+    record, events = _with_history(number, uow, lambda _: True)
     today = new_zealand_date(uow.now())
-    events = uow.certificates.history(record.number)
     intact = verify_chain(events, record.history_head, state_hash=record.state_hash)
     intact = with_seals(intact, events, seals.check_seal if seals else None)
     valid = (

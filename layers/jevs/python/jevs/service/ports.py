@@ -95,13 +95,35 @@ class OutboxStream(Protocol):
 
 
 class ObjectStore(Protocol):
-    """One bucket: objects put under a key, read back, and whether a key holds one."""
+    """One bucket: objects put under a key, and read back."""
 
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes | None: ...
 
-    def exists(self, key: str) -> bool: ...
+
+@dataclass(frozen=True)
+class TaggedObject:
+    """An object's bytes, and the entity tag (ETag) of that version of it."""
+
+    body: bytes
+    etag: str
+
+
+class ConditionalStore(ObjectStore, Protocol):
+    """A bucket whose writes may be conditional, so that of several runs one claims a key (the email's marker)."""
+
+    def create(self, key: str, body: bytes, content_type: str) -> str | None:
+        """Put only if no object holds ``key``: the new object's ETag, or None when one does."""
+        ...
+
+    def read(self, key: str) -> TaggedObject | None:
+        """The object and its ETag, or None when there is none."""
+        ...
+
+    def swap(self, key: str, body: bytes, content_type: str, etag: str) -> str | None:
+        """Put only if the object still has ``etag``: the new ETag, or None when it changed or is gone."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -130,7 +152,13 @@ class ListedStore(ObjectStore, ObjectListing, Protocol):
     """A bucket read both ways: listed, and each object read (NZ Customs' files)."""
 
 
+class MailNotSent(Exception):
+    """The mail service answered that it did not take the message, or was never reached: sending again is safe.
+    Any other failure of ``Mailer.send`` leaves it unknown whether the message went out."""
+
+
 class Mailer(Protocol):
     def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
-        """Send a MIME message as it is; the mail service's message id."""
+        """Send a MIME message as it is, once; the mail service's message id. Raises ``MailNotSent`` when it
+        certainly did not go out."""
         ...

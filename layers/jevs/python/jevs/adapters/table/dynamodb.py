@@ -27,6 +27,7 @@ from jevs.adapters.table.model import (
     Page,
     Put,
     Query,
+    Unset,
     Update,
     Write,
 )
@@ -86,6 +87,8 @@ class _Expression:
                 return f"attribute_not_exists({self.name('pk')})"
             case Equals(attribute, value):
                 return f"{self.name(attribute)} = {self.value(value)}"
+            case Unset(attribute):
+                return f"attribute_not_exists({self.name(attribute)})"
             case Below(attribute, value):
                 return f"{self.name(attribute)} < {self.value(value)}"
             case AnyOf(conditions):

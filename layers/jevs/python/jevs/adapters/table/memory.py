@@ -26,6 +26,7 @@ from jevs.adapters.table.model import (
     Page,
     Put,
     Query,
+    Unset,
     Update,
     Write,
 )
@@ -39,6 +40,8 @@ def _holds(condition: Condition, item: Item | None) -> bool:
             return item is None
         case Equals(attribute, value):
             return item is not None and attribute in item and item[attribute] == value
+        case Unset(attribute):
+            return item is None or attribute not in item
         case Below(attribute, value):
             # As in DynamoDB, a value of another type is simply not below (no error).
             stored = item.get(attribute) if item is not None else None

@@ -46,6 +46,13 @@ class Equals:
 
 
 @dataclass(frozen=True)
+class Unset:
+    """No value is stored for the attribute (DynamoDB's ``attribute_not_exists``: also when no item is stored)."""
+
+    attribute: str
+
+
+@dataclass(frozen=True)
 class Below:
     """The attribute is stored and less than ``value``."""
 
@@ -71,7 +78,7 @@ class AllOf:
             raise ValueError("AllOf needs at least one condition")
 
 
-Condition = Absent | Equals | Below | AnyOf | AllOf
+Condition = Absent | Equals | Unset | Below | AnyOf | AllOf
 
 
 # -- writes ---------------------------------------------------------------------------------------------------

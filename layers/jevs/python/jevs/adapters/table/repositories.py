@@ -27,6 +27,7 @@ from jevs.adapters.table.model import (
     Put,
     Query,
     Table,
+    Unset,
     Update,
     Write,
     WriteName,
@@ -302,13 +303,17 @@ def _stage_replace(
     stage: Stage, sealed: Sealing, kind: str, previous: items.HostedRecord, updated: HostedChange
 ) -> None:
     record = updated.record
-    status = Equals("status", previous.status.value)
-    # A record lodged before it had a history has no head to hold on to: its status is what it is read by.
-    condition = (
-        status
+    # Stored only over the revision it was read at: the same status and the same history head. A record lodged
+    # before records kept a history was read with no head, and holds one as soon as anything is recorded of it (the
+    # overseer's past-due flag starts its history): the write then needs the head still absent, or a decision read
+    # before the flag would be stored over it, the flag lost, refused only by its event's place (#1, which the flag
+    # took) under a name the use case does not decide again on.
+    head = (
+        Unset("history_sequence")
         if previous.history_head is None
-        else AllOf((status, Equals("history_sequence", updated.sequence_before)))
+        else Equals("history_sequence", updated.sequence_before)
     )
+    condition = AllOf((Equals("status", previous.status.value), head))
     stage(Put(WriteName(kind, record.id), items.hosted_item(record), condition))
     _stage_event(stage, record, sealed(updated.event))
 
