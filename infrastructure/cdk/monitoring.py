@@ -26,6 +26,7 @@ from constructs import Construct
 from infrastructure.cdk.functions import JevsFunction
 from jevs.domain.declarations import DeclarationStatus
 from jevs.domain.preferences import RefusalCode
+from jevs.domain.recovery import RedriveQueue
 from jevs.resources import (
     DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
@@ -69,10 +70,10 @@ CONSUMERS: dict[str, FunctionDefinition] = {
 }
 # The name ``python -m infrastructure.local.ops redrive --queue <name>`` gives each dead-letter queue.
 REDRIVE_QUEUES: dict[str, str] = {
-    DELIVERY_QUEUE.logical_id: "deliveries",
-    DECLARATIONS_QUEUE.logical_id: "declarations",
-    NOTIFICATIONS_QUEUE.logical_id: "notifications",
-    STREAM_FAILURES_QUEUE.logical_id: "stream-failures",
+    DELIVERY_QUEUE.logical_id: RedriveQueue.DELIVERIES,
+    DECLARATIONS_QUEUE.logical_id: RedriveQueue.DECLARATIONS,
+    NOTIFICATIONS_QUEUE.logical_id: RedriveQueue.NOTIFICATIONS,
+    STREAM_FAILURES_QUEUE.logical_id: RedriveQueue.STREAM_FAILURES,
 }
 
 
