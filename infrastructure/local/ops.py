@@ -9,7 +9,7 @@
 
 It calls the API as the ``ops`` party, exactly as an operator's tooling would in AWS (there with the
 Cognito token endpoint and the party's own credentials, given by JEVS_TOKEN_URL, JEVS_OPS_CLIENT_ID and
-JEVS_OPS_CLIENT_SECRET).
+JEVS_OPS_CLIENT_SECRET, and its API key, JEVS_OPS_API_KEY).
 
 ``redrive`` starts a job on one dead-letter queue (``deliveries``, ``declarations``, ``notifications`` or
 ``stream-failures``) and prints it; the reconciler works it within a minute (locally: every
@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     with httpx.Client(base_url=api_url, timeout=30) as http:
         try:
             headers = {"Authorization": f"Bearer {_token(http, api_url)}"}
+            # In AWS every API Gateway method also wants the party's API key; the local gateway wants none.
+            if api_key := os.environ.get("JEVS_OPS_API_KEY"):
+                headers["x-api-key"] = api_key
             if arguments.command == "redrive":
                 return redrive(http, headers, arguments, out or sys.stdout, err or sys.stderr)
             path = (
