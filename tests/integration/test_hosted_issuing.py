@@ -13,6 +13,7 @@ from tests.factories import (
     EXPORTER,
     ISSUING_BODY,
     NZ_CUSTOMS,
+    OPS,
     OTHER_EXPORTER,
     application_payload,
     goods_payload,
@@ -132,7 +133,7 @@ def test_evidence_and_contact_details_stay_with_the_exporter_and_its_issuing_bod
     assert call_api("GET", f"/v1/goods-registrations/{goods}", client_id=ISSUING_BODY)["json"]["goods"]["evidence"]
     for stranger in (OTHER_EXPORTER, NZ_CUSTOMS, CN_CUSTOMS):
         assert call_api("GET", f"/v1/goods-registrations/{goods}", client_id=stranger)["statusCode"] == 404
-        assert call_api("GET", f"/v1/signatories/{signatory}", client_id=stranger)["statusCode"] in (403, 404)
+        assert call_api("GET", f"/v1/signatories/{signatory}", client_id=stranger)["statusCode"] == 404
 
 
 def test_only_the_issuing_body_named_decides(call_api: ApiCall) -> None:
@@ -148,8 +149,26 @@ def test_only_the_issuing_body_named_decides(call_api: ApiCall) -> None:
         call_api, f"/v1/goods-registrations/{lodged}/approval", ISSUING_BODY, {"decision": "REFUSED"}
     )
 
-    assert by_exporter["statusCode"] == 403
+    assert by_exporter["statusCode"] == 404
     assert refusal_without_reasons["statusCode"] == 422
+
+
+@pytest.mark.parametrize("collection", ["/v1/goods-registrations", "/v1/signatories"])
+@pytest.mark.parametrize("client_id", [EXPORTER, OTHER_EXPORTER, NZ_CUSTOMS, CN_CUSTOMS, OPS])
+def test_a_decision_by_anyone_but_its_issuing_body_is_404_exactly_as_for_an_id_no_one_holds(
+    call_api: ApiCall, collection: str, client_id: str
+) -> None:
+    payload = goods_payload() if collection == "/v1/goods-registrations" else signatory_payload()
+    lodged = post(call_api, collection, EXPORTER, payload)["json"]["id"]
+    missing = lodged[:-4] + ("0000" if lodged[-4:] != "0000" else "1111")
+    decision = {"decision": "REFUSED", "reasons": ["No evidence"]}
+
+    existing = post(call_api, f"{collection}/{lodged}/approval", client_id, decision)
+    absent = post(call_api, f"{collection}/{missing}/approval", client_id, decision)
+
+    assert (existing["statusCode"], absent["statusCode"]) == (404, 404)
+    # One identical body, but for the id each names: nothing tells that the first one exists.
+    assert existing["json"] | {"detail": None, "instance": None} == absent["json"] | {"detail": None, "instance": None}
 
 
 def test_anyone_verifies_a_certificate_and_the_digest_its_paper_carries(

@@ -125,12 +125,12 @@ def decide_registration(command: DecideRegistration, uow: UnitOfWork) -> Registr
     decision on a record decided meanwhile stores nothing (the commit is conditioned on its status)."""
     party = command.party
     record = uow.registrations.get(command.registration_id)
-    if not isinstance(record, command.kind):
+    # Only the issuing body it was lodged with decides; to anyone else it does not exist (DESIGN.md §5: 404 for
+    # the unseen), the same answer as for an id no one holds, so a refusal never tells that a record is there.
+    if not isinstance(record, command.kind) or party.type is not PartyType.ISSUING_BODY:
         raise NotFound(command.registration_id)
-    if party.type is not PartyType.ISSUING_BODY:
-        raise Forbidden("only an issuing body decides")
     if record.issuing_body != party.id:
-        raise NotFound(record.id)
+        raise NotFound(command.registration_id)
     decided = record.decided(command.decision, party.id, uow.now())
     uow.registrations.replace(record, decided)
     try:
