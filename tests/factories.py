@@ -33,8 +33,12 @@ __all__ = [
     "ISSUING_BODY",
     "NZ_CUSTOMS",
     "OPS",
+    "OTHER_CN_CUSTOMS",
     "OTHER_EXPORTER",
+    "OTHER_ISSUING_BODY_CLIENT",
+    "OTHER_NZ_CUSTOMS",
     "PARTIES_FILE",
+    "SECOND_PARTIES",
     "LambdaContext",
     "api_event",
     "application_payload",
@@ -111,9 +115,35 @@ def registered_clients() -> tuple[RegisteredClient, ...]:
     return tuple(RegisteredClient.model_validate(client) for client in document["clients"])
 
 
+# Parties the tests' registry holds beside the demo ones: a second party of a type the demo has once, so that a
+# test can show what one party of a type may not reach of another's (issue 14, findings 1 and 6).
+OTHER_ISSUING_BODY_CLIENT = "test-wlg-chamber"
+OTHER_NZ_CUSTOMS = "test-nz-customs-airport"
+OTHER_CN_CUSTOMS = "test-cn-customs-shanghai"
+SECOND_PARTIES: tuple[RegisteredClient, ...] = tuple(
+    RegisteredClient.model_validate({"client_id": client_id, "party": party})
+    for client_id, party in (
+        (
+            OTHER_ISSUING_BODY_CLIENT,
+            {
+                "type": "issuing_body",
+                "id": "wlg-chamber",
+                "name": "Wellington Chamber of Commerce",
+                "place": "Wellington",
+                "region": "WGN",
+                "certificate_prefix": "22",
+            },
+        ),
+        (OTHER_NZ_CUSTOMS, {"type": "nz_customs", "id": "nz-customs-airport", "name": "NZ Customs, Auckland Airport"}),
+        (OTHER_CN_CUSTOMS, {"type": "cn_customs", "id": "cn-customs-shanghai", "name": "Shanghai Customs District"}),
+    )
+)
+
+
 def parties_json() -> str:
-    """The registry the API function reads (JEVS_PARTIES): client ids and parties, no secrets."""
-    return json.dumps([client.model_dump(mode="json") for client in registered_clients()])
+    """The registry the API function reads (JEVS_PARTIES): client ids and parties, no secrets; the demo parties
+    and the second parties of the tests."""
+    return json.dumps([client.model_dump(mode="json") for client in (*registered_clients(), *SECOND_PARTIES)])
 
 
 # The demo parties' OAuth2 client ids (infrastructure/local/parties.json).

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from jevs.domain.parties import Party
+from jevs.domain.parties import Party, check_distinct_prefixes
 
 
 class Throttle(BaseModel):
@@ -62,6 +62,7 @@ class StackConfig(BaseModel):
         ids = [partner.party.id for partner in self.parties]
         if len(ids) != len(set(ids)):
             raise ValueError("a party id appears twice in jevs:parties")
+        check_distinct_prefixes(partner.party for partner in self.parties)
         return self
 
 
