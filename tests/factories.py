@@ -26,6 +26,7 @@ from infrastructure.local.request_bodies import (
     today_in_new_zealand,
 )
 from jevs.adapters.party_registry import RegisteredClient
+from jevs.resources import party_scope
 
 __all__ = [
     "CN_CUSTOMS",
@@ -155,6 +156,14 @@ CN_CUSTOMS = "local-cn-customs"
 OPS = "local-ops"
 
 
+def client_scope(client_id: str) -> str:
+    """The scope Cognito grants the client: its party type's (an unregistered client gets none at all)."""
+    party = next(
+        (client.party for client in (*registered_clients(), *SECOND_PARTIES) if client.client_id == client_id), None
+    )
+    return party_scope(party.type) if party is not None else ""
+
+
 def api_event(
     method: str,
     path: str,
@@ -163,15 +172,23 @@ def api_event(
     client_id: str | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
+    scope: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST API proxy event, as a Cognito user pool authorizer passes it on."""
+    """An API Gateway REST API proxy event, as a Cognito user pool authorizer passes it on: the token's scope is
+    ``scope``, or the one Cognito grants the client's party (of the tests' registry)."""
     all_headers = {"Host": "api.jevs.test", "Accept": "application/json"}
     if body is not None:
         all_headers["Content-Type"] = "application/json"
     all_headers.update(headers or {})
     text = json.dumps(body) if isinstance(body, dict) else body
     claims = (
-        {"sub": client_id, "client_id": client_id, "token_use": "access", "scope": "jevs/api", "iss": "https://cognito"}
+        {
+            "sub": client_id,
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": scope if scope is not None else client_scope(client_id),
+            "iss": "https://cognito",
+        }
         if client_id
         else None
     )
