@@ -50,7 +50,7 @@ class StackConfig(BaseModel):
 
     parties: list[PartnerConfig] = Field(min_length=1)
     auth_domain_prefix: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-    # Over TLS only: what JEVS sends China is signed, not secret from the network (issue 14, finding 7).
+    # Over TLS only: a signature proves what JEVS sent China but hides none of it (issue 14, finding 7).
     china_customs_endpoint: Annotated[HttpUrl, UrlConstraints(allowed_schemes=["https"])]
     china_client_certificate_secret_name: str | None = None
     sender_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
