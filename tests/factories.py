@@ -26,6 +26,7 @@ from infrastructure.local.request_bodies import (
     today_in_new_zealand,
 )
 from jevs.adapters.party_registry import RegisteredClient
+from jevs.resources import party_scope
 
 __all__ = [
     "CN_CUSTOMS",
@@ -33,8 +34,12 @@ __all__ = [
     "ISSUING_BODY",
     "NZ_CUSTOMS",
     "OPS",
+    "OTHER_CN_CUSTOMS",
     "OTHER_EXPORTER",
+    "OTHER_ISSUING_BODY_CLIENT",
+    "OTHER_NZ_CUSTOMS",
     "PARTIES_FILE",
+    "SECOND_PARTIES",
     "LambdaContext",
     "api_event",
     "application_payload",
@@ -111,9 +116,35 @@ def registered_clients() -> tuple[RegisteredClient, ...]:
     return tuple(RegisteredClient.model_validate(client) for client in document["clients"])
 
 
+# Parties the tests' registry holds beside the demo ones: a second party of a type the demo has once, so that a
+# test can show what one party of a type may not reach of another's (issue 14, findings 1 and 6).
+OTHER_ISSUING_BODY_CLIENT = "test-wlg-chamber"
+OTHER_NZ_CUSTOMS = "test-nz-customs-airport"
+OTHER_CN_CUSTOMS = "test-cn-customs-shanghai"
+SECOND_PARTIES: tuple[RegisteredClient, ...] = tuple(
+    RegisteredClient.model_validate({"client_id": client_id, "party": party})
+    for client_id, party in (
+        (
+            OTHER_ISSUING_BODY_CLIENT,
+            {
+                "type": "issuing_body",
+                "id": "wlg-chamber",
+                "name": "Wellington Chamber of Commerce",
+                "place": "Wellington",
+                "region": "WGN",
+                "certificate_prefix": "22",
+            },
+        ),
+        (OTHER_NZ_CUSTOMS, {"type": "nz_customs", "id": "nz-customs-airport", "name": "NZ Customs, Auckland Airport"}),
+        (OTHER_CN_CUSTOMS, {"type": "cn_customs", "id": "cn-customs-shanghai", "name": "Shanghai Customs District"}),
+    )
+)
+
+
 def parties_json() -> str:
-    """The registry the API function reads (JEVS_PARTIES): client ids and parties, no secrets."""
-    return json.dumps([client.model_dump(mode="json") for client in registered_clients()])
+    """The registry the API function reads (JEVS_PARTIES): client ids and parties, no secrets; the demo parties
+    and the second parties of the tests."""
+    return json.dumps([client.model_dump(mode="json") for client in (*registered_clients(), *SECOND_PARTIES)])
 
 
 # The demo parties' OAuth2 client ids (infrastructure/local/parties.json).
@@ -125,6 +156,14 @@ CN_CUSTOMS = "local-cn-customs"
 OPS = "local-ops"
 
 
+def client_scope(client_id: str) -> str:
+    """The scope Cognito grants the client: its party type's (an unregistered client gets none at all)."""
+    party = next(
+        (client.party for client in (*registered_clients(), *SECOND_PARTIES) if client.client_id == client_id), None
+    )
+    return party_scope(party.type) if party is not None else ""
+
+
 def api_event(
     method: str,
     path: str,
@@ -133,15 +172,23 @@ def api_event(
     client_id: str | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
+    scope: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST API proxy event, as a Cognito user pool authorizer passes it on."""
+    """An API Gateway REST API proxy event, as a Cognito user pool authorizer passes it on: the token's scope is
+    ``scope``, or the one Cognito grants the client's party (of the tests' registry)."""
     all_headers = {"Host": "api.jevs.test", "Accept": "application/json"}
     if body is not None:
         all_headers["Content-Type"] = "application/json"
     all_headers.update(headers or {})
     text = json.dumps(body) if isinstance(body, dict) else body
     claims = (
-        {"sub": client_id, "client_id": client_id, "token_use": "access", "scope": "jevs/api", "iss": "https://cognito"}
+        {
+            "sub": client_id,
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": scope if scope is not None else client_scope(client_id),
+            "iss": "https://cognito",
+        }
         if client_id
         else None
     )

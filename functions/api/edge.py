@@ -26,6 +26,7 @@ from jevs.bootstrap import ApiDependencies
 from jevs.domain.canonical import digest
 from jevs.domain.errors import DomainError, Unauthenticated
 from jevs.domain.parties import Party
+from jevs.resources import party_scope
 from jevs.service.idempotency import AlreadyAnswered, Answer, IdempotencyRecord, IdempotentRequest, first_answer
 from jevs.service.unit_of_work import UnitOfWork
 
@@ -53,12 +54,16 @@ def in_context(deps: ApiDependencies) -> dict[str, Any]:
 
 
 def caller(router: BaseRouter) -> Party:
-    """The party behind the token the API Gateway authorizer (Cognito, or the local gateway) accepted."""
+    """The party behind the token the API Gateway authorizer (Cognito, or the local gateway) accepted, when the
+    token carries exactly its party type's scope."""
     event = cast(APIGatewayProxyEvent, router.current_event)
     claims = (event.request_context.authorizer.claims or {}) if event.request_context else {}
     client_id = claims.get("client_id")
     party = dependencies(router).parties.party_for_client(client_id) if client_id else None
-    if party is None:
+    # The authorizer admits a token of any party type's scope; authority comes from the token, not from the
+    # registry alone: a client granted another type's scope (a misconfigured app client, a token minted for
+    # another purpose) is refused like any invalid token (issue 14, finding 7).
+    if party is None or set(str(claims.get("scope") or "").split()) != {party_scope(party.type)}:
         raise Unauthenticated()
     logger.append_keys(party=party.id)
     return party

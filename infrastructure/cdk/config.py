@@ -16,11 +16,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, model_validator
 
-from jevs.domain.parties import Party
+from jevs.domain.parties import Party, check_distinct_prefixes
 
 
 class Throttle(BaseModel):
@@ -50,7 +50,8 @@ class StackConfig(BaseModel):
 
     parties: list[PartnerConfig] = Field(min_length=1)
     auth_domain_prefix: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-    china_customs_endpoint: HttpUrl
+    # Over TLS only: a signature proves what JEVS sent China but hides none of it (issue 14, finding 7).
+    china_customs_endpoint: Annotated[HttpUrl, UrlConstraints(allowed_schemes=["https"])]
     china_client_certificate_secret_name: str | None = None
     sender_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -62,6 +63,7 @@ class StackConfig(BaseModel):
         ids = [partner.party.id for partner in self.parties]
         if len(ids) != len(set(ids)):
             raise ValueError("a party id appears twice in jevs:parties")
+        check_distinct_prefixes(partner.party for partner in self.parties)
         return self
 
 

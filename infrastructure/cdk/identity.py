@@ -9,8 +9,7 @@ from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
 from jevs.domain.parties import PartyType
-
-RESOURCE_SERVER = "jevs"
+from jevs.resources import OAUTH_RESOURCE_SERVER, party_scope
 
 
 class IdentityConstruct(Construct):
@@ -32,7 +31,7 @@ class IdentityConstruct(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         # One scope per party type: the authorizer admits a token carrying any of them, the API function
-        # decides what the party may do.
+        # admits a token only with its party's type's scope, and decides what the party may do.
         self.scopes = {
             party_type: cognito.ResourceServerScope(
                 scope_name=party_type.value, scope_description=f"a {party_type} party"
@@ -40,7 +39,7 @@ class IdentityConstruct(Construct):
             for party_type in PartyType
         }
         server = self.user_pool.add_resource_server(
-            "ResourceServer", identifier=RESOURCE_SERVER, scopes=list(self.scopes.values())
+            "ResourceServer", identifier=OAUTH_RESOURCE_SERVER, scopes=list(self.scopes.values())
         )
         self.domain = self.user_pool.add_domain(
             "TokenDomain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=config.auth_domain_prefix)
@@ -67,5 +66,5 @@ class IdentityConstruct(Construct):
             )
         # The API function's JEVS_PARTIES: resolved at deploy time, when the client ids exist.
         self.party_registry_json = Stack.of(self).to_json_string(registry)
-        self.oauth_scopes = [f"{RESOURCE_SERVER}/{party_type.value}" for party_type in PartyType]
+        self.oauth_scopes = [party_scope(party_type) for party_type in PartyType]
         self.token_url = f"{self.domain.base_url()}/oauth2/token"

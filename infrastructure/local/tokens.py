@@ -29,12 +29,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from joserfc.jwt import JWTClaimsRegistry
 
+from jevs.resources import party_scope
+
 PARTIES_FILE = Path(__file__).with_name("parties.json")
 TOKEN_PATH = "/oauth2/token"  # noqa: S105  (a path, not a secret)
 # Cognito publishes a pool's signing keys under its issuer; the local issuer is the gateway's /oauth2.
 JWKS_PATH = "/oauth2/.well-known/jwks.json"
-# The resource-server scope every JEVS app client is allowed (Cognito names custom scopes <server>/<scope>).
-API_SCOPE = "jevs/api"
 TOKEN_LIFETIME_SECONDS = 3600
 SIGNING_ALGORITHM = "ES256"
 
@@ -52,6 +52,11 @@ class Client:
     def registration(self) -> dict[str, Any]:
         """The client as the API function's party registry knows it: never with its secret."""
         return {"client_id": self.client_id, "party": dict(self.party)}
+
+    @property
+    def scope(self) -> str:
+        """The one scope this client is allowed, as Cognito allows each app client its party type's."""
+        return party_scope(str(self.party["type"]))
 
 
 def load_clients(path: Path = PARTIES_FILE) -> list[Client]:
@@ -97,13 +102,11 @@ class TokenService:
         clients: Iterable[Client],
         issuer: str,
         *,
-        scopes: Iterable[str] = (API_SCOPE,),
         lifetime_seconds: int = TOKEN_LIFETIME_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clients = {client.client_id: client for client in clients}
         self.issuer = issuer
-        self._scopes = tuple(scopes)
         self._lifetime = lifetime_seconds
         self._clock = clock
         self._key = ECKey.generate_key("P-256", parameters={"use": "sig", "alg": SIGNING_ALGORITHM}, auto_kid=True)
@@ -120,7 +123,7 @@ class TokenService:
                 raise _Refused(_error(400, "invalid_request", "grant_type is required"))
             if grant_type != "client_credentials":
                 raise _Refused(_error(400, "unsupported_grant_type", "only grant_type=client_credentials is supported"))
-            scopes = self._granted_scopes(form.get("scope"))
+            scopes = self._granted_scopes(client, form.get("scope"))
         except _Refused as refused:
             return refused.answer
         return _answer(
@@ -181,12 +184,14 @@ class TokenService:
         # RFC 6749 §2.3.1: both parts are form-encoded before they are joined.
         return unquote_plus(client_id), unquote_plus(secret)
 
-    def _granted_scopes(self, requested: str | None) -> tuple[str, ...]:
-        # Like Cognito: no scope asked for means every scope the client is allowed.
+    @staticmethod
+    def _granted_scopes(client: Client, requested: str | None) -> tuple[str, ...]:
+        # Like Cognito: no scope asked for means every scope the client is allowed (its party type's, one).
+        allowed = (client.scope,)
         if requested is None or not requested.strip():
-            return self._scopes
+            return allowed
         asked = tuple(dict.fromkeys(requested.split()))
-        unknown = [scope for scope in asked if scope not in self._scopes]
+        unknown = [scope for scope in asked if scope not in allowed]
         if unknown:
             raise _Refused(_error(400, "invalid_scope", f"not allowed for this client: {' '.join(unknown)}"))
         return asked
@@ -194,15 +199,17 @@ class TokenService:
     # -- tokens -------------------------------------------------------------------------------------
 
     def issue(self, client_id: str, scopes: Iterable[str] | None = None) -> str:
-        """An access token with the claims a Cognito client-credentials token carries."""
-        if client_id not in self._clients:
+        """An access token with the claims a Cognito client-credentials token carries: the client's own scope, or
+        ``scopes`` as given (a test's token for scopes Cognito would never grant the client)."""
+        client = self._clients.get(client_id)
+        if client is None:
             raise KeyError(client_id)
         now = int(self._clock())
         claims: Claims = {
             "sub": client_id,
             "client_id": client_id,
             "token_use": "access",
-            "scope": " ".join(scopes if scopes is not None else self._scopes),
+            "scope": " ".join(scopes if scopes is not None else (client.scope,)),
             "auth_time": now,
             "iss": self.issuer,
             "exp": now + self._lifetime,

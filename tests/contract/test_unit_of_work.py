@@ -149,9 +149,9 @@ def test_a_certificate_number_taken_is_refused(units: Units) -> None:
     # Given a certificate stored under a number
     first = issued(NUMBER)
     store_issue(units, first)
-    # When another certificate is added under the same number
+    # When another certificate is added under the same number (its issuing body's, on another day)
     uow = units()
-    uow.certificates.add(issued(NUMBER, issuer=OTHER_ISSUER))
+    uow.certificates.add(issued(NUMBER, on=date(2026, 11, 21)))
     names = refusal(uow)
     # Then its record, first version and first event are refused by name, and the first certificate stays
     assert names == {("certificate", NUMBER), ("version", f"{NUMBER}/v1"), ("event", f"{NUMBER}#1")}

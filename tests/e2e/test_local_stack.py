@@ -17,6 +17,8 @@ from infrastructure.local.demo import run_walkthrough
 from infrastructure.local.gateway import MAX_BODY_BYTES, Gateway
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH, TokenService, load_clients
+from jevs.domain.parties import PartyType
+from jevs.resources import party_scope
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +50,7 @@ def test_a_client_with_valid_basic_credentials_gets_a_cognito_shaped_access_toke
     assert claims is not None
     assert claims["sub"] == claims["client_id"] == ISSUING_BODY
     assert claims["token_use"] == "access"
-    assert claims["scope"] == "jevs/api"
+    assert claims["scope"] == "jevs/issuing_body"
     assert claims["iss"] == f"{stack.api_url}/oauth2"
     assert claims["exp"] - claims["iat"] == 3600
     assert claims["jti"]
@@ -78,7 +80,9 @@ def test_a_grant_other_than_client_credentials_is_unsupported(stack: LocalStack)
 
 
 def test_a_request_without_grant_type_is_invalid(stack: LocalStack) -> None:
-    response = httpx.post(stack.token_url, data={"scope": "jevs/api"}, auth=(ISSUING_BODY, ISSUING_BODY_SECRET))
+    response = httpx.post(
+        stack.token_url, data={"scope": "jevs/issuing_body"}, auth=(ISSUING_BODY, ISSUING_BODY_SECRET)
+    )
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
@@ -130,6 +134,30 @@ def test_a_protected_route_with_a_token_it_cannot_verify_is_refused(api: httpx.C
     assert response.status_code == 401
     _problem(response)
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_each_client_gets_the_one_scope_cognito_grants_its_party_type(stack: LocalStack) -> None:
+    granted = {}
+    for client in load_clients():
+        response = httpx.post(stack.token_url, data=CLIENT_CREDENTIALS, auth=(client.client_id, client.client_secret))
+        claims = stack.gateway.tokens.verify(response.json()["access_token"])
+        assert claims is not None
+        granted[client.party["type"]] = claims["scope"]
+
+    assert granted == {party_type.value: f"jevs/{party_type.value}" for party_type in PartyType}
+
+
+def test_a_token_verified_by_the_gateway_but_with_another_party_types_scope_is_a_401(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    # Given a token the gateway's authorizer accepts, for the issuing body's client with an exporter's scope
+    token = stack.gateway.tokens.issue(ISSUING_BODY, scopes=[party_scope(PartyType.EXPORTER)])
+    assert stack.gateway.tokens.verify(token) is not None
+    # When it calls the API, Then the function refuses it as it refuses any invalid token
+    response = api.get("/v1/certificates", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+    assert _problem(response)["type"] == "urn:jevs:problem:unauthenticated"
 
 
 def test_a_valid_token_reaches_the_function(api: httpx.Client, token_for: Callable[[str], str]) -> None:

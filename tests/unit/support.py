@@ -21,7 +21,11 @@ from tests.fakes import MemoryRecords
 
 # An issuing body that is registered nowhere in the demo: it issued none of the demo certificates.
 OTHER_ISSUING_BODY = Party(
-    type=PartyType.ISSUING_BODY, id="wlg-chamber", name="Wellington Chamber of Commerce", place="Wellington"
+    type=PartyType.ISSUING_BODY,
+    id="wlg-chamber",
+    name="Wellington Chamber of Commerce",
+    place="Wellington",
+    certificate_prefix="22",
 )
 
 # A consignee outside China: its business number is whatever its own country uses.

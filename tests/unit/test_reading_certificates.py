@@ -37,7 +37,7 @@ pytestmark = pytest.mark.unit
 TO_CHINA = "11.1234.00001"  # Kauri Dairy, by the Auckland chamber, to China
 FOR_SYDNEY = "11.1234.00002"  # Kauri Dairy, by the Auckland chamber, to China for a consignee in Australia
 TUI_TO_CHINA = "11.1234.00003"  # Tui Valley Wines, by the Auckland chamber, to China
-BY_WELLINGTON = "11.1234.00004"  # Kauri Dairy, by the Wellington chamber, to China
+BY_WELLINGTON = "22.1234.00004"  # Kauri Dairy, by the Wellington chamber, to China
 TUI_EXPORTER = {
     "name": "Tui Valley Wines Limited",
     "address": "2 Vineyard Road, Blenheim",

@@ -208,16 +208,16 @@ def test_the_same_key_from_another_party_is_its_own_request(records: MemoryRecor
     # Given a certificate the Auckland chamber submitted under "key-1"
     submit(certificate(), records)
     # When the Wellington chamber submits its own certificate under the same key
-    other = certificate(certificate_number="11.1234.54321")
+    other = certificate(certificate_number="22.1234.54321")
     result = submit(other, records, by=OTHER_ISSUING_BODY)
     # Then it is stored and answered for itself, and each party's key keeps its own answer
     assert result.created
-    assert certificate_numbers(records) == [NUMBER, "11.1234.54321"]
+    assert certificate_numbers(records) == [NUMBER, "22.1234.54321"]
     theirs = records.uow().answers.get(OTHER_ISSUING_BODY.id, "key-1")
     ours = records.uow().answers.get(party(ISSUING_BODY).id, "key-1")
     assert theirs is not None
     assert ours is not None
-    assert (theirs.answer["body"], ours.answer["body"]) == ({"n": "11.1234.54321"}, {"n": NUMBER})
+    assert (theirs.answer["body"], ours.answer["body"]) == ({"n": "22.1234.54321"}, {"n": NUMBER})
 
 
 def test_the_same_content_under_another_key_answers_with_the_stored_certificate(records: MemoryRecords) -> None:
@@ -262,11 +262,17 @@ def test_a_number_already_taken_by_other_content_is_a_conflict(records: MemoryRe
     assert records.table.commits == 1
 
 
-def test_the_same_content_from_another_issuing_body_is_a_conflict(records: MemoryRecords) -> None:
+def test_the_same_content_from_another_issuing_body_is_refused_for_its_prefix_not_told_it_exists(
+    records: MemoryRecords,
+) -> None:
+    # Given a certificate the Auckland chamber (prefix 11) submitted
     submit(certificate(), records, key="key-1")
-    with pytest.raises(Conflict) as raised:
+    # When the Wellington chamber (prefix 22) submits the very same certificate
+    with pytest.raises(RuleViolation) as raised:
         submit(certificate(), records, key="key-1", by=OTHER_ISSUING_BODY)
-    assert raised.value.code == "certificate-number-exists"
+    # Then the number is refused as not its own, the same answer as for a number no one holds
+    assert [error.field for error in raised.value.errors] == ["certificate_number"]
+    assert records.table.commits == 1
 
 
 def test_a_date_rule_violation_stores_nothing(records: MemoryRecords) -> None:

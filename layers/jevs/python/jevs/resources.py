@@ -214,6 +214,17 @@ def nz_customs_preference_key(number: str, declaration_id: str) -> str:
     return f"{NZ_CUSTOMS_PREFERENCES_PREFIX}{number}/{declaration_id}.json"
 
 
+# The OAuth2 resource server of the API. Each party type has one scope under it, and each party's app client is
+# allowed only its type's (Cognito names a custom scope <server>/<scope>): the CDK stack's Cognito pool, the local
+# token endpoint and the API function's check of every token all take it from here.
+OAUTH_RESOURCE_SERVER = "jevs"
+
+
+def party_scope(party_type: str) -> str:
+    """The one scope a token of a party of ``party_type`` (a ``PartyType`` value) carries, e.g. ``jevs/exporter``."""
+    return f"{OAUTH_RESOURCE_SERVER}/{party_type}"
+
+
 @dataclass(frozen=True)
 class SigningKeyDefinition:
     """The asymmetric key JEVS signs what it sends to China with (ES256, DESIGN.md §6.3)."""

@@ -6,11 +6,13 @@ a missing setting fails loudly when a function starts, never with a silent defau
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jevs.resources import DELIVERY_QUEUE
 
@@ -97,6 +99,16 @@ class DispatcherSettings(FunctionSettings):
     china_circuit_cooldown_seconds: float = Field(default=30, gt=0)
     china_circuit_max_cooldown_seconds: float = Field(default=300, gt=0)
 
+    @field_validator("china_customs_endpoint")
+    @classmethod
+    def _china_is_reached_over_tls(cls, endpoint: str) -> str:
+        # Signed certificates and declaration results go there: in the clear they could be read or changed on the
+        # way (issue 14, finding 7). Plain HTTP only to this machine, where the local stack's simulator listens.
+        parts = urlsplit(endpoint)
+        if parts.scheme != "https" and not _is_loopback(parts.hostname):
+            raise ValueError("China Customs is reached over https (plain http only on this machine's loopback)")
+        return endpoint
+
     @property
     def attempt_seconds(self) -> float:
         """The longest one attempt takes: connecting, China's answer, and signing and recording around them."""
@@ -165,3 +177,15 @@ class OverseerSettings(FunctionSettings):
     )
     # At most this many past-due applications are read (and flagged) per run; the rest wait for the next.
     past_due_limit: int = Field(default=500, ge=1)
+
+
+def _is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine: ``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

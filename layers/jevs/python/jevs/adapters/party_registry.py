@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from jevs.domain.parties import Party
+from jevs.domain.parties import Party, check_distinct_prefixes
 
 
 class RegisteredClient(BaseModel):
@@ -22,6 +22,7 @@ class StaticPartyRegistry:
         self._by_client = {client.client_id: client.party for client in clients}
         if len(self._by_client) != len(clients):
             raise ValueError("a client id is registered twice")
+        check_distinct_prefixes(client.party for client in clients)
         self._by_id = {party.id: party for party in self._by_client.values()}
 
     @classmethod

@@ -150,11 +150,10 @@ class CertificateRecord(BaseModel):
         over what its original was used for (``replacing``'s usage and ledger). Raises ``RuleViolation`` when the
         dates of issue break a rule (``assess_validity``), or the number is not under ``issuer``'s prefix."""
         assert issuer.place is not None  # an issuing body always has one (Party validates it)
-        prefix = issuer.certificate_prefix
-        if prefix is not None and content.certificate_number.split(".", 1)[0] != prefix:
-            # DESIGN.md §2: a number belongs to the issuing body whose prefix it carries. (One that numbers in a system
-            # of its own, with no prefix here, is held to the numbers it was given there.)
-            message = f"a certificate number of {issuer.name} begins with its prefix {prefix}"
+        if not issuer.owns_certificate_number(content.certificate_number):
+            # DESIGN.md §2: a number belongs to the issuing body whose prefix it carries. Another body's number taken
+            # here would also stop that body's hosted counter for good at it (issue 14, finding 1).
+            message = f"a certificate number of {issuer.name} begins with its prefix {issuer.certificate_prefix}"
             raise RuleViolation([FieldError("certificate_number", message)])
         validity = assess_validity(content, new_zealand_date(at))
         content_hash = digest(content)

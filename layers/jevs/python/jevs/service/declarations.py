@@ -78,19 +78,34 @@ def lodge_declaration(command: LodgeDeclaration, uow: UnitOfWork) -> Lodged:
         existing = uow.declarations.get(record.id) if refused.of("declaration") else None
         if existing is None:
             raise
+        if existing.declarant_party != party.id:
+            raise _lodged_by_another(content) from None
         if existing.content_hash == record.content_hash:
             return Lodged(existing, created=False)
         return _amend(uow, existing, record)
     return lodged
 
 
+def _lodged_by_another(content: DeclarationContent) -> Conflict:
+    """Another party of the same customs type holds this declaration number (issue 14, finding 6).
+
+    Its record is never answered, whatever the content: a resend would otherwise hand one party's result to
+    another, and an amendment would overwrite its declaration. A customs system treats a declaration number as
+    its administration's own, unique within it, so a second lodger of one is told the number is taken (409, as a
+    certificate number taken is) and nothing else: not the record, its status, its certificate or its lodger.
+
+    The id stays the declarant type and the number, not namespaced per lodging party: two parties of one type are
+    systems of one administration, and one number from both is one declaration in the real world. Two records of
+    it would each draw on the certificate's usage, and a preference decision, which names a declaration by its
+    number alone, could not tell them apart. Stored ids stay as they are: nothing to migrate."""
+    return Conflict(
+        "declaration-number-exists",
+        f"declaration {content.declaration_number} is lodged by another party: nothing was stored",
+    )
+
+
 def _amend(uow: UnitOfWork, existing: DeclarationRecord, lodged: DeclarationRecord) -> Lodged:
     """The declarant lodged the same declaration number with amended content: its next revision."""
-    if existing.declarant_party != lodged.declarant_party:
-        raise Conflict(
-            "declaration-number-exists",
-            f"declaration {lodged.content.declaration_number} was lodged by another party",
-        )
     amended = existing.amended(lodged.content, lodged.content_hash, lodged.received_at)
     uow.declarations.amend(existing, amended)
     _queue_for_matching(uow, amended)
