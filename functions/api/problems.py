@@ -172,7 +172,6 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
         return None
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode(errors="surrogatepass"))
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if size > max_bytes:
         response = problem(
             413,
@@ -181,9 +180,11 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
             f"The body is {size} bytes; the limit is {max_bytes}.",
             [FieldError("body", f"at most {max_bytes} bytes")],
         )
-    elif not (
-        media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
-    ):
+    else:
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json")):
+            refusal = _unreadable_json(body, bool(event.get("isBase64Encoded")))
+            return _proxy_response(refusal) if refusal is not None else None
         response = problem(
             415,
             "unsupported-media-type",
@@ -191,11 +192,10 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
             "The body must be application/json.",
             [FieldError("header.Content-Type", f"expected application/json, got {media_type or 'nothing'}")],
         )
-    else:
-        refusal = _unreadable_json(body, bool(event.get("isBase64Encoded")))
-        if refusal is None:
-            return None
-        response = refusal
+    return _proxy_response(response)
+
+
+def _proxy_response(response: Response[str]) -> dict[str, Any]:
     return {
         "statusCode": response.status_code,
         "headers": {"Content-Type": PROBLEM_JSON},
