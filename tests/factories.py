@@ -173,9 +173,11 @@ def api_event(
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     scope: str | None = None,
+    base64_body: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway REST API proxy event, as a Cognito user pool authorizer passes it on: the token's scope is
-    ``scope``, or the one Cognito grants the client's party (of the tests' registry)."""
+    ``scope``, or the one Cognito grants the client's party (of the tests' registry); ``base64_body``: the body is
+    base64, as API Gateway passes one that is not UTF-8 text."""
     all_headers = {"Host": "api.jevs.test", "Accept": "application/json"}
     if body is not None:
         all_headers["Content-Type"] = "application/json"
@@ -216,7 +218,7 @@ def api_event(
             "authorizer": {"claims": claims} if claims else None,
         },
         "body": text,
-        "isBase64Encoded": False,
+        "isBase64Encoded": base64_body,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
+from jevs.domain import strict_json
 from jevs.domain.errors import (
     Conflict,
     FieldError,
@@ -129,8 +132,19 @@ def retryable(error: RetryableFailure) -> Response[str]:
     return response
 
 
-def no_route(error: Exception) -> Response[str]:
-    return problem(404, "not-found", "Not found", "No such resource.")
+def no_route(app: APIGatewayRestResolver) -> Response[str]:
+    """404 for a path no route has; 405 with ``Allow`` for a path that routes have, but for other methods."""
+    event = app.current_event
+    # Powertools keeps its routes in these lists and offers no public way to ask which methods a path has.
+    routes = app._static_routes + app._dynamic_routes
+    allowed = sorted({route.method for route in routes if route.rule.match(event.path)})
+    if not allowed:
+        return problem(404, "not-found", "Not found", "No such resource.")
+    response = problem(
+        405, "method-not-allowed", "Method not allowed", f"This resource does not take {event.http_method}."
+    )
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 def register(app: APIGatewayRestResolver) -> None:
@@ -144,16 +158,19 @@ def register(app: APIGatewayRestResolver) -> None:
     app.exception_handler(InvalidCursor)(invalid_cursor)
     app.exception_handler(TooLarge)(too_large)
     app.exception_handler(RetryableFailure)(retryable)
-    app.not_found(no_route)
+    app.not_found(lambda _: no_route(app))
 
 
 def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str, Any] | None:
-    """What API Gateway's request checks would refuse before routing: a body over the size limit (413) or
-    a body that is not JSON (415). Returns the proxy response, or None to go on."""
+    """What the API refuses before routing: a body over the size limit (413), a body that is not JSON (415),
+    JSON this API does not read (400: not UTF-8, nested too deep, a key twice, a number too long or too large,
+    a lone surrogate; see ``jevs.domain.strict_json``), or JSON that is not an object, which every request
+    model is (422). The one place a body is judged, so neither the routing's validation nor the idempotency
+    digest ever parses what could crash them. Returns the proxy response, or None to go on."""
     body = event.get("body")
     if body is None or event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
         return None
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode(errors="surrogatepass"))
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     if size > max_bytes:
         response = problem(
@@ -166,7 +183,8 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
     else:
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json")):
-            return None
+            refusal = _unreadable_json(body, bool(event.get("isBase64Encoded")))
+            return _proxy_response(refusal) if refusal is not None else None
         response = problem(
             415,
             "unsupported-media-type",
@@ -174,9 +192,46 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
             "The body must be application/json.",
             [FieldError("header.Content-Type", f"expected application/json, got {media_type or 'nothing'}")],
         )
+    return _proxy_response(response)
+
+
+def _proxy_response(response: Response[str]) -> dict[str, Any]:
     return {
         "statusCode": response.status_code,
         "headers": {"Content-Type": PROBLEM_JSON},
         "body": response.body,
         "isBase64Encoded": False,
     }
+
+
+def _unreadable_json(body: str, base64_encoded: bool) -> Response[str] | None:
+    try:
+        value = strict_json.loads(base64.b64decode(body, validate=True) if base64_encoded else body)
+    except (strict_json.UnacceptableJson, binascii.Error) as error:
+        reason = error.reason if isinstance(error, strict_json.UnacceptableJson) else "not valid base64"
+        return problem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            "The request body is not JSON this API reads.",
+            [FieldError("body", reason)],
+        )
+    if not isinstance(value, dict):
+        return problem(
+            422,
+            "validation-error",
+            "Validation failed",
+            "1 field(s) are invalid.",
+            [FieldError("body", f"expected a JSON object, got {_json_kind(value)}")],
+        )
+    return None
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.identity import IdentityConstruct
-from jevs.resources import VERIFY_PATH_PREFIX, VERIFY_RATE_LIMIT
+from jevs.resources import UNSUPPORTED_METHOD_PROBLEM, VERIFY_PATH_PREFIX, VERIFY_RATE_LIMIT
 
 # Routes anyone may call without a token (DESIGN.md §5).
 PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{proxy+}")
@@ -166,6 +166,20 @@ class ApiConstruct(Construct):
                 type=response_type,
                 status_code=status,
                 templates={"application/problem+json": template, "application/json": template},
+            )
+        # A method the ANY proxy does not pass on (TRACE, CONNECT) matches no method: API Gateway answers
+        # MISSING_AUTHENTICATION_TOKEN, or INVALID_SIGNATURE when an Authorization header came (it reads a bearer
+        # token as a broken SigV4 signature). No method here is IAM-signed, so neither means anything else.
+        unsupported = json.dumps(UNSUPPORTED_METHOD_PROBLEM, separators=(",", ":"))
+        for response_type in (
+            apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            apigateway.ResponseType.INVALID_SIGNATURE,
+        ):
+            self.api.add_gateway_response(
+                f"Problem{response_type.response_type}",
+                type=response_type,
+                status_code=str(UNSUPPORTED_METHOD_PROBLEM["status"]),
+                templates={"application/problem+json": unsupported, "application/json": unsupported},
             )
 
     def _firewall(self) -> None:

@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from infrastructure.local.serving import BackgroundServer, BodyRefused, header_lines, read_body
 from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
-from jevs.resources import VERIFY_PATH_PREFIX, RateLimitDefinition
+from jevs.resources import PROXY_METHODS, UNSUPPORTED_METHOD_PROBLEM, VERIFY_PATH_PREFIX, RateLimitDefinition
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -395,6 +395,9 @@ class Gateway:
         path = urlsplit(request.target).path or "/"
         if path == TOKEN_PATH:
             return self._token_endpoint(request)
+        if request.method not in PROXY_METHODS:
+            # API Gateway matches the method before it authorizes: no token is asked for a method it has not.
+            return problem_response(405, str(UNSUPPORTED_METHOD_PROBLEM["detail"]))
         if path == JWKS_PATH and request.method in ("GET", "HEAD"):
             return HttpResponse(200, [("Content-Type", "application/json")], json.dumps(self.tokens.jwks()).encode())
         if self._verify_rate is not None and path.startswith(VERIFY_PATH_PREFIX):

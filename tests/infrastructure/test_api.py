@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infrastructure.app import CDK_JSON
+from infrastructure.local.gateway import Gateway, HttpRequest
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
 from tests.infrastructure.support import one, properties, resources, target, target_id
 
@@ -134,3 +135,28 @@ def test_without_a_custom_domain_the_execute_api_endpoint_stays_open(synthesis: 
 
     synthesis.template.resource_count_is("AWS::ApiGateway::DomainName", 0)
     assert api["Properties"].get("DisableExecuteApiEndpoint", False) is False
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer some.access.token"])
+def test_a_method_the_proxy_lacks_is_the_local_gateways_405_problem_in_aws_too(
+    template: dict[str, Any], authorization: str | None
+) -> None:
+    # TRACE matches no method of the ANY proxy: API Gateway answers MISSING_AUTHENTICATION_TOKEN, or
+    # INVALID_SIGNATURE when an Authorization header came, before any authorizer or function.
+    response_type = "INVALID_SIGNATURE" if authorization else "MISSING_AUTHENTICATION_TOKEN"
+    gateway = Gateway(lambda event, context: {"statusCode": 500}, [])
+    try:
+        headers = [("Authorization", authorization)] if authorization else []
+        local = gateway.respond(HttpRequest("TRACE", "/v1/certificates", headers, b"", "203.0.113.10"))
+    finally:
+        gateway.stop()
+    [configured] = [
+        response["Properties"]
+        for response in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+        if response["Properties"]["ResponseType"] == response_type
+    ]
+
+    assert (local.status, dict(local.headers)["Content-Type"]) == (405, "application/problem+json")
+    assert configured["StatusCode"] == str(local.status)
+    for media_type in ("application/problem+json", "application/json"):
+        assert json.loads(configured["ResponseTemplates"][media_type]) == json.loads(local.body)

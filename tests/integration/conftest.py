@@ -5,6 +5,7 @@ by the composition root from settings of its own, exactly as the local stack bui
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -89,3 +90,11 @@ def emitted_metrics(printed: str, name: str) -> list[dict[str, Any]]:
             if name in metric_names:
                 documents.append(document)
     return documents
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The parser properties' counts (tests/integration/test_parser_properties.py), when that module ran."""
+    module = sys.modules.get("tests.integration.test_parser_properties")
+    line = module.summary() if module is not None else None
+    if line:
+        terminalreporter.write_sep("-", line)

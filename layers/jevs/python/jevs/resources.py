@@ -370,3 +370,15 @@ class RateLimitDefinition:
 # numbers does. In AWS a WAF rate-based rule (whose windows are 60, 120, 300 or 600 s); locally the gateway.
 VERIFY_PATH_PREFIX = "/v1/verify/"
 VERIFY_RATE_LIMIT = RateLimitDefinition(requests=100, window_seconds=60)
+
+
+# The methods API Gateway passes on to the API function: those of the ``ANY`` method on ``/`` and ``/{proxy+}``.
+# Any other (TRACE, CONNECT, one made up) matches no method, so API Gateway answers it itself, with this problem
+# (its gateway responses, infrastructure/cdk/api.py); the local gateway answers the same.
+PROXY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+UNSUPPORTED_METHOD_PROBLEM = {
+    "type": "urn:jevs:problem:method-not-allowed",
+    "title": "Method not allowed",
+    "status": 405,
+    "detail": "The API takes DELETE, GET, HEAD, OPTIONS, PATCH, POST and PUT only.",
+}

@@ -28,7 +28,7 @@ from jevs.resources import (
     NZ_CUSTOMS_RESULTS_PREFIX,
 )
 from jevs.service.ports import ObjectListing, ObjectStore, StoredObject
-from jevs.service.unit_of_work import InvalidCursor
+from jevs.service.unit_of_work import InvalidCursor, cursor_document
 
 MAX_PAGE_SIZE = 100
 # What one request examines at most: S3 lists 1000 keys a call, so at most this many calls per request.
@@ -94,10 +94,12 @@ def _encode(after: str, since: datetime) -> str:
 
 
 def _decode(cursor: str, since: datetime) -> str:
+    decoded = cursor_document(cursor)
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(decoded, dict):
+            raise TypeError("a cursor is an object")
         after, made_for = decoded["after"], datetime.fromisoformat(decoded["since"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError) as error:
         raise InvalidCursor("this cursor was not issued by this listing") from error
     if not isinstance(after, str) or not after.startswith(NZ_CUSTOMS_PREFIX) or made_for != since:
         raise InvalidCursor("this cursor was issued for another listing")

@@ -9,11 +9,13 @@ table reports it. An idempotent request (``jevs.service.idempotency``) stores it
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from jevs.domain import strict_json
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
 from jevs.domain.breaker import Circuit
@@ -57,6 +59,19 @@ class Refused(RetryableFailure):
 
 class InvalidCursor(DomainError):
     """A pagination cursor that this API did not issue for this listing."""
+
+
+# Every cursor is a flat object or one holding a key: two levels. More is no cursor of ours.
+CURSOR_DEPTH = 4
+
+
+def cursor_document(cursor: str) -> object:
+    """The JSON a cursor carries (base64url, unpadded); ``InvalidCursor`` for any text that is not, however it was
+    made (deeply nested, not UTF-8, a number too large): a cursor is the caller's to edit."""
+    try:
+        return strict_json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), max_depth=CURSOR_DEPTH)
+    except ValueError:  # binascii.Error and strict_json.UnacceptableJson are ValueErrors
+        raise InvalidCursor("the cursor is not one this API issued") from None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ replayed against another listing.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 
 from jevs.adapters.table.items import certificate_of
@@ -18,7 +17,7 @@ from jevs.domain.access import ListingConstraints
 from jevs.domain.canonical import digest
 from jevs.domain.records import CertificateRecord
 from jevs.resources import RECORDS_TABLE
-from jevs.service.unit_of_work import CertificatePage, InvalidCursor
+from jevs.service.unit_of_work import CertificatePage, InvalidCursor, cursor_document
 
 # Listings walk the years back to JEVS's launch (December 2016) when no issue date bounds them.
 FIRST_LISTING_YEAR = 2016
@@ -50,9 +49,13 @@ class ListingPlan:
             {name: str(value) if value is not None else None for name, value in vars(constraints).items()}
         )[:16]
 
-    def query(self, partition: str, limit: int, start_after: Item | None) -> Query:
+    def _sort_bounds(self) -> tuple[str, str]:
         low = self.constraints.issued_from.isoformat() if self.constraints.issued_from else "0000"
         high = self.constraints.issued_to.isoformat() + "#~" if self.constraints.issued_to else "9999"
+        return low, high
+
+    def query(self, partition: str, limit: int, start_after: Item | None) -> Query:
+        low, high = self._sort_bounds()
         filters = {
             attribute: value
             for attribute, value in (
@@ -85,22 +88,32 @@ class ListingPlan:
     def decode(self, cursor: str | None) -> Position | None:
         if cursor is None:
             return (self.partitions[0], None) if self.partitions else None
-        try:
-            document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            partition, start_key, constraints_digest = document["p"], document["k"], document["c"]
-        except (ValueError, KeyError, TypeError, binascii.Error):
-            raise InvalidCursor("the cursor is not one this API issued") from None
-        expected_keys = {"pk", "sk", self.index.partition_key.name, self.index.sort_key.name}
+        document = cursor_document(cursor)
+        if not isinstance(document, dict) or set(document) != {"p", "k", "c"}:
+            raise InvalidCursor("the cursor is not one this API issued")
+        partition, start_key, constraints_digest = document["p"], document["k"], document["c"]
         if (
             constraints_digest != self._digest
             or not isinstance(partition, str)
             or partition not in self.partitions
-            or (start_key is not None and (not isinstance(start_key, dict) or set(start_key) != expected_keys))
-            or (start_key is not None and start_key[self.index.partition_key.name] != partition)
-            or (start_key is not None and not all(isinstance(value, str) for value in start_key.values()))
+            or (start_key is not None and not self._is_start_key(start_key, partition))
         ):
             raise InvalidCursor("the cursor belongs to another listing")
         return partition, start_key
+
+    def _is_start_key(self, start_key: object, partition: str) -> bool:
+        """Whether DynamoDB takes ``start_key`` as where this listing's query on ``partition`` goes on: the four
+        key attributes as non-empty strings, in the partition, its sort key between the query's bounds (DynamoDB
+        refuses any other with a ValidationException, which would be a 500)."""
+        partition_key, sort_key = self.index.partition_key.name, self.index.sort_key.name
+        if (
+            not isinstance(start_key, dict)
+            or set(start_key) != {"pk", "sk", partition_key, sort_key}
+            or not all(isinstance(value, str) and value for value in start_key.values())
+        ):
+            return False
+        low, high = self._sort_bounds()
+        return bool(start_key[partition_key] == partition and low <= start_key[sort_key] <= high)
 
 
 def list_certificates(

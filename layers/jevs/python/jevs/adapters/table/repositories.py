@@ -4,7 +4,6 @@ work as named writes (``model.Write``) and stored by its commit. Keys and items 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
@@ -55,7 +54,7 @@ from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotencyRecord
 from jevs.service.ports import Signer
-from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage, VersionKey
+from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage, VersionKey, cursor_document
 
 Stage = Callable[[Write], None]
 Now = Callable[[], datetime]
@@ -524,14 +523,12 @@ def _decoded_cursor(cursor: str | None, partition_key: str, sort_key: str, parti
     """The key a cursor this listing issued starts after; ``InvalidCursor`` for any other."""
     if cursor is None:
         return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise InvalidCursor("the cursor is not one this API issued") from None
+    key = cursor_document(cursor)
     if (
         not isinstance(key, dict)
         or set(key) != {"pk", "sk", partition_key, sort_key}
-        or not all(isinstance(value, str) for value in key.values())
+        # DynamoDB refuses an empty key attribute with a ValidationException, which would be a 500.
+        or not all(isinstance(value, str) and value for value in key.values())
         or key[partition_key] != partition
     ):
         raise InvalidCursor("the cursor belongs to another listing")
