@@ -37,6 +37,7 @@ from jevs.settings import (
 from tests.infrastructure.support import (
     data_key,
     function_by_handler,
+    function_grants,
     properties,
     queue_by_name,
     references,
@@ -104,6 +105,8 @@ def test_each_functions_environment_is_encrypted_with_the_data_key(
     key = target(_function(template, definition)["KmsKeyArn"])
 
     assert key == (data_key(template), "Arn")
+    # Lambda decrypts the environment as the function's role at each cold start: without this it never starts.
+    assert "kms:Decrypt" in function_grants(template, definition.handler)[(data_key(template), "Arn")]
 
 
 def test_a_burst_of_queued_work_cannot_starve_the_api_nor_the_account() -> None:
