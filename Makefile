@@ -7,6 +7,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
+# checkov, the second infrastructure scanner, in a venv of its own: it pins packaging<24, which the dev set's
+# pytest cannot share. Built from its own hash-locked file, like the main venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-from-lock
 
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
@@ -15,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: browser venv run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: browser venv checkov run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP)
 
@@ -26,6 +30,14 @@ $(STAMP): requirements.lock pyproject.toml
 	# python/ folder on the path), with no install step to forget after an edit.
 	printf '%s\n' "$(CURDIR)/layers/jevs/python" "$(CURDIR)" \
 		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jevs-source.pth"
+	touch $@
+
+checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements-checkov.lock
 	touch $@
 
 run: $(STAMP)  ## start the whole system on this machine (Ctrl-C stops it)
@@ -44,7 +56,7 @@ redrive: $(STAMP)  ## operations: redrive a dead-letter queue (REDRIVE_QUEUE=del
 # by side, the e2e tier's report printed when both are done. The exit status is the worse of the two.
 E2E_LOG := build/test-e2e.log
 
-test: $(STAMP) lint typecheck browser  ## every test tier, plus ruff and mypy
+test: $(STAMP) $(CHECKOV_STAMP) lint typecheck browser  ## every test tier, plus ruff and mypy
 	@mkdir -p build
 	@echo "e2e tier: running alongside the others; its report follows theirs ($(E2E_LOG))"
 	@$(BIN)/python -m pytest -m e2e > $(E2E_LOG) 2>&1 & e2e=$$!; \
@@ -77,7 +89,7 @@ test-integration: $(STAMP)
 test-e2e: $(STAMP) browser  ## screenshots of the browser tests: test-artifacts/
 	$(BIN)/python -m pytest -m e2e
 
-test-infrastructure: $(STAMP)
+test-infrastructure: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -m infrastructure
 
 lint: $(STAMP)
@@ -108,7 +120,8 @@ LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dat
 # Regenerate the lock files after changing dependencies in pyproject.toml (needs network to PyPI).
 # requirements-lambda.lock is the dependencies layer: the runtime set only, for the Lambda runtime's Python
 # and CPU (LAMBDA_PYTHON, LAMBDA_ARCHITECTURE in infrastructure/build.py), wheels only, and constrained by
-# requirements.lock so that Lambda runs exactly the versions the tests ran.
+# requirements.lock so that Lambda runs exactly the versions the tests ran. requirements-checkov.lock is
+# checkov's own set (requirements-checkov.in), for the venv the infrastructure tier scans the template with.
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet uv==0.13.9
@@ -117,7 +130,9 @@ lock:
 	.venv-lock/bin/uv pip compile pyproject.toml --generate-hashes --only-binary :all: --no-python-downloads \
 		--python-version 3.13 --python-platform aarch64-manylinux_2_28 -c requirements.lock \
 		$(foreach p,$(LAMBDA_RUNTIME_PROVIDED),--no-emit-package $(p)) -o requirements-lambda.lock
+	.venv-lock/bin/uv pip compile requirements-checkov.in --generate-hashes --universal \
+		--python-version 3.11 -o requirements-checkov.lock
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache cdk.out build
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache cdk.out build

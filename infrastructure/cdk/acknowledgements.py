@@ -1,20 +1,25 @@
-"""The cdk-nag (AwsSolutions) findings JEVS accepts on purpose, each on the construct it concerns, with the reason.
+"""The findings of cdk-nag (AwsSolutions, NIST 800-53 R5 and Serverless packs) and of checkov that JEVS accepts
+on purpose, each on the construct it concerns, with the reason.
 
-Everything else cdk-nag finds fails the infrastructure tests, which synthesise with the pack registered as a
-validation plugin (tests/infrastructure/test_nag.py). An acknowledgement sits on the narrowest construct the
+Everything else cdk-nag finds fails the infrastructure tests, which synthesise with the packs registered as
+validation plugins (tests/infrastructure/test_nag.py), and everything else checkov finds in the synthesised
+template fails tests/infrastructure/test_checkov.py. An acknowledgement sits on the narrowest construct the
 finding is about, never on the whole stack, so a new resource of the same kind is checked afresh; the one
 exception is the runtime of every ``JevsFunction``, which is one constant for them all.
 
-Ids carry the plugin's namespace (``AwsSolutions::``): CDK then lists each acknowledged finding with its reason
-in the cloud assembly's validation report, an audit trail of what was accepted and why.
+cdk-nag's ids carry the plugin's namespace (``AwsSolutions::``, ``NIST.800.53.R5::``, ``Serverless::``): CDK then
+lists each acknowledged finding with its reason in the cloud assembly's validation report, an audit trail of
+what was accepted and why. checkov's skips are the resource's ``Metadata.checkov.skip`` in the template, where
+checkov reads them and reports each as skipped with its comment.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
@@ -37,6 +42,10 @@ if TYPE_CHECKING:
     from infrastructure.cdk.stack import JevsStack
 
 NAMESPACE = "AwsSolutions"
+NIST = "NIST.800.53.R5"
+SERVERLESS = "Serverless"
+# Every cdk-nag pack the stack is held to, by its plugin name (its ids' namespace).
+PACKS = (NAMESPACE, NIST, SERVERLESS)
 
 # Why each public route is public: who calls it without a partner's credentials.
 _PUBLIC_PURPOSES = {
@@ -47,8 +56,16 @@ _PUBLIC_PURPOSES = {
 }
 
 
-def _acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
-    Validations.of(construct).acknowledge(Acknowledgment(id=f"{NAMESPACE}::{NAMESPACE}-{rule}", reason=reason))
+def _acknowledge(construct: IConstruct, rule: str, reason: str, pack: str = NAMESPACE) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{pack}-{rule}", reason=reason))
+
+
+def _skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
+    """checkov's inline skip: ``Metadata: {checkov: {skip: [{id, comment}]}}`` on the resource's template entry."""
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    assert isinstance(resource, CfnResource), construct.node.path
+    skips = [*(resource.get_metadata("checkov") or {}).get("skip", []), {"id": check, "comment": reason}]
+    resource.add_metadata("checkov", {"skip": skips})
 
 
 def acknowledge(stack: JevsStack) -> None:
@@ -59,16 +76,34 @@ def acknowledge(stack: JevsStack) -> None:
     _messaging(stack)
     _signing(stack)
     _exchange(stack)
+    _storage(stack)
+    _data(stack)
+    _tracing(stack)
+    _network(stack)
+    _dead_letters(stack)
+    _inline_policies(stack)
+
+
+def _jevs_functions(stack: JevsStack) -> list[JevsFunction]:
+    return [node for node in stack.node.find_all() if isinstance(node, JevsFunction)]
 
 
 def _functions(stack: JevsStack) -> None:
-    for function in (node for node in stack.node.find_all() if isinstance(node, JevsFunction)):
+    for function in _jevs_functions(stack):
         _acknowledge(
             function.function,
             "L1",
             f"{RUNTIME.name}, not the newest Python runtime CDK offers: the build byte-compiles every asset with the "
             "runtime's own interpreter (bytecode is specific to a minor version) and the build machines have Python "
             "3.13 only; infrastructure.build.LAMBDA_PYTHON moves all functions and layers together when they get 3.14.",
+        )
+        _acknowledge(
+            function.function,
+            "LambdaLatestVersion",
+            f"The Serverless pack's check of the same choice: {RUNTIME.name} is the interpreter every asset's bytecode "
+            "is compiled for, pinned in one place (infrastructure.build.LAMBDA_PYTHON) so that functions and layers "
+            "never run a Python other than the one the build and the tests used.",
+            SERVERLESS,
         )
 
     table = stack.data.records_table.node.default_child
@@ -86,8 +121,9 @@ def _functions(stack: JevsStack) -> None:
     _acknowledge(
         relay,
         "IAM5[Resource::*]",
-        "dynamodb:ListStreams, granted by the DynamoDB event source, has no resource-level permissions, so its "
-        "Resource must be '*'; every other statement of the relay's policy names its table stream, queue or key.",
+        "dynamodb:ListStreams, granted by the DynamoDB event source, and xray:PutTraceSegments and "
+        "xray:PutTelemetryRecords, granted by active tracing, have no resource-level permissions, so their Resource "
+        "must be '*'; every other statement of the relay's policy names its table stream, queue or key.",
     )
     for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
         _acknowledge(
@@ -179,6 +215,27 @@ def _api(stack: JevsStack) -> None:
         )
         _acknowledge(method, "APIG4", reason)
         _acknowledge(method, "COG4", reason)
+        _skip_checkov(
+            method,
+            "CKV_AWS_59",
+            f"{reason} WAF limits it per client address (and /v1/verify/ more tightly), as it does every route.",
+        )
+    stage = api.deployment_stage
+    cache = (
+        "No API Gateway cache: nearly every answer is a projection for the caller (DESIGN.md §1), and a cache keyed "
+        "on the request would serve one party's projection to another; the public routes are small and cheap, "
+        "and a cached verification would show a revoked certificate as valid until the entry expired."
+    )
+    _acknowledge(stage, "APIGWCacheEnabledAndEncrypted", cache, NIST)
+    _skip_checkov(stage, "CKV_AWS_120", cache)
+    _acknowledge(
+        stage,
+        "APIGWSSLEnabled",
+        "A client certificate is what API Gateway presents to an HTTP back end; JEVS's only integration is the API "
+        "function through Lambda's own invoke API (AWS_PROXY), signed with IAM, so there is no back end to present "
+        "it to. Clients' TLS is enforced at the custom domain (TLS 1.2, mutual TLS).",
+        NIST,
+    )
     cloud_watch_role = api.node.find_child("CloudWatchRole")
     _acknowledge(
         cloud_watch_role,
@@ -198,6 +255,20 @@ def _messaging(stack: JevsStack) -> None:
         "source mapping, which cdk-nag does not recognise (it looks only for RedrivePolicy references). Its "
         "messages are operator-read and alarmed (jevs-outbox-stream-failures-not-empty); a DLQ of a DLQ adds nothing.",
     )
+    dead_letters = [
+        *stack.messaging.dead_letter_queues.values(),
+        stack.messaging.stream_failures,
+        stack.messaging.schedule_failures,
+    ]
+    for queue in dead_letters:
+        _acknowledge(
+            queue,
+            "SQSRedrivePolicy",
+            "This queue is itself the end of a redrive: a work queue's dead-letter queue, the stream's on-failure "
+            "destination or the schedules' failures. Its messages wait 14 days for an operator (alarmed, redriven by "
+            "`make redrive` or read as evidence); a dead-letter queue of a dead-letter queue would only hide them.",
+            SERVERLESS,
+        )
 
 
 def _signing(stack: JevsStack) -> None:
@@ -244,4 +315,119 @@ def _exchange(stack: JevsStack) -> None:
             f"{who} reads NZ Customs' data files under the exchange bucket's {NZ_CUSTOMS_FILES_PREFIX} prefix, keys "
             "made when each file is filed; the wildcard is that prefix of this one bucket, the only action "
             "s3:GetObject, and listing is limited to the same prefix by an s3:prefix condition.",
+        )
+
+
+def _storage(stack: JevsStack) -> None:
+    access_logs = stack.storage.access_logs
+    _acknowledge(
+        access_logs,
+        "S3DefaultEncryptionKMS",
+        "S3 server access logs are delivered only to a bucket encrypted with S3-managed keys (SSE-S3): the logging "
+        "service cannot use a customer key. The bucket holds request metadata only, blocks public access, and is "
+        "reachable over TLS alone.",
+        NIST,
+    )
+    _skip_checkov(
+        access_logs,
+        "CKV_AWS_18",
+        "This is the access-log bucket the documents and exchange buckets log to; logging it to itself would log "
+        "each delivery of a log, without end, and to another bucket would only move the question there.",
+    )
+    replication = (
+        "No cross-region replication: the bucket is versioned with object lock off and RETAIN on deletion, and every "
+        "object in it is derived from the records table (PDFs and NZ Customs' files re-rendered by reconciliation, "
+        "access logs kept for audit), whose point-in-time recovery is the copy that matters; a second region would "
+        "double where partners' data lives (DESIGN.md §1) for data JEVS can rebuild."
+    )
+    for bucket in (access_logs, *stack.storage.buckets.values()):
+        _acknowledge(bucket, "S3BucketReplicationEnabled", replication, NIST)
+
+
+def _data(stack: JevsStack) -> None:
+    _acknowledge(
+        stack.data.records_table,
+        "DynamoDBInBackupPlan",
+        "The records table has point-in-time recovery (any second of the last 35 days, restorable to a new table), "
+        "deletion protection and a RETAIN policy, and its history is hash-chained and signed, so a restore can be "
+        "checked; an AWS Backup plan would add a vault and a role holding a second copy of partners' data.",
+        NIST,
+    )
+
+
+def _tracing(stack: JevsStack) -> None:
+    """Active tracing makes CDK grant each role xray:PutTraceSegments and xray:PutTelemetryRecords, which have no
+    resource-level permissions (the relay's role has its own text: it also needs dynamodb:ListStreams)."""
+    for function in _jevs_functions(stack):
+        if function is stack.outbox.relay:
+            continue
+        _acknowledge(
+            function.role,
+            "IAM5[Resource::*]",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords, which active tracing needs and which AWS grants "
+            "on no resource narrower than '*'; they write trace segments and read nothing. Every other statement of "
+            "this role names its table, queue, bucket or key.",
+        )
+
+
+def _network(stack: JevsStack) -> None:
+    reason = (
+        "No VPC: the function calls only AWS services' public endpoints (DynamoDB, SQS, S3, KMS, SES) and China's "
+        "endpoint, all over TLS and, for AWS, authorised by its role alone; it holds no network-reachable port. A VPC "
+        "would add NAT gateways or endpoints and cold-start cost and protect nothing these calls expose."
+    )
+    for function in _jevs_functions(stack):
+        _acknowledge(function.function, "LambdaInsideVPC", reason, NIST)
+        _skip_checkov(function.function, "CKV_AWS_117", reason)
+
+
+# Why a function invoked other than asynchronously has no dead-letter queue of its own: a Lambda DLQ receives only
+# asynchronous invocations' failures. The scheduled reconciler and overseer have one (jevs-schedule-failures).
+_NO_ASYNC = {
+    "ApiFunction": "API Gateway invokes it synchronously; a failure is answered to the caller (a 5xx problem), "
+    "who retries with the same Idempotency-Key, so there is no event to keep",
+    "OutboxRelayFunction": "the stream's event source mapping invokes it synchronously; records it gives up on go "
+    "to its on-failure destination, the jevs-outbox-stream-failures queue (alarmed, redriven)",
+    "DispatcherFunction": "the delivery queue's event source mapping invokes it synchronously; a message that fails "
+    "too often moves to the queue's own dead-letter queue (alarmed, redriven)",
+    "MatcherFunction": "the declarations queue's event source mapping invokes it synchronously; a message that fails "
+    "too often moves to the queue's own dead-letter queue (alarmed, redriven)",
+    "NotifierFunction": "the notifications queue's event source mapping invokes it synchronously; a message that "
+    "fails too often moves to the queue's own dead-letter queue (alarmed, redriven)",
+}
+
+
+def _dead_letters(stack: JevsStack) -> None:
+    for function in _jevs_functions(stack):
+        why = _NO_ASYNC.get(function.definition.logical_id)
+        if why is None:
+            continue
+        reason = f"A Lambda dead-letter queue catches asynchronous invocations only, and {why}."
+        _acknowledge(function.function, "LambdaDLQ", reason, NIST)
+        _acknowledge(function.function, "LambdaDLQ", reason, SERVERLESS)
+        _skip_checkov(function.function, "CKV_AWS_116", reason)
+        for mapping in function.function.node.children:
+            if isinstance(mapping, lambda_.EventSourceMapping) and "SqsEventSource" in mapping.node.id:
+                _acknowledge(
+                    mapping,
+                    "LambdaEventSourceMappingDestination",
+                    "An on-failure destination exists only for stream and Kafka event sources; from an SQS queue, "
+                    "a message that fails maxReceiveCount times moves to the queue's dead-letter queue by its "
+                    "redrive policy (alarmed, and redriven by `make redrive`).",
+                    SERVERLESS,
+                )
+
+
+def _inline_policies(stack: JevsStack) -> None:
+    roles: list[IConstruct] = [function.role for function in _jevs_functions(stack)]
+    if stack.exchange.read_role is not None:
+        roles.append(stack.exchange.read_role)
+    for role in roles:
+        _acknowledge(
+            role,
+            "IAMNoInlinePolicy",
+            "The policy is CDK's default policy of this one role, created with it and deleted with it: it holds only "
+            "the grants the construct wiring this role made, naming each resource. A managed policy could be attached "
+            "to other principals later, which is what an inline one rules out.",
+            NIST,
         )

@@ -1,11 +1,13 @@
 """The HTTPS API: API Gateway REST API in front of the API function, a Cognito authorizer on everything but
-the public routes, a WAF that limits body size, filters known-bad input and throttles public verification per
-client address, usage plans that throttle each party, access logs, and an optional custom domain with mutual
-TLS."""
+the public routes, a WAF that refuses addresses on AWS's reputation list, limits each address's rate, limits body
+size, filters known-bad input and throttles public verification per client address (its requests logged with
+credentials redacted), usage plans that throttle each party, access logs, X-Ray tracing, and an optional custom
+domain with mutual TLS."""
 
 from __future__ import annotations
 
 import json
+import math
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
@@ -41,6 +43,23 @@ THROTTLED_PROBLEM = {
     "detail": f"At most {VERIFY_RATE_LIMIT.requests} verifications in {VERIFY_RATE_LIMIT.window_seconds} s from one "
     "address.",
 }
+# Every route, per client address: a backstop against one address flooding the API (above all with requests
+# that no usage plan counts: without a token, or to the public routes), never a limit on a partner. Parties are
+# throttled by their usage plans; this limit is ADDRESS_RATE_HEADROOM times the fastest plan's rate over the
+# window, so even two parties behind one address (a shared government gateway) reach their plan's 429 first.
+ADDRESS_RATE_WINDOW_SECONDS = 300
+ADDRESS_RATE_HEADROOM = 2
+ADDRESS_THROTTLED_BODY_KEY = "throttled-address"
+# WAF's log group: the name must start with aws-waf-logs-.
+FIREWALL_LOG_GROUP = "aws-waf-logs-jevs"
+# Headers WAF's log would otherwise hold in clear: partners' tokens and API keys.
+REDACTED_HEADERS = ("authorization", "x-api-key")
+
+
+def address_rate_limit(config: StackConfig) -> int:
+    """The per-address limit over ADDRESS_RATE_WINDOW_SECONDS (see there)."""
+    fastest = max(partner.throttle.rate_per_second for partner in config.parties)
+    return math.ceil(fastest * ADDRESS_RATE_WINDOW_SECONDS * ADDRESS_RATE_HEADROOM)
 
 
 class ApiConstruct(Construct):
@@ -94,6 +113,9 @@ class ApiConstruct(Construct):
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,
+                # X-Ray segments of each request through API Gateway into the function (headers and timings, no
+                # bodies): where a slow request spent its time.
+                tracing_enabled=True,
                 throttling_rate_limit=200,
                 throttling_burst_limit=400,
             ),
@@ -128,7 +150,7 @@ class ApiConstruct(Construct):
         ]
         self._usage_plans(config)
         self._gateway_responses()
-        self._firewall()
+        self._firewall(config, key)
         if config.custom_domain is not None:
             self._custom_domain(config)
 
@@ -182,7 +204,7 @@ class ApiConstruct(Construct):
                 templates={"application/problem+json": unsupported, "application/json": unsupported},
             )
 
-    def _firewall(self) -> None:
+    def _firewall(self, config: StackConfig, key: kms.IKey) -> None:
         def managed(name: str, priority: int, count_only: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
             return wafv2.CfnWebACL.RuleProperty(
                 name=name,
@@ -206,7 +228,7 @@ class ApiConstruct(Construct):
 
         too_large = wafv2.CfnWebACL.RuleProperty(
             name="BodyOverLimit",
-            priority=0,
+            priority=2,
             action=wafv2.CfnWebACL.RuleActionProperty(
                 block=wafv2.CfnWebACL.BlockActionProperty(
                     custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=413)
@@ -239,20 +261,8 @@ class ApiConstruct(Construct):
         # instead. The path matched anywhere in the URI: through the execute-api endpoint it follows the stage name.
         verify_rate = wafv2.CfnWebACL.RuleProperty(
             name="VerifyRatePerAddress",
-            priority=3,
-            action=wafv2.CfnWebACL.RuleActionProperty(
-                block=wafv2.CfnWebACL.BlockActionProperty(
-                    custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                        response_code=429,
-                        custom_response_body_key=THROTTLED_BODY_KEY,
-                        response_headers=[
-                            wafv2.CfnWebACL.CustomHTTPHeaderProperty(
-                                name="Retry-After", value=str(VERIFY_RATE_LIMIT.window_seconds)
-                            )
-                        ],
-                    )
-                )
-            ),
+            priority=5,
+            action=self._throttled(THROTTLED_BODY_KEY, VERIFY_RATE_LIMIT.window_seconds),
             statement=wafv2.CfnWebACL.StatementProperty(
                 rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
                     aggregate_key_type="IP",
@@ -270,6 +280,22 @@ class ApiConstruct(Construct):
             ),
             visibility_config=self._visibility("VerifyRatePerAddress"),
         )
+        address_limit = address_rate_limit(config)
+        address_problem = {
+            **THROTTLED_PROBLEM,
+            "detail": f"At most {address_limit} requests in {ADDRESS_RATE_WINDOW_SECONDS} s from one address.",
+        }
+        address_rate = wafv2.CfnWebACL.RuleProperty(
+            name="RatePerAddress",
+            priority=1,
+            action=self._throttled(ADDRESS_THROTTLED_BODY_KEY, ADDRESS_RATE_WINDOW_SECONDS),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    aggregate_key_type="IP", limit=address_limit, evaluation_window_sec=ADDRESS_RATE_WINDOW_SECONDS
+                )
+            ),
+            visibility_config=self._visibility("RatePerAddress"),
+        )
         acl = wafv2.CfnWebACL(
             self,
             "Firewall",
@@ -285,21 +311,62 @@ class ApiConstruct(Construct):
                 }
             ),
             rules=[
+                # Addresses AWS's threat intelligence lists as bots, scanners and attack sources: refused first.
+                managed("AWSManagedRulesAmazonIpReputationList", 0),
+                address_rate,
                 too_large,
                 # The common rule set's 8 KB body rule would refuse a certificate of many items: our own
                 # size rule above replaces it.
-                managed("AWSManagedRulesCommonRuleSet", 1, count_only=("SizeRestrictions_BODY",)),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                managed("AWSManagedRulesCommonRuleSet", 3, count_only=("SizeRestrictions_BODY",)),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 4),
                 verify_rate,
             ],
             custom_response_bodies={
                 THROTTLED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON", content=json.dumps(THROTTLED_PROBLEM)
-                )
+                ),
+                ADDRESS_THROTTLED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=json.dumps(address_problem)
+                ),
             },
         )
+        self.firewall = acl
         wafv2.CfnWebACLAssociation(
             self, "FirewallAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
+        # What WAF refused and why, kept a year like the access logs; tokens and API keys redacted.
+        self.firewall_logs = logs.LogGroup(
+            self,
+            "FirewallLogs",
+            log_group_name=FIREWALL_LOG_GROUP,
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "FirewallLogging",
+            resource_arn=acl.attr_arn,
+            log_destination_configs=[self.firewall_logs.log_group_arn],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in REDACTED_HEADERS
+            ],
+        )
+
+    @staticmethod
+    def _throttled(body_key: str, retry_after_seconds: int) -> wafv2.CfnWebACL.RuleActionProperty:
+        """Block with 429, Retry-After and the problem body under ``body_key``."""
+        return wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=429,
+                    custom_response_body_key=body_key,
+                    response_headers=[
+                        wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Retry-After", value=str(retry_after_seconds))
+                    ],
+                )
+            )
         )
 
     @staticmethod

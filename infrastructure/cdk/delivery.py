@@ -117,6 +117,7 @@ class DeliveryConstruct(Construct):
             definition=RECONCILER_FUNCTION,
             layers=layers,
             key=data_key,
+            dead_letter_queue=messaging.schedule_failures,
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 DELIVERY_QUEUE.environment_variable: queue.queue_url,
@@ -147,7 +148,11 @@ class DeliveryConstruct(Construct):
             description="JEVS: queue again deliveries China has not acknowledged and work left open too long, and "
             "work redrives",
             schedule=events.Schedule.rate(Duration.minutes(RECONCILIATION_SCHEDULE_MINUTES)),
-            targets=[targets.LambdaFunction(self.reconciler.function, retry_attempts=2)],
+            targets=[
+                targets.LambdaFunction(
+                    self.reconciler.function, retry_attempts=2, dead_letter_queue=messaging.schedule_failures
+                )
+            ],
         )
 
     @staticmethod

@@ -2,7 +2,9 @@
 
 Every function gets a role of its own that starts empty (grants are added by the construct that wires the
 function to a resource, naming only that resource and only the actions it calls), a log group of its own
-encrypted with the data key, JSON logs, arm64 and the runtime ``infrastructure.build`` compiles for.
+encrypted with the data key, its environment encrypted with the same key, the reserved concurrency of its
+definition, X-Ray active tracing, JSON logs, arm64 and the runtime ``infrastructure.build`` compiles for. A
+function invoked asynchronously (by a schedule) also gets a dead-letter queue for the events it fails on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infrastructure.build import ASSET_PATHS, DEPENDENCIES_LAYER, DOMAIN_LAYER, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
@@ -59,6 +62,7 @@ class JevsFunction(Construct):
         layers: Layers,
         key: kms.IKey,
         environment: Mapping[str, str],
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.definition = definition
@@ -92,6 +96,13 @@ class JevsFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             timeout=Duration.seconds(definition.timeout_seconds),
             memory_size=definition.memory_mb,
+            reserved_concurrent_executions=definition.reserved_concurrency,
+            # Segments of each invocation and of its AWS calls (no payloads): where a slow request spent its time.
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=dead_letter_queue,
+            # The environment names tables, queues and the party registry: encrypted at rest with the data key,
+            # not Lambda's own, so that the key's policy and CloudTrail cover them as they cover the data.
+            environment_encryption=key,
             environment={
                 **environment,
                 "POWERTOOLS_SERVICE_NAME": name,

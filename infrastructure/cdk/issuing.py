@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
@@ -58,6 +59,7 @@ class IssuingConstruct(Construct):
         verification_base_url: str,
         data_key: kms.IKey,
         layers: Layers,
+        schedule_failures: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         # An email address identity: SES sends AWS's verification link to it when the stack is deployed, and sends
@@ -74,6 +76,7 @@ class IssuingConstruct(Construct):
             definition=OVERSEER_FUNCTION,
             layers=layers,
             key=data_key,
+            dead_letter_queue=schedule_failures,
             environment={
                 RECORDS_TABLE.environment_variable: table.table_name,
                 # The alias, not the key: the overseer follows a rotation (ops rotate-key).
@@ -105,7 +108,9 @@ class IssuingConstruct(Construct):
             "PastDueSchedule",
             description="JEVS: flag applications still undecided past their one-working-day due time",
             schedule=events.Schedule.rate(Duration.minutes(OVERSEER_SCHEDULE_MINUTES)),
-            targets=[targets.LambdaFunction(self.overseer.function, retry_attempts=2)],
+            targets=[
+                targets.LambdaFunction(self.overseer.function, retry_attempts=2, dead_letter_queue=schedule_failures)
+            ],
         )
 
     def _documents(

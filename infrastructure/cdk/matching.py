@@ -27,7 +27,9 @@ from jevs.resources import (
     DECLARATION_PARTITIONS,
     EXCHANGE_BUCKET,
     MATCHER_FUNCTION,
+    MATCHER_MAX_CONCURRENCY,
     NOTIFIER_FUNCTION,
+    NOTIFIER_MAX_CONCURRENCY,
     NZ_CUSTOMS_RESULTS_PREFIX,
     RECORDS_TABLE,
     SIGNING_KEY,
@@ -35,12 +37,6 @@ from jevs.resources import (
 
 # Each invocation takes up to this many messages (SQS's maximum without a batching window).
 BATCH_SIZE = 10
-# Two declarations quoting the same certificate race for its usage ledger, and the loser's transaction is
-# cancelled and retried: a few concurrent matchers keep up with NZ and China's declarations without turning
-# a burst into a storm of conflicting transactions.
-MATCHER_MAX_CONCURRENCY = 5
-# Filing a result is one small S3 write; the same modest cap keeps a backlog from starving other functions.
-NOTIFIER_MAX_CONCURRENCY = 5
 # Where the notifier files results for NZ Customs in the exchange bucket.
 NZ_CUSTOMS_PREFIX = NZ_CUSTOMS_RESULTS_PREFIX
 

@@ -1,6 +1,6 @@
 """Queues: each work queue of the shared definition with its dead-letter queue, both encrypted with the
 data key and reachable over TLS only; plus the queue where the stream's event source mapping parks the
-records it gave up on."""
+records it gave up on, and the one where scheduled runs that failed for good are kept."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from jevs.resources import QUEUES, STREAM_FAILURES_QUEUE, QueueDefinition
+from jevs.resources import QUEUES, SCHEDULE_FAILURES_QUEUE, STREAM_FAILURES_QUEUE, QueueDefinition
 
 
 class MessagingConstruct(Construct):
@@ -22,6 +22,9 @@ class MessagingConstruct(Construct):
             self._work_queue(definition)
         self.stream_failures = self._queue(
             STREAM_FAILURES_QUEUE.logical_id, STREAM_FAILURES_QUEUE.name, STREAM_FAILURES_QUEUE.retention_days
+        )
+        self.schedule_failures = self._queue(
+            SCHEDULE_FAILURES_QUEUE.logical_id, SCHEDULE_FAILURES_QUEUE.name, SCHEDULE_FAILURES_QUEUE.retention_days
         )
 
     def _queue(self, logical_id: str, name: str, retention_days: int, **options: object) -> sqs.Queue:

@@ -171,6 +171,7 @@ class JevsStack(Stack):
             verification_base_url=verification_base_url,
             data_key=key,
             layers=layers,
+            schedule_failures=self.messaging.schedule_failures,
         )
         self.exchange = NzCustomsExchangeConstruct(
             self,

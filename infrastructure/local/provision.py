@@ -17,6 +17,7 @@ from jevs.resources import (
     NOTIFICATIONS_QUEUE,
     QUEUES,
     RECORDS_TABLE,
+    SCHEDULE_FAILURES_QUEUE,
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
     TABLES,
@@ -104,10 +105,12 @@ def _create_queues(sqs: Any) -> dict[str, str]:
         url = sqs.create_queue(QueueName=queue.name, Attributes=queue_attributes(queue, dead_letter_arn))["QueueUrl"]
         environment[queue.environment_variable] = url
         environment[queue.dead_letter_environment_variable] = dead_letter_url
-    environment[STREAM_FAILURES_QUEUE.environment_variable] = sqs.create_queue(
-        QueueName=STREAM_FAILURES_QUEUE.name,
-        Attributes={"MessageRetentionPeriod": str(STREAM_FAILURES_QUEUE.retention_days * DAY)},
-    )["QueueUrl"]
+    for failures in (STREAM_FAILURES_QUEUE, SCHEDULE_FAILURES_QUEUE):
+        # The local stack runs its schedules in process and never fills the schedule failures queue; it exists
+        # so that the two stacks hold the same queues.
+        environment[failures.environment_variable] = sqs.create_queue(
+            QueueName=failures.name, Attributes={"MessageRetentionPeriod": str(failures.retention_days * DAY)}
+        )["QueueUrl"]
     return environment
 
 

@@ -1,9 +1,9 @@
 """Infrastructure tier: one asset build and one synthesis of the stack per session, shared by every test.
 
-The synthesis runs the way ``cdk synth`` does, with cdk-nag's AwsSolutions pack registered as a validation
-plugin: the template, the cloud assembly's validation report and the synth's own error (when cdk-nag finds
-something unacknowledged) are all kept for the tests to read. A second synthesis, with a custom domain in the
-context, covers what only that configuration creates.
+The synthesis runs the way ``cdk synth`` does, with cdk-nag's AwsSolutions, NIST 800-53 R5 and Serverless packs
+registered as validation plugins: the template, the cloud assembly's validation report and the synth's own error
+(when cdk-nag finds something unacknowledged) are all kept for the tests to read. A second synthesis, with a
+custom domain in the context, covers what only that configuration creates.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, Validations
 from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
 
 from infrastructure.app import build_app
 from infrastructure.build import ROOT, AssetSize, build_all
@@ -56,7 +56,7 @@ def sizes() -> dict[str, AssetSize]:
 
 def _synthesise(outdir: Path, context: dict[str, Any] | None = None) -> Synthesis:
     app = build_app(context, outdir=str(outdir))
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), ServerlessChecks(app))
     error = None
     try:
         app.synth()

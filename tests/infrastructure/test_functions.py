@@ -1,4 +1,6 @@
-"""Every function: the runtime the build compiles for, arm64, a role and a log group of its own, JSON logs."""
+"""Every function: the runtime the build compiles for, arm64, a role and a log group of its own, JSON logs, its
+environment encrypted with the data key, X-Ray active tracing, the reserved concurrency of its definition, and a
+dead-letter queue for the scheduled ones."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from jevs.resources import (
     OUTBOX_RELAY_FUNCTION,
     OVERSEER_FUNCTION,
     RECONCILER_FUNCTION,
+    RESERVED_CONCURRENCY_TOTAL,
+    SCHEDULE_FAILURES_QUEUE,
     FunctionDefinition,
 )
 from jevs.settings import (
@@ -30,7 +34,17 @@ from jevs.settings import (
     ReconcilerSettings,
     RelaySettings,
 )
-from tests.infrastructure.support import function_by_handler, properties, references, resources, target, target_id
+from tests.infrastructure.support import (
+    data_key,
+    function_by_handler,
+    function_grants,
+    properties,
+    queue_by_name,
+    references,
+    resources,
+    target,
+    target_id,
+)
 
 pytestmark = pytest.mark.infrastructure
 
@@ -72,6 +86,69 @@ def test_each_function_logs_json_to_its_own_encrypted_log_group_with_retention(
     assert LOG_RETENTION == logs.RetentionDays.ONE_YEAR
     assert properties(template, log_group)["RetentionInDays"] == 365
     assert template["Resources"][log_group]["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_function_reserves_its_defined_concurrency_and_traces_with_x_ray(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    function = _function(template, definition)
+
+    assert function["ReservedConcurrentExecutions"] == definition.reserved_concurrency >= 1
+    assert function["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_functions_environment_is_encrypted_with_the_data_key(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    key = target(_function(template, definition)["KmsKeyArn"])
+
+    assert key == (data_key(template), "Arn")
+    # Lambda decrypts the environment as the function's role at each cold start: without this it never starts.
+    assert "kms:Decrypt" in function_grants(template, definition.handler)[(data_key(template), "Arn")]
+
+
+def test_a_burst_of_queued_work_cannot_starve_the_api_nor_the_account() -> None:
+    """Each queue consumer reserves what its event source may run and no more; the API reserves the most; and the
+    total leaves the account's other functions far more than the 100 unreserved AWS insists on (at Lambda's
+    default quota of 1000)."""
+    queue_consumers = (DISPATCHER_FUNCTION, MATCHER_FUNCTION, NOTIFIER_FUNCTION)
+
+    assert API_FUNCTION.reserved_concurrency > max(definition.reserved_concurrency for definition in queue_consumers)
+    # A scheduled run never overlaps the previous one.
+    assert RECONCILER_FUNCTION.reserved_concurrency == OVERSEER_FUNCTION.reserved_concurrency == 1
+    assert RESERVED_CONCURRENCY_TOTAL == sum(definition.reserved_concurrency for definition in FUNCTIONS) == 132
+    assert 1000 - RESERVED_CONCURRENCY_TOTAL >= 100
+
+
+@pytest.mark.parametrize("definition", [RECONCILER_FUNCTION, OVERSEER_FUNCTION], ids=["reconciler", "overseer"])
+def test_a_scheduled_run_that_fails_for_good_lands_in_the_schedule_failures_queue(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    """Both ends of an asynchronous invocation: EventBridge failing to invoke, and Lambda's own retries spent."""
+    failures = queue_by_name(template, SCHEDULE_FAILURES_QUEUE.name)
+    function_id = function_by_handler(template, definition.handler)
+
+    assert target(_function(template, definition)["DeadLetterConfig"]["TargetArn"]) == (failures, "Arn")
+    [rule_target] = [
+        rule_target
+        for rule in resources(template, "AWS::Events::Rule").values()
+        for rule_target in rule["Properties"]["Targets"]
+        if target_id(rule_target["Arn"]) == function_id
+    ]
+    assert target(rule_target["DeadLetterConfig"]["Arn"]) == (failures, "Arn")
+
+
+@pytest.mark.parametrize(
+    "definition", [d for d in FUNCTIONS if d not in (RECONCILER_FUNCTION, OVERSEER_FUNCTION)], ids=lambda d: d.folder
+)
+def test_a_function_invoked_synchronously_has_no_dead_letter_queue_of_its_own(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    """API Gateway and event source mappings invoke synchronously: their failures go to the caller or to the
+    queue's own dead-letter queue, never to a function's."""
+    assert "DeadLetterConfig" not in _function(template, definition)
 
 
 def test_no_two_functions_share_a_log_group_or_a_role(template: dict[str, Any]) -> None:

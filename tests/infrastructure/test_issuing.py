@@ -26,6 +26,7 @@ from jevs.resources import (
     OVERSEER_FUNCTION,
     OVERSEER_SCHEDULE_MINUTES,
     RECORDS_TABLE,
+    SCHEDULE_FAILURES_QUEUE,
     SIGNING_KEY,
     VERIFICATION_ATTACHMENTS_PREFIX,
 )
@@ -233,6 +234,8 @@ def test_the_overseer_may_query_the_open_applications_index_put_on_the_table_and
         # Seals each history head it appends: the key the signing alias names only (test_security).
         ACCOUNT_KMS_KEYS: {"kms:Sign", "kms:GetPublicKey"},
         (_log_group(template, OVERSEER_FUNCTION.handler), "Arn"): _LOGS,
+        # Its dead-letter queue: Lambda sends a scheduled run that failed for good there, as the function.
+        (queue_by_name(template, SCHEDULE_FAILURES_QUEUE.name), "Arn"): {"sqs:SendMessage"},
     }
 
 

@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
-from infrastructure.cdk.matching import BATCH_SIZE, MATCHER_MAX_CONCURRENCY, NOTIFIER_MAX_CONCURRENCY, NZ_CUSTOMS_PREFIX
+from infrastructure.cdk.matching import BATCH_SIZE, NZ_CUSTOMS_PREFIX
 from jevs.domain.declarations import DeclarationStatus
 from jevs.resources import (
     DECLARATIONS_QUEUE,
     DELIVERY_QUEUE,
     EXCHANGE_BUCKET,
     MATCHER_FUNCTION,
+    MATCHER_MAX_CONCURRENCY,
     NOTIFICATIONS_QUEUE,
     NOTIFIER_FUNCTION,
+    NOTIFIER_MAX_CONCURRENCY,
     OUTBOX_RELAY_FUNCTION,
     RECORDS_TABLE,
     SIGNING_KEY,

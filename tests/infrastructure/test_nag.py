@@ -1,5 +1,6 @@
-"""cdk-nag's AwsSolutions pack, run by the synth as ``cdk synth`` runs it: nothing unacknowledged, and every
-acknowledgement specific, attached to a construct of the stack, and still needed."""
+"""cdk-nag's AwsSolutions, NIST 800-53 R5 and Serverless packs, run by the synth as ``cdk synth`` runs them: nothing
+unacknowledged in any pack, and every acknowledgement specific, attached to a construct of the stack, and still
+needed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk import Validations
 
-from infrastructure.cdk.acknowledgements import NAMESPACE
+from infrastructure.cdk.acknowledgements import PACKS
 from tests.infrastructure.conftest import STACK, Synthesis
 
 pytestmark = pytest.mark.infrastructure
@@ -16,11 +17,11 @@ pytestmark = pytest.mark.infrastructure
 _VARIANTS = ["synthesis", "domain_synthesis"]
 
 
-def _plugin_report(synthesis: Synthesis) -> dict[str, Any]:
+def _plugin_report(synthesis: Synthesis, pack: str) -> dict[str, Any]:
     reports: list[dict[str, Any]] = [
-        report for report in synthesis.validation_report.get("pluginReports", []) if report["pluginName"] == NAMESPACE
+        report for report in synthesis.validation_report.get("pluginReports", []) if report["pluginName"] == pack
     ]
-    assert len(reports) == 1, f"cdk-nag did not run: {synthesis.error or synthesis.validation_report}"
+    assert len(reports) == 1, f"cdk-nag's {pack} pack did not run: {synthesis.error or synthesis.validation_report}"
     return reports[0]
 
 
@@ -35,15 +36,24 @@ def _acknowledgements(synthesis: Synthesis) -> dict[tuple[str, str], str]:
     }
 
 
+def _rule_name(rule: str) -> str:
+    """``NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ`` → ``LambdaDLQ``; ``AwsSolutions::AwsSolutions-IAM5[...]`` →
+    ``IAM5``."""
+    pack, _, name = rule.partition("::")
+    return name.removeprefix(f"{pack}-").split("[")[0]
+
+
+@pytest.mark.parametrize("pack", PACKS)
 @pytest.mark.parametrize("variant", _VARIANTS)
-def test_cdk_nag_finds_nothing_unacknowledged(variant: str, request: pytest.FixtureRequest) -> None:
+def test_cdk_nag_finds_nothing_unacknowledged(variant: str, pack: str, request: pytest.FixtureRequest) -> None:
     synthesis: Synthesis = request.getfixturevalue(variant)
-    report = _plugin_report(synthesis)
+    report = _plugin_report(synthesis, pack)
     unacknowledged = [
         f"{violation['ruleName']} ({violation['severity']}) at {construct['constructPath']}: {violation['description']}"
         for violation in report["violations"]
         for construct in violation["violatingConstructs"]
     ]
+    print(f"{variant}: cdk-nag {pack}: {len(report['suppressedViolations'])} acknowledged, {len(unacknowledged)} not")
 
     assert not unacknowledged, "\n".join(
         [*unacknowledged, "Fix each, or acknowledge it in infrastructure/cdk/acknowledgements.py with its reason."]
@@ -59,10 +69,11 @@ def test_every_acknowledgement_is_still_needed(variant: str, request: pytest.Fix
     synthesis: Synthesis = request.getfixturevalue(variant)
     used = {
         (suppressed["acknowledgedId"], suppressed["acknowledgedAt"])
-        for suppressed in _plugin_report(synthesis)["suppressedViolations"]
+        for pack in PACKS
+        for suppressed in _plugin_report(synthesis, pack)["suppressedViolations"]
     }
 
-    assert used, "the pack ran and found what the stack acknowledges"
+    assert used, "the packs ran and found what the stack acknowledges"
     assert set(_acknowledgements(synthesis)) == used
 
 
@@ -70,13 +81,14 @@ def test_every_acknowledgement_names_its_rule_and_gives_a_reason_of_its_own(synt
     acknowledgements = _acknowledgements(synthesis)
 
     for (rule, path), reason in acknowledgements.items():
-        assert rule.startswith(f"{NAMESPACE}::{NAMESPACE}-"), rule
+        assert any(rule.startswith(f"{pack}::{pack}-") for pack in PACKS), rule
         assert len(reason.split()) >= 15, f"{rule} at {path}: say why, specifically"
-    # A reason is about its finding: one text may cover one rule on several constructs, not several rules, except
-    # for a public route, where "no authorization" (APIG4) and "no Cognito authorizer" (COG4) are one finding.
+    # A reason is about its finding: one text may cover one rule on several constructs (or the same rule of two
+    # packs), not several rules, except for a public route, where "no authorization" (APIG4) and "no Cognito
+    # authorizer" (COG4) are one finding.
     rules_by_reason: dict[str, set[str]] = {}
     for (rule, _), reason in acknowledgements.items():
-        rules_by_reason.setdefault(reason, set()).add(rule.split("[")[0].removeprefix(f"{NAMESPACE}::{NAMESPACE}-"))
+        rules_by_reason.setdefault(reason, set()).add(_rule_name(rule))
     shared = [rules for rules in rules_by_reason.values() if len(rules) > 1]
     assert all(rules == {"APIG4", "COG4"} for rules in shared), shared
 

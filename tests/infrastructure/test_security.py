@@ -29,6 +29,7 @@ from jevs.resources import (
     QUEUES,
     RECONCILER_FUNCTION,
     REDRIVE_PARTITIONS,
+    SCHEDULE_FAILURES_QUEUE,
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
     VERIFICATION_PARTITIONS,
@@ -40,6 +41,7 @@ from tests.infrastructure.support import (
     bucket_by_local_name,
     data_key,
     function_by_handler,
+    function_statements,
     one,
     policy_documents,
     properties,
@@ -92,7 +94,8 @@ def test_the_table_is_encrypted_with_the_data_key(template: dict[str, Any]) -> N
 
 def test_every_queue_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 2 * len(QUEUES) + 1  # work queues, their dead-letter queues, the stream failures queue
+    # Work queues, their dead-letter queues, the stream failures queue and the schedule failures queue.
+    assert len(queues) == 2 * len(QUEUES) + 2
     for logical_id, queue in queues.items():
         assert _is_data_key(template, queue["Properties"].get("KmsMasterKeyId")), logical_id
 
@@ -123,7 +126,7 @@ def test_both_data_buckets_are_encrypted_with_the_data_key(template: dict[str, A
 
 def test_every_log_group_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
     log_groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == len(FUNCTIONS) + 1  # each function's, and the API's access logs
+    assert len(log_groups) == len(FUNCTIONS) + 2  # each function's, the API's access logs and WAF's log
     for logical_id, log_group in log_groups.items():
         assert _is_data_key(template, log_group["Properties"].get("KmsKeyId")), logical_id
 
@@ -198,18 +201,9 @@ def test_the_only_wildcard_actions_are_cdks_own_kms_grants(template: dict[str, A
 
 
 def _function_permissions(template: dict[str, Any], handler: str) -> list[dict[str, Any]]:
-    """Every statement of the policies attached to the function's role; the role itself has none inline."""
-    role = target_id(properties(template, function_by_handler(template, handler))["Role"])
-    assert role is not None
-    role_properties = properties(template, role)
-    assert not role_properties.get("ManagedPolicyArns"), "no managed policies: grants only"
-    assert not role_properties.get("Policies")
-    attached = [
-        policy["Properties"]["PolicyDocument"]
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-    ]
-    return [statement for document in attached for statement in statements(document)]
+    """Every statement of the policies attached to the function's role (but active tracing's, the same for all);
+    the role itself has none inline and no managed policies: grants only."""
+    return function_statements(template, handler)
 
 
 # The account's keys, as keys.grant_signing names them, only ever under a kms:ResourceAliases condition.
@@ -373,6 +367,8 @@ def test_the_reconciler_may_use_only_the_table_its_stream_the_queues_and_dead_le
         # Each dead-letter queue a redrive takes from, and the stream failures queue
         *((queue_by_name(template, queue.dead_letter_name), "Arn") for queue in QUEUES),
         (queue_by_name(template, STREAM_FAILURES_QUEUE.name), "Arn"),
+        # Its own dead-letter queue: Lambda sends a scheduled run that failed for good there, as the function
+        (queue_by_name(template, SCHEDULE_FAILURES_QUEUE.name), "Arn"),
         (data_key(template), "Arn"),
         ("alias", SIGNING_KEY.alias),  # seals the DELIVERY_RESUMED event of a resumed delivery
         (_log_group_of(template, RECONCILER_FUNCTION.handler), "Arn"),

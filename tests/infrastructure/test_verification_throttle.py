@@ -19,7 +19,11 @@ def _acl(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _verify_rule(template: dict[str, Any]) -> dict[str, Any]:
-    rules = [rule for rule in _acl(template)[1]["Properties"]["Rules"] if "RateBasedStatement" in rule["Statement"]]
+    rules = [
+        rule
+        for rule in _acl(template)[1]["Properties"]["Rules"]
+        if "ScopeDownStatement" in rule["Statement"].get("RateBasedStatement", {})
+    ]
     assert len(rules) == 1, rules
     rule: dict[str, Any] = rules[0]
     return rule

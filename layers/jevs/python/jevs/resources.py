@@ -245,6 +245,18 @@ SIGNING_KEY = SigningKeyDefinition(
 )
 
 
+# How many of each queue consumer SQS's event source runs at once; each function reserves as many
+# (FunctionDefinition.reserved_concurrency), so a batch is never throttled and a backlog never takes more.
+# The dispatcher: enough for bursts, gentle on China's endpoint.
+DISPATCHER_MAX_CONCURRENCY = 10
+# Two declarations quoting the same certificate race for its usage ledger, and the loser's transaction is
+# cancelled and retried: a few concurrent matchers keep up with NZ and China's declarations without turning
+# a burst into a storm of conflicting transactions.
+MATCHER_MAX_CONCURRENCY = 5
+# Rendering PDFs is the heaviest work JEVS does: the same modest cap keeps a backlog from starving the others.
+NOTIFIER_MAX_CONCURRENCY = 5
+
+
 @dataclass(frozen=True)
 class FunctionDefinition:
     logical_id: str
@@ -253,6 +265,10 @@ class FunctionDefinition:
     timeout_seconds: int
     memory_mb: int
     description: str
+    # Lambda's reserved concurrency: at once what this function is guaranteed and the most it may run, so a
+    # burst of one kind of work neither starves the others nor is starved by them. The account keeps what is not
+    # reserved (RESERVED_CONCURRENCY_TOTAL) for everything else and must keep at least 100 unreserved.
+    reserved_concurrency: int
 
     @property
     def handler(self) -> str:
@@ -270,6 +286,9 @@ API_FUNCTION = FunctionDefinition(
     timeout_seconds=10,
     memory_mb=1024,
     description="JEVS HTTPS API: certificates, parties, projections",
+    # Partners' requests: API Gateway lets through at most 200 a second (the stage's rate), about 100 in flight at
+    # the function's slowest ordinary half second; queued work can never take these from them.
+    reserved_concurrency=100,
 )
 DISPATCHER_FUNCTION = FunctionDefinition(
     logical_id="DispatcherFunction",
@@ -277,6 +296,7 @@ DISPATCHER_FUNCTION = FunctionDefinition(
     timeout_seconds=DELIVERY_QUEUE.consumer_timeout_seconds,
     memory_mb=512,
     description="JEVS dispatcher: signs and delivers each certificate version to China Customs",
+    reserved_concurrency=DISPATCHER_MAX_CONCURRENCY,
 )
 RECONCILER_FUNCTION = FunctionDefinition(
     logical_id="ReconcilerFunction",
@@ -285,19 +305,23 @@ RECONCILER_FUNCTION = FunctionDefinition(
     memory_mb=256,
     description="JEVS reconciliation: queues again deliveries China has not acknowledged and work left open too long, "
     "works redrives",
+    # One run at a time: a run still working when the next minute's starts keeps it waiting (retried by Lambda)
+    # rather than two runs requeueing the same deliveries.
+    reserved_concurrency=1,
 )
 # How often reconciliation runs; the bounds it applies are jevs.settings.ReconcilerSettings' (the deliveries' is
 # explained at jevs.service.delivery.RECONCILIATION_BOUND). Every minute: the same runs work the redrive jobs
 # operations start (infrastructure/cdk/delivery.py says why).
 RECONCILIATION_SCHEDULE_MINUTES = 1
-# The dispatcher's concurrency on the delivery queue: enough for bursts, gentle on China's endpoint.
-DISPATCHER_MAX_CONCURRENCY = 10
 OUTBOX_RELAY_FUNCTION = FunctionDefinition(
     logical_id="OutboxRelayFunction",
     folder="outbox_relay",
     timeout_seconds=30,
     memory_mb=256,
     description="JEVS outbox relay: publishes outbox records from the table's stream to their queues",
+    # One concurrent batch per stream shard (parallelisation factor 1): 10 covers a table of ten shards, far above
+    # JEVS's write rate, and keeps a backlog's catch-up from taking the API's share.
+    reserved_concurrency=10,
 )
 MATCHER_FUNCTION = FunctionDefinition(
     logical_id="MatcherFunction",
@@ -305,6 +329,7 @@ MATCHER_FUNCTION = FunctionDefinition(
     timeout_seconds=DECLARATIONS_QUEUE.consumer_timeout_seconds,
     memory_mb=512,
     description="JEVS matching: decides each customs declaration against its certificate and usage ledger",
+    reserved_concurrency=MATCHER_MAX_CONCURRENCY,
 )
 NOTIFIER_FUNCTION = FunctionDefinition(
     logical_id="NotifierFunction",
@@ -312,6 +337,7 @@ NOTIFIER_FUNCTION = FunctionDefinition(
     timeout_seconds=NOTIFICATIONS_QUEUE.consumer_timeout_seconds,
     memory_mb=512,
     description="JEVS notifications: certificate PDFs, applicants' emails and NZ Customs' files",
+    reserved_concurrency=NOTIFIER_MAX_CONCURRENCY,
 )
 OVERSEER_FUNCTION = FunctionDefinition(
     logical_id="OverseerFunction",
@@ -319,6 +345,8 @@ OVERSEER_FUNCTION = FunctionDefinition(
     timeout_seconds=60,
     memory_mb=256,
     description="JEVS overseer: flags applications still undecided past their one-working-day due time",
+    # One run at a time, every 15 minutes.
+    reserved_concurrency=1,
 )
 # How often the past-due check runs: an application is flagged at most this long after its due time.
 OVERSEER_SCHEDULE_MINUTES = 15
@@ -331,6 +359,10 @@ FUNCTIONS: tuple[FunctionDefinition, ...] = (
     NOTIFIER_FUNCTION,
     OVERSEER_FUNCTION,
 )
+# What JEVS reserves in all: an account at Lambda's default quota of 1000 concurrent executions keeps 868 for
+# everything else (AWS refuses a reservation that leaves fewer than 100 unreserved). An account whose quota is
+# lower (new accounts may start at 10) must have it raised before the first deployment.
+RESERVED_CONCURRENCY_TOTAL = sum(definition.reserved_concurrency for definition in FUNCTIONS)
 
 # How the outbox relay reads the table's stream (DESIGN.md §6.1): small batches, a poison record isolated by
 # halving the batch, a bounded number of retries, then the record's coordinates to a dead-letter queue.
@@ -354,6 +386,15 @@ STREAM_FAILURES_QUEUE = FailureQueueDefinition(
     logical_id="StreamFailuresQueue",
     name="jevs-outbox-stream-failures",
     environment_variable="JEVS_STREAM_FAILURES_QUEUE_URL",
+)
+
+# Where a scheduled run of the reconciler or the overseer goes when it fails for good: EventBridge could not
+# invoke the function, or Lambda's asynchronous retries all failed. Nothing redrives it: the next scheduled run
+# does the same work again; the messages are evidence (which run, what error) beside the function's error alarm.
+SCHEDULE_FAILURES_QUEUE = FailureQueueDefinition(
+    logical_id="ScheduleFailuresQueue",
+    name="jevs-schedule-failures",
+    environment_variable="JEVS_SCHEDULE_FAILURES_QUEUE_URL",
 )
 
 
