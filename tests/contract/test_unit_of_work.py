@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from jevs.adapters.table.items import outbox_item, outbox_key, outbox_message_of
+from jevs.adapters.table.model import Item, Key, Page, Query, Table, Write
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
@@ -50,6 +51,7 @@ from tests.contract.support import (
     result_delivery,
     signatory,
 )
+from tests.fakes import FixedClock
 from tests.unit.matching_support import CN, NZ, ledger, lodged
 
 pytestmark = pytest.mark.contract
@@ -1389,6 +1391,52 @@ def test_a_cursor_of_another_listing_is_invalid(units: Units) -> None:
     # Then it refuses the cursor
     with pytest.raises(InvalidCursor):
         units().certificates.page(ListingConstraints(issuing_body=OTHER_ISSUER.id), 1, cursor)
+
+
+class CountingTable:
+    """The table it wraps, counting the queries asked of it."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self.queries = 0
+
+    def get(self, key: Key) -> Item | None:
+        return self._table.get(key)
+
+    def query(self, query: Query) -> Page:
+        self.queries += 1
+        return self._table.query(query)
+
+    def write(self, writes: Sequence[Write]) -> None:
+        self._table.write(writes)
+
+
+def test_an_issue_date_range_of_centuries_queries_only_the_years_a_certificate_can_be_dated_in(
+    table: Table, clock: FixedClock
+) -> None:
+    # Given an empty table, on 25 November 2026 in New Zealand
+    counting = CountingTable(table)
+    # When every certificate issued from 1800 to 2400 is listed (no issuing body, exporter or country: the year walk)
+    page = Units(counting, clock)().certificates.page(
+        ListingConstraints(issued_from=date(1800, 1, 1), issued_to=date(2400, 12, 31)), 100, None
+    )
+    # Then the walk asks only for the years from the FTA's entry into force (2008) to this one: 19, not 601
+    assert (numbers(page.records), page.next_cursor, counting.queries) == ([], None, 2026 - 2008 + 1)
+
+
+def test_a_certificate_dated_on_new_years_day_in_new_zealand_is_listed_while_it_is_still_the_old_year_in_utc(
+    table: Table,
+) -> None:
+    # Given a certificate dated 1 January 2027, submitted at 01:00 that day in New Zealand (still 2026 in UTC)
+    new_year = noon_in_new_zealand(date(2027, 1, 1)).replace(hour=1)
+    units = Units(table, FixedClock(new_year.astimezone(UTC)))
+    uow = units()
+    uow.certificates.add(issued(A, on=date(2027, 1, 1), at=new_year))
+    uow.commit()
+    # When everything is listed
+    page = units().certificates.page(ListingConstraints(), 10, None)
+    # Then it is: the year walk starts from the year it is in New Zealand
+    assert numbers(page.records) == [A]
 
 
 # -- China's circuit breaker --------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import ChainEvent, HistoryEvent, statement_bytes
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
@@ -152,7 +153,7 @@ class TableCertificates:
         return sorted(found, key=lambda decision: decision.decided_at)
 
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
-        return list_certificates(self._table, constraints, limit, cursor, self._now().year)
+        return list_certificates(self._table, constraints, limit, cursor, new_zealand_date(self._now()))
 
     def add(self, issue: Issue) -> None:
         record = issue.record
