@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from functions.api.responses import OmitsAbsent, certificate_path
 from jevs.domain.errors import FieldError, RuleViolation
+from jevs.domain.text import Inbound, MultiLine
 from jevs.domain.verification import (
     MAX_ATTACHMENTS,
     MAX_QUESTIONS,
@@ -43,10 +44,11 @@ def is_verification_answer(path: str) -> bool:
 # -- requests ----------------------------------------------------------------------------------------------------
 
 
-Question = Annotated[str, Field(min_length=1, max_length=2_000)]
+# Questions and answers are letters between customs and exporters: they have lines.
+Question = Annotated[MultiLine, Field(min_length=1, max_length=2_000)]
 
 
-class RaiseRequest(BaseModel):
+class RaiseRequest(Inbound):
     """``POST /v1/verification-requests`` (China Customs): the certificate, the questions, and by when New Zealand
     is to answer (left out: the FTA's reply period from today)."""
 
@@ -60,7 +62,7 @@ class RaiseRequest(BaseModel):
 _FILE_NAME = r'^[^/\\"\x00-\x1f]+$'
 
 
-class AttachmentIn(BaseModel):
+class AttachmentIn(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # No slashes, quotes or control characters: the name goes into a download's Content-Disposition as it is.
@@ -71,13 +73,13 @@ class AttachmentIn(BaseModel):
     content_base64: str = Field(min_length=1, description="The document's bytes, base64 (RFC 4648).")
 
 
-class AnswerRequest(BaseModel):
+class AnswerRequest(Inbound):
     """``POST /v1/verification-requests/{id}/response`` (the certificate's issuing body or NZ Customs): the answer,
     with its documents (each and all together within a size limit: 413 when over)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    text: str = Field(min_length=1, max_length=20_000)
+    text: MultiLine = Field(min_length=1, max_length=20_000)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     def uploads(self) -> list[AttachmentUpload]:
@@ -95,13 +97,13 @@ class AnswerRequest(BaseModel):
         return decoded
 
 
-class ClosureRequest(BaseModel):
+class ClosureRequest(Inbound):
     """``POST /v1/verification-requests/{id}/closure`` (China Customs): its conclusion."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     conclusion: Conclusion
-    text: str = Field(min_length=1, max_length=4_000)
+    text: MultiLine = Field(min_length=1, max_length=4_000)
 
 
 # -- responses ---------------------------------------------------------------------------------------------------
