@@ -64,6 +64,8 @@ RECORDS_TABLE = TableDefinition(
         # Hosted issuing: what waits for an issuing body (goods registrations, signatories, applications),
         # oldest first; and, sparse, every application still undecided by its due time.
         IndexDefinition("by-work-queue", KeyAttribute("work_queue"), KeyAttribute("work_key")),
+        # The same records by their exporter and kind, oldest first: an exporter lists its own a page at a time.
+        IndexDefinition("by-exporter-work", KeyAttribute("exporter_work"), KeyAttribute("work_key")),
         IndexDefinition("by-open-application", KeyAttribute("open_application"), KeyAttribute("due_at")),
         # Sparse: declarations decided before their certificate existed, by the number they quote, until when they
         # wait for it (DESIGN.md §3: matched again when it is issued within 30 days).
