@@ -166,6 +166,8 @@ class ApiConstruct(Construct):
                 type=response_type,
                 status_code=status,
                 templates={"application/problem+json": template, "application/json": template},
+                # A throttled party may try again once its bucket refills: a second at most, at any rate it has.
+                response_headers={"Retry-After": "'1'"} if status == "429" else None,
             )
 
     def _firewall(self) -> None:

@@ -356,6 +356,27 @@ class RateLimitDefinition:
     window_seconds: int
 
 
+@dataclass(frozen=True)
+class ThrottleDefinition:
+    """A usage plan's throttle, as API Gateway applies it: a token bucket per party, ``burst`` requests deep,
+    refilled at ``rate_per_second``; a request finding it empty is answered 429."""
+
+    rate_per_second: float
+    burst: int
+
+
+# Each party's usage plan by its party type (``jevs.domain.parties.PartyType``'s values): in AWS the usage plan of
+# its API key, locally the gateway's throttle of its client. Customs read and lodge in bulk; an exporter and
+# operations call by hand or from a small system.
+PARTY_THROTTLES: dict[str, ThrottleDefinition] = {
+    "issuing_body": ThrottleDefinition(rate_per_second=20, burst=40),
+    "exporter": ThrottleDefinition(rate_per_second=5, burst=10),
+    "nz_customs": ThrottleDefinition(rate_per_second=50, burst=100),
+    "cn_customs": ThrottleDefinition(rate_per_second=50, burst=100),
+    "ops": ThrottleDefinition(rate_per_second=5, burst=10),
+}
+
+
 # Public verification (``GET /v1/verify/{number}``) needs no token, so it is throttled per client address at the
 # edge instead: a person scanning certificates' QR codes never comes near the limit, a script walking certificate
 # numbers does. In AWS a WAF rate-based rule (whose windows are 60, 120, 300 or 600 s); locally the gateway.
