@@ -62,6 +62,11 @@ class RaiseRequest(Inbound):
 _FILE_NAME = r'^[^/\\"\x00-\x1f]+$'
 
 
+# Base64 of the most an answer's documents may hold together under any setting (4 MiB, ApiSettings' bound); the
+# settings' own limits, lower, are checked on the decoded bytes (413).
+MAX_CONTENT_BASE64 = 4 * -(-4_194_304 // 3)
+
+
 class AttachmentIn(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,7 +75,9 @@ class AttachmentIn(Inbound):
     media_type: str = Field(
         max_length=100, description="application/pdf, image/png or image/jpeg, as the bytes themselves show."
     )
-    content_base64: str = Field(min_length=1, description="The document's bytes, base64 (RFC 4648).")
+    content_base64: str = Field(
+        min_length=1, max_length=MAX_CONTENT_BASE64, description="The document's bytes, base64 (RFC 4648)."
+    )
 
 
 class AnswerRequest(Inbound):

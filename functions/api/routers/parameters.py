@@ -19,7 +19,12 @@ IdempotencyKey = Annotated[
     ),
 ]
 CertificateNumberPath = Annotated[
-    str, Path(description="NN.NNNN.NNNNN, or the COO form NZ export entries quote.", examples=["11.1234.12345"])
+    str,
+    Path(
+        max_length=32,
+        description="NN.NNNN.NNNNN, or the COO form NZ export entries quote.",
+        examples=["11.1234.12345"],
+    ),
 ]
 # A page of a listing: how many records at most, and where it starts (the cursor the page before gave).
 DEFAULT_PAGE_SIZE = 50

@@ -94,7 +94,8 @@ def _percentage(value: Decimal) -> Decimal:
     return value
 
 
-_DECIMAL_SCHEMA = {"type": "string", "pattern": _DECIMAL_TEXT.pattern, "examples": ["25000", "25.5"]}
+# The pattern bounds its length (15 digits, a point and 6): said in the schema too, as every string's limit is.
+_DECIMAL_SCHEMA = {"type": "string", "pattern": _DECIMAL_TEXT.pattern, "maxLength": 22, "examples": ["25000", "25.5"]}
 
 PositiveDecimal = Annotated[
     Decimal,
@@ -244,7 +245,9 @@ class Packages(_Box):
     """Box 9: number and kind of packages, or a bulk kind with no count."""
 
     count: StrictInt | None = Field(default=None, ge=1, le=999_999_999)
-    kind: str = Field(description="A UN/ECE Recommendation 21 code, e.g. BG (bag), CT (carton), VY (bulk powder).")
+    kind: str = Field(
+        max_length=8, description="A UN/ECE Recommendation 21 code, e.g. BG (bag), CT (carton), VY (bulk powder)."
+    )
 
     @field_validator("kind")
     @classmethod

@@ -86,7 +86,7 @@ def _national_code(value: str) -> str:
     return compact
 
 
-DeclarationNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+DeclarationNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)]
 # A declaration number in its checked form, for bodies that name a declaration (a preference decision).
 CheckedDeclarationNumber = Annotated[DeclarationNumber, AfterValidator(_declaration_number)]
 TariffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
