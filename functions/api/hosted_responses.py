@@ -83,14 +83,17 @@ class ApplicationOut(_LodgedOut):
 
 class GoodsRegistrationList(BaseModel):
     items: list[GoodsRegistrationOut]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
 class SignatoryList(BaseModel):
     items: list[SignatoryOut]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
 class ApplicationList(BaseModel):
     items: list[ApplicationOut]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
 def _lodged(record: GoodsRegistration | Signatory | Application) -> dict[str, Any]:

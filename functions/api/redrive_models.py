@@ -8,6 +8,7 @@ from urllib.parse import quote
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from jevs.domain.recovery import Kept, RedriveJob, RedriveQueue, RedriveStatus, StreamBatch
+from jevs.domain.text import Inbound
 
 REDRIVES_PATH = "/v1/ops/redrives"
 
@@ -16,7 +17,7 @@ def redrive_path(job_id: str) -> str:
     return f"{REDRIVES_PATH}/{quote(job_id)}"
 
 
-class RedriveRequest(BaseModel):
+class RedriveRequest(Inbound):
     """``POST /v1/ops/redrives``: which dead-letter queue to empty back into the system."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jevs.domain import applications, certificate, declarations, preferences, registrations
 from jevs.domain.registrations import Reason
+from jevs.domain.text import Inbound
 
 
 class _Extends(BaseModel):
@@ -86,13 +87,13 @@ class ApplicationLodgement(applications.ApplicationLodgement, _Extends):
 
 
 # ``POST /v1/applications/{id}/rejection`` (no docstring: it would become the schema's description).
-class RejectionRequest(BaseModel):
+class RejectionRequest(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reasons: list[Reason] = Field(min_length=1, max_length=20)
 
 
-class ReplacementRequest(BaseModel):
+class ReplacementRequest(Inbound):
     """``POST /v1/certificates/{number}/replacement``: a whole new certificate, under a number of its own with the
     issuing body's prefix, that corrects and supersedes the one in the path."""
 
@@ -102,7 +103,7 @@ class ReplacementRequest(BaseModel):
     certificate: CertificateContent
 
 
-class ReasonRequest(BaseModel):
+class ReasonRequest(Inbound):
     """``POST /v1/certificates/{number}/revocation`` and ``…/certified-true-copy``: why."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

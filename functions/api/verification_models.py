@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from functions.api.responses import OmitsAbsent, certificate_path
 from jevs.domain.errors import FieldError, RuleViolation
+from jevs.domain.text import Inbound, MultiLine
 from jevs.domain.verification import (
     MAX_ATTACHMENTS,
     MAX_QUESTIONS,
@@ -43,10 +44,11 @@ def is_verification_answer(path: str) -> bool:
 # -- requests ----------------------------------------------------------------------------------------------------
 
 
-Question = Annotated[str, Field(min_length=1, max_length=2_000)]
+# Questions and answers are letters between customs and exporters: they have lines.
+Question = Annotated[MultiLine, Field(min_length=1, max_length=2_000)]
 
 
-class RaiseRequest(BaseModel):
+class RaiseRequest(Inbound):
     """``POST /v1/verification-requests`` (China Customs): the certificate, the questions, and by when New Zealand
     is to answer (left out: the FTA's reply period from today)."""
 
@@ -60,7 +62,12 @@ class RaiseRequest(BaseModel):
 _FILE_NAME = r'^[^/\\"\x00-\x1f]+$'
 
 
-class AttachmentIn(BaseModel):
+# Base64 of the most an answer's documents may hold together under any setting (4 MiB, ApiSettings' bound); the
+# settings' own limits, lower, are checked on the decoded bytes (413).
+MAX_CONTENT_BASE64 = 4 * -(-4_194_304 // 3)
+
+
+class AttachmentIn(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # No slashes, quotes or control characters: the name goes into a download's Content-Disposition as it is.
@@ -68,16 +75,18 @@ class AttachmentIn(BaseModel):
     media_type: str = Field(
         max_length=100, description="application/pdf, image/png or image/jpeg, as the bytes themselves show."
     )
-    content_base64: str = Field(min_length=1, description="The document's bytes, base64 (RFC 4648).")
+    content_base64: str = Field(
+        min_length=1, max_length=MAX_CONTENT_BASE64, description="The document's bytes, base64 (RFC 4648)."
+    )
 
 
-class AnswerRequest(BaseModel):
+class AnswerRequest(Inbound):
     """``POST /v1/verification-requests/{id}/response`` (the certificate's issuing body or NZ Customs): the answer,
     with its documents (each and all together within a size limit: 413 when over)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    text: str = Field(min_length=1, max_length=20_000)
+    text: MultiLine = Field(min_length=1, max_length=20_000)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
     def uploads(self) -> list[AttachmentUpload]:
@@ -95,13 +104,13 @@ class AnswerRequest(BaseModel):
         return decoded
 
 
-class ClosureRequest(BaseModel):
+class ClosureRequest(Inbound):
     """``POST /v1/verification-requests/{id}/closure`` (China Customs): its conclusion."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     conclusion: Conclusion
-    text: str = Field(min_length=1, max_length=4_000)
+    text: MultiLine = Field(min_length=1, max_length=4_000)
 
 
 # -- responses ---------------------------------------------------------------------------------------------------

@@ -188,6 +188,8 @@ class ApiConstruct(Construct):
                 type=response_type,
                 status_code=status,
                 templates={"application/problem+json": template, "application/json": template},
+                # A throttled party may try again once its bucket refills: a second at most, at any rate it has.
+                response_headers={"Retry-After": "'1'"} if status == "429" else None,
             )
         # A method the ANY proxy does not pass on (TRACE, CONNECT) matches no method: API Gateway answers
         # MISSING_AUTHENTICATION_TOKEN, or INVALID_SIGNATURE when an Authorization header came (it reads a bearer

@@ -1,6 +1,7 @@
 """The stack's settings, read from CDK context (``cdk.json`` or ``-c key=value``) into one checked model.
 
-- ``jevs:parties``: the partner parties; each becomes a Cognito app client, an API key and a usage plan
+- ``jevs:parties``: the partner parties; each becomes a Cognito app client, an API key and a usage plan (throttled
+  as ``jevs.resources.PARTY_THROTTLES`` says for its party type)
 - ``jevs:authDomainPrefix``: the Cognito domain prefix of the token endpoint
   (``https://<prefix>.auth.<region>.amazoncognito.com/oauth2/token``)
 - ``jevs:chinaCustomsEndpoint``: the URL China Customs receives certificates at
@@ -21,20 +22,18 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, model_validator
 
 from jevs.domain.parties import Party, check_distinct_prefixes
-
-
-class Throttle(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    rate_per_second: float = Field(gt=0)
-    burst: int = Field(gt=0)
+from jevs.resources import PARTY_THROTTLES, ThrottleDefinition
 
 
 class PartnerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     party: Party
-    throttle: Throttle
+
+    @property
+    def throttle(self) -> ThrottleDefinition:
+        """Its usage plan's throttle: its party type's, the one definition the local gateway honours too."""
+        return PARTY_THROTTLES[self.party.type.value]
 
 
 class CustomDomain(BaseModel):

@@ -4,7 +4,8 @@ For each request it
 - serves the token endpoint itself (Cognito's job in AWS, see ``tokens``),
 - refuses what API Gateway refuses before any function runs: a protected path without a valid bearer
   token (401), a body over API Gateway's 10 MB payload limit (413), and, as the WAF's rate-based rule does,
-  public verification from an address that asks too often (429 with ``Retry-After``),
+  public verification from an address that asks too often (429 with ``Retry-After``), and a party past its usage
+  plan's throttle (``jevs.resources.PARTY_THROTTLES``, 429 with ``Retry-After``),
 - otherwise builds the REST API proxy event (payload version 1.0) that API Gateway would send for the
   ``ANY /`` and ``ANY /{proxy+}`` methods ``LambdaRestApi`` creates, with the authorizer's claims,
   calls the API function in this process with a Lambda-like context, and sends its proxy response.
@@ -35,7 +36,13 @@ from werkzeug.wrappers import Request, Response
 
 from infrastructure.local.serving import BackgroundServer, BodyRefused, header_lines, read_body
 from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
-from jevs.resources import PROXY_METHODS, UNSUPPORTED_METHOD_PROBLEM, VERIFY_PATH_PREFIX, RateLimitDefinition
+from jevs.resources import (
+    PROXY_METHODS,
+    UNSUPPORTED_METHOD_PROBLEM,
+    VERIFY_PATH_PREFIX,
+    RateLimitDefinition,
+    ThrottleDefinition,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -324,6 +331,37 @@ class AddressRateLimit:
             del self._admitted[address]
 
 
+class PartyThrottle:
+    """Each party's usage-plan throttle as API Gateway applies it: a token bucket per client, ``burst`` deep, refilled
+    at ``rate_per_second``. ``admit`` says whether one more request may pass, or how long to wait."""
+
+    def __init__(
+        self, throttles: Mapping[str, ThrottleDefinition], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        # By client id; a client with none is not throttled (as a key in no usage plan would not be).
+        self.throttles = dict(throttles)
+        self._clock = clock
+        # Per client: the tokens left and when they were counted.
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, client_id: str) -> int | None:
+        """None when the client's request may pass (and takes a token); otherwise the whole seconds until a token
+        is back, for ``Retry-After``."""
+        throttle = self.throttles.get(client_id)
+        if throttle is None:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, counted = self._buckets.get(client_id, (float(throttle.burst), now))
+            tokens = min(float(throttle.burst), tokens + (now - counted) * throttle.rate_per_second)
+            if tokens >= 1:
+                self._buckets[client_id] = (tokens - 1, now)
+                return None
+            self._buckets[client_id] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / throttle.rate_per_second))
+
+
 class Gateway:
     """The API Gateway stand-in, bound to ``host:port`` (0 picks a free port) as soon as it is made."""
 
@@ -336,11 +374,25 @@ class Gateway:
         port: int = 0,
         identity: AwsIdentity | None = None,
         verify_rate_limit: RateLimitDefinition | None = None,
+        party_throttles: Mapping[str, ThrottleDefinition] | None = None,
     ) -> None:
         self._handler = handler
+        clients = list(clients)
         self.identity = identity or AwsIdentity()
         # Public verification per client address, as the deployed API's WAF throttles it; None: unthrottled.
         self._verify_rate = AddressRateLimit(verify_rate_limit) if verify_rate_limit is not None else None
+        # Each party by its type's usage plan (by party type, as PARTY_THROTTLES), as in AWS; None: unthrottled.
+        self._party_rate = (
+            PartyThrottle(
+                {
+                    client.client_id: party_throttles[client.party["type"]]
+                    for client in clients
+                    if client.party.get("type") in party_throttles
+                }
+            )
+            if party_throttles is not None
+            else None
+        )
         self._server = BackgroundServer(self.wsgi_app, host=host, port=port, name="jevs-gateway")
         self.host, self.port = host, self._server.port
         self.base_url = f"http://{host}:{self.port}"
@@ -421,6 +473,11 @@ class Gateway:
                     401,
                     "A valid bearer token is required: get one from POST /oauth2/token.",
                     [("WWW-Authenticate", challenge)],
+                )
+            wait = self._party_rate.admit(str(claims.get("client_id"))) if self._party_rate is not None else None
+            if wait is not None:
+                return problem_response(
+                    429, f"Too many requests from this party: retry in {wait} s.", [("Retry-After", str(wait))]
                 )
         return self._invoke(request, claims)
 

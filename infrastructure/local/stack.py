@@ -13,6 +13,7 @@ Ports and the local schedules come from the environment:
 ``JEVS_RECONCILE_EVERY_SECONDS``  how often reconciliation runs (default 60)
 ``JEVS_OVERSEE_EVERY_SECONDS``    how often the past-due check of applications runs (default 60)
 ``JEVS_VERIFY_RATE_LIMIT``        public verifications one address may ask for a minute (default 1000)
+``JEVS_PARTY_THROTTLE_SCALE``     each party's usage-plan throttle (rate and burst) times this (default 1: as in AWS)
 
 ``0`` picks a free port (the end-to-end tests do).
 """
@@ -58,12 +59,14 @@ from jevs.resources import (
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
     OVERSEER_FUNCTION,
+    PARTY_THROTTLES,
     RECONCILER_FUNCTION,
     RECORDS_TABLE,
     TABLES,
     VERIFY_RATE_LIMIT,
     FunctionDefinition,
     RateLimitDefinition,
+    ThrottleDefinition,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,6 +87,9 @@ DEFAULT_OVERSEE_EVERY_SECONDS = 60
 # times AWS's by default: here every client, the browser, the demo and every test, is the one address 127.0.0.1.
 VERIFY_RATE_LIMIT_VARIABLE = "JEVS_VERIFY_RATE_LIMIT"
 DEFAULT_VERIFY_RATE_LIMIT = 10 * VERIFY_RATE_LIMIT.requests
+# Each party is throttled by its usage plan's definition (jevs.resources.PARTY_THROTTLES), as in AWS; a scale
+# multiplies rate and burst, for tests that must never meet the limit.
+PARTY_THROTTLE_SCALE_VARIABLE = "JEVS_PARTY_THROTTLE_SCALE"
 HOST = "127.0.0.1"
 EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
 
@@ -156,6 +162,22 @@ def configured_verify_rate_limit() -> RateLimitDefinition:
     return RateLimitDefinition(requests=requests, window_seconds=VERIFY_RATE_LIMIT.window_seconds)
 
 
+def configured_party_throttles(scale: float | None = None) -> dict[str, ThrottleDefinition]:
+    """The usage plans' throttles by party type, times ``scale`` (None: ``JEVS_PARTY_THROTTLE_SCALE``, or 1)."""
+    if scale is None:
+        raw = os.environ.get(PARTY_THROTTLE_SCALE_VARIABLE, "").strip()
+        try:
+            scale = float(raw) if raw else 1.0
+        except ValueError:
+            raise ValueError(f"{PARTY_THROTTLE_SCALE_VARIABLE}={raw!r} is not a number") from None
+    if not scale > 0:
+        raise ValueError(f"a throttle scale is above 0, not {scale}")
+    return {
+        party_type: ThrottleDefinition(throttle.rate_per_second * scale, max(1, round(throttle.burst * scale)))
+        for party_type, throttle in PARTY_THROTTLES.items()
+    }
+
+
 def _check_free(port: int, variable: str) -> None:
     """Fail fast with a useful message: moto's threaded server would wait forever on a port it cannot bind."""
     if port == 0:
@@ -194,6 +216,7 @@ class LocalStack:
         reconcile_every_seconds: float | None = None,
         oversee_every_seconds: float | None = None,
         quiet: bool = False,
+        party_throttle_scale: float | None = None,
     ) -> None:
         if quiet:
             # The functions log through Powertools loggers named after their services.
@@ -205,6 +228,7 @@ class LocalStack:
         self._start_active = start_active
         self._reconcile_every = reconcile_every_seconds
         self._oversee_every = oversee_every_seconds
+        self._party_throttles = configured_party_throttles(party_throttle_scale)
         self.identity = identity or AwsIdentity()
         # Each function's timeout, as its context reports it, by function name (a test may shorten one).
         self.function_timeouts: dict[str, float] = {
@@ -241,6 +265,7 @@ class LocalStack:
                 port=self._api_port,
                 identity=self.identity,
                 verify_rate_limit=configured_verify_rate_limit(),
+                party_throttles=self._party_throttles,
             )
             self._start_china_customs()
             options = LocalOptions(

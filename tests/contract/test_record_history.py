@@ -101,7 +101,7 @@ def test_each_history_holds_only_its_own_records_events(units: Units) -> None:
     assert reader.registrations.history(first.record.id) == [first.event]
     assert reader.registrations.history(second.record.id) == [second.event]
     assert reader.applications.history(applied.record.id) == [applied.event]
-    assert units().registrations.of_exporter(type(first.record), str(KAURI.business_number)) == [
+    assert units().registrations.of_exporter(type(first.record), str(KAURI.business_number), 10).records == [
         first.record,
         second.record,
     ]

@@ -4,12 +4,14 @@ stores everything or nothing, idempotent requests' first answers, and the certif
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from jevs.adapters.table.items import outbox_item, outbox_key, outbox_message_of
+from jevs.adapters.table.model import Item, Key, Page, Query, Table, Write
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
@@ -30,7 +32,7 @@ from jevs.domain.recovery import (
 )
 from jevs.domain.registrations import ApprovalDecision, GoodsRegistration, Signatory, Verdict
 from jevs.service.idempotency import IDEMPOTENCY_WINDOW, AlreadyAnswered, IdempotencyRecord
-from jevs.service.unit_of_work import InvalidCursor, Refused, VersionKey
+from jevs.service.unit_of_work import InvalidCursor, RecordPage, Refused, VersionKey
 from tests.contract.support import (
     AT,
     HOUR,
@@ -50,6 +52,7 @@ from tests.contract.support import (
     result_delivery,
     signatory,
 )
+from tests.fakes import FixedClock
 from tests.unit.matching_support import CN, NZ, ledger, lodged
 
 pytestmark = pytest.mark.contract
@@ -374,9 +377,9 @@ def test_registrations_of_an_exporter_are_its_own_of_the_kind_oldest_first(units
         uow.registrations.add(record)
     uow.commit()
     # When one exporter's goods registrations are read
-    found = units().registrations.of_exporter(GoodsRegistration, str(KAURI.business_number))
-    # Then only its goods come back, oldest first
-    assert found == [earlier.record, later.record]
+    found = units().registrations.of_exporter(GoodsRegistration, str(KAURI.business_number), 10)
+    # Then only its goods come back, oldest first, on one page
+    assert (found.records, found.next_cursor) == ([earlier.record, later.record], None)
 
 
 def test_registrations_lodged_with_an_issuing_body_are_its_work_queue_oldest_first(units: Units) -> None:
@@ -387,9 +390,9 @@ def test_registrations_lodged_with_an_issuing_body_are_its_work_queue_oldest_fir
         uow.registrations.add(record)
     uow.commit()
     # When the issuing body's signatories are read
-    found = units().registrations.lodged_with(Signatory, ISSUER.id)
-    # Then its signatories come back, of every exporter, oldest first
-    assert found == [earlier.record, later.record]
+    found = units().registrations.lodged_with(Signatory, ISSUER.id, 10)
+    # Then its signatories come back, of every exporter, oldest first, on one page
+    assert (found.records, found.next_cursor) == ([earlier.record, later.record], None)
 
 
 def test_a_registration_replaced_while_its_status_holds_is_stored(units: Units) -> None:
@@ -450,9 +453,9 @@ def test_applications_of_an_exporter_are_its_own_oldest_first(units: Units) -> N
     uow.registrations.add(goods_registration())
     uow.commit()
     # When one exporter's applications are read
-    found = units().applications.of_exporter(str(KAURI.business_number))
-    # Then only its own come back, oldest first
-    assert found == [earlier.record, later.record]
+    found = units().applications.of_exporter(str(KAURI.business_number), 10)
+    # Then only its own come back, oldest first, on one page
+    assert (found.records, found.next_cursor) == ([earlier.record, later.record], None)
 
 
 def test_applications_lodged_with_an_issuing_body_are_its_work_queue_oldest_first(units: Units) -> None:
@@ -463,9 +466,84 @@ def test_applications_lodged_with_an_issuing_body_are_its_work_queue_oldest_firs
         uow.applications.add(record)
     uow.commit()
     # When one issuing body's applications are read
-    found = units().applications.lodged_with(ISSUER.id)
-    # Then its applications come back, of every exporter, oldest first
-    assert found == [earlier.record, later.record]
+    found = units().applications.lodged_with(ISSUER.id, 10)
+    # Then its applications come back, of every exporter, oldest first, on one page
+    assert (found.records, found.next_cursor) == ([earlier.record, later.record], None)
+
+
+HostedListing = Callable[[TableUnitOfWork, int, str | None], RecordPage[Any]]
+# Each hosted listing, as each party reads it.
+HOSTED_LISTINGS: dict[str, HostedListing] = {
+    "an issuing body's goods": lambda uow, limit, cursor: uow.registrations.lodged_with(
+        GoodsRegistration, ISSUER.id, limit, cursor
+    ),
+    "an exporter's goods": lambda uow, limit, cursor: uow.registrations.of_exporter(
+        GoodsRegistration, str(KAURI.business_number), limit, cursor
+    ),
+    "an issuing body's signatories": lambda uow, limit, cursor: uow.registrations.lodged_with(
+        Signatory, ISSUER.id, limit, cursor
+    ),
+    "an exporter's signatories": lambda uow, limit, cursor: uow.registrations.of_exporter(
+        Signatory, str(KAURI.business_number), limit, cursor
+    ),
+    "an issuing body's applications": lambda uow, limit, cursor: uow.applications.lodged_with(ISSUER.id, limit, cursor),
+    "an exporter's applications": lambda uow, limit, cursor: uow.applications.of_exporter(
+        str(KAURI.business_number), limit, cursor
+    ),
+}
+
+
+@pytest.fixture
+def hosted_five(units: Units) -> dict[str, list[str]]:
+    """Five goods registrations, five signatories and five applications of one exporter with one issuing body,
+    lodged a minute apart: each kind's ids, oldest first."""
+    uow = units()
+    lodged: dict[str, list[str]] = {"goods": [], "signatories": [], "applications": []}
+    for minute in range(5):
+        at = AT + timedelta(minutes=minute)
+        goods, person, applied = goods_registration(at=at), signatory(at=at), application(at=at)
+        uow.registrations.add(goods)
+        uow.registrations.add(person)
+        uow.applications.add(applied)
+        lodged["goods"].append(goods.record.id)
+        lodged["signatories"].append(person.record.id)
+        lodged["applications"].append(applied.record.id)
+    uow.commit()
+    return lodged
+
+
+@pytest.mark.parametrize("listing", HOSTED_LISTINGS.values(), ids=HOSTED_LISTINGS.keys())
+def test_a_hosted_listing_longer_than_a_page_gives_a_page_and_a_cursor_to_the_rest(
+    units: Units, hosted_five: dict[str, list[str]], listing: HostedListing
+) -> None:
+    # Given five records of each kind
+    # When the listing is read two at a time, following each page's cursor
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    for _ in range(10):
+        page = listing(units(), 2, cursor)
+        pages.append([record.id for record in page.records])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # Then the first page holds two and a cursor, and the pages together hold all five once, oldest first
+    kind = next(name for name in hosted_five if hosted_five[name][0] in pages[0])
+    assert pages[0] == hosted_five[kind][:2]
+    assert [record_id for page in pages for record_id in page] == hosted_five[kind]
+
+
+def test_a_cursor_of_one_hosted_listing_is_refused_by_another(units: Units, hosted_five: dict[str, list[str]]) -> None:
+    # Given a cursor of the issuing body's goods
+    cursor = units().registrations.lodged_with(GoodsRegistration, ISSUER.id, 2).next_cursor
+    assert cursor is not None
+    # When its signatories, another body's goods, or the exporter's goods are asked to start from it
+    # Then each refuses it
+    with pytest.raises(InvalidCursor):
+        units().registrations.lodged_with(Signatory, ISSUER.id, 2, cursor)
+    with pytest.raises(InvalidCursor):
+        units().registrations.lodged_with(GoodsRegistration, OTHER_ISSUER.id, 2, cursor)
+    with pytest.raises(InvalidCursor):
+        units().registrations.of_exporter(GoodsRegistration, str(KAURI.business_number), 2, cursor)
 
 
 @pytest.fixture
@@ -1389,6 +1467,52 @@ def test_a_cursor_of_another_listing_is_invalid(units: Units) -> None:
     # Then it refuses the cursor
     with pytest.raises(InvalidCursor):
         units().certificates.page(ListingConstraints(issuing_body=OTHER_ISSUER.id), 1, cursor)
+
+
+class CountingTable:
+    """The table it wraps, counting the queries asked of it."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self.queries = 0
+
+    def get(self, key: Key) -> Item | None:
+        return self._table.get(key)
+
+    def query(self, query: Query) -> Page:
+        self.queries += 1
+        return self._table.query(query)
+
+    def write(self, writes: Sequence[Write]) -> None:
+        self._table.write(writes)
+
+
+def test_an_issue_date_range_of_centuries_queries_only_the_years_a_certificate_can_be_dated_in(
+    table: Table, clock: FixedClock
+) -> None:
+    # Given an empty table, on 25 November 2026 in New Zealand
+    counting = CountingTable(table)
+    # When every certificate issued from 1800 to 2400 is listed (no issuing body, exporter or country: the year walk)
+    page = Units(counting, clock)().certificates.page(
+        ListingConstraints(issued_from=date(1800, 1, 1), issued_to=date(2400, 12, 31)), 100, None
+    )
+    # Then the walk asks only for the years from the FTA's entry into force (2008) to this one: 19, not 601
+    assert (numbers(page.records), page.next_cursor, counting.queries) == ([], None, 2026 - 2008 + 1)
+
+
+def test_a_certificate_dated_on_new_years_day_in_new_zealand_is_listed_while_it_is_still_the_old_year_in_utc(
+    table: Table,
+) -> None:
+    # Given a certificate dated 1 January 2027, submitted at 01:00 that day in New Zealand (still 2026 in UTC)
+    new_year = noon_in_new_zealand(date(2027, 1, 1)).replace(hour=1)
+    units = Units(table, FixedClock(new_year.astimezone(UTC)))
+    uow = units()
+    uow.certificates.add(issued(A, on=date(2027, 1, 1), at=new_year))
+    uow.commit()
+    # When everything is listed
+    page = units().certificates.page(ListingConstraints(), 10, None)
+    # Then it is: the year walk starts from the year it is in New Zealand
+    assert numbers(page.records) == [A]
 
 
 # -- China's circuit breaker --------------------------------------------------------------------------------------

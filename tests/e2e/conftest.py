@@ -50,6 +50,9 @@ def e2e_stack() -> Iterator[LocalStack]:
             "open_outbox_bound_seconds": 1,
         },
         reconcile_every_seconds=3600,
+        # Every party's usage plan a hundred times over: the tests call as fast as the machine lets them, and only
+        # the throttle's own tests (with a gateway of their own) are to meet it.
+        party_throttle_scale=100,
     ) as running:
         # A dispatcher that crashes leaves its message invisible for the queue's visibility timeout (3 min);
         # 2 s here, so the tests see the message come back without waiting minutes.

@@ -10,6 +10,7 @@ import pytest
 
 from infrastructure.app import CDK_JSON
 from infrastructure.local.gateway import Gateway, HttpRequest
+from jevs.resources import PARTY_THROTTLES
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
 from tests.infrastructure.support import one, properties, resources, target, target_id
 
@@ -69,7 +70,9 @@ def test_every_other_method_needs_a_partner_token_with_a_jevs_scope_and_an_api_k
 
 
 @pytest.mark.parametrize("partner", _parties(), ids=lambda partner: partner["party"]["id"])
-def test_each_party_has_its_own_usage_plan_with_its_throttle(template: dict[str, Any], partner: dict[str, Any]) -> None:
+def test_each_party_has_its_own_usage_plan_with_its_party_types_shared_throttle(
+    template: dict[str, Any], partner: dict[str, Any]
+) -> None:
     party = partner["party"]["id"]
     api = one(resources(template, "AWS::ApiGateway::RestApi"), "REST API")[0]
     stage = one(resources(template, "AWS::ApiGateway::Stage"), "stage")[0]
@@ -82,10 +85,9 @@ def test_each_party_has_its_own_usage_plan_with_its_throttle(template: dict[str,
         f"usage plan of {party}",
     )
 
-    assert plan["Properties"]["Throttle"] == {
-        "RateLimit": partner["throttle"]["rate_per_second"],
-        "BurstLimit": partner["throttle"]["burst"],
-    }
+    # The one definition the local gateway honours too (infrastructure/local/gateway.py PartyThrottle).
+    shared = PARTY_THROTTLES[partner["party"]["type"]]
+    assert plan["Properties"]["Throttle"] == {"RateLimit": shared.rate_per_second, "BurstLimit": shared.burst}
     assert [(target(s["ApiId"]), target(s["Stage"])) for s in plan["Properties"]["ApiStages"]] == [
         ((api, None), (stage, None))
     ]
@@ -160,3 +162,20 @@ def test_a_method_the_proxy_lacks_is_the_local_gateways_405_problem_in_aws_too(
     assert configured["StatusCode"] == str(local.status)
     for media_type in ("application/problem+json", "application/json"):
         assert json.loads(configured["ResponseTemplates"][media_type]) == json.loads(local.body)
+
+
+@pytest.mark.parametrize("response_type", ["THROTTLED", "QUOTA_EXCEEDED"])
+def test_a_throttled_party_gets_a_429_problem_with_retry_after_as_the_local_gateway_answers(
+    template: dict[str, Any], response_type: str
+) -> None:
+    response = one(
+        {
+            logical_id: found
+            for logical_id, found in resources(template, "AWS::ApiGateway::GatewayResponse").items()
+            if found["Properties"]["ResponseType"] == response_type
+        },
+        response_type,
+    )[1]["Properties"]
+    assert response["StatusCode"] == "429"
+    assert response["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+    assert '"type":"urn:jevs:problem:throttled"' in response["ResponseTemplates"]["application/problem+json"]

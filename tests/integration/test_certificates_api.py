@@ -93,6 +93,25 @@ def test_a_malformed_certificate_is_refused_naming_the_field_and_nothing_is_stor
     assert stored_items() == []
 
 
+def test_a_control_or_bidi_character_in_any_text_is_a_422_naming_its_field_and_nothing_is_stored(
+    call_api: ApiCall,
+) -> None:
+    # Given a certificate whose invoice number carries a NUL and a CR LF, and whose exporter name a right-to-left
+    # override (text that would reach China's systems, the PDF and the logs)
+    body = with_item(0, invoice={"number": "INV-1\x00\r\nINV-2", "date": "2026-11-18"})
+    body["exporter"]["name"] = "Kauri \u202eyriaD"
+    # When it is submitted
+    response = submit(call_api, body)
+    # Then it is refused, naming each field, and nothing is stored
+    assert response["statusCode"] == 422
+    assert response["headers"]["content-type"] == "application/problem+json"
+    assert sorted(error["field"] for error in response["json"]["errors"]) == [
+        "exporter.name",
+        "items[0].invoice.number",
+    ]
+    assert stored_items() == []
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status", "field"),
     [

@@ -190,3 +190,37 @@ def test_anyone_verifies_a_certificate_and_the_digest_its_paper_carries(
     assert "exporter" not in printed["json"]
     assert altered["json"]["digest_matches"] is False
     assert unknown["statusCode"] == 404
+
+
+@pytest.mark.parametrize("path", ["/v1/goods-registrations", "/v1/signatories"])
+@pytest.mark.parametrize("client_id", [EXPORTER, ISSUING_BODY])
+def test_a_registration_list_longer_than_a_page_answers_a_page_and_a_cursor_to_the_rest(
+    call_api: ApiCall, path: str, client_id: str
+) -> None:
+    # Given three records lodged by an exporter with its issuing body
+    payload = goods_payload if path == "/v1/goods-registrations" else signatory_payload
+    lodged = [post(call_api, path, EXPORTER, payload())["json"]["id"] for _ in range(3)]
+    # When the exporter or the issuing body lists them two at a time
+    first = call_api("GET", path, client_id=client_id, query={"limit": "2"})["json"]
+    rest = call_api("GET", path, client_id=client_id, query={"limit": "2", "cursor": first["next_cursor"]})["json"]
+    # Then the first page holds two and a cursor, the second the last one and none
+    assert [item["id"] for item in first["items"]] == lodged[:2]
+    assert ([item["id"] for item in rest["items"]], rest["next_cursor"]) == (lodged[2:], None)
+
+
+def test_an_application_list_longer_than_a_page_answers_a_page_and_a_cursor_to_the_rest(call_api: ApiCall) -> None:
+    lodged = [lodged_application(call_api) for _ in range(2)]
+    first = call_api("GET", "/v1/applications", client_id=ISSUING_BODY, query={"limit": "1"})["json"]
+    rest = call_api("GET", "/v1/applications", client_id=ISSUING_BODY, query={"cursor": first["next_cursor"]})["json"]
+    assert [item["id"] for item in first["items"]] == lodged[:1]
+    assert ([item["id"] for item in rest["items"]], rest["next_cursor"]) == (lodged[1:], None)
+
+
+@pytest.mark.parametrize("path", ["/v1/goods-registrations", "/v1/signatories", "/v1/applications"])
+def test_a_hosted_page_size_over_the_limit_or_a_cursor_of_another_listing_is_refused(
+    call_api: ApiCall, path: str
+) -> None:
+    too_many = call_api("GET", path, client_id=ISSUING_BODY, query={"limit": "101"})
+    assert (too_many["statusCode"], too_many["json"]["errors"][0]["field"]) == (400, "query.limit")
+    foreign = call_api("GET", path, client_id=ISSUING_BODY, query={"cursor": "eyJwayI6IngifQ"})
+    assert (foreign["statusCode"], foreign["json"]["errors"][0]["field"]) == (400, "query.cursor")

@@ -130,3 +130,21 @@ def test_a_page_size_over_the_limit_is_refused(call_api: ApiCall) -> None:
 
     assert response["statusCode"] == 400
     assert response["json"]["errors"][0]["field"] == "query.limit"
+
+
+def test_an_issue_date_range_of_centuries_is_a_problem_naming_issued_to(call_api: ApiCall) -> None:
+    # Given NZ Customs, who may list every certificate
+    # When it asks for those issued from 1800 to 2400
+    response = call_api(
+        "GET", "/v1/certificates", client_id=NZ_CUSTOMS, query={"issued_from": "1800-01-01", "issued_to": "2400-12-31"}
+    )
+    # Then the range is refused, naming the parameter and the limit
+    assert response["statusCode"] == 422
+    assert response["json"]["errors"] == [
+        {"field": "query.issued_to", "message": "at most 20 years after issued_from (1800-01-01)"}
+    ]
+
+
+@pytest.mark.usefixtures("certificates")
+def test_a_range_reaching_before_the_fta_and_past_today_lists_what_was_issued(call_api: ApiCall) -> None:
+    assert len(listed(call_api, OPS, issued_from="2008-01-01", issued_to="2027-12-31")) == 6

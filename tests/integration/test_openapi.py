@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, OPS
@@ -97,3 +100,57 @@ def test_every_request_example_in_the_document_is_accepted_as_it_stands(call_api
         ("/v1/verification-requests/{request_id}/closure", 200),
         ("/v1/ops/redrives", 202),
     ]
+
+
+def _bounded_text(schema: dict[str, Any]) -> bool:
+    """A string schema that bounds its length: a maxLength, a choice of values, a date, or a pattern that matches
+    the whole string with no unbounded repetition."""
+    pattern = str(schema.get("pattern", ""))
+    fixed = pattern.startswith("^") and pattern.endswith("$") and not re.search(r"[+*]|\{\d+,\}", pattern)
+    return bool({"maxLength", "enum", "const"} & set(schema)) or schema.get("format") in ("date", "date-time") or fixed
+
+
+def _unbounded(schema: dict[str, Any], components: dict[str, Any], where: str, seen: set[str]) -> list[str]:
+    """Where ``schema`` takes a string with no maxLength, or an array with no maxItems (each component once)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        seen.add(name)
+        return _unbounded(components[name], components, name, seen)
+    found = [
+        problem
+        for key in ("anyOf", "oneOf", "allOf")
+        for part in schema.get(key, [])
+        for problem in _unbounded(part, components, where, seen)
+    ]
+    if schema.get("type") == "string" and not _bounded_text(schema):
+        found.append(where)
+    if schema.get("type") == "array":
+        found += [] if "maxItems" in schema else [f"{where}[]"]
+        found += _unbounded(schema.get("items", {}), components, f"{where}[]", seen)
+    for name, part in schema.get("properties", {}).items():
+        found += _unbounded(part, components, f"{where}.{name}", seen)
+    return found
+
+
+def test_every_string_array_and_page_size_a_request_may_send_has_a_stated_limit(call_api: ApiCall) -> None:
+    # DESIGN.md §6.5: bodies, items, strings and pages have limits; the document states each, so a client (and
+    # schemathesis) knows it, and a field added without one fails here.
+    spec = call_api("GET", "/openapi.json")["json"]
+    components = spec["components"]["schemas"]
+    unbounded: list[str] = []
+    seen: set[str] = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                where = f"{method.upper()} {path} {parameter['in']}.{parameter['name']}"
+                schema = parameter.get("schema", {})
+                choices = [schema, *schema.get("anyOf", [])]
+                if any(choice.get("type") == "integer" and "maximum" not in choice for choice in choices):
+                    unbounded.append(where)
+                if any(choice.get("type") == "string" and not _bounded_text(choice) for choice in choices):
+                    unbounded.append(where)
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                unbounded += _unbounded(content["schema"], components, f"{method.upper()} {path}", seen)
+    assert unbounded == []

@@ -21,7 +21,7 @@ from functions.api.hosted_responses import (
 )
 from functions.api.requests import ApplicationLodgement, RejectionRequest
 from functions.api.responses import CertificateOut, certificate_path, render_certificate
-from functions.api.routers.parameters import IdempotencyKey, RecordIdPath
+from functions.api.routers.parameters import DEFAULT_PAGE_SIZE, IdempotencyKey, PageCursor, PageLimit, RecordIdPath
 from jevs.domain.access import View
 from jevs.domain.applications import Application
 from jevs.domain.new_zealand import new_zealand_date
@@ -84,11 +84,15 @@ def lodge_certificate_application(
     tags=["hosted issuing"],
     responses={200: {"description": "Oldest first", "content": {"application/json": {"model": ApplicationList}}}},
 )
-def list_applications(past_due: Annotated[bool, Query()] = False) -> ApplicationList:
-    records = applications.list_applications(caller(router), unit_of_work(router))
+def list_applications(
+    past_due: Annotated[bool, Query(description="Only those past due: a page may then hold fewer than limit.")] = False,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> ApplicationList:
+    page = applications.list_applications(caller(router), unit_of_work(router), limit, cursor)
     now = dependencies(router).clock.now()
-    items = [render_application(record, now) for record in records if not past_due or record.past_due(now)]
-    return ApplicationList(items=items)
+    items = [render_application(record, now) for record in page.records if not past_due or record.past_due(now)]
+    return ApplicationList(items=items, next_cursor=page.next_cursor)
 
 
 @router.get(

@@ -29,7 +29,13 @@ from functions.api.responses import (
     summarise,
 )
 from functions.api.routers.parameters import CertificateNumberPath, IdempotencyKey
-from jevs.domain.access import ListingConstraints, View, may_read_history
+from jevs.domain.access import (
+    FTA_IN_FORCE,
+    MAX_ISSUE_SPAN_YEARS,
+    ListingConstraints,
+    View,
+    may_read_history,
+)
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.records import CertificateRecord, CertificateStatus
@@ -108,8 +114,17 @@ def list_visible(
     exporter: Annotated[str | None, Query(description="The exporter's NZBN.", pattern=r"^\d{13}$")] = None,
     issuing_body: Annotated[str | None, Query(max_length=64)] = None,
     importing_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
-    issued_from: Annotated[date | None, Query()] = None,
-    issued_to: Annotated[date | None, Query()] = None,
+    issued_from: Annotated[
+        date | None,
+        Query(description=f"Issued on or after this day. Certificates exist from {FTA_IN_FORCE} (the FTA in force)."),
+    ] = None,
+    issued_to: Annotated[
+        date | None,
+        Query(
+            description=f"Issued on or before this day; at most {MAX_ISSUE_SPAN_YEARS} years after `issued_from`, "
+            "or the listing is refused (422)."
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CertificateList:

@@ -4,7 +4,7 @@ exporter lodges and its issuing body decides (DESIGN.md §5)."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ from functions.api.hosted_responses import (
     render_registration,
 )
 from functions.api.requests import ApprovalDecision, GoodsLodgement, SignatoryLodgement
-from functions.api.routers.parameters import IdempotencyKey, RecordIdPath
+from functions.api.routers.parameters import DEFAULT_PAGE_SIZE, IdempotencyKey, PageCursor, PageLimit, RecordIdPath
 from jevs.domain.registrations import GoodsRegistration, Signatory
 from jevs.service import registrations
 from jevs.service.registrations import DecideRegistration, LodgeRegistration, Registration
@@ -113,14 +113,21 @@ def decided(record: Registration) -> Response[Any]:
 Route = Callable[..., Any]
 
 
-def _named(function: Route, name: str, returns: object, **parameters: object) -> Route:
+def _named(
+    function: Route, name: str, returns: object, defaults: Mapping[str, object] | None = None, /, **parameters: object
+) -> Route:
     """``function`` as the event handler should see it: named ``name``, taking ``parameters`` (name: annotation)
-    as keywords. Powertools reads a route's parameters and return type from its signature; the family's
-    routes share one body each, and this gives each kind its own names on the wire."""
+    as keywords, those in ``defaults`` optional. Powertools reads a route's parameters and return type from its
+    signature; the family's routes share one body each, and this gives each kind its own names on the wire."""
     function.__name__ = function.__qualname__ = name
     function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+            inspect.Parameter(
+                parameter,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=annotation,
+                default=(defaults or {}).get(parameter, inspect.Parameter.empty),
+            )
             for parameter, annotation in parameters.items()
         ],
         return_annotation=returns,
@@ -139,9 +146,12 @@ def _include(family: _Family) -> None:
         record = registrations.lodge_registration(command, unit_of_work(router, created), dependencies(router).parties)
         return created(record)
 
-    def list_all() -> Any:
-        records = registrations.list_registrations(caller(router), family.kind, unit_of_work(router))
-        return family.listing.model_validate({"items": [render_registration(record) for record in records]})
+    def list_all(**arguments: Any) -> Any:
+        page = registrations.list_registrations(
+            caller(router), family.kind, unit_of_work(router), arguments["limit"], arguments["cursor"]
+        )
+        items = [render_registration(record) for record in page.records]
+        return family.listing.model_validate({"items": items, "next_cursor": page.next_cursor})
 
     def read_one(**arguments: Any) -> Any:
         record_id = arguments[family.id_name]
@@ -175,7 +185,16 @@ def _include(family: _Family) -> None:
         summary=summaries["list"],
         tags=tags,
         responses={200: {"description": "Oldest first", "content": {"application/json": {"model": family.listing}}}},
-    )(_named(list_all, names["list"], family.listing))
+    )(
+        _named(
+            list_all,
+            names["list"],
+            family.listing,
+            {"limit": DEFAULT_PAGE_SIZE, "cursor": None},
+            limit=PageLimit,
+            cursor=PageCursor,
+        )
+    )
     router.get(
         one,
         summary=summaries["read"],

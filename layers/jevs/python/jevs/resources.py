@@ -64,6 +64,8 @@ RECORDS_TABLE = TableDefinition(
         # Hosted issuing: what waits for an issuing body (goods registrations, signatories, applications),
         # oldest first; and, sparse, every application still undecided by its due time.
         IndexDefinition("by-work-queue", KeyAttribute("work_queue"), KeyAttribute("work_key")),
+        # The same records by their exporter and kind, oldest first: an exporter lists its own a page at a time.
+        IndexDefinition("by-exporter-work", KeyAttribute("exporter_work"), KeyAttribute("work_key")),
         IndexDefinition("by-open-application", KeyAttribute("open_application"), KeyAttribute("due_at")),
         # Sparse: declarations decided before their certificate existed, by the number they quote, until when they
         # wait for it (DESIGN.md §3: matched again when it is issued within 30 days).
@@ -404,6 +406,27 @@ class RateLimitDefinition:
 
     requests: int
     window_seconds: int
+
+
+@dataclass(frozen=True)
+class ThrottleDefinition:
+    """A usage plan's throttle, as API Gateway applies it: a token bucket per party, ``burst`` requests deep,
+    refilled at ``rate_per_second``; a request finding it empty is answered 429."""
+
+    rate_per_second: float
+    burst: int
+
+
+# Each party's usage plan by its party type (``jevs.domain.parties.PartyType``'s values): in AWS the usage plan of
+# its API key, locally the gateway's throttle of its client. Customs read and lodge in bulk; an exporter and
+# operations call by hand or from a small system.
+PARTY_THROTTLES: dict[str, ThrottleDefinition] = {
+    "issuing_body": ThrottleDefinition(rate_per_second=20, burst=40),
+    "exporter": ThrottleDefinition(rate_per_second=5, burst=10),
+    "nz_customs": ThrottleDefinition(rate_per_second=50, burst=100),
+    "cn_customs": ThrottleDefinition(rate_per_second=50, burst=100),
+    "ops": ThrottleDefinition(rate_per_second=5, burst=10),
+}
 
 
 # Public verification (``GET /v1/verify/{number}``) needs no token, so it is throttled per client address at the

@@ -7,8 +7,16 @@ from datetime import date
 from enum import StrEnum
 
 from jevs.domain.certificate import CertificateContent
+from jevs.domain.errors import FieldError, RuleViolation
+from jevs.domain.issuance import add_years
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateRecord, CertificateStatus
+
+# The China–New Zealand FTA entered into force on this day: no certificate under it is dated earlier.
+FTA_IN_FORCE = date(2008, 10, 1)
+# The widest issue-date range (``issued_from`` to ``issued_to``) a listing may ask for. A listing with no issuing
+# body, exporter or importing country walks the issue years one query each, so the range bounds the work.
+MAX_ISSUE_SPAN_YEARS = 20
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,22 @@ class ListingConstraints:
     status: CertificateStatus | None = None
     issued_from: date | None = None
     issued_to: date | None = None
+
+
+def check_issue_span(filters: ListingConstraints) -> None:
+    """Refuse an issue-date range wider than ``MAX_ISSUE_SPAN_YEARS`` (``RuleViolation`` naming ``issued_to``)."""
+    issued_from, issued_to = filters.issued_from, filters.issued_to
+    if issued_from is not None and issued_to is not None and issued_to > add_years(issued_from, MAX_ISSUE_SPAN_YEARS):
+        message = f"at most {MAX_ISSUE_SPAN_YEARS} years after issued_from ({issued_from})"
+        raise RuleViolation([FieldError("query.issued_to", message)])
+
+
+def issue_years(filters: ListingConstraints, today_in_new_zealand: date) -> list[int]:
+    """The years, newest first, a certificate matching ``filters`` can be dated in: none before the FTA entered
+    into force, none after today (the rules of issue refuse a certificate dated later), whatever the filters ask."""
+    issued_from = max(filters.issued_from or FTA_IN_FORCE, FTA_IN_FORCE)
+    issued_to = min(filters.issued_to or today_in_new_zealand, today_in_new_zealand)
+    return list(range(issued_to.year, issued_from.year - 1, -1))
 
 
 class View(StrEnum):

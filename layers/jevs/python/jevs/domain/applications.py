@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from jevs.domain.certificate import (
     MAX_ITEMS,
@@ -34,6 +34,7 @@ from jevs.domain.errors import Conflict, FieldError, RuleViolation
 from jevs.domain.history import DetailValue, EventType
 from jevs.domain.record_history import Chronicled, Recorded
 from jevs.domain.registrations import GoodsRegistration, PartyId, RegistrationStatus, Signatory
+from jevs.domain.text import Inbound
 
 # What a certificate is validated with before it has its number: the rules see a well-formed one.
 PROVISIONAL_NUMBER = "00.0000.00000"
@@ -46,7 +47,7 @@ class ApplicationStatus(StrEnum):
     WITHDRAWN = "WITHDRAWN"
 
 
-class _Input(BaseModel):
+class _Input(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -17,7 +17,6 @@ from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -41,42 +40,31 @@ from jevs.domain.identifiers import (
     check_unified_social_credit_code,
     locode_country,
 )
+from jevs.domain.text import LINES, Inbound, multi_line, single_line
 from jevs.reference import rec21_bulk_kinds, rec21_package_kinds
 
 MAX_ITEMS = 20
 # The remark the system prints on a certificate issued after shipment; partners may not type it.
 RETROSPECTIVE_REMARK = "ISSUED RETROSPECTIVELY"
 
-# C0 and C1 control characters; line breaks and tabs are allowed only in multi-line text (addresses, remarks).
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAKS = re.compile(r"[\t\n\r]")
-
-
-def _printable(value: str) -> str:
-    if _CONTROL_CHARACTERS.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-def _single_line(value: str) -> str:
-    if _LINE_BREAKS.search(value):
-        raise ValueError("must be one line (no tabs or line breaks)")
-    return _printable(value)
-
-
+# Text is acceptable text (``jevs.domain.text``): one line, but for addresses, goods and remarks, which have lines.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140), AfterValidator(_single_line)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140), AfterValidator(single_line)
 ]
 Address = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=350), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=350), AfterValidator(multi_line), LINES
 ]
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70), AfterValidator(_single_line)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70), AfterValidator(single_line)
 ]
 LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(multi_line), LINES
 ]
-Remarks = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)]
+Remarks = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(multi_line), LINES]
+# A reference such as an invoice number: one line, as long as UN/CEFACT's document identifiers.
+Reference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35), AfterValidator(single_line)
+]
 
 # ASCII digits, no leading zeros, so the string a partner sends is the string it reads back.
 _DECIMAL_TEXT = re.compile(r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$")
@@ -106,7 +94,8 @@ def _percentage(value: Decimal) -> Decimal:
     return value
 
 
-_DECIMAL_SCHEMA = {"type": "string", "pattern": _DECIMAL_TEXT.pattern, "examples": ["25000", "25.5"]}
+# The pattern bounds its length (15 digits, a point and 6): said in the schema too, as every string's limit is.
+_DECIMAL_SCHEMA = {"type": "string", "pattern": _DECIMAL_TEXT.pattern, "maxLength": 22, "examples": ["25000", "25.5"]}
 
 PositiveDecimal = Annotated[
     Decimal,
@@ -124,7 +113,7 @@ Percentage = Annotated[
 ]
 
 
-class _Box(BaseModel):
+class _Box(Inbound):
     """Every box of the form: unknown fields are an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -180,8 +169,8 @@ class Consignee(_Box):
     name: Name
     address: Address
     country: CountryCode
-    business_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)] | None = (
-        Field(default=None, description="For a consignee in China, its unified social credit code (18 characters).")
+    business_number: Reference | None = Field(
+        default=None, description="For a consignee in China, its unified social credit code (18 characters)."
     )
 
     @field_validator("business_number")
@@ -256,7 +245,9 @@ class Packages(_Box):
     """Box 9: number and kind of packages, or a bulk kind with no count."""
 
     count: StrictInt | None = Field(default=None, ge=1, le=999_999_999)
-    kind: str = Field(description="A UN/ECE Recommendation 21 code, e.g. BG (bag), CT (carton), VY (bulk powder).")
+    kind: str = Field(
+        max_length=8, description="A UN/ECE Recommendation 21 code, e.g. BG (bag), CT (carton), VY (bulk powder)."
+    )
 
     @field_validator("kind")
     @classmethod
@@ -309,7 +300,7 @@ class ThirdPartyInvoicing(_Box):
 class Invoice(_Box):
     """Box 13: number and date of the invoice, and the third party where one invoices."""
 
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+    number: Reference
     date: date
     third_party_invoicing: ThirdPartyInvoicing | None = None
 
@@ -345,7 +336,7 @@ class Item(_Box):
 
 
 class InvoiceValue(_Box):
-    invoice_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+    invoice_number: Reference
     amount: PositiveDecimal
     currency: CurrencyCode
 

@@ -18,7 +18,6 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
@@ -26,9 +25,10 @@ from pydantic import (
     field_validator,
 )
 
-from jevs.domain.certificate import Name, Quantity
+from jevs.domain.certificate import Name, Quantity, Reference
 from jevs.domain.identifiers import CertificateNumber, CountryCode
 from jevs.domain.parties import Party, PartyType
+from jevs.domain.text import Inbound
 
 # A declaration quotes at most this many lines: far above a 20-item certificate split across tariff lines,
 # far below what would make one message or one transaction heavy.
@@ -86,14 +86,14 @@ def _national_code(value: str) -> str:
     return compact
 
 
-DeclarationNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+DeclarationNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)]
 # A declaration number in its checked form, for bodies that name a declaration (a preference decision).
 CheckedDeclarationNumber = Annotated[DeclarationNumber, AfterValidator(_declaration_number)]
 TariffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20)]
-InvoiceNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+InvoiceNumber = Reference
 
 
-class _Part(BaseModel):
+class _Part(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from stdnum import ean
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -116,13 +116,23 @@ def _upper_stripped(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-CertificateNumber = Annotated[str, BeforeValidator(_upper_stripped), AfterValidator(normalise_certificate_number)]
-Nzbn = Annotated[str, AfterValidator(check_nzbn)]
-UnifiedSocialCreditCode = Annotated[
-    str, BeforeValidator(_upper_stripped), AfterValidator(check_unified_social_credit_code)
+# Each with a length no valid one reaches (DESIGN.md §6.5: every string has a limit, stated in the OpenAPI document),
+# checked before the identifier's own rules read it.
+CertificateNumber = Annotated[
+    str,
+    BeforeValidator(_upper_stripped),
+    StringConstraints(max_length=32),
+    AfterValidator(normalise_certificate_number),
 ]
-CountryCode = Annotated[str, AfterValidator(check_country)]
-CurrencyCode = Annotated[str, AfterValidator(check_currency)]
-Locode = Annotated[str, AfterValidator(check_locode)]
-HsSubheading = Annotated[str, AfterValidator(check_hs_subheading)]
-Rec20Unit = Annotated[str, AfterValidator(check_unit)]
+Nzbn = Annotated[str, StringConstraints(max_length=32), AfterValidator(check_nzbn)]
+UnifiedSocialCreditCode = Annotated[
+    str,
+    BeforeValidator(_upper_stripped),
+    StringConstraints(max_length=32),
+    AfterValidator(check_unified_social_credit_code),
+]
+CountryCode = Annotated[str, StringConstraints(max_length=8), AfterValidator(check_country)]
+CurrencyCode = Annotated[str, StringConstraints(max_length=8), AfterValidator(check_currency)]
+Locode = Annotated[str, StringConstraints(max_length=16), AfterValidator(check_locode)]
+HsSubheading = Annotated[str, StringConstraints(max_length=16), AfterValidator(check_hs_subheading)]
+Rec20Unit = Annotated[str, StringConstraints(max_length=8), AfterValidator(check_unit)]

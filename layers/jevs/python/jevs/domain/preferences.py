@@ -21,6 +21,7 @@ from jevs.domain.errors import FieldError, RuleViolation
 from jevs.domain.history import DetailValue, EventType
 from jevs.domain.parties import Party
 from jevs.domain.records import CertificateChange, CertificateRecord
+from jevs.domain.text import Inbound
 
 # More reasons than kinds of reason would only repeat one; a short list keeps the data file and the event small.
 MAX_REASONS = 10
@@ -49,14 +50,14 @@ class RefusalCode(StrEnum):
     OTHER = "OTHER"
 
 
-class RefusalReason(BaseModel):
+class RefusalReason(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: RefusalCode
     text: LongText = Field(description="What was found, in words (at most 512 characters, no control characters).")
 
 
-class PreferenceDecisionContent(BaseModel):
+class PreferenceDecisionContent(Inbound):
     """A preference decision as China Customs sends it (DESIGN.md §5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

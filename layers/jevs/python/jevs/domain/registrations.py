@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from jevs.domain.certificate import (
     LongText,
@@ -31,9 +31,13 @@ from jevs.domain.history import DetailValue, EventType
 from jevs.domain.identifiers import CountryCode, CurrencyCode, HsSubheading
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.record_history import Chronicled, Recorded
+from jevs.domain.text import Inbound, single_line
 
 PartyId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# One line each: a decision with several reasons gives them as several reasons.
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(single_line)
+]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -43,7 +47,7 @@ class RegistrationStatus(StrEnum):
     REFUSED = "REFUSED"
 
 
-class _Input(BaseModel):
+class _Input(Inbound):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -88,7 +92,7 @@ class SignatoryLodgement(_Input):
     name: Name
     position: ShortText
     email: Email
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=21, pattern=r"^\+?[0-9 ()-]{6,20}$")]
 
 
 class Verdict(StrEnum):

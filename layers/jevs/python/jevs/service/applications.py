@@ -31,13 +31,14 @@ from jevs.domain.working_days import due_at
 from jevs.service.certificates import Submitted, stage_issue
 from jevs.service.ports import SealChecker
 from jevs.service.registrations import (
+    MAX_PAGE_SIZE,
     VerifiedRecordHistory,
     exporter_business_number,
     may_read,
     named_issuing_body,
     verified_history,
 )
-from jevs.service.unit_of_work import Refused, UnitOfWork
+from jevs.service.unit_of_work import RecordPage, Refused, UnitOfWork
 
 # A certification that lost the race for the next number takes the one after; this many times.
 MAX_NUMBER_ATTEMPTS = 5
@@ -111,12 +112,13 @@ def read_application_history(
     return verified_history(lambda: read_application(party, application_id, uow), uow.applications.history, seals)
 
 
-def list_applications(party: Party, uow: UnitOfWork) -> Sequence[Application]:
-    """An exporter's own applications, or those lodged with an issuing body; oldest first."""
+def list_applications(party: Party, uow: UnitOfWork, limit: int, cursor: str | None = None) -> RecordPage[Application]:
+    """A page of an exporter's own applications, or of those lodged with an issuing body; oldest first."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
     if party.type is PartyType.EXPORTER and party.business_number is not None:
-        return uow.applications.of_exporter(party.business_number)
+        return uow.applications.of_exporter(party.business_number, limit, cursor)
     if party.type is PartyType.ISSUING_BODY:
-        return uow.applications.lodged_with(party.id)
+        return uow.applications.lodged_with(party.id, limit, cursor)
     raise Forbidden("only exporters and issuing bodies have goods registrations, signatories and applications")
 
 

@@ -17,6 +17,7 @@ from jevs.domain.access import (
     ListingConstraints,
     View,
     certificate_view,
+    check_issue_span,
     may_read_deliveries,
     may_read_history,
     may_read_matches,
@@ -177,6 +178,7 @@ class VisiblePage:
 
 def list_certificates(command: ListCertificates, uow: UnitOfWork) -> VisiblePage:
     party = command.party
+    check_issue_span(command.filters)
     constraints = visible_listing(party, command.filters)
     if constraints is None:
         return VisiblePage([], None)

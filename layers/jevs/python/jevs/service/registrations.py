@@ -28,7 +28,10 @@ from jevs.domain.registrations import (
     new_id,
 )
 from jevs.service.ports import SealChecker
-from jevs.service.unit_of_work import Refused, UnitOfWork
+from jevs.service.unit_of_work import RecordPage, Refused, UnitOfWork
+
+# The most records one page of goods registrations, signatories or applications holds.
+MAX_PAGE_SIZE = 100
 
 Registration = GoodsRegistration | Signatory
 RegistrationType = type[GoodsRegistration] | type[Signatory]
@@ -103,12 +106,15 @@ def read_registration(party: Party, kind: RegistrationType, registration_id: str
     return record
 
 
-def list_registrations(party: Party, kind: RegistrationType, uow: UnitOfWork) -> Sequence[Registration]:
-    """An exporter's own records of ``kind``, or those lodged with an issuing body; oldest first."""
+def list_registrations(
+    party: Party, kind: RegistrationType, uow: UnitOfWork, limit: int, cursor: str | None = None
+) -> RecordPage[Registration]:
+    """A page of an exporter's own records of ``kind``, or of those lodged with an issuing body; oldest first."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
     if party.type is PartyType.EXPORTER and party.business_number is not None:
-        return uow.registrations.of_exporter(kind, party.business_number)
+        return uow.registrations.of_exporter(kind, party.business_number, limit, cursor)
     if party.type is PartyType.ISSUING_BODY:
-        return uow.registrations.lodged_with(kind, party.id)
+        return uow.registrations.lodged_with(kind, party.id, limit, cursor)
     raise Forbidden("only exporters and issuing bodies have goods registrations, signatories and applications")
 
 

@@ -13,7 +13,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from jevs.domain import strict_json
 from jevs.domain.access import ListingConstraints
@@ -190,6 +190,18 @@ class UsageLedgers(Protocol):
         ...
 
 
+Listed = TypeVar("Listed", covariant=True)
+
+
+@dataclass(frozen=True)
+class RecordPage(Generic[Listed]):
+    """A page of hosted records (goods registrations, signatories, applications), oldest first."""
+
+    records: Sequence[Listed]
+    # Opaque outside the storage adapter: where the next page starts; None on the last page.
+    next_cursor: str | None
+
+
 class Registrations(Protocol):
     """Goods registrations and signatories, each under its exporter with its history; writes named
     ``registration <id>`` and ``event <id>#<sequence>``."""
@@ -197,15 +209,20 @@ class Registrations(Protocol):
     def get(self, registration_id: str) -> GoodsRegistration | Signatory | None: ...
 
     def of_exporter(
-        self, kind: type[GoodsRegistration] | type[Signatory], exporter_business_number: str
-    ) -> Sequence[GoodsRegistration | Signatory]:
-        """Every record of the kind the exporter lodged, oldest first."""
+        self,
+        kind: type[GoodsRegistration] | type[Signatory],
+        exporter_business_number: str,
+        limit: int,
+        cursor: str | None = None,
+    ) -> RecordPage[GoodsRegistration | Signatory]:
+        """A page of the records of the kind the exporter lodged, oldest first, from ``cursor`` (``InvalidCursor``
+        for one this listing did not issue)."""
         ...
 
     def lodged_with(
-        self, kind: type[GoodsRegistration] | type[Signatory], issuing_body: str
-    ) -> Sequence[GoodsRegistration | Signatory]:
-        """Every record of the kind lodged with the issuing body, oldest first."""
+        self, kind: type[GoodsRegistration] | type[Signatory], issuing_body: str, limit: int, cursor: str | None = None
+    ) -> RecordPage[GoodsRegistration | Signatory]:
+        """A page of the records of the kind lodged with the issuing body, oldest first, from ``cursor``."""
         ...
 
     def history(self, registration_id: str) -> Sequence[RecordEvent]:
@@ -230,9 +247,15 @@ class Applications(Protocol):
 
     def get(self, application_id: str) -> Application | None: ...
 
-    def of_exporter(self, exporter_business_number: str) -> Sequence[Application]: ...
+    def of_exporter(
+        self, exporter_business_number: str, limit: int, cursor: str | None = None
+    ) -> RecordPage[Application]:
+        """A page of the exporter's applications, oldest first, from ``cursor``."""
+        ...
 
-    def lodged_with(self, issuing_body: str) -> Sequence[Application]: ...
+    def lodged_with(self, issuing_body: str, limit: int, cursor: str | None = None) -> RecordPage[Application]:
+        """A page of the applications lodged with the issuing body, oldest first, from ``cursor``."""
+        ...
 
     def open_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
         """Applications still SUBMITTED whose due time is before ``moment``, most overdue first."""

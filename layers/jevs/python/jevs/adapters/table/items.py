@@ -17,7 +17,8 @@ each declaration under ``DECLARATION#<id>``: ``DECLARATION`` (the declaration, a
 it waits to be matched, in the by-open-work index), ``OUTBOX#<message id>``, and for a CN import ``DELIVERY#RESULT``
 (its result's delivery to China);
 hosted issuing under the exporter, ``EXPORTER#<NZBN>``: ``GR#<id>`` (goods registrations), ``SG#<id>``
-(signatories), ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body and, while an
+(signatories), ``AP#<id>`` (applications), each in the by-work-queue index of its issuing body, in the
+by-exporter-work index of its exporter and, while an
 application is undecided, in the by-open-application index by due time; beside each, its history's events,
 ``EVENT#<id>#00000001`` ...; each issuing body's number counter
 under ``COUNTER#<issuing body>#<year>``; idempotency records under ``IDEMPOTENCY#<party>#<key>``; each
@@ -388,6 +389,10 @@ def work_queue(issuing_body: str, kind: RegistrationKind) -> str:
     return f"{issuing_body}#{kind.value}"
 
 
+def exporter_work(business_number: str, kind: RegistrationKind) -> str:
+    return f"{business_number}#{kind.value}"
+
+
 def hosted_item(record: HostedRecord) -> Item:
     kind = HOSTED_KINDS[type(record)]
     undecided = isinstance(record, Application) and record.status is ApplicationStatus.SUBMITTED
@@ -399,6 +404,7 @@ def hosted_item(record: HostedRecord) -> Item:
             "record": record.model_dump_json(),
             "status": record.status.value,
             "work_queue": work_queue(record.issuing_body, kind),
+            "exporter_work": exporter_work(record.exporter_business_number, kind),
             "work_key": f"{instant(record.lodged_at)}#{record.id}",
             # What a change is conditioned on, with the status: nobody appended an event since it was read.
             "history_sequence": record.history_head.sequence if record.history_head else None,

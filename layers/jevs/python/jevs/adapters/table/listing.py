@@ -1,32 +1,30 @@
 """Listing certificates: which index answers a listing, and how a cursor says where the next page starts.
 
 The most selective constraint picks the index (issuing body, exporter, importing country); with none of them
-the by-issue-year index is walked from the latest year back. The other constraints become a filter. A cursor
-carries the index's partition, the last evaluated key and a digest of the constraints, so it cannot be
-replayed against another listing.
+the by-issue-year index is walked from the latest year a certificate can be dated in back to the FTA's entry
+into force. The other constraints become a filter. A cursor carries the index's partition, the last evaluated key
+and a digest of the constraints, so it cannot be replayed against another listing.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 
 from jevs.adapters.table.items import certificate_of
 from jevs.adapters.table.model import Between, Item, Query, Table
-from jevs.domain.access import ListingConstraints
+from jevs.domain.access import ListingConstraints, issue_years
 from jevs.domain.canonical import digest
 from jevs.domain.records import CertificateRecord
 from jevs.resources import RECORDS_TABLE
 from jevs.service.unit_of_work import CertificatePage, InvalidCursor, cursor_document
 
-# Listings walk the years back to JEVS's launch (December 2016) when no issue date bounds them.
-FIRST_LISTING_YEAR = 2016
-
 Position = tuple[str, Item | None]
 
 
 class ListingPlan:
-    def __init__(self, constraints: ListingConstraints, current_year: int) -> None:
+    def __init__(self, constraints: ListingConstraints, today_in_new_zealand: date) -> None:
         self.constraints = constraints
         by_key = (
             ("by-issuing-body", constraints.issuing_body),
@@ -42,9 +40,8 @@ class ListingPlan:
         elif chosen:
             self.partitions = [chosen[1]]
         else:
-            newest = constraints.issued_to.year if constraints.issued_to else current_year
-            oldest = constraints.issued_from.year if constraints.issued_from else FIRST_LISTING_YEAR
-            self.partitions = [str(year) for year in range(newest, oldest - 1, -1)]
+            # Only the years a certificate can be dated in: a range reaching centuries out costs no more queries.
+            self.partitions = [str(year) for year in issue_years(constraints, today_in_new_zealand)]
         self._digest = digest(
             {name: str(value) if value is not None else None for name, value in vars(constraints).items()}
         )[:16]
@@ -117,9 +114,9 @@ class ListingPlan:
 
 
 def list_certificates(
-    table: Table, constraints: ListingConstraints, limit: int, cursor: str | None, current_year: int
+    table: Table, constraints: ListingConstraints, limit: int, cursor: str | None, today_in_new_zealand: date
 ) -> CertificatePage:
-    plan = ListingPlan(constraints, current_year)
+    plan = ListingPlan(constraints, today_in_new_zealand)
     position = plan.decode(cursor)
     records: list[CertificateRecord] = []
     while position is not None and len(records) < limit:

@@ -38,6 +38,7 @@ from jevs.domain.declarations import DeclarationRecord, UsageLedger
 from jevs.domain.delivery import Delivery
 from jevs.domain.history import ChainEvent, HistoryEvent, statement_bytes
 from jevs.domain.messages import DeliverToChina, OutboxMessage
+from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
@@ -54,7 +55,14 @@ from jevs.domain.verification import VerificationRequest, VerificationStatus
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotencyRecord
 from jevs.service.ports import Signer
-from jevs.service.unit_of_work import CertificatePage, InvalidCursor, VerificationPage, VersionKey, cursor_document
+from jevs.service.unit_of_work import (
+    CertificatePage,
+    InvalidCursor,
+    RecordPage,
+    VerificationPage,
+    VersionKey,
+    cursor_document,
+)
 
 Stage = Callable[[Write], None]
 Now = Callable[[], datetime]
@@ -151,7 +159,7 @@ class TableCertificates:
         return sorted(found, key=lambda decision: decision.decided_at)
 
     def page(self, constraints: ListingConstraints, limit: int, cursor: str | None) -> CertificatePage:
-        return list_certificates(self._table, constraints, limit, cursor, self._now().year)
+        return list_certificates(self._table, constraints, limit, cursor, new_zealand_date(self._now()))
 
     def add(self, issue: Issue) -> None:
         record = issue.record
@@ -268,17 +276,34 @@ def _hosted(table: Table, kind: RegistrationKind, record_id: str) -> items.Hoste
     return items.hosted_of(kind, item) if item else None
 
 
-def _of_exporter(table: Table, kind: RegistrationKind, business_number: str) -> list[items.HostedRecord]:
-    found = [
-        items.hosted_of(kind, item)
-        for item in _partition(table, items.exporter_partition(business_number), f"{kind.value}#")
-    ]
-    return sorted(found, key=lambda record: record.lodged_at)
+def _hosted_page(
+    table: Table, kind: RegistrationKind, index: str, partition: str, limit: int, cursor: str | None
+) -> tuple[list[items.HostedRecord], str | None]:
+    """A page of hosted records from one partition of ``index`` (oldest first), at most ``limit``, from ``cursor``:
+    DynamoDB's own Limit and ExclusiveStartKey, so a page costs what it holds, however long the queue grows."""
+    definition = RECORDS_TABLE.index(index)
+    start_after = _decoded_cursor(cursor, definition.partition_key.name, definition.sort_key.name, partition)
+    found: list[items.HostedRecord] = []
+    while True:
+        query = Query(partition=partition, index=index, limit=limit - len(found), start_after=start_after)
+        page = table.query(query)
+        found.extend(items.hosted_of(kind, item) for item in page.items)
+        start_after = page.last_key
+        if start_after is None or len(found) >= limit:
+            return found, _encoded_cursor(start_after) if start_after is not None else None
 
 
-def _lodged_with(table: Table, kind: RegistrationKind, issuing_body: str) -> list[items.HostedRecord]:
-    query = Query(partition=items.work_queue(issuing_body, kind), index="by-work-queue")
-    return [items.hosted_of(kind, item) for item in _all(table, query)]
+def _of_exporter(
+    table: Table, kind: RegistrationKind, business_number: str, limit: int, cursor: str | None
+) -> tuple[list[items.HostedRecord], str | None]:
+    partition = items.exporter_work(business_number, kind)
+    return _hosted_page(table, kind, "by-exporter-work", partition, limit, cursor)
+
+
+def _lodged_with(
+    table: Table, kind: RegistrationKind, issuing_body: str, limit: int, cursor: str | None
+) -> tuple[list[items.HostedRecord], str | None]:
+    return _hosted_page(table, kind, "by-work-queue", items.work_queue(issuing_body, kind), limit, cursor)
 
 
 def _history(table: Table, record_id: str) -> list[RecordEvent]:
@@ -338,16 +363,26 @@ class TableRegistrations:
         return _history(self._table, registration_id)
 
     def of_exporter(
-        self, kind: type[GoodsRegistration] | type[Signatory], exporter_business_number: str
-    ) -> Sequence[GoodsRegistration | Signatory]:
-        found = _of_exporter(self._table, items.HOSTED_KINDS[kind], exporter_business_number)
-        return [record for record in found if isinstance(record, GoodsRegistration | Signatory)]
+        self,
+        kind: type[GoodsRegistration] | type[Signatory],
+        exporter_business_number: str,
+        limit: int,
+        cursor: str | None = None,
+    ) -> RecordPage[GoodsRegistration | Signatory]:
+        found, next_cursor = _of_exporter(
+            self._table, items.HOSTED_KINDS[kind], exporter_business_number, limit, cursor
+        )
+        return RecordPage(
+            [record for record in found if isinstance(record, GoodsRegistration | Signatory)], next_cursor
+        )
 
     def lodged_with(
-        self, kind: type[GoodsRegistration] | type[Signatory], issuing_body: str
-    ) -> Sequence[GoodsRegistration | Signatory]:
-        found = _lodged_with(self._table, items.HOSTED_KINDS[kind], issuing_body)
-        return [record for record in found if isinstance(record, GoodsRegistration | Signatory)]
+        self, kind: type[GoodsRegistration] | type[Signatory], issuing_body: str, limit: int, cursor: str | None = None
+    ) -> RecordPage[GoodsRegistration | Signatory]:
+        found, next_cursor = _lodged_with(self._table, items.HOSTED_KINDS[kind], issuing_body, limit, cursor)
+        return RecordPage(
+            [record for record in found if isinstance(record, GoodsRegistration | Signatory)], next_cursor
+        )
 
     def add(self, lodged: Recorded[GoodsRegistration] | Recorded[Signatory]) -> None:
         _stage_new(self._stage, self._sealed, "registration", lodged)
@@ -369,13 +404,17 @@ class TableApplications:
     def history(self, application_id: str) -> Sequence[RecordEvent]:
         return _history(self._table, application_id)
 
-    def of_exporter(self, exporter_business_number: str) -> Sequence[Application]:
-        found = _of_exporter(self._table, RegistrationKind.APPLICATION, exporter_business_number)
-        return [record for record in found if isinstance(record, Application)]
+    def of_exporter(
+        self, exporter_business_number: str, limit: int, cursor: str | None = None
+    ) -> RecordPage[Application]:
+        found, next_cursor = _of_exporter(
+            self._table, RegistrationKind.APPLICATION, exporter_business_number, limit, cursor
+        )
+        return RecordPage([record for record in found if isinstance(record, Application)], next_cursor)
 
-    def lodged_with(self, issuing_body: str) -> Sequence[Application]:
-        found = _lodged_with(self._table, RegistrationKind.APPLICATION, issuing_body)
-        return [record for record in found if isinstance(record, Application)]
+    def lodged_with(self, issuing_body: str, limit: int, cursor: str | None = None) -> RecordPage[Application]:
+        found, next_cursor = _lodged_with(self._table, RegistrationKind.APPLICATION, issuing_body, limit, cursor)
+        return RecordPage([record for record in found if isinstance(record, Application)], next_cursor)
 
     def open_due_before(self, moment: datetime, limit: int) -> Sequence[Application]:
         query = Query(partition=items.OPEN, index="by-open-application", sort=Before(items.instant(moment)))

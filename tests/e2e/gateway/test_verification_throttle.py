@@ -4,38 +4,18 @@ rate-based rule does: past the limit, 429 problem+json with Retry-After, and the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from infrastructure.local.gateway import Gateway
 from infrastructure.local.tokens import load_clients
 from jevs.resources import RateLimitDefinition
+from tests.e2e.gateway.conftest import CountingFunction
 
 pytestmark = pytest.mark.e2e
 
 LOW = RateLimitDefinition(requests=3, window_seconds=60)
-
-
-@pytest.fixture(autouse=True)
-def _functions_fed() -> None:
-    """Overrides the e2e tier's autouse fixture: this gateway needs none of the local stack."""
-
-
-class CountingFunction:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        self.calls += 1
-        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
-
-
-@pytest.fixture
-def function() -> CountingFunction:
-    return CountingFunction()
 
 
 @pytest.fixture
