@@ -193,11 +193,12 @@ class TokenService:
 
     # -- tokens -------------------------------------------------------------------------------------
 
-    def issue(self, client_id: str, scopes: Iterable[str] | None = None) -> str:
-        """An access token with the claims a Cognito client-credentials token carries."""
+    def issue(self, client_id: str, scopes: Iterable[str] | None = None, *, issued_at: float | None = None) -> str:
+        """An access token with the claims a Cognito client-credentials token carries; issued now, or at
+        ``issued_at`` (a test's expired token)."""
         if client_id not in self._clients:
             raise KeyError(client_id)
-        now = int(self._clock())
+        now = int(self._clock() if issued_at is None else issued_at)
         claims: Claims = {
             "sub": client_id,
             "client_id": client_id,
