@@ -130,3 +130,19 @@ def test_a_page_size_over_the_limit_is_refused(call_api: ApiCall) -> None:
 
     assert response["statusCode"] == 400
     assert response["json"]["errors"][0]["field"] == "query.limit"
+
+
+@pytest.mark.parametrize("number", ["0.0", "0"])
+def test_a_number_in_a_date_filter_is_a_400_not_read_as_a_unix_time(call_api: ApiCall, number: str) -> None:
+    # pydantic reads "0.0" as 1970-01-01; the document says a date is YYYY-MM-DD (found by schemathesis, issue 14).
+    response = call_api("GET", "/v1/certificates", client_id=OPS, query={"issued_from": number})
+
+    assert response["statusCode"] == 400, response["body"]
+    assert [error["field"] for error in response["json"]["errors"]] == ["query.issued_from"]
+
+
+def test_a_number_as_the_exchange_files_since_is_a_400_not_read_as_a_unix_time(call_api: ApiCall) -> None:
+    response = call_api("GET", "/v1/exchange/nz-customs/files", client_id=NZ_CUSTOMS, query={"since": "0"})
+
+    assert response["statusCode"] == 400, response["body"]
+    assert [error["field"] for error in response["json"]["errors"]] == ["query.since"]

@@ -28,7 +28,7 @@ from functions.api.responses import (
     render_matches,
     summarise,
 )
-from functions.api.routers.parameters import CertificateNumberPath, IdempotencyKey
+from functions.api.routers.parameters import CertificateNumberPath, IdempotencyKey, IsoDate
 from jevs.domain.access import ListingConstraints, View, may_read_history
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.new_zealand import new_zealand_date
@@ -108,8 +108,8 @@ def list_visible(
     exporter: Annotated[str | None, Query(description="The exporter's NZBN.", pattern=r"^\d{13}$")] = None,
     issuing_body: Annotated[str | None, Query(max_length=64)] = None,
     importing_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
-    issued_from: Annotated[date | None, Query()] = None,
-    issued_to: Annotated[date | None, Query()] = None,
+    issued_from: Annotated[IsoDate | None, Query()] = None,
+    issued_to: Annotated[IsoDate | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CertificateList:
