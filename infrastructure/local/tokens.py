@@ -198,13 +198,14 @@ class TokenService:
 
     # -- tokens -------------------------------------------------------------------------------------
 
-    def issue(self, client_id: str, scopes: Iterable[str] | None = None) -> str:
+    def issue(self, client_id: str, scopes: Iterable[str] | None = None, *, issued_at: float | None = None) -> str:
         """An access token with the claims a Cognito client-credentials token carries: the client's own scope, or
-        ``scopes`` as given (a test's token for scopes Cognito would never grant the client)."""
+        ``scopes`` as given (a test's token for scopes Cognito would never grant the client); issued now, or at
+        ``issued_at`` (a test's expired token)."""
         client = self._clients.get(client_id)
         if client is None:
             raise KeyError(client_id)
-        now = int(self._clock())
+        now = int(self._clock() if issued_at is None else issued_at)
         claims: Claims = {
             "sub": client_id,
             "client_id": client_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from infrastructure.local.gateway import LocalLambdaContext
 from infrastructure.local.pollers import Schedule
 from infrastructure.local.stack import LocalStack
-from infrastructure.local.tokens import TOKEN_PATH
+from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH
 
 # How long the e2e stacks try a delivery before they park it (6 hours in production).
 RETRY_HORIZON_SECONDS = 30
@@ -22,8 +23,9 @@ TokenFor = Callable[[str], str]
 
 
 @contextmanager
-def e2e_stack() -> Iterator[LocalStack]:
-    """moto and the API behind the local gateway, on free ports, with fresh moto state, tuned for tests.
+def e2e_stack(parties_file: Path = PARTIES_FILE) -> Iterator[LocalStack]:
+    """moto and the API behind the local gateway, on free ports, with fresh moto state, tuned for tests; the
+    demo parties, or those of ``parties_file``.
 
     Other tiers run in the same session, against moto in this very process: the pollers feed the functions only
     while an e2e test runs (see ``_functions_fed``).
@@ -31,6 +33,7 @@ def e2e_stack() -> Iterator[LocalStack]:
     with LocalStack(
         api_port=0,
         moto_port=0,
+        parties_file=parties_file,
         start_active=False,
         # Faster than production so fault tests take seconds: 1 s timeouts against China (so an attempt takes at
         # most 4 s), retries without backoff (at most 2 s apart), a retry horizon of 30 s instead of 6 h, China's

@@ -120,7 +120,7 @@ def test_only_china_customs_raises_a_request(partners: Partners) -> None:
 
     response = partners.post(PATH, {"certificate_number": number, "questions": ["?"]}, ISSUER)
 
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 def test_a_request_about_a_certificate_that_does_not_exist_is_404(partners: Partners) -> None:

@@ -207,7 +207,7 @@ def test_an_existing_number_with_the_same_content_answers_with_the_stored_certif
 def test_only_an_issuing_body_submits_certificates(call_api: ApiCall, client_id: str) -> None:
     response = submit(call_api, certificate_payload(), client_id=client_id)
 
-    assert response["statusCode"] == 403
+    assert response["statusCode"] == 404
     assert stored_items() == []
 
 

@@ -48,8 +48,8 @@ def test_a_lodged_declaration_is_received_and_read_by_its_declarant_only(call_ap
 
 
 def test_only_customs_lodge_declarations(call_api: ApiCall) -> None:
-    assert lodge(call_api, client_id=EXPORTER)["statusCode"] == 403
-    assert lodge(call_api, client_id=ISSUING_BODY)["statusCode"] == 403
+    assert lodge(call_api, client_id=EXPORTER)["statusCode"] == 404
+    assert lodge(call_api, client_id=ISSUING_BODY)["statusCode"] == 404
 
 
 def test_the_same_declaration_sent_again_finds_the_first(call_api: ApiCall) -> None:

@@ -148,3 +148,19 @@ def test_an_issue_date_range_of_centuries_is_a_problem_naming_issued_to(call_api
 @pytest.mark.usefixtures("certificates")
 def test_a_range_reaching_before_the_fta_and_past_today_lists_what_was_issued(call_api: ApiCall) -> None:
     assert len(listed(call_api, OPS, issued_from="2008-01-01", issued_to="2027-12-31")) == 6
+
+
+@pytest.mark.parametrize("number", ["0.0", "0"])
+def test_a_number_in_a_date_filter_is_a_400_not_read_as_a_unix_time(call_api: ApiCall, number: str) -> None:
+    # pydantic reads "0.0" as 1970-01-01; the document says a date is YYYY-MM-DD (found by schemathesis, issue 14).
+    response = call_api("GET", "/v1/certificates", client_id=OPS, query={"issued_from": number})
+
+    assert response["statusCode"] == 400, response["body"]
+    assert [error["field"] for error in response["json"]["errors"]] == ["query.issued_from"]
+
+
+def test_a_number_as_the_exchange_files_since_is_a_400_not_read_as_a_unix_time(call_api: ApiCall) -> None:
+    response = call_api("GET", "/v1/exchange/nz-customs/files", client_id=NZ_CUSTOMS, query={"since": "0"})
+
+    assert response["statusCode"] == 400, response["body"]
+    assert [error["field"] for error in response["json"]["errors"]] == ["query.since"]

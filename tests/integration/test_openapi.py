@@ -26,6 +26,19 @@ def test_the_openapi_document_is_3_1_and_describes_every_route(call_api: ApiCall
     assert spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/oauth2/token"
 
 
+def test_the_jwks_is_documented_as_the_jwk_set_it_serves_not_a_string(call_api: ApiCall) -> None:
+    # The document said 200 application/json, a string; the route serves a JWK Set object (found by schemathesis).
+    spec = call_api("GET", "/openapi.json")["json"]
+    served = call_api("GET", "/.well-known/jwks.json")
+
+    documented = spec["paths"]["/.well-known/jwks.json"]["get"]["responses"]["200"]["content"]
+    assert list(documented) == [served["headers"]["content-type"]] == ["application/jwk-set+json"]
+    schema = spec["components"]["schemas"][documented["application/jwk-set+json"]["schema"]["$ref"].split("/")[-1]]
+    assert schema["type"] == "object"
+    assert schema["required"] == ["keys"]
+    assert served["json"]["keys"]
+
+
 def test_swagger_ui_is_served_at_docs(call_api: ApiCall) -> None:
     response = call_api("GET", "/docs")
 

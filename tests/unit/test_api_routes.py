@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Route
 
 from functions.api.handler import app
 from functions.api.responses import VerificationOut
+from functions.api.routers.public import JWK_SET, JwkSetOut
 
 pytestmark = pytest.mark.unit
 
@@ -34,6 +35,10 @@ def test_each_declared_json_response_is_the_model_the_route_returns(route: Route
     elif route.method == "GET" and route.path == "/v1/exchange/nz-customs/files/<file_id>":
         # One of NZ Customs' files, its bytes as filed (a certificate, a result or a preference decision): no model.
         assert (declared, returned) == (set(), None)
+    elif route.method == "GET" and route.path == "/.well-known/jwks.json":
+        # A JWK Set, served as application/jwk-set+json (RFC 7517) with its own model in the document.
+        jwk_set: dict[str, object] = dict((route.responses or {})[200]["content"][JWK_SET])
+        assert (declared, jwk_set.get("model")) == (set(), JwkSetOut)
     elif route.method == "GET" and route.path == "/v1/verify/<number>":
         # Negotiated: the model's own JSON, or a page made from the same model; an annotated return would be
         # validated as JSON, which the page is not (the integration tier holds the JSON to the model).

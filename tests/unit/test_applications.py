@@ -11,7 +11,7 @@ import pytest
 
 from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.domain.applications import Application, ApplicationLodgement, ApplicationStatus, certificate_number
-from jevs.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from jevs.domain.errors import Conflict, NotFound, RuleViolation
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party
 from jevs.domain.registrations import (
@@ -206,7 +206,7 @@ def test_a_certification_raced_by_its_own_decision_is_a_conflict_and_issues_noth
 def test_only_the_exporter_withdraws_and_only_before_a_decision(records: MemoryRecords) -> None:
     application = apply(records, signatory(records), [goods(records)])
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         withdraw_application(DecideApplication(ISSUER, application.id), records.uow())
     with pytest.raises(NotFound):
         withdraw_application(DecideApplication(OTHER, application.id), records.uow())

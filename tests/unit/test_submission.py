@@ -15,7 +15,7 @@ from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.china_message import version_issued
 from jevs.domain.delivery import DeliveryState
-from jevs.domain.errors import Conflict, Forbidden, RuleViolation
+from jevs.domain.errors import Conflict, NotFound, RuleViolation
 from jevs.domain.history import GENESIS_HASH, EventType, verify_chain
 from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting, OutboxMessage
 from jevs.domain.parties import Party
@@ -155,8 +155,8 @@ def test_a_consignee_country_in_lower_case_is_refused_before_anything_is_stored(
 )
 def test_only_an_issuing_body_may_submit(caller: Party, records: MemoryRecords) -> None:
     # Given a party that is not an issuing body
-    # When it submits a certificate, Then it is forbidden and nothing is stored
-    with pytest.raises(Forbidden):
+    # When it submits a certificate, Then it is told there is no such resource (404) and nothing is stored
+    with pytest.raises(NotFound):
         submit(certificate(), records, by=caller)
     assert (records.table.commits, records.table.items()) == (0, [])
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from jevs.domain.china_message import ChinaVerificationResponseMessage
-from jevs.domain.errors import Conflict, Forbidden, NotFound, RuleViolation, TooLarge
+from jevs.domain.errors import Conflict, NotFound, RuleViolation, TooLarge
 from jevs.domain.history import EventType, verify_chain
 from jevs.domain.messages import DeliverToChina
 from jevs.domain.parties import Party
@@ -131,7 +131,7 @@ def test_a_due_date_that_is_not_after_today_is_refused(records: MemoryRecords) -
 
 @pytest.mark.parametrize("by", [ISSUING_BODY, NZ_CUSTOMS, EXPORTER])
 def test_only_china_customs_raises_a_request(records: MemoryRecords, by: str) -> None:
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         raise_one(records, by=by)
 
 
@@ -353,7 +353,7 @@ def test_closing_twice_is_a_conflict(records: MemoryRecords) -> None:
 def test_the_issuing_body_may_not_close_a_request(records: MemoryRecords) -> None:
     request_id = raise_one(records)
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         close(records, request_id, by=ISSUING_BODY)
 
 

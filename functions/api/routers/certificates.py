@@ -28,7 +28,7 @@ from functions.api.responses import (
     render_matches,
     summarise,
 )
-from functions.api.routers.parameters import CertificateNumberPath, IdempotencyKey
+from functions.api.routers.parameters import CertificateNumberPath, IdempotencyKey, IsoDate
 from jevs.domain.access import (
     FTA_IN_FORCE,
     MAX_ISSUE_SPAN_YEARS,
@@ -115,11 +115,11 @@ def list_visible(
     issuing_body: Annotated[str | None, Query(max_length=64)] = None,
     importing_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     issued_from: Annotated[
-        date | None,
+        IsoDate | None,
         Query(description=f"Issued on or after this day. Certificates exist from {FTA_IN_FORCE} (the FTA in force)."),
     ] = None,
     issued_to: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             description=f"Issued on or before this day; at most {MAX_ISSUE_SPAN_YEARS} years after `issued_from`, "
             "or the listing is refused (422)."

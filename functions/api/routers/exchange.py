@@ -4,7 +4,6 @@ JSON it is (DESIGN.md §5). NZ Customs only; everyone else 404."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from functions.api.edge import caller, dependencies
+from functions.api.routers.parameters import IsoInstant
 from jevs.domain.errors import FieldError, RuleViolation
 from jevs.service.exchange import MAX_PAGE_SIZE, ExchangeFile, FileKind, ListExchangeFiles
 from jevs.service.exchange import list_exchange_files as list_files
@@ -60,7 +60,7 @@ def _render(found: ExchangeFile) -> ExchangeFileOut:
     responses={200: {"description": "A page of files", "content": {"application/json": {"model": ExchangeFileList}}}},
 )
 def list_nz_customs_files(
-    since: Annotated[datetime, Query(description="An ISO 8601 instant with its offset: files written since.")],
+    since: Annotated[IsoInstant, Query(description="An ISO 8601 instant with its offset: files written since.")],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ExchangeFileList:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict
 
 from functions.api import problems
 from functions.api.edge import dependencies, unit_of_work
@@ -69,9 +70,27 @@ def verify(  # type: ignore[no-untyped-def]
     return Response(200, "application/json", verification.model_dump_json(), headers)
 
 
+JWK_SET = "application/jwk-set+json"
+
+
+class JsonWebKeyOut(BaseModel):
+    """One public key (RFC 7517): an EC P-256 key for ES256."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    kid: str
+
+
+class JwkSetOut(BaseModel):
+    keys: list[JsonWebKeyOut]
+
+
 @router.get(
     "/.well-known/jwks.json",
     include_in_schema=True,
+    # Documented as served: a JWK Set (it was a JSON string in the document; found by schemathesis, issue 14).
+    responses={200: {"description": "A JWK Set (RFC 7517)", "content": {JWK_SET: {"model": JwkSetOut}}}},
     summary="The keys that verify what JEVS signs",
     description="The current signing key and those retired within the overlap period: what verifies a message to "
     "China. With `retired=all`, every key JEVS ever signed with, however long retired: what verifies the seals of "
@@ -83,4 +102,4 @@ def jwks(
     ] = None,
 ) -> Response[str]:
     keys = dependencies(router).sealing_keys() if retired == "all" else dependencies(router).jwks()
-    return Response(200, "application/jwk-set+json", json.dumps(keys), headers={"Cache-Control": "public, max-age=300"})
+    return Response(200, JWK_SET, json.dumps(keys), headers={"Cache-Control": "public, max-age=300"})

@@ -20,7 +20,7 @@ from jevs.domain.applications import (
     certificate_number,
     check_quoted,
 )
-from jevs.domain.errors import Conflict, FieldError, Forbidden, NotFound, RetryableFailure, RuleViolation
+from jevs.domain.errors import Conflict, FieldError, NotFound, RetryableFailure, RuleViolation
 from jevs.domain.issuance import assess_validity
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyRegistry, PartyType
@@ -31,6 +31,7 @@ from jevs.domain.working_days import due_at
 from jevs.service.certificates import Submitted, stage_issue
 from jevs.service.ports import SealChecker
 from jevs.service.registrations import (
+    LODGEMENTS,
     MAX_PAGE_SIZE,
     VerifiedRecordHistory,
     exporter_business_number,
@@ -119,13 +120,14 @@ def list_applications(party: Party, uow: UnitOfWork, limit: int, cursor: str | N
         return uow.applications.of_exporter(party.business_number, limit, cursor)
     if party.type is PartyType.ISSUING_BODY:
         return uow.applications.lodged_with(party.id, limit, cursor)
-    raise Forbidden("only exporters and issuing bodies have goods registrations, signatories and applications")
+    raise NotFound(LODGEMENTS)
 
 
 def _open(party: Party, application_id: str, uow: UnitOfWork, *, decider: PartyType) -> Application:
     record = read_application(party, application_id, uow)
     if party.type is not decider:
-        raise Forbidden(f"only the {decider.value.replace('_', ' ')} may do this")
+        # The same 404 as for an application the party cannot see: only the decider may act on it.
+        raise NotFound(application_id)
     if not record.open:
         raise Conflict("application-decided", f"application {application_id} is already {record.status.value}")
     return record

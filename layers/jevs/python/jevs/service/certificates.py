@@ -27,7 +27,7 @@ from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.china_message import ChinaMessage, version_issued
 from jevs.domain.delivery import Delivery
-from jevs.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from jevs.domain.errors import Conflict, NotFound, RuleViolation
 from jevs.domain.history import (
     ChainCheck,
     ChainVerification,
@@ -93,7 +93,7 @@ def submit_certificate(command: SubmitCertificate, uow: UnitOfWork) -> Submitted
     number, issuer and content) gets the stored one back; the number with other content is a conflict."""
     party, content = command.party, command.content
     if party.type is not PartyType.ISSUING_BODY:
-        raise Forbidden("only an issuing body submits certificates")
+        raise NotFound("certificates")
     try:
         issue = CertificateRecord.issue(content, issuer=party, at=uow.now())
     except RuleViolation:

@@ -26,7 +26,7 @@ from jevs.domain.declarations import (
     declarant_for,
     declaration_id,
 )
-from jevs.domain.errors import Conflict, Forbidden, NotFound
+from jevs.domain.errors import Conflict, NotFound
 from jevs.domain.history import ChainHead
 from jevs.domain.matching import certificate_after, decide_match
 from jevs.domain.messages import FileExportResult, MatchAwaiting, MatchDeclaration
@@ -58,7 +58,7 @@ def lodge_declaration(command: LodgeDeclaration, uow: UnitOfWork) -> Lodged:
     party, content = command.party, command.content
     declarant = declarant_for(party)
     if declarant is None:
-        raise Forbidden("only NZ Customs and China Customs lodge declarations")
+        raise NotFound("declarations")
     now = uow.now()
     record = DeclarationRecord(
         id=declaration_id(declarant, content.declaration_number),

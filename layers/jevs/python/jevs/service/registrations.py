@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from jevs.domain.applications import Application
-from jevs.domain.errors import FieldError, Forbidden, NotFound, RuleViolation
+from jevs.domain.errors import FieldError, NotFound, RuleViolation
 from jevs.domain.history import ChainVerification, SignedHead, signed_head, with_seals
 from jevs.domain.parties import Party, PartyRegistry, PartyType
 from jevs.domain.record_history import RecordEvent, verify_history
@@ -34,12 +34,15 @@ from jevs.service.unit_of_work import RecordPage, Refused, UnitOfWork
 MAX_PAGE_SIZE = 100
 
 Registration = GoodsRegistration | Signatory
+# What a party that is neither exporter nor issuing body is told when it lodges or lists any of them: not found.
+LODGEMENTS = "goods registrations, signatories and applications"
 RegistrationType = type[GoodsRegistration] | type[Signatory]
 
 
 def exporter_business_number(party: Party) -> str:
     if party.type is not PartyType.EXPORTER or party.business_number is None:
-        raise Forbidden("only an exporter lodges goods registrations, signatories and applications")
+        # 404, as for everything a party may not do (DESIGN.md §5): a refusal names no party type.
+        raise NotFound(LODGEMENTS)
     return party.business_number
 
 
@@ -115,7 +118,7 @@ def list_registrations(
         return uow.registrations.of_exporter(kind, party.business_number, limit, cursor)
     if party.type is PartyType.ISSUING_BODY:
         return uow.registrations.lodged_with(kind, party.id, limit, cursor)
-    raise Forbidden("only exporters and issuing bodies have goods registrations, signatories and applications")
+    raise NotFound(LODGEMENTS)
 
 
 @dataclass(frozen=True)

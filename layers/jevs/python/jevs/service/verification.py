@@ -17,7 +17,7 @@ from functools import partial
 
 from jevs.domain.access import certificate_view
 from jevs.domain.china_message import verification_answered
-from jevs.domain.errors import Conflict, Forbidden, NotFound
+from jevs.domain.errors import Conflict, NotFound
 from jevs.domain.history import DetailValue, EventType
 from jevs.domain.new_zealand import new_zealand_date
 from jevs.domain.parties import Party, PartyType
@@ -95,7 +95,7 @@ def raise_verification(command: RaiseVerification, uow: UnitOfWork) -> Verificat
     """China Customs asks about a certificate it may see (any other certificate: 404)."""
     party = command.party
     if party.type is not PartyType.CN_CUSTOMS:
-        raise Forbidden("only China Customs raises verification requests")
+        raise NotFound("verification requests")
     request_id = _new_id()
     return decided_afresh(lambda: _raise(command, request_id, uow))
 
@@ -177,7 +177,8 @@ def answer_verification(command: AnswerVerification, uow: UnitOfWork, documents:
     party = command.party
     request = _visible(party, command.request_id, uow)
     if not request.answerable_by(party):
-        raise Forbidden("the certificate's issuing body or NZ Customs answers a verification request")
+        # The same 404 as for a request the party cannot see: only those who may answer are told it exists.
+        raise NotFound(command.request_id)
     # Refused before any document is stored for an answer that would never be kept.
     request.check_answerable()
     checked = checked_uploads(command.attachments, command.limits)
@@ -232,7 +233,7 @@ def _close(command: CloseVerification, uow: UnitOfWork) -> VerificationRequest:
     party = command.party
     request = _visible(party, command.request_id, uow)
     if party.type is not PartyType.CN_CUSTOMS:
-        raise Forbidden("only China Customs closes a verification request")
+        raise NotFound(command.request_id)
     now = uow.now()
     closed = request.closed(
         VerificationClosure(conclusion=command.conclusion, text=command.text, closed_at=now, closed_by=party.id)
