@@ -57,12 +57,16 @@ def dispatched_once(records: MemoryRecords, answer: Decision) -> dict[str, Any]:
     return response
 
 
-@pytest.fixture
-def records() -> MemoryRecords:
+def records_with_a_pending_delivery() -> MemoryRecords:
     """The example certificate submitted at QUEUED_AT: its delivery waits, PENDING."""
     records = MemoryRecords(FixedClock(QUEUED_AT))
     submit_certificate(SubmitCertificate(party(ISSUING_BODY), certificate()), records.uow())
     return records
+
+
+@pytest.fixture
+def records() -> MemoryRecords:
+    return records_with_a_pending_delivery()
 
 
 @pytest.mark.parametrize(
