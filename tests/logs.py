@@ -48,7 +48,7 @@ def log_lines(level: int = logging.INFO) -> Iterator[LogLines]:
     Powertools' default holds), the functions' loggers set to it for the while (the quiet local stack raises
     them to WARNING)."""
     loggers = [logging.getLogger(definition.name) for definition in FUNCTIONS]
-    loggers += [logging.getLogger("infrastructure.local"), logging.getLogger("werkzeug")]
+    loggers.append(logging.getLogger("infrastructure.local"))
     levels = [each.level for each in loggers]
     collected = LogLines()
     root = logging.getLogger()
