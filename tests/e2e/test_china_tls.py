@@ -1,32 +1,31 @@
 """Mutual TLS to China Customs (issue 14, build 7): the simulator over TLS on loopback requires a client
 certificate, as China's gateway does. The dispatcher, built by the composition root from its settings with its
 TLS material read from Secrets Manager (moto in process), presents its certificate, verifies the server's against
-the CA it was given, and sends nothing to a server it cannot trust: a transport failure, retried, logged so."""
+the CA it was given, and sends nothing to a server it cannot trust: a transport failure, retried, logged so.
+The stack's AWS holds the secret and the signing key; the deliveries are the test's own, in memory."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from moto import mock_aws
 
 from functions.dispatcher.handler import make_handler
 from infrastructure.local.china_customs import ChinaCustomsSimulator, server_tls
 from infrastructure.local.functions import LocalOptions, function_settings
-from infrastructure.local.provision import create_resources
+from infrastructure.local.stack import LocalStack
 from jevs import bootstrap
-from jevs.adapters.aws import AwsClients
+from jevs.adapters.aws import AwsClients, AwsEndpoint
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.bootstrap import DispatcherDependencies
 from jevs.domain.china_message import message_body
@@ -39,11 +38,6 @@ from tests.unit.test_delivery import message, stored_delivery
 from tests.unit.test_logs import HeldMessages, records_with_a_pending_delivery
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _functions_fed() -> None:
-    """Not the local stack: the dispatcher is built here, against moto in process and a simulator of its own."""
 
 
 @dataclass(frozen=True)
@@ -150,40 +144,40 @@ def china_over_tls(pki: Pki, tmp_path: Path, signer: KmsSigner, *, issued_by: Au
     return ChinaCustomsSimulator(signer.jwks, tls=tls)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Aws:
-    options: LocalOptions
-    resources: Any
-    secrets: Any
+    """The e2e stack's AWS (its moto server: never ``mock_aws`` here, which would reset the backends the stack
+    serves from this very process), and the settings its functions get."""
+
+    stack: LocalStack
+
+    @property
+    def clients(self) -> AwsClients:
+        return AwsClients(AwsEndpoint(self.stack.aws_url, self.stack.identity.region))
+
+    def options(self, endpoint: str, secret: str) -> LocalOptions:
+        overrides = {"china_client_certificate_secret": secret, "china_read_timeout_seconds": 5.0}
+        return LocalOptions(
+            parties="[]", china_customs_endpoint=endpoint, verification_base_url=self.stack.api_url, overrides=overrides
+        )
 
 
 @pytest.fixture
-def aws() -> Iterator[Aws]:
-    with mock_aws():
-        resources = create_resources(lambda service: boto3.client(service))  # type: ignore[call-overload]
-        options = LocalOptions(
-            parties="[]", china_customs_endpoint="https://127.0.0.1:1/", verification_base_url="https://jevs.localhost"
-        )
-        yield Aws(options, resources, boto3.client("secretsmanager"))
+def aws(stack: LocalStack) -> Aws:
+    return Aws(stack)
 
 
 def dispatcher(aws: Aws, endpoint: str, secret: dict[str, str]) -> DispatcherDependencies:
     """The dispatcher as the composition root builds it in AWS: its TLS from the secret its settings name."""
-    arn = aws.secrets.create_secret(Name=f"jevs/china-tls-{len(secret)}", SecretString=json.dumps(secret))["ARN"]
-    settings = function_settings(
-        aws.resources,
-        replace(
-            aws.options,
-            china_customs_endpoint=endpoint,
-            overrides={"china_client_certificate_secret": arn, "china_read_timeout_seconds": 5.0},
-        ),
-    )["dispatcher"]
+    secrets = aws.stack.aws_client("secretsmanager")
+    arn = secrets.create_secret(Name=f"jevs/china-tls-{uuid.uuid4()}", SecretString=json.dumps(secret))["ARN"]
+    settings = function_settings(aws.stack.resources, aws.options(endpoint, arn))["dispatcher"]
     assert isinstance(settings, DispatcherSettings)
-    return bootstrap.dispatcher(settings, AwsClients())
+    return bootstrap.dispatcher(settings, aws.clients)
 
 
 def signer(aws: Aws) -> KmsSigner:
-    return KmsSigner(boto3.client("kms"), aws.resources.signing_key_id)
+    return KmsSigner(aws.clients.kms, aws.stack.resources.signing_key_id)
 
 
 def full_secret(pki: Pki) -> dict[str, str]:
