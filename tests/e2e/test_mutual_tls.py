@@ -39,6 +39,9 @@ from tests.unit.test_logs import HeldMessages, records_with_a_pending_delivery
 
 pytestmark = pytest.mark.e2e
 
+# Named to run after test_delivery.py: that module's own stack resets moto's state, which is per process, so the
+# session's stack (which this module uses) must not exist before it, as it does not when the e2e tier starts.
+
 
 @dataclass(frozen=True)
 class Issued:

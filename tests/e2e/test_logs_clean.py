@@ -33,6 +33,9 @@ from tests.logs import log_lines
 
 pytestmark = pytest.mark.e2e
 
+# Named to run after test_delivery.py: that module's own stack resets moto's state, which is per process, so the
+# session's stack (which this module uses) must not exist before it, as it does not when the e2e tier starts.
+
 # A key whose value (and everything under it) is commercial content: the parties' names and addresses, their
 # business numbers, invoices, goods, marks, vessels, free text, contact details and attached documents.
 COMMERCIAL_KEY = re.compile(
