@@ -56,29 +56,35 @@ def make_handler(dependencies: DispatcherDependencies) -> Handler:
         )
         result = dispatch(attempt, dependencies.unit_of_work(None), dependencies.sender, dependencies.parking)
         delivery = result.delivery
-        log = {"delivery": delivery.idempotency_key, "state": delivery.state, "attempts": delivery.attempts}
+        # Ids and outcomes only (DESIGN.md §1): China's answer by its status, never by its words (a refusal's
+        # reason may quote the certificate; the delivery record keeps it, and the certificate's history).
+        log: dict[str, object] = {
+            "delivery": delivery.idempotency_key,
+            "state": delivery.state,
+            "attempts": delivery.attempts,
+        }
+        if result.decision is not None:
+            log["answer"] = result.decision.summary
         if result.circuit is not None:
             _circuit_changed(result.circuit)
         if result.settled:
             if result.changed:
-                _settled(delivery, log)
+                _settled(delivery, log, sent=result.sent)
             return
         if result.sent:
             metrics.add_metric(name="DeliveryRetries", unit=MetricUnit.Count, value=1)
-            logger.info(
-                "will retry", extra={**log, "error": delivery.last_error, "in_seconds": result.retry_in_seconds}
-            )
+            logger.info("will retry", extra={**log, "in_seconds": result.retry_in_seconds})
         else:
             metrics.add_metric(name="DeliveriesWaitingOnCircuit", unit=MetricUnit.Count, value=1)
         dependencies.backoff.hold(record.receiptHandle, result.retry_in_seconds or 0)
-        raise DeliveryNotSettled(delivery.last_error or "not delivered yet")
+        raise DeliveryNotSettled(result.decision.summary if result.decision else "waits on China's circuit")
 
     return batch_handler(
         logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=deliver, model=DeliveryRecord
     )
 
 
-def _settled(delivery: Delivery, log: dict[str, object]) -> None:
+def _settled(delivery: Delivery, log: dict[str, object], *, sent: bool) -> None:
     """Metrics and logs of a delivery this attempt settled (not of one found settled before)."""
     if delivery.state is DeliveryState.DELIVERED and delivery.delivered_at is not None:
         latency = (delivery.delivered_at - delivery.created_at).total_seconds() * 1000
@@ -86,10 +92,11 @@ def _settled(delivery: Delivery, log: dict[str, object]) -> None:
         metrics.add_metric(name="DeliveriesDelivered", unit=MetricUnit.Count, value=1)
     elif delivery.state is DeliveryState.REJECTED:
         metrics.add_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1)
-        logger.warning("China rejected", extra={**log, "reason": delivery.rejection_reason})
+        logger.warning("China rejected", extra=log)
     elif delivery.state is DeliveryState.PARKED:
         metrics.add_metric(name="DeliveriesParked", unit=MetricUnit.Count, value=1)
-        logger.error("parked", extra={**log, "error": delivery.last_error})
+        # Parked unsent (China's circuit stayed open): the error is our own account of China's silence.
+        logger.error("parked", extra=log if sent else {**log, "error": delivery.last_error})
     logger.info("settled", extra=log)
 
 

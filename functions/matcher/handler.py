@@ -60,17 +60,14 @@ def _counted(decided: Declaration) -> None:
 
 def make_handler(dependencies: MatcherDependencies) -> Handler:
     def match(record: DeclarationsRecord) -> None:
+        # A failure is reported as a batch item failure and the record comes back; the batch's log line names the
+        # message and the error's type, never its text (a validation error's quotes the declaration's values).
         message = record.body
-        try:
-            match message:
-                case MatchDeclaration():
-                    decided = [match_declaration(message, dependencies.unit_of_work(None))]
-                case MatchAwaiting():
-                    decided = match_awaiting(message, dependencies.unit_of_work(None))
-        except Exception:
-            # The record is reported as a batch item failure and comes back; the log says which and why.
-            logger.exception("not decided", extra={"message_id": message.message_id})
-            raise
+        match message:
+            case MatchDeclaration():
+                decided = [match_declaration(message, dependencies.unit_of_work(None))]
+            case MatchAwaiting():
+                decided = match_awaiting(message, dependencies.unit_of_work(None))
         for declaration in decided:
             _counted(declaration)
 

@@ -9,6 +9,7 @@ import logging
 import re
 import signal
 import socket
+import ssl
 import sys
 import threading
 from dataclasses import dataclass
@@ -76,9 +77,12 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 class BackgroundServer:
     """One WSGI application on werkzeug's threaded server, bound to ``host:port`` (0 picks a free port) as
-    soon as it is made, serving from a daemon thread between ``start()`` and ``stop()``."""
+    soon as it is made, serving from a daemon thread between ``start()`` and ``stop()``; over TLS when given
+    ``tls`` (a server context: a handshake it refuses closes the connection before any request is read)."""
 
-    def __init__(self, app: WSGIApplication, *, host: str, port: int, name: str) -> None:
+    def __init__(
+        self, app: WSGIApplication, *, host: str, port: int, name: str, tls: ssl.SSLContext | None = None
+    ) -> None:
         # Bound here rather than by werkzeug, which answers a port in use by printing and exiting the
         # process: the callers report an OSError (the stack's start-up, the simulator's command line).
         listening = socket.create_server((host, port), family=select_address_family(host, port))
@@ -90,6 +94,7 @@ class BackgroundServer:
                 app,
                 threaded=True,
                 request_handler=QuietRequestHandler,
+                ssl_context=tls,
                 fd=listening.fileno(),
             )
         finally:

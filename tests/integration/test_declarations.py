@@ -12,7 +12,6 @@ import boto3
 import pytest
 
 from infrastructure.local.functions import FunctionSet
-from jevs.domain.errors import NotFound
 from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxChannel
 from jevs.resources import EXCHANGE_BUCKET
 from jevs.service.documents import result_key
@@ -28,6 +27,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, outbox_bodies, run_matcher, run_notifier, submit_certificate
+from tests.logs import log_lines
 
 pytestmark = pytest.mark.integration
 
@@ -192,19 +192,35 @@ def test_an_export_entry_result_is_filed_for_nz_customs_and_never_sent_to_china(
     assert usage == "UNUSED"
 
 
-def test_a_declaration_the_matcher_cannot_decide_comes_back_and_the_log_says_which(
-    functions: FunctionSet, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_declaration_the_matcher_cannot_decide_comes_back_and_the_log_says_which(functions: FunctionSet) -> None:
     # Given the message of a declaration that is not stored (the matcher raises NotFound on it)
     message = MatchDeclaration(
         declaration_id="CNIM-000000000000000000", certificate_number="11.1234.12345", created_at=datetime.now(UTC)
     )
     # When the matcher handles it
-    result = functions.matcher(sqs_event([message.model_dump_json()]), LambdaContext("jevs-matcher"))
-    # Then the record comes back, and the log names the message and the error (the log call itself does not fail)
+    with log_lines() as logs:
+        result = functions.matcher(sqs_event([message.model_dump_json()]), LambdaContext("jevs-matcher"))
+    # Then the record comes back, and the log names the message and the error by its type
     assert len(result["batchItemFailures"]) == 1
-    (not_decided,) = [record for record in caplog.records if record.getMessage() == "not decided"]
-    assert not_decided.levelname == "ERROR"
-    assert not_decided.__dict__["message_id"] == message.message_id
-    assert not_decided.exc_info is not None
-    assert not_decided.exc_info[0] is NotFound
+    (failed,) = [json.loads(line) for line in logs.lines if '"record failed"' in line]
+    assert (failed["level"], failed["message_id"], failed["error_type"]) == ("WARNING", message.message_id, "NotFound")
+    assert "exception" not in failed
+
+
+def test_a_message_the_matcher_cannot_read_is_logged_by_its_field_paths_never_its_values(
+    functions: FunctionSet,
+) -> None:
+    # Given a message whose fields are not what a declaration's message holds, carrying a declared value
+    body = MatchDeclaration(
+        declaration_id="CNIM-000000000000000000", certificate_number="11.1234.12345", created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    body["revision"] = "SENTINEL-INV-4411 for Zhou Trading"
+    # When the matcher handles it
+    with log_lines() as logs:
+        result = functions.matcher(sqs_event([json.dumps(body)]), LambdaContext("jevs-matcher"))
+    # Then it comes back, and the log says where the body is wrong and how, without the value it carried
+    assert len(result["batchItemFailures"]) == 1
+    assert "SENTINEL" not in logs.text
+    (failed,) = [json.loads(line) for line in logs.lines if '"record failed"' in line]
+    assert failed["error_type"] == "ValidationError"
+    assert {"loc": "body.declaration.match.revision", "type": "int_parsing"} in failed["errors"]

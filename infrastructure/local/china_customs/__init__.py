@@ -14,7 +14,10 @@
   ``/_control/`` is part of what China would serve), and the command line.
 
 Faults are switched from Python (``simulator.faults``) or over HTTP under ``/_control/``.
-Run it alone with ``python -m infrastructure.local.china_customs --jwks-url URL [--port N]``.
+Over TLS with ``tls=server_tls(certificate, key, client_ca)``, requiring a client certificate issued by
+``client_ca`` as China's gateway does (mutual TLS).
+Run it alone with ``python -m infrastructure.local.china_customs --jwks-url URL [--port N]`` (and
+``--tls-certificate FILE --tls-key FILE [--tls-client-ca FILE]`` for HTTPS).
 """
 
 from infrastructure.local.china_customs.answers import PROBLEM_JSON, Answer, problem
@@ -58,6 +61,7 @@ from infrastructure.local.china_customs.server import (
     Stats,
     banner,
     main,
+    server_tls,
 )
 from infrastructure.local.china_customs.signatures import (
     ACCEPTED_ALGORITHM,
@@ -114,4 +118,5 @@ __all__ = [
     "banner",
     "main",
     "problem",
+    "server_tls",
 ]

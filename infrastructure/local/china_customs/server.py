@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import ssl
 import sys
 import threading
 import time
@@ -86,10 +87,14 @@ class Stats:
 class ChinaCustomsSimulator:
     """China Customs' certificate endpoint, bound to ``host:port`` (0 picks a free port) as soon as it is made.
 
-    ``jwks_url`` is where JEVS publishes its public keys, or a callable returning the JWKS document.
+    ``jwks_url`` is where JEVS publishes its public keys, or a callable returning the JWKS document. With
+    ``tls`` (``server_tls``) it answers over HTTPS only, and requires a client certificate when that context
+    says so: China's mutual TLS.
     """
 
-    def __init__(self, jwks_url: JwksSource, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, jwks_url: JwksSource, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.jwks = JwksKeys(jwks_url)
         self.faults = Faults()
         # China's business check, here: the rejections the faults inject, and nothing else.
@@ -109,9 +114,9 @@ class ChinaCustomsSimulator:
             (STATS_PATH, "GET", self._show_stats),
         ]
         self._routes = Map([Rule(path, methods=[method], endpoint=handle) for path, method, handle in endpoints])
-        self._server = BackgroundServer(self.wsgi_app, host=host, port=port, name="china-customs")
+        self._server = BackgroundServer(self.wsgi_app, host=host, port=port, name="china-customs", tls=tls)
         self.host, self.port = host, self._server.port
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.endpoint_url = f"{self.url}{ENDPOINT_PATH}"
 
     # -- life cycle --------------------------------------------------------------------------------------
@@ -299,6 +304,18 @@ class ChinaCustomsSimulator:
         return Answer.json(200, held.as_json())
 
 
+def server_tls(certificate_file: str, key_file: str, client_ca: str | None = None) -> ssl.SSLContext:
+    """The simulator's TLS: its certificate and key (PEM files), TLS 1.2 or later, and with ``client_ca`` (a PEM
+    file) a client certificate issued by that CA required of every sender, as China's gateway requires of JEVS."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate_file, key_file)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=client_ca)
+    return context
+
+
 def _unrouted(request: Request, *, allowed: list[str]) -> Answer:
     if request.path == CONTROL_PREFIX or request.path.startswith(f"{CONTROL_PREFIX}/"):
         known = (
@@ -344,12 +361,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jwks-url", required=True, help="where the sender publishes its public keys")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
+    parser.add_argument("--tls-certificate", help="serve HTTPS with this certificate (PEM file; with --tls-key)")
+    parser.add_argument("--tls-key", help="the private key of --tls-certificate (PEM file)")
+    parser.add_argument("--tls-client-ca", help="require a client certificate issued by this CA (PEM file)")
     arguments = parser.parse_args(argv)
+    if bool(arguments.tls_certificate) != bool(arguments.tls_key) or (
+        arguments.tls_client_ca and not arguments.tls_certificate
+    ):
+        parser.error("--tls-certificate and --tls-key go together, and --tls-client-ca needs them")
+    tls = (
+        server_tls(arguments.tls_certificate, arguments.tls_key, arguments.tls_client_ca)
+        if arguments.tls_certificate
+        else None
+    )
 
     log_to_console()
     stopping = stop_on_signal()
     try:
-        simulator = ChinaCustomsSimulator(arguments.jwks_url, host=arguments.host, port=arguments.port).start()
+        simulator = ChinaCustomsSimulator(arguments.jwks_url, host=arguments.host, port=arguments.port, tls=tls).start()
     except OSError as error:
         print(f"china-customs: cannot start on {arguments.host}:{arguments.port}: {error}", file=sys.stderr)
         return 1

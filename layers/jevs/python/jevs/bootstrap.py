@@ -19,7 +19,7 @@ from jevs.adapters.documents import S3ObjectStore, SesMailer
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsParking, SqsPublisher
-from jevs.adapters.secrets import client_certificate_files
+from jevs.adapters.secrets import china_tls
 from jevs.adapters.stream import DynamoOutboxStream
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.model import Table
@@ -182,7 +182,7 @@ def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | Non
         signer=signer,
         connect_timeout=settings.china_connect_timeout_seconds,
         read_timeout=settings.china_read_timeout_seconds,
-        client_certificate=client_certificate_files(aws.secretsmanager, secret) if secret else None,
+        tls=china_tls(aws.secretsmanager, secret) if secret else None,
     )
     return DispatcherDependencies(
         unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock(), sealer=signer),

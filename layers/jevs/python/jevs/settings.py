@@ -78,7 +78,9 @@ class DispatcherSettings(FunctionSettings):
     records_table: str = Field(min_length=3)
     signing_key_id: str = Field(min_length=3, description="The KMS key (id, ARN or alias) that signs for China.")
     china_customs_endpoint: str = Field(pattern=r"^https?://", description="Where China Customs receives messages.")
-    # A Secrets Manager secret {"certificate": PEM, "private_key": PEM} for mutual TLS; none: plain TLS.
+    # A Secrets Manager secret {"certificate": PEM, "private_key": PEM, "ca_bundle": PEM}: our client certificate
+    # for China's mutual TLS, and the CA China's endpoint certificate must chain to (jevs.adapters.secrets);
+    # none: TLS verified against the public CAs, no client certificate.
     china_client_certificate_secret: str | None = None
     china_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     china_read_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -1,20 +1,34 @@
 """Sending a signed message to China Customs over HTTPS and reading what the answer means.
 
-Strict timeouts, no redirects followed, TLS verified, and mutual TLS when a client certificate is
-configured. The ``Idempotency-Key`` is the (certificate, version) business key, the same on every attempt.
+Strict timeouts, no redirects followed, TLS 1.2 or later with China's certificate verified (against the CA
+bundle configured for China, or the public CAs), and mutual TLS when a client certificate is configured. The
+``Idempotency-Key`` is the (certificate, version) business key, the same on every attempt.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
+import certifi
 import httpx
 
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.domain.delivery import Decision, decide, transport_failure
 
 SIGNATURE_HEADER = "X-JWS-Signature"
+
+
+def tls_context(*, client_certificate: tuple[str, str] | None = None, trusted_ca: str | None = None) -> ssl.SSLContext:
+    """TLS to China: its server certificate verified, for its host name, against ``trusted_ca`` (PEM: the CA
+    China's endpoint certificate chains to, and no other) or else the public CAs; and our certificate presented
+    when ``client_certificate`` (certificate file, key file) is given, for China's mutual TLS."""
+    context = ssl.create_default_context(cadata=trusted_ca, cafile=None if trusted_ca else certifi.where())
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if client_certificate is not None:
+        context.load_cert_chain(*client_certificate)
+    return context
 
 
 class HttpChinaSender:
@@ -25,15 +39,14 @@ class HttpChinaSender:
         signer: KmsSigner,
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
-        client_certificate: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._signer = signer
         self._client = httpx.Client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
-            verify=True,
-            cert=client_certificate,
+            verify=tls or tls_context(),
             headers={"User-Agent": "jevs-dispatcher/1"},
         )
 

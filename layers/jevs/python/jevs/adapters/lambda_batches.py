@@ -1,22 +1,78 @@
 """Lambda's batches, the inbound side of every function fed by one (the SQS consumers and the stream's relay):
 Powertools' ``BatchProcessor``, reporting each record that fails as a batch item failure so only it comes back
 (the infrastructure turns ``ReportBatchItemFailures`` on), logging why, with the function's logger context and
-metrics around each invocation."""
+metrics around each invocation.
+
+A failure is logged by what it is, never by what it says (DESIGN.md §1: logs carry ids and outcomes, not
+commercial content): an exception's message may quote the record (a pydantic ``ValidationError`` quotes every
+input it refused, a parsed record that fails its model is the whole message body), so the log names the record,
+the error's type and where it was raised, and for a validation error each field's path and kind of error.
+"""
 
 from __future__ import annotations
 
-import logging
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 # A Lambda handler: (event, context) -> response.
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def failure_fields(error: BaseException) -> dict[str, object]:
+    """What a log line may say about ``error``: its type, where it was raised, and for a validation error the
+    path and type of each problem (``loc``/``type``), never its message or the values it refused."""
+    fields: dict[str, object] = {"error_type": type(error).__name__}
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        raised = frames[-1]
+        fields["error_at"] = f"{Path(raised.filename).name}:{raised.lineno} in {raised.name}"
+    if isinstance(error, ValidationError):
+        fields["errors"] = [
+            {"loc": ".".join(str(part) for part in problem["loc"]), "type": problem["type"]}
+            for problem in error.errors(include_url=False, include_input=False, include_context=False)
+        ]
+    return fields
+
+
+def _record_ids(record: Any) -> dict[str, object]:
+    """The ids of a failed record, parsed or not: the queue's message id, and the JEVS message's own id."""
+    ids: dict[str, object] = {}
+    for name in ("messageId", "message_id", "eventID", "event_id"):
+        value = getattr(record, name, None)
+        if isinstance(value, str):
+            ids["record"] = value
+            break
+    message_id = getattr(getattr(record, "body", None), "message_id", None)
+    if isinstance(message_id, str):
+        ids["message_id"] = message_id
+    return ids
+
+
+class _IdsOnlyBatchProcessor(BatchProcessor):
+    """Powertools' processor, logging each failure through ``failure_fields`` rather than with its traceback
+    and message (which Powertools logs when given a logger: this one is given none)."""
+
+    def __init__(self, *, event_type: EventType, model: type[BaseModel] | None, logger: Logger) -> None:
+        super().__init__(
+            event_type=event_type,
+            model=model,  # type: ignore[arg-type]  # Powertools types it as a union of its own record models
+            raise_on_entire_batch_failure=False,
+            logger=None,
+        )
+        self._failures = logger
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        error = exception[1]
+        self._failures.warning("record failed", extra={**_record_ids(record), **failure_fields(error)})
+        return super().failure_handler(record, exception)
 
 
 def batch_handler(
@@ -31,12 +87,7 @@ def batch_handler(
     Lambda context too when its signature has a ``lambda_context`` parameter (Powertools looks for that name)."""
     # Every record failing is still a partial response (all reported), not a function error: retries stay
     # per record, and the failures are logged (without the records' content) by the service's logger.
-    processor = BatchProcessor(
-        event_type=event_type,
-        model=model,  # type: ignore[arg-type]  # Powertools types it as a union of its own record models
-        raise_on_entire_batch_failure=False,
-        logger=logging.getLogger(logger.service),
-    )
+    processor = _IdsOnlyBatchProcessor(event_type=event_type, model=model, logger=logger)
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(raise_on_empty_metrics=False)

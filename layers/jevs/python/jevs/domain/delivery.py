@@ -120,6 +120,17 @@ class Decision:
     receipt_id: str | None = None
     # What the receiver asked for (Retry-After), in seconds; the backoff never waits less.
     retry_after_seconds: int | None = None
+    # China's HTTP status; None when nothing came back (the reason is then our HTTP client's, not China's words).
+    status: int | None = None
+
+    @property
+    def summary(self) -> str:
+        """The decision as a log line may give it: the outcome and China's status, or how the transport failed.
+        Never ``reason`` when China answered: a refusal's free text may quote the certificate (DESIGN.md §1); it
+        is kept on the delivery record and in the certificate's history instead."""
+        if self.status is None:
+            return f"{self.outcome.value}: {self.reason}"
+        return f"{self.outcome.value}: HTTP {self.status}"
 
 
 # Statuses that mean "not now": the receiver is busy, throttling, or failed on its side.
@@ -141,21 +152,25 @@ def decide(status: int, headers: Mapping[str, str], body: Mapping[str, object] |
     if 200 <= status < 300:
         receipt = body.get("receipt_id") if body else None
         if isinstance(receipt, str) and receipt:
-            return Decision(Outcome.DELIVERED, f"accepted ({status})", receipt_id=receipt)
-        return Decision(Outcome.RETRY, f"{status} without a receipt id")
+            return Decision(Outcome.DELIVERED, f"accepted ({status})", receipt_id=receipt, status=status)
+        return Decision(Outcome.RETRY, f"{status} without a receipt id", status=status)
     if status in _TRANSIENT_STATUSES or status >= 500:
-        return Decision(Outcome.RETRY, f"HTTP {status}", retry_after_seconds=_retry_after(lowered.get("retry-after")))
+        return Decision(
+            Outcome.RETRY, f"HTTP {status}", retry_after_seconds=_retry_after(lowered.get("retry-after")), status=status
+        )
     if 300 <= status < 400:
         location = lowered.get("location", "?")
         return Decision(
-            Outcome.MISCONFIGURED, f"HTTP {status}: redirect to {location} not followed (check the endpoint)"
+            Outcome.MISCONFIGURED,
+            f"HTTP {status}: redirect to {location} not followed (check the endpoint)",
+            status=status,
         )
     reason = None
     if body:
         reason = body.get("reason") or body.get("detail") or body.get("title")
     if status in _BUSINESS_REFUSALS:
-        return Decision(Outcome.REJECTED, str(reason or f"HTTP {status}"))
-    return Decision(Outcome.MISCONFIGURED, f"HTTP {status}: {reason}" if reason else f"HTTP {status}")
+        return Decision(Outcome.REJECTED, str(reason or f"HTTP {status}"), status=status)
+    return Decision(Outcome.MISCONFIGURED, f"HTTP {status}: {reason}" if reason else f"HTTP {status}", status=status)
 
 
 def transport_failure(error: str) -> Decision:

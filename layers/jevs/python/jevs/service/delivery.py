@@ -66,6 +66,8 @@ class Dispatched:
     changed: bool = False
     # China's circuit after this attempt, when the attempt opened or closed it.
     circuit: Circuit | None = None
+    # What China's answer (or its silence) meant, when China was called.
+    decision: Decision | None = None
 
 
 def dispatch(command: Attempt, uow: UnitOfWork, sender: ChinaSender, parking: Parking) -> Dispatched:
@@ -105,9 +107,9 @@ def dispatch(command: Attempt, uow: UnitOfWork, sender: ChinaSender, parking: Pa
     changed = _circuit_after(uow, decision, now, command.circuit, probe=probe)
     _record(uow, parking, delivery, updated, decision.reason)
     if updated.settled or updated.state is DeliveryState.PARKED:
-        return Dispatched(updated, settled=True, sent=True, changed=True, circuit=changed)
+        return Dispatched(updated, settled=True, sent=True, changed=True, circuit=changed, decision=decision)
     retry_in = math.ceil(command.retry.backoff_seconds(updated.attempts, decision.retry_after_seconds))
-    return Dispatched(updated, settled=False, retry_in_seconds=retry_in, sent=True, circuit=changed)
+    return Dispatched(updated, settled=False, retry_in_seconds=retry_in, sent=True, circuit=changed, decision=decision)
 
 
 def _record(uow: UnitOfWork, parking: Parking, delivery: Delivery, updated: Delivery, reason: str) -> Delivery:
