@@ -16,7 +16,6 @@ from jevs.domain import strict_json
 from jevs.domain.errors import (
     Conflict,
     FieldError,
-    Forbidden,
     NotFound,
     RetryableFailure,
     RuleViolation,
@@ -105,10 +104,6 @@ def unauthenticated(error: Unauthenticated) -> Response[str]:
     return problem(401, "unauthenticated", "Unauthenticated", "A valid bearer token of a registered party is required.")
 
 
-def forbidden(error: Forbidden) -> Response[str]:
-    return problem(403, "forbidden", "Forbidden", str(error))
-
-
 def not_found(error: NotFound) -> Response[str]:
     return problem(404, "not-found", "Not found", f"No such resource: {error}.")
 
@@ -152,7 +147,6 @@ def register(app: APIGatewayRestResolver) -> None:
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RuleViolation)(rule_violation)
     app.exception_handler(Unauthenticated)(unauthenticated)
-    app.exception_handler(Forbidden)(forbidden)
     app.exception_handler(NotFound)(not_found)
     app.exception_handler(Conflict)(conflict)
     app.exception_handler(InvalidCursor)(invalid_cursor)

@@ -15,6 +15,7 @@ from infrastructure.cdk.api import (
     FIREWALL_LOG_GROUP,
     REDACTED_HEADERS,
 )
+from jevs.resources import PARTY_THROTTLES
 from tests.infrastructure.support import data_key, one, properties, resources, target
 
 pytestmark = pytest.mark.infrastructure
@@ -46,7 +47,8 @@ def test_every_address_is_rate_limited_above_what_any_party_may_send(template: d
     rule = _rules(template)["RatePerAddress"]
     statement = rule["Statement"]["RateBasedStatement"]
     parties = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]["jevs:parties"]
-    fastest = max(party["throttle"]["rate_per_second"] for party in parties)
+    # Each party is throttled as its type is (the shared definition the usage plans and the local gateway read).
+    fastest = max(PARTY_THROTTLES[party["party"]["type"]].rate_per_second for party in parties)
 
     # Every route, not only verification: no scope-down statement.
     assert statement == {

@@ -22,12 +22,9 @@ class Unauthenticated(DomainError):
     """The caller is not a known party."""
 
 
-class Forbidden(DomainError):
-    """The party may not perform this kind of action at all (it learns nothing about any resource)."""
-
-
 class NotFound(DomainError):
-    """The resource does not exist, or the party may not see it: the two are indistinguishable on purpose."""
+    """The resource does not exist, or the party may not see it or act on it: the three are indistinguishable on
+    purpose (DESIGN.md §1). There is no "forbidden": an action a party's type may not take is not found too."""
 
 
 @dataclass
