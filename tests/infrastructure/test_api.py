@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from infrastructure.app import CDK_JSON
+from infrastructure.cdk.config import DEFAULT_DOCS_URL
 from infrastructure.local.gateway import Gateway, HttpRequest
-from jevs.resources import PARTY_THROTTLES
+from jevs.resources import PARTY_THROTTLES, problem_type
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
 from tests.infrastructure.support import one, properties, resources, target, target_id
 
@@ -160,8 +161,16 @@ def test_a_method_the_proxy_lacks_is_the_local_gateways_405_problem_in_aws_too(
 
     assert (local.status, dict(local.headers)["Content-Type"]) == (405, "application/problem+json")
     assert configured["StatusCode"] == str(local.status)
+    # The same problem but for where each finds the documentation, and the request id each made up.
+    answered = json.loads(local.body)
+    request_id = dict(local.headers)["x-amzn-RequestId"]
+    assert answered.pop("type") == problem_type(gateway.docs_url, "method-not-allowed")
+    assert answered.pop("instance") == f"urn:jevs:request:{request_id}"
     for media_type in ("application/problem+json", "application/json"):
-        assert json.loads(configured["ResponseTemplates"][media_type]) == json.loads(local.body)
+        document = json.loads(configured["ResponseTemplates"][media_type])
+        assert document.pop("type") == problem_type(DEFAULT_DOCS_URL, "method-not-allowed")
+        assert document.pop("instance") == "urn:jevs:request:$context.requestId"
+        assert document == answered
 
 
 @pytest.mark.parametrize("response_type", ["THROTTLED", "QUOTA_EXCEEDED"])
@@ -178,4 +187,13 @@ def test_a_throttled_party_gets_a_429_problem_with_retry_after_as_the_local_gate
     )[1]["Properties"]
     assert response["StatusCode"] == "429"
     assert response["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
-    assert '"type":"urn:jevs:problem:throttled"' in response["ResponseTemplates"]["application/problem+json"]
+    # API Gateway puts its message there as a JSON string.
+    rendered = response["ResponseTemplates"]["application/problem+json"]
+    problem = json.loads(rendered.replace("$context.error.messageString", '"Too Many Requests"'))
+    assert problem == {
+        "type": problem_type(DEFAULT_DOCS_URL, "throttled"),
+        "title": "Too many requests",
+        "status": 429,
+        "detail": "Too Many Requests",
+        "instance": "urn:jevs:request:$context.requestId",
+    }

@@ -82,6 +82,8 @@ class ApiDependencies:
     parties: PartyRegistry
     clock: Clock
     max_request_bytes: int
+    # The documentation site: each problem's ``type`` is its page there.
+    docs_url: str
     # The signing key's public half (/.well-known/jwks.json).
     jwks: Callable[[], dict[str, Any]]
     # Every key that ever sealed a history event (/.well-known/jwks.json?retired=all).
@@ -119,6 +121,7 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
         parties=StaticPartyRegistry.from_json(settings.parties),
         clock=clock,
         max_request_bytes=settings.max_request_bytes,
+        docs_url=settings.docs_url,
         jwks=signer.jwks,
         sealing_keys=signer.sealing_keys,
         seals=signer,
