@@ -545,6 +545,8 @@ class Gateway:
         if not wanted.is_file():
             return missing
         media_type = mimetypes.guess_type(wanted.name)[0] or "application/octet-stream"
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"  # mkdocs writes UTF-8
         body = wanted.read_bytes()
         return HttpResponse(200, [("Content-Type", media_type)], b"" if request.method == "HEAD" else body)
 
