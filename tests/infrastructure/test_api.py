@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from infrastructure.app import CDK_JSON
-from infrastructure.cdk.config import DEFAULT_DOCS_URL
+from infrastructure.cdk.config import DEFAULT_DOCS_URL, read_config
 from infrastructure.local.gateway import Gateway, HttpRequest
-from jevs.resources import PARTY_THROTTLES, problem_type
+from jevs.resources import API_FUNCTION, PARTY_THROTTLES, problem_type
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
-from tests.infrastructure.support import one, properties, resources, target, target_id
+from tests.infrastructure.support import function_by_handler, one, properties, resources, target, target_id
 
 pytestmark = pytest.mark.infrastructure
 
@@ -197,3 +197,38 @@ def test_a_throttled_party_gets_a_429_problem_with_retry_after_as_the_local_gate
         "detail": "Too Many Requests",
         "instance": "urn:jevs:request:$context.requestId",
     }
+
+
+def test_the_api_function_finds_the_documentation_where_the_stack_publishes_it(template: dict[str, Any]) -> None:
+    api = properties(template, function_by_handler(template, API_FUNCTION.handler))
+
+    assert api["Environment"]["Variables"]["JEVS_DOCS_URL"] == DEFAULT_DOCS_URL
+
+
+class _Context:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def try_get_context(self, key: str) -> Any:
+        return self._values.get(key)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        (None, DEFAULT_DOCS_URL),
+        ("https://partners.jevs.govt.nz/docs", "https://partners.jevs.govt.nz/docs"),
+        ("http://partners.jevs.govt.nz/docs", None),  # https only
+        ('https://x.test/"},"status":200', None),  # rendered into templates as it is: no quote nor brace
+    ],
+)
+def test_the_docs_url_is_context_with_a_default_and_only_a_plain_https_url(given: str | None, read: str | None) -> None:
+    context = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    if given is not None:
+        context["jevs:docsUrl"] = given
+
+    if read is None:
+        with pytest.raises(ValueError, match="docs_url"):
+            read_config(_Context(context))
+    else:
+        assert read_config(_Context(context)).docs_url == read
