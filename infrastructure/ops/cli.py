@@ -85,7 +85,7 @@ def main_options(
 
 
 def _fail(state: State, message: str) -> NoReturn:
-    state.err.print(f"jevs: {message}", markup=False, highlight=False)
+    state.err.print(f"jevs: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
