@@ -25,7 +25,8 @@ from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, load_clients
 
 LOCAL = "local"
 DEFAULT_PROFILE_FILE = Path("~/.config/jevs/profiles.toml")
-LOCAL_API_URL = "http://127.0.0.1:8080"
+# make run's ports (infrastructure/local/stack.py), or those JEVS_API_PORT and JEVS_MOTO_PORT gave it.
+LOCAL_API_PORT = "8080"
 LOCAL_MOTO_PORT = "4566"
 DEFAULT_REGION = "ap-southeast-2"
 
@@ -61,7 +62,8 @@ class Profile:
 
 def local_profile(environment: Mapping[str, str]) -> Profile:
     """``make run``'s defaults: the gateway on :8080, its token endpoint, the demo ops client, moto on :4566."""
-    api_url = environment.get("JEVS_API_URL", LOCAL_API_URL).rstrip("/")
+    api_port = environment.get("JEVS_API_PORT", LOCAL_API_PORT)
+    api_url = environment.get("JEVS_API_URL", f"http://127.0.0.1:{api_port}").rstrip("/")
     ops = next(client for client in load_clients(PARTIES_FILE) if client.party.get("type") == "ops")
     port = environment.get("JEVS_MOTO_PORT", LOCAL_MOTO_PORT)
     return Profile(

@@ -315,12 +315,15 @@ def test_parked_lists_the_dead_letters_without_taking_them_with_each_delivery_st
 
 
 def test_the_local_profile_needs_no_file_and_the_environment_wins(tmp_path: Path) -> None:
-    local = load_profile(LOCAL, {"JEVS_PROFILE_FILE": str(tmp_path / "none.toml"), "JEVS_MOTO_PORT": "5000"})
+    local = load_profile(LOCAL, {"JEVS_PROFILE_FILE": str(tmp_path / "none.toml")})
     assert (local.api_url, local.token_url, local.aws_endpoint_url) == (
         "http://127.0.0.1:8080",
         "http://127.0.0.1:8080/oauth2/token",
-        "http://127.0.0.1:5000",
+        "http://127.0.0.1:4566",
     )
+    ports = {"JEVS_PROFILE_FILE": str(tmp_path / "none.toml"), "JEVS_API_PORT": "9000", "JEVS_MOTO_PORT": "5000"}
+    moved = load_profile(LOCAL, ports)
+    assert (moved.token_url, moved.aws_endpoint_url) == ("http://127.0.0.1:9000/oauth2/token", "http://127.0.0.1:5000")
     assert local.client_id
     assert local.client_secret
 
