@@ -27,8 +27,8 @@ Every command prints a table for people, or JSON for scripts with `--json`.
 
 `--profile local` (the default) needs nothing: the stack `make run` starts (the API on `http://127.0.0.1:8080`, its
 token endpoint, the demo `ops` client, moto on port 4566; or the ports `JEVS_API_PORT` and `JEVS_MOTO_PORT` give).
-For AWS, write a profile in
-`~/.config/jevs/profiles.toml` (or the file `JEVS_PROFILE_FILE` names), one table per profile:
+For AWS, write a profile in `~/.config/jevs/profiles.toml` (or the file `JEVS_PROFILE_FILE` names), one table per
+profile:
 
 ```toml
 [aws]
