@@ -47,7 +47,11 @@ and run `jevs --profile aws ...` (or set `JEVS_PROFILE=aws`). The environment ov
 
 Most commands call the API as the `ops` party, exactly as a partner's tooling would. Where the API has no route,
 `jevs` asks AWS itself with your AWS credentials (locally: moto): the dead-letter queues' counts and contents
-(`queues`, `parked`, and the total of `redrive --wait`'s progress bar) and the signing key (`rotate-key`).
+(`queues`, `parked`, and the total of `redrive --wait`'s progress bar) and the signing key (`rotate-key`). In AWS
+that takes `sqs:GetQueueUrl`, `sqs:GetQueueAttributes` and `sqs:ReceiveMessage` on the `jevs-*` queues,
+`kms:Decrypt` on the queues' key (they are encrypted with it), and for `rotate-key` the KMS calls of the README's
+"Keys that rotate". `parked` reads the deliveries' dead-letter queue without taking anything: each message it reads
+is visible again at once, for the redrive.
 
 ## Commands
 
