@@ -19,9 +19,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: browser venv checkov run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: browser venv checkov run demo redrive cli-docs bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(BIN)/jevs
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ $(STAMP): requirements.lock pyproject.toml
 	printf '%s\n' "$(CURDIR)/layers/jevs/python" "$(CURDIR)" \
 		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jevs-source.pth"
 	touch $@
+
+# jevs, the operations CLI: the launcher pip writes for [project.scripts], written here instead (the project is not
+# pip-installed: its packages import through jevs-source.pth, and an editable install would need a build backend).
+$(BIN)/jevs: $(STAMP) pyproject.toml
+	$(BIN)/python -c 'import sys, tomllib; module, function = tomllib.load(open("pyproject.toml", "rb"))["project"]["scripts"]["jevs"].split(":"); print(f"#!{sys.executable}\nimport sys\nfrom {module} import {function}\nsys.exit({function}())")' > $@
+	chmod +x $@
 
 checkov: $(CHECKOV_STAMP)
 
@@ -49,8 +55,11 @@ demo: $(STAMP)  ## walk through the mission against the local stack (starts one 
 # Which dead-letter queue `make redrive` empties: deliveries, declarations, notifications or stream-failures.
 REDRIVE_QUEUE ?= deliveries
 
-redrive: $(STAMP)  ## operations: redrive a dead-letter queue (REDRIVE_QUEUE=deliveries) of the running stack, until DONE
-	$(BIN)/python -m infrastructure.local.ops redrive --queue $(REDRIVE_QUEUE) --wait
+redrive: $(BIN)/jevs  ## operations: redrive a dead-letter queue (REDRIVE_QUEUE=deliveries) of the running stack, until DONE
+	$(BIN)/jevs redrive $(REDRIVE_QUEUE) --wait
+
+cli-docs: $(STAMP)  ## write docs/operations/cli.md: the --help of jevs and of each of its commands
+	$(BIN)/python -m infrastructure.ops.docs
 
 # The e2e tier mostly waits on its local stacks while the other tiers mostly compute: on two cores they run side
 # by side, the e2e tier's report printed when both are done. The exit status is the worse of the two.
