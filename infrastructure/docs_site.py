@@ -142,16 +142,22 @@ def api_reference(document: dict[str, Any]) -> str:
     if schemes:
         lines += ["## Authentication", ""]
         for name, scheme in schemes.items():
-            lines.append(f"- `{name}`: {scheme.get('type', '')} {scheme.get('description', '')}".rstrip())
+            where = f", `{scheme['name']}` in the {scheme['in']}" if scheme.get("type") == "apiKey" else ""
+            lines.append(f"- `{name}` ({scheme.get('type', '')}{where}): {_cell(scheme.get('description', ''))}")
             for flow_name, flow in scheme.get("flows", {}).items():
                 lines.append(f"    - {flow_name}: token URL `{flow.get('tokenUrl', '')}`")
                 lines += [f"    - scope `{scope}`: {what}" for scope, what in flow.get("scopes", {}).items()]
         lines.append("")
     default_security = document.get("security", [])
+    # Grouped by each operation's first tag, the groups in the order the document first names them.
+    groups: dict[str, list[str]] = {}
     for path, item in document["paths"].items():
         for method in METHODS:
             if method in item:
-                lines += _operation(method, path, item[method], default_security)
+                tag = (item[method].get("tags") or ["other"])[0]
+                groups.setdefault(tag, []).extend(_operation(method, path, item[method], default_security))
+    for tag, operation_lines in groups.items():
+        lines += [f"## {tag.capitalize()}", "", *operation_lines]
     schemas = document.get("components", {}).get("schemas", {})
     if schemas:
         lines += ["## Schemas", ""]
@@ -161,7 +167,7 @@ def api_reference(document: dict[str, Any]) -> str:
 
 
 def _operation(method: str, path: str, operation: dict[str, Any], default_security: list[Any]) -> list[str]:
-    lines = [f"## `{method.upper()} {path}`", ""]
+    lines = [f"### `{method.upper()} {path}`", ""]
     if operation.get("summary"):
         lines += [f"**{_cell(operation['summary'])}**", ""]
     if operation.get("description"):
@@ -183,19 +189,35 @@ def _operation(method: str, path: str, operation: dict[str, Any], default_securi
     if body:
         for media_type, content in body.get("content", {}).items():
             lines += [f"Request body (`{media_type}`): {_type(content.get('schema', {}))}", ""]
-            examples: dict[str, dict[str, Any]] = content.get("examples", {})
-            example = content.get("example") or next((one.get("value") for one in examples.values()), None)
+            example = _example(content)
             if example is not None:
-                lines += ["```json", json.dumps(example, indent=2, ensure_ascii=False), "```", ""]
+                lines += ["```json", _json(example), "```", ""]
     lines += ["| status | description | body |", "| --- | --- | --- |"]
+    examples = []
     for status, response in operation.get("responses", {}).items():
         bodies = ", ".join(
             f"`{media_type}` {_type(content.get('schema', {}))}"
             for media_type, content in response.get("content", {}).items()
         )
         lines.append(f"| {status} | {_cell(response.get('description', ''))} | {bodies} |")
-    lines.append("")
+        for media_type, content in response.get("content", {}).items():
+            example = _example(content)
+            if example is not None and "json" in media_type:
+                examples += [f"Example `{status}` (`{media_type}`):", "", "```json", _json(example), "```", ""]
+    lines += ["", *examples]
     return lines
+
+
+def _example(content: dict[str, Any]) -> Any:
+    """A media type's example: ``example``, or the first of ``examples``; None when it has none."""
+    if "example" in content:
+        return content["example"]
+    examples: dict[str, dict[str, Any]] = content.get("examples", {})
+    return next((one.get("value") for one in examples.values()), None)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def _security(security: list[dict[str, list[str]]]) -> str:
@@ -207,7 +229,7 @@ def _security(security: list[dict[str, list[str]]]) -> str:
 
 
 def _schema(name: str, schema: dict[str, Any]) -> list[str]:
-    lines = [f"### {name}", ""]
+    lines = [f"### {name}", ""]  # under "## Schemas"
     if schema.get("description"):
         lines += [_cell(schema["description"]), ""]
     properties = schema.get("properties", {})
