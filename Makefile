@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: browser venv checkov run demo redrive cli-docs bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: browser venv checkov run demo redrive cli-docs bench docs test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP) $(BIN)/jevs
 
@@ -114,6 +114,9 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)  ## the figures of DESIGN.md §8 that have a benchmark (printed, never asserted)
 	$(BIN)/python -m benchmarks.matching
+
+docs: $(STAMP)  ## the documentation site into build/site, offline; a broken link, anchor or nav entry fails it
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 synth: build  ## write the CloudFormation template of the AWS stack to cdk.out
 	$(BIN)/python -m infrastructure.app

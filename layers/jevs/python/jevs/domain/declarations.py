@@ -36,7 +36,7 @@ MAX_LINES = 100
 
 
 class Declarant(StrEnum):
-    """Which customs lodged the declaration, and so which rules of §4 apply."""
+    """Which customs lodged the declaration, and so which rules of DESIGN.md §4 apply."""
 
     NZ_EXPORT_ENTRY = "NZ_EXPORT_ENTRY"
     CN_IMPORT_DECLARATION = "CN_IMPORT_DECLARATION"
