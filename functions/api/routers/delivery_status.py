@@ -58,7 +58,10 @@ def render_status(status: DeliveryStatus) -> DeliveryStatusOut:
 
 @router.get(
     "/v1/ops/deliveries/status",
+    operation_id="readDeliveryStatus",
     summary="Operations: China's circuit breaker and the deliveries still pending",
+    description="Operations: whether deliveries to China Customs flow (the circuit breaker's state) and how many "
+    "wait, the oldest with its last error.",
     tags=["operations"],
 )
 def status() -> DeliveryStatusOut:
