@@ -37,6 +37,15 @@ def test_the_committed_document_is_the_one_the_code_writes() -> None:
     )
 
 
+def test_the_changelog_records_the_documents_version() -> None:
+    changelog = (COMMITTED.parents[1] / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.MULTILINE)
+
+    assert "## [Unreleased]" in changelog
+    # The newest release is the version the document carries: a new version starts with its entry.
+    assert released[0] == DOCUMENT["info"]["version"]
+
+
 def test_the_document_is_valid_openapi_3_1() -> None:
     errors = [
         f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
