@@ -143,6 +143,10 @@ def test_every_operation_fuzzed_as_every_party_answers_no_5xx_rejects_what_the_d
     token_for = token_source(stack)
     headers = {client or "": ({"Authorization": f"Bearer {token_for(client)}"} if client else {}) for client in CLIENTS}
     schema = schemathesis.openapi.from_url(stack.openapi_url, timeout=30)
+    # The credentials are each example's caller's (every party, and none). Schemathesis would also make the API key
+    # the document requires, and count a request without it as negative data: AWS's gateway refuses that with 403,
+    # but the local stack does not read the key (the document says so), so there is no such refusal to test here.
+    schema.config.generation.update(with_security_parameters=False)
     findings = Findings()
     operations = []
     for result in schema.get_all_operations():
