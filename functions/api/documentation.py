@@ -41,6 +41,20 @@ OAUTH2 = "oauth2"
 API_KEY = "apiKey"
 # Operations anyone may call without credentials: the gateway lets them through untouched.
 PUBLIC_PATHS = frozenset({"/v1/verify/{number}", "/.well-known/jwks.json", "/openapi.json", "/docs"})
+# The resource families, in the order a partner meets them.
+TAGS = {
+    "certificates": "Certificates of origin: submitted by issuing bodies, read by those they concern, replaced, "
+    "revoked or copied.",
+    "declarations": "Customs declarations quoting certificates, matched against them, with their results.",
+    "preference decisions": "China Customs' decision on the FTA's preference for a declaration (box 5).",
+    "delivery": "Each certificate's delivery to China Customs.",
+    "verification": "Anyone's check of a certificate, and China Customs' verification requests about origin.",
+    "hosted issuing": "Exporters' goods registrations, signatories and applications, decided by their issuing body.",
+    "exchange": "NZ Customs' data files.",
+    "operations": "Operations: delivery's state, and redrives of dead-letter queues.",
+    "signing keys": "The public keys that verify what JEVS signs.",
+    "documentation": "This document.",
+}
 _SCHEMA_REF = "#/components/schemas/{model}"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # What Powertools describes and JEVS never sends: its request validation errors become problems (400, 422).
@@ -167,6 +181,7 @@ def truthful(document: dict[str, Any], token_url: str) -> dict[str, Any]:
     """``document`` (Powertools' OpenAPI document of the API, as a dict) made true of the API; a new dict."""
     result = copy.deepcopy(document)
     result["info"]["description"] = API_DESCRIPTION
+    result["tags"] = [{"name": name, "description": description} for name, description in TAGS.items()]
     result.pop("security", None)
     components = result.setdefault("components", {})
     components["securitySchemes"] = security_schemes(token_url)

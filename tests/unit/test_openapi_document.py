@@ -113,7 +113,14 @@ def test_every_operation_has_a_summary_a_description_and_a_tag(
 ) -> None:
     assert operation["summary"]
     assert len(operation["description"]) > len("Does this.")
+    assert set(operation["tags"]) <= {tag["name"] for tag in DOCUMENT["tags"]}
     assert operation["tags"]
+    # Each answer says what it is, not Powertools' default.
+    assert [
+        status
+        for status, response in operation["responses"].items()
+        if response["description"] in ("Successful Response", "")
+    ] == []
 
 
 def test_nothing_internal_is_in_the_document() -> None:

@@ -63,6 +63,9 @@ def render_status(status: DeliveryStatus) -> DeliveryStatusOut:
     description="Operations: whether deliveries to China Customs flow (the circuit breaker's state) and how many "
     "wait, the oldest with its last error.",
     tags=["operations"],
+    responses={
+        200: {"description": "How delivery stands", "content": {"application/json": {"model": DeliveryStatusOut}}}
+    },
 )
 def status() -> DeliveryStatusOut:
     return render_status(delivery_status(caller(router), unit_of_work(router)))
