@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: browser venv checkov run demo redrive cli-docs bench docs test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: browser venv checkov run demo redrive cli-docs openapi bench docs test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 venv: $(STAMP) $(BIN)/jevs
 
@@ -104,6 +104,10 @@ test-infrastructure: $(STAMP) $(CHECKOV_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The committed OpenAPI document (docs/openapi.json), written from the code; a unit test fails when they differ.
+openapi: $(STAMP)  ## write docs/openapi.json, the API's OpenAPI document, from the code
+	$(BIN)/python -m functions.api.openapi_document
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -36,11 +36,18 @@ class FieldProblem(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details, with field-level errors for validation failures."""
 
-    type: str = Field(description="A URI naming the kind of problem.")
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldProblem] | None = None
+    type: str = Field(
+        description="A URI naming the kind of problem, stable across versions; its last part is the problem's name "
+        "(e.g. `not-found`).",
+        json_schema_extra={"format": "uri"},
+    )
+    title: str = Field(description="The kind of problem, in words.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request.")
+    instance: str | None = Field(
+        default=None, description="This occurrence: the request's id, to quote to JEVS's operators."
+    )
+    errors: list[FieldProblem] | None = Field(default=None, description="Each field at fault, where there are any.")
 
 
 def problem(status: int, code: str, title: str, detail: str, errors: Sequence[FieldError] = ()) -> Response[str]:

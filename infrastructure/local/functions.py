@@ -17,6 +17,7 @@ from functions.outbox_relay.handler import make_handler as relay_handler
 from functions.overseer.handler import make_handler as overseer_handler
 from functions.reconciler.handler import make_handler as reconciler_handler
 from infrastructure.local.provision import Provisioned
+from infrastructure.local.tokens import TOKEN_PATH
 from jevs import bootstrap
 from jevs.adapters.aws import AwsClients
 from jevs.bootstrap import Handler
@@ -76,6 +77,8 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
                 "signing_key_id": resources.signing_key_id,
                 "documents_bucket": resources.documents_bucket,
                 "exchange_bucket": resources.exchange_bucket,
+                # The local gateway serves the token endpoint beside the API.
+                "token_url": f"{options.verification_base_url}{TOKEN_PATH}",
             },
             overrides,
         ),
