@@ -51,7 +51,10 @@ class Partners:
         return self.http.post(path, json=body, headers=self.headers(client_id, f"partners-{uuid.uuid4()}"))
 
     def get(self, path: str, client_id: str = ISSUER) -> httpx.Response:
-        return self.http.get(path, headers=self.headers(client_id))
+        headers = self.headers(client_id)
+        if path.endswith("/document"):
+            headers["Accept"] = "application/pdf"
+        return self.http.get(path, headers=headers)
 
     def certificate(self, number: str | None = None, **overrides: Any) -> str:
         """A certificate submitted by the issuing body: its number."""
