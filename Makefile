@@ -38,8 +38,8 @@ BROWSER_PACKAGES := chromium fonts-wqy-microhei
 define CHECK_PYTHON
 @$(PYTHON) -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MINIMUM)".split("."))))' \
 	2>/dev/null || { echo "JEVS needs Python $(PYTHON_MINIMUM) or newer; '$(PYTHON)' is" \
-	"$$(command -v '$(PYTHON)' >/dev/null && '$(PYTHON)' --version 2>&1 || echo 'not found'). Install one, then: make PYTHON=/path/to/python3.11" >&2; \
-	exit 1; }
+	"$$(command -v '$(PYTHON)' >/dev/null && '$(PYTHON)' --version 2>&1 || echo 'not found')." \
+	"Install one, then: make PYTHON=/path/to/python3.11" >&2; exit 1; }
 endef
 
 $(UV_STAMP): requirements-uv.lock
