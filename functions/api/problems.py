@@ -127,6 +127,20 @@ def invalid_cursor(error: InvalidCursor) -> Response[str]:
     return problem(400, "invalid-cursor", "Invalid cursor", str(error), [FieldError("query.cursor", str(error))])
 
 
+def not_acceptable(media_type: str) -> Response[str]:
+    """406 from a binary route to a request whose Accept header does not ask first for its media type: API Gateway
+    would send that client the base64 text of the bytes (``functions.api.negotiation.asks_first_for``)."""
+    response = problem(
+        406,
+        "not-acceptable",
+        "Not acceptable",
+        f"This resource is {media_type}: ask for it with 'Accept: {media_type}' (first in the header), "
+        "so that it arrives as bytes.",
+    )
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 def retryable(error: RetryableFailure) -> Response[str]:
     logger.warning("retryable failure", extra={"reason": str(error)})
     response = problem(503, "try-again", "Service busy", "Please retry the same request; nothing was changed.")

@@ -13,6 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api import examples
 from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
+from functions.api.negotiation import asks_first_for
+from functions.api.problems import not_acceptable
 from functions.api.requests import CertificateContent, ReasonRequest, ReplacementRequest
 from functions.api.responses import (
     CERTIFICATES_PATH,
@@ -51,6 +53,7 @@ from jevs.service.certificates import (
 from jevs.service.lifecycle import CopyCertificate, ReplaceCertificate, Replaced, RevokeCertificate
 
 router = Router()  # type: ignore[no-untyped-call]
+PDF = "application/pdf"
 
 
 def today() -> date:
@@ -288,13 +291,20 @@ def certified_true_copy(
     description="The certificate's PDF in the FTA's layout, with the QR code that verifies it. Ask with `Accept: "
     "application/pdf`. Rendered shortly after issue: until then 503, retry.",
     tags=["certificates"],
-    responses={200: {"description": "The PDF", "content": {"application/pdf": {}}}},
+    description="Ask with `Accept: application/pdf` (first in the header): API Gateway sends the bytes only then, "
+    "so any other Accept header (`*/*` too) is answered 406.",
+    responses={
+        200: {"description": "The PDF", "content": {"application/pdf": {}}},
+        406: {"description": "Accept does not ask first for application/pdf"},
+    },
 )
 def document(number: CertificateNumberPath):  # type: ignore[no-untyped-def]
     # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
     record = certificates.document_of(caller(router), number, unit_of_work(router))
+    if not asks_first_for(router.current_event.headers.get("Accept"), PDF):
+        return not_acceptable(PDF)
     pdf = dependencies(router).documents.get(certificate_document_key(record.number, record.version))
     if pdf is None:
         raise RetryableFailure(f"the PDF of {record.number} is being rendered")
     disposition = {"Content-Disposition": f'inline; filename="certificate-{record.number}.pdf"'}
-    return Response(200, "application/pdf", pdf, headers=disposition)
+    return Response(200, PDF, pdf, headers={**disposition, "Vary": "Accept"})

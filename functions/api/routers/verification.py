@@ -12,6 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api import examples
 from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
+from functions.api.negotiation import asks_first_for
+from functions.api.problems import not_acceptable
 from functions.api.routers.parameters import IdempotencyKey
 from functions.api.verification_models import (
     VERIFICATIONS_PATH,
@@ -170,11 +172,18 @@ def close_request(
     summary="A document of a verification answer, as it was sent (the parties involved)",
     description="One document of the answer, its bytes as they were sent, in their media type.",
     tags=TAGS,
-    responses={200: {"description": "The document's bytes, in its media type"}},
+    description="Ask with `Accept:` the attachment's `media_type` (first in the header): API Gateway sends the "
+    "bytes only then, so any other Accept header (`*/*` too) is answered 406.",
+    responses={
+        200: {"description": "The document's bytes, in its media type"},
+        406: {"description": "Accept does not ask first for the attachment's media type"},
+    },
 )
 def attachment(request_id: RequestIdPath, index: Annotated[int, Path(ge=0, le=99)]):  # type: ignore[no-untyped-def]
     # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
     found = verification.attachment_of(caller(router), request_id, index, unit_of_work(router))
+    if not asks_first_for(router.current_event.headers.get("Accept"), found.media_type.value):
+        return not_acceptable(found.media_type.value)
     content = dependencies(router).documents.get(found.key)
     if content is None:
         raise RetryableFailure(f"the document {found.key} is not readable yet")
