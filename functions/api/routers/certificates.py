@@ -289,10 +289,9 @@ def certified_true_copy(
     operation_id="readCertificateDocument",
     summary="The certificate as a PDF in the FTA's layout (its owner and issuing body)",
     description="The certificate's PDF in the FTA's layout, with the QR code that verifies it. Ask with `Accept: "
-    "application/pdf`. Rendered shortly after issue: until then 503, retry.",
+    "application/pdf` (first in the header): API Gateway sends the bytes only then, so any other Accept header "
+    "(`*/*` too) is answered 406. Rendered shortly after issue: until then 503, retry.",
     tags=["certificates"],
-    description="Ask with `Accept: application/pdf` (first in the header): API Gateway sends the bytes only then, "
-    "so any other Accept header (`*/*` too) is answered 406.",
     responses={
         200: {"description": "The PDF", "content": {"application/pdf": {}}},
         406: {"description": "Accept does not ask first for application/pdf"},

@@ -170,10 +170,10 @@ def close_request(
     f"{VERIFICATIONS_PATH}/<request_id>/attachments/<index>",
     operation_id="readVerificationAttachment",
     summary="A document of a verification answer, as it was sent (the parties involved)",
-    description="One document of the answer, its bytes as they were sent, in their media type.",
+    description="One document of the answer, its bytes as they were sent, in their media type. Ask with `Accept:` "
+    "the attachment's `media_type` (first in the header): API Gateway sends the bytes only then, so any other "
+    "Accept header (`*/*` too) is answered 406.",
     tags=TAGS,
-    description="Ask with `Accept:` the attachment's `media_type` (first in the header): API Gateway sends the "
-    "bytes only then, so any other Accept header (`*/*` too) is answered 406.",
     responses={
         200: {"description": "The document's bytes, in its media type"},
         406: {"description": "Accept does not ask first for the attachment's media type"},
