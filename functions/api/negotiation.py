@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jevs.resources import delivers_binary, first_accepted_media_type
+
 
 def _ranges(accept: str) -> list[tuple[str, str, float]]:
     """The media ranges of an Accept header, each as (type, subtype, q); malformed ones are left out."""
@@ -57,3 +59,10 @@ def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
         if quality > best_quality:
             best, best_quality = media_type, quality
     return best
+
+
+def asks_first_for(accept: str | None, media_type: str) -> bool:
+    """Whether a binary answer in ``media_type`` reaches this client as its bytes: API Gateway sends bytes only when
+    the first media type of Accept is a binary media type (``jevs.resources.delivers_binary``), and base64 text
+    otherwise, so the binary routes answer only a request whose first Accept media type is theirs."""
+    return first_accepted_media_type(accept) == media_type.lower() and delivers_binary(accept)

@@ -40,14 +40,18 @@ class FieldProblem(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details, with field-level errors for validation failures."""
 
-    type: str = Field(description="The documentation page of this kind of problem: <docs URL>/problems/<slug>/.")
-    title: str
-    status: int
-    detail: str
-    instance: str | None = Field(
-        default=None, description="The request this answers: urn:jevs:request:<request id>, to quote to operators."
+    type: str = Field(
+        description="A URI naming the kind of problem, stable across versions: its page of the documentation "
+        "site, <docs URL>/problems/<slug>/ (e.g. `.../problems/not-found/`).",
+        json_schema_extra={"format": "uri"},
     )
-    errors: list[FieldProblem] | None = None
+    title: str = Field(description="The kind of problem, in words.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request.")
+    instance: str | None = Field(
+        default=None, description="This occurrence: urn:jevs:request:<request id>, the id to quote to JEVS's operators."
+    )
+    errors: list[FieldProblem] | None = Field(default=None, description="Each field at fault, where there are any.")
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,19 @@ def too_large(error: TooLarge) -> Response[str]:
 
 def invalid_cursor(error: InvalidCursor) -> Response[str]:
     return problem(400, "invalid-cursor", str(error), [FieldError("query.cursor", str(error))])
+
+
+def not_acceptable(media_type: str) -> Response[str]:
+    """406 from a binary route to a request whose Accept header does not ask first for its media type: API Gateway
+    would send that client the base64 text of the bytes (``functions.api.negotiation.asks_first_for``)."""
+    response = problem(
+        406,
+        "not-acceptable",
+        f"This resource is {media_type}: ask for it with 'Accept: {media_type}' (first in the header), "
+        "so that it arrives as bytes.",
+    )
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def retryable(error: RetryableFailure) -> Response[str]:

@@ -31,8 +31,10 @@ class _Extends(BaseModel):
         return cls.model_validate(domain.model_dump(mode="json"))
 
 
+# DESIGN.md §5. The docstrings of request and response models are their descriptions in the OpenAPI document, for
+# partners: the design is cited in comments like this one.
 class CertificateContent(certificate.CertificateContent, _Extends):
-    """A certificate's data as its issuing body submits it (DESIGN.md §5)."""
+    """A certificate's data as its issuing body submits it."""
 
     def to_domain(self) -> certificate.CertificateContent:
         converted = self._converted(certificate.CertificateContent)
@@ -40,8 +42,9 @@ class CertificateContent(certificate.CertificateContent, _Extends):
         return converted
 
 
+# DESIGN.md §5.
 class DeclarationContent(declarations.DeclarationContent, _Extends):
-    """A declaration as the declaring customs lodges it (DESIGN.md §5)."""
+    """A declaration as the declaring customs lodges it."""
 
     def to_domain(self) -> declarations.DeclarationContent:
         converted = self._converted(declarations.DeclarationContent)
@@ -111,9 +114,10 @@ class ReasonRequest(Inbound):
     reason: Reason
 
 
+# DESIGN.md §5.
 class PreferenceDecisionRequest(preferences.PreferenceDecisionContent, _Extends):
     """``POST /v1/certificates/{number}/preference-decisions``: China Customs' box 5 decision on one of its import
-    declarations that quotes the certificate (DESIGN.md §5)."""
+    declarations that quotes the certificate."""
 
     def to_domain(self) -> preferences.PreferenceDecisionContent:
         converted = self._converted(preferences.PreferenceDecisionContent)

@@ -340,8 +340,9 @@ class DeclarationLinks(BaseModel):
     certificate: str
 
 
+# DESIGN.md §5.
 class DeclarationOut(BaseModel):
-    """A declaration and, once matching decided it, the result (DESIGN.md §5)."""
+    """A declaration and, once matching decided it, the result."""
 
     declaration_id: str = Field(description="The declarant's prefix (NZEX, CNIM) and the declaration number.")
     declaration_number: str

@@ -145,7 +145,7 @@ class VerificationLinks(BaseModel):
     closure: str
 
 
-class VerificationOut(OmitsAbsent):
+class VerificationRequestOut(OmitsAbsent):
     id: str
     certificate_number: str
     issuing_body: str
@@ -162,15 +162,15 @@ class VerificationOut(OmitsAbsent):
 
 
 class VerificationList(BaseModel):
-    items: list[VerificationOut]
+    items: list[VerificationRequestOut]
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last.")
 
 
-def render_verification(request: VerificationRequest) -> VerificationOut:
+def render_verification(request: VerificationRequest) -> VerificationRequestOut:
     path = verification_path(request.id)
     answer = request.answer
     closure = request.closure
-    return VerificationOut(
+    return VerificationRequestOut(
         id=request.id,
         certificate_number=request.certificate_number,
         issuing_body=request.issuing_body,

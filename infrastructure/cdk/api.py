@@ -22,6 +22,7 @@ from constructs import Construct
 from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.identity import IdentityConstruct
 from jevs.resources import (
+    BINARY_MEDIA_TYPES,
     PROBLEM_TYPES,
     UNSUPPORTED_METHOD_PROBLEM,
     VERIFY_PATH_PREFIX,
@@ -127,8 +128,9 @@ class ApiConstruct(Construct):
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             api_key_source_type=apigateway.ApiKeySourceType.HEADER,
             # GET /v1/certificates/{number}/document answers a PDF: the function returns it base64-encoded, and API
-            # Gateway sends the bytes to a client that accepts application/pdf.
-            binary_media_types=["application/pdf", "image/png", "image/jpeg"],
+            # Gateway sends the bytes when the request's first Accept media type is one of these (the local gateway
+            # reads the same definition).
+            binary_media_types=list(BINARY_MEDIA_TYPES),
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),

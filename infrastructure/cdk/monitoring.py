@@ -68,7 +68,7 @@ CONSUMERS: dict[str, FunctionDefinition] = {
     DECLARATIONS_QUEUE.logical_id: MATCHER_FUNCTION,
     NOTIFICATIONS_QUEUE.logical_id: NOTIFIER_FUNCTION,
 }
-# The name ``python -m infrastructure.local.ops redrive --queue <name>`` gives each dead-letter queue.
+# The name ``jevs redrive <name>`` gives each dead-letter queue.
 REDRIVE_QUEUES: dict[str, str] = {
     DELIVERY_QUEUE.logical_id: RedriveQueue.DELIVERIES,
     DECLARATIONS_QUEUE.logical_id: RedriveQueue.DECLARATIONS,
@@ -196,8 +196,7 @@ class MonitoringConstruct(Construct):
             _dispatcher_metric("DeliveriesRejected"),
             threshold=1,
             means="China Customs refused a delivery for what it says (400, 409 or 422): final, never retried.",
-            then="Read China's reason: python -m infrastructure.local.ops delivery <number>; the issuing body corrects "
-            "the certificate (replacement).",
+            then="Read China's reason: jevs journey <number>; the issuing body corrects the certificate (replacement).",
         )
         self._alarm(
             "deliveries-parked",
@@ -205,8 +204,7 @@ class MonitoringConstruct(Construct):
             threshold=1,
             means="A delivery to China is parked in the delivery dead-letter queue: its retry horizon passed, or China "
             "answered that a configuration is wrong (401, 403, 404, ...).",
-            then="Once GET /v1/ops/deliveries/status shows China answering, run: "
-            "python -m infrastructure.local.ops redrive --queue deliveries --wait.",
+            then="Once GET /v1/ops/deliveries/status shows China answering, run: jevs redrive deliveries --wait.",
         )
         # China's circuit breaker (jevs.domain.breaker): while it is open every message that comes back waits, and is
         # counted; deliveries go on by themselves when China answers, so this one tells, it does not ask for a fix.
@@ -216,8 +214,7 @@ class MonitoringConstruct(Construct):
             threshold=1,
             means="China Customs kept failing: its circuit is open, nothing is sent but one probe at a time, and "
             "deliveries wait without spending attempts; they go on by themselves when China answers.",
-            then="Watch GET /v1/ops/deliveries/status (python -m infrastructure.local.ops status); tell China Customs "
-            "if it lasts.",
+            then="Watch GET /v1/ops/deliveries/status (jevs queues); tell China Customs if it lasts.",
         )
         # DESIGN.md §6.1: work left open past its bound (a lost message, a record the stream gave up on, a consumer
         # down) is queued again by the reconciler, and each time means something was lost on the way.
@@ -282,7 +279,7 @@ class MonitoringConstruct(Construct):
             queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
             threshold=1,
             means=means,
-            then=f"Fix the cause, then run: python -m infrastructure.local.ops redrive --queue {redrive} --wait.",
+            then=f"Fix the cause, then run: jevs redrive {redrive} --wait.",
         )
 
     def _alarm(self, what: str, metric: cloudwatch.IMetric, *, threshold: float, means: str, then: str) -> None:

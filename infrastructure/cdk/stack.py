@@ -75,6 +75,8 @@ class JevsStack(Stack):
                 DOCUMENTS_BUCKET.environment_variable: documents_bucket.bucket_name,
                 EXCHANGE_BUCKET.environment_variable: exchange_bucket.bucket_name,
                 "JEVS_DOCS_URL": config.docs_url,
+                # Cognito's token endpoint, which the OpenAPI document the API serves names for the OAuth2 flow.
+                "JEVS_TOKEN_URL": self.identity.token_url,
             },
         )
         # Exactly what the API's store calls: reads and queries, of the table and its listing indexes ...

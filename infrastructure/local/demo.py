@@ -27,6 +27,7 @@ from infrastructure.local import request_bodies as bodies
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH, Client, load_clients
 from jevs.domain.new_zealand import NEW_ZEALAND
+from jevs.resources import BINARY_MEDIA_TYPES
 
 # The demo parties (parties.json) by the part each plays.
 ISSUING_BODY, EXPORTER, OTHER_EXPORTER = "local-akl-chamber", "local-kauri-dairy", "local-tui-wines"
@@ -437,6 +438,11 @@ class Walkthrough:
         # A party whose token was refused calls without one, and is told so.
         token = self.tokens.get(by or "")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        media = options.get("media")
+        if media in BINARY_MEDIA_TYPES:
+            # A binary answer comes as bytes only to a request that asks first for its media type (API Gateway's rule).
+            headers["Accept"] = media
+            self.say(f"     Accept: {media}")
         if method == "POST" and form is None:
             headers["Idempotency-Key"] = f"demo-{self.run.run_id}-{options.get('key', len(self.results) + 1)}"
             self.say(f"     Idempotency-Key: {headers['Idempotency-Key']}")

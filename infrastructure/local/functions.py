@@ -18,6 +18,7 @@ from functions.overseer.handler import make_handler as overseer_handler
 from functions.reconciler.handler import make_handler as reconciler_handler
 from infrastructure.local.gateway import SITE_PATH
 from infrastructure.local.provision import Provisioned
+from infrastructure.local.tokens import TOKEN_PATH
 from jevs import bootstrap
 from jevs.adapters.aws import AwsClients
 from jevs.bootstrap import Handler
@@ -80,6 +81,8 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
                 "documents_bucket": resources.documents_bucket,
                 "exchange_bucket": resources.exchange_bucket,
                 "docs_url": options.docs_url or f"{options.verification_base_url}{SITE_PATH}",
+                # The local gateway serves the token endpoint beside the API.
+                "token_url": f"{options.verification_base_url}{TOKEN_PATH}",
             },
             overrides,
         ),

@@ -8,7 +8,8 @@ For each request it
   plan's throttle (``jevs.resources.PARTY_THROTTLES``, 429 with ``Retry-After``),
 - otherwise builds the REST API proxy event (payload version 1.0) that API Gateway would send for the
   ``ANY /`` and ``ANY /{proxy+}`` methods ``LambdaRestApi`` creates, with the authorizer's claims,
-  calls the API function in this process with a Lambda-like context, and sends its proxy response.
+  calls the API function in this process with a Lambda-like context, and sends its proxy response: a base64 body
+  as bytes only to a request whose first ``Accept`` media type is a binary media type, as API Gateway does.
 
 Errors the gateway itself answers are RFC 9457 problem details, as the deployed API's gateway responses
 are configured to be (DESIGN.md §5): their ``type`` is the problem's page of the documentation site, their
@@ -50,6 +51,7 @@ from jevs.resources import (
     VERIFY_PATH_PREFIX,
     RateLimitDefinition,
     ThrottleDefinition,
+    delivers_binary,
     problem_instance,
     problem_type,
 )
@@ -284,8 +286,10 @@ class MalformedProxyResponse(ValueError):
     """The function answered something API Gateway could not turn into an HTTP response."""
 
 
-def http_response(result: object) -> HttpResponse:
-    """API Gateway's reading of a proxy response: ``multiValueHeaders`` win over ``headers`` for a name."""
+def http_response(result: object, accept: str | None) -> HttpResponse:
+    """API Gateway's reading of a proxy response: ``multiValueHeaders`` win over ``headers`` for a name, and a
+    base64-encoded body is sent as its bytes only when the request's first ``Accept`` media type is a binary media
+    type of the REST API (``jevs.resources.delivers_binary``); otherwise as the base64 text itself."""
     if not isinstance(result, Mapping):
         raise MalformedProxyResponse(f"the response is a {type(result).__name__}, not an object")
     status = result.get("statusCode")
@@ -313,7 +317,7 @@ def http_response(result: object) -> HttpResponse:
         payload = b""
     elif not isinstance(body, str):
         raise MalformedProxyResponse("body is not a string")
-    elif result.get("isBase64Encoded"):
+    elif result.get("isBase64Encoded") and delivers_binary(accept):
         try:
             payload = base64.b64decode(body, validate=True)
         except binascii.Error as error:
@@ -576,7 +580,7 @@ class Gateway:
                 context = LocalLambdaContext(self.identity, request_id)
                 result = self._handler(event, context)
                 elapsed_ms = (time.monotonic() - started) * 1000
-            response = http_response(result)
+            response = http_response(result, request.header("Accept"))
         except Exception:
             # In AWS the traceback lands in the function's log group and the caller sees only a 502.
             logger.exception("the API function failed (request %s)", request_id)

@@ -50,8 +50,12 @@ class Partners:
     def post(self, path: str, body: Any, client_id: str = ISSUER) -> httpx.Response:
         return self.http.post(path, json=body, headers=self.headers(client_id, f"partners-{uuid.uuid4()}"))
 
-    def get(self, path: str, client_id: str = ISSUER) -> httpx.Response:
-        return self.http.get(path, headers=self.headers(client_id))
+    def get(self, path: str, client_id: str = ISSUER, accept: str | None = None) -> httpx.Response:
+        """``accept``: the Accept header; a certificate's document is asked for as a partner must (its PDF)."""
+        headers = self.headers(client_id)
+        if accept is not None or path.endswith("/document"):
+            headers["Accept"] = accept or "application/pdf"
+        return self.http.get(path, headers=headers)
 
     def certificate(self, number: str | None = None, **overrides: Any) -> str:
         """A certificate submitted by the issuing body: its number."""

@@ -437,13 +437,15 @@ JWKS: Shape = {"keys": {"kty": None, "crv": None, "x": None, "y": None, "kid": N
 
 @dataclass(frozen=True)
 class Projection:
-    """What an allowed caller gets: JSON within ``shape`` carrying ``required`` (and ``values``), or a PDF."""
+    """What an allowed caller gets: JSON within ``shape`` carrying ``required`` (and ``values``), a PDF, or an HTML
+    page."""
 
     name: str
     shape: Shape | None = None
     required: frozenset[str] = frozenset()
     values: dict[str, Any] = field(default_factory=dict)
     pdf: bool = False
+    page: bool = False
 
 
 def projection(name: str, shape: Shape, *required: str, **values: Any) -> Projection:
@@ -454,6 +456,9 @@ FULL = projection("certificate FULL", CERTIFICATE_FULL, "exporter", "items", "co
 FTA_FORM = projection("certificate FTA_FORM", CERTIFICATE_FTA_FORM, "exporter", "items", view="FTA_FORM")
 OPERATIONS = projection("certificate OPERATIONS", CERTIFICATE_STATE, "status", view="OPERATIONS")
 PDF = Projection("PDF", pdf=True)
+# The OpenAPI document (its top level; what is inside is the document's own business) and the page rendering it.
+OPENAPI: Shape = dict.fromkeys(("openapi", "info", "servers", "paths", "components", "tags"))
+API_REFERENCE = Projection("API reference page", page=True)
 
 
 def listed(name: str, shape: Shape, key: str, *required: str, **values: Any) -> Projection:
@@ -647,6 +652,10 @@ def reads(world: World) -> dict[str, list[Read]]:
     rows["GET /.well-known/jwks.json"] = [
         Read("JEVS's public keys", {}, dict.fromkeys(ANYONE, projection("JWKS", JWKS)))
     ]
+    rows["GET /openapi.json"] = [
+        Read("the OpenAPI document", {}, dict.fromkeys(ANYONE, projection("OpenAPI", OPENAPI, "openapi", "paths")))
+    ]
+    rows["GET /docs"] = [Read("the API reference page", {}, dict.fromkeys(ANYONE, API_REFERENCE))]
     return rows
 
 
@@ -676,6 +685,9 @@ def projection_problems(response: httpx.Response, expected: Projection, listed_i
     if expected.pdf:
         is_pdf = response.headers.get("content-type") == "application/pdf" and response.content.startswith(b"%PDF")
         return [] if is_pdf else [f"expected a PDF, got {response.headers.get('content-type')}"]
+    if expected.page:
+        is_page = response.headers.get("content-type", "").startswith("text/html")
+        return [] if is_page else [f"expected a page, got {response.headers.get('content-type')}"]
     body = response.json()
     values = dict(expected.values)
     key = values.pop("_listed_by", None)

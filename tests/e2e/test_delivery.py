@@ -17,6 +17,8 @@ import httpx
 import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
+from rich.console import Console
+from typer.testing import CliRunner
 
 from functions.reconciler.handler import work_redrive_jobs
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
@@ -24,6 +26,7 @@ from infrastructure.local.functions import LocalOptions, function_settings
 from infrastructure.local.gateway import LocalLambdaContext
 from infrastructure.local.pollers import QueuePoller, wait_until
 from infrastructure.local.stack import LocalStack
+from infrastructure.ops.cli import State, app
 from jevs import bootstrap
 from jevs.adapters.aws import AwsClients, AwsEndpoint
 from jevs.adapters.clock import SystemClock
@@ -362,44 +365,93 @@ def redrive_step(stack: LocalStack) -> dict[str, Any]:
     return work_redrive_jobs(_reconciler(stack), LocalLambdaContext(stack.identity, "redrive"))
 
 
-def test_the_ops_command_shows_deliveries_and_redrives(
-    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner, monkeypatch: pytest.MonkeyPatch
+def jevs(stack: LocalStack, *arguments: str) -> tuple[int, str, str]:
+    """``jevs`` with the local profile pointed at this stack: its exit status, standard output and the progress
+    it drew on standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    state = State(out=Console(file=out, width=200), err=Console(file=err, width=200))
+    environment = {"JEVS_API_URL": stack.api_url, "JEVS_AWS_URL": stack.aws_url, "JEVS_PROFILE_FILE": "/nonexistent"}
+    result = CliRunner().invoke(app, list(arguments), obj=state, env=environment)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, out.getvalue(), err.getvalue()
+
+
+def test_jevs_lists_the_parked_deliveries_redrives_them_with_progress_and_shows_their_journey(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
 ) -> None:
-    from infrastructure.local import ops
+    # Given China down for good, and two certificates parked once their retry horizon passed
+    china.faults.fail_fraction(1.0)
+    parked = numbers("11.0055", 2)
+    for number in parked:
+        partner.submit(number)
+    assert wait_until(lambda: set(states(stack, parked).values()) == {DeliveryState.PARKED}, 90, 0.5)
 
-    partner.submit("11.0055.00001")
-    assert wait_until(lambda: partner.delivery("11.0055.00001")["state"] == "DELIVERED", 15)
-    monkeypatch.setenv("JEVS_API_URL", stack.api_url)
-    shown, started, waited, progress = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
+    # Then `jevs parked` lists each, with its delivery's state and attempts from the API
+    code, out, _ = jevs(stack, "parked", "--json")
+    assert code == 0
+    listed = {row["certificate_number"]: row for row in json.loads(out)["parked"]}
+    assert {number: listed[number]["state"] for number in parked} == dict.fromkeys(parked, "PARKED")
+    assert all(listed[number]["attempts"] >= 1 and listed[number]["version"] == 1 for number in parked)
+    # and as a table, for people
+    code, table, _ = jevs(stack, "parked")
+    assert code == 0
+    assert all(number in table for number in parked)
+    # and `jevs queues` counts them in the deliveries' dead-letter queue (read, not taken)
+    code, out, _ = jevs(stack, "queues", "--json")
+    counts = {row["queue"]: row["waiting"] + row["in_flight"] for row in json.loads(out)["queues"]}
+    assert code == 0
+    assert counts["deliveries"] >= len(parked)
 
-    assert ops.main(["delivery", "11.0055.00001"], out=shown) == 0
-    assert json.loads(shown.getvalue())["deliveries"][0]["state"] == "DELIVERED"
-    status = io.StringIO()
-    assert ops.main(["status"], out=status) == 0
-    assert json.loads(status.getvalue())["circuit"]["state"] == "CLOSED"
-    # Started and left to the schedule
-    assert ops.main(["redrive", "--queue", "notifications"], out=started) == 0
-    job = json.loads(started.getvalue())
-    assert (job["queue"], job["status"]) == ("notifications", "RUNNING")
-
-    # Started and followed until DONE, while the reconciler runs (here: its redrive step, by the test)
-    waiting: list[int] = []
+    # When China is back and operations redrive, following the job, while the reconciler works it
+    china.faults.clear()
+    finished: list[tuple[int, str, str]] = []
     command = threading.Thread(
-        target=lambda: waiting.append(
-            ops.main(["redrive", "--wait", "--poll-seconds", "0.2", "--timeout", "60"], out=waited, err=progress)
-        )
+        target=lambda: finished.append(jevs(stack, "redrive", "deliveries", "--wait", "--poll-seconds", "0.2"))
     )
     command.start()
     while command.is_alive():
         redrive_step(stack)
         command.join(timeout=0.5)
 
-    assert waiting == [0]
-    done = json.loads(waited.getvalue())
-    assert (done["queue"], done["status"], done["moved"], done["quarantined_count"]) == ("deliveries", "DONE", 0, 0)
-    lines = progress.getvalue().splitlines()
-    assert lines[0] == f"redrive {done['id']} (deliveries): RUNNING, 0 moved in 0 pages"
-    assert lines[-1] == f"redrive {done['id']} (deliveries): DONE, 0 moved in 0 pages"
+    # Then the job is DONE, the progress bar ended full, and each delivery is delivered
+    ((code, out, progress),) = finished
+    assert code == 0, progress
+    assert "│ status                   │ DONE" in out
+    moved = int(out.split("│ moved                    │ ")[1].split()[0])
+    assert moved >= len(parked)
+    assert "redrive deliveries: DONE" in progress
+    assert f"{moved}/{moved}" in progress
+    assert wait_until(lambda: set(states(stack, parked).values()) == {DeliveryState.DELIVERED}, 30, 0.5)
+
+    # And `jevs journey` shows the way: issued and queued, the attempts, delivered with China's receipt
+    code, out, _ = jevs(stack, "journey", parked[0], "--json")
+    assert code == 0
+    (version,) = json.loads(out)["journey"]
+    assert (version["version"], version["state"]) == (1, "DELIVERED")
+    assert [step["step"] for step in version["steps"]] == ["issued, queued for China", "attempted", "delivered"]
+    issued, _, delivered = (datetime.fromisoformat(step["at"]) for step in version["steps"])
+    assert issued < delivered
+    assert version["steps"][2]["detail"].startswith("receipt ")
+    code, table, _ = jevs(stack, "journey", parked[0])
+    assert code == 0
+    assert "delivered" in table
+    assert f"Journey of {parked[0]}" in table
+
+
+def test_jevs_redrive_of_an_empty_queue_returns_the_job_running_and_journey_says_not_found(
+    stack: LocalStack, partner: Partner
+) -> None:
+    code, out, _ = jevs(stack, "redrive", "notifications", "--json")
+    job = json.loads(out)
+    assert (code, job["queue"], job["status"]) == (0, "notifications", "RUNNING")
+    # Worked by the schedule (here, the test's redrive step) like any other job
+    redrive_step(stack)
+    assert partner.job(job["links"]["self"])["status"] == "DONE"
+
+    code, out, err = jevs(stack, "journey", "11.0055.99999")
+    assert (code, out) == (1, "")
+    assert err.startswith("jevs: 404 ")
 
 
 def test_a_fault_campaign_ends_with_every_message_delivered_exactly_once(

@@ -37,7 +37,10 @@ class Parties:
         return self.http.post(path, json=body, headers=headers)
 
     def get(self, client_id: str, path: str) -> httpx.Response:
-        return self.http.get(path, headers={"Authorization": f"Bearer {self.token_for(client_id)}"})
+        headers = {"Authorization": f"Bearer {self.token_for(client_id)}"}
+        if path.endswith("/document"):
+            headers["Accept"] = "application/pdf"
+        return self.http.get(path, headers=headers)
 
 
 @pytest.fixture(scope="module")

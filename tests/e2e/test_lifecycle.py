@@ -3,14 +3,13 @@ each action and each refusal, what matching then decides, and what China Customs
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import pypdfium2  # type: ignore[import-untyped, unused-ignore]
 import pytest
-from pypdf import PdfReader
 
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
 from infrastructure.local.stack import LocalStack
@@ -240,7 +239,9 @@ def printed(partners: Partners, number: str, version: int) -> str:
     while True:
         response = partners.get(f"/v1/certificates/{number}/document", EXPORTER)
         if response.status_code == 200:
-            text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+            pdf = pypdfium2.PdfDocument(response.content)
+            text = "\n".join(page.get_textpage().get_text_bounded() for page in pdf)
+            pdf.close()
             if f"version {version}" in text or time.monotonic() > deadline:
                 return text
         assert time.monotonic() < deadline, f"the PDF of {number} v{version} was never rendered"

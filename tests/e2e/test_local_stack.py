@@ -335,10 +335,30 @@ def test_the_proxy_response_becomes_the_http_response(echo: httpx.Client) -> Non
     assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
 
 
-def test_a_base64_proxy_response_is_sent_decoded(echo: httpx.Client) -> None:
-    response = echo.get("/binary")
+@pytest.mark.parametrize(
+    ("accept", "body"),
+    [
+        # API Gateway reads the first Accept media type only, and sends bytes when it is a binary media type.
+        ("application/pdf", b"\x00\xff"),
+        ("image/png;q=0.9, */*", b"\x00\xff"),
+        ("*/*", b"AP8="),
+        ("*/*, application/pdf", b"AP8="),
+        ("application/*", b"AP8="),
+        ("application/json", b"AP8="),
+        (None, b"AP8="),
+    ],
+)
+def test_a_base64_proxy_response_is_sent_as_bytes_only_to_a_request_that_accepts_a_binary_media_type_first(
+    echo: httpx.Client, accept: str | None, body: bytes
+) -> None:
+    headers = {"Accept": accept} if accept is not None else {}
+    request = echo.build_request("GET", "/binary", headers=headers)
+    if accept is None:
+        del request.headers["Accept"]
 
-    assert response.content == b"\x00\xff"
+    response = echo.send(request)
+
+    assert response.content == body
 
 
 @pytest.mark.parametrize("path", ["/fail", "/malformed"])

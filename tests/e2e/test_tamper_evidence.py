@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from infrastructure.local import ops
 from infrastructure.local.china_customs import ChinaCustomsSimulator, HeldStatus
 from infrastructure.local.stack import LocalStack
+from infrastructure.ops.cli import app
 from jevs.domain.canonical import canonical_json
 from jevs.resources import RECORDS_TABLE
 from jevs.verify import main as verify
@@ -132,7 +133,6 @@ def test_rotate_key_against_the_local_stack_keeps_what_was_signed_before_verifia
     partners: Partners,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # On the session's stack: a stack of its own would reset moto's state, which is per process, under the
     # session's stack (its functions would then sign with a key that no longer exists). A rotation keeps the old
@@ -141,8 +141,8 @@ def test_rotate_key_against_the_local_stack_keeps_what_was_signed_before_verifia
     signed_before = partners.get(f"/v1/certificates/{number}/history", NZ_CUSTOMS).json()
     (before,) = [key["kid"] for key in partners.http.get("/.well-known/jwks.json").json()["keys"]]
 
-    monkeypatch.setenv("JEVS_AWS_URL", stack.aws_url)
-    assert ops.main(["rotate-key"]) == 0
+    rotated = CliRunner().invoke(app, ["rotate-key"], env={"JEVS_AWS_URL": stack.aws_url})
+    assert rotated.exit_code == 0, rotated.output
 
     after = partners.http.get("/.well-known/jwks.json").json()
     assert [key["kid"] for key in after["keys"]][1:] == [before]

@@ -88,7 +88,7 @@ def test_a_request_is_raised_read_by_those_involved_answered_to_china_signed_and
     assert message.message_type is MessageType.VERIFICATION_RESPONSE
     assert message.headers["x-jws-signature"].count(".") == 2  # detached: header..signature, verified on receipt
     assert [each["sha256"] for each in message.body["attachments"]] == [pdf["sha256"], png["sha256"]]
-    download = partners.get(png["href"], CN_CUSTOMS)
+    download = partners.get(png["href"], CN_CUSTOMS, accept="image/png")
     assert (download.status_code, download.headers["content-type"], download.content) == (200, "image/png", PNG)
 
     closed = close(partners, request_id)

@@ -4,6 +4,7 @@ dead-letter queue for the scheduled ones."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -207,3 +208,15 @@ def test_each_function_is_given_every_setting_it_requires_and_none_it_does_not_r
 
     assert required <= given
     assert given <= set(variables.values())
+
+
+def test_the_api_function_names_cognitos_token_endpoint_for_the_openapi_document(template: dict[str, Any]) -> None:
+    # The document the API serves gives partners this URL for their tokens: Cognito's domain of this stack, not a
+    # path on the API (where no token endpoint is in AWS).
+    token_url = _function(template, API_FUNCTION)["Environment"]["Variables"]["JEVS_TOKEN_URL"]
+    domains = set(resources(template, "AWS::Cognito::UserPoolDomain"))
+
+    assert len(domains) == 1
+    assert {logical_id for logical_id, _ in references(token_url)} >= domains
+    assert json.dumps(token_url).startswith('{"Fn::Join": ["", ["https://", ')
+    assert json.dumps(token_url).endswith('".amazoncognito.com/oauth2/token"]]}')

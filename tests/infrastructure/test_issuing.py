@@ -13,6 +13,7 @@ from infrastructure.app import CDK_JSON
 from infrastructure.cdk.monitoring import PAST_DUE_PERIOD
 from jevs.resources import (
     API_FUNCTION,
+    BINARY_MEDIA_TYPES,
     CERTIFICATE_DOCUMENTS_PREFIX,
     DOCUMENTS_BUCKET,
     EMAIL_MARKERS_PREFIX,
@@ -176,11 +177,12 @@ def test_the_sender_identity_is_the_only_ses_resource_the_notifier_names(templat
 # --- the API reads the PDFs --------------------------------------------------------------------------------------
 
 
-def test_the_api_answers_pdfs_as_binary(template: dict[str, Any]) -> None:
+def test_the_api_answers_pdfs_as_binary_from_the_shared_definition(template: dict[str, Any]) -> None:
     _, api = one(resources(template, "AWS::ApiGateway::RestApi"), "REST API")
 
-    # PDFs, and the PNG and JPEG documents of verification answers.
-    assert api["Properties"]["BinaryMediaTypes"] == ["application/pdf", "image/png", "image/jpeg"]
+    # The list the local gateway applies too; PDFs, and the PNG and JPEG documents of verification answers.
+    assert api["Properties"]["BinaryMediaTypes"] == list(BINARY_MEDIA_TYPES)
+    assert BINARY_MEDIA_TYPES == ("application/pdf", "image/png", "image/jpeg")
 
 
 def test_the_api_reads_pdfs_from_the_documents_bucket_and_writes_only_verification_documents(

@@ -5,6 +5,7 @@ and emails the applicant of a hosted certificate once, with the PDF attached, th
 
 from __future__ import annotations
 
+import base64
 import email
 import json
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ from jevs.resources import (
     nz_customs_certificate_key,
 )
 from jevs.service.ports import MailNotSent, TaggedObject
-from tests.factories import LambdaContext, application_payload, sqs_event
+from tests.factories import ISSUING_BODY, LambdaContext, application_payload, sqs_event
 from tests.integration.conftest import VERIFICATION_BASE_URL, ApiCall
 from tests.integration.declarations_support import submit_certificate
 
@@ -158,6 +159,42 @@ def test_a_submitted_certificate_gets_its_pdf_and_nz_customs_file_and_no_email(
     # Not hosted: nobody to email, and so no marker either.
     assert sent_emails() == []
     assert keys(DOCUMENTS_BUCKET.local_name) == [certificate_document_key(NUMBER, 1)]
+
+
+def test_the_pdf_is_answered_base64_for_api_gateway_to_send_as_bytes_to_a_request_asking_first_for_it(
+    functions: FunctionSet, call_api: ApiCall
+) -> None:
+    submit_certificate(call_api)
+    run_notifier(functions, documents_messages(NUMBER))
+    stored, _ = read(DOCUMENTS_BUCKET.local_name, certificate_document_key(NUMBER, 1))
+
+    response = call_api(
+        "GET", f"/v1/certificates/{NUMBER}/document", client_id=ISSUING_BODY, headers={"Accept": "application/pdf"}
+    )
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["content-type"] == "application/pdf"
+    assert response["headers"]["vary"] == "Accept"
+    assert response["isBase64Encoded"] is True
+    assert base64.b64decode(response["body"]) == stored
+
+
+@pytest.mark.parametrize("accept", ["*/*", "*/*, application/pdf", "application/*", "image/png", "application/json"])
+def test_the_pdf_asked_for_otherwise_is_a_406_telling_to_ask_for_application_pdf(
+    functions: FunctionSet, call_api: ApiCall, accept: str
+) -> None:
+    submit_certificate(call_api)
+    run_notifier(functions, documents_messages(NUMBER))
+
+    response = call_api(
+        "GET", f"/v1/certificates/{NUMBER}/document", client_id=ISSUING_BODY, headers={"Accept": accept}
+    )
+
+    # API Gateway would send these the PDF's base64 text (the first Accept media type is not application/pdf).
+    assert response["statusCode"] == 406
+    assert response["headers"]["content-type"] == "application/problem+json"
+    assert "not-acceptable" in response["json"]["type"]
+    assert "Accept: application/pdf" in response["json"]["detail"]
 
 
 def test_a_message_delivered_twice_writes_the_same_objects_again(functions: FunctionSet, call_api: ApiCall) -> None:

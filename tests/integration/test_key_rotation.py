@@ -1,4 +1,4 @@
-"""Keys that rotate (DESIGN.md §6.3): ``python -m infrastructure.local.ops rotate-key`` moves the signing alias to a
+"""Keys that rotate (DESIGN.md §6.3): ``jevs rotate-key`` moves the signing alias to a
 new KMS key; /.well-known/jwks.json lists the new key and every retired one within the overlap period, so a head
 signed before a rotation still verifies, with the JWKS served after it; ``?retired=all`` lists every key ever
 retired, so history seals verify however long ago they were made."""
@@ -6,7 +6,6 @@ retired, so history seals verify however long ago they were made."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
-from infrastructure.local.ops import rotate_key
+from infrastructure.ops.cli import State, app
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.resources import SIGNING_KEY
 from jevs.verify import main as verify
@@ -40,9 +40,11 @@ def kids(key_set: dict[str, Any]) -> list[str]:
 
 
 def rotate() -> dict[str, str]:
-    out = io.StringIO()
-    assert rotate_key(boto3.client("kms"), out) == 0
-    rotated: dict[str, str] = json.loads(out.getvalue())
+    """``jevs rotate-key --json``, its KMS the one moto mocks in this process."""
+    state = State(aws=lambda profile, service: boto3.client(service))  # type: ignore[call-overload]
+    result = CliRunner().invoke(app, ["rotate-key", "--json"], obj=state)
+    assert result.exit_code == 0, result.output
+    rotated: dict[str, str] = json.loads(result.stdout)
     return rotated
 
 

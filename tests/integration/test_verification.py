@@ -142,8 +142,13 @@ def test_the_answer_keeps_its_documents_in_the_bucket_and_queues_the_answer_to_c
         Bucket=aws_resources.documents_bucket, Key=f"verification/{raised['id']}/{document['sha256']}"
     )
     assert stored["Body"].read() == PDF
-    download = call_api("GET", document["href"], client_id=CN_CUSTOMS)
+    download = call_api("GET", document["href"], client_id=CN_CUSTOMS, headers={"Accept": "application/pdf"})
     assert (download["statusCode"], download["headers"]["content-type"]) == (200, "application/pdf")
+    assert download["isBase64Encoded"] is True
+    # Asked for otherwise, API Gateway would send its base64 text: refused, saying what to ask for.
+    refused = call_api("GET", document["href"], client_id=CN_CUSTOMS, headers={"Accept": "*/*"})
+    assert refused["statusCode"] == 406
+    assert "not-acceptable" in refused["json"]["type"]
     messages = [
         OUTBOX_MESSAGE.validate_json(body) for body in partition_outbox(f"CERTIFICATE#{NUMBER}", DeliverToChina)
     ]

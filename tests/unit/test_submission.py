@@ -1,4 +1,4 @@
-"""Submitting a certificate (DESIGN.md §5 ``POST /v1/certificates``, §6.1): one commit, idempotent, exclusive.
+"""Submitting a certificate (``POST /v1/certificates``, DESIGN.md §5, §6.1): one commit, idempotent, exclusive.
 
 Each submission runs in a unit of work over the records table in memory, as the API runs it: an idempotent
 one, carrying the request (party, key, a digest of the request) and the answer the edge would send."""

@@ -63,7 +63,10 @@ def _processing_time(record: Application) -> None:
 
 @router.post(
     APPLICATIONS_PATH,
+    operation_id="lodgeApplication",
     summary="Exporter: apply for a certificate, quoting approved goods registrations and an approved signatory",
+    description="An exporter applies to its issuing body for a certificate, quoting approved goods registrations and "
+    "an approved signatory. The issuing body decides within one working day (`due_at`).",
     tags=["hosted issuing"],
     responses={
         201: {"description": "Lodged, with its due time", "content": {"application/json": {"model": ApplicationOut}}}
@@ -81,7 +84,10 @@ def lodge_certificate_application(
 
 @router.get(
     APPLICATIONS_PATH,
+    operation_id="listApplications",
     summary="An exporter's applications, or those lodged with the calling issuing body (past_due=true: overdue only)",
+    description="A page of applications, oldest first: an exporter's own, or those lodged with the calling issuing "
+    "body. Pass `next_cursor` as `cursor` for the next page.",
     tags=["hosted issuing"],
     responses={200: {"description": "Oldest first", "content": {"application/json": {"model": ApplicationList}}}},
 )
@@ -98,7 +104,10 @@ def list_applications(
 
 @router.get(
     f"{APPLICATIONS_PATH}/<application_id>",
+    operation_id="readApplication",
     summary="One application: status, due time, decision and certificate",
+    description="The application with its status, due time, decision, and the certificate once certified. The "
+    "exporter and its issuing body only.",
     tags=["hosted issuing"],
     responses={200: {"description": "It", "content": {"application/json": {"model": ApplicationOut}}}},
 )
@@ -108,7 +117,10 @@ def read_one_application(application_id: RecordIdPath) -> ApplicationOut:
 
 @router.get(
     f"{APPLICATIONS_PATH}/<application_id>/history",
+    operation_id="readApplicationHistory",
     summary="An application's history (its lodging, decision, past-due flag), with the hash chain verified",
+    description="Every event of the application, oldest first, each sealed and chained to the one before, with the "
+    "chain verified.",
     tags=["hosted issuing"],
     responses={
         200: {"description": "Every event, oldest first", "content": {"application/json": {"model": RecordHistoryOut}}}
@@ -123,7 +135,10 @@ def read_application_history(application_id: RecordIdPath) -> RecordHistoryOut:
 
 @router.post(
     f"{APPLICATIONS_PATH}/<application_id>/certification",
+    operation_id="certifyApplication",
     summary="Issuing body: certify the application; the certificate is issued with the next number",
+    description="The issuing body certifies the application: the certificate is issued under its next number and "
+    "queued for China Customs, as a submitted one would be.",
     tags=["hosted issuing"],
     responses={201: {"description": "The certificate", "content": {"application/json": {"model": CertificateOut}}}},
     middlewares=[idempotent],
@@ -138,7 +153,10 @@ def certify(application_id: RecordIdPath, idempotency_key: IdempotencyKey) -> Re
 
 @router.post(
     f"{APPLICATIONS_PATH}/<application_id>/rejection",
+    operation_id="rejectApplication",
     summary="Issuing body: reject the application with reasons",
+    description="The issuing body rejects the application with its reasons. An application already decided or "
+    "withdrawn is 409.",
     tags=["hosted issuing"],
     responses={200: {"description": "Rejected", "content": {"application/json": {"model": ApplicationOut}}}},
     middlewares=[idempotent],
@@ -154,7 +172,10 @@ def reject(
 
 @router.post(
     f"{APPLICATIONS_PATH}/<application_id>/withdrawal",
+    operation_id="withdrawApplication",
     summary="Exporter: withdraw the application before a decision",
+    description="The exporter withdraws its application before the issuing body decides. An application already "
+    "decided is 409.",
     tags=["hosted issuing"],
     responses={200: {"description": "Withdrawn", "content": {"application/json": {"model": ApplicationOut}}}},
     middlewares=[idempotent],

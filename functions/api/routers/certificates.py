@@ -13,6 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api import examples
 from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
+from functions.api.negotiation import asks_first_for
+from functions.api.problems import not_acceptable
 from functions.api.requests import CertificateContent, ReasonRequest, ReplacementRequest
 from functions.api.responses import (
     CERTIFICATES_PATH,
@@ -51,6 +53,7 @@ from jevs.service.certificates import (
 from jevs.service.lifecycle import CopyCertificate, ReplaceCertificate, Replaced, RevokeCertificate
 
 router = Router()  # type: ignore[no-untyped-call]
+PDF = "application/pdf"
 
 
 def today() -> date:
@@ -66,7 +69,11 @@ def submitted_answer(submitted: Submitted) -> Response[CertificateOut]:
 
 @router.post(
     CERTIFICATES_PATH,
+    operation_id="submitCertificate",
     summary="Submit a certificate issued by the caller's own system",
+    description="Stores the certificate as issued by the caller's own system (an issuing body), with its history's "
+    "first event, and queues its delivery to China Customs. The same certificate again answers 200 with the one "
+    "stored; another certificate under a number already taken is 409.",
     tags=["certificates"],
     responses={
         201: {"description": "Stored", "content": {"application/json": {"model": CertificateOut}}},
@@ -91,7 +98,10 @@ def submit(
 
 @router.get(
     f"{CERTIFICATES_PATH}/<number>",
+    operation_id="readCertificate",
     summary="Read a certificate, as the caller may see it",
+    description="The certificate as the caller may see it: in full for its issuing body and exporter, a summary for "
+    "customs. Anyone else gets 404.",
     tags=["certificates"],
     responses={200: {"description": "The certificate", "content": {"application/json": {"model": CertificateOut}}}},
 )
@@ -103,7 +113,10 @@ def read(number: CertificateNumberPath) -> CertificateOut:
 
 @router.get(
     CERTIFICATES_PATH,
+    operation_id="listCertificates",
     summary="List the certificates the caller may see, newest first",
+    description="A page of the certificates the caller may see, newest first, filtered by status, exporter, issuing "
+    "body, importing country and issue dates. Pass `next_cursor` as `cursor` for the next page.",
     tags=["certificates"],
     responses={
         200: {"description": "A page of certificates", "content": {"application/json": {"model": CertificateList}}}
@@ -144,7 +157,10 @@ def list_visible(
 
 @router.get(
     f"{CERTIFICATES_PATH}/<number>/history",
+    operation_id="readCertificateHistory",
     summary="Every event of a certificate, with its hash chain verified",
+    description="Every event of the certificate, oldest first, each sealed and chained to the one before; the answer "
+    "says whether the chain verified. The certificate's issuing body and exporter only.",
     tags=["certificates"],
     responses={200: {"description": "The history", "content": {"application/json": {"model": HistoryOut}}}},
 )
@@ -155,7 +171,10 @@ def history(number: CertificateNumberPath) -> HistoryOut:
 
 @router.get(
     f"{CERTIFICATES_PATH}/<number>/delivery",
+    operation_id="readCertificateDeliveries",
     summary="The delivery to China Customs of each version: state, attempts, last error, receipt",
+    description="For each version of the certificate, its delivery to China Customs: state, attempts, the last error "
+    "and China's receipt.",
     tags=["delivery"],
     responses={200: {"description": "Deliveries", "content": {"application/json": {"model": DeliveryList}}}},
 )
@@ -165,7 +184,10 @@ def deliveries(number: CertificateNumberPath) -> DeliveryList:
 
 @router.get(
     f"{CERTIFICATES_PATH}/<number>/match-results",
+    operation_id="readCertificateMatchResults",
     summary="The certificate's usage and the result of every declaration that quoted it (its owner only)",
+    description="How much of the certificate's quantity has been used, and the result of each customs declaration "
+    "that quoted it. The certificate's issuing body and exporter only.",
     tags=["declarations"],
     responses={200: {"description": "Match results", "content": {"application/json": {"model": MatchList}}}},
 )
@@ -196,6 +218,7 @@ def copy_answer(record: CertificateRecord) -> Response[CertificateOut]:
 
 @router.post(
     f"{CERTIFICATES_PATH}/<number>/replacement",
+    operation_id="replaceCertificate",
     summary="Issuing body: replace a certificate with a corrected one under a number of its own",
     description="One transaction: the replacement ISSUED with `replaces`, taking over the original's usage; the "
     "original REPLACED with `replaced_by`; an event in each history; China told of both. Refused with 409 when the "
@@ -218,6 +241,7 @@ def replace(
 
 @router.post(
     f"{CERTIFICATES_PATH}/<number>/revocation",
+    operation_id="revokeCertificate",
     summary="Issuing body: revoke a certificate, with the reason",
     description="REVOKED with its reason, in its history, and China told; matching refuses it from then on. "
     "Revoking a certificate that is not ISSUED (revoked already, or replaced) is 409.",
@@ -239,6 +263,7 @@ def revoke(
 
 @router.post(
     f"{CERTIFICATES_PATH}/<number>/certified-true-copy",
+    operation_id="issueCertifiedTrueCopy",
     summary="Issuing body: issue a certified true copy of a lost original",
     description="Allowed while the original is ISSUED, unused and within validity. The copy is the certificate's "
     "next version: the original's number, issue date and validity, marked CERTIFIED TRUE COPY. Original and copy "
@@ -261,15 +286,24 @@ def certified_true_copy(
 
 @router.get(
     f"{CERTIFICATES_PATH}/<number>/document",
+    operation_id="readCertificateDocument",
     summary="The certificate as a PDF in the FTA's layout (its owner and issuing body)",
+    description="The certificate's PDF in the FTA's layout, with the QR code that verifies it. Ask with `Accept: "
+    "application/pdf` (first in the header): API Gateway sends the bytes only then, so any other Accept header "
+    "(`*/*` too) is answered 406. Rendered shortly after issue: until then 503, retry.",
     tags=["certificates"],
-    responses={200: {"description": "The PDF", "content": {"application/pdf": {}}}},
+    responses={
+        200: {"description": "The PDF", "content": {"application/pdf": {}}},
+        406: {"description": "Accept does not ask first for application/pdf"},
+    },
 )
 def document(number: CertificateNumberPath):  # type: ignore[no-untyped-def]
     # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
     record = certificates.document_of(caller(router), number, unit_of_work(router))
+    if not asks_first_for(router.current_event.headers.get("Accept"), PDF):
+        return not_acceptable(PDF)
     pdf = dependencies(router).documents.get(certificate_document_key(record.number, record.version))
     if pdf is None:
         raise RetryableFailure(f"the PDF of {record.number} is being rendered")
     disposition = {"Content-Disposition": f'inline; filename="certificate-{record.number}.pdf"'}
-    return Response(200, "application/pdf", pdf, headers=disposition)
+    return Response(200, PDF, pdf, headers={**disposition, "Vary": "Accept"})

@@ -34,7 +34,11 @@ def lodged_answer(lodged: Lodged) -> Response[DeclarationOut]:
 
 @router.post(
     DECLARATIONS_PATH,
+    operation_id="lodgeDeclaration",
     summary="Lodge an export entry (NZ Customs) or an import declaration (China Customs) for matching",
+    description="Lodges a customs declaration that quotes certificates: NZ Customs' export entry or China Customs' "
+    "import declaration. Answered 202 at once; the match result follows, to read at `Location`. The same declaration "
+    "again answers 200 with the first.",
     tags=["declarations"],
     responses={
         202: {"description": "Received; matched shortly", "content": {"application/json": {"model": DeclarationOut}}},
@@ -59,7 +63,10 @@ def lodge(
 
 @router.get(
     f"{DECLARATIONS_PATH}/<declaration_id>",
+    operation_id="readDeclaration",
     summary="A declaration's status and, once decided, its match result (the customs that lodged it)",
+    description="The declaration as lodged, its status, and once matched, the result for each certificate it quotes. "
+    "The customs that lodged it only.",
     tags=["declarations"],
     responses={200: {"description": "The declaration", "content": {"application/json": {"model": DeclarationOut}}}},
 )

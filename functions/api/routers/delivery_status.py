@@ -58,8 +58,14 @@ def render_status(status: DeliveryStatus) -> DeliveryStatusOut:
 
 @router.get(
     "/v1/ops/deliveries/status",
+    operation_id="readDeliveryStatus",
     summary="Operations: China's circuit breaker and the deliveries still pending",
+    description="Operations: whether deliveries to China Customs flow (the circuit breaker's state) and how many "
+    "wait, the oldest with its last error.",
     tags=["operations"],
+    responses={
+        200: {"description": "How delivery stands", "content": {"application/json": {"model": DeliveryStatusOut}}}
+    },
 )
 def status() -> DeliveryStatusOut:
     return render_status(delivery_status(caller(router), unit_of_work(router)))

@@ -52,6 +52,7 @@ def _render(found: ExchangeFile) -> ExchangeFileOut:
 
 @router.get(
     FILES_PATH,
+    operation_id="listExchangeFiles",
     summary="NZ Customs: its data files written at or after `since`, cursor-paged",
     description="Files in key order (certificates, declaration results, preference decisions); a page may hold "
     "fewer than `limit` files and still carry `next_cursor`: page until there is none. Each file is read at its "
@@ -73,7 +74,9 @@ def list_nz_customs_files(
 
 @router.get(
     f"{FILES_PATH}/<file_id>",
+    operation_id="readExchangeFile",
     summary="NZ Customs: one of its data files, the JSON as filed",
+    description="One of NZ Customs' data files, the JSON exactly as filed.",
     tags=["exchange"],
     responses={200: {"description": "The file", "content": {"application/json": {}}}},
 )

@@ -50,7 +50,10 @@ def _start(queue: RedriveQueue) -> Response[RedriveJobOut]:
 
 @router.post(
     REDRIVES_PATH,
+    operation_id="startRedrive",
     summary="Operations: empty a dead-letter queue back into the system, as a job worked in the background",
+    description="Operations empty one dead-letter queue back into the system. The job runs in the background, a page "
+    "at a time; follow `Location` for its progress.",
     tags=TAGS,
     responses=_STARTED,
     middlewares=[idempotent],
@@ -64,7 +67,9 @@ def start_redrive(
 
 @router.get(
     REDRIVES_PATH,
+    operation_id="listRedrives",
     summary="Operations: the latest redrives, newest first",
+    description="The latest redrive jobs, newest first, with their progress.",
     tags=TAGS,
     responses={200: {"description": "The latest jobs", "content": {"application/json": {"model": RedriveJobList}}}},
 )
@@ -75,7 +80,10 @@ def list_redrives(limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> 
 
 @router.get(
     f"{REDRIVES_PATH}/<redrive_id>",
+    operation_id="readRedrive",
     summary="Operations: a redrive and its progress (moved, pages, quarantined)",
+    description="A redrive job: its queue, status, and how many messages it moved, in how many pages, and how many it "
+    "set aside.",
     tags=TAGS,
     responses={200: {"description": "The job", "content": {"application/json": {"model": RedriveJobOut}}}},
 )
@@ -85,7 +93,9 @@ def read_redrive(redrive_id: RedriveIdPath) -> RedriveJobOut:
 
 @router.post(
     "/v1/ops/deliveries/redrive",
+    operation_id="redriveParkedDeliveries",
     summary="Operations: redrive the delivery queue's dead letters (as POST /v1/ops/redrives with deliveries)",
+    description='Deprecated: use `startRedrive` with `{"queue": "deliveries"}`, which this does.',
     tags=TAGS,
     responses=_STARTED,
     middlewares=[idempotent],

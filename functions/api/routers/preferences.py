@@ -55,6 +55,7 @@ def _counted(decision: PreferenceDecision) -> None:
 
 @router.post(
     PATH,
+    operation_id="recordPreferenceDecision",
     summary="China Customs: record the preference decision (box 5) on one of its import declarations",
     description="GIVEN, or NOT_GIVEN with at least one reason (codes ORIGIN_NOT_PROVEN, CERTIFICATE_NOT_VALID, "
     "GOODS_NOT_COVERED, DOCUMENTARY_DISCREPANCY, VERIFICATION_PENDING, OTHER). Once per certificate and "
@@ -79,7 +80,9 @@ def record(
 
 @router.get(
     PATH,
+    operation_id="listPreferenceDecisions",
     summary="The preference decisions on a certificate (its exporter and issuing body, NZ Customs, China Customs)",
+    description="Every preference decision China Customs recorded on the certificate, oldest first.",
     tags=["preference decisions"],
     responses={200: {"description": "Decisions", "content": {"application/json": {"model": PreferenceDecisionList}}}},
 )

@@ -29,6 +29,7 @@ OFFERED = ("application/json", TEXT_HTML)
 
 @router.get(
     "/v1/verify/<number>",
+    operation_id="verifyCertificate",
     summary="Public: is this certificate valid, who issued it, and does the printed digest match",
     description="JSON for an API client; a page in English and Chinese for a browser (the person who scanned the QR "
     "code), chosen by `Accept`: `text/html` ranked above `application/json` gets the page.",
@@ -38,7 +39,10 @@ OFFERED = ("application/json", TEXT_HTML)
             "description": "The verification",
             "content": {"application/json": {"model": VerificationOut}, "text/html": {}},
         },
-        404: {"description": "No such certificate (a page for a browser)"},
+        404: {
+            "description": "No such certificate (`not-found`): problem details, or a page for a browser",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
     },
 )
 def verify(  # type: ignore[no-untyped-def]
@@ -88,7 +92,9 @@ class JwkSetOut(BaseModel):
 
 @router.get(
     "/.well-known/jwks.json",
+    operation_id="readSigningKeys",
     include_in_schema=True,
+    tags=["signing keys"],
     # Documented as served: a JWK Set (it was a JSON string in the document; found by schemathesis, issue 14).
     responses={200: {"description": "A JWK Set (RFC 7517)", "content": {JWK_SET: {"model": JwkSetOut}}}},
     summary="The keys that verify what JEVS signs",

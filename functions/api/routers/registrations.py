@@ -35,8 +35,8 @@ router = Router()  # type: ignore[no-untyped-call]
 
 @dataclass(frozen=True)
 class _Family:
-    """How one kind of registration appears on the wire: its path, its id's name, models, words, and the names of
-    its route functions (the OpenAPI document's operationIds come from them)."""
+    """How one kind of registration appears on the wire: its path, its id's name, models, words, the names of its
+    route functions, and their operationIds in the OpenAPI document."""
 
     kind: type[GoodsRegistration] | type[Signatory]
     path: str
@@ -48,7 +48,9 @@ class _Family:
     answer: object
     listing: type[GoodsRegistrationList] | type[SignatoryList]
     summaries: dict[str, str]
+    descriptions: dict[str, str]
     function_names: dict[str, str]
+    operation_ids: dict[str, str]
 
 
 GOODS = _Family(
@@ -67,12 +69,31 @@ GOODS = _Family(
         "decide": "Issuing body: approve the goods until a date, or refuse them with reasons",
         "history": "A goods registration's history (its lodging and decision), with the hash chain verified",
     },
+    descriptions={
+        "lodge": "An exporter registers goods it will ask certificates for, with the evidence of their origin; its "
+        "issuing body approves or refuses them. The evidence is confidential: only the exporter and its issuing body "
+        "read it.",
+        "list": "A page of goods registrations, oldest first: an exporter's own, or those lodged with the calling "
+        "issuing body. Pass `next_cursor` as `cursor` for the next page.",
+        "read": "The goods registration with its evidence and decision. The exporter and its issuing body only.",
+        "decide": "The issuing body approves the goods until a date, or refuses them with reasons. A registration "
+        "already decided is 409.",
+        "history": "Every event of the goods registration, oldest first, each sealed and chained to the one before, "
+        "with the chain verified.",
+    },
     function_names={
         "lodge": "lodge_goods_registration",
         "list": "list_goods",
         "read": "read_goods_registration",
         "decide": "decide_goods_registration",
         "history": "read_goods_registration_history",
+    },
+    operation_ids={
+        "lodge": "lodgeGoodsRegistration",
+        "list": "listGoodsRegistrations",
+        "read": "readGoodsRegistration",
+        "decide": "decideGoodsRegistration",
+        "history": "readGoodsRegistrationHistory",
     },
 )
 SIGNATORIES = _Family(
@@ -91,12 +112,30 @@ SIGNATORIES = _Family(
         "decide": "Issuing body: approve the signatory, or refuse with reasons",
         "history": "A signatory's history (its registration and decision), with the hash chain verified",
     },
+    descriptions={
+        "lodge": "An exporter registers a person who signs its applications, with contact details; its issuing "
+        "body approves or refuses them.",
+        "list": "A page of signatories, oldest first: an exporter's own, or those registered with the calling "
+        "issuing body. Pass `next_cursor` as `cursor` for the next page.",
+        "read": "The signatory with contact details and decision. The exporter and its issuing body only.",
+        "decide": "The issuing body approves the signatory, or refuses with reasons. A signatory already decided is "
+        "409.",
+        "history": "Every event of the signatory's registration, oldest first, each sealed and chained to the one "
+        "before, with the chain verified.",
+    },
     function_names={
         "lodge": "lodge_signatory_registration",
         "list": "list_signatories",
         "read": "read_one_signatory",
         "decide": "decide_signatory_registration",
         "history": "read_signatory_history",
+    },
+    operation_ids={
+        "lodge": "lodgeSignatory",
+        "list": "listSignatories",
+        "read": "readSignatory",
+        "decide": "decideSignatory",
+        "history": "readSignatoryHistory",
     },
 )
 
@@ -176,6 +215,8 @@ def _include(family: _Family) -> None:
     router.post(
         family.path,
         summary=summaries["lodge"],
+        description=family.descriptions["lodge"],
+        operation_id=family.operation_ids["lodge"],
         tags=tags,
         responses={201: {"description": "Lodged", "content": {"application/json": {"model": out}}}},
         middlewares=[idempotent],
@@ -183,6 +224,8 @@ def _include(family: _Family) -> None:
     router.get(
         family.path,
         summary=summaries["list"],
+        description=family.descriptions["list"],
+        operation_id=family.operation_ids["list"],
         tags=tags,
         responses={200: {"description": "Oldest first", "content": {"application/json": {"model": family.listing}}}},
     )(
@@ -198,12 +241,16 @@ def _include(family: _Family) -> None:
     router.get(
         one,
         summary=summaries["read"],
+        description=family.descriptions["read"],
+        operation_id=family.operation_ids["read"],
         tags=tags,
         responses={200: {"description": "It", "content": {"application/json": {"model": out}}}},
     )(_named(read_one, names["read"], out, **{family.id_name: RecordIdPath}))
     router.get(
         f"{one}/history",
         summary=summaries["history"],
+        description=family.descriptions["history"],
+        operation_id=family.operation_ids["history"],
         tags=tags,
         responses={
             200: {
@@ -215,6 +262,8 @@ def _include(family: _Family) -> None:
     router.post(
         f"{one}/approval",
         summary=summaries["decide"],
+        description=family.descriptions["decide"],
+        operation_id=family.operation_ids["decide"],
         tags=tags,
         responses={200: {"description": "Decided", "content": {"application/json": {"model": out}}}},
         middlewares=[idempotent],

@@ -12,6 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.api import examples
 from functions.api.edge import caller, dependencies, idempotent, logger, metrics, unit_of_work
+from functions.api.negotiation import asks_first_for
+from functions.api.problems import not_acceptable
 from functions.api.routers.parameters import IdempotencyKey
 from functions.api.verification_models import (
     VERIFICATIONS_PATH,
@@ -19,7 +21,7 @@ from functions.api.verification_models import (
     ClosureRequest,
     RaiseRequest,
     VerificationList,
-    VerificationOut,
+    VerificationRequestOut,
     render_verification,
     verification_path,
 )
@@ -40,23 +42,26 @@ RequestIdPath = Annotated[str, Path(max_length=64, description="The id the reque
 TAGS = ["verification"]
 
 
-def raised_answer(request: VerificationRequest) -> Response[VerificationOut]:
+def raised_answer(request: VerificationRequest) -> Response[VerificationRequestOut]:
     location = {"Location": verification_path(request.id)}
     return Response(201, "application/json", render_verification(request), location)
 
 
-def changed_answer(request: VerificationRequest) -> Response[VerificationOut]:
+def changed_answer(request: VerificationRequest) -> Response[VerificationRequestOut]:
     return Response(200, "application/json", render_verification(request))
 
 
 @router.post(
     VERIFICATIONS_PATH,
+    operation_id="raiseVerificationRequest",
     summary="Ask New Zealand to verify the origin of a certificate's goods (China Customs)",
+    description="China Customs asks New Zealand to verify the origin of a certificate's goods, with its questions. "
+    "Without `due_date`, the request is due at the end of the FTA's reply period.",
     tags=TAGS,
     responses={
         201: {
             "description": "Raised, OPEN until its due date",
-            "content": {"application/json": {"model": VerificationOut}},
+            "content": {"application/json": {"model": VerificationRequestOut}},
         }
     },
     middlewares=[idempotent],
@@ -64,7 +69,7 @@ def changed_answer(request: VerificationRequest) -> Response[VerificationOut]:
 def raise_request(
     request: Annotated[RaiseRequest, Body(openapi_examples=examples.VERIFICATION_REQUEST)],
     idempotency_key: IdempotencyKey,
-) -> Response[VerificationOut]:
+) -> Response[VerificationRequestOut]:
     command = RaiseVerification(
         caller(router),
         request.certificate_number,
@@ -80,7 +85,10 @@ def raise_request(
 
 @router.get(
     VERIFICATIONS_PATH,
+    operation_id="listVerificationRequests",
     summary="Verification requests, newest first (China Customs, NZ Customs; an issuing body: about its own)",
+    description="A page of verification requests, newest first, optionally of one status: China Customs and NZ "
+    "Customs see all, an issuing body those about its certificates.",
     tags=TAGS,
     responses={200: {"description": "A page", "content": {"application/json": {"model": VerificationList}}}},
 )
@@ -97,22 +105,28 @@ def list_requests(
 
 @router.get(
     f"{VERIFICATIONS_PATH}/<request_id>",
+    operation_id="readVerificationRequest",
     summary="A verification request, its answer and conclusion (the parties involved)",
+    description="The request, its questions, the answer with its documents, and China's conclusion. China Customs, NZ "
+    "Customs and the certificate's issuing body only.",
     tags=TAGS,
-    responses={200: {"description": "The request", "content": {"application/json": {"model": VerificationOut}}}},
+    responses={200: {"description": "The request", "content": {"application/json": {"model": VerificationRequestOut}}}},
 )
-def read_request(request_id: RequestIdPath) -> VerificationOut:
+def read_request(request_id: RequestIdPath) -> VerificationRequestOut:
     return render_verification(verification.read_verification(caller(router), request_id, unit_of_work(router)))
 
 
 @router.post(
     f"{VERIFICATIONS_PATH}/<request_id>/response",
+    operation_id="answerVerificationRequest",
     summary="Answer a verification request, with documents (the certificate's issuing body or NZ Customs)",
+    description="The certificate's issuing body or NZ Customs answers with a text and documents (PDF, PNG or JPEG, "
+    "base64). The answer is sent to China Customs, signed. An answered or closed request is 409.",
     tags=TAGS,
     responses={
         200: {
             "description": "ANSWERED; the answer is on its way to China, signed",
-            "content": {"application/json": {"model": VerificationOut}},
+            "content": {"application/json": {"model": VerificationRequestOut}},
         }
     },
     middlewares=[idempotent],
@@ -121,7 +135,7 @@ def answer_request(
     request_id: RequestIdPath,
     answer: Annotated[AnswerRequest, Body(openapi_examples=examples.VERIFICATION_ANSWER)],
     idempotency_key: IdempotencyKey,
-) -> Response[VerificationOut]:
+) -> Response[VerificationRequestOut]:
     deps = dependencies(router)
     command = AnswerVerification(
         caller(router), request_id, answer.text, answer.uploads(), deps.verification.attachment_limits
@@ -134,16 +148,18 @@ def answer_request(
 
 @router.post(
     f"{VERIFICATIONS_PATH}/<request_id>/closure",
+    operation_id="closeVerificationRequest",
     summary="Close a verification request with China's conclusion (China Customs)",
+    description="China Customs closes the request with its conclusion: the origin confirmed or not.",
     tags=TAGS,
-    responses={200: {"description": "CLOSED", "content": {"application/json": {"model": VerificationOut}}}},
+    responses={200: {"description": "CLOSED", "content": {"application/json": {"model": VerificationRequestOut}}}},
     middlewares=[idempotent],
 )
 def close_request(
     request_id: RequestIdPath,
     closure: Annotated[ClosureRequest, Body(openapi_examples=examples.VERIFICATION_CLOSURE)],
     idempotency_key: IdempotencyKey,
-) -> Response[VerificationOut]:
+) -> Response[VerificationRequestOut]:
     command = CloseVerification(caller(router), request_id, closure.conclusion, closure.text)
     closed = verification.close_verification(command, unit_of_work(router, changed_answer))
     logger.info("verification closed", extra={"verification": closed.id, "conclusion": closed.status.value})
@@ -152,13 +168,22 @@ def close_request(
 
 @router.get(
     f"{VERIFICATIONS_PATH}/<request_id>/attachments/<index>",
+    operation_id="readVerificationAttachment",
     summary="A document of a verification answer, as it was sent (the parties involved)",
+    description="One document of the answer, its bytes as they were sent, in their media type. Ask with `Accept:` "
+    "the attachment's `media_type` (first in the header): API Gateway sends the bytes only then, so any other "
+    "Accept header (`*/*` too) is answered 406.",
     tags=TAGS,
-    responses={200: {"description": "The document's bytes, in its media type"}},
+    responses={
+        200: {"description": "The document's bytes, in its media type"},
+        406: {"description": "Accept does not ask first for the attachment's media type"},
+    },
 )
 def attachment(request_id: RequestIdPath, index: Annotated[int, Path(ge=0, le=99)]):  # type: ignore[no-untyped-def]
     # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a PDF is not.
     found = verification.attachment_of(caller(router), request_id, index, unit_of_work(router))
+    if not asks_first_for(router.current_event.headers.get("Accept"), found.media_type.value):
+        return not_acceptable(found.media_type.value)
     content = dependencies(router).documents.get(found.key)
     if content is None:
         raise RetryableFailure(f"the document {found.key} is not readable yet")

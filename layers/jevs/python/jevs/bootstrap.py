@@ -97,6 +97,8 @@ class ApiDependencies:
     # NZ Customs' data files in the exchange bucket (GET /v1/exchange/nz-customs/files).
     exchange: ListedStore
     verification: VerificationSettings
+    # Where partners get their tokens: the OAuth2 flow of the OpenAPI document the API serves.
+    token_url: str
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
             ),
             other_bytes=settings.max_request_bytes,
         ),
+        token_url=settings.token_url,
     )
 
 

@@ -447,6 +447,33 @@ UNSUPPORTED_METHOD_PROBLEM: dict[str, str | int] = {
 }
 
 
+# The REST API's binary media types. A function answers binary content base64-encoded; API Gateway sends the bytes
+# only when the request's FIRST Accept media type matches one of these, and passes the base64 text on otherwise
+# (``Accept: */*``, curl's default, gets text). The local gateway applies the same rule (``delivers_binary``), and
+# the document route answers the PDF only to a request that will receive it as bytes.
+BINARY_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
+
+
+def first_accepted_media_type(accept: str | None) -> str | None:
+    """The first media range of an Accept header, lower case and without parameters: the one API Gateway reads."""
+    first = (accept or "").split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return first or None
+
+
+def delivers_binary(accept: str | None, binary_media_types: tuple[str, ...] = BINARY_MEDIA_TYPES) -> bool:
+    """Whether API Gateway sends a base64-encoded answer to a request with this Accept header as bytes: its first
+    media type matches a binary media type, where ``*`` in one stands for anything (``image/*``, ``*/*``)."""
+    first = first_accepted_media_type(accept)
+    if first is None:
+        return False
+    kind, _, subtype = first.partition("/")
+    for binary in binary_media_types:
+        binary_kind, _, binary_subtype = binary.lower().partition("/")
+        if binary_kind in ("*", kind) and binary_subtype in ("*", subtype):
+            return True
+    return False
+
+
 # Every kind of problem (RFC 9457) JEVS answers, by slug, with its title (the same for every occurrence): the API
 # function's (functions/api/problems.py and the domain's conflicts), the local gateway's and API Gateway's own
 # (infrastructure/cdk/api.py). The ONE list: a problem's ``type`` is the page of the documentation site that
@@ -460,6 +487,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "invalid-cursor": "Invalid cursor",
     "payload-too-large": "Payload too large",
     "unsupported-media-type": "Unsupported media type",
+    "not-acceptable": "Not acceptable",
     "method-not-allowed": "Method not allowed",
     "not-found": "Not found",
     # Who asks.

@@ -66,6 +66,11 @@ class ApiSettings(FunctionSettings):
     # must stay under Lambda's 6 MB synchronous payload: 3 MiB of documents is about 4 MiB of body.
     verification_attachment_max_bytes: int = Field(default=1_048_576, gt=0)
     verification_attachments_max_total_bytes: int = Field(default=3_145_728, gt=0, le=4_194_304)
+    token_url: str = Field(
+        min_length=8,
+        description="Where partners get their tokens (OAuth2 client credentials), as /openapi.json tells them: "
+        "Cognito's domain in AWS, the local stack's token endpoint on a machine.",
+    )
 
 
 class RelaySettings(FunctionSettings):

@@ -3,7 +3,7 @@
 The key's ``kid`` is its RFC 7638 thumbprint: derived from the public key itself, so a rotated key gets a
 new kid with no registry to keep, and a receiver that meets an unknown kid knows to fetch the set again.
 
-Rotation is an alias switch (``rotate_signing_key``; ``python -m infrastructure.local.ops rotate-key``): a new
+Rotation is an alias switch (``rotate_signing_key``; ``jevs rotate-key``): a new
 key takes the signing alias, and is tagged ``jevs:retired:<old key id>`` = when the old key was retired (with every
 such tag of the old key carried over, so the current key names every key ever retired). The JWKS lists the current
 key, then every retired key within the overlap period, so what was signed for China before a rotation still

@@ -341,15 +341,17 @@ class InvoiceValue(_Box):
     currency: CurrencyCode
 
 
+# DESIGN.md §1. (Model docstrings are descriptions in the API's OpenAPI document: the design is cited here.)
 class CommercialDetails(_Box):
     """Commercially sensitive data an issuing body may file with a certificate. It is not part of the FTA
-    form: only the owning exporter and the issuing body ever read it back (DESIGN.md §1)."""
+    form: only the owning exporter and the issuing body ever read it back."""
 
     invoice_values: list[InvoiceValue] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
+# DESIGN.md §5.
 class CertificateContent(_Box):
-    """A certificate's data as its issuing body submits it (DESIGN.md §5)."""
+    """A certificate's data as its issuing body submits it."""
 
     certificate_number: CertificateNumber = Field(
         description="NN.NNNN.NNNNN; the COO form of NZ export entries is accepted and stored dotted.",

@@ -35,8 +35,9 @@ from jevs.domain.text import Inbound
 MAX_LINES = 100
 
 
+# The rules of DESIGN.md §4 each declarant's declarations follow.
 class Declarant(StrEnum):
-    """Which customs lodged the declaration, and so which rules of §4 apply."""
+    """Which customs lodged the declaration, and so which rules of matching apply."""
 
     NZ_EXPORT_ENTRY = "NZ_EXPORT_ENTRY"
     CN_IMPORT_DECLARATION = "CN_IMPORT_DECLARATION"
