@@ -47,3 +47,4 @@ def test_each_problem_page_says_what_it_means_when_it_is_sent_what_to_do_and_sho
     for heading in ("## What it means", "## When JEVS sends it", "## What the client should do", "## Example"):
         assert heading in text, f"{slug}.md has no {heading!r}"
     assert f'"type": "http://127.0.0.1:8080/site/problems/{slug}/"' in text
+    assert f'"title": "{PROBLEM_TYPES[slug]}"' in text  # the title every occurrence of the type has
