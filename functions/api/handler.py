@@ -11,6 +11,7 @@ from typing import Any
 import aws_lambda_powertools.event_handler
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import documentation, problems
@@ -30,6 +31,7 @@ from functions.api.routers import (
 from functions.api.verification_models import is_verification_answer
 from jevs import bootstrap
 from jevs.bootstrap import ApiDependencies, Handler
+from jevs.domain import correlation
 from jevs.settings import ApiSettings
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -92,14 +94,18 @@ def body_limit(event: dict[str, Any], dependencies: ApiDependencies) -> int:
 def make_handler(dependencies: ApiDependencies) -> Handler:
     """The function's handler over ``dependencies`` (the composition root builds them, ``jevs.bootstrap``)."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    # The request id (API Gateway's, or the local gateway's) is the correlation id of every log line of the
+    # request, the ``instance`` of its problems, and travels in the messages its unit of work writes.
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @metrics.log_metrics(raise_on_empty_metrics=False)
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        rejection = problems.reject_unacceptable_body(event, body_limit(event, dependencies))
-        if rejection is not None:
-            return rejection
-        app.append_context(**in_context(dependencies))  # type: ignore[no-untyped-call]
-        return app.resolve(event, context)
+        request_id = logger.get_correlation_id()
+        with correlation.correlated(request_id), problems.answering(dependencies.docs_url, request_id):
+            rejection = problems.reject_unacceptable_body(event, body_limit(event, dependencies))
+            if rejection is not None:
+                return rejection
+            app.append_context(**in_context(dependencies))  # type: ignore[no-untyped-call]
+            return app.resolve(event, context)
 
     typed: Handler = handle  # the decorators leave it untyped; this is its Lambda signature
     return typed

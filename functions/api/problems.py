@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -22,6 +25,7 @@ from jevs.domain.errors import (
     TooLarge,
     Unauthenticated,
 )
+from jevs.resources import PROBLEM_TYPES, problem_instance, problem_type
 from jevs.service.unit_of_work import InvalidCursor
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,25 +41,51 @@ class Problem(BaseModel):
     """RFC 9457 problem details, with field-level errors for validation failures."""
 
     type: str = Field(
-        description="A URI naming the kind of problem, stable across versions; its last part is the problem's name "
-        "(e.g. `not-found`).",
+        description="A URI naming the kind of problem, stable across versions: its page of the documentation "
+        "site, <docs URL>/problems/<slug>/ (e.g. `.../problems/not-found/`).",
         json_schema_extra={"format": "uri"},
     )
     title: str = Field(description="The kind of problem, in words.")
     status: int = Field(description="The HTTP status code.")
     detail: str = Field(description="What went wrong with this request.")
     instance: str | None = Field(
-        default=None, description="This occurrence: the request's id, to quote to JEVS's operators."
+        default=None, description="This occurrence: urn:jevs:request:<request id>, the id to quote to JEVS's operators."
     )
     errors: list[FieldProblem] | None = Field(default=None, description="Each field at fault, where there are any.")
 
 
-def problem(status: int, code: str, title: str, detail: str, errors: Sequence[FieldError] = ()) -> Response[str]:
+@dataclass(frozen=True)
+class Occasion:
+    """What every problem of one request names: where the documentation is, and the request's id."""
+
+    docs_url: str
+    request_id: str | None
+
+
+# Set by the handler for each request (``answering``); outside one, a type is a relative reference to the page.
+_OUTSIDE_A_REQUEST = Occasion(docs_url="", request_id=None)
+_occasion: ContextVar[Occasion | None] = ContextVar("problem_occasion", default=None)
+
+
+@contextmanager
+def answering(docs_url: str, request_id: str | None) -> Iterator[None]:
+    """Every problem made inside names ``docs_url``'s pages and the request ``request_id``."""
+    token = _occasion.set(Occasion(docs_url, request_id))
+    try:
+        yield
+    finally:
+        _occasion.reset(token)
+
+
+def problem(status: int, code: str, detail: str, errors: Sequence[FieldError] = ()) -> Response[str]:
+    """The problem response of kind ``code`` (a slug of ``jevs.resources.PROBLEM_TYPES``, which gives its title)."""
+    occasion = _occasion.get() or _OUTSIDE_A_REQUEST
     body = Problem(
-        type=f"urn:jevs:problem:{code}",
-        title=title,
+        type=problem_type(occasion.docs_url, code),
+        title=PROBLEM_TYPES[code],
         status=status,
         detail=detail,
+        instance=problem_instance(occasion.request_id) if occasion.request_id else None,
         errors=[FieldProblem(field=error.field, message=error.message) for error in errors] or None,
     )
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -97,34 +127,34 @@ def invalid_request(error: RequestValidationError) -> Response[str]:
     raw_errors = error.errors()
     errors = _field_errors(raw_errors)
     if any(raw.get("type") == "json_invalid" for raw in raw_errors):
-        return problem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", errors)
+        return problem(400, "malformed-json", "The request body is not valid JSON.", errors)
     if all(tuple(raw.get("loc", ("body",)))[:1] != ("body",) for raw in raw_errors):
-        return problem(400, "invalid-request", "Invalid request", "A header or parameter is missing or wrong.", errors)
-    return problem(422, "validation-error", "Validation failed", f"{len(errors)} field(s) are invalid.", errors)
+        return problem(400, "invalid-request", "A header or parameter is missing or wrong.", errors)
+    return problem(422, "validation-error", f"{len(errors)} field(s) are invalid.", errors)
 
 
 def rule_violation(error: RuleViolation) -> Response[str]:
-    return problem(422, "rule-violation", "Rule violated", str(error), error.errors)
+    return problem(422, "rule-violation", str(error), error.errors)
 
 
 def unauthenticated(error: Unauthenticated) -> Response[str]:
-    return problem(401, "unauthenticated", "Unauthenticated", "A valid bearer token of a registered party is required.")
+    return problem(401, "unauthenticated", "A valid bearer token of a registered party is required.")
 
 
 def not_found(error: NotFound) -> Response[str]:
-    return problem(404, "not-found", "Not found", f"No such resource: {error}.")
+    return problem(404, "not-found", f"No such resource: {error}.")
 
 
 def conflict(error: Conflict) -> Response[str]:
-    return problem(409, error.code, "Conflict", error.detail)
+    return problem(409, error.code, error.detail)
 
 
 def too_large(error: TooLarge) -> Response[str]:
-    return problem(413, "payload-too-large", "Payload too large", error.detail, [FieldError(error.field, error.detail)])
+    return problem(413, "payload-too-large", error.detail, [FieldError(error.field, error.detail)])
 
 
 def invalid_cursor(error: InvalidCursor) -> Response[str]:
-    return problem(400, "invalid-cursor", "Invalid cursor", str(error), [FieldError("query.cursor", str(error))])
+    return problem(400, "invalid-cursor", str(error), [FieldError("query.cursor", str(error))])
 
 
 def not_acceptable(media_type: str) -> Response[str]:
@@ -133,7 +163,6 @@ def not_acceptable(media_type: str) -> Response[str]:
     response = problem(
         406,
         "not-acceptable",
-        "Not acceptable",
         f"This resource is {media_type}: ask for it with 'Accept: {media_type}' (first in the header), "
         "so that it arrives as bytes.",
     )
@@ -143,7 +172,7 @@ def not_acceptable(media_type: str) -> Response[str]:
 
 def retryable(error: RetryableFailure) -> Response[str]:
     logger.warning("retryable failure", extra={"reason": str(error)})
-    response = problem(503, "try-again", "Service busy", "Please retry the same request; nothing was changed.")
+    response = problem(503, "try-again", "Please retry the same request; nothing was changed.")
     response.headers["Retry-After"] = "1"
     return response
 
@@ -155,10 +184,8 @@ def no_route(app: APIGatewayRestResolver) -> Response[str]:
     routes = app._static_routes + app._dynamic_routes
     allowed = sorted({route.method for route in routes if route.rule.match(event.path)})
     if not allowed:
-        return problem(404, "not-found", "Not found", "No such resource.")
-    response = problem(
-        405, "method-not-allowed", "Method not allowed", f"This resource does not take {event.http_method}."
-    )
+        return problem(404, "not-found", "No such resource.")
+    response = problem(405, "method-not-allowed", f"This resource does not take {event.http_method}.")
     response.headers["Allow"] = ", ".join(allowed)
     return response
 
@@ -191,7 +218,6 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
         response = problem(
             413,
             "payload-too-large",
-            "Payload too large",
             f"The body is {size} bytes; the limit is {max_bytes}.",
             [FieldError("body", f"at most {max_bytes} bytes")],
         )
@@ -203,7 +229,6 @@ def reject_unacceptable_body(event: dict[str, Any], max_bytes: int) -> dict[str,
         response = problem(
             415,
             "unsupported-media-type",
-            "Unsupported media type",
             "The body must be application/json.",
             [FieldError("header.Content-Type", f"expected application/json, got {media_type or 'nothing'}")],
         )
@@ -227,7 +252,6 @@ def _unreadable_json(body: str, base64_encoded: bool) -> Response[str] | None:
         return problem(
             400,
             "malformed-json",
-            "Malformed JSON",
             "The request body is not JSON this API reads.",
             [FieldError("body", reason)],
         )
@@ -235,7 +259,6 @@ def _unreadable_json(body: str, base64_encoded: bool) -> Response[str] | None:
         return problem(
             422,
             "validation-error",
-            "Validation failed",
             "1 field(s) are invalid.",
             [FieldError("body", f"expected a JSON object, got {_json_kind(value)}")],
         )

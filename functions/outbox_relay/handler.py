@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from jevs import bootstrap
-from jevs.adapters.lambda_batches import batch_handler
+from jevs.adapters.lambda_batches import batch_handler, correlating
 from jevs.adapters.table.items import outbox_message_of
 from jevs.bootstrap import Handler, RelayDependencies
 from jevs.service.outbox import publish
@@ -33,9 +33,10 @@ def make_handler(dependencies: RelayDependencies) -> Handler:
         message = outbox_message_of(record.dynamodb.new_image)
         if message is None:
             return
-        publish(message, dependencies.unit_of_work(None), dependencies.publisher)
-        metrics.add_metric(name="OutboxMessagesRelayed", unit=MetricUnit.Count, value=1)
-        logger.info("relayed", extra={"message_id": message.message_id, "channel": message.channel})
+        with correlating(logger, message.correlation_id):
+            publish(message, dependencies.unit_of_work(None), dependencies.publisher)
+            metrics.add_metric(name="OutboxMessagesRelayed", unit=MetricUnit.Count, value=1)
+            logger.info("relayed", extra={"message_id": message.message_id, "channel": message.channel})
 
     return batch_handler(logger=logger, metrics=metrics, event_type=EventType.DynamoDBStreams, record_handler=relay)
 

@@ -21,7 +21,15 @@ from constructs import Construct
 
 from infrastructure.cdk.config import StackConfig
 from infrastructure.cdk.identity import IdentityConstruct
-from jevs.resources import BINARY_MEDIA_TYPES, UNSUPPORTED_METHOD_PROBLEM, VERIFY_PATH_PREFIX, VERIFY_RATE_LIMIT
+from jevs.resources import (
+    BINARY_MEDIA_TYPES,
+    PROBLEM_TYPES,
+    UNSUPPORTED_METHOD_PROBLEM,
+    VERIFY_PATH_PREFIX,
+    VERIFY_RATE_LIMIT,
+    problem_instance,
+    problem_type,
+)
 
 # Routes anyone may call without a token (DESIGN.md §5).
 PUBLIC_ROUTES = ("docs", "openapi.json", ".well-known/jwks.json", "v1/verify/{proxy+}")
@@ -34,15 +42,42 @@ MAX_BODY_BYTES = 65_536
 VERIFICATION_ANSWER_PATH = ("/v1/verification-requests/", "/response")
 STAGE = "live"
 # The body WAF answers a client it throttles: a problem as the API's own (WAF sets its content type itself, so it
-# goes as application/json).
+# goes as application/json). A WAF custom response is static text: it cannot name the request (no ``instance``).
 THROTTLED_BODY_KEY = "throttled"
-THROTTLED_PROBLEM = {
-    "type": "urn:jevs:problem:throttled",
-    "title": "Too many requests",
-    "status": 429,
-    "detail": f"At most {VERIFY_RATE_LIMIT.requests} verifications in {VERIFY_RATE_LIMIT.window_seconds} s from one "
-    "address.",
-}
+THROTTLED_DETAIL = (
+    f"At most {VERIFY_RATE_LIMIT.requests} verifications in {VERIFY_RATE_LIMIT.window_seconds} s from one address."
+)
+# API Gateway's own id of the request, in a response template: the function's requestContext.requestId.
+REQUEST_ID_VARIABLE = "$context.requestId"
+
+
+def throttled_problem(docs_url: str) -> dict[str, object]:
+    """The problem WAF answers a client it throttles."""
+    return {
+        "type": problem_type(docs_url, "throttled"),
+        "title": PROBLEM_TYPES["throttled"],
+        "status": 429,
+        "detail": THROTTLED_DETAIL,
+    }
+
+
+def gateway_problem_template(docs_url: str, status: int, slug: str, detail: str | None = None) -> str:
+    """A gateway response's body: a problem as the function's, rendered at synth time from the stack's docs URL,
+    with API Gateway's request id as its ``instance`` and, unless ``detail`` is given, API Gateway's message."""
+    document = {
+        "type": problem_type(docs_url, slug),
+        "title": PROBLEM_TYPES[slug],
+        "status": status,
+        "detail": detail,
+        "instance": problem_instance(REQUEST_ID_VARIABLE),
+    }
+    rendered = json.dumps(document, separators=(",", ":"))
+    # API Gateway's message comes as a quoted JSON string already.
+    return (
+        rendered if detail is not None else rendered.replace('"detail":null', '"detail":$context.error.messageString')
+    )
+
+
 # Every route, per client address: a backstop against one address flooding the API (above all with requests
 # that no usage plan counts: without a token, or to the public routes), never a limit on a partner. Parties are
 # throttled by their usage plans; this limit is ADDRESS_RATE_HEADROOM times the fastest plan's rate over the
@@ -150,7 +185,7 @@ class ApiConstruct(Construct):
             for route in PUBLIC_ROUTES
         ]
         self._usage_plans(config)
-        self._gateway_responses()
+        self._gateway_responses(config.docs_url)
         self._firewall(config, key)
         if config.custom_domain is not None:
             self._custom_domain(config)
@@ -168,34 +203,36 @@ class ApiConstruct(Construct):
             )
             plan.add_api_key(self.api.add_api_key(f"Key-{partner.party.id}", api_key_name=f"jevs-{partner.party.id}"))
 
-    def _gateway_responses(self) -> None:
+    def _gateway_responses(self, docs_url: str) -> None:
         """Errors API Gateway answers itself are problem details too, as the function's are."""
         problems = {
-            apigateway.ResponseType.UNAUTHORIZED: ("401", "unauthenticated", "Unauthenticated"),
-            apigateway.ResponseType.ACCESS_DENIED: ("403", "forbidden", "Forbidden"),
-            apigateway.ResponseType.INVALID_API_KEY: ("403", "invalid-api-key", "Invalid API key"),
-            apigateway.ResponseType.THROTTLED: ("429", "throttled", "Too many requests"),
-            apigateway.ResponseType.QUOTA_EXCEEDED: ("429", "throttled", "Too many requests"),
-            apigateway.ResponseType.REQUEST_TOO_LARGE: ("413", "payload-too-large", "Payload too large"),
-            apigateway.ResponseType.WAF_FILTERED: ("403", "forbidden", "Refused by the firewall"),
+            apigateway.ResponseType.UNAUTHORIZED: (401, "unauthenticated"),
+            apigateway.ResponseType.ACCESS_DENIED: (403, "forbidden"),
+            apigateway.ResponseType.INVALID_API_KEY: (403, "invalid-api-key"),
+            apigateway.ResponseType.THROTTLED: (429, "throttled"),
+            apigateway.ResponseType.QUOTA_EXCEEDED: (429, "throttled"),
+            apigateway.ResponseType.REQUEST_TOO_LARGE: (413, "payload-too-large"),
+            apigateway.ResponseType.WAF_FILTERED: (403, "forbidden"),
         }
-        for response_type, (status, code, title) in problems.items():
-            template = (
-                f'{{"type":"urn:jevs:problem:{code}","title":"{title}","status":{status},'
-                '"detail":$context.error.messageString}'
-            )
+        for response_type, (status, code) in problems.items():
+            template = gateway_problem_template(docs_url, status, code)
             self.api.add_gateway_response(
                 f"Problem{response_type.response_type}",
                 type=response_type,
-                status_code=status,
+                status_code=str(status),
                 templates={"application/problem+json": template, "application/json": template},
                 # A throttled party may try again once its bucket refills: a second at most, at any rate it has.
-                response_headers={"Retry-After": "'1'"} if status == "429" else None,
+                response_headers={"Retry-After": "'1'"} if status == 429 else None,
             )
         # A method the ANY proxy does not pass on (TRACE, CONNECT) matches no method: API Gateway answers
         # MISSING_AUTHENTICATION_TOKEN, or INVALID_SIGNATURE when an Authorization header came (it reads a bearer
         # token as a broken SigV4 signature). No method here is IAM-signed, so neither means anything else.
-        unsupported = json.dumps(UNSUPPORTED_METHOD_PROBLEM, separators=(",", ":"))
+        unsupported = gateway_problem_template(
+            docs_url,
+            int(UNSUPPORTED_METHOD_PROBLEM["status"]),
+            str(UNSUPPORTED_METHOD_PROBLEM["slug"]),
+            str(UNSUPPORTED_METHOD_PROBLEM["detail"]),
+        )
         for response_type in (
             apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
             apigateway.ResponseType.INVALID_SIGNATURE,
@@ -285,7 +322,7 @@ class ApiConstruct(Construct):
         )
         address_limit = address_rate_limit(config)
         address_problem = {
-            **THROTTLED_PROBLEM,
+            **throttled_problem(config.docs_url),
             "detail": f"At most {address_limit} requests in {ADDRESS_RATE_WINDOW_SECONDS} s from one address.",
         }
         address_rate = wafv2.CfnWebACL.RuleProperty(
@@ -326,7 +363,7 @@ class ApiConstruct(Construct):
             ],
             custom_response_bodies={
                 THROTTLED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
-                    content_type="APPLICATION_JSON", content=json.dumps(THROTTLED_PROBLEM)
+                    content_type="APPLICATION_JSON", content=json.dumps(throttled_problem(config.docs_url))
                 ),
                 ADDRESS_THROTTLED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON", content=json.dumps(address_problem)

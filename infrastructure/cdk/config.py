@@ -11,6 +11,8 @@
 - ``jevs:alarmEmail``: where alarms are emailed (optional)
 - ``jevs:nzCustomsAccountId``: NZ Customs' AWS account, which may assume the role that reads its files in the
   exchange bucket (optional: no role without it)
+- ``jevs:docsUrl``: where the documentation site (``make docs``, ``build/site``) is published; each problem's
+  ``type`` is its page there (default ``DEFAULT_DOCS_URL``)
 - ``jevs:domainName``, ``jevs:certificateArn``, ``jevs:truststoreUri``: the custom domain, its ACM certificate
   and the S3 URI of the mutual-TLS truststore (all three, or none)
 """
@@ -23,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, mode
 
 from jevs.domain.parties import Party, check_distinct_prefixes
 from jevs.resources import PARTY_THROTTLES, ThrottleDefinition
+
+# Where the documentation site is published unless ``jevs:docsUrl`` says otherwise: the project's site.
+DEFAULT_DOCS_URL = "https://docs.jevs.example.invalid"
 
 
 class PartnerConfig(BaseModel):
@@ -56,6 +61,8 @@ class StackConfig(BaseModel):
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     custom_domain: CustomDomain | None = None
     nz_customs_account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    # No quote, brace or space: the URL is rendered into API Gateway's response templates as it is.
+    docs_url: str = Field(default=DEFAULT_DOCS_URL, pattern=r"^https://[^\s\"'{}\\$#]+$")
 
     @model_validator(mode="after")
     def _party_ids_are_unique(self) -> StackConfig:
@@ -74,6 +81,7 @@ _KEYS = {
     "sender_email": "jevs:senderEmail",
     "alarm_email": "jevs:alarmEmail",
     "nz_customs_account_id": "jevs:nzCustomsAccountId",
+    "docs_url": "jevs:docsUrl",
 }
 
 

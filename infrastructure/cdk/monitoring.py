@@ -429,11 +429,11 @@ class MonitoringConstruct(Construct):
         # The one-working-day promise: how long applications take to be decided, and how many wait past due.
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Applications: processing time (minutes) p50 / p99 / max",
+                title="Applications: processing time (seconds) p50 / p99 / max",
                 left=[
                     cloudwatch.Metric(
                         namespace="JEVS",
-                        metric_name="ApplicationProcessingMinutes",
+                        metric_name="ApplicationProcessingSeconds",
                         dimensions_map={"service": API_SERVICE},
                         statistic=statistic,
                         period=FIVE_MINUTES,

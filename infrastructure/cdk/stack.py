@@ -74,6 +74,7 @@ class JevsStack(Stack):
                 "JEVS_SIGNING_KEY_OVERLAP_DAYS": str(SIGNING_KEY.overlap_days),
                 DOCUMENTS_BUCKET.environment_variable: documents_bucket.bucket_name,
                 EXCHANGE_BUCKET.environment_variable: exchange_bucket.bucket_name,
+                "JEVS_DOCS_URL": config.docs_url,
                 # Cognito's token endpoint, which the OpenAPI document the API serves names for the OAuth2 flow.
                 "JEVS_TOKEN_URL": self.identity.token_url,
             },

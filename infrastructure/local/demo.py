@@ -493,8 +493,9 @@ def lacks(*names: str) -> Check:
     return lambda found: not set(names) & found.keys()
 
 
-def problem_type(ending: str) -> Check:
-    return lambda problem: problem["type"] == f"urn:jevs:problem:{ending}"
+def problem_type(slug: str) -> Check:
+    """The problem is of kind ``slug``: its type is that page of the documentation site, wherever the site is."""
+    return lambda problem: str(problem["type"]).endswith(f"/problems/{slug}/")
 
 
 def names_field(name: str) -> Check:

@@ -16,6 +16,7 @@ from functions.notifier.handler import make_handler as notifier_handler
 from functions.outbox_relay.handler import make_handler as relay_handler
 from functions.overseer.handler import make_handler as overseer_handler
 from functions.reconciler.handler import make_handler as reconciler_handler
+from infrastructure.local.gateway import SITE_PATH
 from infrastructure.local.provision import Provisioned
 from infrastructure.local.tokens import TOKEN_PATH
 from jevs import bootstrap
@@ -45,6 +46,8 @@ class LocalOptions:
     china_customs_endpoint: str
     verification_base_url: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    # The documentation site problems link to; None: the one the gateway serves (``<verification_base_url>/site``).
+    docs_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str
                 "signing_key_id": resources.signing_key_id,
                 "documents_bucket": resources.documents_bucket,
                 "exchange_bucket": resources.exchange_bucket,
+                "docs_url": options.docs_url or f"{options.verification_base_url}{SITE_PATH}",
                 # The local gateway serves the token endpoint beside the API.
                 "token_url": f"{options.verification_base_url}{TOKEN_PATH}",
             },

@@ -12,7 +12,12 @@ For each request it
   as bytes only to a request whose first ``Accept`` media type is a binary media type, as API Gateway does.
 
 Errors the gateway itself answers are RFC 9457 problem details, as the deployed API's gateway responses
-are configured to be (DESIGN.md §5).
+are configured to be (DESIGN.md §5): their ``type`` is the problem's page of the documentation site, their
+``instance`` the request's id, which the function also gets (``requestContext.requestId``) and every answer
+carries in ``x-amzn-RequestId``.
+
+It also serves the built documentation site (``make docs`` writes ``build/site``) at ``/site/``, when it is
+there, so the problem types of the local stack open their pages.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import binascii
 import json
 import logging
 import math
+import mimetypes
 import threading
 import time
 import uuid
@@ -29,6 +35,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -38,12 +45,15 @@ from werkzeug.wrappers import Request, Response
 from infrastructure.local.serving import BackgroundServer, BodyRefused, header_lines, read_body
 from infrastructure.local.tokens import JWKS_PATH, TOKEN_PATH, Client, TokenService
 from jevs.resources import (
+    PROBLEM_TYPES,
     PROXY_METHODS,
     UNSUPPORTED_METHOD_PROBLEM,
     VERIFY_PATH_PREFIX,
     RateLimitDefinition,
     ThrottleDefinition,
     delivers_binary,
+    problem_instance,
+    problem_type,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +70,9 @@ PUBLIC_PATHS = frozenset({"/docs", "/openapi.json", "/.well-known/jwks.json"})
 PUBLIC_PREFIXES = ("/v1/verify/",)
 
 PROBLEM_JSON = "application/problem+json"
+# Where the gateway serves the built documentation site: the local stack's docs URL is the gateway's URL and this.
+SITE_PATH = "/site"
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 # Cognito's authorizer renders the time claims as dates, and every other claim as a string.
 _COGNITO_TIME_CLAIMS = frozenset({"exp", "iat"})
 _COGNITO_TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"
@@ -130,26 +143,40 @@ class HttpResponse:
     body: bytes = b""
 
 
-# Problem types the gateway answers, named as the API function names its own (functions/api/problems.py),
-# so a client sees one vocabulary whichever of the two refused it.
+# Problem types the gateway answers, from the one list the API function's come from (jevs.resources), so a
+# client sees one vocabulary whichever of the two refused it.
 _PROBLEMS = {
-    400: ("bad-request", "Bad request"),
-    500: ("internal-error", "Internal error"),
-    401: ("unauthenticated", "Unauthenticated"),
-    405: ("method-not-allowed", "Method not allowed"),
-    411: ("length-required", "Length required"),
-    413: ("payload-too-large", "Payload too large"),
-    429: ("throttled", "Too many requests"),
-    502: ("bad-gateway", "Bad gateway"),
-    504: ("gateway-timeout", "Gateway timeout"),
+    400: "bad-request",
+    404: "not-found",
+    500: "internal-error",
+    401: "unauthenticated",
+    405: "method-not-allowed",
+    411: "length-required",
+    413: "payload-too-large",
+    429: "throttled",
+    502: "bad-gateway",
+    504: "gateway-timeout",
 }
 
 
-def problem_response(status: int, detail: str, headers: Iterable[tuple[str, str]] = ()) -> HttpResponse:
-    """An RFC 9457 problem the gateway answers itself, before or instead of the function."""
-    code, title = _PROBLEMS[status]
-    document = {"type": f"urn:jevs:problem:{code}", "title": title, "status": status, "detail": detail}
-    return HttpResponse(status, [("Content-Type", PROBLEM_JSON), *headers], json.dumps(document).encode())
+def problem_response(
+    status: int, detail: str, headers: Iterable[tuple[str, str]] = (), *, docs_url: str, request_id: str
+) -> HttpResponse:
+    """An RFC 9457 problem the gateway answers itself, before or instead of the function, for request
+    ``request_id``."""
+    code = _PROBLEMS[status]
+    document = {
+        "type": problem_type(docs_url, code),
+        "title": PROBLEM_TYPES[code],
+        "status": status,
+        "detail": detail,
+        "instance": problem_instance(request_id),
+    }
+    return HttpResponse(
+        status,
+        [("Content-Type", PROBLEM_JSON), *headers, (REQUEST_ID_HEADER, request_id)],
+        json.dumps(document).encode(),
+    )
 
 
 def _grouped(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]] | tuple[None, None]:
@@ -379,8 +406,11 @@ class Gateway:
         identity: AwsIdentity | None = None,
         verify_rate_limit: RateLimitDefinition | None = None,
         party_throttles: Mapping[str, ThrottleDefinition] | None = None,
+        site: Path | None = None,
     ) -> None:
         self._handler = handler
+        # The built documentation site, served at SITE_PATH while the folder exists (``make docs`` may come later).
+        self._site = site
         clients = list(clients)
         self.identity = identity or AwsIdentity()
         # Public verification per client address, as the deployed API's WAF throttles it; None: unthrottled.
@@ -400,6 +430,7 @@ class Gateway:
         self._server = BackgroundServer(self.wsgi_app, host=host, port=port, name="jevs-gateway")
         self.host, self.port = host, self._server.port
         self.base_url = f"http://{host}:{self.port}"
+        self.docs_url = f"{self.base_url}{SITE_PATH}"
         self.tokens = TokenService(clients, issuer=f"{self.base_url}/oauth2")
         # A Lambda execution environment runs one invocation at a time; the API function keeps
         # per-invocation state in module globals (Powertools' resolver event, logger keys, metrics), so
@@ -424,7 +455,7 @@ class Gateway:
             response = self._read_and_respond(request)
         except Exception:
             logger.exception("the gateway failed on %s %s", request.method, request.path)
-            response = problem_response(500, "The local gateway failed; see its log.")
+            response = self._problem(500, "The local gateway failed; see its log.", new_request_id())
         elapsed = (time.monotonic() - started) * 1000
         logger.info("%s %s %d %.1fms", request.method, request.path, response.status, elapsed)
         return _VerbatimResponse(response.body, response.status, response.headers)(environ, start_response)
@@ -432,7 +463,7 @@ class Gateway:
     def _read_and_respond(self, request: Request) -> HttpResponse:
         body = read_body(request, max_bytes=MAX_BODY_BYTES)
         if isinstance(body, BodyRefused):
-            return problem_response(body.status, body.detail)
+            return self._problem(body.status, body.detail, new_request_id())
         environ = request.environ
         return self.respond(
             HttpRequest(
@@ -446,24 +477,33 @@ class Gateway:
             )
         )
 
+    def _problem(
+        self, status: int, detail: str, request_id: str, headers: Iterable[tuple[str, str]] = ()
+    ) -> HttpResponse:
+        return problem_response(status, detail, headers, docs_url=self.docs_url, request_id=request_id)
+
     def respond(self, request: HttpRequest) -> HttpResponse:
         """Everything API Gateway (and Cognito's endpoint) would do with one request."""
         path = urlsplit(request.target).path or "/"
+        request_id = new_request_id()
         if path == TOKEN_PATH:
-            return self._token_endpoint(request)
+            return self._token_endpoint(request, request_id)
+        if path == SITE_PATH or path.startswith(f"{SITE_PATH}/"):
+            return self._site_page(request, path, request_id)
         if request.method not in PROXY_METHODS:
             # API Gateway matches the method before it authorizes: no token is asked for a method it has not.
-            return problem_response(405, str(UNSUPPORTED_METHOD_PROBLEM["detail"]))
+            return self._problem(405, str(UNSUPPORTED_METHOD_PROBLEM["detail"]), request_id)
         if path == JWKS_PATH and request.method in ("GET", "HEAD"):
             return HttpResponse(200, [("Content-Type", "application/json")], json.dumps(self.tokens.jwks()).encode())
         if self._verify_rate is not None and path.startswith(VERIFY_PATH_PREFIX):
             wait = self._verify_rate.admit(request.source_ip)
             if wait is not None:
                 limit = self._verify_rate.limit
-                return problem_response(
+                return self._problem(
                     429,
                     f"At most {limit.requests} verifications in {limit.window_seconds} s from one address: "
                     f"retry in {wait} s.",
+                    request_id,
                     [("Retry-After", str(wait))],
                 )
         claims = None
@@ -473,21 +513,50 @@ class Gateway:
             if claims is None:
                 # RFC 6750 §3.1: a presented token that fails is "invalid_token"; no token gets no error code.
                 challenge = 'Bearer realm="jevs", error="invalid_token"' if authorization else 'Bearer realm="jevs"'
-                return problem_response(
+                return self._problem(
                     401,
                     "A valid bearer token is required: get one from POST /oauth2/token.",
+                    request_id,
                     [("WWW-Authenticate", challenge)],
                 )
             wait = self._party_rate.admit(str(claims.get("client_id"))) if self._party_rate is not None else None
             if wait is not None:
-                return problem_response(
-                    429, f"Too many requests from this party: retry in {wait} s.", [("Retry-After", str(wait))]
+                return self._problem(
+                    429,
+                    f"Too many requests from this party: retry in {wait} s.",
+                    request_id,
+                    [("Retry-After", str(wait))],
                 )
-        return self._invoke(request, claims)
+        return self._invoke(request, claims, request_id)
 
-    def _token_endpoint(self, request: HttpRequest) -> HttpResponse:
+    def _site_page(self, request: HttpRequest, path: str, request_id: str) -> HttpResponse:
+        """A file of the built documentation site; a folder is its index.html, as a static web server serves."""
+        if request.method not in ("GET", "HEAD"):
+            return self._problem(405, "The documentation site is read with GET.", request_id, [("Allow", "GET, HEAD")])
+        if path == SITE_PATH:
+            return HttpResponse(301, [("Location", f"{SITE_PATH}/")])
+        missing = self._problem(404, "No such page: build the site with make docs.", request_id)
+        if self._site is None or not self._site.is_dir():
+            return missing
+        root = self._site.resolve()
+        wanted = (root / unquote(path.removeprefix(f"{SITE_PATH}/"))).resolve()
+        if not wanted.is_relative_to(root):
+            return missing
+        if wanted.is_dir():
+            if not path.endswith("/"):
+                return HttpResponse(301, [("Location", f"{path}/")])
+            wanted = wanted / "index.html"
+        if not wanted.is_file():
+            return missing
+        media_type = mimetypes.guess_type(wanted.name)[0] or "application/octet-stream"
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"  # mkdocs writes UTF-8
+        body = wanted.read_bytes()
+        return HttpResponse(200, [("Content-Type", media_type)], b"" if request.method == "HEAD" else body)
+
+    def _token_endpoint(self, request: HttpRequest, request_id: str) -> HttpResponse:
         if request.method != "POST":
-            return problem_response(405, "The token endpoint takes POST only.", [("Allow", "POST")])
+            return self._problem(405, "The token endpoint takes POST only.", request_id, [("Allow", "POST")])
         answer = self.tokens.token_endpoint(
             authorization=request.header("Authorization"),
             content_type=request.header("Content-Type"),
@@ -501,8 +570,7 @@ class Gateway:
             return None
         return self.tokens.verify(token.strip())
 
-    def _invoke(self, request: HttpRequest, claims: Mapping[str, Any] | None) -> HttpResponse:
-        request_id = str(uuid.uuid4())
+    def _invoke(self, request: HttpRequest, claims: Mapping[str, Any] | None, request_id: str) -> HttpResponse:
         event = proxy_event(
             request, identity=self.identity, request_id=request_id, claims=claims, host=self.host, port=self.port
         )
@@ -516,11 +584,18 @@ class Gateway:
         except Exception:
             # In AWS the traceback lands in the function's log group and the caller sees only a 502.
             logger.exception("the API function failed (request %s)", request_id)
-            return problem_response(502, f"The API function failed; request id {request_id}.")
+            return self._problem(502, f"The API function failed; request id {request_id}.", request_id)
         if elapsed_ms > INTEGRATION_TIMEOUT_MS:
-            return problem_response(504, f"The API function did not answer within {INTEGRATION_TIMEOUT_MS} ms.")
-        response.headers.append(("x-amzn-RequestId", request_id))
+            return self._problem(
+                504, f"The API function did not answer within {INTEGRATION_TIMEOUT_MS} ms.", request_id
+            )
+        response.headers.append((REQUEST_ID_HEADER, request_id))
         return response
+
+
+def new_request_id() -> str:
+    """A request's id, as API Gateway makes one: a UUID."""
+    return str(uuid.uuid4())
 
 
 class _VerbatimResponse(Response):

@@ -46,7 +46,7 @@ from werkzeug.serving import make_server
 from infrastructure.local import moto_speedup
 from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.functions import FunctionSet, LocalOptions, build_functions
-from infrastructure.local.gateway import AwsIdentity, Gateway, LocalLambdaContext
+from infrastructure.local.gateway import SITE_PATH, AwsIdentity, Gateway, LocalLambdaContext
 from infrastructure.local.pollers import Handler as EventHandler
 from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
 from infrastructure.local.provision import LOCAL_SENDER_EMAIL, Provisioned, create_resources
@@ -92,6 +92,8 @@ DEFAULT_VERIFY_RATE_LIMIT = 10 * VERIFY_RATE_LIMIT.requests
 PARTY_THROTTLE_SCALE_VARIABLE = "JEVS_PARTY_THROTTLE_SCALE"
 HOST = "127.0.0.1"
 EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
+# The documentation site ``make docs`` builds; the gateway serves it at /site/ when it is there.
+SITE_FOLDER = Path(__file__).resolve().parents[2] / "build" / "site"
 
 # Moto accepts any credentials; fixed ones keep a developer's real AWS credentials out of every request.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -266,12 +268,14 @@ class LocalStack:
                 identity=self.identity,
                 verify_rate_limit=configured_verify_rate_limit(),
                 party_throttles=self._party_throttles,
+                site=SITE_FOLDER,
             )
             self._start_china_customs()
             options = LocalOptions(
                 parties=json.dumps([client.registration() for client in self.clients]),
                 china_customs_endpoint=self.china_endpoint,
                 verification_base_url=self.api_url,
+                docs_url=self._gateway.docs_url,
                 overrides=self._overrides,
             )
             aws = AwsClients(AwsEndpoint(self.aws_url, self.identity.region))
@@ -465,6 +469,11 @@ class LocalStack:
         return f"{self.api_url}/docs"
 
     @property
+    def site_url(self) -> str:
+        """The documentation site (``make docs``), where the problem types of this stack's answers open."""
+        return f"{self.api_url}{SITE_PATH}/"
+
+    @property
     def openapi_url(self) -> str:
         return f"{self.api_url}/openapi.json"
 
@@ -507,6 +516,7 @@ JEVS is running on this machine.
   API             {stack.api_url}
   Swagger UI      {stack.docs_url}
   OpenAPI 3.1     {stack.openapi_url}
+  Documentation   {stack.site_url}   (after make docs)
   Token endpoint  {stack.token_url}   (OAuth2 client credentials, HTTP Basic)
   AWS (moto)      {stack.aws_url}   (tables: {tables})
   China Customs   {china}

@@ -718,8 +718,9 @@ def normalised(response: httpx.Response, params: dict[str, str]) -> str:
         body = json.loads(text)
     except ValueError:
         body = None
-    if isinstance(body, dict) and ({"request_id", "requestId"} & set(body)):
-        text = json.dumps({k: v for k, v in body.items() if k not in ("request_id", "requestId")})
+    # A problem's instance names its request (urn:jevs:request:<id>): a request id too.
+    if isinstance(body, dict) and ({"request_id", "requestId", "instance"} & set(body)):
+        text = json.dumps({k: v for k, v in body.items() if k not in ("request_id", "requestId", "instance")})
     for name, value in params.items():
         if len(value) >= 6:  # ids and numbers, not an attachment's index that "status": 401 also holds
             text = text.replace(value, "{" + name + "}")

@@ -26,6 +26,7 @@ from tests.e2e.partners import (
     declaration_number,
 )
 from tests.factories import certificate_payload, declaration_payload
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +106,7 @@ def test_a_revoked_certificate_is_not_replaced_and_nothing_is_stored(partners: P
     response = replace(partners, original, replacement)
 
     assert response.status_code == 409
-    assert response.json()["type"] == "urn:jevs:problem:certificate-not-issued"
+    assert response.json()["type"] == problem_type("certificate-not-issued")
     assert partners.get(f"/v1/certificates/{replacement}").status_code == 404
 
 
@@ -126,7 +127,7 @@ def test_revoking_twice_is_a_conflict_and_china_is_told_once(partners: Partners,
     first, second = revoke(partners, number), revoke(partners, number)
 
     assert (first.status_code, first.json()["status"]) == (200, "REVOKED")
-    assert (second.status_code, second.json()["type"]) == (409, "urn:jevs:problem:certificate-not-issued")
+    assert (second.status_code, second.json()["type"]) == (409, problem_type("certificate-not-issued"))
     held(china, number, HeldStatus.REVOKED)
     revocations = [m for m in china.received if m.idempotency_key == f"{number}/revoked"]
     assert [m.body["reason"] for m in revocations] == ["Origin not proven"]
@@ -141,7 +142,7 @@ def test_a_used_original_is_not_copied(partners: Partners) -> None:
 
     response = copy(partners, number)
 
-    assert (response.status_code, response.json()["type"]) == (409, "urn:jevs:problem:certificate-used")
+    assert (response.status_code, response.json()["type"]) == (409, problem_type("certificate-used"))
     assert partners.read(number)["version"] == 1
 
 
@@ -170,9 +171,7 @@ def test_a_party_that_is_not_the_issuer_is_told_the_certificate_does_not_exist(
         copy(partners, number, client_id),
     ]
 
-    assert [(answer.status_code, answer.json()["type"]) for answer in answers] == [
-        (404, "urn:jevs:problem:not-found")
-    ] * 3
+    assert [(answer.status_code, answer.json()["type"]) for answer in answers] == [(404, problem_type("not-found"))] * 3
     found = partners.read(number)
     assert (found["status"], found["version"]) == ("ISSUED", 1)
 

@@ -19,6 +19,7 @@ from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH, TokenService, load_clients
 from jevs.domain.parties import PartyType
 from jevs.resources import party_scope
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -115,7 +116,7 @@ def test_a_protected_route_without_a_token_is_refused_before_the_function(api: h
     response = api.get("/v1/certificates")
 
     assert response.status_code == 401
-    assert _problem(response)["type"] == "urn:jevs:problem:unauthenticated"
+    assert _problem(response)["type"] == problem_type("unauthenticated")
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -157,7 +158,7 @@ def test_a_token_verified_by_the_gateway_but_with_another_party_types_scope_is_a
     response = api.get("/v1/certificates", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 401
-    assert _problem(response)["type"] == "urn:jevs:problem:unauthenticated"
+    assert _problem(response)["type"] == problem_type("unauthenticated")
 
 
 def test_a_valid_token_reaches_the_function(api: httpx.Client, token_for: Callable[[str], str]) -> None:
@@ -365,7 +366,7 @@ def test_a_failing_or_malformed_function_answer_is_a_502(echo: httpx.Client, pat
     response = echo.get(path)
 
     assert response.status_code == 502
-    assert _problem(response)["type"] == "urn:jevs:problem:bad-gateway"
+    assert _problem(response)["type"] == problem_type("bad-gateway")
 
 
 def test_a_body_over_api_gateways_limit_is_refused_unread(echo_gateway: Gateway) -> None:
@@ -383,7 +384,7 @@ def test_a_body_over_api_gateways_limit_is_refused_unread(echo_gateway: Gateway)
 
     assert response.status == 413
     assert response.getheader("Content-Type") == "application/problem+json"
-    assert body["type"] == "urn:jevs:problem:payload-too-large"
+    assert body["type"] == problem_type("payload-too-large")
 
 
 def test_the_token_endpoint_takes_post_only(echo_gateway: Gateway) -> None:

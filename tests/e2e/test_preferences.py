@@ -23,6 +23,7 @@ from tests.e2e.partners import (
     Partners,
     declaration_number,
 )
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -94,7 +95,7 @@ def test_a_second_decision_for_the_same_declaration_is_409(customs: Partners) ->
     second = decide(customs, number, not_given(declaration))
 
     assert second.status_code == 409, second.text
-    assert second.json()["type"].endswith("preference-already-decided")
+    assert second.json()["type"] == problem_type("preference-already-decided")
 
 
 def test_not_given_without_reasons_is_422(customs: Partners) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.broken_certificates import BROKEN, NUMBER, dated
 from tests.e2e.conftest import TokenFor
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,7 @@ def test_a_certificate_breaking_a_rule_across_boxes_is_refused_naming_the_boxes_
 
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"] == "urn:jevs:problem:rule-violation"
+    assert response.json()["type"] == problem_type("rule-violation")
     assert [error["field"] for error in response.json()["errors"]] == fields
     headers = {"Authorization": f"Bearer {token_for(ISSUING_BODY)}"}
     assert api.get(f"/v1/certificates/{NUMBER}", headers=headers).status_code == 404

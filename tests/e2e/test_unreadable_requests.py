@@ -9,6 +9,7 @@ import pytest
 
 from tests.e2e.conftest import TokenFor
 from tests.factories import EXPORTER
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +23,11 @@ def test_trace_is_a_405_problem_not_an_html_501(api: httpx.Client, token_for: To
     assert response.status_code == 405
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "type": "urn:jevs:problem:method-not-allowed",
+        "type": problem_type("method-not-allowed"),
         "title": "Method not allowed",
         "status": 405,
         "detail": "The API takes DELETE, GET, HEAD, OPTIONS, PATCH, POST and PUT only.",
+        "instance": f"urn:jevs:request:{response.headers['x-amzn-RequestId']}",
     }
 
 

@@ -15,6 +15,7 @@ import pytest
 from infrastructure.local.china_customs import ChinaCustomsSimulator, MessageType
 from infrastructure.local.stack import LocalStack
 from tests.e2e.partners import CN_CUSTOMS, EXPORTER, ISSUER, NZ_CUSTOMS, OTHER_EXPORTER, Partners
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -135,7 +136,7 @@ def test_a_response_after_closure_is_409(partners: Partners) -> None:
 
     response = answer(partners, request_id, [document(PDF)])
 
-    assert (response.status_code, response.json()["type"]) == (409, "urn:jevs:problem:verification-closed")
+    assert (response.status_code, response.json()["type"]) == (409, problem_type("verification-closed"))
 
 
 def test_a_second_response_and_a_second_closure_are_409(partners: Partners) -> None:

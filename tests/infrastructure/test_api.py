@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from infrastructure.app import CDK_JSON
+from infrastructure.cdk.config import DEFAULT_DOCS_URL, read_config
 from infrastructure.local.gateway import Gateway, HttpRequest
-from jevs.resources import PARTY_THROTTLES
+from jevs.resources import API_FUNCTION, PARTY_THROTTLES, problem_type
 from tests.infrastructure.conftest import CUSTOM_DOMAIN, Synthesis
-from tests.infrastructure.support import one, properties, resources, target, target_id
+from tests.infrastructure.support import function_by_handler, one, properties, resources, target, target_id
 
 pytestmark = pytest.mark.infrastructure
 
@@ -160,8 +161,16 @@ def test_a_method_the_proxy_lacks_is_the_local_gateways_405_problem_in_aws_too(
 
     assert (local.status, dict(local.headers)["Content-Type"]) == (405, "application/problem+json")
     assert configured["StatusCode"] == str(local.status)
+    # The same problem but for where each finds the documentation, and the request id each made up.
+    answered = json.loads(local.body)
+    request_id = dict(local.headers)["x-amzn-RequestId"]
+    assert answered.pop("type") == problem_type(gateway.docs_url, "method-not-allowed")
+    assert answered.pop("instance") == f"urn:jevs:request:{request_id}"
     for media_type in ("application/problem+json", "application/json"):
-        assert json.loads(configured["ResponseTemplates"][media_type]) == json.loads(local.body)
+        document = json.loads(configured["ResponseTemplates"][media_type])
+        assert document.pop("type") == problem_type(DEFAULT_DOCS_URL, "method-not-allowed")
+        assert document.pop("instance") == "urn:jevs:request:$context.requestId"
+        assert document == answered
 
 
 @pytest.mark.parametrize("response_type", ["THROTTLED", "QUOTA_EXCEEDED"])
@@ -178,4 +187,48 @@ def test_a_throttled_party_gets_a_429_problem_with_retry_after_as_the_local_gate
     )[1]["Properties"]
     assert response["StatusCode"] == "429"
     assert response["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
-    assert '"type":"urn:jevs:problem:throttled"' in response["ResponseTemplates"]["application/problem+json"]
+    # API Gateway puts its message there as a JSON string.
+    rendered = response["ResponseTemplates"]["application/problem+json"]
+    problem = json.loads(rendered.replace("$context.error.messageString", '"Too Many Requests"'))
+    assert problem == {
+        "type": problem_type(DEFAULT_DOCS_URL, "throttled"),
+        "title": "Too many requests",
+        "status": 429,
+        "detail": "Too Many Requests",
+        "instance": "urn:jevs:request:$context.requestId",
+    }
+
+
+def test_the_api_function_finds_the_documentation_where_the_stack_publishes_it(template: dict[str, Any]) -> None:
+    api = properties(template, function_by_handler(template, API_FUNCTION.handler))
+
+    assert api["Environment"]["Variables"]["JEVS_DOCS_URL"] == DEFAULT_DOCS_URL
+
+
+class _Context:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def try_get_context(self, key: str) -> Any:
+        return self._values.get(key)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        (None, DEFAULT_DOCS_URL),
+        ("https://partners.jevs.govt.nz/docs", "https://partners.jevs.govt.nz/docs"),
+        ("http://partners.jevs.govt.nz/docs", None),  # https only
+        ('https://x.test/"},"status":200', None),  # rendered into templates as it is: no quote nor brace
+    ],
+)
+def test_the_docs_url_is_context_with_a_default_and_only_a_plain_https_url(given: str | None, read: str | None) -> None:
+    context = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    if given is not None:
+        context["jevs:docsUrl"] = given
+
+    if read is None:
+        with pytest.raises(ValueError, match="docs_url"):
+            read_config(_Context(context))
+    else:
+        assert read_config(_Context(context)).docs_url == read

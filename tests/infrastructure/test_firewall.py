@@ -15,7 +15,8 @@ from infrastructure.cdk.api import (
     FIREWALL_LOG_GROUP,
     REDACTED_HEADERS,
 )
-from jevs.resources import PARTY_THROTTLES
+from infrastructure.cdk.config import DEFAULT_DOCS_URL
+from jevs.resources import PARTY_THROTTLES, problem_type
 from tests.infrastructure.support import data_key, one, properties, resources, target
 
 pytestmark = pytest.mark.infrastructure
@@ -63,7 +64,7 @@ def test_every_address_is_rate_limited_above_what_any_party_may_send(template: d
     assert response["ResponseCode"] == 429
     assert response["ResponseHeaders"] == [{"Name": "Retry-After", "Value": str(ADDRESS_RATE_WINDOW_SECONDS)}]
     problem = json.loads(_acl(template)[1]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
-    assert (problem["type"], problem["status"]) == ("urn:jevs:problem:throttled", 429)
+    assert (problem["type"], problem["status"]) == (problem_type(DEFAULT_DOCS_URL, "throttled"), 429)
     assert str(statement["Limit"]) in problem["detail"]
 
 

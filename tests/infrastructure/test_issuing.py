@@ -284,5 +284,5 @@ def test_the_dashboard_graphs_processing_time_and_applications_past_due(template
         for metric in widget["properties"].get("metrics", [])
     }
 
-    assert ("JEVS", "ApplicationProcessingMinutes", "service", "jevs-api") in graphed
+    assert ("JEVS", "ApplicationProcessingSeconds", "service", "jevs-api") in graphed
     assert ("JEVS", "ApplicationsPastDue", "service", "jevs-overseer") in graphed

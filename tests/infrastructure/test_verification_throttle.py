@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from jevs.resources import VERIFY_RATE_LIMIT
+from infrastructure.cdk.config import DEFAULT_DOCS_URL
+from jevs.resources import VERIFY_RATE_LIMIT, problem_type
 from tests.infrastructure.support import one, resources, target
 
 pytestmark = pytest.mark.infrastructure
@@ -57,7 +58,7 @@ def test_a_throttled_address_gets_429_with_retry_after_and_a_problem(template: d
     body = acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]
     assert body["ContentType"] == "APPLICATION_JSON"
     problem = json.loads(body["Content"])
-    assert (problem["type"], problem["status"]) == ("urn:jevs:problem:throttled", 429)
+    assert (problem["type"], problem["status"]) == (problem_type(DEFAULT_DOCS_URL, "throttled"), 429)
 
 
 def test_the_rule_guards_the_apis_stage(template: dict[str, Any]) -> None:

@@ -67,7 +67,10 @@ def call_api(functions: FunctionSet) -> ApiCall:
     """Invoke the API function with a proxy event; the response body is decoded when it is JSON."""
 
     def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response: dict[str, Any] = functions.api(api_event(method, path, **kwargs), LambdaContext())
+        event = api_event(method, path, **kwargs)
+        response: dict[str, Any] = functions.api(event, LambdaContext())
+        # API Gateway's id of the request: the problem's instance, the log lines' correlation id.
+        response["request_id"] = event["requestContext"]["requestId"]
         headers = {name.lower(): values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}
         headers.update({name.lower(): value for name, value in (response.get("headers") or {}).items()})
         response["headers"] = headers

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from jevs.resources import RECORDS_TABLE
+from jevs.resources import PROBLEM_TYPES, RECORDS_TABLE
 from tests.factories import (
     CN_CUSTOMS,
     EXPORTER,
@@ -20,6 +20,7 @@ from tests.factories import (
     item_payload,
 )
 from tests.integration.conftest import ApiCall
+from tests.problems import problem_type, slug_of
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +89,7 @@ def test_a_malformed_certificate_is_refused_naming_the_field_and_nothing_is_stor
     assert response["headers"]["content-type"] == "application/problem+json"
     problem = response["json"]
     assert problem["status"] == status
-    assert problem["type"].startswith("urn:jevs:problem:")
+    assert slug_of(problem["type"]) in PROBLEM_TYPES
     assert field in [error["field"] for error in problem["errors"]]
     assert stored_items() == []
 
@@ -182,7 +183,7 @@ def test_the_same_key_with_another_body_is_a_conflict(call_api: ApiCall) -> None
     response = submit(call_api, certificate_payload(remarks="Second thoughts"))
 
     assert response["statusCode"] == 409
-    assert response["json"]["type"] == "urn:jevs:problem:idempotency-key-reused"
+    assert response["json"]["type"] == problem_type("idempotency-key-reused")
 
 
 def test_an_existing_number_with_other_content_is_a_conflict(call_api: ApiCall) -> None:
@@ -191,7 +192,7 @@ def test_an_existing_number_with_other_content_is_a_conflict(call_api: ApiCall) 
     response = submit(call_api, certificate_payload(remarks="Other content"), key="key-2")
 
     assert response["statusCode"] == 409
-    assert response["json"]["type"] == "urn:jevs:problem:certificate-number-exists"
+    assert response["json"]["type"] == problem_type("certificate-number-exists")
 
 
 def test_an_existing_number_with_the_same_content_answers_with_the_stored_certificate(call_api: ApiCall) -> None:

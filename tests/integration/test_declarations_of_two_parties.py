@@ -13,6 +13,7 @@ from infrastructure.local.functions import FunctionSet
 from tests.factories import CN_CUSTOMS, NZ_CUSTOMS, OTHER_CN_CUSTOMS, OTHER_NZ_CUSTOMS, declaration_payload
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, run_matcher, submit_certificate
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def assert_reveals_nothing(response: dict[str, Any], record: dict[str, Any]) -> 
     assert response["statusCode"] == 409, response
     assert response["headers"]["content-type"] == "application/problem+json"
     problem = response["json"]
-    assert problem["type"] == "urn:jevs:problem:declaration-number-exists"
+    assert problem["type"] == problem_type("declaration-number-exists")
     assert "location" not in response["headers"]
     assert set(problem) <= {"type", "title", "status", "detail", "instance"}
     text = json.dumps(problem)

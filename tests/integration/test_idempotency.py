@@ -26,6 +26,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import ApiCall
 from tests.integration.hosted_support import approved_goods, approved_signatory, lodged_application, post
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -268,7 +269,7 @@ def test_the_same_key_with_another_request_is_a_conflict(call_api: ApiCall, rout
     reused = send(call_api, other, "key-reused")
 
     assert reused["statusCode"] == 409
-    assert reused["json"]["type"] == "urn:jevs:problem:idempotency-key-reused"
+    assert reused["json"]["type"] == problem_type("idempotency-key-reused")
 
 
 def test_a_key_belongs_to_the_party_that_used_it(call_api: ApiCall) -> None:
@@ -301,7 +302,7 @@ def test_a_second_certification_with_a_new_key_is_a_conflict(call_api: ApiCall) 
     second = send(call_api, Request(path, ISSUING_BODY, None), "certify-2")
 
     assert second["statusCode"] == 409
-    assert second["json"]["type"] == "urn:jevs:problem:application-decided"
+    assert second["json"]["type"] == problem_type("application-decided")
 
 
 @pytest.mark.parametrize("path", ["/v1/goods-registrations", "/v1/signatories"])
@@ -319,7 +320,7 @@ def test_a_decision_is_once_only_whatever_key_asks_for_another(call_api: ApiCall
     # Then both are conflicts naming the first decision, and the registration is still approved
     for answer in (refusal, approval_again):
         assert answer["statusCode"] == 409
-        assert answer["json"]["type"] == "urn:jevs:problem:already-decided"
+        assert answer["json"]["type"] == problem_type("already-decided")
         assert "APPROVED by akl-chamber" in answer["json"]["detail"]
     stored = call_api("GET", decision_path.removesuffix("/approval"), client_id=ISSUING_BODY)["json"]
     assert stored["status"] == "APPROVED"

@@ -20,6 +20,7 @@ from tests.integration.declarations_support import (
     run_matcher,
     submit_certificate,
 )
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -176,7 +177,7 @@ def test_a_revoked_certificate_is_not_replaced(call_api: ApiCall) -> None:
     response = replace(call_api)
 
     assert response["statusCode"] == 409
-    assert response["json"]["type"] == "urn:jevs:problem:certificate-not-issued"
+    assert response["json"]["type"] == problem_type("certificate-not-issued")
     assert call_api("GET", f"/v1/certificates/{REPLACEMENT}", client_id=ISSUING_BODY)["statusCode"] == 404
 
 
@@ -226,7 +227,7 @@ def test_a_used_original_is_not_copied(functions: FunctionSet, call_api: ApiCall
     response = post(call_api, f"/v1/certificates/{NUMBER}/certified-true-copy", {"reason": "Original lost"})
 
     assert response["statusCode"] == 409
-    assert response["json"]["type"] == "urn:jevs:problem:certificate-used"
+    assert response["json"]["type"] == problem_type("certificate-used")
     assert read(call_api, NUMBER)["version"] == 1
 
 

@@ -29,8 +29,10 @@ from functions.api.handler import openapi_document
 from infrastructure.local.functions import FunctionSet, build_functions
 from infrastructure.local.provision import create_resources
 from jevs.adapters.aws import AwsClients
+from jevs.resources import PROBLEM_TYPES
 from tests.factories import EXPORTER, ISSUING_BODY, LambdaContext, api_event
 from tests.integration.conftest import local_options
+from tests.problems import slug_of
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +191,7 @@ def test_any_body_is_a_4xx_problem_never_a_crash(function_set: FunctionSet, meth
         assert 400 <= status < 500, response["body"]
         assert _content_type(response) == "application/problem+json"
         assert answer["status"] == status
-        assert answer["type"].startswith("urn:jevs:problem:")
+        assert slug_of(answer["type"]) in PROBLEM_TYPES
         assert isinstance(answer["title"], str)
         assert isinstance(answer["detail"], str)
 

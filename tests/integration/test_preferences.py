@@ -28,6 +28,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import ApiCall, emitted_metrics
 from tests.integration.declarations_support import lodge, partition_outbox, submit_certificate
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +90,7 @@ def test_a_second_decision_for_the_same_declaration_is_409(call_api: ApiCall) ->
     response = decide(call_api, NOT_GIVEN)
 
     assert response["statusCode"] == 409
-    assert response["json"]["type"].endswith("preference-already-decided")
+    assert response["json"]["type"] == problem_type("preference-already-decided")
 
 
 @pytest.mark.usefixtures("declared")

@@ -21,6 +21,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import ApiCall
 from tests.integration.hosted_support import approved_goods, approved_signatory, post
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ def test_a_certificate_breaking_a_rule_across_boxes_is_refused_naming_the_boxes_
     assert response["statusCode"] == 422
     assert response["headers"]["content-type"] == "application/problem+json"
     problem = response["json"]
-    assert problem["type"] == "urn:jevs:problem:rule-violation"
+    assert problem["type"] == problem_type("rule-violation")
     assert [error["field"] for error in problem["errors"]] == fields
     # And nothing is stored: the certificate cannot be read, no message waits to go anywhere (to China or for its
     # documents), and the table holds nothing at all

@@ -11,6 +11,7 @@ from jevs.resources import party_scope
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, OPS, OTHER_CN_CUSTOMS, certificate_payload
 from tests.integration.conftest import ApiCall
 from tests.integration.test_certificates_api import stored_items, submit
+from tests.problems import request_instance
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +31,12 @@ OTHER_SCOPES = [
 
 
 def unauthenticated(call_api: ApiCall) -> dict[str, object]:
-    """What the function answers a request without a token's claims."""
+    """What the function answers a request without a token's claims, but for the request it names."""
     response = call_api("GET", "/v1/certificates")
     assert response["statusCode"] == 401
-    return dict(response["json"])
+    answered = dict(response["json"])
+    assert answered.pop("instance") == request_instance(response)
+    return answered
 
 
 @pytest.mark.parametrize(("client_id", "scope"), OTHER_SCOPES)
@@ -44,7 +47,7 @@ def test_a_token_whose_scope_is_another_party_types_is_a_401_like_any_invalid_to
 
     assert response["statusCode"] == 401
     assert response["headers"]["content-type"] == "application/problem+json"
-    assert response["json"] == unauthenticated(call_api)
+    assert response["json"] == {**unauthenticated(call_api), "instance": request_instance(response)}
 
 
 @pytest.mark.parametrize(

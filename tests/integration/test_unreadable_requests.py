@@ -12,6 +12,7 @@ import pytest
 from tests.factories import EXPORTER, ISSUING_BODY, NZ_CUSTOMS
 from tests.integration.conftest import ApiCall
 from tests.integration.test_listing import certificates  # noqa: F401  # the fixture, by name
+from tests.problems import problem_type, request_instance
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def refused(response: dict[str, Any], status: int, code: str) -> str:
     assert response["statusCode"] == status, response["body"]
     assert response["headers"]["content-type"] == "application/problem+json"
     problem = response["json"]
-    assert (problem["type"], problem["status"]) == (f"urn:jevs:problem:{code}", status)
+    assert (problem["type"], problem["status"]) == (problem_type(code), status)
     assert [error["field"] for error in problem["errors"]] == ["body" if code != "invalid-cursor" else "query.cursor"]
     message: str = problem["errors"][0]["message"]
     return message
@@ -110,17 +111,18 @@ def test_a_method_a_route_lacks_is_a_405_naming_the_methods_it_has(
     assert response["headers"]["content-type"] == "application/problem+json"
     assert response["headers"]["allow"] == allowed
     assert response["json"] == {
-        "type": "urn:jevs:problem:method-not-allowed",
+        "type": problem_type("method-not-allowed"),
         "title": "Method not allowed",
         "status": 405,
         "detail": f"This resource does not take {method}.",
+        "instance": request_instance(response),
     }
 
 
 def test_a_path_no_route_has_is_still_a_404(call_api: ApiCall) -> None:
     response = call_api("DELETE", "/v1/no-such-things", client_id=ISSUING_BODY)
 
-    assert (response["statusCode"], response["json"]["type"]) == (404, "urn:jevs:problem:not-found")
+    assert (response["statusCode"], response["json"]["type"]) == (404, problem_type("not-found"))
     assert "allow" not in response["headers"]
 
 
@@ -210,4 +212,4 @@ def test_a_cursor_of_the_wrong_shape_is_a_400(
     response = call_api("GET", path, client_id=NZ_CUSTOMS, query=query | {"cursor": _cursor(document)})
 
     assert response["statusCode"] == 400, response["body"]
-    assert response["json"]["type"] == "urn:jevs:problem:invalid-cursor"
+    assert response["json"]["type"] == problem_type("invalid-cursor")

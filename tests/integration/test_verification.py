@@ -23,6 +23,7 @@ from jevs.domain.new_zealand import new_zealand_date
 from tests.factories import CN_CUSTOMS, EXPORTER, ISSUING_BODY, NZ_CUSTOMS, LambdaContext
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import partition_outbox, submit_certificate
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +102,7 @@ def test_the_listing_filters_by_status_and_refuses_a_cursor_it_did_not_issue(cal
     refused = call_api("GET", "/v1/verification-requests", client_id=NZ_CUSTOMS, query={"cursor": "bm90LW91cnM"})
 
     assert [each["id"] for each in listed["json"]["items"]] == [waiting["id"]]
-    assert (refused["statusCode"], refused["json"]["type"]) == (400, "urn:jevs:problem:invalid-cursor")
+    assert (refused["statusCode"], refused["json"]["type"]) == (400, problem_type("invalid-cursor"))
 
 
 def test_a_question_over_its_length_is_422(call_api: ApiCall) -> None:
@@ -117,7 +118,7 @@ def test_a_party_not_involved_is_told_it_does_not_exist(call_api: ApiCall) -> No
 
     response = call_api("GET", f"/v1/verification-requests/{raised['id']}", client_id=EXPORTER)
 
-    assert (response["statusCode"], response["json"]["type"]) == (404, "urn:jevs:problem:not-found")
+    assert (response["statusCode"], response["json"]["type"]) == (404, problem_type("not-found"))
 
 
 def test_a_request_about_a_certificate_that_does_not_exist_is_404(call_api: ApiCall) -> None:
@@ -178,7 +179,7 @@ def test_an_answer_after_closure_is_409(call_api: ApiCall) -> None:
 
     response = answer(call_api, raised["id"])
 
-    assert (response["statusCode"], response["json"]["type"]) == (409, "urn:jevs:problem:verification-closed")
+    assert (response["statusCode"], response["json"]["type"]) == (409, problem_type("verification-closed"))
 
 
 def test_closing_twice_is_409(call_api: ApiCall) -> None:

@@ -19,6 +19,7 @@ from jevs.documents.certificate_pdf import printed_digest
 from tests.factories import ISSUING_BODY, LambdaContext, api_event, certificate_payload, registered_clients
 from tests.integration.conftest import ApiCall, local_options
 from tests.integration.declarations_support import lodge, run_matcher, submit_certificate
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.integration
 
@@ -244,5 +245,5 @@ def test_an_api_client_asking_for_an_unknown_number_gets_a_problem(functions: Fu
 
     assert answer["statusCode"] == 404
     assert answer["headers"]["content-type"] == "application/problem+json"
-    assert answer["json"]["type"] == "urn:jevs:problem:not-found"
+    assert answer["json"]["type"] == problem_type("not-found")
     assert (answer["headers"]["vary"], answer["headers"]["cache-control"]) == ("Accept", "no-store")

@@ -70,7 +70,12 @@ class FakeApi:
         if route is None:
             return httpx.Response(
                 404,
-                json={"type": "urn:jevs:problem:not-found", "title": "Not found", "status": 404, "detail": "nothing"},
+                json={
+                    "type": "http://127.0.0.1:8080/site/problems/not-found/",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "nothing",
+                },
                 headers={"Content-Type": "application/problem+json"},
             )
         return route(request)

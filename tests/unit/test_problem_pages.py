@@ -1,41 +1,26 @@
 """Every problem type the code answers has its page in the documentation site (docs/problems/<slug>.md), and
 every page there is a type the code answers: a problem's ``type`` opens the page that explains it.
 
-The types are collected from the code as it names them: ``problem(<status>, "<slug>"`` in the API function,
-``Conflict("<slug>"`` in the domain and the use cases (the API answers each as a 409), the local gateway's
-table of its own problems, the CDK stack's gateway responses and every literal ``urn:jevs:problem:<slug>``."""
+The types are the code's one list, ``jevs.resources.PROBLEM_TYPES``, from which the API function, the local
+gateway and the CDK stack's gateway responses all make their problems (tests/unit/test_problem_types.py holds
+every slug the code names to that list)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
+
+from jevs.resources import PROBLEM_TYPES
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "docs" / "problems"
-# Where the code that answers problems lives (the tests name types too, but only those the code answers).
-SOURCES = ("functions", "layers/jevs/python/jevs", "infrastructure")
-SLUG = r"([a-z]+(?:-[a-z]+)*)"
-NAMED = (
-    re.compile(rf'\bproblem\(\s*\d{{3}},\s*"{SLUG}"'),  # functions/api/problems.py
-    re.compile(rf'\bConflict\(\s*"{SLUG}"'),  # domain and service conflicts, each a 409
-    re.compile(rf'^\s*\d{{3}}: \("{SLUG}", "', re.MULTILINE),  # the local gateway's _PROBLEMS
-    re.compile(rf'\("\d{{3}}", "{SLUG}", "'),  # the CDK stack's gateway responses
-    re.compile(rf"urn:jevs:problem:{SLUG}"),
-)
 
 
 def _types_in_code() -> set[str]:
-    found: set[str] = set()
-    for source in SOURCES:
-        for path in (ROOT / source).rglob("*.py"):
-            text = path.read_text(encoding="utf-8")
-            for pattern in NAMED:
-                found.update(pattern.findall(text))
-    return found
+    return set(PROBLEM_TYPES)
 
 
 def _pages() -> set[str]:
@@ -62,3 +47,4 @@ def test_each_problem_page_says_what_it_means_when_it_is_sent_what_to_do_and_sho
     for heading in ("## What it means", "## When JEVS sends it", "## What the client should do", "## Example"):
         assert heading in text, f"{slug}.md has no {heading!r}"
     assert f'"type": "http://127.0.0.1:8080/site/problems/{slug}/"' in text
+    assert f'"title": "{PROBLEM_TYPES[slug]}"' in text  # the title every occurrence of the type has

@@ -14,6 +14,7 @@ from infrastructure.local.tokens import TOKEN_PATH, Client, load_clients
 from jevs.resources import PARTY_THROTTLES, ThrottleDefinition
 from tests.e2e.gateway.conftest import CountingFunction
 from tests.factories import EXPORTER, ISSUING_BODY, OTHER_EXPORTER
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,7 @@ def test_a_party_past_its_usage_plan_gets_429_with_retry_after_and_the_function_
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["retry-after"]) <= 100
     problem = refused.json()
-    assert (problem["type"], problem["status"]) == ("urn:jevs:problem:throttled", 429)
+    assert (problem["type"], problem["status"]) == (problem_type("throttled"), 429)
     assert others == [200, 200]
     assert function.calls == 4
 

@@ -12,6 +12,7 @@ from infrastructure.local.gateway import Gateway
 from infrastructure.local.tokens import load_clients
 from jevs.resources import RateLimitDefinition
 from tests.e2e.gateway.conftest import CountingFunction
+from tests.problems import problem_type
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def test_an_address_past_the_limit_gets_429_with_retry_after_and_the_function_is
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     problem = refused.json()
-    assert (problem["type"], problem["status"]) == ("urn:jevs:problem:throttled", 429)
+    assert (problem["type"], problem["status"]) == (problem_type("throttled"), 429)
     assert function.calls == 3
 
 

@@ -7,6 +7,8 @@ they construct and AWS clients pointed where they want (``AwsClients``). Nothing
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -82,6 +84,8 @@ class ApiDependencies:
     parties: PartyRegistry
     clock: Clock
     max_request_bytes: int
+    # The documentation site: each problem's ``type`` is its page there.
+    docs_url: str
     # The signing key's public half (/.well-known/jwks.json).
     jwks: Callable[[], dict[str, Any]]
     # Every key that ever sealed a history event (/.well-known/jwks.json?retired=all).
@@ -121,6 +125,7 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
         parties=StaticPartyRegistry.from_json(settings.parties),
         clock=clock,
         max_request_bytes=settings.max_request_bytes,
+        docs_url=settings.docs_url,
         jwks=signer.jwks,
         sealing_keys=signer.sealing_keys,
         seals=signer,
@@ -325,7 +330,32 @@ def lambda_entry(
 
     def entry(event: dict[str, Any], context: Any) -> Any:
         if not built:
-            built.append(make_handler(dependencies(settings.from_environment(), AwsClients())))
+            tracing = traced()
+            built.append(tracing(make_handler(dependencies(settings.from_environment(), AwsClients()))))
         return built[0](event, context)
 
     return entry
+
+
+def traced() -> Callable[[Handler], Handler]:
+    """X-Ray tracing of a function (active in the CDK stack): Powertools' Tracer, which records each invocation and
+    patches boto3, botocore and httpx so every AWS call and every call to China is a subsegment. Made on the first
+    invocation in Lambda only (``lambda_entry``): making a Tracer imports the X-Ray SDK, which the local stack and
+    the tests, calling the handler builders directly, never pay for; outside Lambda, or with
+    ``POWERTOOLS_TRACE_DISABLED=true``, Powertools turns it off itself. Neither responses nor errors are put in
+    the trace: they may quote commercial content (DESIGN.md §1).
+
+    The Tracer needs ``aws_xray_sdk`` (``aws-lambda-powertools[tracer]``); without it the function runs untraced
+    and says so, rather than failing every invocation."""
+    if importlib.util.find_spec("aws_xray_sdk") is None:
+        logging.getLogger(__name__).warning("tracing off: aws_xray_sdk is not installed")
+        return lambda handler: handler
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer()
+
+    def trace(handler: Handler) -> Handler:
+        wrapped: Handler = tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+        return wrapped
+
+    return trace

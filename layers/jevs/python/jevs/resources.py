@@ -440,9 +440,8 @@ VERIFY_RATE_LIMIT = RateLimitDefinition(requests=100, window_seconds=60)
 # Any other (TRACE, CONNECT, one made up) matches no method, so API Gateway answers it itself, with this problem
 # (its gateway responses, infrastructure/cdk/api.py); the local gateway answers the same.
 PROXY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
-UNSUPPORTED_METHOD_PROBLEM = {
-    "type": "urn:jevs:problem:method-not-allowed",
-    "title": "Method not allowed",
+UNSUPPORTED_METHOD_PROBLEM: dict[str, str | int] = {
+    "slug": "method-not-allowed",
     "status": 405,
     "detail": "The API takes DELETE, GET, HEAD, OPTIONS, PATCH, POST and PUT only.",
 }
@@ -473,3 +472,64 @@ def delivers_binary(accept: str | None, binary_media_types: tuple[str, ...] = BI
         if binary_kind in ("*", kind) and binary_subtype in ("*", subtype):
             return True
     return False
+
+
+# Every kind of problem (RFC 9457) JEVS answers, by slug, with its title (the same for every occurrence): the API
+# function's (functions/api/problems.py and the domain's conflicts), the local gateway's and API Gateway's own
+# (infrastructure/cdk/api.py). The ONE list: a problem's ``type`` is the page of the documentation site that
+# explains it, ``<docs URL>/problems/<slug>/`` (docs/problems/<slug>.md; a test compares the pages with this).
+PROBLEM_TYPES: dict[str, str] = {
+    # The request as read.
+    "malformed-json": "Malformed JSON",
+    "invalid-request": "Invalid request",
+    "validation-error": "Validation failed",
+    "rule-violation": "Rule violated",
+    "invalid-cursor": "Invalid cursor",
+    "payload-too-large": "Payload too large",
+    "unsupported-media-type": "Unsupported media type",
+    "not-acceptable": "Not acceptable",
+    "method-not-allowed": "Method not allowed",
+    "not-found": "Not found",
+    # Who asks.
+    "unauthenticated": "Unauthenticated",
+    "forbidden": "Forbidden",
+    "invalid-api-key": "Invalid API key",
+    "throttled": "Too many requests",
+    # What is stored (409).
+    "already-decided": "Already decided",
+    "application-decided": "Application already decided",
+    "certificate-not-issued": "Certificate not issued",
+    "certificate-not-valid": "Certificate not valid",
+    "certificate-number-exists": "Certificate number exists",
+    "certificate-used": "Certificate used",
+    "declaration-number-exists": "Declaration number exists",
+    "idempotency-key-reused": "Idempotency key reused",
+    "preference-already-decided": "Preference already decided",
+    "verification-answered": "Verification already answered",
+    "verification-closed": "Verification closed",
+    "verification-gone": "Verification request gone",
+    "verification-not-overdue": "Verification not overdue",
+    # The service.
+    "try-again": "Service busy",
+    "bad-request": "Bad request",
+    "length-required": "Length required",
+    "internal-error": "Internal error",
+    "bad-gateway": "Bad gateway",
+    "gateway-timeout": "Gateway timeout",
+}
+
+
+def problem_type(docs_url: str, slug: str) -> str:
+    """A problem's ``type``: the page of the documentation site at ``docs_url`` that explains it. A slug not in
+    PROBLEM_TYPES is a KeyError, so no problem names a page that does not exist."""
+    if slug not in PROBLEM_TYPES:
+        raise KeyError(f"no problem type {slug!r} in PROBLEM_TYPES")
+    return f"{docs_url.rstrip('/')}/problems/{slug}/"
+
+
+def problem_instance(request_id: str) -> str:
+    """A problem's ``instance``: the request it answers, as a URN of its request id (API Gateway's, or the local
+    gateway's), the id a partner quotes to an operator and the correlation id of every log line of that request.
+    A URN rather than the path and a fragment: the occurrence is the request, not the resource, and a URN neither
+    pretends to open anything nor repeats a query string into the partner's error logs."""
+    return f"urn:jevs:request:{request_id}"

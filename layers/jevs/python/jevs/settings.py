@@ -39,6 +39,11 @@ class ApiSettings(FunctionSettings):
     # JSON: [{"client_id": "...", "party": {"type": "...", "id": "...", "name": "...", ...}}, ...]
     parties: str = Field(min_length=2, description="The party registry: which OAuth2 client stands for which party.")
     max_request_bytes: int = Field(default=65_536, gt=0, description="Larger request bodies are refused with 413.")
+    docs_url: str = Field(
+        pattern=r"^https?://[^\s]+$",
+        description="The documentation site (``make docs``): each problem's ``type`` is its page there, "
+        "<docs_url>/problems/<slug>/.",
+    )
     signing_key_id: str = Field(
         min_length=3,
         description="The KMS key that seals the history events the API appends, and whose public half "

@@ -11,16 +11,20 @@ the error's type and where it was raised, and for a validation error each field'
 
 from __future__ import annotations
 
+import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
+
+from jevs.domain import correlation
 
 # A Lambda handler: (event, context) -> response.
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -75,6 +79,49 @@ class _IdsOnlyBatchProcessor(BatchProcessor):
         return super().failure_handler(record, exception)
 
 
+@contextmanager
+def correlating(logger: Logger, correlation_id: str | None) -> Iterator[None]:
+    """The work inside is for the request ``correlation_id``: the logger's lines carry it as their correlation id,
+    and the messages it writes carry it on (``jevs.domain.correlation``)."""
+    if correlation_id is None:
+        logger.remove_keys(["correlation_id"])
+    else:
+        logger.set_correlation_id(correlation_id)
+    try:
+        with correlation.correlated(correlation_id):
+            yield
+    finally:
+        logger.remove_keys(["correlation_id"])
+
+
+def _correlation_of(record: Any) -> str | None:
+    """The correlation id of a record parsed into a model whose body is a JEVS message (the SQS consumers')."""
+    found = getattr(getattr(record, "body", None), "correlation_id", None)
+    return found if isinstance(found, str) else None
+
+
+def _correlated(
+    record_handler: Callable[[Any], None] | Callable[[Any, LambdaContext], None], logger: Logger
+) -> Callable[[Any], None] | Callable[[Any, LambdaContext], None]:
+    """``record_handler`` with each record handled under its message's correlation id. Keeps its signature's
+    ``lambda_context`` parameter, by which Powertools decides whether to pass the context."""
+    if "lambda_context" in inspect.signature(record_handler).parameters:
+        with_context = cast(Callable[[Any, LambdaContext], None], record_handler)
+
+        def handle_with_context(record: Any, lambda_context: LambdaContext) -> None:
+            with correlating(logger, _correlation_of(record)):
+                with_context(record, lambda_context)
+
+        return handle_with_context
+    alone = cast(Callable[[Any], None], record_handler)
+
+    def handle(record: Any) -> None:
+        with correlating(logger, _correlation_of(record)):
+            alone(record)
+
+    return handle
+
+
 def batch_handler(
     *,
     logger: Logger,
@@ -88,6 +135,7 @@ def batch_handler(
     # Every record failing is still a partial response (all reported), not a function error: retries stay
     # per record, and the failures are logged (without the records' content) by the service's logger.
     processor = _IdsOnlyBatchProcessor(event_type=event_type, model=model, logger=logger)
+    record_handler = _correlated(record_handler, logger)
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(raise_on_empty_metrics=False)

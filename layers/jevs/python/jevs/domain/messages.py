@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from jevs.domain import correlation
 from jevs.domain.china_message import ChinaMessage
 
 
@@ -30,6 +31,9 @@ class _Message(BaseModel):
 
     channel: ClassVar[OutboxChannel]
     created_at: AwareDatetime
+    # The request that caused it (``correlation``): taken from the work in hand when the message is made, so every
+    # message a request's change writes carries the request's id. Messages stored before it existed have none.
+    correlation_id: str | None = Field(default_factory=correlation.current)
 
     @property
     @abstractmethod
