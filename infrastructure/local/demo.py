@@ -345,7 +345,7 @@ def main() -> int:
         # The functions' own logs and metrics would interleave with the walkthrough; `make run` shows them. This
         # process prints no metrics (Powertools reads the switch when it would print), and logs warnings only.
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        with LocalStack(api_port=0, moto_port=0, quiet=True) as stack:
+        with LocalStack(api_port=0, moto_port=0, lambda_port=0, quiet=True) as stack:
             return 0 if all(result.passed for result in run_walkthrough(stack.api_url)) else 1
     return 0 if all(result.passed for result in run_walkthrough(api_url)) else 1
 

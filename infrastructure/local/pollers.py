@@ -19,6 +19,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 # Longer than any round takes: ten deliveries, each waiting out China's read timeout, and then some.
 ROUND_TIMEOUT_SECONDS = 120
 ContextFactory = Callable[[str], Any]
+# The schedule rule that runs reconciliation (``jevs reconcile`` sends its event too).
+RECONCILIATION_RULE = "jevs-reconciliation"
 
 
 class Poller(ABC):
@@ -230,17 +232,22 @@ class Schedule(Poller):
         return False
 
     def event(self) -> dict[str, Any]:
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": self._account,
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self._region,
-            "resources": [f"arn:aws:events:{self._region}:{self._account}:rule/{self.name}"],
-            "detail": {},
-        }
+        return scheduled_event(self.name, self._account, self._region)
+
+
+def scheduled_event(rule_name: str, account: str, region: str) -> dict[str, Any]:
+    """The event EventBridge sends a function when its schedule rule ``rule_name`` fires."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account}:rule/{rule_name}"],
+        "detail": {},
+    }
 
 
 def _always_open() -> threading.Event:

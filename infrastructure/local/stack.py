@@ -10,6 +10,7 @@ Ports and the local schedules come from the environment:
 
 ``JEVS_API_PORT``   the API, its docs and the token endpoint (default 8080)
 ``JEVS_MOTO_PORT``  the moto server, i.e. the local AWS endpoint (default 4566)
+``JEVS_LAMBDA_PORT``  Lambda's Invoke API for the functions here (default 4567; ``jevs reconcile`` calls it)
 ``JEVS_RECONCILE_EVERY_SECONDS``  how often reconciliation runs (default 60)
 ``JEVS_OVERSEE_EVERY_SECONDS``    how often the past-due check of applications runs (default 60)
 ``JEVS_VERIFY_RATE_LIMIT``        public verifications one address may ask for a minute (default 1000)
@@ -47,17 +48,20 @@ from infrastructure.local import moto_speedup
 from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.functions import FunctionSet, LocalOptions, build_functions
 from infrastructure.local.gateway import SITE_PATH, AwsIdentity, Gateway, LocalLambdaContext
+from infrastructure.local.lambda_invoke import LambdaInvokeServer
+from infrastructure.local.pollers import RECONCILIATION_RULE, Poller, QueuePoller, Schedule, StreamPoller
 from infrastructure.local.pollers import Handler as EventHandler
-from infrastructure.local.pollers import Poller, QueuePoller, Schedule, StreamPoller
 from infrastructure.local.provision import LOCAL_SENDER_EMAIL, Provisioned, create_resources
 from infrastructure.local.serving import log_to_console, stop_on_signal
 from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, Client, load_clients
 from jevs.adapters.aws import AwsClients, AwsEndpoint
 from jevs.resources import (
+    API_FUNCTION,
     DISPATCHER_FUNCTION,
     FUNCTIONS,
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
+    OUTBOX_RELAY_FUNCTION,
     OVERSEER_FUNCTION,
     PARTY_THROTTLES,
     RECONCILER_FUNCTION,
@@ -73,9 +77,12 @@ logger = logging.getLogger(__name__)
 
 API_PORT_VARIABLE = "JEVS_API_PORT"
 MOTO_PORT_VARIABLE = "JEVS_MOTO_PORT"
+LAMBDA_PORT_VARIABLE = "JEVS_LAMBDA_PORT"
 DEFAULT_API_PORT = 8080
 # The port AWS emulators conventionally use (LocalStack's edge port), so tools set up for local AWS find moto.
 DEFAULT_MOTO_PORT = 4566
+# Beside moto's: what ``jevs``'s local profile calls to invoke a function (moto's Lambda would need Docker).
+DEFAULT_LAMBDA_PORT = 4567
 CHINA_ENDPOINT_VARIABLE = "JEVS_CHINA_CUSTOMS_ENDPOINT"
 # How often the local schedule runs reconciliation, and works the redrive jobs (EventBridge: every minute in AWS).
 RECONCILE_EVERY_VARIABLE = "JEVS_RECONCILE_EVERY_SECONDS"
@@ -198,9 +205,9 @@ class LocalStack:
     """moto, every function, the gateway in front of the API and pollers in front of the rest.
     ``with LocalStack() as stack:`` or ``start()``/``stop()``.
 
-    Ports left as None come from ``JEVS_API_PORT`` and ``JEVS_MOTO_PORT``; 0 picks a free one. Each function
-    gets settings of its own (``infrastructure.local.functions``); ``overrides`` changes a setting for every
-    function that has it (the tests shorten timeouts). The pollers feed the functions only while the stack is
+    Ports left as None come from ``JEVS_API_PORT``, ``JEVS_MOTO_PORT`` and ``JEVS_LAMBDA_PORT``; 0 picks a free one.
+    Each function gets settings of its own (``infrastructure.local.functions``); ``overrides`` changes a setting for
+    every function that has it (the tests shorten timeouts). The pollers feed the functions only while the stack is
     ``active`` (from the start unless ``start_active=False``): a process that does other work beside a running
     stack, such as a pytest session with other tiers, opens it per use with ``active()``. ``quiet`` leaves the
     functions' logs at warnings (the walkthrough prints its own story).
@@ -211,6 +218,7 @@ class LocalStack:
         *,
         api_port: int | None = None,
         moto_port: int | None = None,
+        lambda_port: int | None = None,
         parties_file: Path = PARTIES_FILE,
         identity: AwsIdentity | None = None,
         overrides: Mapping[str, Any] | None = None,
@@ -226,6 +234,9 @@ class LocalStack:
                 logging.getLogger(definition.name).setLevel(logging.WARNING)
         self._api_port = configured_port(API_PORT_VARIABLE, DEFAULT_API_PORT) if api_port is None else api_port
         self._moto_port = configured_port(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT) if moto_port is None else moto_port
+        self._lambda_port = (
+            configured_port(LAMBDA_PORT_VARIABLE, DEFAULT_LAMBDA_PORT) if lambda_port is None else lambda_port
+        )
         self._overrides = dict(overrides or {})
         self._start_active = start_active
         self._reconcile_every = reconcile_every_seconds
@@ -240,6 +251,7 @@ class LocalStack:
         self.aws_url = ""
         self._moto: ThreadedMotoServer | None = None
         self._gateway: Gateway | None = None
+        self._lambda: LambdaInvokeServer | None = None
         self._resources: Provisioned | None = None
         self._functions: FunctionSet | None = None
         # China Customs: the stack's own simulator, unless JEVS_CHINA_CUSTOMS_ENDPOINT names another endpoint
@@ -256,6 +268,7 @@ class LocalStack:
     def start(self) -> Self:
         _check_free(self._moto_port, MOTO_PORT_VARIABLE)
         _check_free(self._api_port, API_PORT_VARIABLE)
+        _check_free(self._lambda_port, LAMBDA_PORT_VARIABLE)
         try:
             self._start_moto()
             self._resources = create_resources(self.aws_client)
@@ -281,17 +294,19 @@ class LocalStack:
             aws = AwsClients(AwsEndpoint(self.aws_url, self.identity.region))
             self._functions = build_functions(self._resources, options, aws)
             self._gateway.start()
+            self._start_lambda()
             if self._start_active:
                 self._active.set()
             self._start_pollers()
         except BaseException:
             self.stop()
             raise
-        logger.info("local stack up: API %s, AWS %s", self.api_url, self.aws_url)
+        logger.info("local stack up: API %s, AWS %s, Lambda %s", self.api_url, self.aws_url, self.lambda_url)
         return self
 
     def stop(self) -> None:
-        """Stop the pollers, the gateway, China Customs, then moto. Safe to call more than once."""
+        """Stop the pollers, China Customs, the Lambda Invoke API, the gateway, then moto. Safe to call more than
+        once."""
         self._active.clear()
         for poller in self.pollers.values():
             poller.stop()
@@ -299,6 +314,9 @@ class LocalStack:
         if self.china is not None:
             self.china.stop()
             self.china = None
+        if self._lambda is not None:
+            self._lambda.stop()
+            self._lambda = None
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
@@ -350,15 +368,31 @@ class LocalStack:
         self.china = ChinaCustomsSimulator(f"{self.api_url}/.well-known/jwks.json", host=HOST).start()
         self.china_endpoint = self.china.endpoint_url
 
+    def _context(self, function_name: str) -> LocalLambdaContext:
+        """A fresh invocation's context for the function, with its timeout."""
+        timeout_ms = int(self.function_timeouts[function_name] * 1000)
+        return LocalLambdaContext(
+            replace(self.identity, function_name=function_name), str(uuid.uuid4()), timeout_ms=timeout_ms
+        )
+
+    def _start_lambda(self) -> None:
+        """Lambda's Invoke API for every function, by its name as deployed."""
+        functions = self.functions
+        handlers = {
+            API_FUNCTION.name: self._invoke_api,
+            OUTBOX_RELAY_FUNCTION.name: functions.relay,
+            DISPATCHER_FUNCTION.name: functions.dispatcher,
+            RECONCILER_FUNCTION.name: functions.reconciler,
+            MATCHER_FUNCTION.name: functions.matcher,
+            NOTIFIER_FUNCTION.name: functions.notifier,
+            OVERSEER_FUNCTION.name: functions.overseer,
+        }
+        self._lambda = LambdaInvokeServer(handlers, self._context, host=HOST, port=self._lambda_port).start()
+
     def _start_pollers(self) -> None:
         """What Lambda's event source mappings and EventBridge do in AWS: feed each function its events."""
         functions, resources = self.functions, self.resources
-
-        def context(function_name: str) -> LocalLambdaContext:
-            timeout_ms = int(self.function_timeouts[function_name] * 1000)
-            return LocalLambdaContext(
-                replace(self.identity, function_name=function_name), str(uuid.uuid4()), timeout_ms=timeout_ms
-            )
+        context = self._context
 
         dynamodb = self.aws_client("dynamodb")
         stream_arn = dynamodb.describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
@@ -389,7 +423,7 @@ class LocalStack:
             "matcher": queue_poller(resources.declarations.queue, MATCHER_FUNCTION, functions.matcher),
             "notifier": queue_poller(resources.notifications.queue, NOTIFIER_FUNCTION, functions.notifier),
             "reconciler": Schedule(
-                rule_name="jevs-reconciliation",
+                rule_name=RECONCILIATION_RULE,
                 function_name=RECONCILER_FUNCTION.name,
                 handler=functions.reconciler,
                 context=context,
@@ -457,6 +491,13 @@ class LocalStack:
         return self._gateway
 
     @property
+    def lambda_url(self) -> str:
+        """Where Lambda's Invoke API answers for the functions here (boto3's ``endpoint_url``)."""
+        if self._lambda is None:
+            raise RuntimeError("the local stack is not running")
+        return self._lambda.url
+
+    @property
     def api_url(self) -> str:
         return self.gateway.base_url
 
@@ -519,6 +560,7 @@ JEVS is running on this machine.
   Documentation   {stack.site_url}   (after make docs)
   Token endpoint  {stack.token_url}   (OAuth2 client credentials, HTTP Basic)
   AWS (moto)      {stack.aws_url}   (tables: {tables})
+  Lambda Invoke   {stack.lambda_url}   (the functions here; `jevs reconcile` runs reconciliation now)
   China Customs   {china}
   Email (SES)     from {LOCAL_SENDER_EMAIL}, kept by moto in this process (nothing is delivered)
 

@@ -1,6 +1,6 @@
 """What ``jevs`` asks AWS (or the local stack's moto) directly, where the API has no route: the dead-letter queues'
-counts and what waits in them, and the signing key's rotation. Names come from the shared resource definitions
-(jevs.resources), as CDK and the local stack create them."""
+counts and what waits in them, the signing key's rotation, and a run of reconciliation now. Names come from the
+shared resource definitions (jevs.resources), as CDK and the local stack create them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ from typing import Any
 
 import boto3
 
+from infrastructure.local.pollers import RECONCILIATION_RULE, scheduled_event
 from infrastructure.ops.profiles import Profile
 from jevs.domain.recovery import RedriveQueue
-from jevs.resources import DECLARATIONS_QUEUE, DELIVERY_QUEUE, NOTIFICATIONS_QUEUE, STREAM_FAILURES_QUEUE
+from jevs.resources import (
+    DECLARATIONS_QUEUE,
+    DELIVERY_QUEUE,
+    NOTIFICATIONS_QUEUE,
+    RECONCILER_FUNCTION,
+    STREAM_FAILURES_QUEUE,
+)
 
 # Each redrive queue's dead-letter queue by name: the stream's failures queue is a dead-letter queue itself.
 DEAD_LETTER_QUEUES: dict[RedriveQueue, str] = {
@@ -27,12 +34,14 @@ SQS_MAX_MESSAGES = 10
 
 
 def client(profile: Profile, service: str) -> Any:
-    """A client of AWS itself (your credentials, the profile's region) or of the endpoint the profile names."""
-    if not profile.aws_endpoint_url:
+    """A client of AWS itself (your credentials, the profile's region) or of the endpoint the profile names (for
+    Lambda, its ``lambda_url`` when it has one)."""
+    endpoint_url = profile.lambda_url if service == "lambda" and profile.lambda_url else profile.aws_endpoint_url
+    if not endpoint_url:
         return boto3.client(service, region_name=profile.region)  # type: ignore[call-overload]
     return boto3.client(  # type: ignore[call-overload]
         service,
-        endpoint_url=profile.aws_endpoint_url,
+        endpoint_url=endpoint_url,
         region_name=profile.region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 (moto's, as the local stack's own clients use)
@@ -115,3 +124,22 @@ def _parked(message: dict[str, Any]) -> ParkedMessage:
         created_at=datetime.fromisoformat(created) if created else None,
         parked_at=datetime.fromtimestamp(int(attributes.get("SentTimestamp", "0")) / 1000, UTC),
     )
+
+
+class FunctionFailed(Exception):
+    """The function ran and failed: Lambda's error payload, in words."""
+
+
+def reconcile_now(lambda_client: Any, account: str, region: str) -> dict[str, Any]:
+    """Run the reconciler once, now, as its schedule does: invoked synchronously with the event EventBridge sends.
+    Its report: the deliveries and other open work queued again, and the redrive jobs it worked."""
+    answer = lambda_client.invoke(
+        FunctionName=RECONCILER_FUNCTION.name,
+        InvocationType="RequestResponse",
+        Payload=json.dumps(scheduled_event(RECONCILIATION_RULE, account, region)).encode(),
+    )
+    payload = json.loads(answer["Payload"].read() or b"null")
+    if "FunctionError" in answer:
+        raise FunctionFailed(f"{payload.get('errorType', 'Error')}: {payload.get('errorMessage', '')}")
+    report: dict[str, Any] = payload
+    return report

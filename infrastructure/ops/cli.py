@@ -30,7 +30,8 @@ STATUS_PATH = "/v1/ops/deliveries/status"
 
 app = typer.Typer(
     name="jevs",
-    help="Operate JEVS: dead-letter queues, redrives, a certificate's delivery journey, the signing key.",
+    help="Operate JEVS: dead-letter queues, redrives, reconciliation, a certificate's delivery journey, the signing "
+    "key.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -367,6 +368,39 @@ def journey(
                 step["detail"],
             )
     state.out.print(table)
+
+
+# -- reconcile ----------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def reconcile(context: typer.Context, as_json: Json = False) -> None:
+    """Run reconciliation now rather than at the next minute: the reconciler function invoked as its schedule
+    invokes it (Lambda's Invoke, with your AWS credentials; the local stack's own Invoke API locally). It queues
+    again each delivery and other open work past its bound, works the redrive jobs, and reports what it did."""
+    state = _state(context)
+    profile = state.the_profile()
+    try:
+        account = state.aws(profile, "sts").get_caller_identity()["Account"]
+        report = aws.reconcile_now(state.aws(profile, "lambda"), account, profile.region)
+    except (aws.FunctionFailed, BotoCoreError, ClientError) as error:
+        _fail(state, f"reconciliation did not run: {error}")
+    if as_json:
+        _print_json(state, report)
+        return
+    table = Table(title="Reconciliation: queued again")
+    for column in ("kind", "count", "message ids"):
+        table.add_column(column)
+    kinds = {"deliveries": report["requeued"], **report["open_work"]}
+    for kind, message_ids in kinds.items():
+        table.add_row(kind, str(len(message_ids)), ", ".join(message_ids))
+    state.out.print(table)
+    for job in report["redrives"]:
+        state.out.print(
+            f"redrive {job['id']} ({job['queue']}): {job['status']}, {job['moved']} moved in {job['pages']} page(s), "
+            f"{job['quarantined']} quarantined",
+            highlight=False,
+        )
 
 
 # -- rotate-key ----------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ A profile file, one table per profile::
     client_secret = "..."      # or leave it out and set JEVS_CLIENT_SECRET
     api_key = "..."            # API Gateway's x-api-key for the ops party
     aws_endpoint_url = ""      # empty: AWS itself, with your AWS credentials (queues, signing key)
+    lambda_url = ""            # empty: Lambda where aws_endpoint_url is (AWS itself: `jevs reconcile`)
     region = "ap-southeast-2"
 """
 
@@ -25,9 +26,10 @@ from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH, load_clients
 
 LOCAL = "local"
 DEFAULT_PROFILE_FILE = Path("~/.config/jevs/profiles.toml")
-# make run's ports (infrastructure/local/stack.py), or those JEVS_API_PORT and JEVS_MOTO_PORT gave it.
+# make run's ports (infrastructure/local/stack.py), or those JEVS_API_PORT, JEVS_MOTO_PORT and JEVS_LAMBDA_PORT gave it.
 LOCAL_API_PORT = "8080"
 LOCAL_MOTO_PORT = "4566"
+LOCAL_LAMBDA_PORT = "4567"
 DEFAULT_REGION = "ap-southeast-2"
 
 # Each field's environment variable: set, it wins over the profile's value.
@@ -38,6 +40,7 @@ ENVIRONMENT = {
     "client_secret": "JEVS_CLIENT_SECRET",
     "api_key": "JEVS_OPS_API_KEY",
     "aws_endpoint_url": "JEVS_AWS_URL",
+    "lambda_url": "JEVS_LAMBDA_URL",
     "region": "AWS_DEFAULT_REGION",
 }
 
@@ -57,15 +60,20 @@ class Profile:
     api_key: str = ""
     # Where the queues and KMS answer: the local stack's moto; empty for AWS itself (your AWS credentials).
     aws_endpoint_url: str = ""
+    # Where Lambda's Invoke API answers: the local stack's own (moto's Lambda runs no code without Docker); empty for
+    # the same endpoint as the rest (AWS itself when that is empty too).
+    lambda_url: str = ""
     region: str = DEFAULT_REGION
 
 
 def local_profile(environment: Mapping[str, str]) -> Profile:
-    """``make run``'s defaults: the gateway on :8080, its token endpoint, the demo ops client, moto on :4566."""
+    """``make run``'s defaults: the gateway on :8080, its token endpoint, the demo ops client, moto on :4566, the
+    functions' Invoke API on :4567."""
     api_port = environment.get("JEVS_API_PORT", LOCAL_API_PORT)
     api_url = environment.get("JEVS_API_URL", f"http://127.0.0.1:{api_port}").rstrip("/")
     ops = next(client for client in load_clients(PARTIES_FILE) if client.party.get("type") == "ops")
     port = environment.get("JEVS_MOTO_PORT", LOCAL_MOTO_PORT)
+    lambda_port = environment.get("JEVS_LAMBDA_PORT", LOCAL_LAMBDA_PORT)
     return Profile(
         name=LOCAL,
         api_url=api_url,
@@ -73,6 +81,7 @@ def local_profile(environment: Mapping[str, str]) -> Profile:
         client_id=ops.client_id,
         client_secret=ops.client_secret,
         aws_endpoint_url=f"http://127.0.0.1:{port}",
+        lambda_url=f"http://127.0.0.1:{lambda_port}",
     )
 
 

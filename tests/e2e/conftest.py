@@ -33,6 +33,7 @@ def e2e_stack(parties_file: Path = PARTIES_FILE) -> Iterator[LocalStack]:
     with LocalStack(
         api_port=0,
         moto_port=0,
+        lambda_port=0,
         parties_file=parties_file,
         start_active=False,
         # Faster than production so fault tests take seconds: 1 s timeouts against China (so an attempt takes at

@@ -322,21 +322,33 @@ def _visible(stack: LocalStack, queue_url: str) -> int:
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def test_reconciliation_resends_a_version_whose_message_was_lost(
-    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
-) -> None:
-    # Given a certificate whose delivery message is lost before the dispatcher sees it
+def submitted_and_lost(stack: LocalStack, partner: Partner, number: str) -> None:
+    """Submit ``number`` with the dispatcher paused and take its delivery message off the queue before the dispatcher
+    sees it: SQS lost it. Deleted rather than purged, as SQS allows one purge of a queue a minute."""
     dispatcher = stack.pollers["dispatcher"]
     dispatcher.pause()
     sqs = stack.aws_client("sqs")
     queue = stack.resources.delivery.queue
+
+    def lost() -> bool:
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in received:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return bool(received)
+
     try:
-        partner.submit("11.0044.00001")
-        assert wait_until(lambda: bool(sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages")), 15)
-        sqs.purge_queue(QueueUrl=queue)
+        partner.submit(number)
+        assert wait_until(lost, 15)
     finally:
         dispatcher.resume()
-    assert partner.delivery("11.0044.00001")["state"] == "PENDING"
+    assert partner.delivery(number)["state"] == "PENDING"
+
+
+def test_reconciliation_resends_a_version_whose_message_was_lost(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given a certificate whose delivery message is lost before the dispatcher sees it
+    submitted_and_lost(stack, partner, "11.0044.00001")
 
     # When reconciliation runs after its bound (1 s in the e2e stack) has passed
     time.sleep(1.2)
@@ -346,6 +358,26 @@ def test_reconciliation_resends_a_version_whose_message_was_lost(
     assert "11.0044.00001/v1" in report["requeued"]
     assert wait_until(lambda: partner.delivery("11.0044.00001")["state"] == "DELIVERED", 15)
     assert [m.idempotency_key for m in china.received] == ["11.0044.00001/v1"]
+
+
+def test_jevs_reconcile_runs_reconciliation_now_and_a_lost_delivery_reaches_china(
+    stack: LocalStack, china: ChinaCustomsSimulator, partner: Partner
+) -> None:
+    # Given a certificate whose delivery message is lost before the dispatcher sees it
+    submitted_and_lost(stack, partner, "11.0044.00002")
+
+    # When operations run `jevs reconcile` after the bound (1 s in the e2e stack) has passed: the reconciler invoked
+    # through Lambda's Invoke API, as in AWS
+    time.sleep(1.2)
+    code, out, err = jevs(stack, "reconcile", "--json")
+
+    # Then it prints the function's report with the version queued again, and China receives it
+    assert code == 0, err
+    report = json.loads(out)
+    assert "11.0044.00002/v1" in report["requeued"]
+    assert report["count"] == len(report["requeued"])
+    assert wait_until(lambda: partner.delivery("11.0044.00002")["state"] == "DELIVERED", 15)
+    assert [m.idempotency_key for m in china.received] == ["11.0044.00002/v1"]
 
 
 @cache
@@ -370,7 +402,12 @@ def jevs(stack: LocalStack, *arguments: str) -> tuple[int, str, str]:
     it drew on standard error."""
     out, err = io.StringIO(), io.StringIO()
     state = State(out=Console(file=out, width=200), err=Console(file=err, width=200))
-    environment = {"JEVS_API_URL": stack.api_url, "JEVS_AWS_URL": stack.aws_url, "JEVS_PROFILE_FILE": "/nonexistent"}
+    environment = {
+        "JEVS_API_URL": stack.api_url,
+        "JEVS_AWS_URL": stack.aws_url,
+        "JEVS_LAMBDA_URL": stack.lambda_url,
+        "JEVS_PROFILE_FILE": "/nonexistent",
+    }
     result = CliRunner().invoke(app, list(arguments), obj=state, env=environment)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception

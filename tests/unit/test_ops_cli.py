@@ -3,6 +3,7 @@ asks, the tables people read and the JSON scripts read; the profiles; the refere
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.parse
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from infrastructure.ops import docs
+from infrastructure.ops import aws, docs
 from infrastructure.ops.api import ApiError, OpsApi
 from infrastructure.ops.cli import State, app
 from infrastructure.ops.profiles import LOCAL, Profile, ProfileError, load_profile
@@ -106,12 +107,14 @@ class FakeSqs:
         return {"Messages": self.messages[: options["MaxNumberOfMessages"]]}
 
 
-def run(api: FakeApi, *arguments: str, sqs: Any = None, kms: Any = None) -> tuple[int, str, str]:
+def run(
+    api: FakeApi, *arguments: str, sqs: Any = None, kms: Any = None, lambda_client: Any = None
+) -> tuple[int, str, str]:
     transport = httpx.MockTransport(api)
     out, err = Console(record=True, width=160, file=open_null()), Console(record=True, width=160, file=open_null())
     state = State(
         api=lambda profile: OpsApi(profile, transport),
-        aws=lambda profile, service: {"sqs": sqs, "kms": kms}[service],
+        aws=lambda profile, service: {"sqs": sqs, "kms": kms, "lambda": lambda_client, "sts": FakeSts()}[service],
         out=out,
         err=err,
     )
@@ -284,6 +287,63 @@ def test_queues_counts_each_dead_letter_queue_with_its_latest_redrive() -> None:
     assert queues[1]["latest_redrive"] is None
 
 
+class FakeSts:
+    def get_caller_identity(self) -> dict[str, str]:
+        return {"Account": "210987654321"}
+
+
+class FakeLambda:
+    """Lambda's Invoke: the function's answer as its payload stream, with Lambda's FunctionError when it failed."""
+
+    def __init__(self, answer: dict[str, Any], function_error: str | None = None) -> None:
+        self.answer = answer
+        self.function_error = function_error
+        self.invocations: list[dict[str, Any]] = []
+
+    def invoke(self, **request: Any) -> dict[str, Any]:
+        self.invocations.append(request)
+        response: dict[str, Any] = {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(self.answer).encode())}
+        if self.function_error:
+            response["FunctionError"] = self.function_error
+        return response
+
+
+REPORT = {
+    "requeued": ["11.0001.00001/v2"],
+    "count": 1,
+    "open_work": {"declarations": [], "documents": ["11.0001.00002/v1/notifications"], "outbox": []},
+    "redrives": [{"id": "rd-1", "queue": "deliveries", "status": "DONE", "moved": 3, "pages": 1, "quarantined": 0}],
+}
+
+
+def test_reconcile_invokes_the_reconciler_with_a_scheduled_event_and_shows_what_it_queued_again() -> None:
+    function = FakeLambda(REPORT)
+    code, out, err = run(FakeApi({}), "reconcile", lambda_client=function)
+    assert (code, err) == (0, "")
+    ((invocation,),) = [function.invocations]
+    assert (invocation["FunctionName"], invocation["InvocationType"]) == ("jevs-reconciler", "RequestResponse")
+    event = json.loads(invocation["Payload"])
+    scheduled = (event["source"], event["detail-type"], event["account"])
+    assert scheduled == ("aws.events", "Scheduled Event", "210987654321")
+    assert event["resources"] == ["arn:aws:events:ap-southeast-2:210987654321:rule/jevs-reconciliation"]
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines() if line.count("│") == 4}
+    assert rows == {"deliveries": "1", "declarations": "0", "documents": "1", "outbox": "0"}
+    assert "11.0001.00001/v2" in out
+    assert "redrive rd-1 (deliveries): DONE, 3 moved in 1 page(s), 0 quarantined" in out
+
+
+def test_reconcile_as_json_prints_the_functions_report() -> None:
+    code, out, _ = run(FakeApi({}), "reconcile", "--json", lambda_client=FakeLambda(REPORT))
+    assert (code, json.loads(out)) == (0, REPORT)
+
+
+def test_reconcile_that_fails_in_the_function_says_so_with_exit_status_1() -> None:
+    failure = {"errorMessage": "the table is not there", "errorType": "ResourceNotFoundException"}
+    code, out, err = run(FakeApi({}), "reconcile", lambda_client=FakeLambda(failure, "Unhandled"))
+    assert (code, out) == (1, "")
+    assert err.strip() == "jevs: reconciliation did not run: ResourceNotFoundException: the table is not there"
+
+
 def parked_message(number: str, version: int, sent_millis: int) -> dict[str, Any]:
     body = {
         "kind": "china.delivery",
@@ -326,9 +386,14 @@ def test_the_local_profile_needs_no_file_and_the_environment_wins(tmp_path: Path
         "http://127.0.0.1:8080/oauth2/token",
         "http://127.0.0.1:4566",
     )
+    # Lambda's Invoke answers at the local stack's own port: moto's Lambda runs no code
+    assert local.lambda_url == "http://127.0.0.1:4567"
+    assert aws.client(local, "lambda").meta.endpoint_url == "http://127.0.0.1:4567"
+    assert aws.client(local, "sqs").meta.endpoint_url == "http://127.0.0.1:4566"
     ports = {"JEVS_PROFILE_FILE": str(tmp_path / "none.toml"), "JEVS_API_PORT": "9000", "JEVS_MOTO_PORT": "5000"}
-    moved = load_profile(LOCAL, ports)
+    moved = load_profile(LOCAL, ports | {"JEVS_LAMBDA_PORT": "5001"})
     assert (moved.token_url, moved.aws_endpoint_url) == ("http://127.0.0.1:9000/oauth2/token", "http://127.0.0.1:5000")
+    assert moved.lambda_url == "http://127.0.0.1:5001"
     assert local.client_id
     assert local.client_secret
 
