@@ -98,7 +98,8 @@ DEFAULT_VERIFY_RATE_LIMIT = 10 * VERIFY_RATE_LIMIT.requests
 # multiplies rate and burst, for tests that must never meet the limit.
 PARTY_THROTTLE_SCALE_VARIABLE = "JEVS_PARTY_THROTTLE_SCALE"
 HOST = "127.0.0.1"
-EXAMPLE_CERTIFICATE = Path(__file__).parent / "examples" / "certificate.json"
+# The example certificate of the API document (its submission example), which the banner offers to curl.
+EXAMPLE_CERTIFICATE = Path(__file__).parents[2] / "functions" / "api" / "examples" / "certificate.json"
 # The documentation site ``make docs`` builds; the gateway serves it at /site/ when it is there.
 SITE_FOLDER = Path(__file__).resolve().parents[2] / "build" / "site"
 

@@ -15,7 +15,7 @@ import pytest
 
 from infrastructure.local.demo import run_walkthrough
 from infrastructure.local.gateway import MAX_BODY_BYTES, Gateway
-from infrastructure.local.stack import LocalStack
+from infrastructure.local.stack import LocalStack, banner
 from infrastructure.local.tokens import TOKEN_PATH, TokenService, load_clients
 from jevs.domain.parties import PartyType
 from jevs.resources import party_scope
@@ -392,3 +392,12 @@ def test_the_token_endpoint_takes_post_only(echo_gateway: Gateway) -> None:
 
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+def test_the_banner_make_run_prints_offers_the_example_certificate_that_exists(stack: LocalStack) -> None:
+    # The example moved into the API's document (functions/api/examples/) and the banner still read the old place:
+    # `make run` stopped with FileNotFoundError once the stack was up.
+    printed = banner(stack)
+
+    assert "--data @functions/api/examples/certificate.json" in printed
+    assert f"{stack.api_url}/v1/certificates/11.1234.12345" in printed
