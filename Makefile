@@ -32,7 +32,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE = disabled
 # screenshots. Installed when missing and this machine can; otherwise the browser tests are skipped, saying so.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: browser venv checkov run demo redrive cli-docs openapi bench docs test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
+.PHONY: browser venv checkov run demo redrive cli-docs openapi examples bench docs test test-unit test-contract test-integration test-e2e test-infrastructure lint format typecheck synth build lock clean
 
 # Refuses, before any venv is made, a Python older than PYTHON_MINIMUM (or none at all).
 define CHECK_PYTHON
@@ -137,6 +137,11 @@ lint: $(STAMP)
 # The committed OpenAPI document (docs/openapi.json), written from the code; a unit test fails when they differ.
 openapi: $(STAMP)  ## write docs/openapi.json, the API's OpenAPI document, from the code
 	$(BIN)/python -m functions.api.openapi_document
+
+# The success bodies the document shows: a fresh local stack walked through every operation. Run `make openapi`
+# after it; an e2e test fails when the walk and the committed examples no longer cover the same answers.
+examples: $(STAMP)  ## capture every operation's success answer from a local stack into functions/api/examples/responses/
+	$(BIN)/python -m infrastructure.local.response_examples
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

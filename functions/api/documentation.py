@@ -206,10 +206,12 @@ def truthful(document: dict[str, Any], token_url: str) -> dict[str, Any]:
             for status, description in problems.items():
                 responses[str(status)] = _problem_response(status, description, declared.get(status))
             for status, examples in RESPONSES.get(operation["operationId"], {}).items():
-                responses[str(status)]["content"]["application/json"]["examples"] = {
-                    name: example.model_dump(mode="json", by_alias=True, exclude_none=True)
-                    for name, example in examples.items()
-                }
+                for media_type, content in responses[str(status)]["content"].items():
+                    if media_type.endswith("json"):  # application/json, application/jwk-set+json
+                        content["examples"] = {
+                            name: example.model_dump(mode="json", by_alias=True, exclude_none=True)
+                            for name, example in examples.items()
+                        }
             operation["responses"] = dict(sorted(responses.items()))
     return result
 

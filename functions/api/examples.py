@@ -85,28 +85,19 @@ REDRIVE = {
     )
 }
 
-# Success bodies as a local stack answered the examples above (the example certificate submitted, then verified;
-# the example declaration lodged), shown with each operation's answer. A test holds each to its schema.
-_CERTIFICATE_ANSWER = Example(
-    summary="The example certificate, as its issuing body sees it", value=_load("responses/certificate.json")
-)
-RESPONSES: dict[str, dict[int, dict[str, Example]]] = {
-    "submitCertificate": {201: {"milk-powder": _CERTIFICATE_ANSWER}},
-    "readCertificate": {200: {"milk-powder": _CERTIFICATE_ANSWER}},
-    "verifyCertificate": {
-        200: {
-            "valid": Example(
-                summary="The example certificate: valid, and what JEVS holds is what its history recorded",
-                value=_load("responses/verification.json"),
-            )
+
+# Success bodies as a local stack answered the walk of ``infrastructure/local/response_examples.py`` (``make
+# examples``): ``responses/<operationId>.<status>.json``, shown with each operation's answer. A unit test holds each
+# to its schema; an e2e test runs the walk, so an operation without an example fails.
+def _responses() -> dict[str, dict[int, dict[str, Example]]]:
+    found: dict[str, dict[int, dict[str, Example]]] = {}
+    for path in sorted((_FOLDER / "responses").glob("*.json")):
+        operation, status = path.stem.rsplit(".", 1)
+        example = json.loads(path.read_text(encoding="utf-8"))
+        found.setdefault(operation, {})[int(status)] = {
+            "local-stack": Example(summary=example["summary"], value=example["value"])
         }
-    },
-    "lodgeDeclaration": {
-        202: {
-            "received": Example(
-                summary="China Customs' example declaration, received and waiting to be matched",
-                value=_load("responses/declaration-received.json"),
-            )
-        }
-    },
-}
+    return found
+
+
+RESPONSES = _responses()

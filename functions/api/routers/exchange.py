@@ -78,7 +78,22 @@ def list_nz_customs_files(
     summary="NZ Customs: one of its data files, the JSON as filed",
     description="One of NZ Customs' data files, the JSON exactly as filed.",
     tags=["exchange"],
-    responses={200: {"description": "The file", "content": {"application/json": {}}}},
+    responses={
+        200: {
+            "description": "The file",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "By the listing's `kind`: `certificate`, the version's data elements exactly as "
+                        "China Customs receives them (the `certificate` of a China message, with its status, validity "
+                        "and printed remarks); `declaration_result`, the result of an export entry; "
+                        "`preference_decision`, China Customs' decision on an import declaration.",
+                    }
+                }
+            },
+        }
+    },
 )
 def read_nz_customs_file(  # type: ignore[no-untyped-def]
     file_id: Annotated[str, Path(max_length=1024, description="The `id` the listing gave.")],

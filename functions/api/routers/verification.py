@@ -26,7 +26,7 @@ from functions.api.verification_models import (
     verification_path,
 )
 from jevs.domain.errors import RetryableFailure
-from jevs.domain.verification import VerificationRequest, VerificationStatus
+from jevs.domain.verification import MediaType, VerificationRequest, VerificationStatus
 from jevs.service import verification
 from jevs.service.verification import (
     MAX_PAGE_SIZE,
@@ -175,7 +175,10 @@ def close_request(
     "Accept header (`*/*` too) is answered 406.",
     tags=TAGS,
     responses={
-        200: {"description": "The document's bytes, in its media type"},
+        200: {
+            "description": "The document's bytes, in its media type",
+            "content": {media_type.value: {} for media_type in MediaType},
+        },
         406: {"description": "Accept does not ask first for the attachment's media type"},
     },
 )
