@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # a dependency of schemathesis
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # it ships no types
 
 from infrastructure.local.response_examples import NOT_CAPTURED, RESPONSES_FOLDER, Numbers, capture
 from infrastructure.local.stack import LocalStack

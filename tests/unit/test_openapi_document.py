@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # a dependency of schemathesis, without stubs
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # it ships no types
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from functions.api.documentation import API_KEY, DEFAULT_TOKEN_URL, OAUTH2, PUBLIC_PATHS
