@@ -150,8 +150,8 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/jevs/python functions infrastructure tests benchmarks
 
-bench: $(STAMP)  ## the figures of DESIGN.md §8 that have a benchmark (printed, never asserted)
-	$(BIN)/python -m benchmarks.matching
+bench: $(STAMP)  ## the benchmarks: docs/benchmarks/ (results.json, index.md, plots); never asserted
+	$(BIN)/python -m benchmarks
 
 docs: $(STAMP)  ## the documentation site into build/site, offline; a broken link, anchor or nav entry fails it
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site

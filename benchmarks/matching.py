@@ -1,7 +1,7 @@
 """Matching figures (DESIGN.md §8): lines per second of pure rule work and how it grows with lines per
 declaration, and the AWS round trips of one match as the table grows.
 
-    python -m benchmarks.matching        (or: make bench)
+    python -m benchmarks --only matching        (or: make bench)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from benchmarks.report import Report, Table
 from infrastructure.local.provision import create_resources
 from jevs.adapters.aws import AwsClients
 from jevs.adapters.clock import SystemClock
@@ -92,17 +93,32 @@ def round_trips(stored: int) -> Counter[str]:
         return calls
 
 
-def main() -> None:
-    print("Matching: pure rule work (one 20-item certificate, every line matched)")
-    print(f"  {'lines':>6} {'declarations/s':>15} {'lines/s':>12} {'µs/line':>9}")
-    for lines in (1, 5, 20, 100):
-        per_second, lines_per_second = rule_throughput(lines)
-        print(f"  {lines:>6} {per_second:>15,.0f} {lines_per_second:>12,.0f} {1e6 / lines_per_second:>9.1f}")
-    print("\nMatching: DynamoDB round trips of one match, as the table grows")
-    for stored in (1, 100):
-        calls = round_trips(stored)
-        print(f"  {stored:>4} certificates stored: {dict(sorted(calls.items()))}")
+LINES = (1, 10, 100)
 
 
-if __name__ == "__main__":
-    main()
+def run(report: Report, quick: bool) -> None:
+    section = report.section(
+        "matching",
+        "Matching: rule work per line",
+        "One import declaration decided against a 20-item certificate, every line matched, in pure rule work "
+        "(no storage): the time per line should stay flat as declarations grow.",
+    )
+    seconds = 0.2 if quick else 1.0
+    table = Table(["lines", "declarations/s", "lines/s", "µs per line"])
+    per_line = []
+    for done, lines in enumerate(LINES, start=1):
+        report.progress(f"{lines} lines", done, len(LINES))
+        per_second, lines_per_second = rule_throughput(lines, seconds)
+        per_line.append(1e6 / lines_per_second)
+        table.rows.append([lines, per_second, lines_per_second, per_line[-1]])
+    section.figures["microseconds_per_line"] = dict(zip(map(str, LINES), per_line, strict=True))
+    section.tables.append(("Rule work by lines per declaration", table))
+    report.plot(
+        section,
+        "per-line",
+        "Matching: µs per line as lines per declaration grow",
+        x_label="lines per declaration",
+        y_label="µs per line",
+        series={"µs per line": (LINES, per_line)},
+        log_x=True,
+    )
