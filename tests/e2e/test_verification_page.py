@@ -23,7 +23,7 @@ from infrastructure.local.stack import LocalStack
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
-from jevs.documents.certificate_pdf import verification_url
+from jevs.documents.printed import verification_url
 from jevs.resources import RECORDS_TABLE
 from tests.e2e.partners import Partners, certificate_number
 from tests.factories import certificate_payload

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
-from jevs.documents.certificate_pdf import printed_digest
+from jevs.documents.printed import printed_digest
 from tests.factories import (
     CN_CUSTOMS,
     EXPORTER,

@@ -15,7 +15,7 @@ from infrastructure.local.functions import FunctionSet, LocalOptions, build_func
 from infrastructure.local.provision import Provisioned
 from jevs.adapters.aws import AwsClients
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
-from jevs.documents.certificate_pdf import printed_digest
+from jevs.documents.printed import printed_digest
 from tests.factories import ISSUING_BODY, LambdaContext, api_event, certificate_payload, registered_clients
 from tests.integration.conftest import ApiCall, local_options
 from tests.integration.declarations_support import lodge, run_matcher, submit_certificate

@@ -18,11 +18,9 @@ from jevs.documents.certificate_pdf import (
     CERTIFICATION_TEXT,
     EMBEDDED_FONT,
     LAST_RESORT_FONT,
-    printed_data,
-    printed_digest,
     render_certificate_pdf,
-    verification_url,
 )
+from jevs.documents.printed import printed_data, printed_digest, verification_url
 from jevs.domain.canonical import canonical_json
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
 from jevs.reference import hs2022_subheadings

@@ -52,8 +52,8 @@ def verify(  # type: ignore[no-untyped-def]
     ] = None,
 ):
     # No return annotation on purpose: Powertools validates an annotated return value as JSON, and a page is not.
-    # Imported here: only verification and the documents function need the PDF's printed data (and reportlab).
-    from jevs.documents.certificate_pdf import printed_digest
+    # Imported here: only verification needs what a paper prints.
+    from jevs.documents.printed import printed_digest
 
     # Both answers depend on Accept: a cache must keep them apart. Neither is kept: the standing changes.
     headers = {"Vary": "Accept", "Cache-Control": "no-store"}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import certifi
-import httpx
-
-from jevs.adapters.kms_signer import KmsSigner
 from jevs.domain.delivery import Decision, decide, transport_failure
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jevs.adapters.kms_signer import KmsSigner
 
 SIGNATURE_HEADER = "X-JWS-Signature"
 
@@ -24,6 +25,10 @@ def tls_context(*, client_certificate: tuple[str, str] | None = None, trusted_ca
     """TLS to China: its server certificate verified, for its host name, against ``trusted_ca`` (PEM: the CA
     China's endpoint certificate chains to, and no other) or else the public CAs; and our certificate presented
     when ``client_certificate`` (certificate file, key file) is given, for China's mutual TLS."""
+    # httpx and certifi are imported where they are used: only the dispatcher's Lambda layers hold them, and every
+    # function's composition root imports this module (README "Packaging").
+    import certifi
+
     context = ssl.create_default_context(cadata=trusted_ca, cafile=None if trusted_ca else certifi.where())
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if client_certificate is not None:
@@ -41,6 +46,8 @@ class HttpChinaSender:
         read_timeout: float = 10.0,
         tls: ssl.SSLContext | None = None,
     ) -> None:
+        import httpx  # see tls_context
+
         self._endpoint = endpoint
         self._signer = signer
         self._client = httpx.Client(
@@ -51,6 +58,8 @@ class HttpChinaSender:
         )
 
     def send(self, body: bytes, idempotency_key: str) -> Decision:
+        import httpx  # see tls_context; bound once the client exists
+
         signature = self._signer.sign_detached(body)
         try:
             response = self._client.post(

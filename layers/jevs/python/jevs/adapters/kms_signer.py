@@ -24,13 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-from joserfc.jwk import ECKey
 
-from jevs.adapters.jws import sign_detached
 from jevs.domain.errors import RetryableFailure
-from jevs.verify import UNKNOWN_KID, verify_detached_jws
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -60,6 +55,13 @@ def retired_keys(tags: list[dict[str, str]], since: datetime | None = None) -> d
 def public_jwk(der_public_key: bytes) -> dict[str, str]:
     """The JWK of a P-256 public key (SubjectPublicKeyInfo DER, as KMS GetPublicKey returns it), with its kid:
     the key's RFC 7638 thumbprint."""
+    # cryptography and joserfc (here, in check_seal and sign_detached) are imported where they are used: they are in
+    # the Lambda layers of the functions that sign or seal only, and every function's composition root imports this
+    # module (README "Packaging").
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    from joserfc.jwk import ECKey
+
     key = load_der_public_key(der_public_key)
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise ValueError("the signing key is not an ECC_NIST_P256 key")
@@ -136,6 +138,8 @@ class KmsSigner:
     def check_seal(self, statement: bytes, seal: str) -> str | None:
         """Why ``seal`` is not a detached JWS of ``statement`` by a key JEVS sealed with; None when it is. A kid
         not yet known is looked for again once: a rotation made since the keys were read."""
+        from jevs.verify import UNKNOWN_KID, verify_detached_jws  # see public_jwk
+
         problem = verify_detached_jws(seal, statement, self.sealing_keys())
         if problem is not None and problem.startswith(UNKNOWN_KID):
             self._sealing = None
@@ -155,6 +159,8 @@ class KmsSigner:
         return response["Signature"]
 
     def sign_detached(self, payload: bytes) -> str:
+        from jevs.adapters.jws import sign_detached  # see public_jwk
+
         key_id, jwk = self._resolved()
         return sign_detached(payload, kid=jwk["kid"], sign_der=lambda data: self._sign_der_with(key_id, data))
 

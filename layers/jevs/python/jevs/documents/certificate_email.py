@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr
 
-from jevs.documents.certificate_pdf import verification_url
+from jevs.documents.printed import verification_url
 from jevs.domain.applications import Application
 from jevs.domain.records import CertificateRecord
 

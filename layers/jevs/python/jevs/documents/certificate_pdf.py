@@ -1,11 +1,11 @@
 """The certificate of origin as a PDF, in the layout of the China–New Zealand FTA form (DESIGN.md §2), for
 ``GET /v1/certificates/{number}/document`` and the email to the applicant.
 
-What the paper prints is fixed first, as data (``printed_data``): the FTA form's data elements (never the
-commercial block), the number and version, box 15's certification, the printed remarks, the validity, and
-whether the paper is a certified true copy or replaces another certificate.
-Its digest travels in the QR code's verification URL, so the public verification endpoint can tell whether
-a paper in someone's hand still says what JEVS certified. The PDF is drawn from exactly that data.
+What the paper prints is fixed first, as data (``jevs.documents.printed``: the FTA form's data elements, never the
+commercial block, the number and version, box 15's certification, the printed remarks, the validity, and
+whether the paper is a certified true copy or replaces another certificate). Its digest travels in the QR code's
+verification URL, so the public verification endpoint can tell whether a paper in someone's hand still says what
+JEVS certified. The PDF is drawn from exactly that data.
 
 The same record always gives the same bytes (reportlab's invariant mode, and the document date taken from
 the record), so a retry stores the same document.
@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import pycountry
@@ -46,8 +44,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
     TableStyle,
 )
 
-from jevs.domain.access import View, project_content
-from jevs.domain.canonical import digest
+from jevs.documents.printed import Printed, printed_digest, read_printed, verification_url, verify_at
 from jevs.domain.certificate import (
     CertificateContent,
     Consignee,
@@ -57,7 +54,6 @@ from jevs.domain.certificate import (
     ProducerDisclosure,
     Transport,
 )
-from jevs.domain.issuance import Validity, printed_remarks
 from jevs.domain.records import CertificateRecord
 from jevs.reference import rec21_package_kinds
 
@@ -115,91 +111,9 @@ _GRID: list[tuple[Any, ...]] = [
 ]
 
 
-@dataclass(frozen=True)
-class _Printed:
-    """Everything the paper shows, in one place: ``printed_data`` and the drawing both read it."""
-
-    number: str
-    version: int
-    # The FTA form's data elements (View.FTA_FORM): no commercial details.
-    form: CertificateContent
-    issuing_body_name: str
-    place_of_issue: str
-    issue_date: date
-    remarks: str
-    validity: Validity
-    # What the paper says of the certificate's place in its life (DESIGN.md §2, §3): under the number, at the top of
-    # box 6 and in every page's footer.
-    marks: tuple[str, ...]
-
-
-def _printed(record: CertificateRecord) -> _Printed:
-    form = project_content(record, View.FTA_FORM)
-    assert form is not None  # the FTA form view always has content
-    validity = Validity(record.retrospective, record.valid_from, record.valid_until)
-    return _Printed(
-        number=record.number,
-        version=record.version,
-        form=form,
-        issuing_body_name=record.issuing_body_name,
-        place_of_issue=record.place_of_issue,
-        issue_date=form.issue_date,
-        remarks=printed_remarks(form, validity),
-        validity=validity,
-        marks=record.lifecycle_marks,
-    )
-
-
-def _data(printed: _Printed) -> dict[str, object]:
-    data: dict[str, object] = {
-        "certificate_number": printed.number,
-        "version": printed.version,
-        # Absent and null are the same on paper: an optional field added to the form later leaves the digest
-        # of every certificate already printed as it was.
-        "form": printed.form.model_dump(mode="json", exclude={"commercial"}, exclude_none=True),
-        "certification": {
-            "issuing_body_name": printed.issuing_body_name,
-            "place_of_issue": printed.place_of_issue,
-            "issue_date": printed.issue_date.isoformat(),
-        },
-        "printed_remarks": printed.remarks,
-        "validity": {
-            "retrospective": printed.validity.retrospective,
-            "valid_from": printed.validity.valid_from.isoformat(),
-            "valid_until": printed.validity.valid_until.isoformat(),
-        },
-    }
-    # Only when there are any: the digest of every certificate printed before the marks existed stays as it was.
-    if printed.marks:
-        data["lifecycle_marks"] = list(printed.marks)
-    return data
-
-
-def printed_data(record: CertificateRecord) -> dict[str, object]:
-    """Exactly what the PDF prints, as JSON-ready data: boxes 1 to 13 of the FTA form (no commercial
-    details), the number and version, box 15 (issuing body's name, place, date), the printed remarks (with
-    ``ISSUED RETROSPECTIVELY`` when so issued), the validity, and any lifecycle marks (``lifecycle_marks``:
-    printed under the number and in box 6, above the remarks)."""
-    return _data(_printed(record))
-
-
-def printed_digest(record: CertificateRecord) -> str:
-    """SHA-256 (lowercase hex) of the canonical JSON of ``printed_data``: what the QR code's URL carries."""
-    return digest(printed_data(record))
-
-
-def verification_url(base_url: str, record: CertificateRecord) -> str:
-    """The public verification URL of ``record``, with the digest of what its paper prints."""
-    return f"{_verify_at(base_url, record.number)}?digest={printed_digest(record)}"
-
-
-def _verify_at(base_url: str, number: str) -> str:
-    return f"{base_url.rstrip('/')}/v1/verify/{quote(number, safe='')}"
-
-
 def render_certificate_pdf(record: CertificateRecord, *, verification_base_url: str) -> bytes:
     """The certificate as an A4 PDF in the FTA form's layout, with box 15's QR code for verification."""
-    printed = _printed(record)
+    printed = read_printed(record)
     story: list[Any] = [_boxes_1_to_6(printed), _items_table(printed.form.items)]
     producers = printed.form.producer.producers or []
     if len(producers) > PRODUCERS_IN_BOX:
@@ -307,7 +221,7 @@ def _box(label: str, *lines: str) -> list[Any]:
 # --- boxes 1 to 6 --------------------------------------------------------------------------------------
 
 
-def _boxes_1_to_6(printed: _Printed) -> Any:
+def _boxes_1_to_6(printed: Printed) -> Any:
     form = printed.form
     exporter = form.exporter
     box_1 = _box(
@@ -479,7 +393,7 @@ def _producer_continuation(producers: Sequence[Producer]) -> list[Any]:
 # --- boxes 14 and 15 -----------------------------------------------------------------------------------
 
 
-def _boxes_14_and_15(printed: _Printed, record: CertificateRecord, verification_base_url: str) -> Any:
+def _boxes_14_and_15(printed: Printed, record: CertificateRecord, verification_base_url: str) -> Any:
     box_14 = _box("14. Declaration by the exporter", f"{EXPORTER_DECLARATION_TEXT}.")
     box_15_width = _WIDTH * 0.62
     qr_size = QR_SIZE_MM * mm
@@ -494,7 +408,7 @@ def _boxes_14_and_15(printed: _Printed, record: CertificateRecord, verification_
         Spacer(1, 2.5 * mm),
         Paragraph(ELECTRONIC_CERTIFICATION_TEXT, _TEXT),
         Spacer(1, 1 * mm),
-        Paragraph(f"Verify at {escape(_verify_at(verification_base_url, printed.number))}", _SMALL),
+        Paragraph(f"Verify at {escape(verify_at(verification_base_url, printed.number))}", _SMALL),
     ]
     printed_hash = printed_digest(record)
     digest_line = Paragraph(f'Printed-data digest (SHA-256): <font name="Courier">{printed_hash}</font>', _SMALL)
@@ -528,7 +442,7 @@ def _qr(value: str, size: float) -> Any:
 # --- every page ----------------------------------------------------------------------------------------
 
 
-def _page_decorations(printed: _Printed, recorded_at: datetime) -> tuple[Callable[..., None], Callable[..., None]]:
+def _page_decorations(printed: Printed, recorded_at: datetime) -> tuple[Callable[..., None], Callable[..., None]]:
     # The document's date is when JEVS recorded the certificate: the same on every rendering of the record.
     stamp = recorded_at.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
 

@@ -27,7 +27,6 @@ from jevs.domain.parties import Party, PartyRegistry, PartyType
 from jevs.domain.record_history import Recorded
 from jevs.domain.records import CertificateRecord
 from jevs.domain.registrations import GoodsRegistration, RegistrationKind, Signatory, new_id
-from jevs.domain.working_days import due_at
 from jevs.service.certificates import Submitted, stage_issue
 from jevs.service.ports import SealChecker
 from jevs.service.registrations import (
@@ -81,6 +80,10 @@ def lodge_application(command: LodgeApplication, uow: UnitOfWork, parties: Party
     assess_validity(certificate_content(lodged, registrations, number=PROVISIONAL_NUMBER, issue_date=today), today)
     signatory = uow.registrations.get(lodged.signatory_id)
     assert isinstance(signatory, Signatory)  # _quoted checked it
+    # Imported here: New Zealand's holidays are in the Lambda layers of the API only, which lodges applications; the
+    # overseer imports this module for flag_past_due, which compares stored due times (README "Packaging").
+    from jevs.domain.working_days import due_at
+
     application = Application(
         id=new_id(RegistrationKind.APPLICATION, nzbn),
         exporter=party.id,
