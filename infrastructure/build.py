@@ -2,12 +2,21 @@
 
 Each asset is a folder the CDK stack hands to ``lambda.Code.from_asset`` (``ASSET_PATHS`` names them all):
 
-- ``layers/dependencies``: ``python/`` holding the runtime dependencies pinned in requirements-lambda.lock,
-  installed as wheels for the Lambda runtime's Python and CPU, without boto3 and its dependencies (the
-  runtime ships them);
-- ``layers/jevs``: ``python/jevs``, the domain layer as it is in the repository, reference data included;
+- ``layers/<name>``, one per ``jevs.resources.LAYERS``: ``python/`` holding that layer's share of the runtime
+  dependencies pinned in requirements-lambda.lock (each locked distribution in exactly one layer), installed as
+  wheels for the Lambda runtime's Python and CPU, without boto3 and its dependencies (the runtime ships them),
+  and any data of the domain package only that layer's users read (the PDF's font);
+- ``layers/jevs``: ``python/jevs``, the domain layer as it is in the repository, reference data included, less the
+  data a dependency layer carries;
 - ``functions/<name>``: ``functions/__init__.py`` and ``functions/<name>/``, so the handler is
   ``functions.<name>.handler.handler``.
+
+Each function gets the domain layer and the dependency layers its ``FunctionDefinition.layers`` names, nothing else
+(README "Packaging"). The build checks that this is enough: every distribution a layer holds finds what it requires
+in the layers of each function that has it (the lock says who requires what), and every module a function's
+handler imports when it loads (its own package's imports, and the domain modules those import at module level) is
+in the standard library, in what the runtime ships, in the domain layer or in one of its layers. A module only one
+function needs is therefore imported where it is used, not at the top of a module every function loads.
 
 Every ``.py`` is byte-compiled by the runtime's own interpreter, hash-based and unchecked: Lambda's file
 systems are read-only, so a module without its ``.pyc`` is compiled again at every cold start. The ``.pyc``
@@ -20,6 +29,7 @@ when complete: after a failed build, ``cdk synth`` finds an asset missing rather
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import itertools
@@ -32,9 +42,11 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from jevs.resources import FUNCTIONS, LAYERS, FunctionDefinition, LayerDefinition
 
 # The Lambda runtime the assets are built for; the CDK stack imports both. 3.13 although the CDK library also
 # offers python3.14: the build byte-compiles with the runtime's own interpreter (bytecode is specific to a
@@ -66,12 +78,11 @@ MIB = 1024 * 1024
 # Lambda's hard quota: a function's code and all its layers, unzipped, at most 250 MiB.
 LAMBDA_UNZIPPED_LIMIT = 250 * MIB
 # Our own budgets, unzipped: room to grow by a third, so that a heavy new dependency is a decision, not a surprise.
-# Measured when they were set: dependencies 67.2 MiB (pycountry 21.4 MiB, of which 19.9 MiB are translations we
-# never load; cryptography 14.0 MiB; holidays 9.3 MiB; powertools 5.8 MiB; pydantic-core 4.7 MiB), domain layer
-# 0.8 MiB, each function under 0.1 MiB. The domain layer has since grown to 3.0 MiB (1.3 MiB before the font):
-# 1.6 MiB of it is the CJK font the certificate PDF embeds, a subset (jevs/documents/fonts), as the whole face,
-# 4.4 MiB, would all but fill the budget.
-DEPENDENCIES_LAYER_BUDGET = 90 * MIB
+# What counts is each function's whole package, its code, the domain layer and its dependency layers
+# (FunctionDefinition.package_budget_mib, where the sizes they were set from are noted); the domain layer and each
+# function's code have budgets of their own besides. Measured when they were set: domain layer 0.8 MiB, each
+# function under 0.1 MiB. The domain layer has since grown to 2.0 MiB without the CJK font the certificate PDF
+# embeds, a subset (1.6 MiB, jevs/documents/fonts), which the PDF layer carries; the API's code is 0.5 MiB.
 DOMAIN_LAYER_BUDGET = 5 * MIB
 FUNCTION_BUDGET = 1 * MIB
 
@@ -81,8 +92,9 @@ _FUNCTION_ROOT = "/var/task"
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = "build"
-DEPENDENCIES_LAYER = "layers/dependencies"
 DOMAIN_LAYER = "layers/jevs"
+# The dependency layers by asset name (``layers/<name>``).
+DEPENDENCY_LAYERS: Mapping[str, LayerDefinition] = {layer.asset: layer for layer in LAYERS}
 
 # Never part of an asset copied from the repository.
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "tests", "test_*.py", "conftest.py")
@@ -120,16 +132,23 @@ def function_names(root: Path) -> list[str]:
 def asset_paths(root: Path) -> dict[str, Path]:
     """Asset name → the folder ``make build`` writes it to; the name is the folder relative to build/."""
     build = root / BUILD_DIR
-    names = [DEPENDENCIES_LAYER, DOMAIN_LAYER, *(f"functions/{name}" for name in function_names(root))]
+    names = [*DEPENDENCY_LAYERS, DOMAIN_LAYER, *(f"functions/{name}" for name in function_names(root))]
     return {name: build / name for name in names}
 
 
 ASSET_PATHS: Mapping[str, Path] = asset_paths(ROOT)
 
 
+def function_assets(definition: FunctionDefinition) -> list[str]:
+    """Every asset a function is deployed with: its dependency layers, the domain layer, its own code."""
+    return [*(layer.asset for layer in definition.layers), DOMAIN_LAYER, f"functions/{definition.folder}"]
+
+
 def budget_of(name: str) -> int:
-    if name == DEPENDENCIES_LAYER:
-        return DEPENDENCIES_LAYER_BUDGET
+    """An asset's own budget. A dependency layer has none but Lambda's quota: the budgets of the functions that
+    carry it hold it (``package_problems``)."""
+    if name in DEPENDENCY_LAYERS:
+        return LAMBDA_UNZIPPED_LIMIT
     if name == DOMAIN_LAYER:
         return DOMAIN_LAYER_BUDGET
     return FUNCTION_BUDGET
@@ -218,7 +237,70 @@ def check_lock(root: Path) -> Path:
     expected = LockOptions(LAMBDA_PYTHON, UV_PLATFORM, frozenset(RUNTIME_PROVIDED))
     if options != expected:
         raise BuildError(f"{LAMBDA_LOCK} was compiled for {options}, the build needs {expected}: run `make lock`")
+    if problems := layer_problems(lock.read_text(), LAYERS, FUNCTIONS):
+        raise BuildError("the layers of jevs.resources do not fit the lock:\n  " + "\n  ".join(problems))
     return lock
+
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+")
+
+
+@dataclass(frozen=True)
+class LockedDistribution:
+    name: str  # normalised
+    block: str  # its lines in the lock: the pin, its hashes and the comment saying who requires it
+    required_by: frozenset[str]  # normalised names of the locked distributions that require it
+
+
+def locked_distributions(lock_text: str) -> dict[str, LockedDistribution]:
+    """Each distribution of a uv-compiled lock, by normalised name, with its block and who requires it (its
+    ``# via`` comment; the project and the constraints file are not distributions)."""
+    blocks: list[list[str]] = []
+    for line in lock_text.splitlines():
+        if _PIN.match(line):
+            blocks.append([line])
+        elif blocks and line.startswith(" "):
+            blocks[-1].append(line)
+    found = {}
+    for lines in blocks:
+        match = _PIN.match(lines[0])
+        assert match is not None
+        via = [line.strip().removeprefix("#").strip() for line in lines if line.lstrip().startswith("#")]
+        via = [entry.removeprefix("via").strip() for entry in via]
+        required_by = {_normalise(entry) for entry in via if entry and " " not in entry and not entry.startswith("-")}
+        name = _normalise(match.group(1))
+        found[name] = LockedDistribution(name, "\n".join(lines), frozenset(required_by))
+    return found
+
+
+def layer_problems(
+    lock_text: str, layers: Sequence[LayerDefinition], functions: Sequence[FunctionDefinition]
+) -> list[str]:
+    """Why the layers cannot be built from the lock as the functions use them: a locked distribution in no layer
+    or in two, a layer naming one the lock does not hold, or a function whose layers hold a distribution without
+    one it requires (the lock's ``# via``: the requirement's block names the distribution that requires it)."""
+    locked = locked_distributions(lock_text)
+    problems = []
+    holders: dict[str, list[str]] = {}
+    for layer in layers:
+        for distribution in layer.distributions:
+            holders.setdefault(_normalise(distribution), []).append(layer.name)
+    for name in sorted(locked.keys() - holders.keys()):
+        problems.append(f"{name} is locked but in no layer: add it to one in jevs.resources")
+    for name, where in sorted(holders.items()):
+        if name not in locked:
+            problems.append(f"{name} is in layer {', '.join(where)} but not in {LAMBDA_LOCK}")
+        if len(where) > 1:
+            problems.append(f"{name} is in {len(where)} layers ({', '.join(where)}): one only")
+    for function in functions:
+        carried = {_normalise(d) for layer in function.layers for d in layer.distributions}
+        for requirement in sorted(locked.keys() - carried):
+            missing_for = sorted(locked[requirement].required_by & carried)
+            if missing_for:
+                problems.append(
+                    f"{function.name}: {', '.join(missing_for)} requires {requirement}, which none of its layers holds"
+                )
+    return problems
 
 
 # --- building -----------------------------------------------------------------------------------------------
@@ -230,8 +312,20 @@ def _run(command: list[str], what: str) -> None:
         raise BuildError(f"{what} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
 
 
-def _install_dependencies(root: Path, staging: Path) -> None:
+def _install_dependencies(root: Path, layer: LayerDefinition, staging: Path) -> None:
     target = staging / "python"
+    locked = locked_distributions(check_lock(root).read_text())
+    requirements = staging.parent / f".{layer.name}-requirements.txt"
+    requirements.write_text("".join(locked[_normalise(name)].block + "\n" for name in layer.distributions))
+    try:
+        _pip_install(requirements, target, layer.name)
+    finally:
+        requirements.unlink()
+    for folder in layer.domain_data:
+        shutil.copytree(root / "layers" / "jevs" / "python" / folder, target / folder, ignore=_IGNORED)
+
+
+def _pip_install(requirements: Path, target: Path, layer: str) -> None:
     _run(
         [
             sys.executable,
@@ -251,9 +345,9 @@ def _install_dependencies(root: Path, staging: Path) -> None:
             "--require-hashes",
             f"--target={target}",
             "--requirement",
-            str(check_lock(root)),
+            str(requirements),
         ],
-        "pip install of the dependencies layer",
+        f"pip install of the {layer} layer",
     )
     # Console scripts: their first line names this machine's interpreter, and Lambda never runs them.
     shutil.rmtree(target / "bin", ignore_errors=True)
@@ -261,7 +355,7 @@ def _install_dependencies(root: Path, staging: Path) -> None:
         shutil.rmtree(target / unused, ignore_errors=True)
     present = {_normalise(p.name.split("-")[0]) for p in target.glob("*.dist-info")}
     if provided := present & {_normalise(name) for name in RUNTIME_PROVIDED}:
-        raise BuildError(f"the dependencies layer would carry what the runtime ships: {sorted(provided)}")
+        raise BuildError(f"the {layer} layer would carry what the runtime ships: {sorted(provided)}")
     _check_native_code(target)
 
 
@@ -282,6 +376,9 @@ def _check_native_code(tree: Path) -> None:
 
 def _copy_domain_layer(root: Path, staging: Path) -> None:
     shutil.copytree(root / "layers" / "jevs" / "python" / "jevs", staging / "python" / "jevs", ignore=_IGNORED)
+    for layer in LAYERS:  # what a dependency layer carries instead
+        for folder in layer.domain_data:
+            shutil.rmtree(staging / "python" / folder)
 
 
 def _copy_function(root: Path, name: str, staging: Path) -> None:
@@ -320,8 +417,8 @@ def byte_compile(python: Path, tree: Path, runtime_root: str) -> None:
 
 def _filler(root: Path, name: str) -> tuple[Callable[[Path], None], str]:
     """How to fill an asset's staging folder, and where Lambda will put its files."""
-    if name == DEPENDENCIES_LAYER:
-        return functools.partial(_install_dependencies, root), _LAYER_ROOT
+    if name in DEPENDENCY_LAYERS:
+        return functools.partial(_install_dependencies, root, DEPENDENCY_LAYERS[name]), _LAYER_ROOT
     if name == DOMAIN_LAYER:
         return functools.partial(_copy_domain_layer, root), _LAYER_ROOT
     return functools.partial(_copy_function, root, name.removeprefix("functions/")), _FUNCTION_ROOT
@@ -364,6 +461,10 @@ def build_all(root: Path) -> dict[str, AssetSize]:
     for name, destination in paths.items():
         print(f"building {name}", flush=True)
         sizes[name] = _build_asset(root, name, destination, python)
+    provided = {name: layer_modules(paths[name]) for name in DEPENDENCY_LAYERS}
+    if problems := import_problems(root, FUNCTIONS, provided, standard_library(python)):
+        _clear_assets(root)  # nothing half right to deploy
+        raise BuildError("a function imports what its layers do not hold:\n  " + "\n  ".join(problems))
     return sizes
 
 
@@ -372,6 +473,150 @@ def _clear_assets(root: Path) -> None:
     interrupted run survives to be deployed next to this build's."""
     for kind in ("layers", "functions"):
         shutil.rmtree(root / BUILD_DIR / kind, ignore_errors=True)
+
+
+# --- what each function imports ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A module a function imports, where (the file and line) and through which modules from its handler."""
+
+    module: str
+    file: str
+    line: int
+    chain: tuple[str, ...]
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    """The source of a module of the repository's own packages (``jevs`` in the domain layer, ``functions``)."""
+    base = root / "layers" / "jevs" / "python" if module.split(".")[0] == "jevs" else root
+    path = base.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports_of(tree: ast.Module, package: str, *, nested: bool) -> Iterator[tuple[str, int]]:
+    """(module, line) of every import a module runs, type-checking ones aside: at module level (class bodies and
+    blocks included), and also inside functions when ``nested``. ``from a import b`` yields ``a.b`` as well,
+    which is a module or else a name in ``a``."""
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        if not nested and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parent = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]) if node.level else ""
+            base = ".".join(part for part in (parent, node.module or "") if part)
+            yield base, node.lineno
+            yield from ((f"{base}.{alias.name}", node.lineno) for alias in node.names if alias.name != "*")
+        pending.extend(ast.iter_child_nodes(node))
+
+
+def function_imports(root: Path, folder: str) -> list[Imported]:
+    """Every module outside the repository a function imports: anything its own package (``functions/<folder>``)
+    imports, wherever, and anything the domain modules those reach import at module level, transitively. A domain
+    module's imports inside a function run only on the paths that call it, which may belong to another function:
+    they are that function's (and the handlers' tests exercise them; README "Packaging")."""
+    own = f"functions.{folder}"
+    starts = sorted(
+        f"{own}.{'.'.join(p.relative_to(root / 'functions' / folder).with_suffix('').parts)}"
+        for p in (root / "functions" / folder).rglob("*.py")
+        if "tests" not in p.parts
+    )
+    chains: dict[str, tuple[str, ...]] = {"functions": ("functions",)}
+    chains.update({module.removesuffix(".__init__"): (module.removesuffix(".__init__"),) for module in starts})
+    queue = list(chains)
+    found: dict[str, Imported] = {}
+    while queue:
+        module = queue.pop(0)
+        source = _module_file(root, module)
+        if source is None:
+            continue
+        package = module if source.name == "__init__.py" else module.rpartition(".")[0]
+        nested = module == own or module.startswith(f"{own}.")
+        for imported, line in _imports_of(ast.parse(source.read_text(encoding="utf-8")), package, nested=nested):
+            top = imported.split(".")[0]
+            if top in ("jevs", "functions"):
+                parts = imported.split(".")
+                for depth in range(1, len(parts) + 1):  # importing a.b.c runs a, a.b and a.b.c
+                    name = ".".join(parts[:depth])
+                    if name not in chains and _module_file(root, name) is not None:
+                        chains[name] = (*chains[module], name)
+                        queue.append(name)
+                if top == "functions" and len(parts) > 1 and parts[1] != folder and _module_file(root, imported):
+                    found.setdefault(imported, Imported(imported, str(source.relative_to(root)), line, chains[module]))
+            elif top not in found:
+                found[top] = Imported(top, str(source.relative_to(root)), line, chains[module])
+    return sorted(found.values(), key=lambda imported: imported.module)
+
+
+def layer_modules(path: Path) -> frozenset[str]:
+    """The top-level modules a built dependency layer provides (the domain package's data it may carry aside)."""
+    python = path / "python"
+    return frozenset(
+        entry.name.split(".")[0]
+        for entry in python.iterdir()
+        if not entry.name.endswith((".dist-info", ".pth")) and entry.name not in ("__pycache__", "jevs")
+    )
+
+
+def import_problems(
+    root: Path,
+    functions: Sequence[FunctionDefinition],
+    provided: Mapping[str, frozenset[str]],
+    standard_library: frozenset[str],
+) -> list[str]:
+    """Every module a function imports (``function_imports``) that Lambda would not find: in neither the standard
+    library, what the runtime ships, the domain layer nor one of the function's own layers (``provided``: each
+    dependency layer's asset name → its top-level modules), or another function's package."""
+    everywhere = standard_library | set(RUNTIME_PROVIDED_MODULES) | {"jevs", "__future__"}
+    problems = []
+    for function in functions:
+        own = frozenset().union(*(provided[layer.asset] for layer in function.layers))
+        for imported in function_imports(root, function.folder):
+            if imported.module.startswith("functions."):
+                reason = "another function's package, which is not in its asset"
+            elif imported.module in everywhere or imported.module in own:
+                continue
+            else:
+                holders = sorted(
+                    name.removeprefix("layers/") for name, modules in provided.items() if imported.module in modules
+                )
+                reason = f"in the {', '.join(holders)} layer, not in its layers" if holders else "in no layer"
+                reason += f" ({', '.join(layer.name for layer in function.layers)})"
+            problems.append(
+                f"{function.name} imports {imported.module} at {imported.file}:{imported.line}"
+                f" (via {' -> '.join(imported.chain)}), {reason}: import it where it is used, on the path"
+                " that needs it, or give the function the layer in jevs.resources"
+            )
+    return problems
+
+
+def standard_library(python: Path | None) -> frozenset[str]:
+    """The runtime Python's standard library modules (its own list when this machine has it, else ours)."""
+    if python is None:
+        return frozenset(sys.stdlib_module_names)
+    result = subprocess.run(  # noqa: S603 - the interpreter the build uses, with a fixed probe
+        [str(python), "-I", "-c", "import sys; print(*sys.stdlib_module_names)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return frozenset(result.stdout.split())
 
 
 # --- measuring ----------------------------------------------------------------------------------------------
@@ -394,19 +639,52 @@ def measure(name: str, path: Path, budget_bytes: int) -> AssetSize:
     return AssetSize(name, path, len(files), unzipped, zipped, budget_bytes, digest.hexdigest())
 
 
-def budget_problems(sizes: Mapping[str, AssetSize]) -> list[str]:
-    """Every budget broken: an asset over its own, or a function whose code and layers pass Lambda's quota."""
+@dataclass(frozen=True)
+class PackageSize:
+    """A function as Lambda unpacks it: its code, the domain layer and its dependency layers."""
+
+    function: str
+    assets: tuple[str, ...]
+    unzipped_bytes: int
+    zipped_bytes: int
+    budget_bytes: int
+
+    @property
+    def within_budget(self) -> bool:
+        return self.unzipped_bytes <= min(self.budget_bytes, LAMBDA_UNZIPPED_LIMIT)
+
+
+def package_sizes(
+    sizes: Mapping[str, AssetSize], functions: Sequence[FunctionDefinition] = FUNCTIONS
+) -> list[PackageSize]:
+    packages = []
+    for definition in functions:
+        assets = function_assets(definition)
+        packages.append(
+            PackageSize(
+                definition.name,
+                tuple(assets),
+                sum(sizes[name].unzipped_bytes for name in assets),
+                sum(sizes[name].zipped_bytes for name in assets),
+                definition.package_budget_mib * MIB,
+            )
+        )
+    return packages
+
+
+def budget_problems(sizes: Mapping[str, AssetSize], functions: Sequence[FunctionDefinition] = FUNCTIONS) -> list[str]:
+    """Every budget broken: an asset over its own, or a function whose code and layers pass its budget or
+    Lambda's quota."""
     problems = [
         f"{size.name}: {_mib(size.unzipped_bytes)} unzipped, budget {_mib(size.budget_bytes)}"
         for size in sizes.values()
         if not size.within_budget
     ]
-    layers = sum(size.unzipped_bytes for name, size in sizes.items() if name.startswith("layers/"))
-    for name, size in sizes.items():
-        if name.startswith("functions/") and size.unzipped_bytes + layers > LAMBDA_UNZIPPED_LIMIT:
+    for package in package_sizes(sizes, functions):
+        if not package.within_budget:
             problems.append(
-                f"{name}: {_mib(size.unzipped_bytes + layers)} with its layers, Lambda's limit is"
-                f" {_mib(LAMBDA_UNZIPPED_LIMIT)}"
+                f"{package.function}: {_mib(package.unzipped_bytes)} with its layers, budget"
+                f" {_mib(package.budget_bytes)} (jevs.resources), Lambda's limit {_mib(LAMBDA_UNZIPPED_LIMIT)}"
             )
     return problems
 
@@ -446,6 +724,29 @@ def format_table(sizes: Mapping[str, AssetSize]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def format_packages(packages: Sequence[PackageSize]) -> str:
+    rows = [("function", "unzipped", "zipped", "budget", "", "layers")]
+    for package in packages:
+        rows.append(
+            (
+                package.function,
+                _human(package.unzipped_bytes),
+                _human(package.zipped_bytes),
+                _human(package.budget_bytes),
+                "ok" if package.within_budget else "OVER",
+                " ".join(asset.removeprefix("layers/") for asset in package.assets if asset.startswith("layers/")),
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if column in (0, len(row) - 1) else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
 def main() -> int:
     started = time.monotonic()
     try:
@@ -454,6 +755,8 @@ def main() -> int:
         print(f"build failed: {error}", file=sys.stderr)
         return 1
     print(format_table(sizes))
+    print()
+    print(format_packages(package_sizes(sizes)))
     print(f"Lambda python{LAMBDA_PYTHON} on {LAMBDA_ARCHITECTURE}; built in {time.monotonic() - started:.1f} s")
     if problems := budget_problems(sizes):
         print("over budget:\n  " + "\n  ".join(problems), file=sys.stderr)

@@ -1,9 +1,10 @@
-"""A JEVS Lambda function: the asset ``make build`` made, the layers, and its own role and log group.
+"""A JEVS Lambda function: the asset ``make build`` made, its layers, and its own role and log group.
 
 Every function gets a role of its own that starts empty (grants are added by the construct that wires the
 function to a resource, naming only that resource and only the actions it calls), a log group of its own
 encrypted with the data key, its environment encrypted with the same key, the reserved concurrency of its
-definition, X-Ray active tracing, JSON logs, arm64 and the runtime ``infrastructure.build`` compiles for. A
+definition, X-Ray active tracing, JSON logs, arm64 and the runtime ``infrastructure.build`` compiles for. Its layers
+are the domain layer and the dependency layers its definition names (``FunctionDefinition.layers``), no others. A
 function invoked asynchronously (by a schedule) also gets a dead-letter queue for the events it fails on.
 """
 
@@ -19,22 +20,27 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infrastructure.build import ASSET_PATHS, DEPENDENCIES_LAYER, DOMAIN_LAYER, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
-from jevs.resources import FunctionDefinition
+from infrastructure.build import ASSET_PATHS, DOMAIN_LAYER, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
+from jevs.resources import LAYERS, FunctionDefinition, LayerDefinition
 
 # The build byte-compiles for this Python; the runtime must be the same one (see infrastructure/build.py).
 RUNTIME = {"3.13": lambda_.Runtime.PYTHON_3_13, "3.14": lambda_.Runtime.PYTHON_3_14}[LAMBDA_PYTHON]
 ARCHITECTURE = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}[LAMBDA_ARCHITECTURE]
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+DOMAIN_LAYER_DESCRIPTION = "JEVS domain, adapters and reference data"
 
 
 class Layers(Construct):
-    """The two layers every function uses: third-party dependencies, and the JEVS domain."""
+    """Every layer: the JEVS domain, which every function has, and each layer of third-party dependencies
+    (``jevs.resources.LAYERS``), which only the functions that name it have."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.dependencies = self._layer("Dependencies", DEPENDENCIES_LAYER, "JEVS third-party dependencies")
-        self.domain = self._layer("Domain", DOMAIN_LAYER, "JEVS domain, adapters and reference data")
+        self.domain = self._layer("Domain", DOMAIN_LAYER, DOMAIN_LAYER_DESCRIPTION)
+        self.dependencies = {
+            layer.name: self._layer(layer.logical_id.removesuffix("Layer"), layer.asset, layer.description)
+            for layer in LAYERS
+        }
 
     def _layer(self, construct_id: str, asset: str, description: str) -> lambda_.LayerVersion:
         return lambda_.LayerVersion(
@@ -47,9 +53,11 @@ class Layers(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-    @property
-    def all(self) -> Sequence[lambda_.ILayerVersion]:
-        return [self.dependencies, self.domain]
+    def of(self, definition: FunctionDefinition) -> Sequence[lambda_.ILayerVersion]:
+        """A function's layers: its dependency layers, then the domain layer (Lambda extracts them in this order
+        into one /opt; none holds a file another holds)."""
+        layers: tuple[LayerDefinition, ...] = definition.layers
+        return [*(self.dependencies[layer.name] for layer in layers), self.domain]
 
 
 class JevsFunction(Construct):
@@ -90,7 +98,7 @@ class JevsFunction(Construct):
             architecture=ARCHITECTURE,
             handler=definition.handler,
             code=lambda_.Code.from_asset(str(ASSET_PATHS[f"functions/{definition.folder}"])),
-            layers=list(layers.all),
+            layers=list(layers.of(definition)),
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

@@ -1,4 +1,5 @@
-"""The Lambda assets `make build` writes: complete, for the runtime's Python and CPU, byte-compiled, in budget.
+"""The Lambda assets `make build` writes: complete, for the runtime's Python and CPU, byte-compiled, in budget, and
+each function with exactly the dependency layers it imports from.
 
 One build per session (about 20 s with a warm pip cache; the ``sizes`` fixture of conftest.py, which the
 template tests share); the lock checks need no build.
@@ -7,7 +8,9 @@ template tests share); the lock checks need no build.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
+import shutil
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -17,11 +20,13 @@ import pytest
 
 from infrastructure.build import (
     ASSET_PATHS,
-    DEPENDENCIES_LAYER,
+    DEPENDENCY_LAYERS,
     DOMAIN_LAYER,
     LAMBDA_LOCK,
     LAMBDA_PYTHON,
+    LAMBDA_UNZIPPED_LIMIT,
     MACHINE,
+    MIB,
     ROOT,
     RUNTIME_PROVIDED,
     RUNTIME_PROVIDED_MODULES,
@@ -31,7 +36,22 @@ from infrastructure.build import (
     budget_problems,
     find_lambda_python,
     function_names,
+    import_problems,
+    layer_modules,
+    layer_problems,
     lock_options,
+    package_sizes,
+)
+from jevs.resources import (
+    API_FUNCTION,
+    COMMON_LAYER,
+    FUNCTIONS,
+    FUZZY_LAYER,
+    LAYERS,
+    MATCHER_FUNCTION,
+    NOTIFIER_FUNCTION,
+    PDF_LAYER,
+    SIGNING_LAYER,
 )
 
 pytestmark = pytest.mark.infrastructure
@@ -70,11 +90,19 @@ def _layer_python(name: str) -> Path:
     return ASSET_PATHS[name] / "python"
 
 
+def _dependency_pythons() -> list[Path]:
+    return [_layer_python(name) for name in DEPENDENCY_LAYERS]
+
+
+def _distributions(python: Path) -> set[str]:
+    return {_normalise(p.name.split("-")[0]) for p in python.glob("*.dist-info")}
+
+
 # --- what was built -----------------------------------------------------------------------------------------
 
 
 def test_every_asset_is_built_where_the_stack_looks(sizes: dict[str, AssetSize]) -> None:
-    expected = {DEPENDENCIES_LAYER, DOMAIN_LAYER, *(f"functions/{name}" for name in function_names(ROOT))}
+    expected = {*DEPENDENCY_LAYERS, DOMAIN_LAYER, *(f"functions/{name}" for name in function_names(ROOT))}
     assert set(ASSET_PATHS) == expected
     assert set(sizes) == expected
     assert "functions/api" in expected
@@ -87,20 +115,32 @@ def test_every_asset_is_built_where_the_stack_looks(sizes: dict[str, AssetSize])
     assert leftovers == set(ASSET_PATHS.values()), "stale or half-built assets in build/"
 
 
+def _sources(tree: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(tree).as_posix(): path.read_bytes()
+        for path in _files(tree)
+        if "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
 def test_the_domain_layer_is_the_repository_copy_with_its_reference_data(sizes: dict[str, AssetSize]) -> None:
-    source = ROOT / "layers" / "jevs" / "python" / "jevs"
-    built = _layer_python(DOMAIN_LAYER) / "jevs"
+    """Less the PDF's font, which the PDF layer carries to the same place under /opt: the notifier finds the
+    repository's whole package, and no other function carries the font."""
+    source = ROOT / "layers" / "jevs" / "python"
+    built = _layer_python(DOMAIN_LAYER)
+    moved = tuple(f"{folder}/" for layer in LAYERS for folder in layer.domain_data)
+    assert moved == ("jevs/documents/fonts/",)
+    repository = _sources(source)
+    kept = {name: content for name, content in repository.items() if not name.startswith(moved)}
 
-    def sources(tree: Path) -> dict[str, bytes]:
-        return {
-            path.relative_to(tree).as_posix(): path.read_bytes()
-            for path in _files(tree)
-            if "__pycache__" not in path.parts and path.suffix != ".pyc"
-        }
-
-    assert sources(built) == sources(source)
-    assert any(name.endswith(".tsv") for name in sources(built))
+    assert _sources(built) == kept
+    assert any(name.endswith(".tsv") for name in kept)
     assert not [p for p in built.rglob("*") if p.name in ("tests", "conftest.py") or p.name.startswith("test_")]
+    pdf = {
+        name: content for name, content in _sources(_layer_python(PDF_LAYER.asset)).items() if name.startswith("jevs/")
+    }
+    assert pdf == {name: content for name, content in repository.items() if name.startswith(moved)}
+    assert "jevs/documents/fonts/WenQuanYiMicroHei-subset.ttf" in pdf
 
 
 def test_each_function_holds_its_handler_under_the_functions_package(sizes: dict[str, AssetSize]) -> None:
@@ -118,10 +158,10 @@ def test_each_function_holds_its_handler_under_the_functions_package(sizes: dict
 
 
 def test_pydantic_core_is_compiled_for_the_runtime(sizes: dict[str, AssetSize]) -> None:
-    python = _layer_python(DEPENDENCIES_LAYER)
+    python = _layer_python(COMMON_LAYER.asset)
     core = python / "pydantic_core" / f"_pydantic_core.{CACHE_TAG}-{MACHINE}-linux-gnu.so"
     assert core.is_file(), sorted(p.name for p in (python / "pydantic_core").iterdir())
-    libraries = sorted(python.rglob("*.so"))
+    libraries = sorted(library for layer in _dependency_pythons() for library in layer.rglob("*.so"))
     assert core in libraries
     for library in libraries:  # abi3 libraries (cryptography's) do not name their CPU: their ELF header does
         header = library.read_bytes()[:20]
@@ -130,15 +170,19 @@ def test_pydantic_core_is_compiled_for_the_runtime(sizes: dict[str, AssetSize]) 
         assert re.search(r"\.(abi3|" + CACHE_TAG + "-" + MACHINE + r"-linux-gnu)\.so$", library.name), library
 
 
-def test_what_the_runtime_ships_stays_out_of_the_dependencies_layer(sizes: dict[str, AssetSize]) -> None:
-    python = _layer_python(DEPENDENCIES_LAYER)
-    for module in RUNTIME_PROVIDED_MODULES:
-        assert not (python / module).exists(), module
-        assert not (python / f"{module}.py").exists(), module
-    distributions = {_normalise(p.name.split("-")[0]) for p in python.glob("*.dist-info")}
-    assert not distributions & {_normalise(name) for name in RUNTIME_PROVIDED}
-    assert distributions == set(_pins(ROOT / LAMBDA_LOCK)), "the layer holds exactly the lock"
-    assert not (python / "bin").exists()
+def test_what_the_runtime_ships_stays_out_of_the_dependency_layers(sizes: dict[str, AssetSize]) -> None:
+    held: list[str] = []
+    for layer in LAYERS:
+        python = _layer_python(layer.asset)
+        for module in RUNTIME_PROVIDED_MODULES:
+            assert not (python / module).exists(), module
+            assert not (python / f"{module}.py").exists(), module
+        distributions = _distributions(python)
+        assert not distributions & {_normalise(name) for name in RUNTIME_PROVIDED}
+        assert distributions == {_normalise(name) for name in layer.distributions}, layer.name
+        assert not (python / "bin").exists()
+        held += distributions
+    assert sorted(held) == sorted(_pins(ROOT / LAMBDA_LOCK)), "the layers hold exactly the lock, each once"
 
 
 def test_every_module_has_unchecked_bytecode_for_the_runtime(
@@ -165,44 +209,122 @@ def test_every_file_is_readable_by_the_lambda_user(sizes: dict[str, AssetSize]) 
             assert entry.stat().st_mode & needed == needed, entry
 
 
-def test_every_import_resolves_in_lambda(sizes: dict[str, AssetSize], runtime_facts: dict[str, str]) -> None:
-    """Statically: what the domain layer and the functions import (type-checking imports aside) is in the
-    runtime's standard library, in what the runtime ships, in a layer, or in the function's own package."""
-    dependencies = _layer_python(DEPENDENCIES_LAYER)
-    available = (
-        set(runtime_facts["stdlib"].split())
-        | set(RUNTIME_PROVIDED_MODULES)
-        | {p.name.split(".")[0] for p in dependencies.iterdir() if not p.name.endswith(".dist-info")}
-        | {"jevs", "functions"}
+def _provided() -> dict[str, frozenset[str]]:
+    return {name: layer_modules(ASSET_PATHS[name]) for name in DEPENDENCY_LAYERS}
+
+
+def test_every_import_of_a_function_resolves_in_its_own_layers(
+    sizes: dict[str, AssetSize], runtime_facts: dict[str, str]
+) -> None:
+    """Statically: what each function's package imports, and what the domain modules it reaches import at module
+    level, is in the runtime's standard library, what the runtime ships, the domain layer or that function's own
+    dependency layers (the build's own check; tests/integration/test_function_layers.py runs the handlers)."""
+    provided = _provided()
+    heavy = {"pydantic", "reportlab", "PIL", "rapidfuzz", "holidays", "httpx", "cryptography"}
+    assert heavy <= set().union(*provided.values())
+
+    assert import_problems(ROOT, FUNCTIONS, provided, frozenset(runtime_facts["stdlib"].split())) == []
+
+
+def test_the_heavy_dependencies_are_carried_only_by_the_functions_that_use_them() -> None:
+    carriers = {
+        layer.name: sorted(function.folder for function in FUNCTIONS if layer in function.layers) for layer in LAYERS
+    }
+
+    assert carriers == {
+        "common": sorted(function.folder for function in FUNCTIONS),
+        "pdf": ["notifier"],
+        "fuzzy": ["matcher"],
+        "http": ["dispatcher"],
+        "holidays": ["api"],
+        # Whoever signs for China or seals history events (DESIGN.md §6.3, §6.4).
+        "signing": ["api", "dispatcher", "matcher", "overseer", "reconciler"],
+    }
+    assert all(len(function.layers) + 1 <= 5 for function in FUNCTIONS)  # Lambda's limit: five layers
+
+
+def _repository_copy(destination: Path) -> Path:
+    shutil.copytree(ROOT / "functions", destination / "functions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "layers" / "jevs" / "python" / "jevs",
+        destination / "layers" / "jevs" / "python" / "jevs",
+        ignore=shutil.ignore_patterns("__pycache__", "reference", "fonts"),
     )
-    trees = {name: path for name, path in ASSET_PATHS.items() if name != DEPENDENCIES_LAYER}
-    for name, path in trees.items():
-        for module in (p for p in _files(path) if p.suffix == ".py"):
-            for imported in _runtime_imports(ast.parse(module.read_text())):
-                where = f"{name}: {module.relative_to(path)} imports {imported}"
-                assert imported.split(".")[0] in available, where
-                if imported.startswith("functions."):
-                    assert name == "functions/" + imported.split(".")[1], f"{where}, which is not in its asset"
+    return destination
 
 
-def _runtime_imports(tree: ast.Module) -> Iterator[str]:
-    pending: list[ast.AST] = [tree]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            pending.extend(node.orelse)
-            continue
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
-        pending.extend(ast.iter_child_nodes(node))
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+def test_the_build_refuses_a_function_that_imports_from_a_layer_it_lacks(
+    sizes: dict[str, AssetSize], runtime_facts: dict[str, str], tmp_path: Path
+) -> None:
+    """rapidfuzz imported in the API's own code, even inside a function; and at module level in a domain module every
+    function loads (as names.py imported it before only the matcher carried it)."""
+    stdlib = frozenset(runtime_facts["stdlib"].split())
+    root = _repository_copy(tmp_path / "api")
+    _append(root / "functions" / "api" / "problems.py", "\n\ndef _score() -> None:\n    import rapidfuzz\n")
+
+    problems = import_problems(root, FUNCTIONS, _provided(), stdlib)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("jevs-api imports rapidfuzz at functions/api/problems.py:")
+    assert "in the fuzzy layer, not in its layers (common, signing, holidays)" in problems[0]
+
+    root = _repository_copy(tmp_path / "domain")
+    _append(root / "layers" / "jevs" / "python" / "jevs" / "domain" / "names.py", "\nfrom rapidfuzz import fuzz\n")
+
+    problems = import_problems(root, FUNCTIONS, _provided(), stdlib)
+
+    refused = sorted(problem.split(" ", 1)[0] for problem in problems)
+    assert refused == sorted(function.name for function in FUNCTIONS if function is not MATCHER_FUNCTION)
+    assert all("layers/jevs/python/jevs/domain/names.py" in problem for problem in problems)
+    api = next(problem for problem in problems if problem.startswith("jevs-api "))
+    assert "(via functions.api." in api
+    assert "-> jevs.domain.names)" in api
+
+
+def test_the_layers_hold_the_lock_each_distribution_once_with_what_it_requires() -> None:
+    lock = (ROOT / LAMBDA_LOCK).read_text()
+    assert layer_problems(lock, LAYERS, FUNCTIONS) == []
+
+    # joserfc without the cryptography it is built on; pillow in two layers; tzdata in none.
+    jose = dataclasses.replace(SIGNING_LAYER, distributions=("joserfc",))
+    crypto = dataclasses.replace(SIGNING_LAYER, name="crypto", distributions=("cffi", "cryptography", "pycparser"))
+    common = dataclasses.replace(
+        COMMON_LAYER, distributions=tuple(name for name in COMMON_LAYER.distributions if name != "tzdata")
     )
+    twice = dataclasses.replace(FUZZY_LAYER, distributions=("rapidfuzz", "pillow"))
+    others = [layer for layer in LAYERS if layer.name in ("holidays", "http")]
+    api = dataclasses.replace(API_FUNCTION, layers=(common, jose))
+
+    assert layer_problems(lock, [common, jose, crypto, PDF_LAYER, twice, *others], [api, NOTIFIER_FUNCTION]) == [
+        "tzdata is locked but in no layer: add it to one in jevs.resources",
+        "pillow is in 2 layers (pdf, fuzzy): one only",
+        "jevs-api: joserfc requires cryptography, which none of its layers holds",
+    ]
+
+
+def test_each_function_with_its_layers_is_within_its_budget(sizes: dict[str, AssetSize]) -> None:
+    packages = {package.function: package for package in package_sizes(sizes)}
+    assert set(packages) == {function.name for function in FUNCTIONS}
+    for function in FUNCTIONS:
+        package = packages[function.name]
+        layers = tuple(layer.asset for layer in function.layers)
+        assert package.assets == (*layers, DOMAIN_LAYER, f"functions/{function.folder}")
+        assert package.unzipped_bytes == sum(sizes[name].unzipped_bytes for name in package.assets)
+        assert package.within_budget, (function.name, package.unzipped_bytes / MIB)
+        assert package.budget_bytes <= LAMBDA_UNZIPPED_LIMIT
+    # The PDF stack is the notifier's alone: no other function carries any of it.
+    pdf = sizes[PDF_LAYER.asset].unzipped_bytes
+    assert pdf > 20 * MIB
+    assert (
+        max(package.unzipped_bytes for package in packages.values()) == packages[NOTIFIER_FUNCTION.name].unzipped_bytes
+    )
+    over = dataclasses.replace(API_FUNCTION, package_budget_mib=1)
+    assert not package_sizes(sizes, [over])[0].within_budget
+    assert any(problem.startswith("jevs-api: ") for problem in budget_problems(sizes, [over]))
 
 
 def test_sizes_are_within_budget(sizes: dict[str, AssetSize]) -> None:

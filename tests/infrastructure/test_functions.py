@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from aws_cdk import aws_logs as logs
 
-from infrastructure.cdk.functions import ARCHITECTURE, LOG_RETENTION, RUNTIME
+from infrastructure.cdk.functions import ARCHITECTURE, DOMAIN_LAYER_DESCRIPTION, LOG_RETENTION, RUNTIME
 from jevs.resources import (
     API_FUNCTION,
     DISPATCHER_FUNCTION,
     FUNCTIONS,
+    LAYERS,
     MATCHER_FUNCTION,
     NOTIFIER_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
@@ -220,3 +221,31 @@ def test_the_api_function_names_cognitos_token_endpoint_for_the_openapi_document
     assert {logical_id for logical_id, _ in references(token_url)} >= domains
     assert json.dumps(token_url).startswith('{"Fn::Join": ["", ["https://", ')
     assert json.dumps(token_url).endswith('".amazoncognito.com/oauth2/token"]]}')
+
+
+def _layer_descriptions(template: dict[str, Any]) -> dict[str, str]:
+    return {
+        logical_id: layer["Properties"]["Description"]
+        for logical_id, layer in resources(template, "AWS::Lambda::LayerVersion").items()
+    }
+
+
+@pytest.mark.parametrize("definition", FUNCTIONS, ids=_ids)
+def test_each_function_gets_only_its_own_layers_and_the_domain_layer(
+    template: dict[str, Any], definition: FunctionDefinition
+) -> None:
+    """The layers of its definition (README "Packaging"): the notifier alone has the PDF stack, the matcher alone
+    rapidfuzz, the dispatcher alone httpx, and so on."""
+    descriptions = _layer_descriptions(template)
+    attached = [descriptions[target_id(layer) or ""] for layer in _function(template, definition)["Layers"]]
+
+    assert attached == [*(layer.description for layer in definition.layers), DOMAIN_LAYER_DESCRIPTION]
+
+
+def test_the_stack_makes_one_layer_version_of_each_layer(template: dict[str, Any]) -> None:
+    descriptions = sorted(_layer_descriptions(template).values())
+
+    assert descriptions == sorted([*(layer.description for layer in LAYERS), DOMAIN_LAYER_DESCRIPTION])
+    for layer in resources(template, "AWS::Lambda::LayerVersion").values():
+        assert layer["Properties"]["CompatibleArchitectures"] == [ARCHITECTURE.name]
+        assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME.name]

@@ -260,6 +260,86 @@ NOTIFIER_MAX_CONCURRENCY = 5
 
 
 @dataclass(frozen=True)
+class LayerDefinition:
+    """A Lambda layer of third-party dependencies: the distributions of requirements-lambda.lock it holds (each
+    locked distribution is in exactly one layer), and any files of the domain package that only its users read,
+    carried here instead of in the domain layer. ``make build`` writes it to build/layers/<name>; a function
+    gets exactly the layers its definition names, besides the domain layer every function has."""
+
+    logical_id: str
+    name: str
+    description: str
+    distributions: tuple[str, ...]
+    # Folders under layers/jevs/python (e.g. "jevs/documents/fonts"): Lambda extracts every layer of a function
+    # into the same /opt, so they land beside the domain package's modules that read them.
+    domain_data: tuple[str, ...] = ()
+
+    @property
+    def asset(self) -> str:
+        return f"layers/{self.name}"
+
+
+# What every function imports: the domain's models and identifiers (pydantic, python-stdnum, pycountry, zoneinfo's
+# tzdata) and the edges' Powertools, with the X-Ray SDK its Tracer needs.
+COMMON_LAYER = LayerDefinition(
+    logical_id="CommonLayer",
+    name="common",
+    description="JEVS common dependencies: pydantic, Powertools, X-Ray SDK, identifiers",
+    distributions=(
+        "annotated-types",
+        "aws-lambda-powertools",
+        "aws-xray-sdk",
+        "pycountry",
+        "pydantic",
+        "pydantic-core",
+        "python-stdnum",
+        "typing-extensions",
+        "typing-inspection",
+        "tzdata",
+        "wrapt",
+    ),
+)
+# Signing with the KMS key and checking seals and signatures (ES256, JWKs): whoever appends history events or
+# signs for China.
+SIGNING_LAYER = LayerDefinition(
+    logical_id="SigningLayer",
+    name="signing",
+    description="JEVS signing: cryptography and joserfc",
+    distributions=("cffi", "cryptography", "joserfc", "pycparser"),
+)
+# The certificate PDF: reportlab, the Pillow it draws with, and the CJK font subset the PDF embeds.
+PDF_LAYER = LayerDefinition(
+    logical_id="PdfLayer",
+    name="pdf",
+    description="JEVS certificate PDF: reportlab, Pillow and the embedded font",
+    distributions=("charset-normalizer", "pillow", "reportlab"),
+    domain_data=("jevs/documents/fonts",),
+)
+# Similar names (DESIGN.md §4): only the matcher compares them.
+FUZZY_LAYER = LayerDefinition(
+    logical_id="FuzzyLayer",
+    name="fuzzy",
+    description="JEVS fuzzy name matching: rapidfuzz",
+    distributions=("rapidfuzz",),
+)
+# New Zealand's public holidays, for the one-working-day due time of an application.
+HOLIDAYS_LAYER = LayerDefinition(
+    logical_id="HolidaysLayer",
+    name="holidays",
+    description="JEVS working days: holidays",
+    distributions=("holidays",),
+)
+# HTTPS to China Customs: only the dispatcher calls out.
+HTTP_LAYER = LayerDefinition(
+    logical_id="HttpLayer",
+    name="http",
+    description="JEVS HTTPS client: httpx",
+    distributions=("anyio", "certifi", "h11", "httpcore", "httpx", "idna"),
+)
+LAYERS: tuple[LayerDefinition, ...] = (COMMON_LAYER, SIGNING_LAYER, PDF_LAYER, FUZZY_LAYER, HOLIDAYS_LAYER, HTTP_LAYER)
+
+
+@dataclass(frozen=True)
 class FunctionDefinition:
     logical_id: str
     # The folder under functions/; the handler is functions.<folder>.handler.handler.
@@ -271,6 +351,12 @@ class FunctionDefinition:
     # burst of one kind of work neither starves the others nor is starved by them. The account keeps what is not
     # reserved (RESERVED_CONCURRENCY_TOTAL) for everything else and must keep at least 100 unreserved.
     reserved_concurrency: int
+    # The dependency layers it gets besides the domain layer: what its handler really imports, on every path it
+    # takes (``make build`` fails when a module it imports is in none of them; README "Packaging").
+    layers: tuple[LayerDefinition, ...]
+    # Its code, the domain layer and its layers, unzipped, at most this many MiB (``make build`` checks): the size
+    # measured when it was set plus room to grow by about a third, so a heavy new dependency is a decision.
+    package_budget_mib: int
 
     @property
     def handler(self) -> str:
@@ -291,6 +377,8 @@ API_FUNCTION = FunctionDefinition(
     # Partners' requests: API Gateway lets through at most 200 a second (the stage's rate), about 100 in flight at
     # the function's slowest ordinary half second; queued work can never take these from them.
     reserved_concurrency=100,
+    layers=(COMMON_LAYER, SIGNING_LAYER, HOLIDAYS_LAYER),
+    package_budget_mib=66,  # 49.4 MiB when set
 )
 DISPATCHER_FUNCTION = FunctionDefinition(
     logical_id="DispatcherFunction",
@@ -299,6 +387,8 @@ DISPATCHER_FUNCTION = FunctionDefinition(
     memory_mb=512,
     description="JEVS dispatcher: signs and delivers each certificate version to China Customs",
     reserved_concurrency=DISPATCHER_MAX_CONCURRENCY,
+    layers=(COMMON_LAYER, SIGNING_LAYER, HTTP_LAYER),
+    package_budget_mib=59,  # 44.2 MiB when set
 )
 RECONCILER_FUNCTION = FunctionDefinition(
     logical_id="ReconcilerFunction",
@@ -310,6 +400,8 @@ RECONCILER_FUNCTION = FunctionDefinition(
     # One run at a time: a run still working when the next minute's starts keeps it waiting (retried by Lambda)
     # rather than two runs requeueing the same deliveries.
     reserved_concurrency=1,
+    layers=(COMMON_LAYER, SIGNING_LAYER),
+    package_budget_mib=55,  # 40.9 MiB when set
 )
 # How often reconciliation runs; the bounds it applies are jevs.settings.ReconcilerSettings' (the deliveries' is
 # explained at jevs.service.delivery.RECONCILIATION_BOUND). Every minute: the same runs work the redrive jobs
@@ -324,6 +416,8 @@ OUTBOX_RELAY_FUNCTION = FunctionDefinition(
     # One concurrent batch per stream shard (parallelisation factor 1): 10 covers a table of ten shards, far above
     # JEVS's write rate, and keeps a backlog's catch-up from taking the API's share.
     reserved_concurrency=10,
+    layers=(COMMON_LAYER,),
+    package_budget_mib=33,  # 24.5 MiB when set
 )
 MATCHER_FUNCTION = FunctionDefinition(
     logical_id="MatcherFunction",
@@ -332,6 +426,8 @@ MATCHER_FUNCTION = FunctionDefinition(
     memory_mb=512,
     description="JEVS matching: decides each customs declaration against its certificate and usage ledger",
     reserved_concurrency=MATCHER_MAX_CONCURRENCY,
+    layers=(COMMON_LAYER, SIGNING_LAYER, FUZZY_LAYER),
+    package_budget_mib=62,  # 46.3 MiB when set
 )
 NOTIFIER_FUNCTION = FunctionDefinition(
     logical_id="NotifierFunction",
@@ -340,6 +436,8 @@ NOTIFIER_FUNCTION = FunctionDefinition(
     memory_mb=512,
     description="JEVS notifications: certificate PDFs, applicants' emails and NZ Customs' files",
     reserved_concurrency=NOTIFIER_MAX_CONCURRENCY,
+    layers=(COMMON_LAYER, PDF_LAYER),
+    package_budget_mib=77,  # 57.3 MiB when set
 )
 OVERSEER_FUNCTION = FunctionDefinition(
     logical_id="OverseerFunction",
@@ -349,6 +447,8 @@ OVERSEER_FUNCTION = FunctionDefinition(
     description="JEVS overseer: flags applications still undecided past their one-working-day due time",
     # One run at a time, every 15 minutes.
     reserved_concurrency=1,
+    layers=(COMMON_LAYER, SIGNING_LAYER),
+    package_budget_mib=55,  # 40.9 MiB when set
 )
 # How often the past-due check runs: an application is flagged at most this long after its due time.
 OVERSEER_SCHEDULE_MINUTES = 15
