@@ -1,0 +1,109 @@
+"""Peak memory of each function's handler over a batch of representative events (issue 16, build 8), beside the
+memory Lambda is configured to give it (``FunctionDefinition.memory_mb``).
+
+Each function runs in a fresh process of its own, as a Lambda container does (``benchmarks.workload``): its handler
+imported, then its batch handled, against a local stack's moto server and China Customs simulator. Two runs of the
+same workload: one measures the process's peak resident set (the kernel's high-water mark, what Lambda's "Max
+Memory Used" reports of a function's own process), the other Python's own peak allocation (``tracemalloc``, which
+slows the process and swells its resident set, hence a run of its own). Memory is not noisy as times are: one run
+each is the figure. Measured with this machine's CPython; Lambda runs its own CPython on arm64, and its runtime
+client adds a few MiB of its own.
+"""
+
+from __future__ import annotations
+
+from benchmarks.package_sizes import bar_plot
+from benchmarks.report import Report, Table
+from benchmarks.workload import ORDER, HandlerRun, Workload
+from jevs.resources import FUNCTIONS
+
+MIB = 1024 * 1024
+
+
+def _mib(size: int | None) -> float | None:
+    return None if size is None else round(size / MIB, 1)
+
+
+def measured(
+    certificates: int, requests: int, schedules: int, *, trace_python: bool, report: Report
+) -> dict[str, HandlerRun]:
+    runs = {}
+    with Workload(certificates=certificates, requests=requests, schedules=schedules) as workload:
+        for done, folder in enumerate(ORDER, start=1):
+            report.progress(f"{folder}{' (tracemalloc)' if trace_python else ''}", done, len(ORDER))
+            runs[folder] = workload.run(folder, trace_python=trace_python)
+            if runs[folder].failures:
+                raise RuntimeError(f"{folder} failed: {runs[folder].failures[:3]}")
+    return runs
+
+
+def run(report: Report, quick: bool) -> None:
+    certificates, requests, schedules = (10, 20, 5) if quick else (100, 100, 20)
+    section = report.section(
+        "memory",
+        "Peak memory of each function over a batch",
+        f"Each function's handler in a fresh process over its share of one workload: {certificates} certificates "
+        f"submitted and as many import declarations lodged (one in five naming the importer a little differently), "
+        f"then the outbox relay over the table's stream, the dispatcher, the matcher and the notifier over what it "
+        f"queued (batches of 10), the API over {requests} requests (reads, listings, histories, public "
+        f"verification, submissions, declarations, an application), the reconciler and the overseer over "
+        f"{schedules} scheduled runs each. Peak RSS is the process's high-water mark; Python's peak is "
+        "tracemalloc's, in a second run. Headroom is the configured memory less the peak RSS.",
+    )
+    plain = measured(certificates, requests, schedules, trace_python=False, report=report)
+    traced = measured(certificates, requests, schedules, trace_python=True, report=report)
+    table = Table(
+        [
+            "function",
+            "memory_mb",
+            "records",
+            "invocations",
+            "peak RSS MiB",
+            "Python peak MiB",
+            "headroom MiB",
+            "RSS / configured",
+        ]
+    )
+    figures = {}
+    for definition in FUNCTIONS:
+        folder = definition.folder
+        rss = plain[folder].peak_rss_bytes
+        python = traced[folder].python_peak_bytes
+        figures[folder] = {
+            "memory_mb": definition.memory_mb,
+            "records": plain[folder].records,
+            "invocations": plain[folder].invocations,
+            "peak_rss_mib": _mib(rss),
+            "python_peak_mib": _mib(python),
+            "headroom_mib": round(definition.memory_mb - rss / MIB, 1),
+            "handler_seconds": round(plain[folder].handler_seconds, 2),
+        }
+        table.rows.append(
+            [
+                definition.name,
+                definition.memory_mb,
+                plain[folder].records,
+                plain[folder].invocations,
+                _mib(rss),
+                _mib(python),
+                round(definition.memory_mb - rss / MIB),
+                round(rss / MIB / definition.memory_mb, 2),
+            ]
+        )
+    section.figures["functions"] = figures
+    section.tables.append(("Peak memory by function, against its configured memory", table))
+    names = [definition.folder for definition in FUNCTIONS]
+    bar_plot(
+        report,
+        section,
+        "memory",
+        "peaks",
+        "Peak memory of each function over its batch (MiB); dashes: configured memory",
+        categories=names,
+        series={
+            "peak RSS": [float(figures[name]["peak_rss_mib"] or 0) for name in names],
+            "Python peak (tracemalloc)": [float(figures[name]["python_peak_mib"] or 0) for name in names],
+        },
+        limits={"configured memory_mb": [float(definition.memory_mb) for definition in FUNCTIONS]},
+        y_label="MiB",
+    )
