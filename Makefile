@@ -168,7 +168,7 @@ build: $(STAMP)  ## build every Lambda asset into build/ (no Docker; needs pytho
 LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
 
 # Regenerate the lock files after changing dependencies in pyproject.toml (needs network to PyPI).
-# requirements-lambda.lock is the dependencies layer: the runtime set only, for the Lambda runtime's Python
+# requirements-lambda.lock is the dependency layers' (jevs.resources.LAYERS shares it out): the runtime set only, for the Lambda runtime's Python
 # and CPU (LAMBDA_PYTHON, LAMBDA_ARCHITECTURE in infrastructure/build.py), wheels only, and constrained by
 # requirements.lock so that Lambda runs exactly the versions the tests ran. requirements-checkov.lock is
 # checkov's own set (requirements-checkov.in), for the venv the infrastructure tier scans the template with.

@@ -87,6 +87,11 @@ def peak_resident_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # elsewhere: KiB on Linux, bytes on macOS
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     os.environ.update(job["environment"])
     finder = None
@@ -99,6 +104,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     module = importlib.import_module(f"functions.{job['folder']}.handler")
     imported = time.perf_counter()
+    cpu_imported = _cpu_seconds()
     context = Context(job["function_name"], job["timeout_seconds"], job["memory_mb"])
     failures: list[str] = []
     for event in job["events"]:
@@ -108,6 +114,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         except Exception as error:
             failures.append(f"{type(error).__name__}: {error}")
     finished = time.perf_counter()
+    cpu_finished = _cpu_seconds()
     python_peak = tracemalloc.get_traced_memory()[1] if job.get("tracemalloc") else None
     return {
         "modules": sorted({name.partition(".")[0] for name in sys.modules} - loaded_before),
@@ -117,6 +124,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "python_peak_bytes": python_peak,
         "import_seconds": imported - started,
         "handler_seconds": finished - imported,
+        # CPU time of this process alone (moto and China's simulator run in the parent): what Lambda's share of a
+        # vCPU, in proportion to the memory configured, would have to supply.
+        "import_cpu_seconds": cpu_imported,
+        "handler_cpu_seconds": cpu_finished - cpu_imported,
     }
 
 

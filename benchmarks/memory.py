@@ -48,7 +48,10 @@ def run(report: Report, quick: bool) -> None:
         f"queued (batches of 10), the API over {requests} requests (reads, listings, histories, public "
         f"verification, submissions, declarations, an application), the reconciler and the overseer over "
         f"{schedules} scheduled runs each. Peak RSS is the process's high-water mark; Python's peak is "
-        "tracemalloc's, in a second run. Headroom is the configured memory less the peak RSS.",
+        "tracemalloc's, in a second run. Headroom is the configured memory less the peak RSS. CPU is the "
+        "function's own process's (moto and China's simulator run elsewhere), at a whole core of this machine: Lambda "
+        "gives a function CPU in proportion to its memory (a whole vCPU at 1,769 MB), so these say which sizes are "
+        "for CPU rather than memory.",
     )
     plain = measured(certificates, requests, schedules, trace_python=False, report=report)
     traced = measured(certificates, requests, schedules, trace_python=True, report=report)
@@ -62,6 +65,8 @@ def run(report: Report, quick: bool) -> None:
             "Python peak MiB",
             "headroom MiB",
             "RSS / configured",
+            "import CPU s",
+            "CPU ms per record",
         ]
     )
     figures = {}
@@ -77,6 +82,8 @@ def run(report: Report, quick: bool) -> None:
             "python_peak_mib": _mib(python),
             "headroom_mib": round(definition.memory_mb - rss / MIB, 1),
             "handler_seconds": round(plain[folder].handler_seconds, 2),
+            "import_cpu_seconds": round(plain[folder].import_cpu_seconds, 2),
+            "cpu_ms_per_record": round(1000 * plain[folder].handler_cpu_seconds / plain[folder].records, 1),
         }
         table.rows.append(
             [
@@ -88,6 +95,8 @@ def run(report: Report, quick: bool) -> None:
                 _mib(python),
                 round(definition.memory_mb - rss / MIB),
                 round(rss / MIB / definition.memory_mb, 2),
+                figures[folder]["import_cpu_seconds"],
+                figures[folder]["cpu_ms_per_record"],
             ]
         )
     section.figures["functions"] = figures

@@ -87,11 +87,13 @@ class HandlerRun:
     python_peak_bytes: int | None
     import_seconds: float
     handler_seconds: float
+    import_cpu_seconds: float  # the process's CPU time up to the handler's import, interpreter start included
+    handler_cpu_seconds: float  # the process's CPU time over the batch
 
     @property
     def distributions(self) -> frozenset[str]:
         """The distributions of ``modules``, by normalised name, leaving out what the Lambda runtime ships."""
-        found = set()
+        found: set[str] = set()
         for module in self.modules - set(RUNTIME_PROVIDED_MODULES):
             found.update(_normalise(name) for name in _PACKAGES.get(module, ()))
         return frozenset(found - {"jevs"})
@@ -386,4 +388,6 @@ def run_handler(
         python_peak_bytes=answer["python_peak_bytes"],
         import_seconds=answer["import_seconds"],
         handler_seconds=answer["handler_seconds"],
+        import_cpu_seconds=answer["import_cpu_seconds"],
+        handler_cpu_seconds=answer["handler_cpu_seconds"],
     )
