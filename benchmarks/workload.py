@@ -14,7 +14,9 @@ test_function_layers.py: every import outside them refused), and ``benchmarks.me
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import io
 import itertools
 import json
 import os
@@ -142,7 +144,9 @@ class Workload:
     def __enter__(self) -> Self:
         self.stack.start()
         try:
-            self._seed()
+            # The API function prints a metrics document per call to stdout: not the bench's output.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._seed()
         except BaseException:
             self.stack.stop()
             raise
