@@ -532,10 +532,13 @@ def function_imports(root: Path, folder: str) -> list[Imported]:
     module's imports inside a function run only on the paths that call it, which may belong to another function:
     they are that function's (and the handlers' tests exercise them; README "Packaging")."""
     own = f"functions.{folder}"
+    package = root / "functions" / folder
+    # Its modules as the asset holds them (``_IGNORED`` leaves tests out).
+    relative = [path.relative_to(package) for path in package.rglob("*.py")]
     starts = sorted(
-        f"{own}.{'.'.join(p.relative_to(root / 'functions' / folder).with_suffix('').parts)}"
-        for p in (root / "functions" / folder).rglob("*.py")
-        if "tests" not in p.parts
+        f"{own}.{'.'.join(path.with_suffix('').parts)}"
+        for path in relative
+        if "tests" not in path.parts and not path.name.startswith("test_") and path.name != "conftest.py"
     )
     chains: dict[str, tuple[str, ...]] = {"functions": ("functions",)}
     chains.update({module.removesuffix(".__init__"): (module.removesuffix(".__init__"),) for module in starts})
@@ -546,9 +549,9 @@ def function_imports(root: Path, folder: str) -> list[Imported]:
         source = _module_file(root, module)
         if source is None:
             continue
-        package = module if source.name == "__init__.py" else module.rpartition(".")[0]
+        parent = module if source.name == "__init__.py" else module.rpartition(".")[0]
         nested = module == own or module.startswith(f"{own}.")
-        for imported, line in _imports_of(ast.parse(source.read_text(encoding="utf-8")), package, nested=nested):
+        for imported, line in _imports_of(ast.parse(source.read_text(encoding="utf-8")), parent, nested=nested):
             top = imported.split(".")[0]
             if top in ("jevs", "functions"):
                 parts = imported.split(".")
