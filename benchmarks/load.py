@@ -14,10 +14,12 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import httpx
 
 from benchmarks.report import Report, Section, Table, percentile
@@ -39,6 +41,7 @@ ACK_TIMEOUT_SECONDS = 900
 # The certificate numbers of one run: the stack starts from an empty moto, so they never meet an earlier run's.
 LOAD_SERIES = "11.7001"
 FLOOR_SERIES = "11.7002"
+PAUSED_SERIES = "11.7003"
 PROBE_NUMBER = "11.7000.00000"
 
 
@@ -205,6 +208,53 @@ def settled(stack: LocalStack) -> None:
     wait_until(empty, 30, interval=0.2)
 
 
+# What the pollers call on the functions' behalf: in AWS, Lambda's event source mappings make these calls.
+_POLLING = frozenset({"ReceiveMessage", "DeleteMessageBatch", "DescribeStream", "GetShardIterator", "GetRecords"})
+_POLLERS = {
+    "poller-stream": "outbox relay",
+    "poller-jevs-dispatcher": "dispatcher",
+    "poller-jevs-matcher": "matcher",
+    "poller-jevs-notifier": "notifier",
+}
+
+
+@contextlib.contextmanager
+def aws_calls() -> Iterator[Counter[tuple[str, str]]]:
+    """Every AWS call that clients built meanwhile make meanwhile, by (who, operation): who is the function whose
+    poller thread made it, the API for the gateway's request threads, "event source mappings" for the pollers' own
+    calls; a botocore hook on the default session, from which every boto3 client of the stack is made."""
+    calls: Counter[tuple[str, str]] = Counter()
+    counting = threading.Lock()
+
+    def count(model: Any, **_: Any) -> None:
+        thread = threading.current_thread().name
+        who = _POLLERS.get(thread, "API" if "process_request_thread" in thread else thread)
+        if thread in _POLLERS and model.name in _POLLING:
+            who = "event source mappings"
+        with counting:
+            calls[(who, model.name)] += 1
+
+    events = boto3._get_default_session().events
+    events.register("before-call", count, unique_id="jevs-load-count")
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call", unique_id="jevs-load-count")
+
+
+def calls_table(calls: Counter[tuple[str, str]], certificates: int) -> Table:
+    """AWS calls per certificate by who made them, with the operations of each."""
+    table = Table(["made by", "calls per certificate", "operations per certificate"])
+    by_whom: dict[str, Counter[str]] = {}
+    for (who, operation), made in calls.items():
+        by_whom.setdefault(who, Counter())[operation] += made
+    for who, operations in sorted(by_whom.items(), key=lambda entry: -entry[1].total()):
+        detail = ", ".join(f"{operation} {made / certificates:.2g}" for operation, made in operations.most_common())
+        table.rows.append([who, operations.total() / certificates, detail])
+    table.rows.append(["all", calls.total() / certificates, ""])
+    return table
+
+
 def run(report: Report, quick: bool) -> None:
     count = 200 if quick else 1000
     section = report.section(
@@ -213,29 +263,47 @@ def run(report: Report, quick: bool) -> None:
         f"{count} certificates (the example certificate, fresh numbers) submitted over HTTP by {CLIENTS} concurrent "
         "partners to `make run`'s stack, and the time until China Customs' simulator has acknowledged every one; "
         f"beside it the floor: the same {count} transactions a submission writes, sent by {CLIENTS} concurrent "
-        "clients straight to the same moto server in the same run. Target: submissions at 0.5 of the floor or "
-        "more, every certificate acknowledged within a few seconds of its submission.",
+        "clients straight to the same moto server in the same run, and the same submissions again with the "
+        "functions behind the API paused. Target: submissions at 0.5 of the floor or more, every certificate "
+        "acknowledged within a few seconds of its submission.",
     )
     # The functions' metrics (Powertools' EMF lines, as Lambda prints them) would bury the progress lines.
-    with open(os.devnull, "w") as discard, contextlib.redirect_stdout(discard), local_stack() as stack:
+    with (
+        open(os.devnull, "w") as discard,
+        contextlib.redirect_stdout(discard),
+        aws_calls() as calls,
+        local_stack() as stack,
+    ):
         to_submit = numbers(LOAD_SERIES, count)
         with stack.active():
+            calls.clear()
             started = time.time()
             submissions, submit_seconds = submit_all(stack, to_submit, report)
             acknowledged = acknowledgements(stack, set(to_submit), report)
             all_acknowledged = max(acknowledged.values(), default=time.time()) - started
+            load_calls = Counter(calls)
         settled(stack)
         report.progress("floor: bare moto transactions")
         floor_latencies, floor_seconds = floor(stack, count)
+        report.progress("submissions with the functions behind the API paused")
+        alone, alone_seconds = submit_all(stack, numbers(PAUSED_SERIES, count), report)
     record(section, report, count, submissions, submit_seconds, acknowledged, all_acknowledged, started)
     floor_rate = count / floor_seconds
     submit_rate = count / submit_seconds
+    alone_rate = count / alone_seconds
+    alone_latencies = [submission.latency for submission in alone if submission.status == 201]
     section.figures.update(
         {
             "floor_per_second": floor_rate,
             "floor_p50_seconds": statistics.median(floor_latencies),
             "floor_p99_seconds": percentile(floor_latencies, 0.99),
             "fraction_of_floor": round(submit_rate / floor_rate, 2),
+            "paused_submissions_per_second": alone_rate,
+            "paused_accepted": len(alone_latencies),
+            "paused_fraction_of_floor": round(alone_rate / floor_rate, 2),
+            "aws_calls_per_certificate": {
+                f"{who}: {operation}": made / count for (who, operation), made in sorted(load_calls.items())
+            },
         }
     )
     table = Table(["", "per second", "p50 s", "p99 s", "fraction of floor"])
@@ -248,6 +316,13 @@ def run(report: Report, quick: bool) -> None:
             section.figures["fraction_of_floor"],
         ],
         [
+            "the same, the functions behind the API paused",
+            alone_rate,
+            percentile(alone_latencies, 0.5),
+            percentile(alone_latencies, 0.99),
+            section.figures["paused_fraction_of_floor"],
+        ],
+        [
             "floor: the same transactions to moto",
             floor_rate,
             section.figures["floor_p50_seconds"],
@@ -256,6 +331,8 @@ def run(report: Report, quick: bool) -> None:
         ],
     ]
     section.tables.insert(0, (f"{count} submissions from {CLIENTS} concurrent clients", table))
+    caption = "AWS calls per certificate while the load ran (moto serves them one at a time)"
+    section.tables.append((caption, calls_table(load_calls, count)))
 
 
 def record(
