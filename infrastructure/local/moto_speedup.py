@@ -12,9 +12,12 @@ nothing to roll back. Only when all hold does moto's own code run, with its back
 writes then re-check the same conditions on the same state (the server handles one request at a time, see
 ``SerialMotoServer``) and succeed. Anything this check does not understand is left to moto, copies and all.
 
-**A query of the table reads only its partition.** moto answers every query by sorting every item of the
-table and then keeping those of the partition asked for; here a query of the table itself (not of an index)
-is given only its partition's items to sort and filter, which moto then treats exactly as before.
+**A query reads only its partition.** moto answers every query by sorting every item of the table and then
+keeping those of the partition asked for; here a query of the table itself is given only its partition's items
+to sort and filter, and a query of an index only the items whose index key attributes hold the values asked for
+(one pass over the items, no sort of them all), which moto then treats exactly as before. Under load the matcher's
+query of ``by-awaited-certificate`` for every certificate sorted the whole table each time: a third of the
+process's time after a thousand certificates.
 """
 
 from __future__ import annotations
@@ -120,15 +123,22 @@ def _partition_only(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def query(self: Table, hash_key: Any, *arguments: Any, **keywords: Any) -> Any:
         index_name = arguments[6] if len(arguments) > 6 else keywords.get("index_name")
-        if index_name is not None or hash_key is None:
+        conditions = keywords.get("hash_key_conditions") or []
+        if index_name is not None:
+            if not conditions:
+                return original(self, hash_key, *arguments, **keywords)
+            # moto checks these same conditions on each item it is given, then sorts them by the index's keys.
+            found = [item for item in _items(self) if _holds(item, conditions)]
+        elif hash_key is None:
             return original(self, hash_key, *arguments, **keywords)
-        partition = self.items.get(hash_key)
-        if partition is None:
-            found = []
-        elif self.range_key_attr:
-            found = list(partition.values())
         else:
-            found = [partition]
+            partition = self.items.get(hash_key)
+            if partition is None:
+                found = []
+            elif self.range_key_attr:
+                found = list(partition.values())
+            else:
+                found = [partition]
         # An attribute of the instance hides the method for this one call (requests are served one at a time).
         self.all_items = lambda: found  # type: ignore[method-assign]
         try:
@@ -137,6 +147,25 @@ def _partition_only(original: Callable[..., Any]) -> Callable[..., Any]:
             del self.all_items
 
     return query
+
+
+def _items(table: Table) -> Iterator[Any]:
+    """Every item of ``table``, in no particular order (moto's ``all_items`` sorts them all first)."""
+    for partition in table.items.values():
+        if table.range_key_attr:
+            yield from partition.values()
+        else:
+            yield partition
+
+
+def _holds(item: Any, conditions: list[tuple[str, Any]]) -> bool:
+    """Whether ``item`` has every attribute of ``conditions`` with the value given (moto's own test of an index
+    query's key, which it makes again on what it is given)."""
+    for name, value in conditions:
+        held = item.attrs.get(name)
+        if held is None or held != value:
+            return False
+    return True
 
 
 def _checked_first(original: Callable[[Any, list[dict[str, Any]]], None]) -> Callable[..., None]:

@@ -525,6 +525,19 @@ class LocalStack:
                 return client
         raise KeyError(client_id)
 
+    def token(self, client_id: str) -> str:
+        """A bearer token for the demo client ``client_id``, from the token endpoint (HTTP Basic, client
+        credentials), as a partner gets one."""
+        client = self.client(client_id)
+        response = httpx.post(
+            self.token_url,
+            data={"grant_type": "client_credentials"},
+            auth=(client.client_id, client.client_secret),
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
 
 def banner(stack: LocalStack) -> str:
     """What a newcomer needs to start calling the API, in the order they need it."""

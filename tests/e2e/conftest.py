@@ -13,7 +13,7 @@ import pytest
 from infrastructure.local.gateway import LocalLambdaContext
 from infrastructure.local.pollers import Schedule
 from infrastructure.local.stack import LocalStack
-from infrastructure.local.tokens import PARTIES_FILE, TOKEN_PATH
+from infrastructure.local.tokens import PARTIES_FILE
 
 # How long the e2e stacks try a delivery before they park it (6 hours in production).
 RETRY_HORIZON_SECONDS = 30
@@ -111,15 +111,7 @@ def token_source(stack: LocalStack) -> TokenFor:
 
     def token_for(client_id: str) -> str:
         if client_id not in tokens:
-            client = stack.client(client_id)
-            response = httpx.post(
-                f"{stack.api_url}{TOKEN_PATH}",
-                data={"grant_type": "client_credentials"},
-                auth=(client.client_id, client.client_secret),
-                timeout=10,
-            )
-            response.raise_for_status()
-            tokens[client_id] = response.json()["access_token"]
+            tokens[client_id] = stack.token(client_id)
         return tokens[client_id]
 
     return token_for
