@@ -15,13 +15,11 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from jevs.adapters.aws import AwsClients
-from jevs.adapters.china_sender import HttpChinaSender
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.documents import S3ObjectStore, SesMailer
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsParking, SqsPublisher
-from jevs.adapters.secrets import china_tls
 from jevs.adapters.stream import DynamoOutboxStream
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.model import Table
@@ -183,6 +181,11 @@ class DispatcherDependencies:
 
 
 def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | None = None) -> DispatcherDependencies:
+    # Imported here: only the dispatcher calls China, and httpx is a large import every other function (each
+    # importing this module) would pay for at its cold start.
+    from jevs.adapters.china_sender import HttpChinaSender
+    from jevs.adapters.secrets import china_tls
+
     secret = settings.china_client_certificate_secret
     signer = KmsSigner(aws.kms, settings.signing_key_id)
     sender = HttpChinaSender(

@@ -24,13 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-from joserfc.jwk import ECKey
 
 from jevs.adapters.jws import sign_detached
 from jevs.domain.errors import RetryableFailure
-from jevs.verify import UNKNOWN_KID, verify_detached_jws
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -60,6 +56,12 @@ def retired_keys(tags: list[dict[str, str]], since: datetime | None = None) -> d
 def public_jwk(der_public_key: bytes) -> dict[str, str]:
     """The JWK of a P-256 public key (SubjectPublicKeyInfo DER, as KMS GetPublicKey returns it), with its kid:
     the key's RFC 7638 thumbprint."""
+    # Imported here, as in check_seal: only reading a public key needs them (joserfc's import is a cold start's
+    # largest after the PDF's), and a function that never reads one (the relay, the notifier) never pays.
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    from joserfc.jwk import ECKey
+
     key = load_der_public_key(der_public_key)
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise ValueError("the signing key is not an ECC_NIST_P256 key")
@@ -136,6 +138,8 @@ class KmsSigner:
     def check_seal(self, statement: bytes, seal: str) -> str | None:
         """Why ``seal`` is not a detached JWS of ``statement`` by a key JEVS sealed with; None when it is. A kid
         not yet known is looked for again once: a rotation made since the keys were read."""
+        from jevs.verify import UNKNOWN_KID, verify_detached_jws  # the verifier's cryptography: see public_jwk
+
         problem = verify_detached_jws(seal, statement, self.sealing_keys())
         if problem is not None and problem.startswith(UNKNOWN_KID):
             self._sealing = None

@@ -13,8 +13,6 @@ import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
 
-from rapidfuzz import fuzz
-
 # Words that say what kind of legal person a party is, not which one, each with the one spelling it is read
 # as. They are dropped before names are compared ("Kauri Dairy Co-operative Limited" and "KAURI DAIRY
 # CO-OPERATIVE LTD" are the same party); the canonical spelling is used only for a name made of nothing else.
@@ -109,6 +107,10 @@ def similarity(first: str, second: str) -> float:
     partial matching scores any name found inside a longer one at 90 ("Dairy" against "Kauri Dairy
     Co-operative"), which would turn a different party into a mere warning.
     """
+    # Imported here: only a name that differs after normalising is scored, and rapidfuzz is a cold start's
+    # cost every other path (the API, each matcher container before such a name) would pay for nothing.
+    from rapidfuzz import fuzz
+
     return max(fuzz.ratio(first, second), fuzz.token_sort_ratio(first, second))
 
 

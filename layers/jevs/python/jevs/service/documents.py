@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
-from jevs.documents.certificate_email import certificate_email
-from jevs.documents.certificate_pdf import render_certificate_pdf
 from jevs.domain.china_message import message_body, version_issued
 from jevs.domain.declarations import DeclarationRecord, result_document
 from jevs.domain.errors import NotFound, RetryableFailure
@@ -92,6 +90,10 @@ def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOut
     if record.version < version:
         raise NotFound(f"certificate {number} v{version}: the stored version is still {record.version}")
 
+    # Imported here: reportlab (with Pillow) is the heaviest import JEVS has, and every function that only names
+    # DocumentOutlets (the composition root) or files a match result would pay for it at each cold start.
+    from jevs.documents.certificate_pdf import render_certificate_pdf
+
     pdf = render_certificate_pdf(record, verification_base_url=outlets.verification_base_url)
     document_key = certificate_document_key(number, version)
     outlets.documents.put(document_key, pdf, PDF_CONTENT_TYPE)
@@ -118,6 +120,8 @@ def _emailed(
     application = uow.applications.get(record.application_id)
     if application is None:
         raise NotFound(f"certificate {number}: its application {record.application_id} is not stored")
+    from jevs.documents.certificate_email import certificate_email  # beside the PDF's import, for the same reason
+
     raw = certificate_email(
         record, application, sender=outlets.sender, pdf=pdf, verification_base_url=outlets.verification_base_url
     )
