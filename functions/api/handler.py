@@ -5,6 +5,7 @@ one use case (``jevs.service``) and returns its response model.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -113,4 +114,28 @@ def make_handler(dependencies: ApiDependencies) -> Handler:
     return typed
 
 
+# What requests import on the paths that need them (tests/unit/test_cold_start_imports.py), imported before SnapStart's
+# snapshot instead: sealing history events and the signing keys (cryptography, joserfc, the seal verifier), business
+# numbers (python-stdnum), applications' due times (holidays).
+WARM_MODULES = (
+    "cryptography.hazmat.primitives.asymmetric.utils",
+    "cryptography.hazmat.primitives.serialization",
+    "joserfc.jwk",
+    "jevs.verify",
+    "stdnum.ean",
+    "stdnum.cn.uscc",
+    "holidays",
+)
+
+
+def warm() -> None:
+    """Before SnapStart's snapshot, the one-off work of first requests, so that no restored copy does it again: the
+    modules of ``WARM_MODULES``, and every route's parameter and body models, which Powertools builds on a route's
+    first request (making the OpenAPI document builds them all)."""
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+    openapi_document()
+
+
 handler = bootstrap.lambda_entry(ApiSettings, bootstrap.api, make_handler)
+bootstrap.snap_start(handler, warm)

@@ -271,6 +271,10 @@ class FunctionDefinition:
     # burst of one kind of work neither starves the others nor is starved by them. The account keeps what is not
     # reserved (RESERVED_CONCURRENCY_TOTAL) for everything else and must keep at least 100 unreserved.
     reserved_concurrency: int
+    # Lambda SnapStart: the function is published as a version restored from a snapshot of its initialised state (its
+    # handler module imported, its dependencies built and warmed: jevs.bootstrap.snap_start), and what invokes it
+    # invokes the version's alias (LIVE_ALIAS). For the functions whose cold starts someone waits on.
+    snap_start: bool = False
 
     @property
     def handler(self) -> str:
@@ -291,6 +295,8 @@ API_FUNCTION = FunctionDefinition(
     # Partners' requests: API Gateway lets through at most 200 a second (the stage's rate), about 100 in flight at
     # the function's slowest ordinary half second; queued work can never take these from them.
     reserved_concurrency=100,
+    # A partner's request waits on a cold start.
+    snap_start=True,
 )
 DISPATCHER_FUNCTION = FunctionDefinition(
     logical_id="DispatcherFunction",
@@ -299,6 +305,8 @@ DISPATCHER_FUNCTION = FunctionDefinition(
     memory_mb=512,
     description="JEVS dispatcher: signs and delivers each certificate version to China Customs",
     reserved_concurrency=DISPATCHER_MAX_CONCURRENCY,
+    # Instant information to China: a cold start delays every delivery of its batch.
+    snap_start=True,
 )
 RECONCILER_FUNCTION = FunctionDefinition(
     logical_id="ReconcilerFunction",
@@ -352,6 +360,8 @@ OVERSEER_FUNCTION = FunctionDefinition(
 )
 # How often the past-due check runs: an application is flagged at most this long after its due time.
 OVERSEER_SCHEDULE_MINUTES = 15
+# The alias a SnapStart function is invoked by: its latest published version.
+LIVE_ALIAS = "live"
 FUNCTIONS: tuple[FunctionDefinition, ...] = (
     API_FUNCTION,
     OUTBOX_RELAY_FUNCTION,
