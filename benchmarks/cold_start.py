@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,11 @@ OTHER_TARGET = 1.4
 BASELINE = "boto3"
 
 # The child of a first response: the event and the context are read before the clock starts; the clock covers the
-# handler module's import and its first invocation (or, for the baseline, ``import boto3``). The handler's own logs
-# go to stdout, so the result goes to a file.
+# handler module's import and its first invocation (or, for the baseline, ``import boto3``). "restored": what a copy
+# restored from a SnapStart snapshot does, as near as one machine comes: the module imported and the before-snapshot
+# hook run before the clock starts; the clock covers the after-restore hook and the first invocation (not Lambda's
+# own restore of the snapshot, which it does not bill and which cannot happen here). The handler's own logs go to
+# stdout, so the result goes to a file.
 FIRST_RESPONSE = """
 import importlib, json, sys, time
 
@@ -67,38 +71,80 @@ class Context:
     def get_remaining_time_in_millis(self):
         return int((self._deadline - time.monotonic()) * 1000)
 
-module, event_file, result_file, name, timeout = sys.argv[1:6]
+module, event_file, result_file, name, timeout, mode = sys.argv[1:7]
 with open(event_file, encoding="utf-8") as opened:
     event = json.load(opened)
 context = Context(name, float(timeout))
-started = time.perf_counter()
+if mode == "restored":
+    loaded = importlib.import_module(module)
+    loaded.handler.before_snapshot(loaded.warm)
+started, cpu_started = time.perf_counter(), time.process_time()
 if module == "boto3":
     import boto3
     answer = None
+elif mode == "restored":
+    loaded.handler.after_restore()
+    answer = loaded.handler(event, context)
 else:
     answer = importlib.import_module(module).handler(event, context)
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 with open(result_file, "w", encoding="utf-8") as opened:
-    json.dump({"seconds": elapsed, "answer": answer}, opened, default=str)
+    json.dump({"seconds": elapsed, "cpu_seconds": cpu, "answer": answer}, opened, default=str)
 """
 
 
 @dataclass(frozen=True)
+class Timing:
+    """One fresh interpreter's wall time, and the processor time it used (user and system): the second moves far less
+    when other work shares the machine."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class Medians:
+    """Medians of interleaved runs of one function (``measured``) and of the baseline (``baseline``)."""
+
+    measured: Timing
+    baseline: Timing
+
+    @classmethod
+    def of(cls, measured: Sequence[Timing], baseline: Sequence[Timing]) -> Medians:
+        def median(timings: Sequence[Timing]) -> Timing:
+            return Timing(
+                statistics.median(t.seconds for t in timings), statistics.median(t.cpu_seconds for t in timings)
+            )
+
+        return cls(median(measured), median(baseline))
+
+    @property
+    def ratio(self) -> float:
+        return ratio(self.measured.seconds, self.baseline.seconds)
+
+    @property
+    def cpu_ratio(self) -> float:
+        return ratio(self.measured.cpu_seconds, self.baseline.cpu_seconds)
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "ms": round(self.measured.seconds * 1000, 1),
+            "boto3_ms": round(self.baseline.seconds * 1000, 1),
+            "ratio": self.ratio,
+            "cpu_ms": round(self.measured.cpu_seconds * 1000, 1),
+            "boto3_cpu_ms": round(self.baseline.cpu_seconds * 1000, 1),
+            "cpu_ratio": self.cpu_ratio,
+        }
+
+
+@dataclass(frozen=True)
 class Measured:
-    """One function's medians (seconds), each beside the baseline's median of the runs interleaved with its own."""
+    """One function's import and first response, each beside ``import boto3`` measured the same way."""
 
-    import_seconds: float
-    import_baseline: float
-    first_seconds: float
-    first_baseline: float
-
-    @property
-    def import_ratio(self) -> float:
-        return ratio(self.import_seconds, self.import_baseline)
-
-    @property
-    def first_ratio(self) -> float:
-        return ratio(self.first_seconds, self.first_baseline)
+    imported: Medians
+    first: Medians
+    # SnapStart functions: the after-restore hook and the first invocation (FIRST_RESPONSE's "restored").
+    restored: Medians | None
 
 
 def target(definition: FunctionDefinition) -> float:
@@ -301,15 +347,18 @@ def _kind(record: Mapping[str, Any]) -> str | None:
 # -- measuring -------------------------------------------------------------------------------------------------
 
 
-def import_seconds(module: str, environment: Mapping[str, str]) -> float:
-    """The wall time of a fresh interpreter that imports ``module`` and exits, measured from outside."""
+def import_timing(module: str, environment: Mapping[str, str]) -> Timing:
+    """A fresh interpreter that imports ``module`` and exits, measured from outside: its wall time, and the processor
+    time it used."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 - this interpreter, importing a module of ours
         [sys.executable, "-c", f"import {module}"], env=dict(environment), cwd=ROOT, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     _check_exit(done, module)
-    return elapsed
+    return Timing(elapsed, (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime))
 
 
 def _check_exit(done: subprocess.CompletedProcess[str], module: str) -> None:
@@ -318,9 +367,14 @@ def _check_exit(done: subprocess.CompletedProcess[str], module: str) -> None:
 
 
 def first_response(
-    module: str, event: Mapping[str, Any], environment: Mapping[str, str], definition: FunctionDefinition, folder: Path
-) -> tuple[float, Any]:
-    """A fresh interpreter's import of ``module`` and its handling of ``event``: (seconds, the handler's answer)."""
+    module: str,
+    event: Mapping[str, Any],
+    environment: Mapping[str, str],
+    definition: FunctionDefinition,
+    folder: Path,
+    mode: str = "cold",
+) -> tuple[Timing, Any]:
+    """A fresh interpreter's import of ``module`` and its handling of ``event``: (its timing, the handler's answer)."""
     event_file, result_file = folder / "event.json", folder / "result.json"
     event_file.write_text(json.dumps(event), encoding="utf-8")
     done = subprocess.run(  # noqa: S603 - this interpreter, with the script above
@@ -333,6 +387,7 @@ def first_response(
             str(result_file),
             definition.name,
             str(definition.timeout_seconds),
+            mode,
         ],
         env=dict(environment),
         cwd=ROOT,
@@ -341,7 +396,7 @@ def first_response(
     )
     _check_exit(done, module)
     result = json.loads(result_file.read_text(encoding="utf-8"))
-    return float(result["seconds"]), result["answer"]
+    return Timing(float(result["seconds"]), float(result["cpu_seconds"])), result["answer"]
 
 
 def check_answer(folder: str, answer: Any) -> None:
@@ -397,7 +452,7 @@ def measure(
         report.progress("making events on a local stack")
         # The in-process functions print their metrics (EMF) to stdout: not the benchmark's output.
         with redirect_stdout(io.StringIO()):
-            events = Events(stack, repeats + 1).make()
+            events = Events(stack, 2 * repeats + 1).make()
         folder = Path(scratch)
         found: dict[str, Measured] = {}
         samples: list[dict[str, Any]] = []
@@ -407,26 +462,38 @@ def measure(
             module = handler_module(definition)
             report.progress(f"{name}: imports and first responses", done, len(FUNCTIONS))
             # One round of each, untimed: byte-compiled files written, the disk cache warm.
-            import_seconds(module, environment)
+            import_timing(module, environment)
             _, answer = first_response(module, events[name][0], environment, definition, folder)
             check_answer(name, answer)
-            imports: dict[str, list[float]] = {module: [], BASELINE: []}
-            firsts: dict[str, list[float]] = {module: [], BASELINE: []}
+            imports: dict[str, list[Timing]] = {module: [], BASELINE: []}
+            firsts: dict[str, list[Timing]] = {module: [], BASELINE: []}
+            restored: list[Timing] = []
             # Interleaved, so the machine's load hits the baseline and the function alike.
             for repeat in range(repeats):
-                imports[BASELINE].append(import_seconds(BASELINE, environment))
-                imports[module].append(import_seconds(module, environment))
+                imports[BASELINE].append(import_timing(BASELINE, environment))
+                imports[module].append(import_timing(module, environment))
                 firsts[BASELINE].append(first_response(BASELINE, {}, environment, definition, folder)[0])
-                seconds, answer = first_response(module, events[name][repeat + 1], environment, definition, folder)
+                timing, answer = first_response(module, events[name][repeat + 1], environment, definition, folder)
                 check_answer(name, answer)
-                firsts[module].append(seconds)
+                firsts[module].append(timing)
+                if definition.snap_start:
+                    event = events[name][repeats + 1 + repeat]
+                    timing, answer = first_response(module, event, environment, definition, folder, "restored")
+                    check_answer(name, answer)
+                    restored.append(timing)
             found[name] = Measured(
-                import_seconds=statistics.median(imports[module]),
-                import_baseline=statistics.median(imports[BASELINE]),
-                first_seconds=statistics.median(firsts[module]),
-                first_baseline=statistics.median(firsts[BASELINE]),
+                Medians.of(imports[module], imports[BASELINE]),
+                Medians.of(firsts[module], firsts[BASELINE]),
+                Medians.of(restored, firsts[BASELINE]) if restored else None,
             )
-            samples.append({"function": name, "imports": imports, "first_responses": firsts})
+            samples.append(
+                {
+                    "function": name,
+                    "imports": {key: [asdict(t) for t in timings] for key, timings in imports.items()},
+                    "first_responses": {key: [asdict(t) for t in timings] for key, timings in firsts.items()},
+                    "restored_first_responses": [asdict(t) for t in restored],
+                }
+            )
         return found, environments_by_folder, samples
 
 
@@ -434,14 +501,20 @@ SUMMARY = (
     'Each function\'s handler module imported in a fresh interpreter (`python -c "import functions.<folder>.handler"`'
     ', with the function\'s Lambda environment), as a ratio to `python -c "import boto3"` run the same way, '
     "interleaved with it, the wall time of each process measured from outside: median of {repeats} of each. "
-    "Targets: the API ≤ {api}×, every other function ≤ {other}×. The **first response** is a fresh interpreter's "
+    "Targets: the API ≤ {api}×, every other function ≤ {other}×. Beside each wall-time ratio, the same ratio of "
+    "the processor time (user and system) the interpreters used, which moves far less when other work shares the "
+    "machine. The **first response** is a fresh interpreter's "
     "import of the handler module plus its first invocation with one representative event, timed inside the "
     "interpreter (from before the import to the handler's answer; the event is read before the clock starts), "
     "as a ratio to `import boto3` timed the same way: the API a GET of a certificate by its issuing body; the relay "
     "one stream INSERT of a delivery outbox record; the dispatcher one certificate delivered to the China Customs "
     "simulator (signed with KMS); the matcher one import declaration matched; the notifier one certificate's PDF "
     "and data file made; the reconciler and the overseer one scheduled run. The AWS calls go to a local moto "
-    "server over HTTP, not to AWS; outside Lambda, Powertools turns the Tracer off. Measured in the development "
+    "server over HTTP, not to AWS; outside Lambda, Powertools turns the Tracer off. For the SnapStart functions (the "
+    "API, the dispatcher), **after a SnapStart restore** is the nearest one machine comes to a restored copy: the "
+    "handler module imported and the before-snapshot hook run (built, warmed) before the clock starts, then the "
+    "after-restore hook (new boto3 session and clients) and the first invocation timed; Lambda's own restore of "
+    "the snapshot is not in it. Measured in the development "
     "venv, which also holds the dev tools some libraries import when present (httpx imports its CLI's rich and "
     "click)."
 )
@@ -465,8 +538,12 @@ def run(report: Report, quick: bool) -> None:
             "import ratio",
             "target",
             "met",
+            "import CPU ratio",
             "first response (ms)",
-            "ratio to import boto3",
+            "first response ratio",
+            "first response CPU ratio",
+            "after a SnapStart restore (ms)",
+            "its ratio",
         ]
     )
     for definition in FUNCTIONS:
@@ -474,13 +551,17 @@ def run(report: Report, quick: bool) -> None:
         table.rows.append(
             [
                 definition.folder,
-                measured.import_seconds * 1000,
-                measured.import_baseline * 1000,
-                measured.import_ratio,
+                measured.imported.measured.seconds * 1000,
+                measured.imported.baseline.seconds * 1000,
+                measured.imported.ratio,
                 f"≤ {target(definition)}",
-                measured.import_ratio <= target(definition),
-                measured.first_seconds * 1000,
-                measured.first_ratio,
+                measured.imported.ratio <= target(definition),
+                measured.imported.cpu_ratio,
+                measured.first.measured.seconds * 1000,
+                measured.first.ratio,
+                measured.first.cpu_ratio,
+                measured.restored.measured.seconds * 1000 if measured.restored else "",
+                measured.restored.ratio if measured.restored else "",
             ]
         )
     section.tables.append((f"Median of {repeats} fresh interpreters each", table))
@@ -496,17 +577,14 @@ def run(report: Report, quick: bool) -> None:
             "targets": {"api": API_TARGET, "other": OTHER_TARGET},
             "functions": {
                 name: {
-                    "import_ms": round(measured.import_seconds * 1000, 1),
-                    "import_boto3_ms": round(measured.import_baseline * 1000, 1),
-                    "import_ratio": measured.import_ratio,
-                    "first_response_ms": round(measured.first_seconds * 1000, 1),
-                    "first_response_boto3_ms": round(measured.first_baseline * 1000, 1),
-                    "first_response_ratio": measured.first_ratio,
+                    "import": measured.imported.figures(),
+                    "first_response": measured.first.figures(),
+                    **({"after_snap_start_restore": measured.restored.figures()} if measured.restored else {}),
                 }
                 for name, measured in found.items()
             },
             "api_importtime_top10_ms": dict(breakdown),
-            "samples_seconds": samples,
+            "samples": samples,
         }
     )
     bar_plot(report, section, found)
@@ -523,8 +601,8 @@ def bar_plot(report: Report, section: Section, found: Mapping[str, Measured]) ->
     positions = range(len(names))
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     width = 0.38
-    axes.bar([p - width / 2 for p in positions], [found[n].import_ratio for n in names], width, label="import")
-    axes.bar([p + width / 2 for p in positions], [found[n].first_ratio for n in names], width, label="first response")
+    axes.bar([p - width / 2 for p in positions], [found[n].imported.ratio for n in names], width, label="import")
+    axes.bar([p + width / 2 for p in positions], [found[n].first.ratio for n in names], width, label="first response")
     targets: Sequence[float] = [target(definition) for definition in FUNCTIONS]
     axes.scatter(list(positions), targets, marker="_", s=900, color="black", label="import target", zorder=3)
     axes.set_xticks(list(positions), names, rotation=20, fontsize=8)
