@@ -163,9 +163,9 @@ synth: build  ## write the CloudFormation template of the AWS stack to cdk.out
 build: $(STAMP)  ## build every Lambda asset into build/ (no Docker; needs python3.13 and PyPI)
 	$(BIN)/python -m infrastructure.build
 
-# What the Lambda runtime already ships (boto3 and its dependencies): left out of the dependencies layer.
-# infrastructure/build.py checks requirements-lambda.lock's header against its own copy of this list.
-LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
+# What the Lambda runtime already ships (boto3 and its dependencies, and SnapStart's runtime hooks): left out of the
+# dependencies layer. infrastructure/build.py checks requirements-lambda.lock's header against its own copy of this list.
+LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath urllib3 python-dateutil six snapshot-restore-py
 
 # Regenerate the lock files after changing dependencies in pyproject.toml (needs network to PyPI).
 # requirements-lambda.lock is the dependency layers' (jevs.resources.LAYERS shares it out): the runtime set only, for the Lambda runtime's Python

@@ -65,11 +65,16 @@ MACHINE = _MACHINES[LAMBDA_ARCHITECTURE]
 PIP_PLATFORMS = (f"manylinux_2_28_{MACHINE}", f"manylinux2014_{MACHINE}")
 UV_PLATFORM = f"{MACHINE}-manylinux_2_28"
 
-# Distributions the Lambda Python runtime already has (boto3 and everything it depends on); requirements-lambda.lock
-# leaves them out. The Makefile's LAMBDA_RUNTIME_PROVIDED, which writes the lock, holds the same list.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
+# Distributions the Lambda Python runtime already has (boto3 and everything it depends on, and SnapStart's runtime
+# hooks, snapshot-restore-py); requirements-lambda.lock leaves them out. The Makefile's LAMBDA_RUNTIME_PROVIDED, which
+# writes the lock, holds the same list.
+RUNTIME_PROVIDED = (
+    "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "snapshot-restore-py",
+)  # fmt: skip
 # The modules those distributions provide, for checking imports against what Lambda will have.
-RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
+RUNTIME_PROVIDED_MODULES = (
+    "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six", "snapshot_restore_py",
+)  # fmt: skip
 
 LAMBDA_LOCK = "requirements-lambda.lock"
 PYTHON_ENV_VAR = "JEVS_LAMBDA_PYTHON"

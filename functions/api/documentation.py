@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from functions.api.examples import RESPONSES
+from functions.api.examples import responses as response_examples
 from functions.api.problems import PROBLEM_JSON, Problem
 from jevs.domain.parties import PartyType
 from jevs.resources import party_scope
@@ -205,13 +205,10 @@ def truthful(document: dict[str, Any], token_url: str) -> dict[str, Any]:
                 del responses[status]
             for status, description in problems.items():
                 responses[str(status)] = _problem_response(status, description, declared.get(status))
-            for status, examples in RESPONSES.get(operation["operationId"], {}).items():
+            for status, examples in response_examples().get(operation["operationId"], {}).items():
                 for media_type, content in responses[str(status)]["content"].items():
                     if media_type.endswith("json"):  # application/json, application/jwk-set+json
-                        content["examples"] = {
-                            name: example.model_dump(mode="json", by_alias=True, exclude_none=True)
-                            for name, example in examples.items()
-                        }
+                        content["examples"] = examples
             operation["responses"] = dict(sorted(responses.items()))
     return result
 

@@ -406,7 +406,8 @@ def _dead_letters(stack: JevsStack) -> None:
         _acknowledge(function.function, "LambdaDLQ", reason, NIST)
         _acknowledge(function.function, "LambdaDLQ", reason, SERVERLESS)
         _skip_checkov(function.function, "CKV_AWS_116", reason)
-        for mapping in function.function.node.children:
+        # A SnapStart function's mapping belongs to its alias (JevsFunction.invoked).
+        for mapping in [*function.function.node.children, *function.invoked.node.children]:
             if isinstance(mapping, lambda_.EventSourceMapping) and "SqsEventSource" in mapping.node.id:
                 _acknowledge(
                     mapping,

@@ -99,7 +99,8 @@ class DeliveryConstruct(Construct):
         dead_letters.grant(role, "sqs:SendMessage")
         if secret is not None:
             secret.grant_read(role)
-        self.dispatcher.function.add_event_source(
+        # Through the alias: SnapStart restores only published versions (JevsFunction.invoked).
+        self.dispatcher.invoked.add_event_source(
             # Batches of 10 in a 30 s function (DISPATCHER_FUNCTION): an attempt takes at most 3 s to connect, 10 s
             # for China's answer and about 2 s around them (DispatcherSettings.attempt_seconds), and the dispatcher
             # starts one only with that long left, handing the rest of a slow batch back: no batch times out.

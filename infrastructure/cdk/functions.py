@@ -21,7 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infrastructure.build import ASSET_PATHS, DOMAIN_LAYER, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
-from jevs.resources import LAYERS, FunctionDefinition, LayerDefinition
+from jevs.resources import LAYERS, LIVE_ALIAS, FunctionDefinition, LayerDefinition
 
 # The build byte-compiles for this Python; the runtime must be the same one (see infrastructure/build.py).
 RUNTIME = {"3.13": lambda_.Runtime.PYTHON_3_13, "3.14": lambda_.Runtime.PYTHON_3_14}[LAMBDA_PYTHON]
@@ -107,6 +107,12 @@ class JevsFunction(Construct):
             reserved_concurrent_executions=definition.reserved_concurrency,
             # Segments of each invocation and of its AWS calls (no payloads): where a slow request spent its time.
             tracing=lambda_.Tracing.ACTIVE,
+            # SnapStart restores published versions from a snapshot taken after init (jevs.bootstrap.snap_start).
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if definition.snap_start else None,
+            # A version replaced by a deployment is deleted: each version's snapshot is billed while it exists.
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if definition.snap_start else None
+            ),
             dead_letter_queue=dead_letter_queue,
             # The environment names tables, queues and the party registry: encrypted at rest with the data key,
             # not Lambda's own, so that the key's policy and CloudTrail cover them as they cover the data.
@@ -118,3 +124,8 @@ class JevsFunction(Construct):
             },
         )
         self.log_group.grant(self.role, "logs:CreateLogStream", "logs:PutLogEvents")
+        # What invokes the function: under SnapStart the alias of its latest published version ($LATEST is never
+        # restored from a snapshot), otherwise the function itself.
+        self.invoked: lambda_.IFunction = self.function
+        if definition.snap_start:
+            self.invoked = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)

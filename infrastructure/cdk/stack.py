@@ -127,7 +127,7 @@ class JevsStack(Stack):
         )
 
         self.api = ApiConstruct(
-            self, "Api", config=config, identity=self.identity, function=self.api_function.function, key=key
+            self, "Api", config=config, identity=self.identity, function=self.api_function.invoked, key=key
         )
         self.outbox = OutboxConstruct(
             self,

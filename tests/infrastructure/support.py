@@ -43,6 +43,18 @@ def target_id(value: Any) -> str | None:
     return found[0] if found else None
 
 
+def function_of(template: dict[str, Any], value: Any) -> str | None:
+    """The function a ``FunctionName`` invokes: the one it names, or the one whose alias it names (a SnapStart
+    function is invoked through its alias, which CDK writes as ``<function name>:<alias>`` cut from the alias's ARN)."""
+    for logical_id, _ in references(value):
+        resource = template["Resources"][logical_id]
+        if resource["Type"] == "AWS::Lambda::Alias":
+            return target_id(resource["Properties"]["FunctionName"])
+        if resource["Type"] == "AWS::Lambda::Function":
+            return logical_id
+    return None
+
+
 def references(value: Any) -> Iterator[tuple[str, str | None]]:
     """Every Ref and Fn::GetAtt anywhere in ``value`` (inside Fn::Join and the like too)."""
     found = target(value)
@@ -113,7 +125,7 @@ def sqs_visibility_problems(template: dict[str, Any]) -> list[str]:
         if source is None or template["Resources"][source[0]]["Type"] != "AWS::SQS::Queue":
             continue
         queue = properties(template, source[0])
-        function = properties(template, target_id(mapping["Properties"]["FunctionName"]) or "")
+        function = properties(template, function_of(template, mapping["Properties"]["FunctionName"]) or "")
         visibility = queue.get("VisibilityTimeout", SQS_DEFAULT_VISIBILITY_TIMEOUT)
         timeout = function.get("Timeout", LAMBDA_DEFAULT_TIMEOUT)
         if visibility < 6 * timeout:

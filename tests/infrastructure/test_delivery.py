@@ -18,7 +18,15 @@ from jevs.resources import (
     SIGNING_KEY,
     STREAM_FAILURES_QUEUE,
 )
-from tests.infrastructure.support import function_by_handler, one, properties, queue_by_name, resources, target_id
+from tests.infrastructure.support import (
+    function_by_handler,
+    function_of,
+    one,
+    properties,
+    queue_by_name,
+    resources,
+    target_id,
+)
 
 pytestmark = pytest.mark.infrastructure
 
@@ -30,7 +38,7 @@ def test_the_dispatcher_consumes_the_delivery_queue_with_partial_failures_and_ca
     [mapping] = [
         mapping["Properties"]
         for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values()
-        if target_id(mapping["Properties"]["FunctionName"]) == dispatcher
+        if function_of(template, mapping["Properties"]["FunctionName"]) == dispatcher
     ]
 
     assert target_id(mapping["EventSourceArn"]) == queue_by_name(template, DELIVERY_QUEUE.name)

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+
+import boto3
 
 from jevs.adapters.aws import AwsClients
-from jevs.adapters.china_sender import HttpChinaSender
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.documents import S3ObjectStore, SesMailer
 from jevs.adapters.kms_signer import KmsSigner
 from jevs.adapters.party_registry import StaticPartyRegistry
 from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsParking, SqsPublisher
-from jevs.adapters.secrets import china_tls
 from jevs.adapters.stream import DynamoOutboxStream
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.model import Table
@@ -183,6 +184,11 @@ class DispatcherDependencies:
 
 
 def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | None = None) -> DispatcherDependencies:
+    # Imported here: only the dispatcher calls China, and httpx is a large import every other function (each
+    # importing this module) would pay for at its cold start.
+    from jevs.adapters.china_sender import HttpChinaSender
+    from jevs.adapters.secrets import china_tls
+
     secret = settings.china_client_certificate_secret
     signer = KmsSigner(aws.kms, settings.signing_key_id)
     sender = HttpChinaSender(
@@ -318,23 +324,71 @@ SettingsT = TypeVar("SettingsT", bound=FunctionSettings)
 DependenciesT = TypeVar("DependenciesT")
 
 
+class LambdaEntry(Generic[SettingsT, DependenciesT]):
+    """A Lambda entry point: the handler ``make_handler`` makes from the function's dependencies, built from the
+    environment on the first invocation (never at import time, so a cold start pays only for what it uses) and
+    reused for every invocation of the container.
+
+    Under SnapStart (``snap_start``) the runtime hooks build it earlier and again: ``before_snapshot`` builds it, and
+    does the rest of a first request's one-off work, so that the snapshot holds it; ``after_restore`` builds it anew
+    for each restored copy, whose AWS clients, credentials and random state must be its own."""
+
+    def __init__(
+        self,
+        settings: type[SettingsT],
+        dependencies: Callable[[SettingsT, AwsClients], DependenciesT],
+        make_handler: Callable[[DependenciesT], Handler],
+    ) -> None:
+        self._settings = settings
+        self._dependencies = dependencies
+        self._make_handler = make_handler
+        self._handler: Handler | None = None
+        # What the handler was built over (the tests of the hooks read it).
+        self.built: DependenciesT | None = None
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        if self._handler is None:
+            self._build()
+        assert self._handler is not None  # built just now
+        return self._handler(event, context)
+
+    def _build(self) -> None:
+        tracing = traced()
+        self.built = self._dependencies(self._settings.from_environment(), AwsClients())
+        self._handler = tracing(self._make_handler(self.built))
+
+    def before_snapshot(self, warm: Callable[[], None]) -> None:
+        """SnapStart, before the snapshot: the handler built, then ``warm`` (the function's own one-off work)."""
+        self._build()
+        warm()
+
+    def after_restore(self) -> None:
+        """SnapStart, in each copy restored from the snapshot: nothing the copies would share. A new boto3 session
+        (credentials resolved again, no connection from the snapshot), new clients and everything built over them
+        (a signer's cached key, read at its own time), and the random module reseeded from the system's entropy.
+        (``uuid4`` and ``secrets`` read the system's entropy on every call: nothing of theirs is in the snapshot.)"""
+        random.seed()
+        boto3.setup_default_session()
+        self._build()
+
+
 def lambda_entry(
     settings: type[SettingsT],
     dependencies: Callable[[SettingsT, AwsClients], DependenciesT],
     make_handler: Callable[[DependenciesT], Handler],
-) -> Handler:
-    """A Lambda entry point: the handler ``make_handler`` makes from the function's dependencies, built from the
-    environment on the first invocation (never at import time, so a cold start pays only for what it uses) and
-    reused for every invocation of the container."""
-    built: list[Handler] = []
+) -> LambdaEntry[SettingsT, DependenciesT]:
+    """The Lambda entry point of a function (see ``LambdaEntry``)."""
+    return LambdaEntry(settings, dependencies, make_handler)
 
-    def entry(event: dict[str, Any], context: Any) -> Any:
-        if not built:
-            tracing = traced()
-            built.append(tracing(make_handler(dependencies(settings.from_environment(), AwsClients()))))
-        return built[0](event, context)
 
-    return entry
+def snap_start(entry: LambdaEntry[Any, Any], warm: Callable[[], None]) -> None:
+    """Registers ``entry``'s SnapStart runtime hooks (a function the CDK stack publishes with SnapStart: the API and
+    the dispatcher). ``snapshot_restore_py`` is the Lambda Python runtime's own module (PyPI's snapshot-restore-py
+    in the venv); outside a SnapStart function the hooks are registered and never run."""
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+    register_before_snapshot(entry.before_snapshot, warm)
+    register_after_restore(entry.after_restore)
 
 
 def traced() -> Callable[[Handler], Handler]:

@@ -357,6 +357,10 @@ class FunctionDefinition:
     # Its code, the domain layer and its layers, unzipped, at most this many MiB (``make build`` checks): the size
     # measured when it was set plus room to grow by about a third, so a heavy new dependency is a decision.
     package_budget_mib: int
+    # Lambda SnapStart: the function is published as a version restored from a snapshot of its initialised state (its
+    # handler module imported, its dependencies built and warmed: jevs.bootstrap.snap_start), and what invokes it
+    # invokes the version's alias (LIVE_ALIAS). For the functions whose cold starts someone waits on.
+    snap_start: bool = False
 
     @property
     def handler(self) -> str:
@@ -379,6 +383,8 @@ API_FUNCTION = FunctionDefinition(
     reserved_concurrency=100,
     layers=(COMMON_LAYER, SIGNING_LAYER, HOLIDAYS_LAYER),
     package_budget_mib=66,  # 49.4 MiB when set
+    # A partner's request waits on a cold start.
+    snap_start=True,
 )
 DISPATCHER_FUNCTION = FunctionDefinition(
     logical_id="DispatcherFunction",
@@ -389,6 +395,8 @@ DISPATCHER_FUNCTION = FunctionDefinition(
     reserved_concurrency=DISPATCHER_MAX_CONCURRENCY,
     layers=(COMMON_LAYER, SIGNING_LAYER, HTTP_LAYER),
     package_budget_mib=59,  # 44.2 MiB when set
+    # Instant information to China: a cold start delays every delivery of its batch.
+    snap_start=True,
 )
 RECONCILER_FUNCTION = FunctionDefinition(
     logical_id="ReconcilerFunction",
@@ -452,6 +460,8 @@ OVERSEER_FUNCTION = FunctionDefinition(
 )
 # How often the past-due check runs: an application is flagged at most this long after its due time.
 OVERSEER_SCHEDULE_MINUTES = 15
+# The alias a SnapStart function is invoked by: its latest published version.
+LIVE_ALIAS = "live"
 FUNCTIONS: tuple[FunctionDefinition, ...] = (
     API_FUNCTION,
     OUTBOX_RELAY_FUNCTION,

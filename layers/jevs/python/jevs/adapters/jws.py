@@ -12,8 +12,6 @@ import base64
 import json
 from collections.abc import Callable
 
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-
 ES256_COORDINATE_BYTES = 32
 
 # Signs the JWS signing input with the key named by the header's kid, returning a DER ECDSA signature.
@@ -30,6 +28,9 @@ def b64url_decode(text: str) -> bytes:
 
 def der_to_raw(der: bytes, coordinate_bytes: int = ES256_COORDINATE_BYTES) -> bytes:
     """An ECDSA signature ``SEQUENCE { INTEGER r, INTEGER s }`` as JOSE's fixed-width ``r || s``."""
+    # Imported here: only signing needs it, and a function that never signs never pays cryptography's import.
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
     r, s = decode_dss_signature(der)  # ValueError for anything that is not exactly that DER structure
     limit = 1 << (8 * coordinate_bytes)
     if not (0 < r < limit and 0 < s < limit):
@@ -42,6 +43,8 @@ def raw_to_der(raw: bytes) -> bytes:
     if len(raw) % 2:
         raise ValueError("a raw signature is r || s of equal lengths")
     half = len(raw) // 2
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # as in der_to_raw
+
     return encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
 
 

@@ -11,9 +11,6 @@ from typing import Annotated
 
 import pycountry
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
-from stdnum import ean
-from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from jevs.reference import hs2022_subheadings, rec20_units, unlocode_countries, unlocode_locations
 
@@ -45,6 +42,10 @@ def check_nzbn(value: str) -> str:
     """A New Zealand Business Number: 13 digits whose last is the GS1 check digit."""
     if not re.fullmatch(r"[0-9]{13}", value):
         raise ValueError("an NZBN is 13 digits")
+    # Imported here, as in the next check: python-stdnum imports pydoc, a cold start's tenth of a second that only
+    # the validation of a business number needs.
+    from stdnum import ean
+
     if not ean.is_valid(value):
         raise ValueError("the NZBN's check digit (GS1) is wrong")
     return value
@@ -52,6 +53,9 @@ def check_nzbn(value: str) -> str:
 
 def check_unified_social_credit_code(value: str) -> str:
     """China's unified social credit code: 18 characters, the last a check character (GB 32100-2015)."""
+    from stdnum.cn import uscc
+    from stdnum.exceptions import ValidationError as StdnumValidationError
+
     try:
         return str(uscc.validate(value))
     except StdnumValidationError as error:

@@ -107,7 +107,8 @@ def similarity(first: str, second: str) -> float:
     partial matching scores any name found inside a longer one at 90 ("Dairy" against "Kauri Dairy
     Co-operative"), which would turn a different party into a mere warning.
     """
-    # Imported here: only the matcher compares names, and only its Lambda layers hold rapidfuzz (README "Packaging").
+    # Imported here: only the matcher compares names, only its Lambda layers hold rapidfuzz (README "Packaging"),
+    # and only a name that still differs after normalising is scored (a cold start pays nothing for it).
     from rapidfuzz import fuzz
 
     return max(fuzz.ratio(first, second), fuzz.token_sort_ratio(first, second))

@@ -41,12 +41,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-import holidays
-
 from jevs.domain.new_zealand import NEW_ZEALAND
 
-# The library's New Zealand subdivision codes, the only accepted values of ``region`` besides ``None``.
-REGIONS: frozenset[str] = frozenset(holidays.list_supported_countries(include_aliases=False)["NZ"])
+# The library's New Zealand subdivision codes (``holidays.list_supported_countries()["NZ"]``), the only accepted
+# values of ``region`` besides ``None``. Written out rather than asked of the library: ``holidays`` takes a cold
+# start's fifth of a second to import, and checking a region (every party registry has one) must not pay it. A
+# unit test holds this list to the library's, so an upgrade that adds or renames a subdivision fails there.
+REGIONS: frozenset[str] = frozenset(
+    {
+        "AUK", "BOP", "CAN", "CIT", "GIS", "HKB", "MBH", "MWT", "NSN", "NTL", "OTA", "STL", "South Canterbury", "TAS",
+        "TKI", "WGN", "WKO", "WTC",
+    }
+)  # fmt: skip
 
 _SATURDAY = 5
 _ONE_DAY = timedelta(days=1)
@@ -66,6 +72,8 @@ def _check_aware(moment: datetime, name: str) -> None:
 # than looking a date up. The key is a validated region, so the cache holds at most len(REGIONS) + 1 regions.
 @lru_cache(maxsize=1024)
 def _public_holidays(region: str | None, year: int) -> frozenset[date]:
+    import holidays  # here: only a due time needs the calendar (see REGIONS)
+
     calendar = holidays.country_holidays("NZ", subdiv=region, years=year, observed=True)
     return frozenset(calendar.keys())
 

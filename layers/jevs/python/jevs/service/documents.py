@@ -91,7 +91,8 @@ def make_documents(command: MakeDocuments, uow: UnitOfWork, outlets: DocumentOut
         raise NotFound(f"certificate {number} v{version}: the stored version is still {record.version}")
 
     # Imported here: the PDF stack (reportlab, Pillow, the font) is in the notifier's Lambda layers only, and every
-    # function's composition root imports this module (README "Packaging").
+    # function's composition root imports this module (README "Packaging"); reportlab is also the heaviest
+    # import JEVS has, a cold start's cost for every function that only names DocumentOutlets.
     from jevs.documents.certificate_pdf import render_certificate_pdf
 
     pdf = render_certificate_pdf(record, verification_base_url=outlets.verification_base_url)

@@ -1,0 +1,76 @@
+"""What a cold start imports (issue 16, build 2): each function's handler module, imported in a fresh interpreter,
+leaves out the heavy libraries only some requests need. Each is imported on the path that uses it (the PDF when
+documents are made, JOSE and cryptography when a key is read or a signature made, rapidfuzz when names differ,
+holidays when a due time is computed, httpx when the dispatcher is built, the X-Ray SDK when Lambda's first
+invocation makes the Tracer, Powertools' OpenAPI models when /openapi.json or /docs is asked for). Not timed:
+``benchmarks/cold_start.py`` measures; this pins what the gains stand on, so an eager import cannot creep back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jevs.resources import FUNCTIONS
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Top-level packages (or modules) no handler module imports, with why each is left to the path that needs it.
+LEFT_OUT = {
+    "reportlab": "the certificate PDF (the notifier, when it makes documents)",
+    "PIL": "reportlab's images",
+    "rapidfuzz": "scoring names that differ after normalising (matching)",
+    "holidays": "New Zealand working days (an application's due time)",
+    "httpx": "the call to China (the dispatcher, built on its first invocation)",
+    "joserfc": "reading a public key as a JWK",
+    "cryptography": "signatures and public keys",
+    "stdnum": "checking a business number",
+    "aws_xray_sdk": "the Tracer, made on Lambda's first invocation",
+    "aws_lambda_powertools.event_handler.openapi.models": "the OpenAPI document and Swagger UI",
+    "aws_lambda_powertools.event_handler.openapi.swagger_ui": "Swagger UI (/docs)",
+}
+
+
+def imported_by(module: str) -> list[str]:
+    """Every module a fresh interpreter has once it imported ``module``."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("POWERTOOLS_", "LAMBDA_"))}
+    finished = subprocess.run(  # noqa: S603  # this interpreter, importing one of our modules
+        [sys.executable, "-c", f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules: list[str] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return modules
+
+
+def _under(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
+
+
+@pytest.mark.parametrize("folder", [definition.folder for definition in FUNCTIONS])
+def test_a_handler_module_imports_none_of_the_heavy_libraries(folder: str) -> None:
+    modules = imported_by(f"functions.{folder}.handler")
+
+    found = {package: [m for m in modules if _under(m, package)][:3] for package in LEFT_OUT}
+
+    assert {package: first for package, first in found.items() if first} == {}
+
+
+def test_the_check_sees_a_library_when_it_is_imported() -> None:
+    # The same check on a module that does import two of them: it would have failed before the imports moved.
+    modules = imported_by("jevs.documents.certificate_pdf")
+
+    assert [package for package in ("reportlab", "PIL") if any(_under(m, package) for m in modules)] == [
+        "reportlab",
+        "PIL",
+    ]
