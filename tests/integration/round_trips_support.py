@@ -80,6 +80,12 @@ class RoundTrips:
             events = getattr(aws, service).meta.events
             events.register("before-call.*.*", self._count)
             events.register("before-parameter-build.*.*", self._measure)
+        aws.dynamodb.meta.events.register("after-call.dynamodb.*", self._capacity)
+        # Reads what an update wrote, to size it: a client of its own, so uncounted.
+        self._sizer = boto3.client("dynamodb")
+        # DynamoDB's on-demand units (WRU, RRU) the calls consumed, as DynamoDB sizes them.
+        self.units: defaultdict[str, float] = defaultdict(float)
+        self.function_units: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
         options = LocalOptions(
             parties=parties_json(),
             china_customs_endpoint=china_endpoint,
@@ -96,11 +102,42 @@ class RoundTrips:
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[call_name(model.service_model.service_id, model.name)] += 1
 
-    def _measure(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+    def _measure(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["round_trips_params"] = params
         for item in _items_written(model.name, params):
             self.largest_item = max(self.largest_item, dynamodb_item_bytes(item))
         if model.name == "SendMessage":
             self.largest_message = max(self.largest_message, len(params["MessageBody"].encode()))
+
+    def _capacity(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """The units a successful DynamoDB call consumed: a write 1 WRU per KB of each item written (an update's
+        item as it is after it), twice in a transaction; a strongly consistent read 1 RRU per 4 KB returned."""
+        params = context.get("round_trips_params", {})
+        if "Error" in parsed:
+            return
+        if model.name in ("GetItem", "Query"):
+            returned = [parsed["Item"]] if "Item" in parsed else parsed.get("Items", [])
+            size = sum(dynamodb_item_bytes(item) for item in returned)
+            # An eventually consistent read (a query of an index) costs half.
+            self.units["RRU"] += max(1, -(-size // 4096)) * (1 if params.get("ConsistentRead") else 0.5)
+        elif model.name == "PutItem":
+            self.units["WRU"] += _write_units(dynamodb_item_bytes(params["Item"]))
+        elif model.name == "UpdateItem":
+            self.units["WRU"] += _write_units(self._stored_bytes(params["TableName"], params["Key"]))
+        elif model.name == "TransactWriteItems":
+            for action in params["TransactItems"]:
+                ((kind, request),) = action.items()
+                written = request["Item"] if kind == "Put" else None
+                size = (
+                    dynamodb_item_bytes(written)
+                    if written
+                    else self._stored_bytes(request["TableName"], request["Key"])
+                )
+                self.units["WRU"] += 2 * _write_units(size)
+
+    def _stored_bytes(self, table: str, key: dict[str, Any]) -> int:
+        item = self._sizer.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        return dynamodb_item_bytes(item) if item else 0
 
     def taken(self) -> Counter[str]:
         """The calls counted since the last time, and a fresh count from here."""
@@ -108,12 +145,14 @@ class RoundTrips:
         return calls
 
     def _invoke(self, name: str, handler: Handler, event: dict[str, Any]) -> Any:
-        before = self.calls.copy()
+        before, units_before = self.calls.copy(), dict(self.units)
         started = time.perf_counter()
         result = handler(event, FreshInvocation(function_name=f"jevs-{name}"))
         self.durations[name].append(time.perf_counter() - started)
         self.invocations[name] += 1
         self.function_calls[name].update(self.calls - before)
+        for unit, value in self.units.items():
+            self.function_units[name][unit] += value - units_before.get(unit, 0)
         return result
 
     def relay(self) -> int:
@@ -154,6 +193,10 @@ def _items_written(operation: str, params: dict[str, Any]) -> list[dict[str, Any
     if operation == "TransactWriteItems":
         return [action["Put"]["Item"] for action in params["TransactItems"] if "Put" in action]
     return []
+
+
+def _write_units(size: int) -> int:
+    return max(1, -(-size // 1024))
 
 
 def dynamodb_item_bytes(item: dict[str, Any]) -> int:
@@ -220,40 +263,55 @@ def post(trips: RoundTrips, path: str, body: dict[str, Any] | None, client_id: s
 
 
 def submit(trips: RoundTrips, number: str = NUMBER, items: int = 1, key: str | None = None) -> None:
+    """Certificate ``number`` of ``items`` items, each of ample quantity under an invoice number at its longest."""
+    invoice = {**item_payload(1)["invoice"], "number": INVOICE_NUMBER}
     body = certificate_payload(
-        certificate_number=number, items=[item_payload(n, quantity=ITEM_QUANTITY) for n in range(1, items + 1)]
+        certificate_number=number,
+        items=[item_payload(n, quantity=ITEM_QUANTITY, invoice=invoice) for n in range(1, items + 1)],
     )
     post(trips, "/v1/certificates", body, ISSUING_BODY, key or f"c-{number}")
 
 
-def declaration_lines(lines: int, items: int = 1) -> list[dict[str, Any]]:
-    """``lines`` lines quoting the certificate's ``items`` items in turn, each drawing a small share."""
+def longest_lines(count: int, quantity: str = "1.125", *, mismatched: bool = False) -> list[dict[str, Any]]:
+    """``count`` declaration lines with every field at its longest (a body of that many lines at its heaviest),
+    quoting a 20-item certificate's items in turn, each drawing ``quantity`` KGM; ``mismatched``: each line
+    disagreeing with its item on all four checks (tariff code, origin, quantity, invoice), so that the result
+    lists four discrepancies a line, the most it can."""
     return [
         {
             "line_number": n,
-            "certificate_item_number": (n - 1) % items + 1,
-            "hs_code": "0402211000",
-            "origin_country": "NZ",
-            "quantity": {"value": "1", "unit": "KGM"},
-            "invoice_number": "INV-2026-0042",
+            "certificate_item_number": (n - 1) % 20 + 1,
+            "hs_code": "999999100012" if mismatched else "040221100012",
+            "origin_country": "AU" if mismatched else "NZ",
+            "quantity": {"value": "999999999.125" if mismatched else quantity, "unit": "KGM"},
+            "invoice_number": "X" * 35 if mismatched else INVOICE_NUMBER,
         }
-        for n in range(1, lines + 1)
+        for n in range(1, count + 1)
     ]
 
 
-def lodge(trips: RoundTrips, lines: int = 1, client_id: str = CN_CUSTOMS, number: str = NUMBER) -> None:
-    body = declaration_payload(certificate_number=number, lines=declaration_lines(lines))
+def lodge(
+    trips: RoundTrips, lines: int = 1, client_id: str = CN_CUSTOMS, number: str = NUMBER, **overrides: Any
+) -> None:
+    """A declaration of ``lines`` lines quoting certificate ``number`` (of 20 items), lodged by ``client_id``."""
+    body = declaration_payload(certificate_number=number, lines=longest_lines(lines), **overrides)
     post(trips, "/v1/declarations", body, client_id)
 
 
-# Enough of each item for any number of declaration lines drawing 1 KGM.
+# Enough of each item for any number of declaration lines.
 ITEM_QUANTITY = {"value": "100000", "unit": "KGM"}
+# An invoice number at its longest (35 characters): the certificate's items and the declarations' lines quote it.
+INVOICE_NUMBER = "INV-2026-0042-" + "0" * 21
 
 
-def certify(trips: RoundTrips) -> None:
-    """An exporter's application certified by its issuing body (hosted issuing): a certificate issued."""
-    application = lodged_application(trips.call_api)
-    post(trips, f"/v1/applications/{application}/certification", None, ISSUING_BODY)
+def application(trips: RoundTrips) -> str:
+    """An exporter's application lodged with its issuing body (its goods and signatory approved first): its id."""
+    return lodged_application(trips.call_api)
+
+
+def certify(trips: RoundTrips, application_id: str) -> None:
+    """The application certified by its issuing body (hosted issuing): a certificate issued."""
+    post(trips, f"/v1/applications/{application_id}/certification", None, ISSUING_BODY)
 
 
 def replace(trips: RoundTrips, number: str = NUMBER, replacement: str = "11.1234.20001") -> None:
@@ -270,9 +328,10 @@ def certified_true_copy(trips: RoundTrips, number: str = NUMBER) -> None:
     post(trips, f"/v1/certificates/{number}/certified-true-copy", {"reason": "Original lost in transit"}, ISSUING_BODY)
 
 
-def decide_preference(trips: RoundTrips, number: str = NUMBER) -> None:
-    """China Customs' preference decision on the declaration quoting ``number`` (lodged before)."""
-    post(trips, f"/v1/certificates/{number}/preference-decisions", preference_decision_payload(), CN_CUSTOMS)
+def decide_preference(trips: RoundTrips, number: str, declaration_number: str) -> None:
+    """China Customs' preference decision on its declaration ``declaration_number`` quoting ``number``."""
+    body = preference_decision_payload(declaration_number=declaration_number)
+    post(trips, f"/v1/certificates/{number}/preference-decisions", body, CN_CUSTOMS)
 
 
 def raise_verification(trips: RoundTrips, number: str = NUMBER) -> str:

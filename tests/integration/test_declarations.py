@@ -28,6 +28,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, outbox_bodies, run_matcher, run_notifier, submit_certificate
+from tests.integration.round_trips_support import longest_lines
 from tests.logs import log_lines
 from tests.problems import problem_type
 
@@ -79,23 +80,10 @@ def test_an_invalid_declaration_is_refused_with_field_errors(call_api: ApiCall) 
     assert any("unknown" in field for field in fields)
 
 
-def longest_lines(count: int) -> list[dict[str, Any]]:
-    """``count`` declaration lines with every field at its longest (what a body of that many lines weighs most)."""
-    return [
-        {
-            "line_number": n,
-            "certificate_item_number": 20,
-            "hs_code": "040221100012",
-            "origin_country": "NZ",
-            "quantity": {"value": "123456789.125", "unit": "KGM"},
-            "invoice_number": "I" * 35,
-        }
-        for n in range(1, count + 1)
-    ]
-
-
 def test_a_declaration_of_the_most_lines_at_their_longest_is_received(call_api: ApiCall) -> None:
-    body = declaration_payload(exporter_name="E" * 140, importer_name="I" * 140, lines=longest_lines(MAX_LINES))
+    body = declaration_payload(
+        exporter_name="E" * 140, importer_name="I" * 140, lines=longest_lines(MAX_LINES, "123456789.125")
+    )
 
     response = lodge(call_api, **body)
 
@@ -104,7 +92,7 @@ def test_a_declaration_of_the_most_lines_at_their_longest_is_received(call_api: 
 
 
 def test_a_declaration_of_one_line_more_is_refused_naming_its_lines(call_api: ApiCall) -> None:
-    response = lodge(call_api, lines=longest_lines(MAX_LINES + 1))
+    response = lodge(call_api, lines=longest_lines(MAX_LINES + 1, "123456789.125"))
 
     assert response["statusCode"] == 422
     assert [error["field"] for error in response["json"]["errors"]] == ["lines"]

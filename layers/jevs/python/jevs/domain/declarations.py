@@ -31,8 +31,9 @@ from jevs.domain.parties import Party, PartyType
 from jevs.domain.text import Inbound
 
 # A declaration quotes at most this many lines. The API's body limit binds first (64 KiB, as far as WAF inspects a
-# body): 250 lines with every field at its longest are 52 KB as JSON; stored, the declaration and its result are
-# 88 KB of DynamoDB's 400 KB item, and the result 40 KB of SQS's 256 KB message (benchmarks/round_trips.py).
+# body): 250 lines with every field at its longest are 54 KB of JSON. Stored with a result of four discrepancies on
+# every line (the largest), the declaration is 183 KB of DynamoDB's 400 KB item and the result 132 KB of SQS's
+# 256 KB message: at 500 lines that message would no longer fit (benchmarks/round_trips.py).
 MAX_LINES = 250
 
 
