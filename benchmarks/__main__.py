@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks.report import RESULTS_FOLDER, Report
 
 # Module names under benchmarks/, each with ``run(report: Report, quick: bool) -> None``, in the order they run.
-SUITE = ("matching", "cold_start", "package_sizes", "memory", "load")
+SUITE = ("matching", "round_trips", "cost", "cold_start", "package_sizes", "memory", "load")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from jevs.adapters.aws import AwsClients
 from jevs.adapters.clock import SystemClock
 from jevs.adapters.table.dynamodb import DynamoTable
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
+from jevs.bootstrap import Handler
 from jevs.resources import RECORDS_TABLE
 from tests.factories import LambdaContext, api_event, parties_json
 
@@ -62,13 +63,12 @@ def records(aws_resources: Provisioned) -> TableUnitOfWork:
     )
 
 
-@pytest.fixture
-def call_api(functions: FunctionSet) -> ApiCall:
+def api_caller(api: Handler) -> ApiCall:
     """Invoke the API function with a proxy event; the response body is decoded when it is JSON."""
 
     def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         event = api_event(method, path, **kwargs)
-        response: dict[str, Any] = functions.api(event, LambdaContext())
+        response: dict[str, Any] = api(event, LambdaContext())
         # API Gateway's id of the request: the problem's instance, the log lines' correlation id.
         response["request_id"] = event["requestContext"]["requestId"]
         headers = {name.lower(): values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}
@@ -79,6 +79,12 @@ def call_api(functions: FunctionSet) -> ApiCall:
         return response
 
     return call
+
+
+@pytest.fixture
+def call_api(functions: FunctionSet) -> ApiCall:
+    """Invoke the API function with a proxy event; the response body is decoded when it is JSON."""
+    return api_caller(functions.api)
 
 
 def emitted_metrics(printed: str, name: str) -> list[dict[str, Any]]:

@@ -20,7 +20,12 @@ def stream_event() -> dict[str, Any]:
         iterator = streams.get_shard_iterator(
             StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
-        records += streams.get_records(ShardIterator=iterator)["Records"]
+        # A page at a time (GetRecords gives at most 1,000): a long run's stream holds more.
+        while page := streams.get_records(ShardIterator=iterator):
+            records += page["Records"]
+            if not page["Records"]:
+                break
+            iterator = page["NextShardIterator"]
     # Lambda adds the stream's ARN to each record; GetRecords does not carry it.
     return {"Records": [{**record, "eventSourceARN": stream_arn} for record in records]}
 

@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from infrastructure.local.functions import FunctionSet
+from jevs.domain.declarations import MAX_LINES
 from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxChannel
 from jevs.resources import EXCHANGE_BUCKET
 from jevs.service.documents import result_key
@@ -27,6 +28,7 @@ from tests.factories import (
 )
 from tests.integration.conftest import ApiCall
 from tests.integration.declarations_support import lodge, outbox_bodies, run_matcher, run_notifier, submit_certificate
+from tests.integration.round_trips_support import longest_lines
 from tests.logs import log_lines
 from tests.problems import problem_type
 
@@ -76,6 +78,24 @@ def test_an_invalid_declaration_is_refused_with_field_errors(call_api: ApiCall) 
     fields = {error["field"] for error in response["json"]["errors"]}
     assert any("hs_code" in field for field in fields)
     assert any("unknown" in field for field in fields)
+
+
+def test_a_declaration_of_the_most_lines_at_their_longest_is_received(call_api: ApiCall) -> None:
+    body = declaration_payload(
+        exporter_name="E" * 140, importer_name="I" * 140, lines=longest_lines(MAX_LINES, "123456789.125")
+    )
+
+    response = lodge(call_api, **body)
+
+    assert len(json.dumps(body).encode()) < 65_536
+    assert (response["statusCode"], MAX_LINES) == (202, 250)
+
+
+def test_a_declaration_of_one_line_more_is_refused_naming_its_lines(call_api: ApiCall) -> None:
+    response = lodge(call_api, lines=longest_lines(MAX_LINES + 1, "123456789.125"))
+
+    assert response["statusCode"] == 422
+    assert [error["field"] for error in response["json"]["errors"]] == ["lines"]
 
 
 def test_an_export_entry_may_quote_the_coo_form(call_api: ApiCall) -> None:

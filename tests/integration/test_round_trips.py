@@ -1,112 +1,142 @@
-"""AWS round trips per operation (DESIGN.md §8): a submission is one DynamoDB write, a replay one more read; a
-lodged declaration is one write, and matching it three reads and one write, however large the table."""
+"""AWS round trips per operation (DESIGN.md §8), counted by a botocore hook on every client of the real adapters
+against moto: a submission is one DynamoDB write and one KMS signature (its history event's seal), a replay one
+read more, whatever the certificate's size or the table's; a declaration costs the same to lodge and to match at
+one line as at the most a declaration may have; no listing scans. The whole table is benchmarks/round_trips.py."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 
-from infrastructure.local.functions import FunctionSet, build_functions
 from infrastructure.local.provision import Provisioned
-from jevs.adapters.aws import AwsClients
-from tests.factories import CN_CUSTOMS, ISSUING_BODY, certificate_payload, item_payload
-from tests.integration.conftest import ApiCall, local_options
-from tests.integration.declarations_support import lodge, run_matcher
+from jevs.domain.access import ListingConstraints, issue_years
+from jevs.domain.declarations import MAX_LINES
+from jevs.resources import DECLARATIONS_QUEUE
+from tests.factories import CN_CUSTOMS, ISSUING_BODY, NZ_CUSTOMS, OPS, today_in_new_zealand
+from tests.integration.conftest import CHINA_CUSTOMS_ENDPOINT
+from tests.integration.round_trips_support import RoundTrips, listed, lodge, submit
 
 pytestmark = pytest.mark.integration
 
+# Every signature and seal is one KMS Sign; a submission's history event has one.
+SUBMISSION = Counter({"DynamoDB.TransactWriteItems": 1, "KMS.Sign": 1})
+FIRST_SIGNATURE = Counter({"KMS.GetPublicKey": 1})
+# The example declaration's number (tests.factories.declaration_payload).
+DECLARATION_NUMBER = "223320261000123456"
+
 
 @pytest.fixture
-def dynamodb_calls() -> Counter[str]:
-    """Every DynamoDB API call the functions make, by operation name."""
-    return Counter()
+def trips(aws_resources: Provisioned) -> RoundTrips:
+    """Every function over counted clients, new: no container has signed anything yet."""
+    return RoundTrips(aws_resources, CHINA_CUSTOMS_ENDPOINT)
+
+
+def stored_certificates(trips: RoundTrips, count: int) -> None:
+    for serial in range(count):
+        submit(trips, f"11.1234.{serial:05d}")
+    trips.taken()
+
+
+@pytest.mark.parametrize(("items", "stored"), [(1, 0), (20, 0), (1, 100)])
+def test_a_submission_is_one_write_and_one_seal_whatever_its_items_or_the_table(
+    trips: RoundTrips, items: int, stored: int
+) -> None:
+    stored_certificates(trips, stored)
+
+    submit(trips, items=items)
+
+    # A container's first signature reads the key's public half (its ARN and kid), once (per KmsSigner.REFRESH).
+    assert trips.taken() == SUBMISSION + (FIRST_SIGNATURE if stored == 0 else Counter())
+
+
+def test_a_replay_is_the_write_attempt_and_one_read_in_a_table_of_a_hundred(trips: RoundTrips) -> None:
+    stored_certificates(trips, 100)
+    submit(trips, items=20, key="key-1")
+    trips.taken()
+
+    submit(trips, items=20, key="key-1")
+
+    assert trips.taken() == SUBMISSION + Counter({"DynamoDB.GetItem": 1})
+
+
+# -- declarations ------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def functions(aws_resources: Provisioned, dynamodb_calls: Counter[str]) -> FunctionSet:
-    """The functions, over AWS clients that count each DynamoDB call into ``dynamodb_calls``."""
-
-    def count(model: Any, **_: Any) -> None:
-        dynamodb_calls[model.name] += 1
-
-    aws = AwsClients()
-    aws.dynamodb.meta.events.register("before-call.dynamodb.*", count)
-    return build_functions(aws_resources, local_options(), aws)
-
-
-def submit(call_api: ApiCall, body: dict[str, Any], key: str) -> int:
-    response = call_api("POST", "/v1/certificates", body=body, client_id=ISSUING_BODY, headers={"Idempotency-Key": key})
-    return int(response["statusCode"])
+def issued(trips: RoundTrips) -> RoundTrips:
+    """The certificate declarations quote, its messages relayed and the matcher's look for waiting declarations
+    done, so that what follows counts one declaration's work only."""
+    submit(trips, items=20)
+    trips.relay()
+    trips.consume(DECLARATIONS_QUEUE)
+    trips.taken()
+    return trips
 
 
-@pytest.mark.parametrize("items", [1, 20])
-def test_a_submission_costs_one_transactional_write_whatever_its_size(
-    call_api: ApiCall, dynamodb_calls: Counter[str], items: int
+@pytest.mark.parametrize("lines", [1, MAX_LINES])
+def test_lodging_a_declaration_is_one_write_however_many_lines(issued: RoundTrips, lines: int) -> None:
+    lodge(issued, lines)
+
+    assert issued.taken() == Counter({"DynamoDB.TransactWriteItems": 1})
+
+
+@pytest.mark.parametrize("lines", [1, MAX_LINES])
+@pytest.mark.parametrize("client_id", [CN_CUSTOMS, NZ_CUSTOMS])
+def test_matching_a_declaration_reads_three_records_and_writes_once_however_many_lines(
+    issued: RoundTrips, lines: int, client_id: str
 ) -> None:
-    body = certificate_payload(items=[item_payload(n) for n in range(1, items + 1)])
-
-    assert submit(call_api, body, "key-1") == 201
-
-    assert dynamodb_calls == Counter({"TransactWriteItems": 1})
-
-
-def test_a_replay_costs_the_write_attempt_and_one_read(call_api: ApiCall, dynamodb_calls: Counter[str]) -> None:
-    submit(call_api, certificate_payload(), "key-1")
-    dynamodb_calls.clear()
-
-    assert submit(call_api, certificate_payload(), "key-1") == 201
-
-    assert dynamodb_calls == Counter({"TransactWriteItems": 1, "GetItem": 1})
-
-
-def test_the_cost_of_a_submission_does_not_grow_with_the_table(call_api: ApiCall, dynamodb_calls: Counter[str]) -> None:
-    for serial in range(30):
-        submit(call_api, certificate_payload(certificate_number=f"11.1234.{serial:05d}"), f"key-{serial}")
-    dynamodb_calls.clear()
-
-    assert submit(call_api, certificate_payload(certificate_number="11.1234.99999"), "key-last") == 201
-
-    assert dynamodb_calls == Counter({"TransactWriteItems": 1})
-
-
-# -- matching -------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("stored_certificates", "lines"), [(1, 1), (30, 1), (30, 20)])
-def test_matching_a_declaration_costs_three_reads_and_one_write_whatever_the_table_or_its_size(
-    functions: FunctionSet, call_api: ApiCall, dynamodb_calls: Counter[str], stored_certificates: int, lines: int
-) -> None:
-    # Given a table holding many certificates, and a declaration of one or twenty lines quoting one of them
-    items = [item_payload(n, quantity={"value": "100", "unit": "KGM"}) for n in range(1, lines + 1)]
-    for serial in range(stored_certificates):
-        submit(call_api, certificate_payload(certificate_number=f"11.1234.{serial:05d}", items=items), f"c-{serial}")
-    declaration_lines = [
-        {
-            "line_number": n,
-            "certificate_item_number": n,
-            "hs_code": "0402211000",
-            "origin_country": "NZ",
-            "quantity": {"value": "100", "unit": "KGM"},
-            "invoice_number": "INV-2026-0042",
-        }
-        for n in range(1, lines + 1)
-    ]
-    lodge(call_api, certificate_number="11.1234.00000", lines=declaration_lines)
-    dynamodb_calls.clear()
+    # Given a declaration of one line, or of as many as a declaration may have, lodged and relayed
+    lodge(issued, lines, client_id=client_id)
+    issued.relay()
+    issued.taken()
 
     # When the matching function decides it
-    assert run_matcher(functions, "CNIM-223320261000123456") == {"batchItemFailures": []}
+    assert issued.consume(DECLARATIONS_QUEUE) == 1
 
-    # Then it read the declaration, the certificate and its ledger, and wrote one transaction
-    assert dynamodb_calls == Counter({"GetItem": 3, "TransactWriteItems": 1})
-    assert (
-        call_api("GET", "/v1/declarations/CNIM-223320261000123456", client_id=CN_CUSTOMS)["json"]["status"] == "MATCHED"
-    )
+    # Then it read the declaration, the certificate and its ledger, and wrote one transaction with one sealed event
+    # (the matcher's first: it read its key once)
+    decided = Counter({"DynamoDB.GetItem": 3, "DynamoDB.TransactWriteItems": 1, "KMS.Sign": 1})
+    assert issued.taken() == decided + FIRST_SIGNATURE
+    prefix = "CNIM" if client_id == CN_CUSTOMS else "NZEX"
+    declaration = issued.call_api("GET", f"/v1/declarations/{prefix}-{DECLARATION_NUMBER}", client_id=client_id)
+    assert declaration["json"]["status"] == "MATCHED"
 
 
-def test_lodging_a_declaration_costs_one_transactional_write(call_api: ApiCall, dynamodb_calls: Counter[str]) -> None:
-    assert lodge(call_api)["statusCode"] == 202
+# -- listings ----------------------------------------------------------------------------------------------------
 
-    assert dynamodb_calls == Counter({"TransactWriteItems": 1})
+
+@pytest.mark.parametrize(
+    ("path", "client_id", "query"),
+    [
+        ("/v1/certificates", ISSUING_BODY, {}),
+        ("/v1/certificates", CN_CUSTOMS, {}),
+        ("/v1/verification-requests", NZ_CUSTOMS, {}),
+    ],
+)
+def test_a_listing_by_its_party_is_one_query(
+    issued: RoundTrips, path: str, client_id: str, query: dict[str, str]
+) -> None:
+    listed(issued, path, client_id, **query)
+
+    assert issued.taken() == Counter({"DynamoDB.Query": 1})
+
+
+@pytest.mark.parametrize("client_id", [OPS, NZ_CUSTOMS])
+def test_a_listing_of_every_certificate_queries_each_issue_year_at_most_once_and_never_scans(
+    issued: RoundTrips, client_id: str
+) -> None:
+    # Fewer certificates than a page: the listing walks every year a certificate can be dated in, once each.
+    years = len(issue_years(ListingConstraints(), today_in_new_zealand()))
+
+    listed(issued, "/v1/certificates", client_id)
+
+    assert issued.taken() == Counter({"DynamoDB.Query": years})
+
+
+def test_a_full_page_stops_querying_at_the_year_that_filled_it(issued: RoundTrips) -> None:
+    stored_certificates(issued, 3)
+
+    listed(issued, "/v1/certificates", OPS, limit="2")
+
+    assert issued.taken() == Counter({"DynamoDB.Query": 1})

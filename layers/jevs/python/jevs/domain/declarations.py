@@ -30,9 +30,11 @@ from jevs.domain.identifiers import CertificateNumber, CountryCode
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.text import Inbound
 
-# A declaration quotes at most this many lines: far above a 20-item certificate split across tariff lines,
-# far below what would make one message or one transaction heavy.
-MAX_LINES = 100
+# A declaration quotes at most this many lines. The API's body limit binds first (64 KiB, as far as WAF inspects a
+# body): 250 lines with every field at its longest are 54 KB of JSON. Stored with a result of four discrepancies on
+# every line (the largest), the declaration is 183 KB of DynamoDB's 400 KB item and the result 132 KB of SQS's
+# 256 KB message: at 500 lines that message would no longer fit (benchmarks/round_trips.py).
+MAX_LINES = 250
 
 
 # The rules of DESIGN.md §4 each declarant's declarations follow.
