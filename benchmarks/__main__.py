@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in arguments.only or SUITE:
         module = importlib.import_module(f"benchmarks.{name}")
         module.run(report, arguments.quick)
-    written = report.write(merge=bool(arguments.only))
+    written = report.write(merge=bool(arguments.only), order=SUITE)
     print(f"benchmarks: {len(report.sections)} written to {written.parent} in {time.monotonic() - started:.0f} s")
     return 0
 

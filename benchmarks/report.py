@@ -10,6 +10,7 @@ the same run (``median_seconds``, ``ratio``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -43,7 +44,7 @@ def ratio(measured: float, baseline: float) -> float:
 def percentile(values: Sequence[float], fraction: float) -> float:
     """The nearest-rank percentile of ``values`` (0 < fraction ≤ 1)."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))]
 
 
 @dataclass
@@ -163,15 +164,17 @@ class Report:
     def _key_of(self, section: Section) -> str:
         return next(key for key, found in self.sections.items() if found is section)
 
-    def write(self, *, merge: bool = False) -> Path:
+    def write(self, *, merge: bool = False, order: Sequence[str] = ()) -> Path:
         """results.json and index.md; with ``merge``, the sections of this run replace only their own in the files
-        already there (``python -m benchmarks --only …``)."""
+        already there (``python -m benchmarks --only …``). Sections come in ``order`` (by key), any others last."""
         self.folder.mkdir(parents=True, exist_ok=True)
         results = self.folder / RESULTS_FILE
         sections = dict(self.sections)
         if merge and results.exists():
             earlier = json.loads(results.read_text(encoding="utf-8"))["sections"]
             sections = {**{key: Section.from_json(value) for key, value in earlier.items()}, **sections}
+        rank = {key: index for index, key in enumerate(order)}
+        sections = dict(sorted(sections.items(), key=lambda entry: rank.get(entry[0], len(rank))))
         facts = machine()
         document = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
