@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import warnings
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS_FOLDER, help="where to write (docs/benchmarks)")
     arguments = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    # The functions' info lines and metrics would bury the progress lines; warnings and errors still show. Set before
+    # any benchmark imports a function (Powertools reads them when its Logger and Metrics are made).
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     report = Report(arguments.output)
     started = time.monotonic()
     for name in arguments.only or SUITE:
