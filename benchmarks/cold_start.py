@@ -591,30 +591,18 @@ def run(report: Report, quick: bool) -> None:
 
 
 def bar_plot(report: Report, section: Section, found: Mapping[str, Measured]) -> None:
-    """The ratios per function, import and first response side by side, with each function's target."""
-    import matplotlib  # here: only make bench plots
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """The ratios per function, import and first response side by side, with each function's import target."""
     names = [definition.folder for definition in FUNCTIONS]
-    positions = range(len(names))
-    figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
-    width = 0.38
-    axes.bar([p - width / 2 for p in positions], [found[n].imported.ratio for n in names], width, label="import")
-    axes.bar([p + width / 2 for p in positions], [found[n].first.ratio for n in names], width, label="first response")
-    targets: Sequence[float] = [target(definition) for definition in FUNCTIONS]
-    axes.scatter(list(positions), targets, marker="_", s=900, color="black", label="import target", zorder=3)
-    axes.set_xticks(list(positions), names, rotation=20, fontsize=8)
-    axes.set_ylabel("× import boto3")
-    caption = "Cold start per function: import and first response as a ratio to import boto3"
-    axes.set_title(caption, fontsize=10)
-    axes.set_ylim(bottom=0)
-    axes.grid(True, axis="y", alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    file_name = "cold_start-ratios.png"
-    report.folder.mkdir(parents=True, exist_ok=True)
-    figure.savefig(report.folder / file_name, metadata={"Software": None})
-    plt.close(figure)
-    section.plots.append((caption, file_name))
+    report.bars(
+        section,
+        "ratios",
+        "Cold start per function: import and first response as a ratio to import boto3",
+        categories=names,
+        series={
+            "import": [found[name].imported.ratio for name in names],
+            "first response": [found[name].first.ratio for name in names],
+        },
+        limits={"import target": [target(definition) for definition in FUNCTIONS]},
+        y_label="× import boto3",
+        value_format="%.1f",
+    )

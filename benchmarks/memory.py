@@ -12,7 +12,6 @@ client adds a few MiB of its own.
 
 from __future__ import annotations
 
-from benchmarks.package_sizes import bar_plot
 from benchmarks.report import Report, Table
 from benchmarks.workload import ORDER, HandlerRun, Workload
 from jevs.resources import FUNCTIONS
@@ -107,10 +106,8 @@ def run(report: Report, quick: bool) -> None:
     section.figures["functions"] = figures
     section.tables.append(("Peak memory by function, against its configured memory", table))
     names = [definition.folder for definition in FUNCTIONS]
-    bar_plot(
-        report,
+    report.bars(
         section,
-        "memory",
         "peaks",
         "Peak memory of each function over its batch (MiB); dashes: configured memory",
         categories=names,

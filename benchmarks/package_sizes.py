@@ -10,9 +10,7 @@ layer. Sizes are bytes, not times: one measurement is the figure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-from benchmarks.report import Report, Section, Table
+from benchmarks.report import Report, Table
 from infrastructure.build import (
     ASSET_PATHS,
     DOMAIN_LAYER,
@@ -33,54 +31,6 @@ def built_sizes(report: Report) -> dict[str, AssetSize]:
         return {name: measure(name, path, budget_of(name)) for name, path in ASSET_PATHS.items()}
     report.progress("building the assets (make build): none or not all are in build/")
     return build_all(ROOT)
-
-
-def bar_plot(
-    report: Report,
-    section: Section,
-    key: str,
-    name: str,
-    caption: str,
-    *,
-    categories: Sequence[str],
-    series: Mapping[str, Sequence[float]],
-    y_label: str,
-    limits: Mapping[str, Sequence[float]] | None = None,
-) -> None:
-    """Grouped bars, one group per category, as ``<key>-<name>.png`` in the report's folder; ``limits``: short
-    horizontal marks per category (a budget, a configured size)."""
-    import matplotlib  # here: only make bench plots
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 4.2), dpi=100)
-    width = 0.8 / len(series)
-    for index, (label, values) in enumerate(series.items()):
-        positions = [at + (index - (len(series) - 1) / 2) * width for at in range(len(categories))]
-        bars = axes.bar(positions, list(values), width, label=label)
-        axes.bar_label(bars, fmt="%.0f", fontsize=7)
-    for label, values in (limits or {}).items():
-        axes.hlines(
-            list(values),
-            [at - 0.45 for at in range(len(categories))],
-            [at + 0.45 for at in range(len(categories))],
-            colors="black",
-            linestyles="dashed",
-            label=label,
-        )
-    axes.set_xticks(range(len(categories)), list(categories), rotation=20, ha="right", fontsize=8)
-    axes.set_ylabel(y_label)
-    axes.set_title(caption, fontsize=10)
-    axes.set_ylim(bottom=0)
-    axes.grid(True, axis="y", alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    file_name = f"{key}-{name}.png"
-    report.folder.mkdir(parents=True, exist_ok=True)
-    figure.savefig(report.folder / file_name, metadata={"Software": None})
-    plt.close(figure)
-    section.plots.append((caption, file_name))
 
 
 def _mib(size: int) -> float:
@@ -158,10 +108,8 @@ def run(report: Report, quick: bool) -> None:
     section.tables.append(("Each layer", layers))
 
     names = [definition.folder for definition in FUNCTIONS]
-    bar_plot(
-        report,
+    report.bars(
         section,
-        "package_sizes",
         "functions",
         "Unzipped size of each function with its layers (MiB): before and after the split; dashes: budgets",
         categories=names,

@@ -133,11 +133,7 @@ class Report:
         y_from_zero: bool = True,
     ) -> None:
         """A line plot of ``series`` (label → (xs, ys)) as ``<section key>-<name>.png``, shown with ``caption``."""
-        import matplotlib  # here: only make bench plots, nothing else pays for the import
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
         for label, (xs, ys) in series.items():
             axes.plot(list(xs), list(ys), marker="o", label=label)
@@ -153,12 +149,53 @@ class Report:
         axes.grid(True, alpha=0.3)
         if len(series) > 1:
             axes.legend(fontsize=8)
+        self._save(figure, section, name, caption)
+
+    def bars(
+        self,
+        section: Section,
+        name: str,
+        caption: str,
+        *,
+        categories: Sequence[str],
+        series: Mapping[str, Sequence[float]],
+        y_label: str,
+        limits: Mapping[str, Sequence[float]] | None = None,
+        value_format: str = "%.0f",
+    ) -> None:
+        """Grouped bars, one group per category, as ``<section key>-<name>.png``; ``limits``: a short horizontal mark
+        per category (a budget, a configured size, a target)."""
+        plt = _pyplot()
+        figure, axes = plt.subplots(figsize=(8, 4.2), dpi=100)
+        width = 0.8 / len(series)
+        for index, (label, values) in enumerate(series.items()):
+            positions = [at + (index - (len(series) - 1) / 2) * width for at in range(len(categories))]
+            drawn = axes.bar(positions, list(values), width, label=label)
+            axes.bar_label(drawn, fmt=value_format, fontsize=7)
+        for label, values in (limits or {}).items():
+            axes.hlines(
+                list(values),
+                [at - 0.45 for at in range(len(categories))],
+                [at + 0.45 for at in range(len(categories))],
+                colors="black",
+                linestyles="dashed",
+                label=label,
+            )
+        axes.set_xticks(range(len(categories)), list(categories), rotation=20, ha="right", fontsize=8)
+        axes.set_ylabel(y_label)
+        axes.set_title(caption, fontsize=10)
+        axes.set_ylim(bottom=0)
+        axes.grid(True, axis="y", alpha=0.3)
+        axes.legend(fontsize=8)
+        self._save(figure, section, name, caption)
+
+    def _save(self, figure: Any, section: Section, name: str, caption: str) -> None:
         figure.tight_layout()
         file_name = f"{self._key_of(section)}-{name}.png"
         self.folder.mkdir(parents=True, exist_ok=True)
         # No timestamp in the file: the same figures give the same bytes.
         figure.savefig(self.folder / file_name, metadata={"Software": None})
-        plt.close(figure)
+        _pyplot().close(figure)
         section.plots.append((caption, file_name))
 
     def _key_of(self, section: Section) -> str:
@@ -184,6 +221,15 @@ class Report:
         results.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (self.folder / PAGE_FILE).write_text(page(facts, sections), encoding="utf-8")
         return results
+
+
+def _pyplot() -> Any:
+    import matplotlib  # here: only make bench plots, nothing else pays for the import
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def machine() -> dict[str, Any]:

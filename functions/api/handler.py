@@ -5,6 +5,7 @@ one use case (``jevs.service``) and returns its response model.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,10 @@ def swagger_ui():  # type: ignore[no-untyped-def]
     return Response(200, "text/html", page)
 
 
+@functools.cache
 def openapi_document(token_url: str = documentation.DEFAULT_TOKEN_URL) -> str:
-    """The API's OpenAPI document, whose OAuth2 flow gets its tokens from ``token_url``."""
+    """The API's OpenAPI document, whose OAuth2 flow gets its tokens from ``token_url``: made once per container
+    (the routes do not change after import), not at every ``/openapi.json`` or ``/docs``."""
     return documentation.document_json(app, token_url)
 
 

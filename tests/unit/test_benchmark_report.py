@@ -43,3 +43,25 @@ def test_percentiles_are_nearest_rank() -> None:
     values = [float(n) for n in range(1, 101)]
 
     assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50.0, 99.0, 100.0)
+
+
+def test_plots_are_written_beside_the_page_and_shown_on_it(tmp_path: Path) -> None:
+    report = Report(tmp_path, quiet=True)
+    section = report.section("sizes", "Sizes", "summary")
+    report.plot(section, "curve", "A curve", x_label="x", y_label="y", series={"y": ([1, 2], [3.0, 4.0])})
+    report.bars(
+        section,
+        "bars",
+        "Bars",
+        categories=["a", "b"],
+        series={"v": [1.0, 2.0]},
+        limits={"max": [3.0, 3.0]},
+        y_label="v",
+    )
+    report.write()
+
+    assert sorted(path.name for path in tmp_path.glob("*.png")) == ["sizes-bars.png", "sizes-curve.png"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in tmp_path.glob("*.png"))
+    page = (tmp_path / "index.md").read_text(encoding="utf-8")
+    assert "![A curve](sizes-curve.png)" in page
+    assert "![Bars](sizes-bars.png)" in page
