@@ -4,6 +4,7 @@ exactly what it captures."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,8 +13,17 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # i
 
 from infrastructure.local.response_examples import NOT_CAPTURED, RESPONSES_FOLDER, Numbers, capture
 from infrastructure.local.stack import LocalStack
+from tests.e2e.conftest import e2e_stack
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """A stack of its own: the walk starts redrives, which resume every parked delivery of the stack they run on,
+    and on the session's stack would send other tests' deliveries to China in the middle of their faults."""
+    with e2e_stack() as running:
+        yield running
 
 
 def test_the_walk_captures_a_valid_answer_of_every_operation_and_status_the_committed_examples_show(
