@@ -598,6 +598,23 @@ def test_a_delay_longer_than_the_senders_timeout_times_it_out(
     assert len(simulator.wait_for(lambda messages: len(messages) == 1, timeout=3)) == 1
 
 
+def test_a_held_call_leaves_faults_switched_on_while_it_waits_to_the_calls_after_it(
+    simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
+) -> None:
+    """A sender that gave up on a held call, then arms one failure for its next call, gets it on that call: the
+    held call, answered to no one, does not use it up (it did, and test_logs_clean's campaign saw its one 401
+    taken by a delivery the dispatcher had timed out on)."""
+    simulator.faults.delay(0.5)
+    with pytest.raises(httpx.TimeoutException):
+        deliver(client, signing_key, certificate_message(), timeout=0.1)
+
+    simulator.faults.clear().fail_next(1, status=401)
+
+    assert len(simulator.wait_for(lambda messages: len(messages) == 1, timeout=3)) == 1
+    assert deliver(client, signing_key, certificate_message()).status_code == 401
+    assert simulator.faults.settings.fail_next == 0
+
+
 def test_a_fraction_of_calls_can_be_delayed(
     simulator: ChinaCustomsSimulator, client: httpx.Client, signing_key: SigningKey
 ) -> None:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from infrastructure.local.china_customs.faults import (
+    Arrival,
     Faults,
     FaultSettings,
     HangUp,
@@ -25,7 +26,7 @@ A_MESSAGE = {"message_id": "msg-1"}
 def test_failing_the_next_calls_uses_them_up_in_order() -> None:
     faults = Faults().fail_next(2, status=429, retry_after=7)
 
-    taken = [faults.take_transport_failure() for _ in range(3)]
+    taken = [faults.take_arrival().failure for _ in range(3)]
 
     assert taken == [InjectedFailure(429, 7), InjectedFailure(429, 7), None]
     assert faults.settings.fail_next == 0
@@ -35,9 +36,16 @@ def test_failing_the_next_calls_uses_them_up_in_order() -> None:
 def test_a_drop_comes_before_a_failure_and_is_counted_as_both() -> None:
     faults = Faults().fail_next(1).drop_next(1)
 
-    assert faults.take_transport_failure() == InjectedFailure(None, None)
-    assert faults.take_transport_failure() == InjectedFailure(503, None)
+    assert faults.take_arrival().failure == InjectedFailure(None, None)
+    assert faults.take_arrival().failure == InjectedFailure(503, None)
     assert faults.injected == InjectedCounts(failed=2, dropped=1)
+
+
+def test_a_call_is_held_back_and_failed_as_the_settings_said_when_it_arrived() -> None:
+    faults = Faults().delay(2.0).fail_next(1, status=429)
+
+    assert faults.take_arrival() == Arrival(delay_seconds=2.0, failure=InjectedFailure(429, None))
+    assert faults.injected == InjectedCounts(failed=1, delayed=1)
 
 
 def test_an_injected_failure_is_a_problem_with_retry_after_or_a_hang_up() -> None:
@@ -61,7 +69,7 @@ def test_a_failure_without_retry_after_says_nothing_about_when() -> None:
 
 def test_the_same_seed_draws_the_same_failures() -> None:
     def draws(faults: Faults) -> list[bool]:
-        return [faults.take_transport_failure() is not None for _ in range(40)]
+        return [faults.take_arrival().failure is not None for _ in range(40)]
 
     first = draws(Faults().fail_fraction(0.5, seed=2026))
     second = draws(Faults().fail_fraction(0.5, seed=2026))
@@ -73,7 +81,7 @@ def test_the_same_seed_draws_the_same_failures() -> None:
 def test_a_delay_applies_to_its_fraction_of_calls_and_is_counted() -> None:
     faults = Faults().delay(0.25, fraction=0.5, seed=7)
 
-    delays = [faults.take_delay() for _ in range(20)]
+    delays = [faults.take_arrival().delay_seconds for _ in range(20)]
 
     assert set(delays) == {0.0, 0.25}
     assert faults.injected.delayed == delays.count(0.25)
@@ -99,7 +107,7 @@ def test_a_lost_answer_is_a_failure_or_a_hang_up_with_the_retry_after_in_force()
 
 def test_clearing_keeps_the_counts_and_resetting_the_counts_keeps_the_faults() -> None:
     faults = Faults().fail_next(2)
-    faults.take_transport_failure()
+    faults.take_arrival()
 
     faults.clear()
     assert faults.settings == FaultSettings()

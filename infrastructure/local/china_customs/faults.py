@@ -155,6 +155,15 @@ class InjectedFailure:
         return answer.with_headers(("Retry-After", str(self.retry_after)))
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """The faults a call meets as it arrives: how long it is held back (0.0 for not at all), then the failure it
+    gets instead of being handled (None lets it through)."""
+
+    delay_seconds: float = 0.0
+    failure: InjectedFailure | None = None
+
+
 class Faults:
     """The simulator's live fault settings: switch them from a test, or over HTTP at ``/_control/faults``.
 
@@ -225,31 +234,36 @@ class Faults:
 
     # What the endpoint asks, in the order a request meets them; each call uses up what it hits and counts it.
 
-    def take_delay(self) -> float:
-        """Seconds to hold this call back before handling it; 0.0 for none."""
+    def take_arrival(self) -> Arrival:
+        """What happens to this call before it is checked or stored: a pause, then a drop, a failure answer, or
+        nothing. Decided at once when the call arrives, under the settings in force then: a call held back is
+        still answered as those said, so faults switched on while it waits are left for the calls after it."""
         with self._lock:
-            settings = self._settings
-            if not settings.delay_seconds or not self._chance(settings.delay_fraction):
-                return 0.0
-            self._count(delayed=1)
-            return settings.delay_seconds
+            return Arrival(delay_seconds=self._take_delay(), failure=self._take_transport_failure())
 
-    def take_transport_failure(self) -> InjectedFailure | None:
-        """A drop or a failure answer for this call, before it is checked or stored; None lets it through."""
-        with self._lock:
-            settings = self._settings
-            if settings.drop_next:
-                self._settings = replace(settings, drop_next=settings.drop_next - 1)
-                failure = InjectedFailure(status=None, retry_after=None)
-            elif settings.fail_next:
-                self._settings = replace(settings, fail_next=settings.fail_next - 1)
-                failure = InjectedFailure(settings.fail_status, settings.retry_after)
-            elif self._chance(settings.fail_fraction):
-                failure = InjectedFailure(settings.fail_status, settings.retry_after)
-            else:
-                return None
-            self._count(failed=1, dropped=int(failure.status is None))
-            return failure
+    def _take_delay(self) -> float:
+        # Called with the lock held; drawn before the failure, so a seed gives the same calls as it always has.
+        settings = self._settings
+        if not settings.delay_seconds or not self._chance(settings.delay_fraction):
+            return 0.0
+        self._count(delayed=1)
+        return settings.delay_seconds
+
+    def _take_transport_failure(self) -> InjectedFailure | None:
+        # Called with the lock held.
+        settings = self._settings
+        if settings.drop_next:
+            self._settings = replace(settings, drop_next=settings.drop_next - 1)
+            failure = InjectedFailure(status=None, retry_after=None)
+        elif settings.fail_next:
+            self._settings = replace(settings, fail_next=settings.fail_next - 1)
+            failure = InjectedFailure(settings.fail_status, settings.retry_after)
+        elif self._chance(settings.fail_fraction):
+            failure = InjectedFailure(settings.fail_status, settings.retry_after)
+        else:
+            return None
+        self._count(failed=1, dropped=int(failure.status is None))
+        return failure
 
     def take_rejection(self, message: dict[str, Any]) -> BusinessRefusal | None:
         """The receiver's business check: refuses the next ``reject_next`` new messages, whatever they say."""

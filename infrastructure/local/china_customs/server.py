@@ -243,13 +243,12 @@ class ChinaCustomsSimulator:
         """A message for China, through whatever faults are switched on."""
         with self._lock:
             self._requests += 1
-        delay = self.faults.take_delay()
-        if delay:
+        arrival = self.faults.take_arrival()
+        if arrival.delay_seconds:
             # The request is handled after the pause even if the sender gave up: a slow server still works.
-            self._stopping.wait(delay)
-        failure = self.faults.take_transport_failure()
-        if failure is not None:
-            return failure.answer("injected drop" if failure.status is None else "injected failure")
+            self._stopping.wait(arrival.delay_seconds)
+        if arrival.failure is not None:
+            return arrival.failure.answer("injected drop" if arrival.failure.status is None else "injected failure")
         received = self.receiver.receive(request.headers, body)
         if received.held:
             lost = self.faults.take_lost_answer()
