@@ -18,12 +18,11 @@ import importlib
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from jevs import bootstrap
-from jevs.adapters.lambda_batches import batch_handler
+from jevs.adapters.lambda_batches import SqsRecord, batch_handler
 from jevs.bootstrap import DispatcherDependencies, Handler
 from jevs.domain.breaker import Circuit, CircuitState
 from jevs.domain.delivery import Delivery, DeliveryState
@@ -35,7 +34,7 @@ logger = Logger(service="jevs-dispatcher")
 metrics = Metrics(namespace="JEVS", service="jevs-dispatcher")
 
 
-class DeliveryRecord(SqsRecordModel):
+class DeliveryRecord(SqsRecord):
     body: Json[ToChina]
 
 
@@ -51,7 +50,7 @@ def make_handler(dependencies: DispatcherDependencies) -> Handler:
             raise DeliveryNotSettled("not attempted: too little time left in this invocation")
         attempt = Attempt(
             message=record.body,
-            receive_count=int(record.attributes.ApproximateReceiveCount),
+            receive_count=record.attributes.ApproximateReceiveCount,
             max_receives=dependencies.max_receives,
             retry=dependencies.retry,
             circuit=dependencies.circuit,

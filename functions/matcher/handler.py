@@ -12,11 +12,10 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from jevs import bootstrap
-from jevs.adapters.lambda_batches import batch_handler
+from jevs.adapters.lambda_batches import SqsRecord, batch_handler
 from jevs.bootstrap import Handler, MatcherDependencies
 from jevs.domain.declarations import DeclarationRecord as Declaration
 from jevs.domain.messages import MatchAwaiting, MatchDeclaration, ToDeclarations
@@ -28,7 +27,7 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="JEVS", service=SERVICE)
 
 
-class DeclarationsRecord(SqsRecordModel):
+class DeclarationsRecord(SqsRecord):
     body: Json[ToDeclarations]
 
 

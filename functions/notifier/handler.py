@@ -13,11 +13,10 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from jevs import bootstrap
-from jevs.adapters.lambda_batches import batch_handler
+from jevs.adapters.lambda_batches import SqsRecord, batch_handler
 from jevs.bootstrap import Handler, NotifierDependencies
 from jevs.domain.messages import FileExportResult, FilePreferenceDecision, MakeDocuments, Notification
 from jevs.service.documents import file_export_result, make_documents
@@ -28,7 +27,7 @@ logger = Logger(service="jevs-notifier")
 metrics = Metrics(namespace="JEVS", service="jevs-notifier")
 
 
-class NotificationRecord(SqsRecordModel):
+class NotificationRecord(SqsRecord):
     body: Json[Notification]
 
 
