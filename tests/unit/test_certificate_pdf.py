@@ -444,3 +444,10 @@ def test_printed_data_is_the_fta_form_with_its_certification_and_validity(three_
 
 def test_the_verification_url_takes_a_base_with_or_without_a_trailing_slash(three_items: CertificateRecord) -> None:
     assert verification_url("https://verify.jevs.test", three_items) == verification_url(BASE_URL, three_items)
+
+
+def test_reportlab_formats_with_its_c_accelerators() -> None:
+    # rl-accel, a dependency of the PDF layer: without it reportlab falls back to Python for every number it writes.
+    from reportlab.lib import rl_accel  # type: ignore[import-untyped, unused-ignore]
+
+    assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"

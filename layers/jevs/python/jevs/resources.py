@@ -311,8 +311,8 @@ SIGNING_LAYER = LayerDefinition(
 PDF_LAYER = LayerDefinition(
     logical_id="PdfLayer",
     name="pdf",
-    description="JEVS certificate PDF: reportlab, Pillow and the embedded font",
-    distributions=("charset-normalizer", "pillow", "reportlab"),
+    description="JEVS certificate PDF: reportlab, its accelerators, Pillow and the embedded font",
+    distributions=("charset-normalizer", "pillow", "reportlab", "rl-accel"),
     domain_data=("jevs/documents/fonts",),
 )
 # Similar names (DESIGN.md §4): only the matcher compares them.
