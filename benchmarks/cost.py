@@ -82,7 +82,7 @@ def quantities(lifecycle: dict[str, Any], certificates: int = CERTIFICATES) -> d
     def calls(prefix: str) -> float:
         return float(sum(n for f in functions.values() for call, n in f["calls"].items() if call.startswith(prefix)))
 
-    messages = calls("SQS.SendMessage")
+    messages = calls("SQS.SendMessage")  # SendMessage and SendMessageBatch: one message each, a record per invocation
     return {
         "api": functions["api"]["invocations"] * certificates,
         "lambda_requests": sum(f["invocations"] for f in functions.values()) * certificates,

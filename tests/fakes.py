@@ -4,7 +4,7 @@ holds them together) with units of work over it that seal every event as JEVS's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,10 @@ class Published:
 
     def publish(self, message: OutboxMessage) -> None:
         self.messages.append(message)
+
+    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
+        self.messages.extend(messages)
+        return {}
 
 
 class LocalSigner:

@@ -1,44 +1,89 @@
-"""The outbox relay function, fed by the records table's stream (DESIGN.md §6.1).
+"""The outbox relay function, fed the records table's stream (DESIGN.md §6.1).
 
-Each new outbox record becomes a message on its channel's queue, and is then noted published (it leaves the open
-work reconciliation watches). A record that cannot be published is reported as a batch item failure, so Lambda
-retries from it (halving the batch to isolate it) and, once its retries are spent, sends its coordinates to the
-stream's failure queue; reconciliation publishes it then: no outbox record is skipped.
+The new outbox records of a batch become messages on their channels' queues (SendMessageBatch, ten at a time per
+queue) and are then noted published together (one commit), so they leave the open work reconciliation watches. A
+record that cannot be read or published is reported as a batch item failure, so Lambda retries from it (halving
+the batch to isolate it) and, once its retries are spent, sends its coordinates to the stream's failure queue;
+reconciliation publishes it then: no outbox record is skipped.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jevs import bootstrap
-from jevs.adapters.lambda_batches import batch_handler, correlating
+from jevs.adapters.lambda_logs import correlating, failure_fields
 from jevs.adapters.table.items import outbox_message_of
 from jevs.bootstrap import Handler, RelayDependencies
-from jevs.service.outbox import publish
+from jevs.domain.messages import OutboxMessage
+from jevs.service.outbox import publish_all
 from jevs.settings import RelaySettings
 
 logger = Logger(service="jevs-outbox-relay")
 metrics = Metrics(namespace="JEVS", service="jevs-outbox-relay")
 
 
-def make_handler(dependencies: RelayDependencies) -> Handler:
-    def relay(record: DynamoDBRecord) -> None:
-        # Only INSERTs count: an outbox record is written once (the note that it was published is a MODIFY), and
-        # its removal must not publish it again.
-        if record.raw_event.get("eventName") != "INSERT" or record.dynamodb is None:
-            return
-        message = outbox_message_of(record.dynamodb.new_image)
-        if message is None:
-            return
-        with correlating(logger, message.correlation_id):
-            publish(message, dependencies.unit_of_work(None), dependencies.publisher)
-            metrics.add_metric(name="OutboxMessagesRelayed", unit=MetricUnit.Count, value=1)
-            logger.info("relayed", extra={"message_id": message.message_id, "channel": message.channel})
+def outbox_messages(event: dict[str, Any]) -> tuple[dict[str, OutboxMessage], list[str]]:
+    """The outbox messages of a stream batch by the sequence number of their record, and the sequence numbers of
+    the records that could not be read. Only INSERTs count: an outbox record is written once (the note that it was
+    published is a MODIFY), and its removal must not publish it again."""
+    found: dict[str, OutboxMessage] = {}
+    unreadable: list[str] = []
+    for raw in event.get("Records", []):
+        record = DynamoDBRecord(raw)
+        if raw.get("eventName") != "INSERT" or record.dynamodb is None:
+            continue
+        sequence = str(record.dynamodb.sequence_number)
+        try:
+            message = outbox_message_of(record.dynamodb.new_image)
+        except Exception as error:  # a record we cannot read waits for reconciliation, logged
+            logger.warning("record failed", extra={"record": sequence, **failure_fields(error)})
+            unreadable.append(sequence)
+            continue
+        if message is not None:
+            found[sequence] = message
+    return found, unreadable
 
-    return batch_handler(logger=logger, metrics=metrics, event_type=EventType.DynamoDBStreams, record_handler=relay)
+
+def make_handler(dependencies: RelayDependencies) -> Handler:
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    def relay(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+        messages, failed = outbox_messages(event)
+        try:
+            relayed = publish_all(
+                list(messages.values()), lambda: dependencies.unit_of_work(None), dependencies.publisher
+            )
+        except Exception as error:  # not noted: every message of the batch is tried again
+            logger.warning("batch failed", extra={"records": len(messages), **failure_fields(error)})
+            failed.extend(messages)
+        else:
+            for message in relayed.published:
+                with correlating(logger, message.correlation_id):
+                    logger.info("relayed", extra={"message_id": message.message_id, "channel": message.channel})
+            for sequence, message in messages.items():
+                if message.message_id in relayed.refused:
+                    with correlating(logger, message.correlation_id):
+                        logger.warning(
+                            "record failed",
+                            extra={
+                                "record": sequence,
+                                "message_id": message.message_id,
+                                "refused": relayed.refused[message.message_id],
+                            },
+                        )
+                    failed.append(sequence)
+            if relayed.published:
+                metrics.add_metric(name="OutboxMessagesRelayed", unit=MetricUnit.Count, value=len(relayed.published))
+        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
+
+    typed: Handler = relay  # the decorators leave it untyped; this is its Lambda signature
+    return typed
 
 
 handler = bootstrap.lambda_entry(RelaySettings, bootstrap.relay, make_handler)

@@ -155,9 +155,9 @@ class RoundTrips:
             self.function_units[name][unit] += value - units_before.get(unit, 0)
         return result
 
-    def relay(self) -> int:
-        """The outbox relay on each outbox record the table's stream brought since the last time, one record per
-        invocation (as the stream's filter lets only those through): how many."""
+    def relay(self, *, together: bool = False) -> int:
+        """The outbox relay on each outbox record the table's stream brought since the last time (as the stream's
+        filter lets only those through), one record per invocation, or ``together`` in one: how many."""
         records = [
             record for record in stream_event()["Records"] if record["dynamodb"]["SequenceNumber"] not in self._relayed
         ]
@@ -167,8 +167,8 @@ class RoundTrips:
             if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
         ]
         self._relayed.update(record["dynamodb"]["SequenceNumber"] for record in records)
-        for record in outbox:
-            assert self._invoke("relay", self.functions.relay, {"Records": [record]}) == {"batchItemFailures": []}
+        for batch in [outbox] if together and outbox else [[record] for record in outbox]:
+            assert self._invoke("relay", self.functions.relay, {"Records": batch}) == {"batchItemFailures": []}
         return len(outbox)
 
     def consume(self, queue: QueueDefinition) -> int:

@@ -63,6 +63,21 @@ def test_a_replay_is_the_write_attempt_and_one_read_in_a_table_of_a_hundred(trip
 # -- declarations ------------------------------------------------------------------------------------------------
 
 
+def test_relaying_a_stream_batch_is_one_send_per_queue_and_one_write_however_many_certificates(
+    trips: RoundTrips,
+) -> None:
+    for serial in range(3):
+        submit(trips, f"11.1234.{serial:05d}")
+    trips.taken()
+
+    relayed = trips.relay(together=True)
+
+    # Three certificates' outbox records: each one's delivery, documents and declarations awaiting it, on three
+    # queues; one record at a time they were nine SendMessage and nine UpdateItem calls.
+    assert relayed == 9
+    assert trips.taken() == Counter({"SQS.SendMessageBatch": 3, "DynamoDB.TransactWriteItems": 1})
+
+
 @pytest.fixture
 def issued(trips: RoundTrips) -> RoundTrips:
     """The certificate declarations quote, its messages relayed and the matcher's look for waiting declarations

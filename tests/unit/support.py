@@ -13,10 +13,11 @@ from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.history import GENESIS_HASH, ChainHead, EventType, HistoryEvent, new_event
 from jevs.domain.issuance import add_years
+from jevs.domain.messages import OutboxMessage
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
-from jevs.service.certificates import Submitted
-from tests.factories import certificate_payload, registered_clients
+from jevs.service.certificates import SubmitCertificate, Submitted, submit_certificate
+from tests.factories import ISSUING_BODY, certificate_payload, registered_clients
 from tests.fakes import MemoryRecords
 
 # An issuing body that is registered nowhere in the demo: it issued none of the demo certificates.
@@ -134,3 +135,11 @@ class RivalFirst(TableUnitOfWork):
         if rival is not None:
             rival()
         super().commit(answering)
+
+
+def issued_outbox(records: MemoryRecords, count: int) -> list[OutboxMessage]:
+    """The outbox of ``count`` example certificates submitted (11.1234.00001 on), by message id."""
+    for serial in range(1, count + 1):
+        content = certificate(certificate_number=f"11.1234.{serial:05d}")
+        submit_certificate(SubmitCertificate(party(ISSUING_BODY), content), records.uow())
+    return sorted(records.outbox(), key=lambda message: message.message_id)

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from functions.dispatcher.handler import make_handler
-from jevs.adapters.lambda_batches import failure_fields
+from jevs.adapters.lambda_logs import failure_fields
 from jevs.adapters.queues import SqsBackoff
 from jevs.bootstrap import DispatcherDependencies
 from jevs.domain.breaker import CircuitPolicy

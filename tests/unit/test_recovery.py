@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from jevs.domain.delivery import Decision, DeliveryState, Outcome
 from jevs.domain.errors import NotFound, RetryableFailure
 from jevs.domain.history import EventType, verify_chain
-from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchDeclaration, OutboxMessage
+from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchDeclaration
 from jevs.domain.recovery import (
     MAX_KEPT_BODY_BYTES,
     REPORTED,
@@ -43,7 +43,7 @@ from jevs.service.recovery import (
     work_redrives,
 )
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, OPS, stream_failure_record
-from tests.fakes import FixedClock, MemoryRecords, ParkingLot
+from tests.fakes import FixedClock, MemoryRecords, ParkingLot, Published
 from tests.unit.support import certificate, party, stored_certificate, stored_history
 
 pytestmark = pytest.mark.unit
@@ -229,14 +229,6 @@ class MemoryStream:
 
     def outbox_messages(self, batch: StreamBatch) -> Sequence[str] | None:
         return self.batches.get(batch.shard_id)
-
-
-class Published:
-    def __init__(self) -> None:
-        self.messages: list[OutboxMessage] = []
-
-    def publish(self, message: OutboxMessage) -> None:
-        self.messages.append(message)
 
 
 class Outlets:

@@ -1,30 +1,22 @@
-"""Lambda's batches, the inbound side of every function fed by one (the SQS consumers and the stream's relay):
-Powertools' ``BatchProcessor``, reporting each record that fails as a batch item failure so only it comes back
-(the infrastructure turns ``ReportBatchItemFailures`` on), logging why, with the function's logger context and
-metrics around each invocation.
-
-A failure is logged by what it is, never by what it says (DESIGN.md §1: logs carry ids and outcomes, not
-commercial content): an exception's message may quote the record (a pydantic ``ValidationError`` quotes every
-input it refused, a parsed record that fails its model is the whole message body), so the log names the record,
-the error's type and where it was raised, and for a validation error each field's path and kind of error.
+"""Lambda's SQS batches, the inbound side of every queue consumer: Powertools' ``BatchProcessor``, reporting each
+record that fails as a batch item failure so only it comes back (the infrastructure turns
+``ReportBatchItemFailures`` on), logging why (``jevs.adapters.lambda_logs``), with the function's logger context
+and metrics around each invocation. (The stream's relay handles its batch whole: ``functions/outbox_relay``.)
 """
 
 from __future__ import annotations
 
 import inspect
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from jevs.domain import correlation
+from jevs.adapters.lambda_logs import correlating, failure_fields
 
 # A Lambda handler: (event, context) -> response.
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -49,22 +41,6 @@ class SqsRecord(BaseModel):
     receiptHandle: str  # noqa: N815
     body: Any
     attributes: SqsAttributes
-
-
-def failure_fields(error: BaseException) -> dict[str, object]:
-    """What a log line may say about ``error``: its type, where it was raised, and for a validation error the
-    path and type of each problem (``loc``/``type``), never its message or the values it refused."""
-    fields: dict[str, object] = {"error_type": type(error).__name__}
-    frames = traceback.extract_tb(error.__traceback__)
-    if frames:
-        raised = frames[-1]
-        fields["error_at"] = f"{Path(raised.filename).name}:{raised.lineno} in {raised.name}"
-    if isinstance(error, ValidationError):
-        fields["errors"] = [
-            {"loc": ".".join(str(part) for part in problem["loc"]), "type": problem["type"]}
-            for problem in error.errors(include_url=False, include_input=False, include_context=False)
-        ]
-    return fields
 
 
 def _record_ids(record: Any) -> dict[str, object]:
@@ -98,21 +74,6 @@ class _IdsOnlyBatchProcessor(BatchProcessor):
         error = exception[1]
         self._failures.warning("record failed", extra={**_record_ids(record), **failure_fields(error)})
         return super().failure_handler(record, exception)
-
-
-@contextmanager
-def correlating(logger: Logger, correlation_id: str | None) -> Iterator[None]:
-    """The work inside is for the request ``correlation_id``: the logger's lines carry it as their correlation id,
-    and the messages it writes carry it on (``jevs.domain.correlation``)."""
-    if correlation_id is None:
-        logger.remove_keys(["correlation_id"])
-    else:
-        logger.set_correlation_id(correlation_id)
-    try:
-        with correlation.correlated(correlation_id):
-            yield
-    finally:
-        logger.remove_keys(["correlation_id"])
 
 
 def _correlation_of(record: Any) -> str | None:

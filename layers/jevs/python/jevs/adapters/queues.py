@@ -4,7 +4,7 @@ holding a message back for its backoff, and the dead letters of every queue, for
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 Result = TypeVar("Result")
 
 
+# What one SendMessageBatch call takes: ten messages, and 256 KiB of them in all (bodies and attributes).
+SQS_BATCH_ENTRIES = 10
+SQS_BATCH_BYTES = 256 * 1024
+
+
 class SqsPublisher:
     """Sends each outbox message to its channel's queue, with its business key as a message attribute so a
     consumer deduplicates the (rare) second copy a retried stream batch sends."""
@@ -30,17 +35,65 @@ class SqsPublisher:
 
     def publish(self, message: OutboxMessage) -> None:
         try:
-            self._client.send_message(
-                QueueUrl=self._queue_urls[message.channel],
-                MessageBody=message.model_dump_json(),
-                MessageAttributes={
-                    "message_id": {"DataType": "String", "StringValue": message.message_id},
-                    "kind": {"DataType": "String", "StringValue": message.kind},
-                },
-            )
+            self._client.send_message(QueueUrl=self._queue_urls[message.channel], **_entry(message))
         except ClientError as error:
             # Every SQS failure is worth a retry of the record: the stream keeps it until it goes through.
             raise RetryableFailure(f"SQS refused {message.message_id}: {error.response['Error']['Code']}") from error
+
+    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
+        refused: dict[str, str] = {}
+        for channel in OutboxChannel:
+            on_channel = [message for message in messages if message.channel is channel]
+            for batch in _sqs_batches(on_channel):
+                refused |= self._send_batch(self._queue_urls[channel], batch)
+        return refused
+
+    def _send_batch(self, queue_url: str, batch: Sequence[OutboxMessage]) -> dict[str, str]:
+        """Why each message of ``batch`` that SQS did not take was refused: a refused call refuses them all."""
+        entries = [{"Id": str(index), **_entry(message)} for index, message in enumerate(batch)]
+        try:
+            answer = self._client.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
+        except ClientError as error:
+            return {
+                message.message_id: f"SQS refused the batch: {error.response['Error']['Code']}" for message in batch
+            }
+        return {batch[int(failed["Id"])].message_id: f"SQS refused it: {failed['Code']}" for failed in answer["Failed"]}
+
+
+def _entry(message: OutboxMessage) -> dict[str, Any]:
+    """What SQS is sent of ``message``: its JSON, and its id and kind as attributes."""
+    return {
+        "MessageBody": message.model_dump_json(),
+        "MessageAttributes": {
+            "message_id": {"DataType": "String", "StringValue": message.message_id},
+            "kind": {"DataType": "String", "StringValue": message.kind},
+        },
+    }
+
+
+def _sqs_bytes(message: OutboxMessage) -> int:
+    """What ``message`` counts towards a batch's 256 KiB: its body, and each attribute's name, type and value."""
+    entry = _entry(message)
+    attributes = entry["MessageAttributes"].items()
+    return len(entry["MessageBody"].encode()) + sum(
+        len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
+        for name, value in attributes
+    )
+
+
+def _sqs_batches(messages: Sequence[OutboxMessage]) -> Iterator[list[OutboxMessage]]:
+    """``messages`` in order, in batches SendMessageBatch takes (at most ten, at most 256 KiB together)."""
+    batch: list[OutboxMessage] = []
+    size = 0
+    for message in messages:
+        length = _sqs_bytes(message)
+        if batch and (len(batch) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += length
+    if batch:
+        yield batch
 
 
 class SqsBackoff:

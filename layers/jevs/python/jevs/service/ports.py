@@ -3,7 +3,7 @@ dead-letter queues, buckets, mail. Adapters implement these (``jevs.adapters``);
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -41,6 +41,11 @@ class ChinaSender(Protocol):
 class Publisher(Protocol):
     def publish(self, message: OutboxMessage) -> None:
         """Put ``message`` on the queue of its channel."""
+        ...
+
+    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
+        """Put each of ``messages`` on the queue of its channel, in as few calls as the queues take; why each one
+        that did not go was refused, by its message id (empty when all went)."""
         ...
 
 

@@ -64,6 +64,9 @@ class InvalidCursor(DomainError):
 # Every cursor is a flat object or one holding a key: two levels. More is no cursor of ours.
 CURSOR_DEPTH = 4
 
+# The most writes one commit may stage: a commit is one transaction, and DynamoDB's holds at most 100 actions.
+MAX_WRITES_PER_COMMIT = 100
+
 
 def cursor_document(cursor: str) -> object:
     """The JSON a cursor carries (base64url, unpadded); ``InvalidCursor`` for any text that is not, however it was

@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jevs.service.unit_of_work import MAX_WRITES_PER_COMMIT
+
 Item = dict[str, Any]
 Key = tuple[str, str]
-# DynamoDB's limit on the writes of one transaction.
-MAX_WRITES = 100
+# DynamoDB's limit on the writes of one transaction, which the unit of work's port promises its callers.
+MAX_WRITES = MAX_WRITES_PER_COMMIT
 
 
 @dataclass(frozen=True)
