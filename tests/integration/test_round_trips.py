@@ -12,10 +12,10 @@ import pytest
 from infrastructure.local.provision import Provisioned
 from jevs.domain.access import ListingConstraints, issue_years
 from jevs.domain.declarations import MAX_LINES
-from jevs.resources import DECLARATIONS_QUEUE
+from jevs.resources import DECLARATIONS_QUEUE, DELIVERY_QUEUE
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, NZ_CUSTOMS, OPS, today_in_new_zealand
 from tests.integration.conftest import CHINA_CUSTOMS_ENDPOINT
-from tests.integration.round_trips_support import RoundTrips, listed, lodge, submit
+from tests.integration.round_trips_support import RoundTrips, china_simulator, listed, lodge, submit
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +61,28 @@ def test_a_replay_is_the_write_attempt_and_one_read_in_a_table_of_a_hundred(trip
 
 
 # -- declarations ------------------------------------------------------------------------------------------------
+
+
+def test_delivering_a_certificate_reads_its_delivery_the_circuit_and_its_record_once_each(
+    aws_resources: Provisioned,
+) -> None:
+    with china_simulator(aws_resources) as china:
+        delivered_once(RoundTrips(aws_resources, china.endpoint_url))
+
+
+def delivered_once(trips: RoundTrips) -> None:
+    submit(trips)
+    trips.relay()
+    trips.consume(DELIVERY_QUEUE)  # the dispatcher's container signs its first message: its key's public half read
+    submit(trips, "11.1234.00002")
+    trips.relay()
+    trips.taken()
+
+    assert trips.consume(DELIVERY_QUEUE) == 1
+
+    # The message signed for China and the history event sealed; the delivery, the event and the new head in one
+    # write. A closed circuit that China's answer leaves as it was is not read again (it was read twice).
+    assert trips.taken() == Counter({"DynamoDB.GetItem": 3, "DynamoDB.TransactWriteItems": 1, "KMS.Sign": 2})
 
 
 def test_relaying_a_stream_batch_is_one_send_per_queue_and_one_write_however_many_certificates(

@@ -104,7 +104,7 @@ def dispatch(command: Attempt, uow: UnitOfWork, sender: ChinaSender, parking: Pa
     decision = sender.send(message_body(message.body), delivery.idempotency_key)
     now = uow.now()
     updated = delivery.attempted(decision, now, give_up=give_up)
-    changed = _circuit_after(uow, decision, now, command.circuit, probe=probe)
+    changed = _circuit_after(uow, circuit, decision, now, command.circuit, probe=probe)
     _record(uow, parking, delivery, updated, decision.reason)
     if updated.settled or updated.state is DeliveryState.PARKED:
         return Dispatched(updated, settled=True, sent=True, changed=True, circuit=changed, decision=decision)
@@ -146,11 +146,14 @@ def _claimed_probe(uow: UnitOfWork, circuit: Circuit, now: datetime, policy: Cir
 
 
 def _circuit_after(
-    uow: UnitOfWork, decision: Decision, now: datetime, policy: CircuitPolicy, *, probe: bool
+    uow: UnitOfWork, before: Circuit, decision: Decision, now: datetime, policy: CircuitPolicy, *, probe: bool
 ) -> Circuit | None:
     """China's circuit after its answer (or its silence), stored over whatever other dispatchers stored meanwhile;
     None when it did not change. Kept apart from the delivery's commit: a circuit a little behind costs a probe
-    or a few sends, never a delivery."""
+    or a few sends, never a delivery. So an answer to a send the circuit ``before`` it admitted as it is (closed,
+    no failure counted) changes nothing and is not read again: most deliveries read the circuit once."""
+    if decision.outcome.china_answered and not probe and before.answered() == before:
+        return None
     for _ in range(_CIRCUIT_ATTEMPTS):
         read = uow.circuits.get(CHINA_CUSTOMS)
         current = read or Circuit.closed(CHINA_CUSTOMS)
