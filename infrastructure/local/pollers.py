@@ -70,6 +70,11 @@ class Poller(ABC):
         """Do one round; True when there was work (poll again at once)."""
 
 
+# The most records one read of a shard brings the relay (unfiltered here: Lambda's mapping filters for outbox
+# records, in batches of jevs.resources' size).
+STREAM_BATCH_LIMIT = 100
+
+
 class StreamPoller(Poller):
     """Reads every shard of a table's stream and hands the records to a function, as Lambda's event source
     mapping does: in order per shard, retrying from the first failed record a function reports.
@@ -110,14 +115,17 @@ class StreamPoller(Poller):
         return iterator
 
     def poll_once(self) -> bool:
+        """One read of each shard. Busy (read again at once) only when a read came back full: otherwise the next
+        round waits the interval, as Lambda's mapping polls a shard a few times a second, so the records written
+        meanwhile come in one batch rather than a read (three calls to moto) each."""
         busy = False
         for shard in self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
-            response = self._streams.get_records(ShardIterator=self._iterator(shard_id), Limit=100)
+            response = self._streams.get_records(ShardIterator=self._iterator(shard_id), Limit=STREAM_BATCH_LIMIT)
             records = response.get("Records", [])
             if not records:
                 continue
-            busy = True
+            busy = busy or len(records) == STREAM_BATCH_LIMIT
             self._positions[shard_id] = ("AFTER_SEQUENCE_NUMBER", records[-1]["dynamodb"]["SequenceNumber"])
             event = {"Records": [{**record, "eventSourceARN": self._arn} for record in records]}
             self.invocations += 1
