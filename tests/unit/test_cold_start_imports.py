@@ -76,3 +76,42 @@ def test_the_check_sees_a_library_when_it_is_imported() -> None:
         "reportlab",
         "PIL",
     ]
+
+
+def built_models(module: str) -> list[str]:
+    """The JEVS pydantic models whose validators a fresh interpreter has built once it imported ``module``."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("POWERTOOLS_", "LAMBDA_"))}
+    script = (
+        f"import json, {module}\n"
+        "from pydantic import BaseModel\n"
+        "found, pending = set(), list(BaseModel.__subclasses__())\n"
+        "while pending:\n"
+        "    model = pending.pop()\n"
+        "    pending.extend(model.__subclasses__())\n"
+        "    if model.__module__.startswith('jevs.') and model.__pydantic_complete__:\n"
+        "        found.add(f'{model.__module__}.{model.__qualname__}')\n"
+        "print(json.dumps(sorted(found)))\n"
+    )
+    finished = subprocess.run(  # noqa: S603  # this interpreter, importing one of our modules
+        [sys.executable, "-c", script], cwd=ROOT, env=clean, capture_output=True, text=True, check=True, timeout=120
+    )
+    built: list[str] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return built
+
+
+@pytest.mark.parametrize("folder", [definition.folder for definition in FUNCTIONS])
+def test_a_handler_module_builds_none_of_the_domains_models(folder: str) -> None:
+    # Each is built on its first use (jevs.domain's defer_build), or before SnapStart's snapshot.
+    assert built_models(f"functions.{folder}.handler") == []
+
+
+def test_before_the_snapshot_every_model_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jevs import bootstrap
+    from jevs.settings import RelaySettings
+
+    monkeypatch.setattr(bootstrap.LambdaEntry, "_build", lambda self: None)
+    entry = bootstrap.lambda_entry(RelaySettings, bootstrap.relay, lambda built: lambda e, c: None)
+
+    entry.before_snapshot(lambda: None)
+
+    assert bootstrap.build_deferred_models() == 0

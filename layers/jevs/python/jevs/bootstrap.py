@@ -358,9 +358,11 @@ class LambdaEntry(Generic[SettingsT, DependenciesT]):
         self._handler = tracing(self._make_handler(self.built))
 
     def before_snapshot(self, warm: Callable[[], None]) -> None:
-        """SnapStart, before the snapshot: the handler built, then ``warm`` (the function's own one-off work)."""
+        """SnapStart, before the snapshot: the handler built, then ``warm`` (the function's own one-off work), then
+        every model JEVS deferred (``jevs.domain``), so that no restored copy builds one."""
         self._build()
         warm()
+        build_deferred_models()
 
     def after_restore(self) -> None:
         """SnapStart, in each copy restored from the snapshot: nothing the copies would share. A new boto3 session
@@ -370,6 +372,22 @@ class LambdaEntry(Generic[SettingsT, DependenciesT]):
         random.seed()
         boto3.setup_default_session()
         self._build()
+
+
+def build_deferred_models() -> int:
+    """Builds every JEVS pydantic model not built yet (``defer_build``, see ``jevs.domain``) among the modules
+    imported so far; how many it built."""
+    from pydantic import BaseModel
+
+    built = 0
+    pending: list[type[BaseModel]] = list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("jevs.") and not model.__pydantic_complete__:
+            model.model_rebuild()
+            built += 1
+    return built
 
 
 def lambda_entry(

@@ -20,7 +20,7 @@ PREFIX = "JEVS_"
 
 
 class FunctionSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     @classmethod
     def variables(cls) -> dict[str, str]:

@@ -25,7 +25,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 class SqsAttributes(BaseModel):
     """The system attributes of an SQS record that a consumer reads."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     ApproximateReceiveCount: int
 
@@ -37,7 +37,7 @@ class SqsRecord(BaseModel):
     pydantic was imported first (150 ms more of a cold start, measured): no handler goes through it
     (``tests/unit/test_cold_start_imports.py``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     messageId: str  # noqa: N815  # Lambda's name for it
     receiptHandle: str  # noqa: N815

@@ -8,7 +8,7 @@ from jevs.domain.parties import Party, check_distinct_prefixes
 
 
 class RegisteredClient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     client_id: str
     party: Party

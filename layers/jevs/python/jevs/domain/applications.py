@@ -48,7 +48,7 @@ class ApplicationStatus(StrEnum):
 
 
 class _Input(Inbound):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class ApplicationItem(_Input):

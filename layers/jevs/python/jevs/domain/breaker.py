@@ -50,7 +50,7 @@ class Admission:
 class Circuit(BaseModel):
     """The breaker of one destination, as stored: its state, and the revision a change is conditioned on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     destination: str
     state: CircuitState = CircuitState.CLOSED

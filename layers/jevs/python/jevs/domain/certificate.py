@@ -116,7 +116,7 @@ Percentage = Annotated[
 class _Box(Inbound):
     """Every box of the form: unknown fields are an error, never silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class Exporter(_Box):

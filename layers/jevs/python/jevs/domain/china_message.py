@@ -51,7 +51,7 @@ def verification_delivery_key(certificate_number: str, request_id: str) -> str:
 
 
 class _ToChina(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     message_id: str
     # The certificate's history head once the change this message tells of was stored (None: no certificate).
@@ -61,7 +61,7 @@ class _ToChina(BaseModel):
 class Certification(BaseModel):
     """Box 15."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     issuing_body: str
     issuing_body_name: str
@@ -129,7 +129,7 @@ class ChinaResultMessage(_ToChina):
 class AttachmentDigest(BaseModel):
     """A document of a verification answer as China receives it: what it is, and the digest its bytes have."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     name: str
     media_type: str

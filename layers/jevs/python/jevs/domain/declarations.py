@@ -97,7 +97,7 @@ InvoiceNumber = Reference
 
 
 class _Part(Inbound):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class DeclarationLine(_Part):

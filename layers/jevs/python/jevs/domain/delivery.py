@@ -34,7 +34,7 @@ class Delivery(BaseModel):
     """Where one message to China (a certificate's version or change of status, or a match result) stands on its
     way there."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     message: DeliverToChina
     state: DeliveryState

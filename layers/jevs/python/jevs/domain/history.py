@@ -68,7 +68,7 @@ class EventType(StrEnum):
 class ChainHead(BaseModel):
     """The latest event of a chain, as the certificate's own record remembers it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sequence: int = Field(ge=0)
     hash: str
@@ -80,7 +80,7 @@ class ChainEvent(BaseModel):
     (``HistoryEvent``) and a registration's or application's (``jevs.domain.record_history.RecordEvent``) add the
     id of the record whose chain they belong to."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     # The field naming the record whose history this is: it is hashed, and it names the chain in a seal.
     CHAIN_FIELD: ClassVar[str]

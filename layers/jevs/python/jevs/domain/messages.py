@@ -27,7 +27,7 @@ class OutboxChannel(StrEnum):
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     channel: ClassVar[OutboxChannel]
     created_at: AwareDatetime

@@ -22,7 +22,7 @@ class PartyType(StrEnum):
 class Party(BaseModel):
     """Who is calling. Authorisation is decided from this, never from the request body."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     type: PartyType
     id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")

@@ -51,7 +51,7 @@ class RefusalCode(StrEnum):
 
 
 class RefusalReason(Inbound):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     code: RefusalCode
     text: LongText = Field(description="What was found, in words (at most 512 characters, no control characters).")
@@ -60,7 +60,7 @@ class RefusalReason(Inbound):
 class PreferenceDecisionContent(Inbound):
     """A preference decision as China Customs sends it (DESIGN.md §5)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     declaration_number: CheckedDeclarationNumber = Field(
         description="The import declaration the decision is about: one China lodged, quoting this certificate.",
@@ -77,7 +77,7 @@ class PreferenceDecisionContent(Inbound):
 class PreferenceDecision(BaseModel):
     """Box 5 as recorded: the decision on one import declaration's claim under one certificate."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     certificate_number: str
     declaration_id: str

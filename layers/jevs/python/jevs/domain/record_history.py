@@ -70,7 +70,7 @@ class Chronicled(BaseModel):
     """A record with a history of its own. Subclasses name the event that lodges them (``LODGING``) and change
     only through ``_chronicled``, so no caller ever moves a head by hand."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     LODGING: ClassVar[EventType]
 

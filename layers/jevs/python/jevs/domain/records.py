@@ -42,7 +42,7 @@ class Usage(StrEnum):
 class CertificateRecord(BaseModel):
     """A certificate's current state: its latest version's content and where its history ends."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     number: str
     version: int = Field(ge=1)
@@ -284,7 +284,7 @@ class CertificateChange:
 class StoredVersion(BaseModel):
     """One version of a certificate as stored, for checking it against the history that recorded it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     version: int
     content_hash: str
@@ -294,7 +294,7 @@ class StoredVersion(BaseModel):
 class CertificateMatch(BaseModel):
     """A declaration's result as its certificate keeps it, for the exporter and the issuing body to read."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     declaration_id: str
     declarant: str
@@ -307,7 +307,7 @@ class CertificateMatch(BaseModel):
 class NumberCounter(BaseModel):
     """The last serial an issuing body allocated in a year: NN.YYYY.SSSSS numbers are gapless and unique."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     issuing_body: str
     year: int

@@ -61,7 +61,7 @@ class StreamBatch(BaseModel):
     """Lambda's account of a stream batch it gave up on (``DDBStreamBatchInfo`` of the on-failure record): which
     shard, which sequence numbers. AWS may add fields; those JEVS reads are required."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, populate_by_name=True, extra="ignore")
 
     # As DynamoDB Streams shapes them (its API refuses anything else before it is sent).
     shard_id: str = Field(alias="shardId", min_length=28, max_length=65)
@@ -84,7 +84,7 @@ class StreamBatch(BaseModel):
 class StreamFailure(BaseModel):
     """A message of the stream failures queue: the on-failure record Lambda's event source mapping sends."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, populate_by_name=True, extra="ignore")
 
     batch: StreamBatch = Field(alias="DDBStreamBatchInfo")
 
@@ -92,7 +92,7 @@ class StreamFailure(BaseModel):
 class Kept(BaseModel):
     """A dead letter the job did not move back, as the job reports it (the whole message is in a ``KeptLetter``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     message_id: str
     reason: str = Field(max_length=MAX_REASON_CHARS)
@@ -121,7 +121,7 @@ class KeptLetter(BaseModel):
     """A dead letter kept in the records table under its job: what SQS held (body and attributes, within the
     size limits), why, and when. Written before the message is deleted from its dead-letter queue."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     job_id: str
     queue: RedriveQueue
@@ -198,7 +198,7 @@ class PageWorked:
 class RedriveJob(BaseModel):
     """One redrive of one dead-letter queue, asked for by operations and worked by the reconciler in pages."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     id: str
     queue: RedriveQueue

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Annotated, Any, get_args
 
-from pydantic import AfterValidator, BaseModel, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 
 # Categories refused in any text: control, format, surrogate, line separator, paragraph separator.
 _REFUSED = {
@@ -100,6 +100,8 @@ def _strings(value: Any) -> Iterator[str]:
 class Inbound(BaseModel):
     """Base of every model that comes in from outside: every string of every field is acceptable text, one line
     unless the field is typed ``MultiLine``."""
+
+    model_config = ConfigDict(defer_build=True)
 
     @field_validator("*", mode="after")
     @classmethod

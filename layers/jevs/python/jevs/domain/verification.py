@@ -78,7 +78,7 @@ class AttachmentUpload:
 class Attachment(BaseModel):
     """A document of an answer as the records keep it: the bytes are in the documents bucket under ``key``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     name: str
     media_type: MediaType
@@ -129,7 +129,7 @@ def checked_uploads(uploads: list[AttachmentUpload], limits: AttachmentLimits) -
 
 
 class VerificationAnswer(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     text: str
     attachments: tuple[Attachment, ...] = ()
@@ -139,7 +139,7 @@ class VerificationAnswer(BaseModel):
 
 
 class VerificationClosure(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     conclusion: Conclusion
     text: str
@@ -150,7 +150,7 @@ class VerificationClosure(BaseModel):
 class VerificationRequest(BaseModel):
     """One request to verify the origin of a certificate's goods, and where it stands."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     id: str
     certificate_number: str

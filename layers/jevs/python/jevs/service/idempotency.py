@@ -47,7 +47,7 @@ class IdempotentRequest:
 
 
 class IdempotencyRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     party_id: str
     key: str
