@@ -23,8 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, redirect_stdout
+from collections.abc import Mapping, Sequence
+from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from benchmarks.report import Report, Section, Table, ratio
+from benchmarks.workload import quiet_stack
 from infrastructure.local import request_bodies
 from infrastructure.local.demo import CN_CUSTOMS, ISSUING_BODY
 from infrastructure.local.functions import LocalOptions, function_settings
@@ -429,25 +430,11 @@ def import_breakdown(module: str, environment: Mapping[str, str], top: int = 10)
     return sorted(found, key=lambda pair: pair[1], reverse=True)[:top]
 
 
-@contextmanager
-def running_stack() -> Iterator[LocalStack]:
-    with LocalStack(
-        api_port=0,
-        moto_port=0,
-        lambda_port=0,
-        start_active=False,
-        quiet=True,
-        reconcile_every_seconds=3600,
-        oversee_every_seconds=3600,
-    ) as stack:
-        yield stack
-
-
 def measure(
     report: Report, repeats: int
 ) -> tuple[dict[str, Measured], dict[str, dict[str, str]], list[dict[str, Any]]]:
     """Every function's medians; its environment; and the raw samples (for the JSON)."""
-    with running_stack() as stack, tempfile.TemporaryDirectory(prefix="jevs-cold-start-") as scratch:
+    with quiet_stack() as stack, tempfile.TemporaryDirectory(prefix="jevs-cold-start-") as scratch:
         environments_by_folder = environments(stack)
         report.progress("making events on a local stack")
         # The in-process functions print their metrics (EMF) to stdout: not the benchmark's output.

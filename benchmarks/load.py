@@ -23,6 +23,7 @@ import boto3
 import httpx
 
 from benchmarks.report import Report, Section, Table, percentile
+from benchmarks.workload import quiet_stack
 from infrastructure.local.pollers import wait_until
 from infrastructure.local.request_bodies import certificate_issued_on, today_in_new_zealand
 from infrastructure.local.stack import LocalStack
@@ -179,21 +180,6 @@ def floor(stack: LocalStack, count: int) -> tuple[list[float], float]:
     return latencies, elapsed
 
 
-def local_stack() -> LocalStack:
-    """The stack as ``make run`` starts it, on free ports, its functions fed only while the load runs, quiet, and
-    with the usage plans far above the load (the throttle is not what is measured)."""
-    return LocalStack(
-        api_port=0,
-        moto_port=0,
-        lambda_port=0,
-        start_active=False,
-        quiet=True,
-        party_throttle_scale=100,
-        reconcile_every_seconds=3600,
-        oversee_every_seconds=3600,
-    )
-
-
 def settled(stack: LocalStack) -> None:
     """Wait until the delivery queue holds nothing in flight, so the floor has moto to itself."""
     sqs = stack.aws_client("sqs")
@@ -272,7 +258,7 @@ def run(report: Report, quick: bool) -> None:
         open(os.devnull, "w") as discard,
         contextlib.redirect_stdout(discard),
         aws_calls() as calls,
-        local_stack() as stack,
+        quiet_stack(party_throttle_scale=100) as stack,  # usage plans far above the load: not what is measured
     ):
         to_submit = numbers(LOAD_SERIES, count)
         with stack.active():

@@ -127,6 +127,21 @@ def _definition(folder: str) -> FunctionDefinition:
     return next(definition for definition in FUNCTIONS if definition.folder == folder)
 
 
+def quiet_stack(*, party_throttle_scale: float | None = None) -> LocalStack:
+    """A local stack for a benchmark: ``make run``'s, on free ports, quiet, its functions fed only while a benchmark
+    turns them on, its schedules an hour apart (no run of its own in the middle of a measurement)."""
+    return LocalStack(
+        api_port=0,
+        moto_port=0,
+        lambda_port=0,
+        start_active=False,
+        quiet=True,
+        party_throttle_scale=party_throttle_scale,
+        reconcile_every_seconds=3600,
+        oversee_every_seconds=3600,
+    )
+
+
 class Workload:
     """``with Workload(certificates=n) as workload: workload.run("matcher")``, the functions in ``ORDER``."""
 
@@ -134,7 +149,7 @@ class Workload:
         self.certificates = certificates
         self.requests = requests if requests is not None else certificates
         self.schedules = schedules
-        self.stack = LocalStack(api_port=0, moto_port=0, lambda_port=0, start_active=False, quiet=True)
+        self.stack = quiet_stack()
         self._numbers = (f"11.1234.{serial:05d}" for serial in itertools.count(20_000))
         self._keys = itertools.count(1)
         self.issued: list[str] = []

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,19 +40,19 @@ LEFT_OUT = {
 }
 
 
+def in_fresh_interpreter(script: str) -> Any:
+    """What ``script``, run by a fresh interpreter of this venv (no Powertools or Lambda settings), printed last as
+    JSON."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("POWERTOOLS_", "LAMBDA_"))}
+    finished = subprocess.run(  # noqa: S603  # this interpreter, running our own script
+        [sys.executable, "-c", script], cwd=ROOT, env=clean, capture_output=True, text=True, check=True, timeout=120
+    )
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
 def imported_by(module: str) -> list[str]:
     """Every module a fresh interpreter has once it imported ``module``."""
-    clean = {name: value for name, value in os.environ.items() if not name.startswith(("POWERTOOLS_", "LAMBDA_"))}
-    finished = subprocess.run(  # noqa: S603  # this interpreter, importing one of our modules
-        [sys.executable, "-c", f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    modules: list[str] = json.loads(finished.stdout.strip().splitlines()[-1])
+    modules: list[str] = in_fresh_interpreter(f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))")
     return modules
 
 
@@ -78,40 +79,43 @@ def test_the_check_sees_a_library_when_it_is_imported() -> None:
     ]
 
 
-def built_models(module: str) -> list[str]:
-    """The JEVS pydantic models whose validators a fresh interpreter has built once it imported ``module``."""
-    clean = {name: value for name, value in os.environ.items() if not name.startswith(("POWERTOOLS_", "LAMBDA_"))}
-    script = (
-        f"import json, {module}\n"
-        "from pydantic import BaseModel\n"
-        "found, pending = set(), list(BaseModel.__subclasses__())\n"
-        "while pending:\n"
-        "    model = pending.pop()\n"
-        "    pending.extend(model.__subclasses__())\n"
-        "    if model.__module__.startswith('jevs.') and model.__pydantic_complete__:\n"
-        "        found.add(f'{model.__module__}.{model.__qualname__}')\n"
-        "print(json.dumps(sorted(found)))\n"
-    )
-    finished = subprocess.run(  # noqa: S603  # this interpreter, importing one of our modules
-        [sys.executable, "-c", script], cwd=ROOT, env=clean, capture_output=True, text=True, check=True, timeout=120
-    )
-    built: list[str] = json.loads(finished.stdout.strip().splitlines()[-1])
-    return built
+# A script's function listing the JEVS pydantic models whose validators are built (True) or deferred (False).
+JEVS_MODELS = """
+from pydantic import BaseModel
+
+def jevs_models(built):
+    found, pending = set(), list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("jevs.") and model.__pydantic_complete__ is built:
+            found.add(f"{model.__module__}.{model.__qualname__}")
+    return sorted(found)
+"""
 
 
 @pytest.mark.parametrize("folder", [definition.folder for definition in FUNCTIONS])
 def test_a_handler_module_builds_none_of_the_domains_models(folder: str) -> None:
     # Each is built on its first use (jevs.domain's defer_build), or before SnapStart's snapshot.
-    assert built_models(f"functions.{folder}.handler") == []
+    script = f"import json, functions.{folder}.handler\n{JEVS_MODELS}\nprint(json.dumps(jevs_models(True)))"
+
+    assert in_fresh_interpreter(script) == []
 
 
-def test_before_the_snapshot_every_model_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jevs import bootstrap
-    from jevs.settings import RelaySettings
+def test_before_the_snapshot_every_deferred_model_is_built() -> None:
+    # The API's SnapStart hook, its handler's build left out (it reads the function's settings from Lambda's
+    # environment): the models deferred at import, then those still deferred after the hook.
+    script = (
+        "import json, functions.api.handler as api\n"
+        "from jevs.bootstrap import LambdaEntry\n"
+        f"{JEVS_MODELS}\n"
+        "deferred = jevs_models(False)\n"
+        "LambdaEntry._build = lambda self: None\n"
+        "api.handler.before_snapshot(lambda: None)\n"
+        "print(json.dumps([len(deferred), jevs_models(False)]))\n"
+    )
 
-    monkeypatch.setattr(bootstrap.LambdaEntry, "_build", lambda self: None)
-    entry = bootstrap.lambda_entry(RelaySettings, bootstrap.relay, lambda built: lambda e, c: None)
+    deferred_at_import, deferred_after = in_fresh_interpreter(script)
 
-    entry.before_snapshot(lambda: None)
-
-    assert bootstrap.build_deferred_models() == 0
+    assert deferred_at_import > 50
+    assert deferred_after == []

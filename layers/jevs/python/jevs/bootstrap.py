@@ -374,20 +374,17 @@ class LambdaEntry(Generic[SettingsT, DependenciesT]):
         self._build()
 
 
-def build_deferred_models() -> int:
+def build_deferred_models() -> None:
     """Builds every JEVS pydantic model not built yet (``defer_build``, see ``jevs.domain``) among the modules
-    imported so far; how many it built."""
+    imported so far."""
     from pydantic import BaseModel
 
-    built = 0
     pending: list[type[BaseModel]] = list(BaseModel.__subclasses__())
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
         if model.__module__.startswith("jevs.") and not model.__pydantic_complete__:
             model.model_rebuild()
-            built += 1
-    return built
 
 
 def lambda_entry(

@@ -23,6 +23,8 @@ Result = TypeVar("Result")
 # What one SendMessageBatch call takes: ten messages, and 256 KiB of them in all (bodies and attributes).
 SQS_BATCH_ENTRIES = 10
 SQS_BATCH_BYTES = 256 * 1024
+# A message, with what SQS is sent of it (``_entry``): made once, measured and sent.
+Entry = tuple[OutboxMessage, dict[str, Any]]
 
 
 class SqsPublisher:
@@ -43,21 +45,22 @@ class SqsPublisher:
     def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
         refused: dict[str, str] = {}
         for channel in OutboxChannel:
-            on_channel = [message for message in messages if message.channel is channel]
-            for batch in _sqs_batches(on_channel):
+            entries = [(message, _entry(message)) for message in messages if message.channel is channel]
+            for batch in _sqs_batches(entries):
                 refused |= self._send_batch(self._queue_urls[channel], batch)
         return refused
 
-    def _send_batch(self, queue_url: str, batch: Sequence[OutboxMessage]) -> dict[str, str]:
+    def _send_batch(self, queue_url: str, batch: Sequence[Entry]) -> dict[str, str]:
         """Why each message of ``batch`` that SQS did not take was refused: a refused call refuses them all."""
-        entries = [{"Id": str(index), **_entry(message)} for index, message in enumerate(batch)]
+        entries = [{"Id": str(index), **entry} for index, (_, entry) in enumerate(batch)]
         try:
             answer = self._client.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
         except ClientError as error:
-            return {
-                message.message_id: f"SQS refused the batch: {error.response['Error']['Code']}" for message in batch
-            }
-        return {batch[int(failed["Id"])].message_id: f"SQS refused it: {failed['Code']}" for failed in answer["Failed"]}
+            reason = f"SQS refused the batch: {error.response['Error']['Code']}"
+            return {message.message_id: reason for message, _ in batch}
+        return {
+            batch[int(failed["Id"])][0].message_id: f"SQS refused it: {failed['Code']}" for failed in answer["Failed"]
+        }
 
 
 def _entry(message: OutboxMessage) -> dict[str, Any]:
@@ -71,26 +74,24 @@ def _entry(message: OutboxMessage) -> dict[str, Any]:
     }
 
 
-def _sqs_bytes(message: OutboxMessage) -> int:
-    """What ``message`` counts towards a batch's 256 KiB: its body, and each attribute's name, type and value."""
-    entry = _entry(message)
-    attributes = entry["MessageAttributes"].items()
+def _sqs_bytes(entry: dict[str, Any]) -> int:
+    """What an entry counts towards a batch's 256 KiB: its body, and each attribute's name, type and value."""
     return len(entry["MessageBody"].encode()) + sum(
         len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
-        for name, value in attributes
+        for name, value in entry["MessageAttributes"].items()
     )
 
 
-def _sqs_batches(messages: Sequence[OutboxMessage]) -> Iterator[list[OutboxMessage]]:
-    """``messages`` in order, in batches SendMessageBatch takes (at most ten, at most 256 KiB together)."""
-    batch: list[OutboxMessage] = []
+def _sqs_batches(entries: Sequence[Entry]) -> Iterator[list[Entry]]:
+    """``entries`` in order, in batches SendMessageBatch takes: at most ten, at most 256 KiB together."""
+    batch: list[Entry] = []
     size = 0
-    for message in messages:
-        length = _sqs_bytes(message)
+    for entry in entries:
+        length = _sqs_bytes(entry[1])
         if batch and (len(batch) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
             yield batch
             batch, size = [], 0
-        batch.append(message)
+        batch.append(entry)
         size += length
     if batch:
         yield batch
