@@ -91,15 +91,22 @@ def jevs_models(built):
         if model.__module__.startswith("jevs.") and model.__pydantic_complete__ is built:
             found.add(f"{model.__module__}.{model.__qualname__}")
     return sorted(found)
+
+def jevs_adapters(built):
+    from jevs.domain.deferred import MADE
+    return [str(adapter._type) for adapter in MADE if adapter.pydantic_complete is built]
 """
 
 
 @pytest.mark.parametrize("folder", [definition.folder for definition in FUNCTIONS])
 def test_a_handler_module_builds_none_of_the_domains_models(folder: str) -> None:
     # Each is built on its first use (jevs.domain's defer_build), or before SnapStart's snapshot.
-    script = f"import json, functions.{folder}.handler\n{JEVS_MODELS}\nprint(json.dumps(jevs_models(True)))"
+    script = (
+        f"import json, functions.{folder}.handler\n{JEVS_MODELS}\n"
+        "print(json.dumps([jevs_models(True), jevs_adapters(True)]))"
+    )
 
-    assert in_fresh_interpreter(script) == []
+    assert in_fresh_interpreter(script) == [[], []]
 
 
 def test_before_the_snapshot_every_deferred_model_is_built() -> None:
@@ -109,13 +116,14 @@ def test_before_the_snapshot_every_deferred_model_is_built() -> None:
         "import json, functions.api.handler as api\n"
         "from jevs.bootstrap import LambdaEntry\n"
         f"{JEVS_MODELS}\n"
-        "deferred = jevs_models(False)\n"
+        "deferred = [jevs_models(False), jevs_adapters(False)]\n"
         "LambdaEntry._build = lambda self: None\n"
         "api.handler.before_snapshot(lambda: None)\n"
-        "print(json.dumps([len(deferred), jevs_models(False)]))\n"
+        "print(json.dumps([[len(found) for found in deferred], jevs_models(False), jevs_adapters(False)]))\n"
     )
 
-    deferred_at_import, deferred_after = in_fresh_interpreter(script)
+    (models_at_import, adapters_at_import), models_after, adapters_after = in_fresh_interpreter(script)
 
-    assert deferred_at_import > 50
-    assert deferred_after == []
+    assert models_at_import > 50
+    assert adapters_at_import >= 4
+    assert (models_after, adapters_after) == ([], [])

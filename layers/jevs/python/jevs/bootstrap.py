@@ -375,9 +375,11 @@ class LambdaEntry(Generic[SettingsT, DependenciesT]):
 
 
 def build_deferred_models() -> None:
-    """Builds every JEVS pydantic model not built yet (``defer_build``, see ``jevs.domain``) among the modules
-    imported so far."""
+    """Builds every JEVS pydantic model and type adapter not built yet (``defer_build``, see ``jevs.domain`` and
+    ``jevs.domain.deferred``) among the modules imported so far."""
     from pydantic import BaseModel
+
+    from jevs.domain.deferred import MADE
 
     pending: list[type[BaseModel]] = list(BaseModel.__subclasses__())
     while pending:
@@ -385,6 +387,9 @@ def build_deferred_models() -> None:
         pending.extend(model.__subclasses__())
         if model.__module__.startswith("jevs.") and not model.__pydantic_complete__:
             model.model_rebuild()
+    for adapter in MADE:
+        if not adapter.pydantic_complete:
+            adapter.rebuild()
 
 
 def lambda_entry(

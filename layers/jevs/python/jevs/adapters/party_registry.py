@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from jevs.domain.deferred import deferred_adapter
 from jevs.domain.parties import Party, check_distinct_prefixes
 
 
@@ -14,7 +15,7 @@ class RegisteredClient(BaseModel):
     party: Party
 
 
-_CLIENTS = TypeAdapter(list[RegisteredClient])
+_CLIENTS: TypeAdapter[list[RegisteredClient]] = deferred_adapter(list[RegisteredClient])
 
 
 class StaticPartyRegistry:

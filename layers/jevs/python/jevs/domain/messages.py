@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from jevs.domain import correlation
 from jevs.domain.china_message import ChinaMessage
+from jevs.domain.deferred import deferred_adapter
 
 
 class OutboxChannel(StrEnum):
@@ -140,5 +141,5 @@ OutboxMessage = Annotated[
     DeliverToChina | MatchDeclaration | MatchAwaiting | MakeDocuments | FileExportResult | FilePreferenceDecision,
     Field(discriminator="kind"),
 ]
-OUTBOX_MESSAGE: TypeAdapter[OutboxMessage] = TypeAdapter(OutboxMessage)
-TO_CHINA: TypeAdapter[ToChina] = TypeAdapter(ToChina)
+OUTBOX_MESSAGE: TypeAdapter[OutboxMessage] = deferred_adapter(OutboxMessage)
+TO_CHINA: TypeAdapter[ToChina] = deferred_adapter(ToChina)

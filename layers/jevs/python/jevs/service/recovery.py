@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pydantic import TypeAdapter, ValidationError
 
 from jevs.domain.access import may_operate
+from jevs.domain.deferred import deferred_adapter
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.errors import DomainError, NotFound, RetryableFailure
 from jevs.domain.history import DetailValue, EventType
@@ -46,8 +47,8 @@ PAGE_SIZE = 10
 RUNNING_LIMIT = 50
 MAX_PAGE_SIZE = 100
 
-_TO_DECLARATIONS: TypeAdapter[ToDeclarations] = TypeAdapter(ToDeclarations)
-_NOTIFICATION: TypeAdapter[Notification] = TypeAdapter(Notification)
+_TO_DECLARATIONS: TypeAdapter[ToDeclarations] = deferred_adapter(ToDeclarations)
+_NOTIFICATION: TypeAdapter[Notification] = deferred_adapter(Notification)
 
 
 def resume_parked(
