@@ -40,7 +40,7 @@ from infrastructure.local.gateway import HttpRequest, proxy_event
 from infrastructure.local.pollers import QueuePoller, scheduled_event
 from infrastructure.local.stack import LocalStack
 from infrastructure.local.tokens import TOKEN_PATH
-from jevs.adapters.table.items import OUTBOX_PREFIX
+from jevs.adapters.table.outbox import OUTBOX_PREFIX
 from jevs.resources import FUNCTIONS, RECORDS_TABLE, FunctionDefinition
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,9 +16,11 @@ from jevs.adapters.jws import sign_detached
 from jevs.adapters.kms_signer import public_jwk
 from jevs.adapters.table.items import outbox_message_of
 from jevs.adapters.table.memory import MemoryTable
+from jevs.adapters.table.outbox import outgoing_of
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.canonical import digest
-from jevs.domain.messages import OutboxMessage, ToChina
+from jevs.domain.messages import OUTBOX_MESSAGE, OutboxMessage, ToChina
+from jevs.domain.outbox import Outgoing
 from jevs.resources import RECORDS_TABLE
 from jevs.service.idempotency import IdempotentRequest
 from jevs.verify import verify_detached_jws
@@ -36,16 +38,20 @@ class FixedClock:
 
 
 class Published:
-    """A publisher that keeps what it was given, in order."""
+    """A publisher that keeps what it was given, in order (``sent``), and each message as its consumer reads it
+    (``messages``)."""
 
     def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
         self.messages: list[OutboxMessage] = []
 
-    def publish(self, message: OutboxMessage) -> None:
-        self.messages.append(message)
+    def publish(self, message: Outgoing) -> None:
+        self.sent.append(message)
+        self.messages.append(OUTBOX_MESSAGE.validate_json(message.body))
 
-    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
-        self.messages.extend(messages)
+    def publish_all(self, messages: Sequence[Outgoing]) -> Mapping[str, str]:
+        for message in messages:
+            self.publish(message)
         return {}
 
 
@@ -103,3 +109,7 @@ class MemoryRecords:
     def outbox(self) -> list[OutboxMessage]:
         """Every message the commits wrote to the outbox, in no particular order."""
         return [message for item in self.table.items() if (message := outbox_message_of(item)) is not None]
+
+    def outgoing(self) -> list[Outgoing]:
+        """The same messages as the outbox relay reads them, to publish."""
+        return [message for item in self.table.items() if (message := outgoing_of(item)) is not None]

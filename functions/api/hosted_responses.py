@@ -8,8 +8,9 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from functions.api.models import ApiModel
 from functions.api.requests import ApplicationLodgement, GoodsLodgement, SignatoryLodgement
 from functions.api.responses import (
     SEAL_DESCRIPTION,
@@ -30,14 +31,14 @@ SIGNATORIES_PATH = "/v1/signatories"
 APPLICATIONS_PATH = "/v1/applications"
 
 
-class RecordLinks(BaseModel):
+class RecordLinks(ApiModel):
     self: str
     decision: str | None = Field(default=None, description="Where the issuing body posts its decision.")
     certificate: str | None = None
     history: str | None = Field(default=None, description="Its history: every event, with the hash chain verified.")
 
 
-class _LodgedOut(BaseModel):
+class _LodgedOut(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -81,17 +82,17 @@ class ApplicationOut(_LodgedOut):
     links: RecordLinks
 
 
-class GoodsRegistrationList(BaseModel):
+class GoodsRegistrationList(ApiModel):
     items: list[GoodsRegistrationOut]
     next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
-class SignatoryList(BaseModel):
+class SignatoryList(ApiModel):
     items: list[SignatoryOut]
     next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
-class ApplicationList(BaseModel):
+class ApplicationList(ApiModel):
     items: list[ApplicationOut]
     next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null on the last.")
 
@@ -164,7 +165,7 @@ def record_path(record: GoodsRegistration | Signatory | Application) -> str:
     return f"{collection}/{quote(record.id)}"
 
 
-class RecordEventOut(BaseModel):
+class RecordEventOut(ApiModel):
     sequence: int
     type: str
     occurred_at: datetime
@@ -176,7 +177,7 @@ class RecordEventOut(BaseModel):
     seal: str | None = Field(default=None, description=SEAL_DESCRIPTION)
 
 
-class HistoryLinks(BaseModel):
+class HistoryLinks(ApiModel):
     self: str
     record: str
 

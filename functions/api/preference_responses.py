@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, Field
 
+from functions.api.models import ApiModel
 from functions.api.responses import certificate_path
 from jevs.domain.preferences import PreferenceDecision, PreferenceOutcome, RefusalReason
 from jevs.service.preferences import VisiblePreferences
@@ -13,7 +14,7 @@ def preferences_path(number: str) -> str:
     return f"{certificate_path(number)}/preference-decisions"
 
 
-class PreferenceDecisionOut(BaseModel):
+class PreferenceDecisionOut(ApiModel):
     """China Customs' decision on one import declaration's claim to preference under the certificate."""
 
     certificate_number: str
@@ -26,12 +27,12 @@ class PreferenceDecisionOut(BaseModel):
     decided_by: str
 
 
-class PreferenceLinks(BaseModel):
+class PreferenceLinks(ApiModel):
     self: str
     certificate: str
 
 
-class PreferenceDecisionList(BaseModel):
+class PreferenceDecisionList(ApiModel):
     certificate_number: str
     decisions: list[PreferenceDecisionOut]
     links: PreferenceLinks

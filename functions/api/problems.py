@@ -13,8 +13,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from functions.api.models import ApiModel
 from jevs.domain import strict_json
 from jevs.domain.errors import (
     Conflict,
@@ -32,12 +33,12 @@ PROBLEM_JSON = "application/problem+json"
 logger = Logger(child=True)
 
 
-class FieldProblem(BaseModel):
+class FieldProblem(ApiModel):
     field: str = Field(description="Where the problem is: a dotted path into the body (items[0].hs_code) or a header.")
     message: str
 
 
-class Problem(BaseModel):
+class Problem(ApiModel):
     """RFC 9457 problem details, with field-level errors for validation failures."""
 
     type: str = Field(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from functions.api.models import ApiModel
 from jevs.domain.recovery import Kept, RedriveJob, RedriveQueue, RedriveStatus, StreamBatch
 from jevs.domain.text import Inbound
 
@@ -29,7 +30,7 @@ class RedriveRequest(Inbound):
     )
 
 
-class StreamBatchOut(BaseModel):
+class StreamBatchOut(ApiModel):
     """A batch of the table's stream the outbox relay gave up on, as Lambda described it."""
 
     shard_id: str
@@ -41,18 +42,18 @@ class StreamBatchOut(BaseModel):
     approximate_arrival_of_last_record: AwareDatetime | None = None
 
 
-class KeptOut(BaseModel):
+class KeptOut(ApiModel):
     message_id: str = Field(description="The dead-letter queue's id for the message (SQS MessageId).")
     reason: str
     at: AwareDatetime
     batch: StreamBatchOut | None = Field(default=None, description="For a stream batch not found: the batch.")
 
 
-class RedriveLinks(BaseModel):
+class RedriveLinks(ApiModel):
     self: str
 
 
-class RedriveJobOut(BaseModel):
+class RedriveJobOut(ApiModel):
     """A redrive job and how far it got: RUNNING until the reconciler finds its queue empty, then DONE."""
 
     id: str
@@ -76,7 +77,7 @@ class RedriveJobOut(BaseModel):
     links: RedriveLinks
 
 
-class RedriveJobList(BaseModel):
+class RedriveJobList(ApiModel):
     items: list[RedriveJobOut]
 
 

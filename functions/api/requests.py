@@ -13,12 +13,13 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.api.models import ApiModel
 from jevs.domain import applications, certificate, declarations, preferences, registrations
 from jevs.domain.registrations import Reason
 from jevs.domain.text import Inbound
 
 
-class _Extends(BaseModel):
+class _Extends(ApiModel):
     """An API body that is a domain input as it stands."""
 
     def _converted(self, domain: type[BaseModel]) -> BaseModel:

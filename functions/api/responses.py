@@ -13,13 +13,13 @@ from urllib.parse import quote
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     Field,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     model_serializer,
 )
 
+from functions.api.models import ApiModel
 from jevs.domain.access import View, project_content
 from jevs.domain.certificate import CommercialDetails, Consignee, Exporter, Item, ProducerBox, Transport
 from jevs.domain.declarations import (
@@ -50,7 +50,7 @@ def certificate_path(number: str) -> str:
     return f"{CERTIFICATES_PATH}/{quote(number)}"
 
 
-class OmitsAbsent(BaseModel):
+class OmitsAbsent(ApiModel):
     """A body whose absent values are left out rather than sent as null, in it and every model inside it
     (values of free-form maps, such as an event's details, are kept as they are)."""
 
@@ -65,7 +65,7 @@ class OmitsAbsent(BaseModel):
 _INSIDE = "omits-absent"
 
 
-class IssuingBodyOut(BaseModel):
+class IssuingBodyOut(ApiModel):
     """Box 15: who certified, where and when."""
 
     id: str
@@ -73,7 +73,7 @@ class IssuingBodyOut(BaseModel):
     place: str
 
 
-class CertificateLinks(BaseModel):
+class CertificateLinks(ApiModel):
     self: str
     history: str | None = None
 
@@ -145,7 +145,7 @@ def render_certificate(visible: VisibleCertificate, today: date, *, with_history
     )
 
 
-class CertificateSummary(BaseModel):
+class CertificateSummary(ApiModel):
     """One certificate in a listing."""
 
     certificate_number: str
@@ -192,7 +192,7 @@ SEAL_DESCRIPTION = (
 )
 
 
-class HistoryEventOut(BaseModel):
+class HistoryEventOut(ApiModel):
     sequence: int
     type: str
     occurred_at: datetime
@@ -209,7 +209,7 @@ def render_event(event: HistoryEvent) -> HistoryEventOut:
     return HistoryEventOut.model_validate(event.model_dump(exclude={"certificate_number"}))
 
 
-class ChainOut(BaseModel):
+class ChainOut(ApiModel):
     valid: bool
     events_checked: int
     broken_at: int | None = Field(default=None, description="Sequence of the first event that does not verify.")
@@ -238,12 +238,12 @@ def render_chain(verification: ChainVerification, chain_field: str) -> ChainOut:
     )
 
 
-class HeadOut(BaseModel):
+class HeadOut(ApiModel):
     sequence: int
     hash: str
 
 
-class SignedHeadOut(BaseModel):
+class SignedHeadOut(ApiModel):
     statement: dict[str, str | int] = Field(
         description="certificate_number (or record_id), head_sequence, head_hash and signed_at: where the verified "
         "chain ended, and when its latest event was written."
@@ -287,7 +287,7 @@ def render_history(history: VerifiedHistory) -> HistoryOut:
     )
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(ApiModel):
     message_type: str = Field(
         description="What the message tells China: certificate.issued, certificate.copy_issued, "
         "certificate.replaced or certificate.revoked."
@@ -335,13 +335,13 @@ def declaration_path(declaration_id: str) -> str:
     return f"{DECLARATIONS_PATH}/{quote(declaration_id)}"
 
 
-class DeclarationLinks(BaseModel):
+class DeclarationLinks(ApiModel):
     self: str
     certificate: str
 
 
 # DESIGN.md §5.
-class DeclarationOut(BaseModel):
+class DeclarationOut(ApiModel):
     """A declaration and, once matching decided it, the result."""
 
     declaration_id: str = Field(description="The declarant's prefix (NZEX, CNIM) and the declaration number.")
@@ -373,7 +373,7 @@ def render_declaration(record: DeclarationRecord) -> DeclarationOut:
     )
 
 
-class CertificateMatchOut(BaseModel):
+class CertificateMatchOut(ApiModel):
     declaration_id: str
     declarant: str
     revision: int = Field(description="The revision of the declaration decided.")
@@ -384,7 +384,7 @@ class CertificateMatchOut(BaseModel):
     replacement_certificate_number: str | None = None
 
 
-class MatchList(BaseModel):
+class MatchList(ApiModel):
     """The certificate's usage and the result of every declaration that quoted it, for its owner."""
 
     certificate_number: str
@@ -413,7 +413,7 @@ def render_matches(visible: VisibleMatches) -> MatchList:
     )
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(ApiModel):
     """Public verification: validity and who issued it, never the certificate's content."""
 
     certificate_number: str

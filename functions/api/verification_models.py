@@ -11,8 +11,9 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from functions.api.models import ApiModel
 from functions.api.responses import OmitsAbsent, certificate_path
 from jevs.domain.errors import FieldError, RuleViolation
 from jevs.domain.text import Inbound, MultiLine
@@ -116,7 +117,7 @@ class ClosureRequest(Inbound):
 # -- responses ---------------------------------------------------------------------------------------------------
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(ApiModel):
     name: str
     media_type: MediaType
     size: int
@@ -124,21 +125,21 @@ class AttachmentOut(BaseModel):
     href: str = Field(description="Where those involved read the document's bytes.")
 
 
-class AnswerOut(BaseModel):
+class AnswerOut(ApiModel):
     text: str
     attachments: list[AttachmentOut]
     answered_at: AwareDatetime
     answered_by: str
 
 
-class ClosureOut(BaseModel):
+class ClosureOut(ApiModel):
     conclusion: Conclusion
     text: str
     closed_at: AwareDatetime
     closed_by: str
 
 
-class VerificationLinks(BaseModel):
+class VerificationLinks(ApiModel):
     self: str
     certificate: str
     response: str
@@ -161,7 +162,7 @@ class VerificationRequestOut(OmitsAbsent):
     links: VerificationLinks
 
 
-class VerificationList(BaseModel):
+class VerificationList(ApiModel):
     items: list[VerificationRequestOut]
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last.")
 

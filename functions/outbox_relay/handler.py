@@ -13,14 +13,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jevs import bootstrap
 from jevs.adapters.lambda_logs import correlating, failure_fields
-from jevs.adapters.table.items import outbox_message_of
+from jevs.adapters.table.outbox import outbox_image, outgoing_of
 from jevs.bootstrap import Handler, RelayDependencies
-from jevs.domain.messages import OutboxMessage
+from jevs.domain.outbox import Outgoing
 from jevs.service.outbox import publish_all
 from jevs.settings import RelaySettings
 
@@ -28,19 +27,20 @@ logger = Logger(service="jevs-outbox-relay")
 metrics = Metrics(namespace="JEVS", service="jevs-outbox-relay")
 
 
-def outbox_messages(event: dict[str, Any]) -> tuple[dict[str, OutboxMessage], list[str]]:
+def outbox_messages(event: dict[str, Any]) -> tuple[dict[str, Outgoing], list[str]]:
     """The outbox messages of a stream batch by the sequence number of their record, and the sequence numbers of
     the records that could not be read. Only INSERTs count: an outbox record is written once (the note that it was
-    published is a MODIFY), and its removal must not publish it again."""
-    found: dict[str, OutboxMessage] = {}
+    published is a MODIFY), and its removal must not publish it again. Each message is published as it was stored:
+    the relay reads where it goes and its id, and leaves the message to its consumer (``jevs.domain.outbox``)."""
+    found: dict[str, Outgoing] = {}
     unreadable: list[str] = []
     for raw in event.get("Records", []):
-        record = DynamoDBRecord(raw)
-        if raw.get("eventName") != "INSERT" or record.dynamodb is None:
+        change = raw.get("dynamodb")
+        if raw.get("eventName") != "INSERT" or not isinstance(change, dict):
             continue
-        sequence = str(record.dynamodb.sequence_number)
+        sequence = str(change.get("SequenceNumber"))
         try:
-            message = outbox_message_of(record.dynamodb.new_image)
+            message = outgoing_of(outbox_image(change["NewImage"]))
         except Exception as error:  # a record we cannot read waits for reconciliation, logged
             logger.warning("record failed", extra={"record": sequence, **failure_fields(error)})
             unreadable.append(sequence)
@@ -56,9 +56,7 @@ def make_handler(dependencies: RelayDependencies) -> Handler:
     def relay(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
         messages, failed = outbox_messages(event)
         try:
-            relayed = publish_all(
-                list(messages.values()), lambda: dependencies.unit_of_work(None), dependencies.publisher
-            )
+            relayed = publish_all(list(messages.values()), dependencies.unit_of_work, dependencies.publisher)
         except Exception as error:  # not noted: every message of the batch is tried again
             logger.warning("batch failed", extra={"records": len(messages), **failure_fields(error)})
             failed.extend(messages)

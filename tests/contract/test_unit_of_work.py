@@ -5,6 +5,7 @@ stores everything or nothing, idempotent requests' first answers, and the certif
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -1060,15 +1061,17 @@ def test_outbox_messages_are_unpublished_oldest_first_until_noted_published(unit
     for message in reversed(messages):
         uow.outbox.add(message)
     uow.commit()
-    assert units().outbox.unpublished_before(AT + 2 * HOUR, limit=10) == messages[:2]
-    assert units().outbox.unpublished_before(AT + 10 * HOUR, limit=1) == messages[:1]
+    # (read as the relay reads them: the message as stored, with where it is stored)
+    outgoing = [replace(message.outgoing(), record_key=outbox_key(message)) for message in messages]
+    assert units().outbox.unpublished_before(AT + 2 * HOUR, limit=10) == outgoing[:2]
+    assert units().outbox.unpublished_before(AT + 10 * HOUR, limit=1) == outgoing[:1]
     # When the second is noted published, twice (the relay and reconciliation both)
     for _ in range(2):
         published = units()
-        published.outbox.published(messages[1])
+        published.outbox.published(outgoing[1])
         published.commit()
     # Then the others are unpublished, and its record still carries it
-    assert units().outbox.unpublished_before(AT + 10 * HOUR, limit=10) == [messages[0], messages[2]]
+    assert units().outbox.unpublished_before(AT + 10 * HOUR, limit=10) == [outgoing[0], outgoing[2]]
     item = units.table.get(outbox_key(messages[1]))
     assert item is not None
     assert outbox_message_of(item) == messages[1]
@@ -1077,13 +1080,20 @@ def test_outbox_messages_are_unpublished_oldest_first_until_noted_published(unit
 def test_a_message_never_written_cannot_be_noted_published(units: Units) -> None:
     # Given an empty outbox
     message = MakeDocuments(certificate_number=NUMBER, version=1, created_at=AT)
-    # When the message is noted published
+    # When the message is noted published where its record would be
     uow = units()
-    uow.outbox.published(message)
+    uow.outbox.published(replace(message.outgoing(), record_key=outbox_key(message)))
     names = refusal(uow)
     # Then the note is refused by its id, and no record appears
     assert names == {("published", message.message_id)}
     assert units.table.get(outbox_key(message)) is None
+
+
+def test_only_a_message_read_from_its_outbox_record_can_be_noted_published(units: Units) -> None:
+    message = MakeDocuments(certificate_number=NUMBER, version=1, created_at=AT)
+
+    with pytest.raises(ValueError, match="not read from an outbox record"):
+        units().outbox.published(message.outgoing())
 
 
 # -- redrive jobs --------------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import pytest
 
 from infrastructure.local.functions import FunctionSet
 from jevs.domain.declarations import MAX_LINES
-from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxChannel
+from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration
+from jevs.domain.outbox import OutboxChannel
 from jevs.resources import EXCHANGE_BUCKET
 from jevs.service.documents import result_key
 from tests.factories import (

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jevs.adapters.table import items
+from jevs.adapters.table.outbox import outgoing_of
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
 from jevs.domain.canonical import digest
 from jevs.domain.certificate import CertificateContent
 from jevs.domain.history import GENESIS_HASH, ChainHead, EventType, HistoryEvent, new_event
 from jevs.domain.issuance import add_years
-from jevs.domain.messages import OutboxMessage
+from jevs.domain.outbox import Outgoing
 from jevs.domain.parties import Party, PartyType
 from jevs.domain.records import CertificateRecord, CertificateStatus, Usage
 from jevs.service.certificates import SubmitCertificate, Submitted, submit_certificate
@@ -137,9 +138,11 @@ class RivalFirst(TableUnitOfWork):
         super().commit(answering)
 
 
-def issued_outbox(records: MemoryRecords, count: int) -> list[OutboxMessage]:
-    """The outbox of ``count`` example certificates submitted (11.1234.00001 on), by message id."""
+def issued_outbox(records: MemoryRecords, count: int) -> list[Outgoing]:
+    """The outbox of ``count`` example certificates submitted (11.1234.00001 on), as the relay reads it, by message
+    id."""
     for serial in range(1, count + 1):
         content = certificate(certificate_number=f"11.1234.{serial:05d}")
         submit_certificate(SubmitCertificate(party(ISSUING_BODY), content), records.uow())
-    return sorted(records.outbox(), key=lambda message: message.message_id)
+    outgoing = [message for item in records.table.items() if (message := outgoing_of(item)) is not None]
+    return sorted(outgoing, key=lambda message: message.message_id)

@@ -88,7 +88,7 @@ def jevs_models(built):
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
-        if model.__module__.startswith("jevs.") and model.__pydantic_complete__ is built:
+        if model.__module__.startswith(("jevs.", "functions.")) and model.__pydantic_complete__ is built:
             found.add(f"{model.__module__}.{model.__qualname__}")
     return sorted(found)
 
@@ -127,3 +127,35 @@ def test_before_the_snapshot_every_deferred_model_is_built() -> None:
     assert models_at_import > 50
     assert adapters_at_import >= 4
     assert (models_after, adapters_after) == ([], [])
+
+
+# What the outbox relay needs of JEVS: it publishes each record as it was stored, never parsing the message.
+RELAY_READS = """
+import json, os, sys
+os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-2")
+import functions.outbox_relay.handler
+from jevs import bootstrap
+from jevs.adapters.aws import AwsClients
+from jevs.settings import RelaySettings
+urls = {f"{name}_queue_url": f"https://sqs.local/{name}" for name in ("delivery", "declarations", "notifications")}
+dependencies = bootstrap.relay(RelaySettings(records_table="jevs-records", **urls), AwsClients())
+dependencies.unit_of_work()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_outbox_relay_built_loads_none_of_the_domains_models_nor_the_records_other_than_the_outbox() -> None:
+    modules = in_fresh_interpreter(RELAY_READS)
+
+    domain = {module for module in modules if _under(module, "jevs.domain")}
+    assert domain == {
+        "jevs.domain",
+        "jevs.domain.correlation",
+        "jevs.domain.errors",
+        "jevs.domain.outbox",
+        "jevs.domain.strict_json",
+    }
+    left_out = ("jevs.adapters.table.items", "jevs.adapters.table.repositories", "jevs.service.ports")
+    assert [module for module in left_out if module in modules] == []
+    # Powertools' data classes package imports every event source's class: the relay reads its stream records itself.
+    assert [m for m in modules if _under(m, "aws_lambda_powertools.utilities.data_classes")] == []

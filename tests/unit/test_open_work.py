@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jevs.adapters.table import items
+from jevs.adapters.table.outbox import OPEN_OUTBOX, OPEN_SINCE, OPEN_WORK
 from jevs.domain.declarations import DeclarationContent, DeclarationStatus
 from jevs.domain.messages import DeliverToChina, MakeDocuments, MatchAwaiting, MatchDeclaration
 from jevs.service.certificates import SubmitCertificate, submit_certificate
@@ -43,7 +44,7 @@ def lodge(records: MemoryRecords, **overrides: object) -> str:
 
 def open_since(records: MemoryRecords, kind: str) -> list[str]:
     """When each item of a kind of open work has been open since, as stored."""
-    return sorted(str(item[items.OPEN_SINCE]) for item in records.table.items() if item.get(items.OPEN_WORK) == kind)
+    return sorted(str(item[OPEN_SINCE]) for item in records.table.items() if item.get(OPEN_WORK) == kind)
 
 
 def test_a_submission_marks_its_versions_documents_and_its_outbox_records_open_in_its_one_commit(
@@ -60,7 +61,7 @@ def test_a_submission_marks_its_versions_documents_and_its_outbox_records_open_i
     )
     # Each open since the change was stored.
     assert open_since(records, items.OPEN_DOCUMENTS) == [NOW.isoformat()]
-    assert open_since(records, items.OPEN_OUTBOX) == [NOW.isoformat()] * 3
+    assert open_since(records, OPEN_OUTBOX) == [NOW.isoformat()] * 3
     assert uow.outbox.unpublished_before(NOW, 10) == []
 
 
@@ -113,12 +114,12 @@ def test_a_published_outbox_record_is_no_longer_open_and_publishing_it_again_is_
 ) -> None:
     lodge(records)
     (message,) = records.uow().outbox.unpublished_before(LATER, 10)
-    assert isinstance(message, MatchDeclaration)
+    assert message.kind == MatchDeclaration.model_fields["kind"].default
     published = Published()
 
     publish(message, records.uow(), published)
     publish(message, records.uow(), published)
 
-    assert published.messages == [message, message]
+    assert published.sent == [message, message]
     assert records.uow().outbox.unpublished_before(LATER, 10) == []
-    assert records.outbox() == [message]
+    assert records.outgoing() == [message]

@@ -10,8 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from jevs.adapters.table.items import outbox_key
-from jevs.domain.messages import OutboxMessage
+from jevs.domain.outbox import Outgoing
 from jevs.service.outbox import publish_all
 from jevs.service.unit_of_work import MAX_WRITES_PER_COMMIT
 from tests.fakes import MemoryRecords
@@ -27,10 +26,10 @@ class Refusing:
         self.refused = set(refused)
         self.batches: list[list[str]] = []
 
-    def publish(self, message: OutboxMessage) -> None:
+    def publish(self, message: Outgoing) -> None:
         raise AssertionError("a batch is published with publish_all")
 
-    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
+    def publish_all(self, messages: Sequence[Outgoing]) -> Mapping[str, str]:
         self.batches.append([message.message_id for message in messages])
         return {message.message_id: "refused" for message in messages if message.message_id in self.refused}
 
@@ -73,13 +72,14 @@ def test_a_message_whose_record_is_gone_is_not_noted_and_the_others_are() -> Non
     messages = issued(records, 2)
     gone = messages[0]
     # Removed from the table by hand: its note would create a record that never was, and is refused.
-    records.table._items.pop(outbox_key(gone))
+    assert gone.record_key is not None
+    records.table._items.pop(gone.record_key)
 
     relayed = publish_all(messages, records.uow, Refusing())
 
     assert relayed.refused == {}
     assert unpublished(records) == []
-    assert records.table.get(outbox_key(gone)) is None
+    assert records.table.get(gone.record_key) is None
 
 
 def test_a_message_given_twice_is_published_and_noted_once() -> None:

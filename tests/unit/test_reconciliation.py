@@ -47,7 +47,7 @@ def lodge(records: MemoryRecords, declaration_number: str = "223320261000123456"
 
 def relay_everything(records: MemoryRecords) -> None:
     """The outbox relay on every record written so far: each published (to nowhere) and noted so."""
-    for message in records.outbox():
+    for message in records.outgoing():
         publish(message, records.uow(), Published())
 
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from functions.api.edge import caller, unit_of_work
+from functions.api.models import ApiModel
 from jevs.domain.breaker import CircuitState
 from jevs.service.delivery import DeliveryStatus, delivery_status
 
 router = Router()  # type: ignore[no-untyped-call]
 
 
-class CircuitOut(BaseModel):
+class CircuitOut(ApiModel):
     destination: str
     state: CircuitState = Field(
         description="CLOSED: sending. OPEN: China kept failing; nothing is sent until retry_at, and deliveries wait "
@@ -29,7 +30,7 @@ class CircuitOut(BaseModel):
     last_error: str | None = None
 
 
-class PendingOut(BaseModel):
+class PendingOut(ApiModel):
     count: int
     count_is_at_least: bool = Field(description="True when there are more than the count (it stops counting).")
     oldest_delivery: str | None = Field(default=None, description="The oldest pending delivery's key.")
@@ -37,7 +38,7 @@ class PendingOut(BaseModel):
     oldest_last_error: str | None = None
 
 
-class DeliveryStatusOut(BaseModel):
+class DeliveryStatusOut(ApiModel):
     circuit: CircuitOut
     pending: PendingOut
 

@@ -9,9 +9,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, Field
 
 from functions.api.edge import caller, dependencies
+from functions.api.models import ApiModel
 from functions.api.routers.parameters import IsoInstant
 from jevs.domain.errors import FieldError, RuleViolation
 from jevs.service.exchange import MAX_PAGE_SIZE, ExchangeFile, FileKind, ListExchangeFiles
@@ -23,7 +24,7 @@ router = Router()  # type: ignore[no-untyped-call]
 FILES_PATH = "/v1/exchange/nz-customs/files"
 
 
-class ExchangeFileOut(BaseModel):
+class ExchangeFileOut(ApiModel):
     """One data file: where it is in the exchange bucket, what it holds, and where to read it through the API."""
 
     id: str = Field(description="The file's id in `GET /v1/exchange/nz-customs/files/{id}`.")
@@ -34,7 +35,7 @@ class ExchangeFileOut(BaseModel):
     href: str
 
 
-class ExchangeFileList(BaseModel):
+class ExchangeFileList(ApiModel):
     items: list[ExchangeFileOut]
     next_cursor: str | None = Field(description="Pass as `cursor` with the same `since` for the next page.")
 

@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from functions.api import problems
 from functions.api.edge import dependencies, unit_of_work
+from functions.api.models import ApiModel
 from functions.api.negotiation import preferred_media_type
 from functions.api.responses import VerificationOut, render_verification
 from functions.api.routers.parameters import CertificateNumberPath
@@ -77,7 +78,7 @@ def verify(  # type: ignore[no-untyped-def]
 JWK_SET = "application/jwk-set+json"
 
 
-class JsonWebKeyOut(BaseModel):
+class JsonWebKeyOut(ApiModel):
     """One public key (RFC 7517): an EC P-256 key for ES256."""
 
     model_config = ConfigDict(extra="allow")
@@ -86,7 +87,7 @@ class JsonWebKeyOut(BaseModel):
     kid: str
 
 
-class JwkSetOut(BaseModel):
+class JwkSetOut(ApiModel):
     keys: list[JsonWebKeyOut]
 
 

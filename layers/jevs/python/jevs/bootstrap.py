@@ -13,43 +13,44 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import boto3
 
 from jevs.adapters.aws import AwsClients
 from jevs.adapters.clock import SystemClock
-from jevs.adapters.documents import S3ObjectStore, SesMailer
-from jevs.adapters.kms_signer import KmsSigner
-from jevs.adapters.party_registry import StaticPartyRegistry
-from jevs.adapters.queues import SqsBackoff, SqsDeadLetters, SqsParking, SqsPublisher
-from jevs.adapters.stream import DynamoOutboxStream
 from jevs.adapters.table.dynamodb import DynamoTable
-from jevs.adapters.table.model import Table
-from jevs.adapters.table.unit_of_work import TableUnitOfWork
-from jevs.domain.breaker import CircuitPolicy
-from jevs.domain.delivery import RetryPolicy
-from jevs.domain.messages import OutboxChannel
-from jevs.domain.parties import PartyRegistry
-from jevs.domain.recovery import RedriveQueue
-from jevs.domain.verification import AttachmentLimits
+from jevs.domain.outbox import OutboxChannel
 from jevs.resources import RECORDS_TABLE
-from jevs.service.documents import DocumentOutlets
-from jevs.service.idempotency import IdempotentRequest
-from jevs.service.ports import (
-    ChinaSender,
-    Clock,
-    DeadLetters,
-    ListedStore,
-    ObjectStore,
-    Parking,
-    Publisher,
-    SealChecker,
-    Signer,
-)
-from jevs.service.reconciliation import ReconcileOpenWork
-from jevs.service.recovery import RedriveOutlets
-from jevs.service.unit_of_work import UnitOfWork
+
+# Each builder imports the adapters and rules of its own function, so that a function's cold start loads what that
+# function uses and no other's: the outbox relay none of the domain's models, only the notifier the documents.
+if TYPE_CHECKING:
+    from jevs.adapters.publisher import SqsPublisher
+    from jevs.adapters.queues import SqsBackoff
+    from jevs.adapters.table.model import Table
+    from jevs.domain.breaker import CircuitPolicy
+    from jevs.domain.delivery import RetryPolicy
+    from jevs.domain.parties import PartyRegistry
+    from jevs.domain.recovery import RedriveQueue
+    from jevs.domain.verification import AttachmentLimits
+    from jevs.service.documents import DocumentOutlets
+    from jevs.service.idempotency import IdempotentRequest
+    from jevs.service.outbox import OutboxUnit
+    from jevs.service.ports import (
+        ChinaSender,
+        Clock,
+        DeadLetters,
+        ListedStore,
+        ObjectStore,
+        Parking,
+        Publisher,
+        SealChecker,
+        Signer,
+    )
+    from jevs.service.reconciliation import ReconcileOpenWork
+    from jevs.service.recovery import RedriveOutlets
+    from jevs.service.unit_of_work import UnitOfWork
 from jevs.settings import (
     ApiSettings,
     DispatcherSettings,
@@ -62,12 +63,13 @@ from jevs.settings import (
 )
 
 # Makes a unit of work; an idempotent request's answer is stored with its change.
-UnitOfWorkFactory = Callable[[IdempotentRequest | None], UnitOfWork]
+UnitOfWorkFactory = Callable[["IdempotentRequest | None"], "UnitOfWork"]
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def _units_of_work(table: Table, clock: Clock, sealer: Signer | None = None) -> UnitOfWorkFactory:
     """``sealer``: for a function that appends history events, the key that seals each one (DESIGN.md §6.4)."""
+    from jevs.adapters.table.unit_of_work import TableUnitOfWork
 
     def unit_of_work(idempotent: IdempotentRequest | None = None) -> UnitOfWork:
         return TableUnitOfWork(table, clock, idempotent, sealer=sealer)
@@ -118,6 +120,11 @@ class VerificationSettings:
 
 
 def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> ApiDependencies:
+    from jevs.adapters.documents import S3ObjectStore
+    from jevs.adapters.kms_signer import KmsSigner
+    from jevs.adapters.party_registry import StaticPartyRegistry
+    from jevs.domain.verification import AttachmentLimits
+
     clock = clock or SystemClock()
     overlap = timedelta(days=settings.signing_key_overlap_days)
     signer = KmsSigner(aws.kms, settings.signing_key_id, overlap=overlap, now=clock.now)
@@ -147,12 +154,14 @@ def api(settings: ApiSettings, aws: AwsClients, clock: Clock | None = None) -> A
 @dataclass(frozen=True)
 class RelayDependencies:
     # Notes each outbox record published.
-    unit_of_work: UnitOfWorkFactory
+    unit_of_work: Callable[[], OutboxUnit]
     publisher: Publisher
 
 
 def _every_channel(aws: AwsClients, delivery: str, declarations: str, notifications: str) -> SqsPublisher:
     """Every channel has its queue (DESIGN.md §6.1): deliveries to China, declarations to match, notifications."""
+    from jevs.adapters.publisher import SqsPublisher
+
     queue_urls = {
         OutboxChannel.DELIVERY_TO_CHINA: delivery,
         OutboxChannel.DECLARATIONS: declarations,
@@ -162,8 +171,12 @@ def _every_channel(aws: AwsClients, delivery: str, declarations: str, notificati
 
 
 def relay(settings: RelaySettings, aws: AwsClients, clock: Clock | None = None) -> RelayDependencies:
+    """``clock``: unused, as the relay's notes carry no time; taken as every builder takes it."""
+    from jevs.adapters.table.outbox import OutboxUnitOfWork
+
+    records = _records(aws, settings.records_table)
     return RelayDependencies(
-        unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
+        unit_of_work=lambda: OutboxUnitOfWork(records),
         publisher=_every_channel(
             aws, settings.delivery_queue_url, settings.declarations_queue_url, settings.notifications_queue_url
         ),
@@ -187,7 +200,11 @@ def dispatcher(settings: DispatcherSettings, aws: AwsClients, clock: Clock | Non
     # Imported here: only the dispatcher calls China, and httpx is a large import every other function (each
     # importing this module) would pay for at its cold start.
     from jevs.adapters.china_sender import HttpChinaSender
+    from jevs.adapters.kms_signer import KmsSigner
+    from jevs.adapters.queues import SqsBackoff, SqsParking
     from jevs.adapters.secrets import china_tls
+    from jevs.domain.breaker import CircuitPolicy
+    from jevs.domain.delivery import RetryPolicy
 
     secret = settings.china_client_certificate_secret
     signer = KmsSigner(aws.kms, settings.signing_key_id)
@@ -234,6 +251,9 @@ class ReconcilerDependencies:
 def _dead_letters(settings: ReconcilerSettings, aws: AwsClients) -> Callable[[RedriveQueue], DeadLetters]:
     """Each queue's dead letters by the name a redrive job gives, with the queue they go back to (a new reader
     per job: it keeps the attributes of what it received)."""
+    from jevs.adapters.queues import SqsDeadLetters
+    from jevs.domain.recovery import RedriveQueue
+
     urls: dict[RedriveQueue, tuple[str, str | None]] = {
         RedriveQueue.DELIVERIES: (settings.delivery_dead_letter_queue_url, settings.delivery_queue_url),
         RedriveQueue.DECLARATIONS: (settings.declarations_dead_letter_queue_url, settings.declarations_queue_url),
@@ -250,6 +270,11 @@ def _dead_letters(settings: ReconcilerSettings, aws: AwsClients) -> Callable[[Re
 
 
 def reconciler(settings: ReconcilerSettings, aws: AwsClients, clock: Clock | None = None) -> ReconcilerDependencies:
+    from jevs.adapters.kms_signer import KmsSigner
+    from jevs.adapters.stream import DynamoOutboxStream
+    from jevs.service.reconciliation import ReconcileOpenWork
+    from jevs.service.recovery import RedriveOutlets
+
     # Resuming a parked certificate delivery appends an event to its history, which the reconciler seals.
     sealer = KmsSigner(aws.kms, settings.signing_key_id)
     publisher = _every_channel(
@@ -279,6 +304,8 @@ class MatcherDependencies:
 
 
 def matcher(settings: MatcherSettings, aws: AwsClients, clock: Clock | None = None) -> MatcherDependencies:
+    from jevs.adapters.kms_signer import KmsSigner
+
     # A decision appends an event to the certificate's history, which the matcher seals.
     sealer = KmsSigner(aws.kms, settings.signing_key_id)
     return MatcherDependencies(
@@ -293,6 +320,9 @@ class NotifierDependencies:
 
 
 def notifier(settings: NotifierSettings, aws: AwsClients, clock: Clock | None = None) -> NotifierDependencies:
+    from jevs.adapters.documents import S3ObjectStore, SesMailer
+    from jevs.service.documents import DocumentOutlets
+
     return NotifierDependencies(
         unit_of_work=_units_of_work(_records(aws, settings.records_table), clock or SystemClock()),
         outlets=DocumentOutlets(
@@ -312,6 +342,8 @@ class OverseerDependencies:
 
 
 def overseer(settings: OverseerSettings, aws: AwsClients, clock: Clock | None = None) -> OverseerDependencies:
+    from jevs.adapters.kms_signer import KmsSigner
+
     # Flagging an application or a verification request past due appends an event, which the overseer seals.
     sealer = KmsSigner(aws.kms, settings.signing_key_id)
     return OverseerDependencies(
@@ -375,8 +407,8 @@ class LambdaEntry(Generic[SettingsT, DependenciesT]):
 
 
 def build_deferred_models() -> None:
-    """Builds every JEVS pydantic model and type adapter not built yet (``defer_build``, see ``jevs.domain`` and
-    ``jevs.domain.deferred``) among the modules imported so far."""
+    """Builds every JEVS pydantic model and type adapter not built yet (``defer_build``, see ``jevs.domain``,
+    ``jevs.domain.deferred`` and the API's ``functions.api.models``) among the modules imported so far."""
     from pydantic import BaseModel
 
     from jevs.domain.deferred import MADE
@@ -385,7 +417,7 @@ def build_deferred_models() -> None:
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
-        if model.__module__.startswith("jevs.") and not model.__pydantic_complete__:
+        if model.__module__.startswith(("jevs.", "functions.")) and not model.__pydantic_complete__:
             model.model_rebuild()
     for adapter in MADE:
         if not adapter.pydantic_complete:

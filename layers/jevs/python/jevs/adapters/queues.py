@@ -1,100 +1,26 @@
-"""SQS behind the use cases' ports: publishing outbox messages to the queue of their channel (DESIGN.md §6.1),
-holding a message back for its backoff, and the dead letters of every queue, for a redrive (DESIGN.md §6.2)."""
+"""SQS behind the use cases' ports: holding a message back for its backoff, parking a delivery, and the dead letters
+of every queue, for a redrive (DESIGN.md §6.2). Publishing is ``jevs.adapters.publisher``'s."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from jevs.adapters.publisher import SqsPublisher
 from jevs.domain.errors import RetryableFailure
-from jevs.domain.messages import OutboxChannel, OutboxMessage, ToChina
+from jevs.domain.outbox import OutboxChannel
 from jevs.service.ports import DeadLetter
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
+    from jevs.domain.messages import ToChina
+
 Result = TypeVar("Result")
-
-
-# What one SendMessageBatch call takes: ten messages, and 256 KiB of them in all (bodies and attributes).
-SQS_BATCH_ENTRIES = 10
-SQS_BATCH_BYTES = 256 * 1024
-# A message, with what SQS is sent of it (``_entry``): made once, measured and sent.
-Entry = tuple[OutboxMessage, dict[str, Any]]
-
-
-class SqsPublisher:
-    """Sends each outbox message to its channel's queue, with its business key as a message attribute so a
-    consumer deduplicates the (rare) second copy a retried stream batch sends."""
-
-    def __init__(self, client: SQSClient, queue_urls: Mapping[OutboxChannel, str]) -> None:
-        self._client = client
-        self._queue_urls = dict(queue_urls)
-
-    def publish(self, message: OutboxMessage) -> None:
-        try:
-            self._client.send_message(QueueUrl=self._queue_urls[message.channel], **_entry(message))
-        except ClientError as error:
-            # Every SQS failure is worth a retry of the record: the stream keeps it until it goes through.
-            raise RetryableFailure(f"SQS refused {message.message_id}: {error.response['Error']['Code']}") from error
-
-    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
-        refused: dict[str, str] = {}
-        for channel in OutboxChannel:
-            entries = [(message, _entry(message)) for message in messages if message.channel is channel]
-            for batch in _sqs_batches(entries):
-                refused |= self._send_batch(self._queue_urls[channel], batch)
-        return refused
-
-    def _send_batch(self, queue_url: str, batch: Sequence[Entry]) -> dict[str, str]:
-        """Why each message of ``batch`` that SQS did not take was refused: a refused call refuses them all."""
-        entries = [{"Id": str(index), **entry} for index, (_, entry) in enumerate(batch)]
-        try:
-            answer = self._client.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
-        except ClientError as error:
-            reason = f"SQS refused the batch: {error.response['Error']['Code']}"
-            return {message.message_id: reason for message, _ in batch}
-        return {
-            batch[int(failed["Id"])][0].message_id: f"SQS refused it: {failed['Code']}" for failed in answer["Failed"]
-        }
-
-
-def _entry(message: OutboxMessage) -> dict[str, Any]:
-    """What SQS is sent of ``message``: its JSON, and its id and kind as attributes."""
-    return {
-        "MessageBody": message.model_dump_json(),
-        "MessageAttributes": {
-            "message_id": {"DataType": "String", "StringValue": message.message_id},
-            "kind": {"DataType": "String", "StringValue": message.kind},
-        },
-    }
-
-
-def _sqs_bytes(entry: dict[str, Any]) -> int:
-    """What an entry counts towards a batch's 256 KiB: its body, and each attribute's name, type and value."""
-    return len(entry["MessageBody"].encode()) + sum(
-        len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
-        for name, value in entry["MessageAttributes"].items()
-    )
-
-
-def _sqs_batches(entries: Sequence[Entry]) -> Iterator[list[Entry]]:
-    """``entries`` in order, in batches SendMessageBatch takes: at most ten, at most 256 KiB together."""
-    batch: list[Entry] = []
-    size = 0
-    for entry in entries:
-        length = _sqs_bytes(entry[1])
-        if batch and (len(batch) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += length
-    if batch:
-        yield batch
 
 
 class SqsBackoff:
@@ -118,7 +44,7 @@ class SqsParking:
         self._publisher = SqsPublisher(client, {OutboxChannel.DELIVERY_TO_CHINA: dead_letter_url})
 
     def park(self, message: ToChina) -> None:
-        self._publisher.publish(message)
+        self._publisher.publish(message.outgoing())
 
 
 # A received dead letter stays hidden this long: longer than a reconciler's run, so one that crashed mid-page leaves

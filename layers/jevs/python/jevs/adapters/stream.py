@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError, ParamValidationError
 
-from jevs.adapters.table.items import OUTBOX_PREFIX
+from jevs.adapters.table.outbox import OUTBOX_PREFIX
 from jevs.domain.errors import RetryableFailure
 from jevs.domain.recovery import StreamBatch
 

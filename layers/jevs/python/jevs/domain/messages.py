@@ -9,7 +9,6 @@ whenever the same change is relayed again, so consumers can deduplicate.
 from __future__ import annotations
 
 from abc import abstractmethod
-from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
@@ -17,20 +16,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from jevs.domain import correlation
 from jevs.domain.china_message import ChinaMessage
 from jevs.domain.deferred import deferred_adapter
-
-
-class OutboxChannel(StrEnum):
-    """Where a relayed message goes; each channel is one queue."""
-
-    DELIVERY_TO_CHINA = "delivery-to-china"
-    DECLARATIONS = "declarations"
-    NOTIFICATIONS = "notifications"
+from jevs.domain.outbox import OutboxChannel, Outgoing
 
 
 class _Message(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     channel: ClassVar[OutboxChannel]
+    # Each kind's own literal (``kind`` on the queue message, the discriminator of ``OutboxMessage``).
+    kind: str
     created_at: AwareDatetime
     # The request that caused it (``correlation``): taken from the work in hand when the message is made, so every
     # message a request's change writes carries the request's id. Messages stored before it existed have none.
@@ -40,6 +34,10 @@ class _Message(BaseModel):
     @abstractmethod
     def message_id(self) -> str:
         """The id its outbox record and its queue message carry (each kind says how it is made)."""
+
+    def outgoing(self) -> Outgoing:
+        """This message as it is published: its JSON, as its outbox record stores it."""
+        return Outgoing(self.message_id, self.channel, self.kind, self.model_dump_json(), self.correlation_id)
 
 
 class DeliverToChina(_Message):

@@ -239,7 +239,7 @@ def reconcile(command: Reconcile, uow: UnitOfWork, publisher: Publisher) -> Reco
     now = uow.now()
     requeued = []
     for delivery in uow.deliveries.pending_before(now - command.bound, command.limit):
-        publisher.publish(delivery.message)
+        publisher.publish(delivery.message.outgoing())
         uow.deliveries.requeued(delivery, now)
         # Delivered (or parked) since it was read: refused, it stays out of the pending index.
         with contextlib.suppress(Refused):

@@ -7,13 +7,26 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from jevs.domain.messages import OutboxMessage
-from jevs.service.ports import Publisher
-from jevs.service.unit_of_work import MAX_WRITES_PER_COMMIT, Refused, UnitOfWork
+from jevs.domain.outbox import Outgoing
+from jevs.service.unit_of_work import MAX_WRITES_PER_COMMIT, OutboxNotes, Refused
+
+if TYPE_CHECKING:
+    from jevs.service.ports import Publisher
 
 
-def publish(message: OutboxMessage, uow: UnitOfWork, publisher: Publisher) -> None:
+class OutboxUnit(Protocol):
+    """What publishing needs of a unit of work: the outbox, and the commit of the notes. Every ``UnitOfWork`` is
+    one; the outbox relay's holds nothing else (``jevs.adapters.table.outbox``), so it loads none of the domain."""
+
+    @property
+    def outbox(self) -> OutboxNotes: ...
+
+    def commit(self) -> None: ...
+
+
+def publish(message: Outgoing, uow: OutboxUnit, publisher: Publisher) -> None:
     """Put ``message`` on its queue, then note it published. A crash in between leaves the note undone: the message
     is published again later, and its consumer recognises the second copy by its business key."""
     publisher.publish(message)
@@ -28,13 +41,11 @@ class Relayed:
     """What became of a batch of outbox messages: those now on their queues (and noted published), and why each of
     the others was refused by its queue, by message id (they are not noted: the caller tries them again)."""
 
-    published: Sequence[OutboxMessage]
+    published: Sequence[Outgoing]
     refused: Mapping[str, str]
 
 
-def publish_all(
-    messages: Sequence[OutboxMessage], unit_of_work: Callable[[], UnitOfWork], publisher: Publisher
-) -> Relayed:
+def publish_all(messages: Sequence[Outgoing], unit_of_work: Callable[[], OutboxUnit], publisher: Publisher) -> Relayed:
     """Put every message on its queue, in as few calls as the queues take, then note those that went published,
     in as few commits as the table takes. As ``publish``, a crash between the two publishes them again later."""
     # Each once: a transaction may not write one item twice.
@@ -46,7 +57,7 @@ def publish_all(
     return Relayed(published, refused)
 
 
-def _note_published(messages: Sequence[OutboxMessage], uow: UnitOfWork) -> None:
+def _note_published(messages: Sequence[Outgoing], uow: OutboxUnit) -> None:
     """One commit noting every one of ``messages`` published. A message whose record is gone (removed from the table
     by hand) has nothing left to note, and refuses the whole commit: it is made again without those."""
     while messages:

@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from jevs.domain.delivery import Decision
-from jevs.domain.messages import OutboxMessage, ToChina
-from jevs.domain.recovery import Letter, StreamBatch
+from jevs.domain.recovery import Letter
+
+if TYPE_CHECKING:
+    from jevs.domain.delivery import Decision
+    from jevs.domain.messages import ToChina
+    from jevs.domain.outbox import Outgoing
+    from jevs.domain.recovery import StreamBatch
 
 
 class Clock(Protocol):
@@ -39,11 +43,11 @@ class ChinaSender(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, message: OutboxMessage) -> None:
+    def publish(self, message: Outgoing) -> None:
         """Put ``message`` on the queue of its channel."""
         ...
 
-    def publish_all(self, messages: Sequence[OutboxMessage]) -> Mapping[str, str]:
+    def publish_all(self, messages: Sequence[Outgoing]) -> Mapping[str, str]:
         """Put each of ``messages`` on the queue of its channel, in as few calls as the queues take; why each one
         that did not go was refused, by its message id (empty when all went)."""
         ...

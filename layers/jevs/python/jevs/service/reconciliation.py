@@ -87,7 +87,7 @@ def _requeued(
     published = []
     for each in work:
         queued = message(each)
-        publisher.publish(queued)
+        publisher.publish(queued.outgoing())
         note(each)
         # Finished since it was read (decided or amended, documents made): it stays as whoever finished it left it.
         with contextlib.suppress(Refused):

@@ -280,7 +280,7 @@ class _Page:
             except ValidationError as error:
                 unreadable.append(reason_of(error))
                 continue
-            self.outlets.publisher.publish(message)
+            self.outlets.publisher.publish(message.outgoing())
             self.republished += 1
         if unreadable:
             # What could be published was; the letter is kept for a person to look at the rest.

@@ -13,31 +13,36 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from jevs.domain import strict_json
-from jevs.domain.access import ListingConstraints
-from jevs.domain.applications import Application
-from jevs.domain.breaker import Circuit
-from jevs.domain.declarations import DeclarationRecord, UsageLedger
-from jevs.domain.delivery import Delivery
 from jevs.domain.errors import DomainError, RetryableFailure
-from jevs.domain.history import HistoryEvent
-from jevs.domain.messages import DeliverToChina, OutboxMessage
-from jevs.domain.preferences import PreferenceDecision
-from jevs.domain.record_history import Recorded, RecordEvent
-from jevs.domain.records import (
-    CertificateChange,
-    CertificateMatch,
-    CertificateRecord,
-    Issue,
-    NumberCounter,
-    StoredVersion,
-)
-from jevs.domain.recovery import KeptLetter, RedriveJob
-from jevs.domain.registrations import GoodsRegistration, Signatory
-from jevs.domain.verification import VerificationRequest, VerificationStatus
-from jevs.service.idempotency import IdempotencyRecord
+
+# Only the types of the repositories' methods: the domain is imported by whoever implements or calls them, so a
+# function whose unit of work holds a few repositories (the outbox relay's) imports only what those use.
+if TYPE_CHECKING:
+    from jevs.domain.access import ListingConstraints
+    from jevs.domain.applications import Application
+    from jevs.domain.breaker import Circuit
+    from jevs.domain.declarations import DeclarationRecord, UsageLedger
+    from jevs.domain.delivery import Delivery
+    from jevs.domain.history import HistoryEvent
+    from jevs.domain.messages import DeliverToChina, OutboxMessage
+    from jevs.domain.outbox import Outgoing
+    from jevs.domain.preferences import PreferenceDecision
+    from jevs.domain.record_history import Recorded, RecordEvent
+    from jevs.domain.records import (
+        CertificateChange,
+        CertificateMatch,
+        CertificateRecord,
+        Issue,
+        NumberCounter,
+        StoredVersion,
+    )
+    from jevs.domain.recovery import KeptLetter, RedriveJob
+    from jevs.domain.registrations import GoodsRegistration, Signatory
+    from jevs.domain.verification import VerificationRequest, VerificationStatus
+    from jevs.service.idempotency import IdempotencyRecord
 
 
 class Refused(RetryableFailure):
@@ -393,19 +398,24 @@ class Redrives(Protocol):
         ...
 
 
-class Outbox(Protocol):
+class OutboxNotes(Protocol):
+    """The notes that outbox records are published: all the outbox relay's unit of work holds."""
+
+    def published(self, message: Outgoing) -> None:
+        """Stage the note that ``message`` (read from its outbox record) is on its queue (noting it again is
+        harmless): refused if it was never written."""
+        ...
+
+
+class Outbox(OutboxNotes, Protocol):
     """Messages written with the change that sends them, open work until they are published; writes named
     ``outbox <message id>`` and ``published <message id>``."""
 
     def add(self, message: OutboxMessage) -> None: ...
 
-    def unpublished_before(self, moment: datetime, limit: int) -> Sequence[OutboxMessage]:
-        """Messages not published yet, written before ``moment``, oldest first."""
-        ...
-
-    def published(self, message: OutboxMessage) -> None:
-        """Stage the note that ``message`` is on its queue (noting it again is harmless): refused if it was never
-        written."""
+    def unpublished_before(self, moment: datetime, limit: int) -> Sequence[Outgoing]:
+        """Messages not published yet, written before ``moment``, oldest first, as they are published (never
+        parsed: a consumer checks what it receives)."""
         ...
 
 

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jevs.adapters.table.model import Item, Key
+from jevs.adapters.table.outbox import OPEN_OUTBOX, OPEN_SINCE, OPEN_WORK, OUTBOX_PREFIX
 from jevs.domain.applications import Application, ApplicationStatus
 from jevs.domain.breaker import Circuit
 from jevs.domain.china_message import (
@@ -78,7 +79,6 @@ IDEMPOTENCY = "IDEMPOTENCY"
 RESULT_DELIVERY = "DELIVERY#RESULT"
 PENDING = "PENDING"
 OPEN = "OPEN"
-OUTBOX_PREFIX = "OUTBOX#"
 EVENT_PREFIX = "EVENT#"
 VERSION_PREFIX = "VERSION#"
 DELIVERY_PREFIX = "DELIVERY#"
@@ -99,12 +99,9 @@ def _item(values: Mapping[str, Any]) -> Item:
 # The by-open-work index: work a commit leaves to be done asynchronously, one partition per kind, sorted by the
 # instant it has been open since. The item that holds the work carries both attributes from the commit that makes
 # it (its mapper writes them) until whoever finishes the work removes them; reconciliation moves ``open_since`` on
-# each time it queues the work again.
+# each time it queues the work again. (The outbox's kind, ``OPEN_OUTBOX``, is ``jevs.adapters.table.outbox``'s.)
 OPEN_MATCHING = "MATCHING"  # a declaration's latest revision, waiting to be matched
 OPEN_DOCUMENTS = "DOCUMENTS"  # a certificate version whose documents are not made yet
-OPEN_OUTBOX = "OUTBOX"  # an outbox record not published yet
-OPEN_WORK = "open_work"
-OPEN_SINCE = "open_since"
 
 
 def _open(kind: str, since: datetime, is_open: bool = True) -> dict[str, str | None]:

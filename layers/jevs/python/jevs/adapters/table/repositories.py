@@ -31,6 +31,7 @@ from jevs.adapters.table.model import (
     Write,
     WriteName,
 )
+from jevs.adapters.table.outbox import OPEN_OUTBOX, OPEN_SINCE, OPEN_WORK, TableOutboxNotes, closed, outgoing_of
 from jevs.domain.access import ListingConstraints
 from jevs.domain.applications import Application
 from jevs.domain.breaker import Circuit
@@ -39,6 +40,7 @@ from jevs.domain.delivery import Delivery
 from jevs.domain.history import ChainEvent, HistoryEvent, statement_bytes
 from jevs.domain.messages import DeliverToChina, OutboxMessage
 from jevs.domain.new_zealand import new_zealand_date
+from jevs.domain.outbox import Outgoing
 from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import Recorded, RecordEvent
 from jevs.domain.records import (
@@ -115,13 +117,7 @@ def _open_before(table: Table, kind: str, moment: datetime, limit: int) -> Itera
 
 def _reopened(name: WriteName, key: Key, at: datetime, still: Condition) -> Update:
     """The work is open since ``at`` (reconciliation queued it again), while ``still`` holds."""
-    return Update(name, key, {items.OPEN_SINCE: items.instant(at)}, still)
-
-
-def _closed(name: WriteName, key: Key, stored: Condition) -> Update:
-    """The work is done: the item leaves the open-work index (already out: no change), when ``stored`` holds (the
-    item is there, so no stray item is made)."""
-    return Update(name, key, {}, stored, removing=(items.OPEN_WORK, items.OPEN_SINCE))
+    return Update(name, key, {OPEN_SINCE: items.instant(at)}, still)
 
 
 class TableCertificates:
@@ -198,12 +194,12 @@ class TableCertificates:
     def documents_made(self, version: VersionKey) -> None:
         name = WriteName("documents", f"{version.number}/v{version.version}")
         key = items.version_key(version.number, version.version)
-        self._stage(_closed(name, key, Equals("version", version.version)))
+        self._stage(closed(name, key, Equals("version", version.version)))
 
     def documents_requeued(self, version: VersionKey, at: datetime) -> None:
         name = WriteName("requeued", f"{version.number}/v{version.version}")
         key = items.version_key(version.number, version.version)
-        self._stage(_reopened(name, key, at, Equals(items.OPEN_WORK, items.OPEN_DOCUMENTS)))
+        self._stage(_reopened(name, key, at, Equals(OPEN_WORK, items.OPEN_DOCUMENTS)))
 
 
 class TableDeclarations:
@@ -241,7 +237,7 @@ class TableDeclarations:
 
     def requeued(self, read: DeclarationRecord, at: datetime) -> None:
         # Still the revision read, still waiting: a decision or an amendment meanwhile has its own way forward.
-        still = AllOf((Equals(items.OPEN_WORK, items.OPEN_MATCHING), Equals("revision", read.revision)))
+        still = AllOf((Equals(OPEN_WORK, items.OPEN_MATCHING), Equals("revision", read.revision)))
         self._stage(_reopened(WriteName("requeued", read.id), items.declaration_key(read.id), at, still))
 
 
@@ -611,20 +607,13 @@ class TableRedrives:
         self._stage(Put(name, items.kept_letter_item(letter)))
 
 
-class TableOutbox:
-    def __init__(self, table: Table, stage: Stage) -> None:
-        self._table, self._stage = table, stage
-
+class TableOutbox(TableOutboxNotes):
     def add(self, message: OutboxMessage) -> None:
         self._stage(_put_new("outbox", message.message_id, items.outbox_item(message)))
 
-    def unpublished_before(self, moment: datetime, limit: int) -> Sequence[OutboxMessage]:
-        found = _open_before(self._table, items.OPEN_OUTBOX, moment, limit)
-        return [message for item in found if (message := items.outbox_message_of(item)) is not None]
-
-    def published(self, message: OutboxMessage) -> None:
-        name = WriteName("published", message.message_id)
-        self._stage(_closed(name, items.outbox_key(message), Equals("message_id", message.message_id)))
+    def unpublished_before(self, moment: datetime, limit: int) -> Sequence[Outgoing]:
+        found = _open_before(self._table, OPEN_OUTBOX, moment, limit)
+        return [message for item in found if (message := outgoing_of(item)) is not None]
 
 
 class TableAnswers:
