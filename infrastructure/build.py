@@ -531,11 +531,15 @@ def _imports_of(tree: ast.Module, package: str, *, nested: bool) -> Iterator[tup
         pending.extend(ast.iter_child_nodes(node))
 
 
+COMPOSITION_ROOT = "jevs.bootstrap"
+
+
 def function_imports(root: Path, folder: str) -> list[Imported]:
     """Every module outside the repository a function imports: anything its own package (``functions/<folder>``)
-    imports, wherever, and anything the domain modules those reach import at module level, transitively. A domain
-    module's imports inside a function run only on the paths that call it, which may belong to another function:
-    they are that function's (and the handlers' tests exercise them; README "Packaging")."""
+    imports, wherever, and anything the domain modules those reach import at module level (the composition root:
+    anywhere), transitively. A domain module's imports inside a function run only on the paths that call it, which
+    may belong to another function: they are that function's (and the handlers' tests exercise them; README
+    "Packaging")."""
     own = f"functions.{folder}"
     package = root / "functions" / folder
     # Its modules as the asset holds them (``_IGNORED`` leaves tests out).
@@ -555,7 +559,10 @@ def function_imports(root: Path, folder: str) -> list[Imported]:
         if source is None:
             continue
         parent = module if source.name == "__init__.py" else module.rpartition(".")[0]
-        nested = module == own or module.startswith(f"{own}.")
+        # The composition root imports each function's adapters inside that function's builder (so a cold start
+        # loads its own): which builder a handler calls is not read here, so every builder's imports count for
+        # every function, as they did when they were at the module's top.
+        nested = module in (own, COMPOSITION_ROOT) or module.startswith(f"{own}.")
         for imported, line in _imports_of(ast.parse(source.read_text(encoding="utf-8")), parent, nested=nested):
             top = imported.split(".")[0]
             if top in ("jevs", "functions"):
