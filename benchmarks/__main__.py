@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     for name in arguments.only or SUITE:
         module = importlib.import_module(f"benchmarks.{name}")
+        section_started = time.monotonic()
         module.run(report, arguments.quick)
+        print(f"benchmarks: {name} took {time.monotonic() - section_started:.0f} s", flush=True)
     written = report.write(merge=bool(arguments.only), order=SUITE)
     print(f"benchmarks: {len(report.sections)} written to {written.parent} in {time.monotonic() - started:.0f} s")
     return 0

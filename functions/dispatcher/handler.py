@@ -17,7 +17,6 @@ import importlib
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
@@ -80,9 +79,7 @@ def make_handler(dependencies: DispatcherDependencies) -> Handler:
         dependencies.backoff.hold(record.receiptHandle, result.retry_in_seconds or 0)
         raise DeliveryNotSettled(result.decision.summary if result.decision else "waits on China's circuit")
 
-    return batch_handler(
-        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=deliver, model=DeliveryRecord
-    )
+    return batch_handler(logger=logger, metrics=metrics, record_handler=deliver, model=DeliveryRecord)
 
 
 def _settled(delivery: Delivery, log: dict[str, object], *, sent: bool) -> None:

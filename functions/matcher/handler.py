@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import EventType
 from pydantic import Json
 
 from jevs import bootstrap
@@ -70,9 +69,7 @@ def make_handler(dependencies: MatcherDependencies) -> Handler:
         for declaration in decided:
             _counted(declaration)
 
-    return batch_handler(
-        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=match, model=DeclarationsRecord
-    )
+    return batch_handler(logger=logger, metrics=metrics, record_handler=match, model=DeclarationsRecord)
 
 
 handler = bootstrap.lambda_entry(MatcherSettings, bootstrap.matcher, make_handler)

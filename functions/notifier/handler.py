@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import EventType
 from pydantic import Json
 
 from jevs import bootstrap
@@ -75,9 +74,7 @@ def make_handler(dependencies: NotifierDependencies) -> Handler:
             case FilePreferenceDecision():
                 preference(message)
 
-    return batch_handler(
-        logger=logger, metrics=metrics, event_type=EventType.SQS, record_handler=notify, model=NotificationRecord
-    )
+    return batch_handler(logger=logger, metrics=metrics, record_handler=notify, model=NotificationRecord)
 
 
 handler = bootstrap.lambda_entry(NotifierSettings, bootstrap.notifier, make_handler)

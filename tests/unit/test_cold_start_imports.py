@@ -35,6 +35,9 @@ LEFT_OUT = {
     "aws_xray_sdk": "the Tracer, made on Lambda's first invocation",
     # Powertools' batch types import them whenever pydantic came first; the SQS consumers parse with their own model.
     "aws_lambda_powertools.utilities.parser": "Powertools' models of every event source",
+    # With Powertools' data classes of every event source, JMESPath and asyncio (the API's resolver needs the data
+    # classes; the queue consumers' batches are jevs.adapters.lambda_batches').
+    "aws_lambda_powertools.utilities.batch": "Powertools' batch processor",
     "aws_lambda_powertools.event_handler.openapi.models": "the OpenAPI document and Swagger UI",
     "aws_lambda_powertools.event_handler.openapi.swagger_ui": "Swagger UI (/docs)",
 }
