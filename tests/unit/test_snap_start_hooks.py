@@ -5,6 +5,7 @@ over them made again) and a reseeded random module."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import random
@@ -125,3 +126,21 @@ print(json.dumps({"imported": all(name in sys.modules for name in handler.WARM_M
         "built_before": False,
         "built_after": True,
     }
+
+
+@pytest.mark.usefixtures("relay_environment")
+def test_what_a_container_builds_before_its_first_request_is_frozen_out_of_the_collectors_reach() -> None:
+    # A restored copy's first request reads its clients' service models, whose collections would otherwise scan
+    # everything the import and the hooks made (see LambdaEntry._build).
+    gc.unfreeze()
+    try:
+        entry = _relay_entry([])
+        entry.before_snapshot(lambda: None)
+        after_snapshot = gc.get_freeze_count()
+        gc.unfreeze()
+        entry.after_restore()
+
+        assert after_snapshot > 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
