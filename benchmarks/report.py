@@ -104,20 +104,23 @@ class Report:
         self.quiet = quiet
         self.sections: dict[str, Section] = {}
         self._current = ""
+        self._section_started = time.monotonic()
 
     def section(self, key: str, title: str, summary: str) -> Section:
         """A new section under ``key`` (the JSON's key and the plots' file prefix); later calls fill it."""
         self._current = key
+        self._section_started = time.monotonic()
         self.sections[key] = Section(title, summary)
         self.progress("started")
         return self.sections[key]
 
     def progress(self, message: str, done: int | None = None, total: int | None = None) -> None:
-        """One line on stderr: long runs say where they are."""
+        """One line on stderr: long runs say where they are, and how long since their section started."""
         if self.quiet:
             return
         count = f" {done}/{total}" if done is not None and total is not None else ""
-        print(f"[bench {self._current}]{count} {message}", file=sys.stderr, flush=True)
+        elapsed = time.monotonic() - self._section_started
+        print(f"[bench {self._current} +{elapsed:.0f} s]{count} {message}", file=sys.stderr, flush=True)
 
     def plot(
         self,

@@ -11,20 +11,29 @@ from jevs.resources import RECORDS_TABLE, QueueDefinition
 from tests.factories import sqs_event
 
 
-def stream_event() -> dict[str, Any]:
-    """Every record of the table's stream so far, as Lambda's event source mapping delivers them."""
+def stream_event(after: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every record of the table's stream so far, as Lambda's event source mapping delivers them; with ``after``
+    (each shard's last sequence number read), only the records since, and ``after`` moved on past them, as the
+    mapping reads on from where it was rather than from the stream's start."""
     streams = boto3.client("dynamodbstreams")
     stream_arn = boto3.client("dynamodb").describe_table(TableName=RECORDS_TABLE.name)["Table"]["LatestStreamArn"]
     records = []
     for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
+        shard_id = shard["ShardId"]
+        last = (after or {}).get(shard_id)
+        start: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+            if last
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **start)["ShardIterator"]
         # A page at a time (GetRecords gives at most 1,000): a long run's stream holds more.
         while page := streams.get_records(ShardIterator=iterator):
             records += page["Records"]
             if not page["Records"]:
                 break
+            if after is not None:
+                after[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
             iterator = page["NextShardIterator"]
     # Lambda adds the stream's ARN to each record; GetRecords does not carry it.
     return {"Records": [{**record, "eventSourceARN": stream_arn} for record in records]}

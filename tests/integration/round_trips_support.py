@@ -94,7 +94,8 @@ class RoundTrips:
         )
         self.functions: FunctionSet = build_functions(resources, options, aws)
         self.call_api: ApiCall = api_caller(lambda event, context: self._invoke("api", self.functions.api, event))
-        self._relayed: set[str] = set()
+        # Where the relay's reading of the table's stream has got to, by shard (as the event source mapping keeps).
+        self._stream_read: dict[str, str] = {}
         # The largest DynamoDB item written and SQS message sent (bytes, as each service counts them).
         self.largest_item = 0
         self.largest_message = 0
@@ -158,15 +159,12 @@ class RoundTrips:
     def relay(self, *, together: bool = False) -> int:
         """The outbox relay on each outbox record the table's stream brought since the last time (as the stream's
         filter lets only those through), one record per invocation, or ``together`` in one: how many."""
-        records = [
-            record for record in stream_event()["Records"] if record["dynamodb"]["SequenceNumber"] not in self._relayed
-        ]
+        records = stream_event(after=self._stream_read)["Records"]
         outbox = [
             record
             for record in records
             if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
         ]
-        self._relayed.update(record["dynamodb"]["SequenceNumber"] for record in records)
         for batch in [outbox] if together and outbox else [[record] for record in outbox]:
             assert self._invoke("relay", self.functions.relay, {"Records": batch}) == {"batchItemFailures": []}
         return len(outbox)
