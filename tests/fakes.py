@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from jevs.adapters.jws import sign_detached
 from jevs.adapters.kms_signer import public_jwk
-from jevs.adapters.table.items import outbox_message_of
 from jevs.adapters.table.memory import MemoryTable
 from jevs.adapters.table.outbox import outgoing_of
 from jevs.adapters.table.unit_of_work import TableUnitOfWork
@@ -108,7 +107,7 @@ class MemoryRecords:
 
     def outbox(self) -> list[OutboxMessage]:
         """Every message the commits wrote to the outbox, in no particular order."""
-        return [message for item in self.table.items() if (message := outbox_message_of(item)) is not None]
+        return [OUTBOX_MESSAGE.validate_json(message.body) for message in self.outgoing()]
 
     def outgoing(self) -> list[Outgoing]:
         """The same messages as the outbox relay reads them, to publish."""

@@ -52,7 +52,7 @@ from jevs.domain.china_message import (
 from jevs.domain.declarations import DeclarationRecord, DeclarationStatus, UsageLedger
 from jevs.domain.delivery import Delivery, DeliveryState
 from jevs.domain.history import HistoryEvent
-from jevs.domain.messages import OUTBOX_MESSAGE, DeliverToChina, FileExportResult, MatchDeclaration, OutboxMessage
+from jevs.domain.messages import DeliverToChina, FileExportResult, MatchDeclaration, OutboxMessage
 from jevs.domain.preferences import PreferenceDecision
 from jevs.domain.record_history import RecordEvent
 from jevs.domain.records import CertificateMatch, CertificateRecord, NumberCounter, StoredVersion
@@ -268,13 +268,6 @@ def outbox_item(message: OutboxMessage) -> Item:
         "message": message.model_dump_json(),
         **_open(OPEN_OUTBOX, message.created_at),
     }
-
-
-def outbox_message_of(item: Mapping[str, Any]) -> OutboxMessage | None:
-    """The message an outbox item carries, or None for any other item."""
-    if not str(item.get("sk", "")).startswith(OUTBOX_PREFIX):
-        return None
-    return OUTBOX_MESSAGE.validate_json(item["message"])
 
 
 def delivery_key(message: DeliverToChina) -> Key:

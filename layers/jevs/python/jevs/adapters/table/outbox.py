@@ -22,21 +22,22 @@ OPEN_OUTBOX = "OUTBOX"
 
 
 def outgoing_of(item: Mapping[str, Any]) -> Outgoing | None:
-    """The message an outbox item carries, as it is published, or None for any other item. ``ValueError`` (or
-    ``KeyError``) for an outbox item JEVS did not write: no channel of ours, no id, a message that is not a JSON
-    object naming its kind."""
+    """The message an outbox item carries, as it is published, or None for any other item. ``ValueError`` for an
+    outbox item JEVS did not write: no channel of ours, no id, a message that is not a JSON object naming its kind."""
     sort_key = str(item.get("sk", ""))
     if not sort_key.startswith(OUTBOX_PREFIX):
         return None
-    body = item["message"]
-    document = json.loads(body) if isinstance(body, str) else None
+    body, message_id = item.get("message"), item.get("message_id")
+    if not isinstance(body, str) or not isinstance(message_id, str):
+        raise ValueError("the outbox record has no message or no id")
+    document = json.loads(body)  # its errors are ValueErrors
     kind = document.get("kind") if isinstance(document, dict) else None
     if not isinstance(document, dict) or not isinstance(kind, str):
         raise ValueError("the outbox record's message is not a JSON object naming its kind")
     correlation_id = document.get("correlation_id")
     return Outgoing(
-        message_id=str(item["message_id"]),
-        channel=OutboxChannel(item["channel"]),
+        message_id=message_id,
+        channel=OutboxChannel(str(item.get("channel"))),  # ValueError for any other
         kind=kind,
         body=body,
         correlation_id=correlation_id if isinstance(correlation_id, str) else None,
