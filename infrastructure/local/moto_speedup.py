@@ -10,7 +10,8 @@ Here every condition of the transaction is evaluated first, against the state be
 does. If one fails, the transaction is cancelled with moto's own reasons and nothing was written, so there is
 nothing to roll back. Only when all hold does moto's own code run, with its backup made by reference: its
 writes then re-check the same conditions on the same state (the server handles one request at a time, see
-``SerialMotoServer``) and succeed. Anything this check does not understand is left to moto, copies and all.
+``infrastructure.local.aws_server``) and succeed. Anything this check does not understand is left to moto,
+copies and all.
 
 **A query reads only its partition.** moto answers every query by sorting every item of the table and then
 keeping those of the partition asked for; here a query of the table itself is given only its partition's items
@@ -86,7 +87,8 @@ def _cancellation_reasons(backend: Any, transact_items: list[dict[str, Any]]) ->
 
 
 def apply() -> None:
-    """Patch moto for the rest of the process; requests are served one at a time (see ``SerialMotoServer``)."""
+    """Patch moto for the rest of the process; requests are served one at a time (see
+    ``infrastructure.local.aws_server``)."""
     global _applied
     with _lock:
         if not _applied:

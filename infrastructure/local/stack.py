@@ -3,8 +3,9 @@
 It starts a moto server holding every AWS resource of ``jevs.resources`` (the tables the CDK stack
 deploys, with the same names and keys), builds every function from settings of its own
 (``infrastructure.local.functions``), puts the local API Gateway in front of the API function and pollers in
-front of the others, all in this process against moto as they run in Lambda against AWS. It prints where
-everything is, then serves until Ctrl-C or SIGTERM.
+front of the others, all in this process against moto (in a process of its own,
+``infrastructure.local.aws_server``) as they run in Lambda against AWS. It prints where everything is, then serves
+until Ctrl-C or SIGTERM.
 
 Ports and the local schedules come from the environment:
 
@@ -39,12 +40,8 @@ from typing import Any, Self
 import boto3
 import httpx
 from botocore.config import Config
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from moto.server import ThreadedMotoServer
-from moto.ses.models import RawMessage, ses_backends
-from werkzeug.serving import make_server
 
-from infrastructure.local import moto_speedup
+from infrastructure.local.aws_server import SENT_EMAILS_PATH, AwsServer
 from infrastructure.local.china_customs import ChinaCustomsSimulator
 from infrastructure.local.functions import FunctionSet, LocalOptions, build_functions
 from infrastructure.local.gateway import SITE_PATH, AwsIdentity, Gateway, LocalLambdaContext
@@ -105,42 +102,6 @@ SITE_FOLDER = Path(__file__).resolve().parents[2] / "build" / "site"
 
 # Moto accepts any credentials; fixed ones keep a developer's real AWS credentials out of every request.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-class SerialMotoServer(ThreadedMotoServer):
-    """moto's server, handling one request at a time.
-
-    moto's backends are not thread-safe: a DynamoDB transaction deep-copies the table while another request
-    thread changes it ("dictionary changed size during iteration"), which the threaded server allows once
-    the pollers, the gateway and the dispatcher call it at once. DynamoDB serialises conflicting writes
-    itself; handling moto's requests in turn gives the local stack the same guarantee. Connections are
-    still accepted on threads, so one client's idle keep-alive connection never blocks the others.
-    """
-
-    def _server_entry(self) -> None:
-        moto_speedup.apply()
-        self._server = make_server(
-            self._ip_address,
-            self._port,
-            _OneRequestAtATime(DomainDispatcherApplication(create_backend_app)),
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-
-class _OneRequestAtATime:
-    """A WSGI application that lets one request at a time into the application it wraps."""
-
-    def __init__(self, application: Any) -> None:
-        self._application = application
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with self._lock:
-            # The whole body is produced inside the lock: moto builds it from the backend's state.
-            return list(self._application(environ, start_response))
 
 
 class PortInUse(RuntimeError):
@@ -250,7 +211,7 @@ class LocalStack:
         }
         self.clients = load_clients(parties_file)
         self.aws_url = ""
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: AwsServer | None = None
         self._gateway: Gateway | None = None
         self._lambda: LambdaInvokeServer | None = None
         self._resources: Provisioned | None = None
@@ -349,17 +310,9 @@ class LocalStack:
         return self.functions.api(event, context)
 
     def _start_moto(self) -> None:
-        # Werkzeug logs every request moto serves (each DynamoDB call) unless told otherwise.
-        werkzeug = logging.getLogger("werkzeug")
-        if werkzeug.level == logging.NOTSET:
-            werkzeug.setLevel(logging.WARNING)
-        self._moto = SerialMotoServer(ip_address=HOST, port=self._moto_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
-        # moto keeps its state per process, not per server: a stack started after another in the same process
-        # (the test session) would find the earlier one's resources. Each stack starts from nothing.
-        httpx.post(f"{self.aws_url}/moto-api/reset", timeout=10).raise_for_status()
+        # A process of its own, so each stack starts from nothing (moto keeps its state per process).
+        self._moto = AwsServer(HOST, self._moto_port)
+        self.aws_url = self._moto.start()
 
     def _start_china_customs(self) -> None:
         if self._china_endpoint:
@@ -463,13 +416,15 @@ class LocalStack:
     def sent_emails(self) -> list[str]:
         """Every email the functions sent through the local SES, oldest first, each as the raw MIME message it was
         sent as (``email.message_from_string(raw, policy=email.policy.default)`` reads one). moto keeps them in
-        this process, where its server runs; nothing is delivered anywhere."""
+        its process (``infrastructure.local.aws_server``); nothing is delivered anywhere."""
         if self._moto is None:
             raise RuntimeError("the local stack is not running")
         account = self.aws_client("sts").get_caller_identity()["Account"]
-        # SES v2's SendEmail is served by the SES backend, which keeps the raw messages it accepted.
-        backend = ses_backends[account][self.identity.region]
-        return [message.raw_data for message in backend.sent_messages if isinstance(message, RawMessage)]
+        where = {"account": account, "region": self.identity.region}
+        response = httpx.get(f"{self.aws_url}{SENT_EMAILS_PATH}", params=where, timeout=10)
+        response.raise_for_status()
+        sent: list[str] = response.json()
+        return sent
 
     # -- where things are ---------------------------------------------------------------------------
 
@@ -576,7 +531,7 @@ JEVS is running on this machine.
   AWS (moto)      {stack.aws_url}   (tables: {tables})
   Lambda Invoke   {stack.lambda_url}   (the functions here; `jevs reconcile` runs reconciliation now)
   China Customs   {china}
-  Email (SES)     from {LOCAL_SENDER_EMAIL}, kept by moto in this process (nothing is delivered)
+  Email (SES)     from {LOCAL_SENDER_EMAIL}, kept by moto (nothing is delivered)
 
 Demo parties (credentials for localhost only):
   {"client id":<{width}}  {"client secret":<{secret_width}}  {"party type":<13} party id

@@ -27,8 +27,9 @@ def e2e_stack(parties_file: Path = PARTIES_FILE) -> Iterator[LocalStack]:
     """moto and the API behind the local gateway, on free ports, with fresh moto state, tuned for tests; the
     demo parties, or those of ``parties_file``.
 
-    Other tiers run in the same session, against moto in this very process: the pollers feed the functions only
-    while an e2e test runs (see ``_functions_fed``).
+    Its moto is a process of its own (``infrastructure.local.aws_server``), apart from any other stack's and from
+    the moto other tiers of the same session mock in this process; its functions run in this process, and the
+    pollers feed them only while an e2e test runs (see ``_functions_fed``).
     """
     with LocalStack(
         api_port=0,
@@ -66,11 +67,12 @@ def e2e_stack(parties_file: Path = PARTIES_FILE) -> Iterator[LocalStack]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules with a stack of their own first, then those on the session's stack. Starting a stack of its
-    own resets state this process shares with any other stack (moto's, and what the in-process functions keep),
-    so a session stack started before one would be left with a signing key no longer there: 503s on every
-    submission after it. The order no longer hangs on file names (test_correlation.py sorted before
-    test_delivery.py and broke every module after it)."""
+    """The modules with a stack of their own first, then those on the session's stack. Stacks once shared moto's
+    state in this process, and starting one reset it under the session's stack (a signing key no longer there:
+    503s on every submission after it). Each stack's moto is a process of its own now; the order stays, so that
+    nothing a module's own stack leaves in this process (loggers' levels, Powertools' globals) can reach the
+    session's stack mid-run. It does not hang on file names (test_correlation.py sorted before test_delivery.py
+    and broke every module after it)."""
     e2e = Path(__file__).parent
 
     def runs_first(item: pytest.Item) -> int:

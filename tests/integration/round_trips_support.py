@@ -225,7 +225,7 @@ def _value_bytes(value: dict[str, Any]) -> int:
 @contextmanager
 def provisioned() -> Iterator[Provisioned]:
     """Fresh moto state in process with every resource, outside pytest (the benchmark): the settings every tier's
-    conftest gives, moto's dummy credentials and the region JEVS runs in; moto as the local stack runs it
+    conftest gives, moto's dummy credentials and the region JEVS runs in; moto patched as the local stack's is
     (``moto_speedup``: a transaction no longer copies the whole table, which made each one cost as much as the
     table held, most of the benchmark's time; the contract tier holds both to the same answers)."""
     os.environ.update(

@@ -1,0 +1,147 @@
+"""The local AWS (``infrastructure.local.aws_server``): moto in a process of its own, which answers AWS's API,
+keeps state of its own, and ends with the process that started it, however that one ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from infrastructure.local.aws_server import ROOT, SENT_EMAILS_PATH, AwsServer
+
+pytestmark = pytest.mark.e2e
+
+REGION = "ap-southeast-2"
+
+
+@pytest.fixture(autouse=True)
+def _functions_fed() -> None:
+    """Overrides the e2e tier's autouse fixture: the server needs none of the local stack."""
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[AwsServer, str]]:
+    running = AwsServer("127.0.0.1", 0)
+    url = running.start()
+    yield running, url
+    running.stop()
+
+
+def _dynamodb(url: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # moto's dummy
+        config=Config(account_id_endpoint_mode="disabled"),
+    )
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(f"{url}/moto-api/", timeout=2)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def _gone_within(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _answers(url):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_it_answers_aws_from_a_process_of_its_own(server: tuple[AwsServer, str]) -> None:
+    running, url = server
+    table = {
+        "TableName": "made-here",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    _dynamodb(url).create_table(**table)
+
+    assert running.pid is not None
+    assert running.pid != os.getpid()
+    assert _dynamodb(url).list_tables()["TableNames"] == ["made-here"]
+
+
+def test_two_servers_keep_apart(server: tuple[AwsServer, str]) -> None:
+    """Each stack starts from nothing: moto's state is per process, and each has its own."""
+    _, url = server
+    _dynamodb(url).create_table(
+        TableName="only-in-the-first",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    other = AwsServer("127.0.0.1", 0)
+    other_url = other.start()
+    try:
+        assert _dynamodb(other_url).list_tables()["TableNames"] == []
+    finally:
+        other.stop()
+
+
+def test_no_email_sent_is_an_empty_list(server: tuple[AwsServer, str]) -> None:
+    _, url = server
+    where = {"account": "123456789012", "region": REGION}
+
+    response = httpx.get(f"{url}{SENT_EMAILS_PATH}", params=where, timeout=10)
+
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def test_stop_ends_it() -> None:
+    running = AwsServer("127.0.0.1", 0)
+    url = running.start()
+
+    running.stop()
+
+    assert not running.running
+    assert _gone_within(url, 1)
+
+
+def test_it_ends_when_the_process_that_started_it_is_killed() -> None:
+    """A ``make run`` killed with SIGKILL cleans up nothing itself: moto must not stay behind holding the port."""
+    parent = subprocess.Popen(  # noqa: S603 - this interpreter, with the script below
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                import threading
+                from infrastructure.local.aws_server import AwsServer
+                print(AwsServer("127.0.0.1", 0).start(), flush=True)
+                threading.Event().wait()
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True,
+    )
+    assert parent.stdout is not None
+    url = parent.stdout.readline().strip()
+    assert _answers(url)
+
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+
+    assert _gone_within(url, 10)
