@@ -1,9 +1,12 @@
 """The local stack's patch of moto (``infrastructure.local.moto_speedup``): a query answers what moto answers without
-it, without sorting every item of the table first (which made each query cost more as the table grew)."""
+it, without sorting every item of the table first (which made each query cost more as the table grew); a queue
+counts and hands out what moto's does, without reading the clock for each message queued or building every
+attribute of the queue for each message received (which made each send and receive cost more as a queue grew)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import boto3
@@ -86,3 +89,107 @@ def test_the_patched_queries_answer_as_moto_does_without_sorting_the_whole_table
         patched = queries(dynamodb)
     assert patched == unpatched
     assert sorted_whole_table == 0
+
+
+# -- SQS: the same messages, counts and refusals, without reading every attribute or the clock per message -------
+
+QUEUE = "speedup-queue"
+
+
+def _sqs_scenario() -> dict[str, Any]:
+    """Messages sent (one delayed, one past the queue's retention period), some received and in flight: the queue's
+    counts and what each receive gave, as moto answers them in a fresh account."""
+    from moto.sqs.models import sqs_backends
+
+    sqs: Any = boto3.client("sqs", region_name="ap-southeast-2")
+    url = sqs.create_queue(QueueName=QUEUE, Attributes={"MessageRetentionPeriod": "120"})["QueueUrl"]
+    for number in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=f"message {number}", DelaySeconds=60 if number == 5 else 0)
+    # The first message was sent longer ago than the queue keeps messages: moto refuses to hand it out.
+    queue: Any
+    (queue,) = (queue for backend in sqs_backends.values() for queue in backend["ap-southeast-2"].queues.values())
+    queue._messages[0].sent_timestamp -= 121_000
+    answers: dict[str, Any] = {}
+    counted = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    answers["before"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counted)["Attributes"]
+    for attempt in range(3):
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)
+        answers[f"receive {attempt}"] = sorted(message["Body"] for message in received.get("Messages", []))
+    answers["after"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counted)["Attributes"]
+    return answers
+
+
+def test_the_patched_queues_answer_as_moto_does() -> None:
+    with mock_aws():
+        unpatched = _sqs_scenario()
+    with mock_aws(), moto_speedup.applied():
+        patched = _sqs_scenario()
+
+    assert patched == unpatched
+    # moto stops a receive at a message past its retention period: the first receive gives nothing.
+    assert unpatched["receive 0"] == []
+    assert unpatched["before"] == {
+        "ApproximateNumberOfMessages": "5",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+        "ApproximateNumberOfMessagesDelayed": "1",
+    }
+
+
+def _clock_reads(queued: int, monkeypatch: pytest.MonkeyPatch, *, patched: bool) -> int:
+    """How often moto reads its clock to count a queue of ``queued`` messages and receive ten of them."""
+    from moto.core.utils import unix_time_millis as clock
+    from moto.sqs import models as sqs_models
+
+    reads = 0
+
+    def counted(*arguments: Any) -> float:
+        nonlocal reads
+        reads += 1
+        return clock(*arguments)
+
+    with monkeypatch.context() as patch, mock_aws(), moto_speedup.applied() if patched else nullcontext():
+        patch.setattr(sqs_models, "unix_time_millis", counted)
+        sqs: Any = boto3.client("sqs", region_name="ap-southeast-2")
+        url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+        for start in range(0, queued, 10):
+            entries = [{"Id": str(number), "MessageBody": str(number)} for number in range(start, start + 10)]
+            sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        reads = 0
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert attributes["ApproximateNumberOfMessages"] == str(queued)
+    assert len(received) == 10
+    return reads
+
+
+def test_a_patched_queue_reads_the_clock_once_per_pass_not_once_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unpatched, every message queued is judged with a clock read of its own, many times over.
+    assert _clock_reads(200, monkeypatch, patched=False) > _clock_reads(20, monkeypatch, patched=False) + 180
+    # Patched, the reads are those of the messages received (moto stamps each), whatever the queue holds.
+    assert _clock_reads(200, monkeypatch, patched=True) == _clock_reads(20, monkeypatch, patched=True)
+
+
+def test_a_patched_receive_reads_no_attributes_of_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import SQSBackend
+
+    asked: list[list[str]] = []
+    original = SQSBackend.get_queue_attributes
+
+    def counted(self: SQSBackend, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        asked.append(attribute_names)
+        return original(self, queue_name, attribute_names)
+
+    monkeypatch.setattr(SQSBackend, "get_queue_attributes", counted)
+    with mock_aws(), moto_speedup.applied():
+        sqs: Any = boto3.client("sqs", region_name="ap-southeast-2")
+        url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(10)])
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+    assert len(received) == 10
+    # Unpatched: ["MessageRetentionPeriod"] once for each message received.
+    assert asked == []
