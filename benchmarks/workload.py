@@ -323,7 +323,7 @@ class Workload:
             docs_url=stack.docs_url,
         )
         settings = function_settings(stack.resources, options)[_SETTINGS_KEY.get(folder, folder)]
-        values = settings.model_dump(mode="json", exclude_none=True)
+        values = settings.values()
         environment = {
             variable: value if isinstance(value, str) else json.dumps(value)
             for name, variable in settings.variables().items()

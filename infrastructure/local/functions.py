@@ -62,8 +62,8 @@ class FunctionSet:
 
 
 def _settings(model: type[SettingsT], values: Mapping[str, Any], overrides: Mapping[str, Any]) -> SettingsT:
-    relevant = {name: value for name, value in overrides.items() if name in model.model_fields}
-    return model.model_validate({**values, **relevant})
+    relevant = {name: value for name, value in overrides.items() if name in model.variables()}
+    return model.of({**values, **relevant})
 
 
 def function_settings(resources: Provisioned, options: LocalOptions) -> dict[str, FunctionSettings]:

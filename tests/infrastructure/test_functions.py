@@ -205,7 +205,7 @@ def test_each_function_is_given_every_setting_it_requires_and_none_it_does_not_r
     model = _SETTINGS[definition.logical_id]
     given = {name for name in _function(template, definition)["Environment"]["Variables"] if name.startswith("JEVS_")}
     variables = model.variables()
-    required = {variables[name] for name, field in model.model_fields.items() if field.is_required()}
+    required = {variables[name] for name in model.required()}
 
     assert required <= given
     assert given <= set(variables.values())

@@ -36,10 +36,17 @@ pytestmark = pytest.mark.integration
 
 NUMBER = "11.1234.12345"
 CN_ID = "CNIM-223320261000123456"
-_DEFAULTS = ReconcilerSettings.model_fields
-DECLARATIONS_BOUND = timedelta(seconds=_DEFAULTS["open_declaration_bound_seconds"].default)
-DOCUMENTS_BOUND = timedelta(seconds=_DEFAULTS["open_documents_bound_seconds"].default)
-OUTBOX_BOUND = timedelta(seconds=_DEFAULTS["open_outbox_bound_seconds"].default)
+
+
+def _default_bound(name: str) -> timedelta:
+    seconds = ReconcilerSettings.defaults()[name]
+    assert isinstance(seconds, int)
+    return timedelta(seconds=seconds)
+
+
+DECLARATIONS_BOUND = _default_bound("open_declaration_bound_seconds")
+DOCUMENTS_BOUND = _default_bound("open_documents_bound_seconds")
+OUTBOX_BOUND = _default_bound("open_outbox_bound_seconds")
 
 
 def reconcile_after(aws_resources: Provisioned, wait: timedelta) -> dict[str, Any]:

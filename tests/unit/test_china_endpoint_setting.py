@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from infrastructure.cdk.config import StackConfig
-from jevs.settings import DispatcherSettings
+from jevs.settings import DispatcherSettings, SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +41,7 @@ def settings(endpoint: str) -> DispatcherSettings:
     ],
 )
 def test_a_china_endpoint_in_the_clear_off_this_machine_is_refused_when_the_settings_load(endpoint: str) -> None:
-    with pytest.raises(ValidationError, match="china_customs_endpoint"):
+    with pytest.raises(SettingsError, match="china_customs_endpoint"):
         settings(endpoint)
 
 

@@ -162,3 +162,5 @@ def test_the_outbox_relay_built_loads_none_of_the_domains_models_nor_the_records
     assert [module for module in left_out if module in modules] == []
     # Powertools' data classes package imports every event source's class: the relay reads its stream records itself.
     assert [m for m in modules if _under(m, "aws_lambda_powertools.utilities.data_classes")] == []
+    # Settings are plain dataclasses (jevs.settings): pydantic's BaseModel was a fifth of the relay's import.
+    assert [m for m in modules if _under(m, "pydantic") or _under(m, "pydantic_core")] == []

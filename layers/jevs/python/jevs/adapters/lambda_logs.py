@@ -6,13 +6,13 @@ was raised, and for a validation error each field's path and kind of error."""
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
-from pydantic import ValidationError
 
 from jevs.domain import correlation
 
@@ -25,7 +25,10 @@ def failure_fields(error: BaseException) -> dict[str, object]:
     if frames:
         raised = frames[-1]
         fields["error_at"] = f"{Path(raised.filename).name}:{raised.lineno} in {raised.name}"
-    if isinstance(error, ValidationError):
+    # A validation error is pydantic's, and exists only once pydantic is loaded: the outbox relay, which never
+    # loads it (its import would be a fifth of the relay's cold start), has none to describe.
+    validation_error = getattr(sys.modules.get("pydantic_core"), "ValidationError", None)
+    if validation_error is not None and isinstance(error, validation_error):
         fields["errors"] = [
             {"loc": ".".join(str(part) for part in problem["loc"]), "type": problem["type"]}
             for problem in error.errors(include_url=False, include_input=False, include_context=False)
