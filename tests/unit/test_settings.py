@@ -54,9 +54,7 @@ def test_every_problem_is_reported_at_once_each_by_its_setting() -> None:
 
 def test_a_missing_setting_or_one_no_function_reads_is_refused() -> None:
     with pytest.raises(SettingsError) as refused:
-        RelaySettings.of(
-            {"records_table": "jevs-records", "delivery_queue_url": "https://sqs.local/d", "colour": "red"}
-        )
+        RelaySettings.of({"records_table": "jevs-records", "delivery_queue_url": "https://sqs.local/d", "tint": "red"})
 
     assert refused.value.problems == [
         "tint: not a setting of RelaySettings",
