@@ -534,12 +534,48 @@ def _imports_of(tree: ast.Module, package: str, *, nested: bool) -> Iterator[tup
 COMPOSITION_ROOT = "jevs.bootstrap"
 
 
+def _builders_used(root: Path, starts: Sequence[str]) -> set[str]:
+    """The names a function's own modules take from the composition root (``bootstrap.relay``, ``from jevs.bootstrap
+    import api``)."""
+    used: set[str] = set()
+    for module in starts:
+        source = _module_file(root, module.removesuffix(".__init__"))
+        if source is None:
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "bootstrap":
+                used.add(node.attr)
+            elif isinstance(node, ast.ImportFrom) and node.module == COMPOSITION_ROOT:
+                used.update(alias.name for alias in node.names)
+    return used
+
+
+def _reachable_imports(tree: ast.Module, package: str, used: set[str]) -> Iterator[tuple[str, int]]:
+    """The composition root's imports a function runs: those at its top, and those inside the functions and classes
+    the function uses and whatever of the root's own those reach in turn (``relay`` calls ``_every_channel``)."""
+    yield from _imports_of(tree, package, nested=False)
+    defined = {
+        node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    pending = [name for name in used if name in defined]
+    reached: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        node = defined[name]
+        for inner in node.body:
+            yield from _imports_of(ast.Module(body=[inner], type_ignores=[]), package, nested=True)
+        pending.extend(found.id for found in ast.walk(node) if isinstance(found, ast.Name) and found.id in defined)
+
+
 def function_imports(root: Path, folder: str) -> list[Imported]:
     """Every module outside the repository a function imports: anything its own package (``functions/<folder>``)
-    imports, wherever, and anything the domain modules those reach import at module level (the composition root:
-    anywhere), transitively. A domain module's imports inside a function run only on the paths that call it, which
-    may belong to another function: they are that function's (and the handlers' tests exercise them; README
-    "Packaging")."""
+    imports, wherever, and anything the domain modules those reach import at module level, transitively; of the
+    composition root, its top and the builders the function uses (see ``_reachable_imports``). A domain module's
+    imports inside a function run only on the paths that call it, which may belong to another function: they are
+    that function's (and the handlers' tests exercise them; README "Packaging")."""
     own = f"functions.{folder}"
     package = root / "functions" / folder
     # Its modules as the asset holds them (``_IGNORED`` leaves tests out).
@@ -549,6 +585,7 @@ def function_imports(root: Path, folder: str) -> list[Imported]:
         for path in relative
         if "tests" not in path.parts and not path.name.startswith("test_") and path.name != "conftest.py"
     )
+    used = _builders_used(root, starts)
     chains: dict[str, tuple[str, ...]] = {"functions": ("functions",)}
     chains.update({module.removesuffix(".__init__"): (module.removesuffix(".__init__"),) for module in starts})
     queue = list(chains)
@@ -560,10 +597,13 @@ def function_imports(root: Path, folder: str) -> list[Imported]:
             continue
         parent = module if source.name == "__init__.py" else module.rpartition(".")[0]
         # The composition root imports each function's adapters inside that function's builder (so a cold start
-        # loads its own): which builder a handler calls is not read here, so every builder's imports count for
-        # every function, as they did when they were at the module's top.
-        nested = module in (own, COMPOSITION_ROOT) or module.startswith(f"{own}.")
-        for imported, line in _imports_of(ast.parse(source.read_text(encoding="utf-8")), parent, nested=nested):
+        # loads its own): those of the builders this function's handler uses count for it.
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        if module == COMPOSITION_ROOT:
+            imports = _reachable_imports(tree, parent, used)
+        else:
+            imports = _imports_of(tree, parent, nested=module == own or module.startswith(f"{own}."))
+        for imported, line in imports:
             top = imported.split(".")[0]
             if top in ("jevs", "functions"):
                 parts = imported.split(".")

@@ -48,7 +48,7 @@ from jevs.resources import (
     FUNCTIONS,
     FUZZY_LAYER,
     LAYERS,
-    MATCHER_FUNCTION,
+    MODELS_LAYER,
     NOTIFIER_FUNCTION,
     PDF_LAYER,
     SIGNING_LAYER,
@@ -158,7 +158,7 @@ def test_each_function_holds_its_handler_under_the_functions_package(sizes: dict
 
 
 def test_pydantic_core_is_compiled_for_the_runtime(sizes: dict[str, AssetSize]) -> None:
-    python = _layer_python(COMMON_LAYER.asset)
+    python = _layer_python(MODELS_LAYER.asset)
     core = python / "pydantic_core" / f"_pydantic_core.{CACHE_TAG}-{MACHINE}-linux-gnu.so"
     assert core.is_file(), sorted(p.name for p in (python / "pydantic_core").iterdir())
     libraries = sorted(library for layer in _dependency_pythons() for library in layer.rglob("*.so"))
@@ -233,6 +233,8 @@ def test_the_heavy_dependencies_are_carried_only_by_the_functions_that_use_them(
 
     assert carriers == {
         "common": sorted(function.folder for function in FUNCTIONS),
+        # The relay publishes records as stored and reads plain settings: nothing of pydantic.
+        "models": sorted(function.folder for function in FUNCTIONS if function.folder != "outbox_relay"),
         "pdf": ["notifier"],
         "fuzzy": ["matcher"],
         "http": ["dispatcher"],
@@ -260,8 +262,9 @@ def _append(path: Path, text: str) -> None:
 def test_the_build_refuses_a_function_that_imports_from_a_layer_it_lacks(
     sizes: dict[str, AssetSize], runtime_facts: dict[str, str], tmp_path: Path
 ) -> None:
-    """rapidfuzz imported in the API's own code, even inside a function; and at module level in a domain module every
-    function loads (as names.py imported it before only the matcher carried it)."""
+    """rapidfuzz imported in the API's own code, even inside a function; at module level in a domain module that
+    functions load (as names.py imported it before only the matcher carried it); and inside one function's builder
+    in the composition root, which counts for that function alone."""
     stdlib = frozenset(runtime_facts["stdlib"].split())
     root = _repository_copy(tmp_path / "api")
     _append(root / "functions" / "api" / "problems.py", "\n\ndef _score() -> None:\n    import rapidfuzz\n")
@@ -270,19 +273,33 @@ def test_the_build_refuses_a_function_that_imports_from_a_layer_it_lacks(
 
     assert len(problems) == 1
     assert problems[0].startswith("jevs-api imports rapidfuzz at functions/api/problems.py:")
-    assert "in the fuzzy layer, not in its layers (common, signing, holidays)" in problems[0]
+    assert "in the fuzzy layer, not in its layers (common, models, signing, holidays)" in problems[0]
 
     root = _repository_copy(tmp_path / "domain")
     _append(root / "layers" / "jevs" / "python" / "jevs" / "domain" / "names.py", "\nfrom rapidfuzz import fuzz\n")
 
     problems = import_problems(root, FUNCTIONS, _provided(), stdlib)
 
+    # The functions that load names.py, as they run: the API and the reconciler (and the matcher, which carries
+    # rapidfuzz). The dispatcher, the notifier, the overseer and the relay never import it.
     refused = sorted(problem.split(" ", 1)[0] for problem in problems)
-    assert refused == sorted(function.name for function in FUNCTIONS if function is not MATCHER_FUNCTION)
+    assert refused == ["jevs-api", "jevs-reconciler"]
     assert all("layers/jevs/python/jevs/domain/names.py" in problem for problem in problems)
     api = next(problem for problem in problems if problem.startswith("jevs-api "))
     assert "(via functions.api." in api
     assert "-> jevs.domain.names)" in api
+
+    root = _repository_copy(tmp_path / "builder")
+    bootstrap = root / "layers" / "jevs" / "python" / "jevs" / "bootstrap.py"
+    lines = bootstrap.read_text(encoding="utf-8").splitlines(keepends=True)
+    (builder,) = [number for number, line in enumerate(lines) if line.startswith("def notifier(")]
+    lines.insert(builder + 1, "    import rapidfuzz\n")
+    bootstrap.write_text("".join(lines), encoding="utf-8")
+
+    problems = import_problems(root, FUNCTIONS, _provided(), stdlib)
+
+    assert [problem.split(" ", 1)[0] for problem in problems] == ["jevs-notifier"]
+    assert "at layers/jevs/python/jevs/bootstrap.py:" in problems[0]
 
 
 def test_the_layers_hold_the_lock_each_distribution_once_with_what_it_requires() -> None:
@@ -292,14 +309,15 @@ def test_the_layers_hold_the_lock_each_distribution_once_with_what_it_requires()
     # joserfc without the cryptography it is built on; pillow in two layers; tzdata in none.
     jose = dataclasses.replace(SIGNING_LAYER, distributions=("joserfc",))
     crypto = dataclasses.replace(SIGNING_LAYER, name="crypto", distributions=("cffi", "cryptography", "pycparser"))
-    common = dataclasses.replace(
-        COMMON_LAYER, distributions=tuple(name for name in COMMON_LAYER.distributions if name != "tzdata")
+    models = dataclasses.replace(
+        MODELS_LAYER, distributions=tuple(name for name in MODELS_LAYER.distributions if name != "tzdata")
     )
     twice = dataclasses.replace(FUZZY_LAYER, distributions=("rapidfuzz", "pillow"))
     others = [layer for layer in LAYERS if layer.name in ("holidays", "http")]
-    api = dataclasses.replace(API_FUNCTION, layers=(common, jose))
+    api = dataclasses.replace(API_FUNCTION, layers=(COMMON_LAYER, models, jose))
+    layers = [COMMON_LAYER, models, jose, crypto, PDF_LAYER, twice, *others]
 
-    assert layer_problems(lock, [common, jose, crypto, PDF_LAYER, twice, *others], [api, NOTIFIER_FUNCTION]) == [
+    assert layer_problems(lock, layers, [api, NOTIFIER_FUNCTION]) == [
         "tzdata is locked but in no layer: add it to one in jevs.resources",
         "pillow is in 2 layers (pdf, fuzzy): one only",
         "jevs-api: joserfc requires cryptography, which none of its layers holds",

@@ -11,6 +11,7 @@ import gc
 import importlib.util
 import logging
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -417,18 +418,19 @@ class LambdaEntry(Generic[SettingsT, DependenciesT]):
 
 def build_deferred_models() -> None:
     """Builds every JEVS pydantic model and type adapter not built yet (``defer_build``, see ``jevs.domain``,
-    ``jevs.domain.deferred`` and the API's ``functions.api.models``) among the modules imported so far."""
-    from pydantic import BaseModel
-
-    from jevs.domain.deferred import MADE
-
-    pending: list[type[BaseModel]] = list(BaseModel.__subclasses__())
+    ``jevs.domain.deferred`` and the API's ``functions.api.models``) among the modules imported so far. What was
+    not imported holds nothing to build, and is not imported here: the outbox relay loads nothing of pydantic."""
+    pydantic = sys.modules.get("pydantic")
+    deferred = sys.modules.get("jevs.domain.deferred")
+    if pydantic is None:
+        return
+    pending: list[type[Any]] = list(pydantic.BaseModel.__subclasses__())
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
         if model.__module__.startswith(("jevs.", "functions.")) and not model.__pydantic_complete__:
             model.model_rebuild()
-    for adapter in MADE:
+    for adapter in deferred.MADE if deferred is not None else ():
         if not adapter.pydantic_complete:
             adapter.rebuild()
 
