@@ -12,7 +12,6 @@ to deliver, a declaration of its own to match...), so every repetition does the 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -24,14 +23,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.report import Report, Section, Table, ratio
+from benchmarks.report import Report, Section, Table, metrics_discarded, ratio
 from benchmarks.workload import quiet_stack
 from infrastructure.local import request_bodies
 from infrastructure.local.demo import CN_CUSTOMS, ISSUING_BODY
@@ -437,8 +435,7 @@ def measure(
     with quiet_stack() as stack, tempfile.TemporaryDirectory(prefix="jevs-cold-start-") as scratch:
         environments_by_folder = environments(stack)
         report.progress("making events on a local stack")
-        # The in-process functions print their metrics (EMF) to stdout: not the benchmark's output.
-        with redirect_stdout(io.StringIO()):
+        with metrics_discarded():
             events = Events(stack, 2 * repeats + 1).make()
         folder = Path(scratch)
         found: dict[str, Measured] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import statistics
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import Any
 import boto3
 import httpx
 
-from benchmarks.report import Report, Section, Table, percentile
+from benchmarks.report import Report, Section, Table, metrics_discarded, percentile
 from benchmarks.workload import quiet_stack
 from infrastructure.local.pollers import wait_until
 from infrastructure.local.request_bodies import certificate_issued_on, today_in_new_zealand
@@ -253,10 +252,8 @@ def run(report: Report, quick: bool) -> None:
         "functions behind the API paused. Target: submissions at 0.5 of the floor or more, every certificate "
         "acknowledged within a few seconds of its submission.",
     )
-    # The functions' metrics (Powertools' EMF lines, as Lambda prints them) would bury the progress lines.
     with (
-        open(os.devnull, "w") as discard,
-        contextlib.redirect_stdout(discard),
+        metrics_discarded(),
         aws_calls() as calls,
         quiet_stack(party_throttle_scale=100) as stack,  # usage plans far above the load: not what is measured
     ):

@@ -9,6 +9,7 @@ the same run (``median_seconds``, ``ratio``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -16,7 +17,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,14 @@ from typing import Any
 RESULTS_FOLDER = Path(__file__).parents[1] / "docs" / "benchmarks"
 RESULTS_FILE = "results.json"
 PAGE_FILE = "index.md"
+
+
+@contextlib.contextmanager
+def metrics_discarded() -> Iterator[None]:
+    """The functions run in this process print their metrics to stdout (Powertools' EMF lines, as Lambda prints
+    them): not the benchmark's output, and they would bury its progress lines."""
+    with open(os.devnull, "w") as discard, contextlib.redirect_stdout(discard):
+        yield
 
 
 def median_seconds(run: Callable[[], object], repeats: int) -> float:

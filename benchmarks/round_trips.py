@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from benchmarks.report import Report, Table
+from benchmarks.report import Report, Table, metrics_discarded
 from jevs.domain.declarations import MAX_LINES
 from jevs.resources import DECLARATIONS_QUEUE, DELIVERY_QUEUE, FUNCTIONS, NOTIFICATIONS_QUEUE
 from tests.factories import CN_CUSTOMS, ISSUING_BODY, NZ_CUSTOMS, OPS, declaration_payload
@@ -235,7 +235,8 @@ def run(report: Report, quick: bool) -> None:
         "twice in a transaction; 1 RRU per 4 KB read strongly consistent, half eventually).",
     )
     report.progress("operations", 1, 3)
-    operations = operation_calls(quick)
+    with metrics_discarded():
+        operations = operation_calls(quick)
     table = Table(["operation", *SERVICES, "WRU", "RRU", "calls"])
     for name, found in operations.items():
         calls = {call: count for call, count in found.items() if "." in call}
@@ -249,7 +250,8 @@ def run(report: Report, quick: bool) -> None:
     section.tables.append(("AWS calls per operation (warm)", table))
 
     report.progress("one certificate's life", 2, 3)
-    life = lifecycle(3 if quick else 20)
+    with metrics_discarded():
+        life = lifecycle(3 if quick else 20)
     section.figures["lifecycle"] = life
     life_table = Table(["function", "invocations", "AWS calls", "WRU", "RRU", "median ms (warm, in process)", "calls"])
     for name, function in life["functions"].items():
@@ -267,7 +269,8 @@ def run(report: Report, quick: bool) -> None:
     )
 
     report.progress("declaration sizes", 3, 3)
-    sizes = {lines: declaration_sizes(lines) for lines in sorted({1, 10, 100, MAX_LINES})}
+    with metrics_discarded():
+        sizes = {lines: declaration_sizes(lines) for lines in sorted({1, 10, 100, MAX_LINES})}
     table, per_line = size_table(sizes, (500, 999))
     section.figures["declaration_sizes"] = {str(lines): list(found) for lines, found in sizes.items()}
     section.figures["declaration_bytes_per_line"] = dict(zip(("body", "item", "message"), per_line, strict=True))
