@@ -121,6 +121,9 @@ class AwsServer:
             env={**os.environ, "PYTHONPATH": path},
             cwd=ROOT,
             text=True,
+            # Out of the terminal's process group: Ctrl-C goes to the stack, which stops the server itself (an
+            # interrupt of its own would end it mid-request, and its reader of stdin at shutdown).
+            start_new_session=True,
         )
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], START_TIMEOUT_SECONDS)

@@ -145,3 +145,42 @@ def test_it_ends_when_the_process_that_started_it_is_killed() -> None:
     parent.wait()
 
     assert _gone_within(url, 10)
+
+
+def test_ctrl_c_to_the_stack_stops_the_server_through_the_stack_alone() -> None:
+    """Ctrl-C reaches the terminal's whole process group. The server is out of it, so the stack stops it cleanly;
+    interrupted itself, it ended mid-request and died at shutdown with a fatal error over its reader of stdin."""
+    parent = subprocess.Popen(  # noqa: S603 - this interpreter, with the script below
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                import threading
+                from infrastructure.local.aws_server import AwsServer
+                server = AwsServer("127.0.0.1", 0)
+                print(server.start(), flush=True)
+                try:
+                    threading.Event().wait()
+                except KeyboardInterrupt:
+                    server.stop()
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job has
+    )
+    assert parent.stdout is not None
+    url = parent.stdout.readline().strip()
+    assert _answers(url)
+
+    os.killpg(parent.pid, signal.SIGINT)
+    _, errors = parent.communicate(timeout=30)
+
+    assert parent.returncode == 0
+    assert "Fatal Python error" not in errors
+    assert _gone_within(url, 5)
