@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -117,80 +118,82 @@ def test_stop_ends_it() -> None:
     assert _gone_within(url, 1)
 
 
-def test_it_ends_when_the_process_that_started_it_is_killed() -> None:
-    """A ``make run`` killed with SIGKILL cleans up nothing itself: moto must not stay behind holding the port."""
-    parent = subprocess.Popen(  # noqa: S603 - this interpreter, with the script below
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                """
-                import threading
-                from infrastructure.local.aws_server import AwsServer
-                print(AwsServer("127.0.0.1", 0).start(), flush=True)
-                threading.Event().wait()
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        text=True,
-    )
-    assert parent.stdout is not None
-    url = parent.stdout.readline().strip()
-    assert _answers(url)
-
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
-
-    assert _gone_within(url, 10)
-
-
-def test_ctrl_c_to_the_stack_reaches_the_stack_and_not_the_server() -> None:
-    """Ctrl-C reaches the terminal's whole process group. The server is out of it, and the stack stops it; when it
-    was in it, the interrupt ended it mid-request, and at shutdown it died with a fatal error over its stdin."""
-    parent = subprocess.Popen(  # noqa: S603 - this interpreter, with the script below
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                """
-                import signal, sys, time
-                from infrastructure.local.aws_server import AwsServer
-                interrupted = []
-                # Caught, as a stack catches it (a run in the background, as make test's e2e tier, inherits it
-                # ignored; a child started after this gets the default).
-                signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
-                server = AwsServer("127.0.0.1", 0)
-                print(server.start(), flush=True)
-                while not interrupted:
-                    time.sleep(0.05)
-                print("interrupted", flush=True)
-                sys.stdin.readline()
-                server.stop()
-                """
-            ),
-        ],
+@contextmanager
+def _stack_process(script: str) -> Iterator[subprocess.Popen[str]]:
+    """A process standing for a stack: ``script`` run in a process group of its own (as a terminal's foreground job
+    is), its stdin, stdout and stderr piped; killed with its group at the end, should a test fail midway."""
+    parent = subprocess.Popen(  # noqa: S603 - this interpreter, with the test's script
+        [sys.executable, "-c", textwrap.dedent(script)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         text=True,
-        start_new_session=True,  # a process group of its own, as a terminal's foreground job has
+        start_new_session=True,
     )
-    assert parent.stdin is not None
-    assert parent.stdout is not None
-    url = parent.stdout.readline().strip()
-    assert _answers(url)
+    try:
+        yield parent
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+        try:
+            parent.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            # A server left behind (the failure a test here looks for) still holds the pipes it inherited.
+            for stream in (parent.stdin, parent.stdout, parent.stderr):
+                if stream is not None:
+                    stream.close()
 
-    os.killpg(parent.pid, signal.SIGINT)
-    assert parent.stdout.readline().strip() == "interrupted"
-    time.sleep(0.5)
 
-    assert _answers(url)
-    _, errors = parent.communicate("stop\n", timeout=30)
-    assert parent.returncode == 0
-    assert "Fatal Python error" not in errors
-    assert _gone_within(url, 5)
+def test_it_ends_when_the_process_that_started_it_is_killed() -> None:
+    """A ``make run`` killed with SIGKILL cleans up nothing itself: moto must not stay behind holding the port."""
+    script = """
+        import threading
+        from infrastructure.local.aws_server import AwsServer
+        print(AwsServer("127.0.0.1", 0).start(), flush=True)
+        threading.Event().wait()
+    """
+    with _stack_process(script) as parent:
+        assert parent.stdout is not None
+        url = parent.stdout.readline().strip()
+        assert _answers(url)
+
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+        assert _gone_within(url, 10)
+
+
+def test_ctrl_c_to_the_stack_reaches_the_stack_and_not_the_server() -> None:
+    """Ctrl-C reaches the terminal's whole process group. The server is out of it, and the stack stops it; when it
+    was in it, the interrupt ended it mid-request, and at shutdown it died with a fatal error over its stdin."""
+    script = """
+        import signal, sys, time
+        from infrastructure.local.aws_server import AwsServer
+        interrupted = []
+        # Caught, as a stack catches it (a run in the background, as make test's e2e tier, inherits it ignored; a
+        # child started after this gets the default).
+        signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+        server = AwsServer("127.0.0.1", 0)
+        print(server.start(), flush=True)
+        while not interrupted:
+            time.sleep(0.05)
+        print("interrupted", flush=True)
+        sys.stdin.readline()
+        server.stop()
+    """
+    with _stack_process(script) as parent:
+        assert parent.stdout is not None
+        url = parent.stdout.readline().strip()
+        assert _answers(url)
+
+        os.killpg(parent.pid, signal.SIGINT)
+        assert parent.stdout.readline().strip() == "interrupted"
+        time.sleep(0.5)
+
+        assert _answers(url)
+        _, errors = parent.communicate("stop\n", timeout=30)
+        assert parent.returncode == 0
+        assert "Fatal Python error" not in errors
+        assert _gone_within(url, 5)
