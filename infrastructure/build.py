@@ -535,18 +535,27 @@ COMPOSITION_ROOT = "jevs.bootstrap"
 
 
 def _builders_used(root: Path, starts: Sequence[str]) -> set[str]:
-    """The names a function's own modules take from the composition root (``bootstrap.relay``, ``from jevs.bootstrap
-    import api``)."""
+    """The names a function's own modules take from the composition root: ``from jevs.bootstrap import api``, or an
+    attribute of whatever name they import it under (``from jevs import bootstrap``, ``import jevs.bootstrap as
+    root``: ``bootstrap.relay``, ``root.relay``)."""
+    parent, _, leaf = COMPOSITION_ROOT.rpartition(".")
     used: set[str] = set()
     for module in starts:
         source = _module_file(root, module.removesuffix(".__init__"))
         if source is None:
             continue
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "bootstrap":
-                used.add(node.attr)
-            elif isinstance(node, ast.ImportFrom) and node.module == COMPOSITION_ROOT:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == COMPOSITION_ROOT:
                 used.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module == parent:
+                names.update(alias.asname or alias.name for alias in node.names if alias.name == leaf)
+            elif isinstance(node, ast.Import):
+                names.update(alias.asname for alias in node.names if alias.name == COMPOSITION_ROOT and alias.asname)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in names:
+                used.add(node.attr)
     return used
 
 

@@ -42,21 +42,31 @@ START_TIMEOUT_SECONDS = 60
 READY = "listening"
 
 StartResponse = Callable[..., Any]
+WsgiApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class OneRequestAtATime:
     """A WSGI application that lets one request at a time into the application it wraps."""
 
-    def __init__(self, application: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+    def __init__(self, application: WsgiApplication) -> None:
         self._application = application
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         with self._lock:
             # The whole body is produced inside the lock: moto builds it from the backend's state.
-            if environ.get("PATH_INFO") == SENT_EMAILS_PATH:
-                return _sent_emails(environ, start_response)
             return list(self._application(environ, start_response))
+
+
+def with_sent_emails(application: WsgiApplication) -> WsgiApplication:
+    """``application``, with ``SENT_EMAILS_PATH`` answered beside it."""
+
+    def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == SENT_EMAILS_PATH:
+            return _sent_emails(environ, start_response)
+        return application(environ, start_response)
+
+    return route
 
 
 def _sent_emails(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -85,7 +95,7 @@ def serve(host: str, port: int) -> None:
     server = make_server(
         host,
         port,
-        OneRequestAtATime(DomainDispatcherApplication(create_backend_app)),
+        OneRequestAtATime(with_sent_emails(DomainDispatcherApplication(create_backend_app))),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

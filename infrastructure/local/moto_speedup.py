@@ -120,7 +120,7 @@ def applied() -> Iterator[None]:
             models.DynamoDBBackend.transact_write_items,
             Table.query,
             sqs_models.SQSBackend.is_message_valid_based_on_retention_period,
-            *(getattr(sqs_models.Queue, name) for name in _QUEUE_COUNTS),
+            *(getattr(sqs_models.Queue, name) for name in _QUEUE_PASSES),
         )
         patched_here = not _applied
         if patched_here:
@@ -130,12 +130,12 @@ def applied() -> Iterator[None]:
     finally:
         if patched_here:
             with _lock:
-                transact, query, within_retention, *counts = originals
+                transact, query, within_retention, *passes = originals
                 models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
                 Table.query = query  # type: ignore[method-assign]
                 sqs_models.SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
-                for name, count in zip(_QUEUE_COUNTS, counts, strict=True):
-                    setattr(sqs_models.Queue, name, count)
+                for name, original in zip(_QUEUE_PASSES, passes, strict=True):
+                    setattr(sqs_models.Queue, name, original)
 
 
 def _patch() -> None:
@@ -144,8 +144,8 @@ def _patch() -> None:
     )
     Table.query = _partition_only(Table.query)  # type: ignore[method-assign]
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _within_retention  # type: ignore[method-assign]
-    for name, count in _QUEUE_COUNTS.items():
-        setattr(sqs_models.Queue, name, count)
+    for name, once in _QUEUE_PASSES.items():
+        setattr(sqs_models.Queue, name, once)
 
 
 def _within_retention(self: Any, queue_name: str, message: Any) -> bool:
@@ -248,8 +248,8 @@ def _count(test: Callable[[Any, float], bool]) -> property:
     return property(count)
 
 
-# Each property of moto's ``Queue`` that reads the clock once per message, and the same read once per pass.
-_QUEUE_COUNTS: dict[str, property] = {
+# Each property of moto's ``Queue`` that passes over its messages reading the clock for each, made to read it once.
+_QUEUE_PASSES: dict[str, property] = {
     "messages": property(_messages),
     "approximate_number_of_messages": property(lambda queue: len(_messages(queue))),
     "approximate_number_of_messages_not_visible": _count(lambda message, now: not _visible(message, now)),

@@ -301,6 +301,22 @@ def test_the_build_refuses_a_function_that_imports_from_a_layer_it_lacks(
     assert [problem.split(" ", 1)[0] for problem in problems] == ["jevs-notifier"]
     assert "at layers/jevs/python/jevs/bootstrap.py:" in problems[0]
 
+    # The same, the handler naming the composition root otherwise.
+    handler = root / "functions" / "notifier" / "handler.py"
+    source = handler.read_text(encoding="utf-8")
+    renamed = source.replace("from jevs import bootstrap\n", "from jevs import bootstrap as root\n")
+    handler.write_text(
+        renamed.replace("bootstrap.lambda_entry(", "root.lambda_entry(").replace(
+            "bootstrap.notifier,", "root.notifier,"
+        ),
+        encoding="utf-8",
+    )
+    assert "root.notifier," in handler.read_text(encoding="utf-8")
+
+    problems = import_problems(root, FUNCTIONS, _provided(), stdlib)
+
+    assert [problem.split(" ", 1)[0] for problem in problems] == ["jevs-notifier"]
+
 
 def test_the_layers_hold_the_lock_each_distribution_once_with_what_it_requires() -> None:
     lock = (ROOT / LAMBDA_LOCK).read_text()

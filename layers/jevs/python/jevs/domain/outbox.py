@@ -1,8 +1,9 @@
 """The outbox's channels, and a message on its way to one as it was stored (DESIGN.md §6.1).
 
 The outbox relay publishes each message just as its change stored it: it reads where the message goes, its id and
-its kind, never the message itself, which its consumer parses and checks (``jevs.domain.messages``). So the relay
-carries none of the domain's models, and a message reaches its queue byte for byte as it was committed."""
+its kind (and correlation id) from the JSON, and never validates the message against its model: its consumer does
+(``jevs.domain.messages``). So the relay carries none of the domain's models, and a message reaches its queue byte
+for byte as it was committed."""
 
 from __future__ import annotations
 
